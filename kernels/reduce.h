@@ -1,0 +1,17 @@
+// Element-wise reductions used by collectives: accumulate, copy and scale fp32 vectors.
+// CPU versions; they are the spec for any accelerated twin. Nothing here allocates.
+#pragma once
+#include <cstddef>
+
+namespace geotrain::kernels {
+
+// dst[i] += src[i] for i in [0, n).  dst and src must not overlap.
+void add_into(float* dst, const float* src, std::size_t n);
+
+// dst[i] = src[i] for i in [0, n).
+void copy(float* dst, const float* src, std::size_t n);
+
+// x[i] *= factor for i in [0, n).
+void scale(float* x, float factor, std::size_t n);
+
+}  // namespace geotrain::kernels

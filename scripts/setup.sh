@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what geotrain needs from Debian packages (only what is missing), then configures
+# and builds into build/. Safe to run again: it installs nothing twice and rebuilds incrementally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake g++ make pkg-config
+          libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+          libcli11-dev libfmt-dev libopenblas-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+build_type=${GEOTRAIN_BUILD_TYPE:-Release}
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" --log-level=NOTICE
+cmake --build build -j"$(nproc)"

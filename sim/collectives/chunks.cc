@@ -1,0 +1,36 @@
+// Shared helpers of the collectives: algorithm names and chunk ranges.
+#include "runtime/check.h"
+#include "sim/collectives/collectives.h"
+
+namespace geotrain::sim {
+
+const char* allreduce_algo_name(AllreduceAlgo algo) {
+  switch (algo) {
+    case AllreduceAlgo::ring: return "ring";
+    case AllreduceAlgo::tree: return "tree";
+    case AllreduceAlgo::hierarchical: return "hierarchical";
+  }
+  return "?";
+}
+
+const std::vector<std::string>& allreduce_algo_names() {
+  static const std::vector<std::string> names = {"ring", "tree", "hierarchical"};
+  return names;
+}
+
+AllreduceAlgo allreduce_algo_from_name(const std::string& name) {
+  if (name == "ring") return AllreduceAlgo::ring;
+  if (name == "tree") return AllreduceAlgo::tree;
+  GEOTRAIN_CHECK(name == "hierarchical", "unknown all-reduce algorithm name");
+  return AllreduceAlgo::hierarchical;
+}
+
+ChunkRange chunk_range(std::size_t numel, int parts, int index) {
+  GEOTRAIN_CHECK(parts > 0 && index >= 0 && index < parts, "chunk index out of range");
+  const std::size_t base = numel / parts;
+  const std::size_t extra = numel % parts;
+  const std::size_t i = static_cast<std::size_t>(index);
+  return {i * base + std::min(i, extra), base + (i < extra ? 1 : 0)};
+}
+
+}  // namespace geotrain::sim

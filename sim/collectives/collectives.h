@@ -1,0 +1,51 @@
+// Collective algorithms over a group of workers, one algorithm per file. Every member of
+// `group` (worker ranks, in ring order) calls the same function with a tensor of the same numel.
+// The *_sum functions leave the element-wise sum; WorkerContext::allreduce_mean divides.
+// Real tensors carry values, phantom tensors carry only bytes; the traffic is identical.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "runtime/tensor.h"
+
+namespace geotrain::sim {
+
+class WorkerContext;
+
+enum class AllreduceAlgo { ring, tree, hierarchical };
+
+// "ring" | "tree" | "hierarchical".
+const char* allreduce_algo_name(AllreduceAlgo algo);
+// The names above; also used to validate scenario input.
+const std::vector<std::string>& allreduce_algo_names();
+AllreduceAlgo allreduce_algo_from_name(const std::string& name);  // REQUIRES: a valid name
+
+// Chunk `index` of `parts` near-equal chunks of [0, numel): the first numel % parts chunks are
+// one value longer.
+struct ChunkRange {
+  std::size_t begin = 0;
+  std::size_t count = 0;
+};
+ChunkRange chunk_range(std::size_t numel, int parts, int index);
+
+// Ring reduce-scatter: 2 neighbours, n-1 steps of one chunk each.  Afterwards member i holds
+// the sum of chunk (i + 1) mod n.
+void ring_reduce_scatter_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
+// Ring all-gather of chunks: member i starts owning chunk (i + offset) mod n; afterwards every
+// member holds every chunk.  n-1 steps.
+void ring_allgather_chunks(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
+                           int offset);
+// Ring all-reduce = reduce-scatter + all-gather: 2(n-1) steps of S/n bytes.
+void ring_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
+// Binary-tree all-reduce: reduce to group[0] along a binary heap, then broadcast back.
+void tree_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
+// Binary-tree broadcast from group[0].
+void tree_broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
+// Hierarchical all-reduce: ring reduce to one leader per region, ring all-reduce among the
+// leaders, scatter + ring all-gather back inside each region.  `regions`: the groups of each
+// region (leader first), regions in ring order.
+void hierarchical_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t,
+                                const std::vector<std::vector<int>>& regions);
+
+}  // namespace geotrain::sim

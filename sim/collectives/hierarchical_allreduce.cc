@@ -1,0 +1,67 @@
+// Hierarchical all-reduce: inside each region a ring reduce-scatter and a gather of the chunks
+// to the region's leader; a ring all-reduce among the leaders (the only WAN traffic: each WAN
+// hop of the leader ring carries 2(R-1)/R x S); then the leader scatters the chunks back and a
+// ring all-gather completes every member.
+#include "sim/collectives/collectives.h"
+#include "sim/collectives/ring_internal.h"
+
+namespace geotrain::sim {
+namespace {
+
+// After ring_reduce_scatter_sum member i holds chunk (i+1) mod k: gather them to member 0.
+void gather_to_leader(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& region, int i) {
+  const int k = static_cast<int>(region.size());
+  if (i == 0) {
+    std::vector<Transfer> rx;
+    for (int m = 1; m < k; ++m) rx.push_back(ctx.recv_async(region[m]));
+    for (int m = 1; m < k; ++m)
+      detail::overwrite(t, chunk_range(t.numel(), k, (m + 1) % k), *ctx.wait(rx[m - 1]));
+  } else {
+    const ChunkRange mine = chunk_range(t.numel(), k, (i + 1) % k);
+    Transfer tx = ctx.send_async(region[0], detail::values_of(t, mine), t.wire_bytes(mine.count));
+    ctx.wait(tx);
+  }
+}
+
+// The leader sends member m chunk (m+1) mod k, the layout ring_allgather_chunks(offset 1) expects.
+void scatter_from_leader(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& region, int i) {
+  const int k = static_cast<int>(region.size());
+  if (i == 0) {
+    std::vector<Transfer> tx;
+    for (int m = 1; m < k; ++m) {
+      const ChunkRange c = chunk_range(t.numel(), k, (m + 1) % k);
+      tx.push_back(ctx.send_async(region[m], detail::values_of(t, c), t.wire_bytes(c.count)));
+    }
+    for (auto& x : tx) ctx.wait(x);
+  } else {
+    Transfer rx = ctx.recv_async(region[0]);
+    detail::overwrite(t, chunk_range(t.numel(), k, (i + 1) % k), *ctx.wait(rx));
+  }
+}
+
+}  // namespace
+
+void hierarchical_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t,
+                                const std::vector<std::vector<int>>& regions) {
+  const std::vector<int>* mine = nullptr;
+  std::vector<int> leaders;
+  for (const auto& r : regions) {
+    leaders.push_back(r.front());
+    if (std::find(r.begin(), r.end(), ctx.rank()) != r.end()) mine = &r;
+  }
+  GEOTRAIN_CHECK(mine != nullptr, "worker belongs to no region group");
+  const int i = detail::index_in(*mine, ctx.rank());
+  const bool local = mine->size() > 1;
+
+  if (local) {
+    ring_reduce_scatter_sum(ctx, t, *mine);
+    gather_to_leader(ctx, t, *mine, i);
+  }
+  if (i == 0) ring_allreduce_sum(ctx, t, leaders);
+  if (local) {
+    scatter_from_leader(ctx, t, *mine, i);
+    ring_allgather_chunks(ctx, t, *mine, 1);
+  }
+}
+
+}  // namespace geotrain::sim

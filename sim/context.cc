@@ -1,0 +1,118 @@
+// WorkerContext: compute-time model, metered point-to-point transfers, collective dispatch.
+#include "sim/context.h"
+
+#include <fmt/format.h>
+#include <simgrid/s4u.hpp>
+
+#include "kernels/reduce.h"
+#include "runtime/check.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace geotrain::sim {
+namespace {
+
+sg4::Mailbox* mailbox(int src, int dst) { return sg4::Mailbox::by_name(fmt::format("{}>{}", src, dst)); }
+
+}  // namespace
+
+WorkerContext::WorkerContext(World& world, int rank)
+    : world_(world), rank_(rank), rng_(runtime::Rng::substream(world.scenario.seed, info().name)) {}
+
+double WorkerContext::now() const { return sg4::Engine::get_clock(); }
+
+void WorkerContext::compute(double samples) {
+  const double start = now();
+  sg4::this_actor::execute(samples * world_.scenario.workload.flops_per_sample);
+  world_.recorder.add_span({rank_, "compute", "forward+backward", start, now()});
+}
+
+void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
+  CollectiveTimer timer(*this, {"allreduce", allreduce_algo_name(algo), world_size(),
+                                t.wire_bytes(t.numel())});
+  if (world_size() > 1) {
+    switch (algo) {
+      case AllreduceAlgo::ring: ring_allreduce_sum(*this, t, platform().ring_order()); break;
+      case AllreduceAlgo::tree: tree_allreduce_sum(*this, t, platform().ring_order()); break;
+      case AllreduceAlgo::hierarchical:
+        hierarchical_allreduce_sum(*this, t, platform().region_groups());
+        break;
+    }
+  }
+  if (t.is_real()) kernels::scale(t.values().data(), 1.0f / static_cast<float>(world_size()), t.numel());
+}
+
+void WorkerContext::broadcast(runtime::Tensor& t, int root) {
+  CollectiveTimer timer(*this, {"broadcast", "tree", world_size(), t.wire_bytes(t.numel())});
+  std::vector<int> group = platform().ring_order();
+  const auto it = std::find(group.begin(), group.end(), root);
+  GEOTRAIN_CHECK(it != group.end(), "broadcast root is not a worker");
+  std::rotate(group.begin(), it, group.end());
+  tree_broadcast(*this, t, group);
+}
+
+runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) {
+  const int n = world_size();
+  const std::size_t each = mine.numel();
+  const std::vector<int>& group = platform().ring_order();
+  runtime::Tensor ring = mine.is_real() ? runtime::Tensor::zeros(each * n)
+                                        : runtime::Tensor::phantom(each * n);
+  ring.set_wire_bytes_per_value(mine.wire_bytes_per_value());
+  CollectiveTimer timer(*this, {"allgather", "ring", n, ring.wire_bytes(ring.numel())});
+  const int me = static_cast<int>(std::find(group.begin(), group.end(), rank_) - group.begin());
+  if (mine.is_real()) kernels::copy(ring.slice(me * each, each).data(), mine.values().data(), each);
+  ring_allgather_chunks(*this, ring, group, 0);
+  if (!mine.is_real()) return ring;
+  // Ring position -> rank order.
+  runtime::Tensor out = runtime::Tensor::zeros(each * n);
+  out.set_wire_bytes_per_value(mine.wire_bytes_per_value());
+  for (int pos = 0; pos < n; ++pos)
+    kernels::copy(out.slice(group[pos] * each, each).data(), ring.slice(pos * each, each).data(), each);
+  return out;
+}
+
+void WorkerContext::end_step(int step, double samples) {
+  if (!world_.recorder.end_step(step, samples, now(), world_size())) return;
+  TimelineRow& row = world_.recorder.last_row();
+  row.compute_usd = world_.ledger.compute_usd(row.time_s);
+  row.egress_usd = world_.ledger.total_egress_usd();
+  row.wan_bytes = world_.ledger.wan_bytes();
+}
+
+Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint64_t bytes) {
+  GEOTRAIN_CHECK(dst != rank_, "a worker cannot send to itself");
+  Transfer t;
+  t.comm = mailbox(rank_, dst)->put_init(new Message{std::move(values)}, bytes);
+  const double cap = platform().rate_cap_Bps(rank_, dst);
+  if (cap > 0) t.comm->set_rate(cap);
+  t.comm->start();
+  world_.ledger.add_transfer(info().region, platform().workers()[dst].region, bytes);
+  return t;
+}
+
+Transfer WorkerContext::recv_async(int src) {
+  Transfer t;
+  t.slot = std::make_unique<Message*>(nullptr);
+  t.comm = mailbox(src, rank_)->get_init()->set_dst_data(reinterpret_cast<void**>(t.slot.get()),
+                                                         sizeof(void*));
+  t.comm->start();
+  return t;
+}
+
+std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
+  t.comm->wait();
+  if (!t.slot) return nullptr;
+  return std::unique_ptr<Message>(*t.slot);
+}
+
+WorkerContext::CollectiveTimer::CollectiveTimer(WorkerContext& ctx, CollectiveKey key)
+    : ctx_(ctx), key_(std::move(key)), start_s_(ctx.now()) {}
+
+WorkerContext::CollectiveTimer::~CollectiveTimer() {
+  const double end = ctx_.now();
+  ctx_.world_.recorder.add_span(
+      {ctx_.rank_, "communication", key_.op + "/" + key_.algorithm, start_s_, end});
+  ctx_.world_.recorder.add_collective(key_, end - start_s_);
+}
+
+}  // namespace geotrain::sim

@@ -1,0 +1,156 @@
+// Platform: SimGrid zones/hosts/links from the topology, with explicit routes (no XML).
+#include "sim/platform.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+#include <simgrid/s4u.hpp>
+
+#include "runtime/check.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace geotrain::sim {
+namespace {
+
+using Dir = sg4::LinkInRoute::Direction;
+
+struct RegionZone {
+  sg4::NetZone* zone = nullptr;
+  simgrid::kernel::routing::NetPoint* gateway = nullptr;
+};
+
+}  // namespace
+
+Platform::Platform(const Scenario& scenario) : scenario_(scenario), graph_(scenario.topology) {
+  const Topology& topo = scenario.topology;
+  auto* world = sg4::create_full_zone("world");
+
+  // Workers, in fleet order; ranks are dense.
+  std::vector<int> per_region_count(topo.regions.size(), 0);
+  for (std::size_t f = 0; f < scenario.fleet.size(); ++f) {
+    const FleetEntry& e = scenario.fleet[f];
+    const InstanceType& type = topo.instance_types.at(e.instance);
+    for (int i = 0; i < e.count; ++i) {
+      WorkerInfo w;
+      w.rank = static_cast<int>(workers_.size());
+      w.name = fmt::format("{}-{}", e.region, per_region_count[e.region_index]++);
+      w.fleet_entry = static_cast<int>(f);
+      w.region = e.region_index;
+      w.type = &type;
+      w.pricing = e.pricing;
+      const double usd_per_h =
+          e.pricing == Pricing::spot ? type.usd_per_hour_spot : type.usd_per_hour_on_demand;
+      w.usd_per_s = usd_per_h / 3600.0;
+      workers_.push_back(w);
+    }
+  }
+
+  // One zone per region that has workers, with a gateway router and a split-duplex NIC per host.
+  std::vector<RegionZone> zones(topo.regions.size());
+  for (std::size_t g = 0; g < topo.regions.size(); ++g) {
+    if (per_region_count[g] == 0) continue;
+    const Region& region = topo.regions[g];
+    auto* zone = sg4::create_full_zone(region.name);
+    zone->set_parent(world);
+    zones[g].zone = zone;
+    zones[g].gateway = zone->create_router(region.name + "-gw");
+    std::vector<std::pair<sg4::Host*, sg4::Link*>> members;
+    for (auto& w : workers_) {
+      if (w.region != static_cast<int>(g)) continue;
+      w.host = zone->create_host(w.name, w.type->effective_flops());
+      auto* nic = zone->create_split_duplex_link(w.name + "-nic", w.type->nic_Bps)
+                      ->set_latency(region.lan_latency_s / 2);
+      nic->seal();
+      members.emplace_back(w.host, nic);
+    }
+    for (auto& [host, nic] : members) {
+      zone->add_route(host->get_netpoint(), zones[g].gateway, nullptr, nullptr, {{nic, Dir::UP}}, false);
+      zone->add_route(zones[g].gateway, host->get_netpoint(), nullptr, nullptr, {{nic, Dir::DOWN}}, false);
+      for (auto& [peer, peer_nic] : members)
+        if (peer != host)
+          zone->add_route(host->get_netpoint(), peer->get_netpoint(), nullptr, nullptr,
+                          {{nic, Dir::UP}, {peer_nic, Dir::DOWN}}, false);
+    }
+    zone->seal();
+  }
+
+  // WAN links (only those some route uses are created) and routes between region zones.
+  std::map<int, sg4::SplitDuplexLink*> wan;
+  auto wan_link = [&](int index) {
+    auto it = wan.find(index);
+    if (it != wan.end()) return it->second;
+    const WanLink& l = topo.links[index];
+    auto* link = world->create_split_duplex_link(
+        fmt::format("wan-{}-{}", topo.regions[l.a].name, topo.regions[l.b].name), l.capacity_Bps);
+    link->set_latency(l.latency_s);
+    link->seal();
+    return wan[index] = link;
+  };
+  for (std::size_t a = 0; a < zones.size(); ++a)
+    for (std::size_t b = 0; b < zones.size(); ++b) {
+      if (a == b || !zones[a].zone || !zones[b].zone) continue;
+      std::vector<sg4::LinkInRoute> links;
+      for (const RouteHop& hop : graph_.route(static_cast<int>(a), static_cast<int>(b)))
+        links.emplace_back(wan_link(hop.link), hop.forward ? Dir::UP : Dir::DOWN);
+      world->add_route(zones[a].zone->get_netpoint(), zones[b].zone->get_netpoint(),
+                       zones[a].gateway, zones[b].gateway, links, false);
+    }
+  world->seal();
+
+  // Ring order: regions ordered by the graph, workers grouped by region.
+  std::vector<int> used;
+  for (std::size_t g = 0; g < zones.size(); ++g)
+    if (zones[g].zone) used.push_back(static_cast<int>(g));
+  for (int g : graph_.ring_order(used)) {
+    std::vector<int> group;
+    for (const auto& w : workers_)
+      if (w.region == g) group.push_back(w.rank);
+    ring_order_.insert(ring_order_.end(), group.begin(), group.end());
+    region_groups_.push_back(std::move(group));
+  }
+}
+
+double Platform::latency_s(int src, int dst) const {
+  const auto& topo = scenario_.topology;
+  const WorkerInfo& s = workers_.at(src);
+  const WorkerInfo& d = workers_.at(dst);
+  const double nic = topo.regions[s.region].lan_latency_s / 2 + topo.regions[d.region].lan_latency_s / 2;
+  return nic + graph_.route_latency_s(s.region, d.region);
+}
+
+double Platform::bottleneck_Bps(int src, int dst) const {
+  const WorkerInfo& s = workers_.at(src);
+  const WorkerInfo& d = workers_.at(dst);
+  double bw = std::min(s.type->nic_Bps, d.type->nic_Bps);
+  if (s.region != d.region)
+    for (const RouteHop& hop : graph_.route(s.region, d.region))
+      bw = std::min(bw, scenario_.topology.links[hop.link].capacity_Bps);
+  return bw;
+}
+
+double Platform::rate_cap_Bps(int src, int dst) const {
+  const NetworkSpec& net = scenario_.network;
+  if (!net.window_cap || src == dst) return 0;
+  const auto& topo = scenario_.topology;
+  const WorkerInfo& s = workers_.at(src);
+  const WorkerInfo& d = workers_.at(dst);
+  double window = net.default_tcp_window_B;
+  if (s.region == d.region) {
+    if (topo.regions[s.region].lan_window_B > 0) window = topo.regions[s.region].lan_window_B;
+  } else {
+    double smallest = 0;
+    for (const RouteHop& hop : graph_.route(s.region, d.region)) {
+      const double w = topo.links[hop.link].tcp_window_B > 0 ? topo.links[hop.link].tcp_window_B
+                                                             : net.default_tcp_window_B;
+      smallest = smallest == 0 ? w : std::min(smallest, w);
+    }
+    window = smallest;
+  }
+  const double rtt_s = 2 * latency_s(src, dst);
+  GEOTRAIN_CHECK(rtt_s > 0, "a route without latency cannot carry a window cap");
+  return net.parallel_streams * window / rtt_s;
+}
+
+}  // namespace geotrain::sim

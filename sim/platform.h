@@ -1,0 +1,58 @@
+// The simulated machines: builds the SimGrid platform for a scenario (a zone per region, a host
+// per worker with its NIC, WAN links routed on the topology graph) and answers per-pair route
+// questions (latency, bottleneck capacity, TCP window cap) for the worker context and tests.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "sim/scenario.h"
+#include "sim/topology_graph.h"
+
+namespace simgrid::s4u {
+class Host;
+}
+
+namespace geotrain::sim {
+
+struct WorkerInfo {
+  int rank = 0;
+  std::string name;        // "<region>-<index in region>"
+  int fleet_entry = 0;
+  int region = 0;
+  const InstanceType* type = nullptr;
+  Pricing pricing = Pricing::on_demand;
+  double usd_per_s = 0;    // instance price while it runs
+  simgrid::s4u::Host* host = nullptr;
+};
+
+class Platform {
+ public:
+  // Creates zones, hosts, links and routes in the current SimGrid engine.
+  // REQUIRES: a simgrid::s4u::Engine exists and no platform was built in it yet.
+  explicit Platform(const Scenario& scenario);
+
+  const std::vector<WorkerInfo>& workers() const { return workers_; }
+  const TopologyGraph& graph() const { return graph_; }
+
+  // One-way latency of the route from worker src to worker dst (NICs included).
+  double latency_s(int src, int dst) const;
+  // Smallest capacity along the route (NICs and WAN links).
+  double bottleneck_Bps(int src, int dst) const;
+  // Per-transfer rate cap streams x window / RTT, or 0 when the cap is off.
+  double rate_cap_Bps(int src, int dst) const;
+
+  // All worker ranks in the order a ring should visit them: regions in the order that
+  // minimizes ring latency, the workers of one region together (in rank order).
+  const std::vector<int>& ring_order() const { return ring_order_; }
+  // Workers per region (in rank order), for regions in ring order; empty regions left out.
+  const std::vector<std::vector<int>>& region_groups() const { return region_groups_; }
+
+ private:
+  const Scenario& scenario_;
+  TopologyGraph graph_;
+  std::vector<WorkerInfo> workers_;
+  std::vector<int> ring_order_;
+  std::vector<std::vector<int>> region_groups_;
+};
+
+}  // namespace geotrain::sim

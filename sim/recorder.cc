@@ -1,0 +1,66 @@
+// Recorder: spans, collective statistics, timeline rows, and their CSV / trace renderings.
+#include "sim/recorder.h"
+
+#include <fmt/format.h>
+
+namespace geotrain::sim {
+
+void Recorder::add_span(Span span) {
+  const double d = span.end_s - span.start_s;
+  if (span.category == "compute") compute_s_[span.rank] += d;
+  else comm_s_[span.rank] += d;
+  spans_.push_back(std::move(span));
+}
+
+void Recorder::add_collective(const CollectiveKey& key, double duration_s) {
+  auto& [count, total] = collectives_[key];
+  ++count;
+  total += duration_s;
+}
+
+bool Recorder::end_step(int step, double samples, double now_s, int workers) {
+  auto& [reported, sum] = pending_steps_[step];
+  ++reported;
+  sum += samples;
+  if (reported < workers) return false;
+  const double cumulative = (rows_.empty() ? 0.0 : rows_.back().samples) + sum;
+  rows_.push_back({step, now_s, cumulative, 0, 0, 0});
+  pending_steps_.erase(step);
+  return true;
+}
+
+std::string Recorder::timeline_csv() const {
+  std::string out = "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes\n";
+  for (const auto& r : rows_)
+    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{}\n", r.step, r.time_s, r.samples,
+                       r.compute_usd, r.egress_usd, r.compute_usd + r.egress_usd, r.wan_bytes);
+  return out;
+}
+
+std::string Recorder::trace_json(const std::vector<std::string>& worker_names) const {
+  nlohmann::ordered_json events = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < worker_names.size(); ++i)
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", i},
+                      {"args", {{"name", worker_names[i]}}}});
+  constexpr double kMicrosecondsPerSecond = 1e6;
+  for (const auto& s : spans_)
+    events.push_back({{"name", s.name},
+                      {"cat", s.category},
+                      {"ph", "X"},
+                      {"pid", 0},
+                      {"tid", s.rank},
+                      {"ts", s.start_s * kMicrosecondsPerSecond},
+                      {"dur", (s.end_s - s.start_s) * kMicrosecondsPerSecond}});
+  nlohmann::ordered_json doc = {{"displayTimeUnit", "ms"}, {"traceEvents", events}};
+  return doc.dump() + "\n";
+}
+
+double busbw_factor(const std::string& op, int ranks) {
+  if (ranks <= 1) return 0;
+  const double m = ranks;
+  if (op == "allreduce") return 2 * (m - 1) / m;
+  if (op == "allgather" || op == "reduce_scatter") return (m - 1) / m;
+  return 1;  // broadcast, reduce
+}
+
+}  // namespace geotrain::sim

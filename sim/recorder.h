@@ -1,0 +1,76 @@
+// The recorder collects what happened in a run (compute and communication spans per worker,
+// collective timings, per-step timeline rows) and writes results.json, timeline.csv and
+// trace.json. Simulated time only; wall-clock figures go in the separate "perf" block.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace geotrain::sim {
+
+struct Span {
+  int rank = 0;
+  std::string category;  // "compute" or "communication"
+  std::string name;      // e.g. "forward+backward", "allreduce/ring"
+  double start_s = 0;
+  double end_s = 0;
+};
+
+struct TimelineRow {
+  int step = 0;
+  double time_s = 0;
+  double samples = 0;
+  double compute_usd = 0;
+  double egress_usd = 0;
+  std::uint64_t wan_bytes = 0;
+};
+
+// Key of one collective shape: operation, algorithm, group size, bytes.
+struct CollectiveKey {
+  std::string op;         // "allreduce", "allgather", "broadcast"
+  std::string algorithm;  // "ring", "tree", "hierarchical"
+  int ranks = 0;
+  std::uint64_t size_B = 0;
+  auto operator<=>(const CollectiveKey&) const = default;
+};
+
+class Recorder {
+ public:
+  explicit Recorder(int workers) : compute_s_(workers, 0), comm_s_(workers, 0) {}
+
+  void add_span(Span span);
+  void add_collective(const CollectiveKey& key, double duration_s);
+  // Worker `rank` finished step `step` having trained on `samples` samples in it.  The timeline
+  // row of a step is complete when every worker reported it; `complete_row` fills its costs.
+  // Returns true when this call completed the row.
+  bool end_step(int step, double samples, double now_s, int workers);
+  TimelineRow& last_row() { return rows_.back(); }
+
+  double compute_s(int rank) const { return compute_s_[rank]; }
+  double communication_s(int rank) const { return comm_s_[rank]; }
+  const std::vector<TimelineRow>& rows() const { return rows_; }
+  const std::vector<Span>& spans() const { return spans_; }
+  const std::map<CollectiveKey, std::pair<std::uint64_t, double>>& collectives() const {
+    return collectives_;
+  }
+
+  std::string timeline_csv() const;
+  // Chrome trace event format: one track per worker (names from `worker_names`).
+  std::string trace_json(const std::vector<std::string>& worker_names) const;
+
+ private:
+  std::vector<Span> spans_;
+  std::vector<double> compute_s_, comm_s_;
+  std::map<CollectiveKey, std::pair<std::uint64_t, double>> collectives_;  // count, total time
+  std::map<int, std::pair<int, double>> pending_steps_;  // step -> workers reported, samples
+  std::vector<TimelineRow> rows_;
+};
+
+// nccl-tests bus bandwidth factor for an operation over `ranks` ranks.
+double busbw_factor(const std::string& op, int ranks);
+
+}  // namespace geotrain::sim

@@ -1,0 +1,163 @@
+// run_scenario: engine configuration, actors, and the results document.
+#include "sim/run.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <simgrid/s4u.hpp>
+
+#include "sim/strategies/strategy.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace geotrain::sim {
+namespace {
+
+constexpr double kBytesPerGB = 1e9;
+
+// CM02 without its latency/bandwidth correction factors, no reverse-path cross traffic, and no
+// global TCP window: the per-flow window cap is ours (Platform::rate_cap_Bps), per route.
+void start_engine() {
+  static int argc = 6;
+  static char* argv[] = {const_cast<char*>("geotrain"),
+                         const_cast<char*>("--log=root.thres:critical"),
+                         const_cast<char*>("--cfg=network/model:CM02"),
+                         const_cast<char*>("--cfg=network/crosstraffic:0"),
+                         const_cast<char*>("--cfg=network/TCP-gamma:1e30"),
+                         const_cast<char*>("--cfg=host/model:default"),
+                         nullptr};
+  new sg4::Engine(&argc, argv);  // lives until the process ends (one engine per process)
+}
+
+nlohmann::ordered_json nullable(double x, bool valid) { return valid ? nlohmann::ordered_json(x) : nullptr; }
+
+nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform, const Ledger& ledger,
+                                     const Recorder& recorder, double simulated_s) {
+  const int m = static_cast<int>(platform.workers().size());
+  double compute = 0, comm = 0;
+  for (int r = 0; r < m; ++r) {
+    compute += recorder.compute_s(r);
+    comm += recorder.communication_s(r);
+  }
+  compute /= m;
+  comm /= m;
+  const double samples = recorder.rows().empty() ? 0 : recorder.rows().back().samples;
+  const double compute_usd = ledger.compute_usd(simulated_s);
+  const double egress_usd = ledger.total_egress_usd();
+  const double total_usd = compute_usd + egress_usd;
+
+  nlohmann::ordered_json r;
+  r["scenario"] = s.name;
+  r["seed"] = s.seed;
+  r["strategy"] = s.strategy;
+  r["workers"] = m;
+  r["simulated_s"] = simulated_s;
+  r["steps"] = recorder.rows().size();
+  r["samples"] = samples;
+  r["throughput_samples_per_s"] = nullable(samples / simulated_s, simulated_s > 0);
+  r["time_breakdown_s"] = {{"compute", compute},
+                           {"communication_exposed", comm},
+                           {"idle", std::max(0.0, simulated_s - compute - comm)}};
+  r["granularity"] = nullable(compute / comm, comm > 0);
+  r["cost_usd"] = {{"compute", compute_usd}, {"egress", egress_usd}, {"total", total_usd}};
+  r["usd_per_million_samples"] = nullable(total_usd / samples * 1e6, samples > 0);
+  r["traffic_bytes"] = {{"total", ledger.total_bytes()},
+                        {"wan", ledger.wan_bytes()},
+                        {"intra_region", ledger.total_bytes() - ledger.wan_bytes()}};
+
+  auto links = nlohmann::ordered_json::array();
+  const auto& regions = s.topology.regions;
+  for (std::size_t a = 0; a < regions.size(); ++a)
+    for (std::size_t b = 0; b < regions.size(); ++b) {
+      const auto bytes = ledger.bytes(static_cast<int>(a), static_cast<int>(b));
+      if (bytes == 0) continue;
+      links.push_back({{"src_region", regions[a].name},
+                       {"dst_region", regions[b].name},
+                       {"bytes", bytes},
+                       {"usd_per_GB", s.topology.egress_usd_per_B(static_cast<int>(a), static_cast<int>(b)) * kBytesPerGB},
+                       {"egress_usd", ledger.egress_usd(static_cast<int>(a), static_cast<int>(b))}});
+    }
+  r["links"] = links;
+
+  auto collectives = nlohmann::ordered_json::array();
+  for (const auto& [key, stat] : recorder.collectives()) {
+    const auto& [count, total_s] = stat;
+    const double mean_s = total_s / static_cast<double>(count);
+    const double algbw = mean_s > 0 ? static_cast<double>(key.size_B) / mean_s / kBytesPerGB : 0;
+    collectives.push_back({{"op", key.op},
+                           {"algorithm", key.algorithm},
+                           {"ranks", key.ranks},
+                           {"size_B", key.size_B},
+                           {"count", count},
+                           {"mean_time_s", mean_s},
+                           {"algbw_GBps", algbw},
+                           {"busbw_GBps", algbw * busbw_factor(key.op, key.ranks)}});
+  }
+  r["collectives"] = collectives;
+  return r;
+}
+
+}  // namespace
+
+RunOutput run_program(const Scenario& scenario, const WorkerProgram& program) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  start_engine();
+  Platform platform(scenario);
+  Ledger ledger(scenario.topology);
+  Recorder recorder(static_cast<int>(platform.workers().size()));
+  World world{scenario, platform, ledger, recorder};
+  for (const auto& w : platform.workers()) {
+    ledger.add_instance(w.usd_per_s);
+    sg4::Actor::create(w.name, w.host, [&world, &program, rank = w.rank] {
+      WorkerContext ctx(world, rank);
+      program(ctx);
+    });
+  }
+  sg4::Engine::get_instance()->run();
+  const double simulated_s = sg4::Engine::get_clock();
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  RunOutput out;
+  out.results = build_results(scenario, platform, ledger, recorder, simulated_s);
+  out.results["perf"] = {{"wall_s", wall_s},
+                         {"transfers", ledger.transfers()},
+                         {"transfers_per_wall_s", ledger.transfers() / wall_s},
+                         {"simulated_steps_per_wall_s", recorder.rows().size() / wall_s}};
+  out.timeline_csv = recorder.timeline_csv();
+  std::vector<std::string> names;
+  for (const auto& w : platform.workers()) names.push_back(w.name);
+  out.trace_json = recorder.trace_json(names);
+  return out;
+}
+
+RunOutput run_scenario(const Scenario& scenario) {
+  std::unique_ptr<Strategy> strategy = make_strategy(scenario);
+  return run_program(scenario, [&strategy](WorkerContext& ctx) { strategy->run(ctx); });
+}
+
+void write_outputs(const RunOutput& output, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  auto write = [&dir](const std::string& name, const std::string& text) {
+    const auto final_path = std::filesystem::path(dir) / name;
+    const auto tmp = std::filesystem::path(dir) / (name + ".partial");
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      f << text;
+      if (!f) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    std::filesystem::rename(tmp, final_path);
+  };
+  std::filesystem::remove(std::filesystem::path(dir) / "results.json");
+  write("timeline.csv", output.timeline_csv);
+  write("trace.json", output.trace_json);
+  write("results.json", output.results.dump(2) + "\n");
+}
+
+nlohmann::ordered_json deterministic_part(const nlohmann::ordered_json& results) {
+  nlohmann::ordered_json copy = results;
+  copy.erase("perf");
+  return copy;
+}
+
+}  // namespace geotrain::sim

@@ -1,0 +1,36 @@
+// One simulation: builds the SimGrid engine and platform for a scenario, starts one actor per
+// worker running the strategy (or a given program), runs, and assembles the results.
+// SimGrid allows one engine per process: run each simulation in a fresh process, or through
+// run_isolated() (sim/isolate.h).
+#pragma once
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/context.h"
+#include "sim/scenario.h"
+
+namespace geotrain::sim {
+
+struct RunOutput {
+  nlohmann::ordered_json results;  // results.json; wall-clock figures only under "perf"
+  std::string timeline_csv;
+  std::string trace_json;
+};
+
+using WorkerProgram = std::function<void(WorkerContext&)>;
+
+// Runs the scenario's strategy.  REQUIRES: no simulation ran in this process before.
+RunOutput run_scenario(const Scenario& scenario);
+// Runs `program` on every worker instead of the strategy (tests, benchmarks).
+RunOutput run_program(const Scenario& scenario, const WorkerProgram& program);
+
+// Writes DIR/results.json, DIR/timeline.csv and DIR/trace.json.  Each file is written under a
+// temporary name and renamed, results.json last, so a half-written run never looks finished.
+void write_outputs(const RunOutput& output, const std::string& dir);
+
+// The results without the "perf" block: what must be byte-identical across runs.
+nlohmann::ordered_json deterministic_part(const nlohmann::ordered_json& results);
+
+}  // namespace geotrain::sim

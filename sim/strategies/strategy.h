@@ -1,0 +1,32 @@
+// A synchronization strategy is a per-worker program written against WorkerContext, once, for
+// both size-only and real-tensor runs. One strategy per file; the registry maps scenario names
+// to strategies and validates their knobs at load time.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/context.h"
+
+namespace geotrain::sim {
+
+class JsonReader;
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  // The program of one worker; runs inside that worker's SimGrid actor.
+  virtual void run(WorkerContext& ctx) = 0;
+};
+
+// Names of the strategies the scenario may ask for.
+const std::vector<std::string>& strategy_names();
+// Validates a scenario's "strategy" object (throws BadInput); reads every key it allows.
+void validate_strategy(JsonReader& reader);
+// Builds the strategy of a validated scenario.
+std::unique_ptr<Strategy> make_strategy(const Scenario& scenario);
+
+// One entry per strategy file.
+std::unique_ptr<Strategy> make_ddp(JsonReader& reader);
+
+}  // namespace geotrain::sim
