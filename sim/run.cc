@@ -19,15 +19,13 @@ constexpr double kBytesPerGB = 1e9;
 // CM02 without its latency/bandwidth correction factors, no reverse-path cross traffic, and no
 // global TCP window: the per-flow window cap is ours (Platform::rate_cap_Bps), per route.
 void start_engine() {
-  static int argc = 6;
-  static char* argv[] = {const_cast<char*>("geotrain"),
-                         const_cast<char*>("--log=root.thres:critical"),
-                         const_cast<char*>("--cfg=network/model:CM02"),
-                         const_cast<char*>("--cfg=network/crosstraffic:0"),
-                         const_cast<char*>("--cfg=network/TCP-gamma:1e30"),
-                         const_cast<char*>("--cfg=host/model:default"),
+  static int argc = 2;
+  static char* argv[] = {const_cast<char*>("geotrain"), const_cast<char*>("--log=root.thres:critical"),
                          nullptr};
   new sg4::Engine(&argc, argv);  // lives until the process ends (one engine per process)
+  sg4::Engine::set_config("network/model:CM02");
+  sg4::Engine::set_config("network/crosstraffic:0");
+  sg4::Engine::set_config("network/TCP-gamma:1e30");
 }
 
 nlohmann::ordered_json nullable(double x, bool valid) { return valid ? nlohmann::ordered_json(x) : nullptr; }

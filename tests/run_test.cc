@@ -1,0 +1,101 @@
+// Whole runs: output files, result keys and their consistency, nccl-tests bus bandwidth, and
+// determinism (same scenario and seed: byte-identical results apart from "perf").
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "sim/recorder.h"
+#include "test_util.h"
+
+namespace geotrain {
+namespace {
+
+std::string quickstart() { return std::string(GEOTRAIN_SOURCE_DIR) + "/scenarios/quickstart.json"; }
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string run_quickstart_isolated() {
+  return sim::run_isolated([] {
+    return sim::deterministic_part(sim::run_scenario(sim::load_scenario(quickstart())).results).dump(2);
+  });
+}
+
+TEST(Run, SameScenarioSameSeedByteIdenticalResults) {
+  const auto a = run_quickstart_isolated();
+  const auto b = run_quickstart_isolated();
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(nlohmann::json::parse(a)["seed"], 42);
+}
+
+TEST(Run, CommandLineWritesAllOutputsAndRepeatsItself) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "geotrain_run_test";
+  std::filesystem::remove_all(dir);
+  std::string results[2];
+  for (int i = 0; i < 2; ++i) {
+    const auto out = dir / std::to_string(i);
+    const std::string cmd = std::string(GEOTRAIN_BINARY) + " run " + quickstart() + " --quiet --out " + out.string();
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    auto r = nlohmann::ordered_json::parse(read_file(out / "results.json"));
+    ASSERT_TRUE(r.contains("perf"));
+    results[i] = sim::deterministic_part(r).dump();
+    // trace.json: Chrome trace events, a named track per worker, spans of both kinds.
+    const auto trace = nlohmann::json::parse(read_file(out / "trace.json"));
+    int names = 0, compute = 0, comm = 0;
+    for (const auto& e : trace["traceEvents"]) {
+      if (e["ph"] == "M") ++names;
+      if (e["ph"] == "X" && e["cat"] == "compute") ++compute;
+      if (e["ph"] == "X" && e["cat"] == "communication") ++comm;
+    }
+    EXPECT_EQ(names, 8);
+    EXPECT_EQ(compute, 8 * 10);
+    EXPECT_EQ(comm, 8 * 10);
+    // timeline.csv: header and one row per step.
+    const auto csv = read_file(out / "timeline.csv");
+    EXPECT_EQ(csv.rfind("step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes\n", 0), 0u);
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 11);
+  }
+  EXPECT_EQ(results[0], results[1]);
+}
+
+TEST(Run, ResultsAreInternallyConsistent) {
+  const auto r = nlohmann::json::parse(run_quickstart_isolated());
+  const double t = r["simulated_s"], samples = r["samples"];
+  EXPECT_EQ(r["steps"], 10);
+  EXPECT_EQ(samples, 8 * 32 * 10);
+  EXPECT_DOUBLE_EQ(r["throughput_samples_per_s"].get<double>(), samples / t);
+  const auto& tb = r["time_breakdown_s"];
+  EXPECT_NEAR(tb["compute"].get<double>() + tb["communication_exposed"].get<double>() + tb["idle"].get<double>(), t, 1e-9);
+  // Compute per worker = steps x batch x flops/sample / (65 TFLOP/s x 0.35).
+  EXPECT_NEAR(tb["compute"].get<double>(), 10 * 32 * 6.144e11 / (65e12 * 0.35), 1e-6);
+  EXPECT_DOUBLE_EQ(r["granularity"].get<double>(),
+                   tb["compute"].get<double>() / tb["communication_exposed"].get<double>());
+  EXPECT_DOUBLE_EQ(r["cost_usd"]["total"].get<double>(),
+                   r["cost_usd"]["compute"].get<double>() + r["cost_usd"]["egress"].get<double>());
+  // Hierarchical DDP of 2 regions: the leaders exchange 2(R-1)/R x S = S per step each way
+  // (S = 200M params x 2 B fp16 wire bytes).
+  EXPECT_EQ(r["traffic_bytes"]["wan"].get<double>(), 2 * 10 * 200e6 * 2);
+  const auto& c = r["collectives"][0];
+  EXPECT_EQ(c["op"], "allreduce");
+  EXPECT_EQ(c["algorithm"], "hierarchical");
+  EXPECT_EQ(c["size_B"], 400000000);
+  EXPECT_EQ(c["count"], 80);  // 8 workers x 10 steps
+  EXPECT_DOUBLE_EQ(c["algbw_GBps"].get<double>(), 0.4 / c["mean_time_s"].get<double>());
+  EXPECT_DOUBLE_EQ(c["busbw_GBps"].get<double>(), c["algbw_GBps"].get<double>() * 2 * 7 / 8);
+}
+
+TEST(Run, BusBandwidthFactorsFollowNcclTests) {
+  EXPECT_DOUBLE_EQ(sim::busbw_factor("allreduce", 8), 2.0 * 7 / 8);
+  EXPECT_DOUBLE_EQ(sim::busbw_factor("allgather", 4), 3.0 / 4);
+  EXPECT_DOUBLE_EQ(sim::busbw_factor("reduce_scatter", 4), 3.0 / 4);
+  EXPECT_DOUBLE_EQ(sim::busbw_factor("broadcast", 5), 1.0);
+}
+
+}  // namespace
+}  // namespace geotrain

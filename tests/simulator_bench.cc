@@ -1,0 +1,216 @@
+// Google Benchmark of the simulator itself: a ring all-reduce over 64 workers in 8 regions, run
+// through geotrain (context, ledger, recorder) and as bare SimGrid actors, and their ratio.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <simgrid/s4u.hpp>
+
+#include "runtime/tensor.h"
+#include "sim/isolate.h"
+#include "sim/platform.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+namespace sg4 = simgrid::s4u;
+using namespace geotrain;
+
+namespace {
+
+// The workload.
+constexpr int kRegions = 8;
+constexpr int kWorkersPerRegion = 8;
+constexpr int kWorkers = kRegions * kWorkersPerRegion;                  // 64
+constexpr std::size_t kParameters = 100'000'000;                       // fp32 gradient values
+constexpr std::uint64_t kBytesPerParameter = 4;                        // fp32 on the wire
+constexpr std::uint64_t kGradientBytes = kParameters * kBytesPerParameter;  // 400 MB
+constexpr std::uint64_t kChunkBytes = kGradientBytes / kWorkers;       // 6.25 MB, exact
+constexpr int kRingSteps = 2 * (kWorkers - 1);                         // per all-reduce
+constexpr int kAllreducesPerRun = 4;                                   // training steps per run
+constexpr int kBatchPerWorker = 8;                                     // samples per step
+constexpr double kFlopsPerSample = 1e12;                               // 0.16 s of compute per step
+
+// The network: 8 regions fully connected.
+constexpr double kWanLatencyMs = 40;   // one way, gateway to gateway
+constexpr double kWanGbps = 10;
+constexpr double kLanLatencyMs = 0.1;  // one way, host to host
+constexpr double kNicGbps = 100;
+constexpr double kGpuPeakTflops = 100;
+constexpr double kGpuUtilization = 0.5;
+
+nlohmann::json bench_scenario() {
+  nlohmann::json topo = {{"name", "bench-8-regions"}};
+  topo["regions"] = nlohmann::json::array();
+  for (int r = 0; r < kRegions; ++r)
+    topo["regions"].push_back({{"name", fmt::format("r{}", r)}, {"cloud", "c"},
+                               {"continent", fmt::format("k{}", r)}, {"lan_latency_ms", kLanLatencyMs}});
+  topo["links"] = nlohmann::json::array();
+  for (int a = 0; a < kRegions; ++a)
+    for (int b = a + 1; b < kRegions; ++b)
+      topo["links"].push_back({{"a", fmt::format("r{}", a)}, {"b", fmt::format("r{}", b)},
+                               {"latency_ms", kWanLatencyMs}, {"capacity_Gbps", kWanGbps}});
+  topo["instance_types"] = {
+      {"gpu", {{"gpu_peak_tflops", kGpuPeakTflops}, {"utilization", kGpuUtilization}, {"nic_Gbps", kNicGbps},
+               {"usd_per_hour", {{"on_demand", 3.6}, {"spot", 1.8}}}}}};
+  topo["egress_usd_per_GB"] = {{"c", {{"cross_zone", 0.01}, {"same_continent", 0.02},
+                                      {"inter_continent", 0.05}, {"internet", 0.09}}}};
+
+  nlohmann::json s = {{"name", "simulator-bench"}, {"seed", 1}, {"topology", topo}};
+  s["fleet"] = nlohmann::json::array();
+  for (int r = 0; r < kRegions; ++r)
+    s["fleet"].push_back({{"region", fmt::format("r{}", r)}, {"instance", "gpu"}, {"count", kWorkersPerRegion}});
+  s["workload"] = {{"model", {{"type", "profile"}, {"parameters", kParameters}, {"flops_per_sample", kFlopsPerSample}}},
+                   {"wire_bytes_per_param", kBytesPerParameter},
+                   {"batch_per_worker", kBatchPerWorker},
+                   {"steps", kAllreducesPerRun}};
+  s["strategy"] = {{"name", "ddp"}, {"allreduce", "ring"}};
+  s["network"] = {{"fidelity", "message"}};  // window cap on (the default)
+  return s;
+}
+
+// The same engine configuration as sim/run.cc's start_engine(), so both benchmarks simulate
+// the same flows.
+void start_bare_engine() {
+  static int argc = 6;
+  static char* argv[] = {const_cast<char*>("geotrain_bench"),
+                         const_cast<char*>("--log=root.thres:critical"),
+                         const_cast<char*>("--cfg=network/model:CM02"),
+                         const_cast<char*>("--cfg=network/crosstraffic:0"),
+                         const_cast<char*>("--cfg=network/TCP-gamma:1e30"),
+                         const_cast<char*>("--cfg=host/model:default"),
+                         nullptr};
+  new sg4::Engine(&argc, argv);
+}
+
+// One measured run, as the child reports it.
+struct RunFigures {
+  double wall_s = 0;
+  double simulated_s = 0;
+  double transfers = 0;
+};
+
+RunFigures parse_figures(const std::string& reply) {
+  const auto j = nlohmann::json::parse(reply);
+  return {j.at("wall_s").get<double>(), j.at("simulated_s").get<double>(), j.at("transfers").get<double>()};
+}
+
+std::string dump_figures(const RunFigures& f) {
+  return nlohmann::json{{"wall_s", f.wall_s}, {"simulated_s", f.simulated_s}, {"transfers", f.transfers}}.dump();
+}
+
+// geotrain: WorkerContext::allreduce_mean(ring) on a phantom tensor, K steps.
+RunFigures run_geotrain() {
+  const sim::Scenario scenario = sim::parse_scenario(bench_scenario(), "simulator-bench.json");
+  const auto out = sim::run_program(scenario, [](sim::WorkerContext& ctx) {
+    runtime::Tensor grad = runtime::Tensor::phantom(kParameters);
+    for (int step = 0; step < kAllreducesPerRun; ++step) {
+      ctx.compute(kBatchPerWorker);
+      ctx.allreduce_mean(grad, sim::AllreduceAlgo::ring);
+      ctx.end_step(step, kBatchPerWorker);
+    }
+  });
+  // perf.wall_s spans engine creation, platform, actors and the engine run.
+  return {out.results["perf"]["wall_s"].get<double>(), out.results["simulated_s"].get<double>(),
+          out.results["perf"]["transfers"].get<double>()};
+}
+
+// Bare SimGrid: the same platform, 64 actors, the same ring of put/get per all-reduce step.
+RunFigures run_bare() {
+  const sim::Scenario scenario = sim::parse_scenario(bench_scenario(), "simulator-bench.json");
+  const auto start = std::chrono::steady_clock::now();
+  start_bare_engine();
+  const sim::Platform platform(scenario);
+  const std::vector<int>& ring = platform.ring_order();
+  const int m = static_cast<int>(ring.size());
+  const double flops = kBatchPerWorker * scenario.workload.flops_per_sample;
+  static char token;  // the payload pointer; bytes are only simulated
+  for (int pos = 0; pos < m; ++pos) {
+    const int me = ring[pos], next = ring[(pos + 1) % m], prev = ring[(pos + m - 1) % m];
+    sg4::Mailbox* out = sg4::Mailbox::by_name(fmt::format("{}>{}", me, next));
+    sg4::Mailbox* in = sg4::Mailbox::by_name(fmt::format("{}>{}", prev, me));
+    const double cap = platform.rate_cap_Bps(me, next);
+    sg4::Actor::create(platform.workers()[me].name, platform.workers()[me].host, [=] {
+      for (int k = 0; k < kAllreducesPerRun; ++k) {
+        sg4::this_actor::execute(flops);
+        for (int s = 0; s < kRingSteps; ++s) {
+          sg4::CommPtr put = out->put_init(&token, kChunkBytes);
+          if (cap > 0) put->set_rate(cap);
+          put->start();
+          in->get<char>();
+          put->wait();
+        }
+      }
+    });
+  }
+  sg4::Engine::get_instance()->run();
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {wall_s, sg4::Engine::get_clock(), static_cast<double>(m) * kRingSteps * kAllreducesPerRun};
+}
+
+// Wall seconds per all-reduce of every measured run, for the ratio printed at the end.
+std::vector<double> g_geotrain_s, g_bare_s;
+double g_geotrain_sim_s = 0, g_bare_sim_s = 0;
+
+void measure(benchmark::State& state, RunFigures (*run)(), std::vector<double>& per_allreduce_s,
+             double& simulated_s) {
+  double wall = 0, transfers = 0;
+  for (auto _ : state) {
+    const RunFigures f = parse_figures(sim::run_isolated([run] { return dump_figures(run()); }));
+    state.SetIterationTime(f.wall_s);
+    per_allreduce_s.push_back(f.wall_s / kAllreducesPerRun);
+    wall += f.wall_s;
+    transfers += f.transfers;
+    simulated_s = f.simulated_s;
+  }
+  const double runs = static_cast<double>(state.iterations());
+  constexpr double kMsPerS = 1e3;
+  state.counters["steps_per_s"] = runs * kAllreducesPerRun / wall;
+  state.counters["flows_per_s"] = transfers / wall;
+  state.counters["ms_per_allreduce"] = wall / (runs * kAllreducesPerRun) * kMsPerS;
+  state.counters["flows_per_run"] = transfers / runs;
+  state.counters["simulated_s"] = simulated_s;
+}
+
+void BM_GeotrainRingAllreduce(benchmark::State& state) {
+  measure(state, run_geotrain, g_geotrain_s, g_geotrain_sim_s);
+}
+void BM_BareSimgridRing(benchmark::State& state) { measure(state, run_bare, g_bare_s, g_bare_sim_s); }
+
+BENCHMARK(BM_GeotrainRingAllreduce)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BareSimgridRing)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  if (!g_geotrain_s.empty() && !g_bare_s.empty()) {
+    constexpr double kMsPerS = 1e3;
+    constexpr double kTargetRatio = 1.25;  // our layer may add at most 25% over bare SimGrid
+    const double ours = median(g_geotrain_s), bare = median(g_bare_s);
+    std::printf("\nring all-reduce, %d workers, %.0f MB: median wall per all-reduce over %zu / %zu runs\n",
+                kWorkers, kGradientBytes / 1e6, g_geotrain_s.size(), g_bare_s.size());
+    std::printf("  geotrain      %9.2f ms\n  bare SimGrid  %9.2f ms\n  ratio         %9.3f (target <= %.2f): %s\n",
+                ours * kMsPerS, bare * kMsPerS, ours / bare, kTargetRatio,
+                ours / bare <= kTargetRatio ? "OK" : "OVER TARGET");
+    if (g_geotrain_sim_s != g_bare_sim_s)
+      std::printf("  note: simulated time differs: geotrain %.9g s, bare %.9g s\n", g_geotrain_sim_s, g_bare_sim_s);
+    else
+      std::printf("  both simulate the same %.9g s\n", g_geotrain_sim_s);
+  }
+  benchmark::Shutdown();
+  return 0;
+}
