@@ -1,23 +1,34 @@
-// WorkerContext: compute-time model, metered point-to-point transfers, collective dispatch.
+// WorkerContext: compute-time model, metered point-to-point transfers, collective dispatch,
+// step accounting with evaluation of the deployed model.
 #include "sim/context.h"
+
+#include <chrono>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
 
 #include "kernels/reduce.h"
 #include "runtime/check.h"
+#include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;
 
 namespace geotrain::sim {
 namespace {
 
-sg4::Mailbox* mailbox(int src, int dst) { return sg4::Mailbox::by_name(fmt::format("{}>{}", src, dst)); }
+sg4::Mailbox* mailbox(int src, int dst, int channel) {
+  return sg4::Mailbox::by_name(fmt::format("{}>{}#{}", src, dst, channel));
+}
+sg4::Mailbox* inbox(int node) { return sg4::Mailbox::by_name(fmt::format("inbox{}", node)); }
 
 }  // namespace
 
 WorkerContext::WorkerContext(World& world, int rank)
-    : world_(world), rank_(rank), rng_(runtime::Rng::substream(world.scenario.seed, info().name)) {}
+    : world_(world), rank_(rank), rng_(runtime::Rng::substream(world.scenario.seed, info().name)) {
+  // Messages posted to this node start flowing at once, as into a real server's socket buffers.
+  inbox(rank_)->set_receiver(sg4::Actor::self());
+}
 
 double WorkerContext::now() const { return sg4::Engine::get_clock(); }
 
@@ -25,6 +36,30 @@ void WorkerContext::compute(double samples) {
   const double start = now();
   sg4::this_actor::execute(samples * world_.scenario.workload.flops_per_sample);
   world_.recorder.add_span({rank_, "compute", "forward+backward", start, now()});
+}
+
+double WorkerContext::compute_gradient(int batch) {
+  runtime::Trainer& tr = trainer();
+  if (!world_.scenario.workload.measured_compute) {
+    const double loss = tr.forward_backward(batch);
+    compute(batch);
+    return loss;
+  }
+  const auto wall_start = std::chrono::steady_clock::now();
+  const double loss = tr.forward_backward(batch);
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  const double start = now();
+  sg4::this_actor::sleep_for(wall_s);
+  world_.recorder.add_span({rank_, "compute", "forward+backward (measured)", start, now()});
+  return loss;
+}
+
+bool WorkerContext::claim_step() {
+  if (stopped()) return false;
+  const long budget = static_cast<long>(world_.scenario.workload.steps) * world_size();
+  if (world_.steps_claimed >= budget) return false;
+  ++world_.steps_claimed;
+  return true;
 }
 
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
@@ -71,32 +106,73 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) {
   return out;
 }
 
-void WorkerContext::end_step(int step, double samples) {
-  if (!world_.recorder.end_step(step, samples, now(), world_size())) return;
+void WorkerContext::end_step(double samples, double loss) {
+  if (!std::isfinite(loss)) {
+    world_.diverged = true;
+    world_.stop_reason = fmt::format("diverged: worker {} reported a loss of {} at {:.6g} s", info().name, loss, now());
+    world_.recorder.end_step(samples, loss, now(), world_size(), true);
+    sg4::Actor::kill_all();   // every other actor; this one ends just below
+    sg4::this_actor::exit();
+  }
+  if (!world_.recorder.end_step(samples, loss, now(), world_size(), false)) return;
   TimelineRow& row = world_.recorder.last_row();
   row.compute_usd = world_.ledger.compute_usd(row.time_s);
   row.egress_usd = world_.ledger.total_egress_usd();
   row.wan_bytes = world_.ledger.wan_bytes();
+  const int every = world_.scenario.workload.eval_every;
+  const bool last = row.step + 1 >= world_.scenario.workload.steps;
+  if (world_.training.is_real() && (last || (every > 0 && (row.step + 1) % every == 0))) {
+    const std::vector<float> params = world_.deployed_parameters();
+    const runtime::Evaluation e = world_.training.evaluate(params);
+    row.test_loss = e.loss;
+    row.test_accuracy = e.accuracy;
+    row.evaluated = true;
+  }
 }
 
-Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint64_t bytes) {
-  GEOTRAIN_CHECK(dst != rank_, "a worker cannot send to itself");
+Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint64_t bytes, int channel) {
+  GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
   Transfer t;
-  t.comm = mailbox(rank_, dst)->put_init(new Message{std::move(values)}, bytes);
+  t.comm = mailbox(rank_, dst, channel)->put_init(new Message{std::move(values), 0, rank_, 0}, bytes);
   const double cap = platform().rate_cap_Bps(rank_, dst);
   if (cap > 0) t.comm->set_rate(cap);
   t.comm->start();
-  world_.ledger.add_transfer(info().region, platform().workers()[dst].region, bytes);
+  world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
   return t;
 }
 
-Transfer WorkerContext::recv_async(int src) {
+Transfer WorkerContext::recv_async(int src, int channel) {
   Transfer t;
   t.slot = std::make_unique<Message*>(nullptr);
-  t.comm = mailbox(src, rank_)->get_init()->set_dst_data(reinterpret_cast<void**>(t.slot.get()),
-                                                         sizeof(void*));
+  t.comm = mailbox(src, rank_, channel)
+               ->get_init()
+               ->set_dst_data(reinterpret_cast<void**>(t.slot.get()), sizeof(void*));
   t.comm->start();
   return t;
+}
+
+void WorkerContext::send_detached(int dst, Message message, std::uint64_t bytes, int channel) {
+  GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
+  message.from = rank_;
+  auto comm = mailbox(rank_, dst, channel)->put_init(new Message(std::move(message)), bytes);
+  const double cap = platform().rate_cap_Bps(rank_, dst);
+  if (cap > 0) comm->set_rate(cap);
+  comm->detach([](void* payload) { delete static_cast<Message*>(payload); });
+  world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
+}
+
+void WorkerContext::post(int dst, Message message, std::uint64_t bytes) {
+  GEOTRAIN_CHECK(dst != rank_, "a node cannot post to itself");
+  message.from = rank_;
+  auto comm = inbox(dst)->put_init(new Message(std::move(message)), bytes);
+  const double cap = platform().rate_cap_Bps(rank_, dst);
+  if (cap > 0) comm->set_rate(cap);
+  comm->detach([](void* payload) { delete static_cast<Message*>(payload); });
+  world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
+}
+
+std::unique_ptr<Message> WorkerContext::receive_inbox() {
+  return std::unique_ptr<Message>(inbox(rank_)->get<Message>());
 }
 
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {

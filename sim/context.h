@@ -4,6 +4,7 @@
 // Strategies and collectives are written against this class only.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
+#include "runtime/trainer.h"
 #include "sim/collectives/collectives.h"
 #include "sim/ledger.h"
 #include "sim/platform.h"
@@ -20,9 +22,13 @@
 
 namespace geotrain::sim {
 
-// What rides in a message: the values of a real tensor slice (empty for phantom tensors).
+// What rides in a message: the values of a real tensor slice (empty for phantom tensors), and
+// for request/reply protocols (parameter servers, gossip) a kind, the sender and a version.
 struct Message {
   std::vector<float> values;
+  int kind = 0;
+  int from = -1;
+  long version = 0;
 };
 
 // A send or receive in flight.  Movable; wait on it with WorkerContext::wait*.
@@ -31,29 +37,54 @@ struct Transfer {
   std::unique_ptr<Message*> slot;  // receives only: where SimGrid puts the payload
 };
 
+class Training;
+
 // The shared state of one simulation.  SimGrid runs one actor at a time, so no locking.
 struct World {
   const Scenario& scenario;
   const Platform& platform;
   Ledger& ledger;
   Recorder& recorder;
+  Training& training;
+  std::vector<std::unique_ptr<runtime::Trainer>> trainers;  // one per worker
+  // The parameters to evaluate ("the model the strategy would deploy"); defaults to worker 0's.
+  std::function<std::vector<float>()> deployed_parameters;
+  long steps_claimed = 0;           // worker-steps handed out by claim_step()
+  nlohmann::ordered_json extra;     // strategy-specific results (e.g. staleness)
+  bool diverged = false;
+  std::string stop_reason;
 };
 
 class WorkerContext {
  public:
   WorkerContext(World& world, int rank);
 
+  // Node id: workers are 0..world_size()-1, servers follow.
   int rank() const { return rank_; }
   int world_size() const { return static_cast<int>(world_.platform.workers().size()); }
-  const WorkerInfo& info() const { return world_.platform.workers()[rank_]; }
+  bool is_worker() const { return rank_ < world_size(); }
+  const WorkerInfo& info() const { return world_.platform.nodes()[rank_]; }
   const Scenario& scenario() const { return world_.scenario; }
   const Platform& platform() const { return world_.platform; }
+  World& world() { return world_; }
   double now() const;
   runtime::Rng& rng() { return rng_; }
+  // This worker's trainer (parameters, gradient, optimizer, data).  REQUIRES: is_worker().
+  runtime::Trainer& trainer() { return *world_.trainers.at(rank_); }
 
-  // Forward and backward over `samples` samples: advances simulated time by
-  // samples x flops_per_sample / (instance FLOP/s x utilization).
+  // Advances simulated time by the compute-time model for forward and backward passes over
+  // `samples` samples: samples x flops_per_sample / (instance FLOP/s x utilization).
   void compute(double samples);
+  // Forward and backward on the next `batch` samples of this worker's shard: the trainer's
+  // gradient gets the real mean gradient (real runs) and simulated time advances as compute()
+  // would, or by the measured wall time when the scenario asks for "measured".  Returns the loss.
+  double compute_gradient(int batch);
+
+  // Takes one worker-step from the run's budget (steps x workers); false when spent.  For
+  // strategies whose workers progress at their own pace (asynchronous ones).
+  bool claim_step();
+  // True once the run must end (divergence).  Loops of every strategy check it.
+  bool stopped() const { return world_.diverged; }
 
   // Averages `t` over all workers with `algo`; real tensors end with the exact mean (the same
   // order of additions on every run), phantom tensors only cost time and bytes.
@@ -64,13 +95,21 @@ class WorkerContext {
   // rank order.
   runtime::Tensor allgather(const runtime::Tensor& mine);
 
-  // Worker finished step `step` after training on `samples` samples.
-  void end_step(int step, double samples);
+  // This worker finished one step after training on `samples` samples with mean loss `loss`.
+  // Every `workers` such calls make a timeline row; rows at the evaluation interval evaluate the
+  // deployed model.  A NaN or infinite loss stops the run (marked diverged).
+  void end_step(double samples, double loss = 0);
 
-  // Point-to-point, for collectives.  `bytes` is what goes on the wire; `values` is carried
-  // along (empty for phantom tensors).  Messages between one pair arrive in send order.
-  Transfer send_async(int dst, std::vector<float> values, std::uint64_t bytes);
-  Transfer recv_async(int src);
+  // Point-to-point.  `bytes` is what goes on the wire; `message` rides along.  Messages between
+  // one pair on one channel arrive in send order.
+  Transfer send_async(int dst, std::vector<float> values, std::uint64_t bytes, int channel = 0);
+  Transfer recv_async(int src, int channel = 0);
+  // A send nobody waits for (server replies): it completes on its own.
+  void send_detached(int dst, Message message, std::uint64_t bytes, int channel = 0);
+  // Sends to dst's inbox, where messages from every sender queue in arrival order.
+  void post(int dst, Message message, std::uint64_t bytes);
+  // Receives the next message of this node's inbox (blocks).
+  std::unique_ptr<Message> receive_inbox();
   // Waits for the transfer; for a receive returns the message (caller owns it).
   std::unique_ptr<Message> wait(Transfer& t);
 

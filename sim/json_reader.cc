@@ -1,6 +1,7 @@
 // JsonReader: typed, range-checked access to user JSON with one-line error messages.
 #include "sim/json_reader.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -44,8 +45,12 @@ void throw_bad_input(std::string_view file, std::string_view path, std::string_v
 }
 
 nlohmann::json read_json_file(const std::string& file) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec) && !ec) throw_bad_input(file, "", "", "no such file");
+  if (std::filesystem::is_directory(file, ec))
+    throw_bad_input(file, "", "", "is a folder; expected a JSON file");
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw_bad_input(file, "", "", "cannot open the file (does it exist and is it readable?)");
+  if (!in) throw_bad_input(file, "", "", "cannot open the file (is it readable?)");
   std::stringstream buffer;
   buffer << in.rdbuf();
   try {
@@ -55,6 +60,13 @@ nlohmann::json read_json_file(const std::string& file) {
     std::string what = e.what();
     const auto pos = what.find("parse error");
     throw_bad_input(file, "", "", "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const nlohmann::json::out_of_range& e) {
+    // e.what() reads "[json.exception.out_of_range.406] number overflow parsing '1e400'".
+    std::string what = e.what();
+    const auto pos = what.find("] ");
+    throw_bad_input(file, "", "",
+                    "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)) +
+                        " (numbers must fit in a double, |x| <= 1.8e308)");
   }
 }
 

@@ -79,6 +79,10 @@ class JsonReader {
   // Iterates over the members of this object (marks all known).
   std::vector<std::string> keys();
 
+  // Marks an optional key as allowed without reading it (documentation-only keys, keys read only
+  // when present), so that finish() lists it among the allowed keys.
+  void allow(std::string_view key) { known_.emplace(key); }
+
   // Rejects every key that no accessor read.  Call once, after reading.
   void finish() const;
 

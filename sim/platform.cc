@@ -23,28 +23,43 @@ struct RegionZone {
 
 }  // namespace
 
-Platform::Platform(const Scenario& scenario) : scenario_(scenario), graph_(scenario.topology) {
+Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>& servers)
+    : scenario_(scenario), graph_(scenario.topology) {
   const Topology& topo = scenario.topology;
   auto* world = sg4::create_full_zone("world");
 
-  // Workers, in fleet order; ranks are dense.
+  // Workers, in fleet order; ranks are dense.  Then servers.
   std::vector<int> per_region_count(topo.regions.size(), 0);
+  auto price_per_s = [](const InstanceType& type, Pricing pricing) {
+    return (pricing == Pricing::spot ? type.usd_per_hour_spot : type.usd_per_hour_on_demand) / 3600.0;
+  };
   for (std::size_t f = 0; f < scenario.fleet.size(); ++f) {
     const FleetEntry& e = scenario.fleet[f];
     const InstanceType& type = topo.instance_types.at(e.instance);
     for (int i = 0; i < e.count; ++i) {
       WorkerInfo w;
-      w.rank = static_cast<int>(workers_.size());
-      w.name = fmt::format("{}-{}", e.region, per_region_count[e.region_index]++);
+      w.rank = static_cast<int>(nodes_.size());
+      w.name = fmt::format("{}:{}", e.region, per_region_count[e.region_index]++);
       w.fleet_entry = static_cast<int>(f);
       w.region = e.region_index;
       w.type = &type;
       w.pricing = e.pricing;
-      const double usd_per_h =
-          e.pricing == Pricing::spot ? type.usd_per_hour_spot : type.usd_per_hour_on_demand;
-      w.usd_per_s = usd_per_h / 3600.0;
-      workers_.push_back(w);
+      w.usd_per_s = price_per_s(type, e.pricing);
+      nodes_.push_back(w);
     }
+  }
+  worker_count_ = nodes_.size();
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    WorkerInfo w;
+    w.rank = static_cast<int>(nodes_.size());
+    w.name = fmt::format("server:{}", i);
+    w.fleet_entry = -1;
+    w.region = servers[i].region;
+    w.type = &topo.instance_types.at(servers[i].instance);
+    w.pricing = servers[i].pricing;
+    w.usd_per_s = price_per_s(*w.type, w.pricing);
+    ++per_region_count[w.region];
+    nodes_.push_back(w);
   }
 
   // One zone per region that has workers, with a gateway router and a split-duplex NIC per host.
@@ -57,7 +72,7 @@ Platform::Platform(const Scenario& scenario) : scenario_(scenario), graph_(scena
     zones[g].zone = zone;
     zones[g].gateway = zone->create_router(region.name + "-gw");
     std::vector<std::pair<sg4::Host*, sg4::Link*>> members;
-    for (auto& w : workers_) {
+    for (auto& w : nodes_) {
       if (w.region != static_cast<int>(g)) continue;
       w.host = zone->create_host(w.name, w.type->effective_flops());
       auto* nic = zone->create_split_duplex_link(w.name + "-nic", w.type->nic_Bps)
@@ -105,8 +120,9 @@ Platform::Platform(const Scenario& scenario) : scenario_(scenario), graph_(scena
     if (zones[g].zone) used.push_back(static_cast<int>(g));
   for (int g : graph_.ring_order(used)) {
     std::vector<int> group;
-    for (const auto& w : workers_)
+    for (const auto& w : workers())
       if (w.region == g) group.push_back(w.rank);
+    if (group.empty()) continue;  // a region with servers only
     ring_order_.insert(ring_order_.end(), group.begin(), group.end());
     region_groups_.push_back(std::move(group));
   }
@@ -114,15 +130,15 @@ Platform::Platform(const Scenario& scenario) : scenario_(scenario), graph_(scena
 
 double Platform::latency_s(int src, int dst) const {
   const auto& topo = scenario_.topology;
-  const WorkerInfo& s = workers_.at(src);
-  const WorkerInfo& d = workers_.at(dst);
+  const WorkerInfo& s = nodes_.at(src);
+  const WorkerInfo& d = nodes_.at(dst);
   const double nic = topo.regions[s.region].lan_latency_s / 2 + topo.regions[d.region].lan_latency_s / 2;
   return nic + graph_.route_latency_s(s.region, d.region);
 }
 
 double Platform::bottleneck_Bps(int src, int dst) const {
-  const WorkerInfo& s = workers_.at(src);
-  const WorkerInfo& d = workers_.at(dst);
+  const WorkerInfo& s = nodes_.at(src);
+  const WorkerInfo& d = nodes_.at(dst);
   double bw = std::min(s.type->nic_Bps, d.type->nic_Bps);
   if (s.region != d.region)
     for (const RouteHop& hop : graph_.route(s.region, d.region))
@@ -134,8 +150,8 @@ double Platform::rate_cap_Bps(int src, int dst) const {
   const NetworkSpec& net = scenario_.network;
   if (!net.window_cap || src == dst) return 0;
   const auto& topo = scenario_.topology;
-  const WorkerInfo& s = workers_.at(src);
-  const WorkerInfo& d = workers_.at(dst);
+  const WorkerInfo& s = nodes_.at(src);
+  const WorkerInfo& d = nodes_.at(dst);
   double window = net.default_tcp_window_B;
   if (s.region == d.region) {
     if (topo.regions[s.region].lan_window_B > 0) window = topo.regions[s.region].lan_window_B;

@@ -2,6 +2,7 @@
 // per worker with its NIC, WAN links routed on the topology graph) and answers per-pair route
 // questions (latency, bottleneck capacity, TCP window cap) for the worker context and tests.
 #pragma once
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,16 @@ class Host;
 
 namespace geotrain::sim {
 
+// A node that is not a worker: a parameter server shard or an elastic-averaging center.
+struct ServerPlacement {
+  int region = 0;
+  std::string instance;
+  Pricing pricing = Pricing::on_demand;
+};
+
 struct WorkerInfo {
-  int rank = 0;
-  std::string name;        // "<region>-<index in region>"
+  int rank = 0;            // node id: workers first, then servers
+  std::string name;        // "<region>:<index in region>" or "server:<index>"
   int fleet_entry = 0;
   int region = 0;
   const InstanceType* type = nullptr;
@@ -29,12 +37,16 @@ class Platform {
  public:
   // Creates zones, hosts, links and routes in the current SimGrid engine.
   // REQUIRES: a simgrid::s4u::Engine exists and no platform was built in it yet.
-  explicit Platform(const Scenario& scenario);
+  // `servers` adds one host per server after the workers (node ids M, M+1, ...).
+  explicit Platform(const Scenario& scenario, const std::vector<ServerPlacement>& servers = {});
 
-  const std::vector<WorkerInfo>& workers() const { return workers_; }
+  // Workers and servers, by node id.
+  const std::vector<WorkerInfo>& nodes() const { return nodes_; }
+  // The first worker_count_ nodes.
+  std::span<const WorkerInfo> workers() const { return {nodes_.data(), worker_count_}; }
   const TopologyGraph& graph() const { return graph_; }
 
-  // One-way latency of the route from worker src to worker dst (NICs included).
+  // One-way latency of the route from node src to node dst (NICs included).
   double latency_s(int src, int dst) const;
   // Smallest capacity along the route (NICs and WAN links).
   double bottleneck_Bps(int src, int dst) const;
@@ -50,7 +62,8 @@ class Platform {
  private:
   const Scenario& scenario_;
   TopologyGraph graph_;
-  std::vector<WorkerInfo> workers_;
+  std::vector<WorkerInfo> nodes_;
+  std::size_t worker_count_ = 0;
   std::vector<int> ring_order_;
   std::vector<std::vector<int>> region_groups_;
 };

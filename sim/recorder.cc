@@ -18,22 +18,31 @@ void Recorder::add_collective(const CollectiveKey& key, double duration_s) {
   total += duration_s;
 }
 
-bool Recorder::end_step(int step, double samples, double now_s, int workers) {
-  auto& [reported, sum] = pending_steps_[step];
-  ++reported;
-  sum += samples;
-  if (reported < workers) return false;
-  const double cumulative = (rows_.empty() ? 0.0 : rows_.back().samples) + sum;
-  rows_.push_back({step, now_s, cumulative, 0, 0, 0});
-  pending_steps_.erase(step);
+bool Recorder::end_step(double samples, double loss, double now_s, int workers, bool force_row) {
+  ++worker_steps_;
+  samples_ += samples;
+  loss_sum_ += loss;
+  ++losses_;
+  if (!force_row && worker_steps_ % workers != 0) return false;
+  TimelineRow row;
+  row.step = static_cast<int>((worker_steps_ + workers - 1) / workers) - 1;
+  row.time_s = now_s;
+  row.samples = samples_;
+  row.train_loss = loss_sum_ / losses_;
+  loss_sum_ = 0;
+  losses_ = 0;
+  rows_.push_back(row);
   return true;
 }
 
 std::string Recorder::timeline_csv() const {
-  std::string out = "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes\n";
-  for (const auto& r : rows_)
-    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{}\n", r.step, r.time_s, r.samples,
-                       r.compute_usd, r.egress_usd, r.compute_usd + r.egress_usd, r.wan_bytes);
+  std::string out =
+      "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy\n";
+  for (const auto& r : rows_) {
+    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g},", r.step, r.time_s, r.samples,
+                       r.compute_usd, r.egress_usd, r.compute_usd + r.egress_usd, r.wan_bytes, r.train_loss);
+    out += r.evaluated ? fmt::format("{:.9g},{:.9g}\n", r.test_loss, r.test_accuracy) : std::string(",\n");
+  }
   return out;
 }
 

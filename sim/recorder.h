@@ -21,12 +21,16 @@ struct Span {
 };
 
 struct TimelineRow {
-  int step = 0;
+  int step = 0;               // completed steps (worker-steps / workers), from 0
   double time_s = 0;
-  double samples = 0;
-  double compute_usd = 0;
-  double egress_usd = 0;
+  double samples = 0;         // cumulative
+  double compute_usd = 0;     // cumulative
+  double egress_usd = 0;      // cumulative
   std::uint64_t wan_bytes = 0;
+  double train_loss = 0;      // mean of the losses reported since the previous row
+  bool evaluated = false;     // test_* hold an evaluation of the deployed model
+  double test_loss = 0;
+  double test_accuracy = 0;
 };
 
 // Key of one collective shape: operation, algorithm, group size, bytes.
@@ -44,10 +48,10 @@ class Recorder {
 
   void add_span(Span span);
   void add_collective(const CollectiveKey& key, double duration_s);
-  // Worker `rank` finished step `step` having trained on `samples` samples in it.  The timeline
-  // row of a step is complete when every worker reported it; `complete_row` fills its costs.
-  // Returns true when this call completed the row.
-  bool end_step(int step, double samples, double now_s, int workers);
+  // A worker finished a step on `samples` samples with mean loss `loss`.  Every `workers` calls
+  // (or a forced call) append a timeline row, whose costs and evaluation the caller fills.
+  // Returns true when this call appended a row.
+  bool end_step(double samples, double loss, double now_s, int workers, bool force_row);
   TimelineRow& last_row() { return rows_.back(); }
 
   double compute_s(int rank) const { return compute_s_[rank]; }
@@ -66,7 +70,10 @@ class Recorder {
   std::vector<Span> spans_;
   std::vector<double> compute_s_, comm_s_;
   std::map<CollectiveKey, std::pair<std::uint64_t, double>> collectives_;  // count, total time
-  std::map<int, std::pair<int, double>> pending_steps_;  // step -> workers reported, samples
+  long worker_steps_ = 0;
+  double samples_ = 0;
+  double loss_sum_ = 0;
+  int losses_ = 0;
   std::vector<TimelineRow> rows_;
 };
 

@@ -8,6 +8,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "sim/strategies/strategy.h"
+#include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;
 
@@ -29,6 +30,31 @@ void start_engine() {
 }
 
 nlohmann::ordered_json nullable(double x, bool valid) { return valid ? nlohmann::ordered_json(x) : nullptr; }
+
+nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) {
+  nlohmann::ordered_json c;
+  const auto& rows = recorder.rows();
+  const bool real = s.workload.backend != "none";
+  c["final_train_loss"] = nullable(rows.empty() ? 0 : rows.back().train_loss, real && !rows.empty());
+  const TimelineRow* last_eval = nullptr;
+  const TimelineRow* reached = nullptr;
+  const auto& target = s.workload.target;
+  for (const auto& r : rows) {
+    if (!r.evaluated) continue;
+    last_eval = &r;
+    if (!reached && target &&
+        (target->metric == "test_accuracy" ? r.test_accuracy >= target->value : r.test_loss <= target->value))
+      reached = &r;
+  }
+  c["final_test_loss"] = nullable(last_eval ? last_eval->test_loss : 0, last_eval != nullptr);
+  c["final_test_accuracy"] = nullable(last_eval ? last_eval->test_accuracy : 0, last_eval != nullptr);
+  c["target"] = target ? nlohmann::ordered_json{{"metric", target->metric}, {"value", target->value}}
+                       : nlohmann::ordered_json(nullptr);
+  c["time_to_target_s"] = nullable(reached ? reached->time_s : 0, reached != nullptr);
+  c["cost_to_target_usd"] = nullable(reached ? reached->compute_usd + reached->egress_usd : 0, reached != nullptr);
+  c["samples_to_target"] = nullable(reached ? reached->samples : 0, reached != nullptr);
+  return c;
+}
 
 nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform, const Ledger& ledger,
                                      const Recorder& recorder, double simulated_s) {
@@ -93,23 +119,35 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
                            {"busbw_GBps", algbw * busbw_factor(key.op, key.ranks)}});
   }
   r["collectives"] = collectives;
+  r["convergence"] = convergence(s, recorder);
   return r;
 }
 
-}  // namespace
-
-RunOutput run_program(const Scenario& scenario, const WorkerProgram& program) {
+// Runs the worker programs (and server programs) of one simulation and assembles the output.
+RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>& servers,
+                   const std::function<void(World&)>& prepare, const WorkerProgram& worker,
+                   const std::function<void(WorkerContext&, int)>& server) {
   const auto wall_start = std::chrono::steady_clock::now();
   start_engine();
-  Platform platform(scenario);
+  Platform platform(scenario, servers);
   Ledger ledger(scenario.topology);
-  Recorder recorder(static_cast<int>(platform.workers().size()));
-  World world{scenario, platform, ledger, recorder};
-  for (const auto& w : platform.workers()) {
-    ledger.add_instance(w.usd_per_s);
-    sg4::Actor::create(w.name, w.host, [&world, &program, rank = w.rank] {
+  const int workers = static_cast<int>(platform.workers().size());
+  Recorder recorder(static_cast<int>(platform.nodes().size()));  // spans of servers too
+  Training training(scenario, workers);
+  World world{scenario, platform, ledger, recorder, training, {}, {}, 0, nlohmann::ordered_json::object(), false, ""};
+  for (int r = 0; r < workers; ++r) world.trainers.push_back(training.make_trainer(r));
+  world.deployed_parameters = [&world] {
+    const auto v = world.trainers[0]->params().values();
+    return std::vector<float>(v.begin(), v.end());
+  };
+  if (prepare) prepare(world);
+  for (const auto& node : platform.nodes()) {
+    ledger.add_instance(node.usd_per_s);
+    const int rank = node.rank;
+    sg4::Actor::create(node.name, node.host, [&world, &worker, &server, rank, workers] {
       WorkerContext ctx(world, rank);
-      program(ctx);
+      if (rank < workers) worker(ctx);
+      else server(ctx, rank - workers);
     });
   }
   sg4::Engine::get_instance()->run();
@@ -118,20 +156,37 @@ RunOutput run_program(const Scenario& scenario, const WorkerProgram& program) {
 
   RunOutput out;
   out.results = build_results(scenario, platform, ledger, recorder, simulated_s);
+  out.results["diverged"] = world.diverged;
+  out.results["stop_reason"] = world.stop_reason.empty() ? nlohmann::ordered_json(nullptr)
+                                                         : nlohmann::ordered_json(world.stop_reason);
+  for (const auto& [key, value] : world.extra.items()) out.results[key] = value;
   out.results["perf"] = {{"wall_s", wall_s},
                          {"transfers", ledger.transfers()},
                          {"transfers_per_wall_s", ledger.transfers() / wall_s},
                          {"simulated_steps_per_wall_s", recorder.rows().size() / wall_s}};
   out.timeline_csv = recorder.timeline_csv();
   std::vector<std::string> names;
-  for (const auto& w : platform.workers()) names.push_back(w.name);
+  for (const auto& w : platform.nodes()) names.push_back(w.name);
   out.trace_json = recorder.trace_json(names);
   return out;
 }
 
+}  // namespace
+
+RunOutput run_program(const Scenario& scenario, const WorkerProgram& program) {
+  return simulate(scenario, {}, nullptr, program, [](WorkerContext&, int) {});
+}
+
+RunOutput run_strategy(const Scenario& scenario, Strategy& strategy) {
+  return simulate(
+      scenario, strategy.servers(scenario), [&strategy](World& w) { strategy.prepare(w); },
+      [&strategy](WorkerContext& ctx) { strategy.run(ctx); },
+      [&strategy](WorkerContext& ctx, int index) { strategy.run_server(ctx, index); });
+}
+
 RunOutput run_scenario(const Scenario& scenario) {
   std::unique_ptr<Strategy> strategy = make_strategy(scenario);
-  return run_program(scenario, [&strategy](WorkerContext& ctx) { strategy->run(ctx); });
+  return run_strategy(scenario, *strategy);
 }
 
 void write_outputs(const RunOutput& output, const std::string& dir) {

@@ -21,9 +21,14 @@ struct RunOutput {
 
 using WorkerProgram = std::function<void(WorkerContext&)>;
 
+class Strategy;
+
 // Runs the scenario's strategy.  REQUIRES: no simulation ran in this process before.
+// Throws runtime::DataError when the training data cannot be read.
 RunOutput run_scenario(const Scenario& scenario);
-// Runs `program` on every worker instead of the strategy (tests, benchmarks).
+// Runs `strategy` (its servers included).
+RunOutput run_strategy(const Scenario& scenario, Strategy& strategy);
+// Runs `program` on every worker instead of a strategy (tests, benchmarks).
 RunOutput run_program(const Scenario& scenario, const WorkerProgram& program);
 
 // Writes DIR/results.json, DIR/timeline.csv and DIR/trace.json.  Each file is written under a

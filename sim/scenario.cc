@@ -10,6 +10,7 @@ namespace geotrain::sim {
 namespace {
 
 Topology load_topology(JsonReader& r, const std::string& scenario_file) {
+  if (!r.has("topology")) r.fail("topology", "expected a topology object or the path of a topology file");
   const auto& v = r.raw("topology");
   if (v.is_object()) {
     JsonReader tr(v, r.file(), r.path_of("topology"));
@@ -49,16 +50,114 @@ FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology) {
   return f;
 }
 
+// Inputs and outputs of the real models, from the dataset (fashion_mnist: 28x28 pixels, 10 classes).
+constexpr int kFashionMnistPixels = 784;
+constexpr int kFashionMnistClasses = 10;
+
+DatasetSpec parse_dataset(JsonReader& r, bool real) {
+  DatasetSpec d;
+  d.name = r.choice("name", {"fashion_mnist", "synthetic_linear"});
+  d.partition = r.choice_or("partition", "iid", {"iid", "label_skew"}) == "iid" ? runtime::Partition::iid
+                                                                               : runtime::Partition::label_skew;
+  if (d.name == "fashion_mnist") {
+    d.path = r.string_or("path", runtime::kFashionMnistDir);
+    d.train_samples = static_cast<std::size_t>(r.integer_or("train_samples", 0, 0, 60000));
+    d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 0, 0, 10000));
+    d.features = kFashionMnistPixels;
+    if (real && !std::filesystem::exists(std::filesystem::path(d.path) / "train-images-idx3-ubyte.gz") &&
+        !std::filesystem::exists(std::filesystem::path(d.path) / "train-images-idx3-ubyte"))
+      r.fail("path", "no Fashion-MNIST IDX files there; install the Debian package dataset-fashion-mnist "
+                     "(apt-get install dataset-fashion-mnist) or point path at a folder holding them");
+  } else {
+    d.features = static_cast<int>(r.integer("features", 1, 100000));
+    d.train_samples = static_cast<std::size_t>(r.integer("train_samples", 1, 10000000));
+    d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 1000, 1, 10000000));
+    d.noise = r.non_negative_or("noise", 0);
+  }
+  r.finish();
+  return d;
+}
+
+runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
+  runtime::OptimizerSpec o;
+  o.name = r.choice("name", {"sgd", "momentum", "nesterov", "adamw"});
+  o.lr = r.positive("lr");
+  o.momentum = r.number_or("momentum", o.momentum, 0, 1);
+  o.weight_decay = r.non_negative_or("weight_decay", 0);
+  o.beta1 = r.number_or("beta1", o.beta1, 0, 1);
+  o.beta2 = r.number_or("beta2", o.beta2, 0, 1);
+  o.eps = r.positive_or("eps", o.eps);
+  o.warmup_steps = r.integer_or("warmup_steps", 0, 0, 1000000000);
+  r.finish();
+  return o;
+}
+
+void parse_model(JsonReader& m, Workload& w) {
+  w.model_type = m.choice("type", {"profile", "softmax_regression", "mlp", "linear_regression"});
+  if (w.model_type == "profile") {
+    w.parameters = m.number("parameters", 1, 1e15);
+    w.flops_per_sample = m.positive("flops_per_sample");
+  } else if (w.model_type == "mlp") {
+    if (!m.has("hidden")) m.fail("hidden", "expected a non-empty array of layer widths, e.g. [100]");
+    const auto& h = m.raw("hidden");
+    if (!h.is_array() || h.empty()) m.fail("hidden", "expected a non-empty array of layer widths, e.g. [100]");
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      if (!h[i].is_number_integer() || h[i].get<long>() < 1 || h[i].get<long>() > 1000000)
+        throw_bad_input(m.file(), json_pointer_append(m.path_of("hidden"), std::to_string(i)),
+                        json_value_text(h[i]), "expected an integer in [1, 1000000]");
+      w.model.hidden.push_back(h[i].get<int>());
+    }
+    w.model.activation = m.choice_or("activation", "relu", {"relu", "tanh"}) == "relu" ? runtime::Activation::relu
+                                                                                        : runtime::Activation::tanh;
+  }
+  m.finish();
+}
+
 Workload parse_workload(JsonReader& r) {
   Workload w;
   auto m = r.object("model");
-  m.choice("type", {"profile"});
-  w.parameters = m.number("parameters", 1, 1e15);
-  w.flops_per_sample = m.positive("flops_per_sample");
-  m.finish();
+  parse_model(m, w);
+  w.backend = r.choice_or("backend", "none", {"none", "cpu"});
+  const bool real = w.backend == "cpu";
+  if (w.model_type != "profile") {
+    auto d = r.object("dataset");
+    w.dataset = parse_dataset(d, real);
+    w.has_dataset = true;
+    const bool regression = w.model_type == "linear_regression";
+    if (regression != (w.dataset.name == "synthetic_linear"))
+      r.fail("dataset", regression ? "linear_regression trains on the synthetic_linear dataset"
+                                   : "classification models train on fashion_mnist");
+    w.model.inputs = w.dataset.features;
+    w.model.outputs = regression ? 1 : kFashionMnistClasses;
+    w.model.loss = regression ? runtime::Loss::half_mse : runtime::Loss::softmax_cross_entropy;
+    const runtime::Mlp arch(w.model);
+    w.parameters = static_cast<double>(arch.parameter_count());
+    w.flops_per_sample = arch.flops_per_sample();
+  } else {
+    r.allow("dataset");
+    if (real)
+      r.fail("backend", "backend \"cpu\" needs a real model (softmax_regression, mlp or linear_regression), "
+                        "not a size-only profile");
+  }
+  w.measured_compute = r.choice_or("compute_time", "model", {"model", "measured"}) == "measured";
+  r.allow("optimizer");
+  if (r.has("optimizer")) {
+    auto o = r.object("optimizer");
+    w.optimizer = parse_optimizer(o);
+  }
   w.wire_bytes_per_param = r.number_or("wire_bytes_per_param", 4, 0.0625, 8);
   w.batch_per_worker = static_cast<int>(r.integer("batch_per_worker", 1, 1 << 24));
   w.steps = static_cast<int>(r.integer("steps", 1, 100000000));
+  w.eval_every = static_cast<int>(r.integer_or("eval_every", 0, 0, 100000000));
+  r.allow("target");
+  if (r.has("target")) {
+    auto t = r.object("target");
+    const auto keys = t.keys();
+    if (keys.size() != 1 || (keys[0] != "test_accuracy" && keys[0] != "test_loss"))
+      t.fail_here("expected exactly one of {\"test_accuracy\": value in (0, 1]} or {\"test_loss\": value > 0}");
+    w.target = Target{keys[0], keys[0] == "test_accuracy" ? t.number("test_accuracy", 0, 1, true)
+                                                         : t.positive("test_loss")};
+  }
   r.finish();
   return w;
 }
@@ -86,7 +185,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   Scenario s;
   s.file = file;
   s.name = r.string_or("name", std::filesystem::path(file).stem().string());
-  if (r.has("description")) r.raw("description");
+  r.allow("description");  // free text for people
   s.seed = r.unsigned_integer("seed");
   s.topology = load_topology(r, file);
   for (auto& fr : r.objects("fleet", 1)) s.fleet.push_back(parse_fleet_entry(fr, s.topology));
@@ -95,6 +194,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   auto st = r.object("strategy");
   validate_strategy(st);
   s.strategy = r.raw("strategy");
+  r.allow("network");
   if (r.has("network")) {
     auto nr = r.object("network");
     s.network = parse_network(nr);

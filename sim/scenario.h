@@ -5,8 +5,13 @@
 #include <string>
 #include <vector>
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
+#include "runtime/dataset.h"
+#include "runtime/model.h"
+#include "runtime/optimizer.h"
 #include "sim/topology.h"
 
 namespace geotrain::sim {
@@ -21,13 +26,37 @@ struct FleetEntry {
   Pricing pricing = Pricing::on_demand;
 };
 
-// A size-only model: what the compute-time model and the wire need to know.
+struct DatasetSpec {
+  std::string name;            // "fashion_mnist" | "synthetic_linear"
+  std::string path;            // fashion_mnist: folder of the IDX files
+  std::size_t train_samples = 0;  // 0: all (fashion_mnist)
+  std::size_t test_samples = 0;
+  runtime::Partition partition = runtime::Partition::iid;
+  int features = 0;            // synthetic_linear
+  double noise = 0;            // synthetic_linear: target noise standard deviation
+};
+
+struct Target {
+  std::string metric;  // "test_accuracy" (reached when >= value) | "test_loss" (when <= value)
+  double value = 0;
+};
+
+// What is trained: a size-only profile, or a real model on a dataset.
 struct Workload {
-  double parameters = 0;          // number of trainable values
-  double flops_per_sample = 0;    // forward + backward FLOPs for one training sample
+  std::string model_type = "profile";  // profile | softmax_regression | mlp | linear_regression
+  runtime::ModelSpec model;            // real model types
+  double parameters = 0;               // number of trainable values (derived for real models)
+  double flops_per_sample = 0;         // forward + backward FLOPs per sample (derived likewise)
+  bool has_dataset = false;
+  DatasetSpec dataset;
+  std::string backend = "none";        // "none": size-only; "cpu": real math on the CPU
+  bool measured_compute = false;       // compute time from the backend's own wall clock
+  runtime::OptimizerSpec optimizer;
   double wire_bytes_per_param = 4;
-  int batch_per_worker = 0;       // samples per worker per step
+  int batch_per_worker = 0;            // samples per worker per step
   int steps = 0;
+  int eval_every = 0;                  // steps between test evaluations (0: only at the end)
+  std::optional<Target> target;
 };
 
 struct NetworkSpec {

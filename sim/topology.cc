@@ -19,6 +19,7 @@ double gbps_to_Bps(double gbps) { return gbps * kBitsPerGbit / kBitsPerByte; }
 // A price given as a number, or as an object of per-continent numbers (with "default").
 std::map<std::string, double> read_price_map(JsonReader& r, std::string_view key) {
   std::map<std::string, double> out;
+  r.allow(key);
   if (!r.has(key)) return out;
   const auto& v = r.raw(key);
   if (v.is_number()) {
@@ -55,6 +56,7 @@ Region parse_region(JsonReader& r) {
   g.cloud_region = r.string_or("cloud_region", g.name);
   g.zone = r.string_or("zone", g.name);
   g.lan_latency_s = r.positive_or("lan_latency_ms", 0.1) * kSecondsPerMs;
+  r.allow("lan_single_stream_Gbps");
   if (r.has("lan_single_stream_Gbps"))
     g.lan_window_B = gbps_to_Bps(r.positive("lan_single_stream_Gbps")) * 2 * g.lan_latency_s;
   r.finish();
@@ -72,7 +74,7 @@ InstanceType parse_instance(JsonReader& r, const std::string& name) {
   t.usd_per_hour_on_demand = p.non_negative("on_demand");
   t.usd_per_hour_spot = p.non_negative("spot");
   p.finish();
-  if (r.has("source")) r.raw("source");  // documentation only
+  r.allow("source");  // documentation only
   r.finish();
   return t;
 }
@@ -110,7 +112,7 @@ Topology parse_topology(JsonReader& r) {
   Topology t;
   t.name = r.string("name");
   t.source = r.string_or("source", "");
-  if (r.has("notes")) r.raw("notes");  // free text for people
+  r.allow("notes");  // free text for people
 
   auto regions = r.objects("regions", 1);
   for (auto& rr : regions) {
@@ -120,6 +122,7 @@ Topology parse_topology(JsonReader& r) {
     t.regions.push_back(std::move(g));
   }
 
+  r.allow("links");
   if (r.has("links") || t.regions.size() > 1) {
     auto links = r.objects("links", t.regions.size() > 1 ? 1 : 0);
     for (auto& lr : links) {
@@ -135,6 +138,8 @@ Topology parse_topology(JsonReader& r) {
       if (l.a == l.b) lr.fail("b", "a link must join two different regions");
       l.latency_s = lr.positive("latency_ms") * kSecondsPerMs;
       l.capacity_Bps = gbps_to_Bps(lr.positive("capacity_Gbps"));
+      lr.allow("tcp_window_B");
+      lr.allow("single_stream_Gbps");
       if (lr.has("tcp_window_B") && lr.has("single_stream_Gbps"))
         lr.fail("single_stream_Gbps", "give tcp_window_B or single_stream_Gbps, not both");
       if (lr.has("tcp_window_B")) l.tcp_window_B = lr.positive("tcp_window_B");

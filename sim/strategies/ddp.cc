@@ -1,5 +1,6 @@
 // Synchronous data parallel (Jin et al. 2016): every step each worker computes a gradient on
-// its batch, the gradients are averaged with an all-reduce, and every replica applies the mean.
+// its batch, the gradients are averaged with an all-reduce, and every replica applies the mean
+// with its own (identical) optimizer, so the replicas stay identical.
 #include "sim/json_reader.h"
 #include "sim/strategies/strategy.h"
 
@@ -12,12 +13,12 @@ class Ddp final : public Strategy {
 
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
-    runtime::Tensor grad = runtime::Tensor::phantom(static_cast<std::size_t>(w.parameters));
-    grad.set_wire_bytes_per_value(w.wire_bytes_per_param);
+    runtime::Trainer& trainer = ctx.trainer();
     for (int step = 0; step < w.steps; ++step) {
-      ctx.compute(w.batch_per_worker);
-      ctx.allreduce_mean(grad, algo_);
-      ctx.end_step(step, w.batch_per_worker);
+      const double loss = ctx.compute_gradient(w.batch_per_worker);
+      ctx.allreduce_mean(trainer.grads(), algo_);
+      trainer.optimizer_step(trainer.grads());
+      ctx.end_step(w.batch_per_worker, loss);
     }
   }
 

@@ -15,8 +15,15 @@ class JsonReader;
 class Strategy {
  public:
   virtual ~Strategy() = default;
+  // Nodes besides the workers this strategy needs (parameter-server shards, a center copy).
+  virtual std::vector<ServerPlacement> servers(const Scenario&) const { return {}; }
+  // Called once before any actor starts, e.g. to say which parameters to evaluate
+  // (world.deployed_parameters defaults to worker 0's).
+  virtual void prepare(World&) {}
   // The program of one worker; runs inside that worker's SimGrid actor.
   virtual void run(WorkerContext& ctx) = 0;
+  // The program of server `index` (node id = workers + index).
+  virtual void run_server(WorkerContext&, int /*index*/) {}
 };
 
 // Names of the strategies the scenario may ask for.

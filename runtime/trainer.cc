@@ -1,0 +1,71 @@
+// Trainer: batches from the shard, loss and gradient through the model, optimizer steps.
+#include "runtime/trainer.h"
+
+#include <algorithm>
+
+#include "runtime/check.h"
+
+namespace geotrain::runtime {
+
+Trainer::Trainer(std::size_t parameters, double wire_bytes, OptimizerSpec optimizer)
+    : params_(Tensor::phantom(parameters)), grads_(Tensor::phantom(parameters)), optimizer_(std::move(optimizer), 0) {
+  params_.set_wire_bytes_per_value(wire_bytes);
+  grads_.set_wire_bytes_per_value(wire_bytes);
+}
+
+Trainer::Trainer(const ModelSpec& model, const Dataset& train, std::vector<std::uint32_t> shard,
+                 OptimizerSpec optimizer, std::span<const float> initial, Rng rng, double wire_bytes)
+    : params_(Tensor::from({initial.begin(), initial.end()})),
+      grads_(Tensor::zeros(initial.size())),
+      optimizer_(std::move(optimizer), initial.size()),
+      model_(std::make_unique<Mlp>(model)),
+      train_(&train),
+      shard_(std::move(shard)),
+      rng_(rng) {
+  GEOTRAIN_CHECK(model_->parameter_count() == initial.size(), "initial parameters do not fit the model");
+  GEOTRAIN_CHECK(!shard_.empty(), "a worker's data shard is empty");
+  params_.set_wire_bytes_per_value(wire_bytes);
+  grads_.set_wire_bytes_per_value(wire_bytes);
+}
+
+Tensor Trainer::like_params() const {
+  Tensor t = is_real() ? Tensor::zeros(params_.numel()) : Tensor::phantom(params_.numel());
+  t.set_wire_bytes_per_value(params_.wire_bytes_per_value());
+  return t;
+}
+
+double Trainer::forward_backward(int batch) {
+  if (!is_real()) return 0;
+  std::vector<std::uint32_t> idx(static_cast<std::size_t>(batch));
+  for (auto& i : idx) {
+    if (cursor_ == 0)  // a new epoch: reshuffle (Fisher-Yates with the worker's stream)
+      for (std::size_t k = shard_.size(); k > 1; --k) std::swap(shard_[k - 1], shard_[rng_.below(k)]);
+    i = shard_[cursor_];
+    cursor_ = (cursor_ + 1) % shard_.size();
+  }
+  return forward_backward_on(idx);
+}
+
+double Trainer::forward_backward_on(std::span<const std::uint32_t> indices) {
+  if (!is_real()) return 0;
+  const int B = static_cast<int>(indices.size());
+  const int F = train_->features;
+  batch_x_.resize(static_cast<std::size_t>(B) * F);
+  batch_labels_.resize(B);
+  batch_y_.resize(B);
+  for (int b = 0; b < B; ++b) {
+    const std::size_t i = indices[b];
+    std::copy_n(train_->x.begin() + static_cast<std::ptrdiff_t>(i * F), F, batch_x_.begin() + static_cast<std::ptrdiff_t>(b) * F);
+    if (train_->classes > 0) batch_labels_[b] = train_->labels[i];
+    else batch_y_[b] = train_->y[i];
+  }
+  return model_->loss_and_grad(grads_.values(), params_.values(), batch_x_.data(), batch_labels_.data(),
+                               batch_y_.data(), B);
+}
+
+void Trainer::optimizer_step(const Tensor& g, double lr_scale) {
+  if (!is_real()) return;
+  optimizer_.step(params_.values(), g.values(), lr_scale);
+}
+
+}  // namespace geotrain::runtime

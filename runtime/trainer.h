@@ -1,0 +1,55 @@
+// What one worker trains: its replica of the parameters, its gradient buffer, its optimizer and
+// its shard of the data. A real trainer runs the model on the CPU; a phantom trainer has only
+// sizes (timing-and-cost runs of any model size), and the same strategy code drives both.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "runtime/dataset.h"
+#include "runtime/model.h"
+#include "runtime/optimizer.h"
+#include "runtime/rng.h"
+#include "runtime/tensor.h"
+
+namespace geotrain::runtime {
+
+class Trainer {
+ public:
+  // Size-only: `parameters` values, `wire_bytes` per value on the wire.
+  Trainer(std::size_t parameters, double wire_bytes, OptimizerSpec optimizer);
+  // Real: starts from `initial` parameters.  REQUIRES: `train` outlives the trainer.
+  Trainer(const ModelSpec& model, const Dataset& train, std::vector<std::uint32_t> shard, OptimizerSpec optimizer,
+          std::span<const float> initial, Rng rng, double wire_bytes);
+
+  bool is_real() const { return params_.is_real(); }
+  Tensor& params() { return params_; }
+  const Tensor& params() const { return params_; }
+  Tensor& grads() { return grads_; }
+  Optimizer& optimizer() { return optimizer_; }
+  // A tensor of the parameters' size, real or phantom like them, with the same wire format.
+  Tensor like_params() const;
+
+  // Mean gradient of the next `batch` samples of the shard into grads(); returns the mean loss
+  // (0 for phantom).  The shard is reshuffled with the worker's RNG at every epoch.
+  double forward_backward(int batch);
+  // Same on given training-set indices (tests that need exact batches).
+  double forward_backward_on(std::span<const std::uint32_t> indices);
+  // params = optimizer(params, g).  No-op for phantom tensors.
+  void optimizer_step(const Tensor& g, double lr_scale = 1.0);
+  std::size_t shard_size() const { return shard_.size(); }
+
+ private:
+  Tensor params_, grads_;
+  Optimizer optimizer_;
+  std::unique_ptr<Mlp> model_;
+  const Dataset* train_ = nullptr;
+  std::vector<std::uint32_t> shard_;
+  std::size_t cursor_ = 0;
+  Rng rng_{0};
+  std::vector<float> batch_x_, batch_y_;
+  std::vector<std::int32_t> batch_labels_;
+};
+
+}  // namespace geotrain::runtime

@@ -1,0 +1,36 @@
+// The real-training side of a run: loads the dataset named by the scenario, builds one trainer
+// per worker (real on the CPU backend, size-only otherwise) from one shared initial model, and
+// evaluates parameter vectors on the test set.
+#pragma once
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "runtime/trainer.h"
+#include "sim/scenario.h"
+
+namespace geotrain::sim {
+
+class Training {
+ public:
+  // Loads data when the backend is real.  Throws runtime::DataError when data cannot be read.
+  Training(const Scenario& scenario, int workers);
+
+  bool is_real() const { return real_; }
+  // The trainer of worker `rank` (its own shard and RNG sub-stream, the shared initial model).
+  std::unique_ptr<runtime::Trainer> make_trainer(int rank) const;
+  // Test loss and accuracy of `params`.  REQUIRES: is_real().
+  runtime::Evaluation evaluate(std::span<const float> params);
+  const std::vector<float>& initial_parameters() const { return initial_; }
+  const runtime::TrainTest& data() const { return data_; }
+
+ private:
+  const Scenario& scenario_;
+  bool real_ = false;
+  runtime::TrainTest data_;
+  std::vector<std::vector<std::uint32_t>> shards_;
+  std::vector<float> initial_;
+  std::unique_ptr<runtime::Mlp> eval_model_;
+};
+
+}  // namespace geotrain::sim
