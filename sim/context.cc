@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
@@ -17,10 +20,43 @@ namespace sg4 = simgrid::s4u;
 namespace geotrain::sim {
 namespace {
 
-sg4::Mailbox* mailbox(int src, int dst, int channel) {
-  return sg4::Mailbox::by_name(fmt::format("{}>{}#{}", src, dst, channel));
+// Mailboxes are looked up by name once per simulation, not once per message: formatting and
+// hashing the name on every send and receive cost 10-15% of the wall time of a ring all-reduce
+// (docs/PERFORMANCE.md).  The table belongs to the engine it was filled in (one per process).
+struct MailboxKey {
+  int src = 0, dst = 0, channel = 0;  // inboxes: src = dst = node, channel = kInboxChannel
+  bool operator==(const MailboxKey&) const = default;
+};
+struct MailboxKeyHash {
+  std::size_t operator()(const MailboxKey& k) const {
+    constexpr std::uint64_t kMix = 0x9E3779B97F4A7C15ULL;  // 2^64 / golden ratio
+    std::uint64_t h = static_cast<std::uint32_t>(k.src);
+    h = h * kMix ^ static_cast<std::uint32_t>(k.dst);
+    h = h * kMix ^ static_cast<std::uint32_t>(k.channel);
+    return static_cast<std::size_t>(h * kMix);
+  }
+};
+constexpr int kInboxChannel = std::numeric_limits<int>::min();
+
+template <class NameFn>
+sg4::Mailbox* cached_mailbox(const MailboxKey& key, NameFn name) {
+  static const sg4::Engine* owner = nullptr;
+  static std::unordered_map<MailboxKey, sg4::Mailbox*, MailboxKeyHash> table;
+  if (owner != sg4::Engine::get_instance()) {
+    table.clear();
+    owner = sg4::Engine::get_instance();
+  }
+  auto [it, inserted] = table.try_emplace(key, nullptr);
+  if (inserted) it->second = sg4::Mailbox::by_name(name());
+  return it->second;
 }
-sg4::Mailbox* inbox(int node) { return sg4::Mailbox::by_name(fmt::format("inbox{}", node)); }
+
+sg4::Mailbox* mailbox(int src, int dst, int channel) {
+  return cached_mailbox({src, dst, channel}, [&] { return fmt::format("{}>{}#{}", src, dst, channel); });
+}
+sg4::Mailbox* inbox(int node) {
+  return cached_mailbox({node, node, kInboxChannel}, [&] { return fmt::format("inbox{}", node); });
+}
 
 }  // namespace
 
@@ -169,6 +205,28 @@ void WorkerContext::post(int dst, Message message, std::uint64_t bytes) {
   if (cap > 0) comm->set_rate(cap);
   comm->detach([](void* payload) { delete static_cast<Message*>(payload); });
   world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
+}
+
+Transfer WorkerContext::post_async(int dst, Message message, std::uint64_t bytes) {
+  GEOTRAIN_CHECK(dst != rank_, "a node cannot post to itself");
+  message.from = rank_;
+  Transfer t;
+  t.comm = inbox(dst)->put_init(new Message(std::move(message)), bytes);
+  const double cap = platform().rate_cap_Bps(rank_, dst);
+  if (cap > 0) t.comm->set_rate(cap);
+  t.comm->start();
+  world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
+  return t;
+}
+
+void WorkerContext::spawn_daemon(const std::string& suffix, std::function<void(WorkerContext&)> program) {
+  World* world = &world_;
+  const int rank = rank_;
+  sg4::Actor::create(info().name + "/" + suffix, info().host, [world, rank, program = std::move(program)] {
+    sg4::Actor::self()->daemonize();
+    WorkerContext ctx(*world, rank);
+    program(ctx);
+  });
 }
 
 std::unique_ptr<Message> WorkerContext::receive_inbox() {

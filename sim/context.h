@@ -106,8 +106,14 @@ class WorkerContext {
   Transfer recv_async(int src, int channel = 0);
   // A send nobody waits for (server replies): it completes on its own.
   void send_detached(int dst, Message message, std::uint64_t bytes, int channel = 0);
-  // Sends to dst's inbox, where messages from every sender queue in arrival order.
+  // Sends to dst's inbox, where messages from every sender queue in arrival order.  The bytes
+  // flow at once (the inbox buffers them); post() forgets the transfer, post_async() lets the
+  // sender wait until its bytes have arrived, which keeps one sender's messages in order.
   void post(int dst, Message message, std::uint64_t bytes);
+  Transfer post_async(int dst, Message message, std::uint64_t bytes);
+  // Starts a helper actor on this node's host with its own context for the same node id (it
+  // takes over this node's inbox).  It is a daemon: it ends when the last worker ends.
+  void spawn_daemon(const std::string& suffix, std::function<void(WorkerContext&)> program);
   // Receives the next message of this node's inbox (blocks).
   std::unique_ptr<Message> receive_inbox();
   // Waits for the transfer; for a receive returns the message (caller owns it).

@@ -192,7 +192,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   auto wr = r.object("workload");
   s.workload = parse_workload(wr);
   auto st = r.object("strategy");
-  validate_strategy(st);
+  validate_strategy(st, s);
   s.strategy = r.raw("strategy");
   r.allow("network");
   if (r.has("network")) {

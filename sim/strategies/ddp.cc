@@ -28,7 +28,7 @@ class Ddp final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_ddp(JsonReader& reader) {
+std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
   const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
   return std::make_unique<Ddp>(allreduce_algo_from_name(algo));
 }

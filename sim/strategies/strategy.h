@@ -28,12 +28,27 @@ class Strategy {
 
 // Names of the strategies the scenario may ask for.
 const std::vector<std::string>& strategy_names();
-// Validates a scenario's "strategy" object (throws BadInput); reads every key it allows.
-void validate_strategy(JsonReader& reader);
+// Validates a scenario's "strategy" object against the rest of the scenario (topology, fleet and
+// workload already parsed); throws BadInput.  Reads every key it allows.
+void validate_strategy(JsonReader& reader, const Scenario& scenario);
 // Builds the strategy of a validated scenario.
 std::unique_ptr<Strategy> make_strategy(const Scenario& scenario);
 
 // One entry per strategy file.
-std::unique_ptr<Strategy> make_ddp(JsonReader& reader);
+std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario& scenario);
+std::unique_ptr<Strategy> make_parameter_server(JsonReader& reader, const Scenario& scenario);
+std::unique_ptr<Strategy> make_easgd(JsonReader& reader, const Scenario& scenario);
+std::unique_ptr<Strategy> make_gossip(JsonReader& reader, const Scenario& scenario);
+
+// Where a strategy's server nodes go: the optional "server" object {region, instance, pricing};
+// defaults to the region and instance type of the first fleet entry, on demand.
+ServerPlacement parse_server_placement(JsonReader& reader, const Scenario& scenario);
+
+// Message kinds of the request/reply protocols (parameter server, EASGD, gossip).
+enum MessageKind { kPull = 1, kPush = 2, kDone = 3, kReply = 4 };
+// Wire size of a request that carries no tensor (a pull or a done).
+inline constexpr std::uint64_t kRequestBytes = 64;
+// The channel server replies travel on (apart from the collectives' channel 0).
+inline constexpr int kReplyChannel = 1;
 
 }  // namespace geotrain::sim
