@@ -46,9 +46,12 @@ sg4::Mailbox* cached_mailbox(const MailboxKey& key, NameFn name) {
     table.clear();
     owner = sg4::Engine::get_instance();
   }
-  auto [it, inserted] = table.try_emplace(key, nullptr);
-  if (inserted) it->second = sg4::Mailbox::by_name(name());
-  return it->second;
+  if (const auto it = table.find(key); it != table.end()) return it->second;
+  // by_name() is a simcall: other actors run meanwhile and may add this very key (by_name gives
+  // them the same mailbox), so insert only once it returned.
+  sg4::Mailbox* const box = sg4::Mailbox::by_name(name());
+  table.emplace(key, box);
+  return box;
 }
 
 sg4::Mailbox* mailbox(int src, int dst, int channel) {
@@ -61,10 +64,7 @@ sg4::Mailbox* inbox(int node) {
 }  // namespace
 
 WorkerContext::WorkerContext(World& world, int rank)
-    : world_(world), rank_(rank), rng_(runtime::Rng::substream(world.scenario.seed, info().name)) {
-  // Messages posted to this node start flowing at once, as into a real server's socket buffers.
-  inbox(rank_)->set_receiver(sg4::Actor::self());
-}
+    : world_(world), rank_(rank), rng_(runtime::Rng::substream(world.scenario.seed, info().name)) {}
 
 double WorkerContext::now() const { return sg4::Engine::get_clock(); }
 
@@ -230,6 +230,11 @@ void WorkerContext::spawn_daemon(const std::string& suffix, std::function<void(W
 }
 
 std::unique_ptr<Message> WorkerContext::receive_inbox() {
+  if (!inbox_owner_) {
+    // From now on messages posted to this node flow at once, as into a server's socket buffers.
+    inbox(rank_)->set_receiver(sg4::Actor::self());
+    inbox_owner_ = true;
+  }
   return std::unique_ptr<Message>(inbox(rank_)->get<Message>());
 }
 

@@ -137,6 +137,7 @@ class WorkerContext {
   World& world_;
   int rank_;
   runtime::Rng rng_;
+  bool inbox_owner_ = false;
 };
 
 }  // namespace geotrain::sim

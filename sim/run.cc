@@ -126,7 +126,8 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
 // Runs the worker programs (and server programs) of one simulation and assembles the output.
 RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>& servers,
                    const std::function<void(World&)>& prepare, const WorkerProgram& worker,
-                   const std::function<void(WorkerContext&, int)>& server) {
+                   const std::function<void(WorkerContext&, int)>& server,
+                   const std::function<void(World&)>& finish) {
   const auto wall_start = std::chrono::steady_clock::now();
   start_engine();
   Platform platform(scenario, servers);
@@ -151,6 +152,7 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
     });
   }
   sg4::Engine::get_instance()->run();
+  if (finish) finish(world);
   const double simulated_s = sg4::Engine::get_clock();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
@@ -174,14 +176,15 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
 }  // namespace
 
 RunOutput run_program(const Scenario& scenario, const WorkerProgram& program) {
-  return simulate(scenario, {}, nullptr, program, [](WorkerContext&, int) {});
+  return simulate(scenario, {}, nullptr, program, [](WorkerContext&, int) {}, nullptr);
 }
 
 RunOutput run_strategy(const Scenario& scenario, Strategy& strategy) {
   return simulate(
       scenario, strategy.servers(scenario), [&strategy](World& w) { strategy.prepare(w); },
       [&strategy](WorkerContext& ctx) { strategy.run(ctx); },
-      [&strategy](WorkerContext& ctx, int index) { strategy.run_server(ctx, index); });
+      [&strategy](WorkerContext& ctx, int index) { strategy.run_server(ctx, index); },
+      [&strategy](World& w) { strategy.finish(w); });
 }
 
 RunOutput run_scenario(const Scenario& scenario) {

@@ -24,6 +24,8 @@ class Strategy {
   virtual void run(WorkerContext& ctx) = 0;
   // The program of server `index` (node id = workers + index).
   virtual void run_server(WorkerContext&, int /*index*/) {}
+  // Called once after the simulation ended, before the results are assembled.
+  virtual void finish(World&) {}
 };
 
 // Names of the strategies the scenario may ask for.
