@@ -16,12 +16,14 @@ constexpr double kBitsPerGbit = 1e9;
 
 double gbps_to_Bps(double gbps) { return gbps * kBitsPerGbit / kBitsPerByte; }
 
-// A price given as a number, or as an object of per-continent numbers (with "default").
-std::map<std::string, double> read_price_map(JsonReader& r, std::string_view key) {
+// A price given as a number (when allow_number), or as an object of per-continent numbers
+// (optionally with "default").
+std::map<std::string, double> read_price_map(JsonReader& r, std::string_view key, bool allow_number) {
   std::map<std::string, double> out;
   r.allow(key);
   if (!r.has(key)) return out;
   const auto& v = r.raw(key);
+  if (!allow_number && !v.is_object()) r.fail(key, "expected an object {continent: $/GB}");
   if (v.is_number()) {
     if (v.get<double>() < 0) r.fail(key, "expected a price >= 0 $/GB");
     out["default"] = v.get<double>() / kBytesPerGB;
@@ -37,12 +39,12 @@ EgressRules parse_egress(JsonReader& r) {
   EgressRules e;
   e.same_zone_usd_per_B = r.non_negative_or("same_zone", 0) / kBytesPerGB;
   e.cross_zone_usd_per_B = r.non_negative("cross_zone") / kBytesPerGB;
-  e.same_continent_usd_per_B = read_price_map(r, "same_continent");
+  e.same_continent_usd_per_B = read_price_map(r, "same_continent", true);
   if (!e.same_continent_usd_per_B.count("default") && e.same_continent_usd_per_B.empty())
     r.fail("same_continent", "expected a price in $/GB or an object {continent: $/GB}");
   e.inter_continent_usd_per_B = r.non_negative("inter_continent") / kBytesPerGB;
-  e.inter_continent_to_usd_per_B = read_price_map(r, "inter_continent_to");
-  e.inter_continent_from_usd_per_B = read_price_map(r, "inter_continent_from");
+  e.inter_continent_to_usd_per_B = read_price_map(r, "inter_continent_to", false);
+  e.inter_continent_from_usd_per_B = read_price_map(r, "inter_continent_from", false);
   e.internet_usd_per_B = r.non_negative("internet") / kBytesPerGB;
   r.finish();
   return e;
@@ -51,6 +53,8 @@ EgressRules parse_egress(JsonReader& r) {
 Region parse_region(JsonReader& r) {
   Region g;
   g.name = r.string("name");
+  if (g.name.empty() || g.name.find_first_of(":/#") != std::string::npos)
+    r.fail("name", "expected a non-empty name without ':', '/' or '#' (they separate host names)");
   g.cloud = r.string("cloud");
   g.continent = r.string("continent");
   g.cloud_region = r.string_or("cloud_region", g.name);
@@ -167,6 +171,15 @@ Topology parse_topology(JsonReader& r) {
   for (const auto& cloud : egress.keys()) {
     JsonReader er(egress.raw(cloud), r.file(), egress.path_of(cloud));
     t.egress[cloud] = parse_egress(er);
+  }
+  for (std::size_t i = 0; i < t.regions.size(); ++i) {
+    const Region& g = t.regions[i];
+    const auto it = t.egress.find(g.cloud);
+    if (it == t.egress.end()) continue;  // reported just below
+    const auto& same = it->second.same_continent_usd_per_B;
+    if (!same.count("default") && !same.count(g.continent))
+      throw_bad_input(r.file(), r.path() + "/egress_usd_per_GB/" + g.cloud + "/same_continent", "no price for \"" + g.continent + "\"",
+                      "list every continent of this cloud's regions, or give a \"default\"");
   }
   for (std::size_t i = 0; i < t.regions.size(); ++i)
     if (!t.egress.count(t.regions[i].cloud))

@@ -110,3 +110,34 @@ TEST(Topology, ShippedGcpTopologyLoadsWithTheSourceFigures) {
 
 }  // namespace
 }  // namespace geotrain::sim
+
+namespace geotrain::sim {
+namespace {
+
+std::string topology_error(const std::function<void(nlohmann::json&)>& edit) {
+  auto j = two_cloud_topology();
+  edit(j);
+  try {
+    parse(j);
+  } catch (const BadInput& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Topology, EgressGapsAndAmbiguousNamesAreRejectedAtLoad) {
+  // A continent of the cloud's regions with no same-continent price (and no default).
+  EXPECT_EQ(topology_error([](auto& j) { j["egress_usd_per_GB"]["aws"]["same_continent"] = {{"na", 0.02}}; }),
+            "t.json: /egress_usd_per_GB/aws/same_continent: no price for \"eu\": list every continent of this "
+            "cloud's regions, or give a \"default\"");
+  // Overrides by continent must be objects: a bare number would silently never match.
+  EXPECT_EQ(topology_error([](auto& j) { j["egress_usd_per_GB"]["aws"]["inter_continent_to"] = 0.2; }),
+            "t.json: /egress_usd_per_GB/aws/inter_continent_to: 0.2: expected an object {continent: $/GB}");
+  // Host names are "<region>:<index>": a region name with ':' could collide with one.
+  EXPECT_EQ(topology_error([](auto& j) { j["regions"][0]["name"] = "us:0"; }),
+            "t.json: /regions/0/name: \"us:0\": expected a non-empty name without ':', '/' or '#' (they separate "
+            "host names)");
+}
+
+}  // namespace
+}  // namespace geotrain::sim
