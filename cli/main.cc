@@ -1,11 +1,13 @@
-// The geotrain command line: `geotrain run SCENARIO.json [--out DIR]`.
-// Exit codes: 0 ok, 1 a check failed (later subcommands), 2 bad input.
+// The geotrain command line: `geotrain run SCENARIO.json [--out DIR] [--set /pointer=value]...`
+// and `geotrain summarize DIR...`.  Exit codes: 0 ok, 1 a check failed or an unexpected error,
+// 2 bad input.
 #include <cstdio>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "runtime/dataset.h"
 #include "sim/json_reader.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
@@ -68,10 +70,33 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("\nwrote {0}/results.json, {0}/timeline.csv, {0}/trace.json\n", out_dir);
 }
 
-int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet) {
+// Applies "--set /json/pointer=value" overrides (value is JSON; a bare word is taken as a string).
+void apply_overrides(nlohmann::json& doc, const std::string& file, const std::vector<std::string>& sets) {
+  for (const auto& set : sets) {
+    const auto eq = set.find('=');
+    if (set.empty() || set[0] != '/' || eq == std::string::npos)
+      geotrain::sim::throw_bad_input(file, "--set " + set, "", "expected --set /json/pointer=value");
+    const std::string pointer = set.substr(0, eq), text = set.substr(eq + 1);
+    nlohmann::json value;
+    try {
+      value = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error&) {
+      value = text;  // e.g. --set /strategy/name=gossip
+    }
+    try {
+      doc[nlohmann::json::json_pointer(pointer)] = value;
+    } catch (const nlohmann::json::exception& e) {
+      geotrain::sim::throw_bad_input(file, pointer, text, std::string("cannot set this pointer: ") + e.what());
+    }
+  }
+}
+
+int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, const std::vector<std::string>& sets) {
   geotrain::sim::Scenario scenario;
   try {
-    scenario = geotrain::sim::load_scenario(scenario_file);
+    nlohmann::json doc = geotrain::sim::read_json_file(scenario_file);
+    apply_overrides(doc, scenario_file, sets);
+    scenario = geotrain::sim::parse_scenario(doc, scenario_file);
   } catch (const geotrain::sim::BadInput& e) {
     fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
     return kExitBadInput;
@@ -79,9 +104,44 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet) {
   if (out_dir.empty()) out_dir = (std::filesystem::path("out") / scenario.name).string();
   fmt::print("seed {}\n", scenario.seed);  // first, so any run can be reproduced
   std::fflush(stdout);
-  const auto output = geotrain::sim::run_scenario(scenario);
+  geotrain::sim::RunOutput output;
+  try {
+    output = geotrain::sim::run_scenario(scenario);
+  } catch (const geotrain::runtime::DataError& e) {
+    fmt::print(stderr, "geotrain: bad input: {}: {}\n", scenario_file, e.what());
+    return kExitBadInput;
+  }
   geotrain::sim::write_outputs(output, out_dir);
   if (!quiet) print_summary(output.results, out_dir);
+  return 0;
+}
+
+// One CSV row per run folder: the figures people compare runs by.
+int cmd_summarize(const std::vector<std::string>& dirs) {
+  fmt::print("run,scenario,strategy,workers,simulated_s,samples,throughput_samples_per_s,final_test_accuracy,"
+             "final_test_loss,time_to_target_s,cost_to_target_usd,total_usd,egress_usd,wan_bytes,"
+             "staleness_mean,diverged\n");
+  auto field = [](const nlohmann::json& v) { return v.is_null() ? std::string() : v.dump(); };
+  for (const auto& dir : dirs) {
+    const auto file = (std::filesystem::path(dir) / "results.json").string();
+    nlohmann::json r;
+    try {
+      r = geotrain::sim::read_json_file(file);
+    } catch (const geotrain::sim::BadInput& e) {
+      fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
+      return kExitBadInput;
+    }
+    const auto& c = r["convergence"];
+    std::string strategy = r["strategy"]["name"].get<std::string>();
+    for (const char* knob : {"allreduce", "mode", "form"})
+      if (r["strategy"].contains(knob)) strategy += "/" + r["strategy"][knob].get<std::string>();
+    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dir, r["scenario"].get<std::string>(), strategy,
+               field(r["workers"]), field(r["simulated_s"]), field(r["samples"]), field(r["throughput_samples_per_s"]),
+               field(c["final_test_accuracy"]), field(c["final_test_loss"]), field(c["time_to_target_s"]),
+               field(c["cost_to_target_usd"]), field(r["cost_usd"]["total"]), field(r["cost_usd"]["egress"]),
+               field(r["traffic_bytes"]["wan"]), r.contains("staleness") ? field(r["staleness"]["mean"]) : "",
+               field(r["diverged"]));
+  }
   return 0;
 }
 
@@ -91,11 +151,15 @@ int main(int argc, char** argv) {
   CLI::App app{"geotrain: simulate geo-distributed deep learning training (time, convergence, dollars)"};
   app.require_subcommand(1);
   std::string scenario_file, out_dir;
+  std::vector<std::string> sets, dirs;
   bool quiet = false;
   auto* run = app.add_subcommand("run", "run one scenario and write results.json, timeline.csv, trace.json");
   run->add_option("scenario", scenario_file, "scenario JSON file")->required();
   run->add_option("--out", out_dir, "output folder (default: out/<scenario name>)");
+  run->add_option("--set", sets, "override a scenario value: /json/pointer=value (repeatable)");
   run->add_flag("--quiet", quiet, "print only the seed, not the summary");
+  auto* summarize = app.add_subcommand("summarize", "print one CSV row of key figures per run folder");
+  summarize->add_option("dirs", dirs, "run folders holding results.json")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -103,7 +167,8 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitBadInput;
   }
   try {
-    if (*run) return cmd_run(scenario_file, out_dir, quiet);
+    if (*run) return cmd_run(scenario_file, out_dir, quiet, sets);
+    if (*summarize) return cmd_summarize(dirs);
   } catch (const std::exception& e) {
     fmt::print(stderr, "geotrain: error: {}\n", e.what());
     return 1;

@@ -199,10 +199,11 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   if (!g_geotrain_s.empty() && !g_bare_s.empty()) {
     constexpr double kMsPerS = 1e3;
+    constexpr double kBytesPerMB = 1e6;
     constexpr double kTargetRatio = 1.25;  // our layer may add at most 25% over bare SimGrid
     const double ours = median(g_geotrain_s), bare = median(g_bare_s);
     std::printf("\nring all-reduce, %d workers, %.0f MB: median wall per all-reduce over %zu / %zu runs\n",
-                kWorkers, kGradientBytes / 1e6, g_geotrain_s.size(), g_bare_s.size());
+                kWorkers, kGradientBytes / kBytesPerMB, g_geotrain_s.size(), g_bare_s.size());
     std::printf("  geotrain      %9.2f ms\n  bare SimGrid  %9.2f ms\n  ratio         %9.3f (target <= %.2f): %s\n",
                 ours * kMsPerS, bare * kMsPerS, ours / bare, kTargetRatio,
                 ours / bare <= kTargetRatio ? "OK" : "OVER TARGET");
