@@ -1,0 +1,98 @@
+// Benchmark of the emulator's overhead around real compute: a full emulated DDP run (SimGrid,
+// collectives carrying real gradients, ledger, recorder) against the same number of bare
+// training steps (forward, backward and optimizer step of every worker, nothing else), measured
+// in the same binary, for an MLP with 100 and with 1000 hidden units.  Each emulated run is a fresh process (one SimGrid engine per process).
+#include <chrono>
+
+#include <benchmark/benchmark.h>
+
+#include "kernels/gemm.h"
+#include "kernels/reduce.h"
+#include "sim/isolate.h"
+#include "sim/run.h"
+#include "sim/training.h"
+
+namespace {
+
+using namespace geotrain;
+
+constexpr int kWorkers = 4;
+constexpr int kBatch = 64;
+constexpr int kSteps = 200;
+
+nlohmann::json scenario(int hidden) {
+  auto s = nlohmann::json::parse(R"({
+    "name": "emulation-bench", "seed": 3,
+    "topology": {"name": "t",
+      "regions": [{"name": "a", "cloud": "c", "continent": "x"}, {"name": "b", "cloud": "c", "continent": "y"}],
+      "links": [{"a": "a", "b": "b", "latency_ms": 40, "capacity_Gbps": 10}],
+      "instance_types": {"gpu": {"gpu_peak_tflops": 10, "utilization": 0.5, "nic_Gbps": 25,
+                                 "usd_per_hour": {"on_demand": 1, "spot": 0.5}}},
+      "egress_usd_per_GB": {"c": {"cross_zone": 0.01, "same_continent": 0.02, "inter_continent": 0.05, "internet": 0.09}}},
+    "fleet": [{"region": "a", "instance": "gpu", "count": 2}, {"region": "b", "instance": "gpu", "count": 2}],
+    "workload": {"model": {"type": "mlp", "hidden": [100]},
+                 "dataset": {"name": "fashion_mnist", "train_samples": 12800, "test_samples": 1},
+                 "backend": "cpu", "optimizer": {"name": "sgd", "lr": 0.05},
+                 "batch_per_worker": 64, "steps": 200},
+    "strategy": {"name": "ddp", "allreduce": "ring"}})");
+  s["workload"]["model"]["hidden"] = {hidden};
+  return s;
+}
+
+// The whole emulated run (engine, actors, collectives on real data, evaluation at the end);
+// data loading is setup and is not timed.
+void BM_EmulatedDdpRun(benchmark::State& state) {
+  const int hidden = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    const double seconds = std::stod(sim::run_isolated([hidden] {
+      const auto out = sim::run_scenario(sim::parse_scenario(scenario(hidden), "bench.json"));
+      return std::to_string(out.results["perf"]["run_wall_s"].get<double>());
+    }));
+    state.SetIterationTime(seconds);
+  }
+  state.counters["worker_steps"] = kWorkers * kSteps;
+}
+BENCHMARK(BM_EmulatedDdpRun)->Arg(100)->Arg(1000)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// The same math with nothing around it: every worker's forward/backward/SGD step, in turn.
+void BM_BareTrainingSteps(benchmark::State& state) {
+  const sim::Scenario s = sim::parse_scenario(scenario(static_cast<int>(state.range(0))), "bench.json");
+  sim::Training training(s, kWorkers);
+  std::vector<std::unique_ptr<runtime::Trainer>> trainers;
+  for (int r = 0; r < kWorkers; ++r) trainers.push_back(training.make_trainer(r));
+  for (auto _ : state) {
+    for (int step = 0; step < kSteps; ++step)
+      for (auto& t : trainers) {
+        t->forward_backward(kBatch);
+        t->optimizer_step(t->grads());
+      }
+  }
+  state.counters["worker_steps"] = kWorkers * kSteps;
+}
+BENCHMARK(BM_BareTrainingSteps)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+// Bare steps plus the gradient average DDP needs (sum in a fixed order, scale), in memory: the
+// math of data parallelism without the network.
+void BM_BareStepsWithAverage(benchmark::State& state) {
+  const sim::Scenario s = sim::parse_scenario(scenario(static_cast<int>(state.range(0))), "bench.json");
+  sim::Training training(s, kWorkers);
+  std::vector<std::unique_ptr<runtime::Trainer>> trainers;
+  for (int r = 0; r < kWorkers; ++r) trainers.push_back(training.make_trainer(r));
+  const std::size_t n = trainers[0]->grads().numel();
+  std::vector<float> mean(n);
+  for (auto _ : state) {
+    for (int step = 0; step < kSteps; ++step) {
+      for (auto& t : trainers) t->forward_backward(kBatch);
+      std::fill(mean.begin(), mean.end(), 0.0f);
+      for (auto& t : trainers) kernels::add_into(mean.data(), t->grads().values().data(), n);
+      kernels::scale(mean.data(), 1.0f / kWorkers, n);
+      for (auto& t : trainers) t->optimizer_step(runtime::Tensor::from(mean));
+    }
+  }
+  state.counters["worker_steps"] = kWorkers * kSteps;
+}
+BENCHMARK(BM_BareStepsWithAverage)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
