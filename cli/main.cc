@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/commands.h"
 #include "runtime/dataset.h"
 #include "sim/json_reader.h"
 #include "sim/run.h"
@@ -14,7 +15,7 @@
 
 namespace {
 
-constexpr int kExitBadInput = 2;
+using geotrain::cli::kExitBadInput;
 
 std::string human_bytes(double b) {
   const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
@@ -147,31 +148,46 @@ int cmd_summarize(const std::vector<std::string>& dirs) {
 
 }  // namespace
 
+namespace geotrain::cli {
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  struct Options {
+    std::string scenario_file, out_dir;
+    std::vector<std::string> sets;
+    bool quiet = false;
+  };
+  auto opts = std::make_shared<Options>();
+  auto* run = app.add_subcommand("run", "run one scenario and write results.json, timeline.csv, trace.json");
+  run->add_option("scenario", opts->scenario_file, "scenario JSON file")->required();
+  run->add_option("--out", opts->out_dir, "output folder (default: out/<scenario name>)");
+  run->add_option("--set", opts->sets, "override a scenario value: /json/pointer=value (repeatable)");
+  run->add_flag("--quiet", opts->quiet, "print only the seed, not the summary");
+  run->callback([opts, &exit_code] { exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets); });
+}
+
+void add_summarize_command(CLI::App& app, int& exit_code) {
+  auto dirs = std::make_shared<std::vector<std::string>>();
+  auto* summarize = app.add_subcommand("summarize", "print one CSV row of key figures per run folder");
+  summarize->add_option("dirs", *dirs, "run folders holding results.json")->required();
+  summarize->callback([dirs, &exit_code] { exit_code = cmd_summarize(*dirs); });
+}
+
+}  // namespace geotrain::cli
+
 int main(int argc, char** argv) {
   CLI::App app{"geotrain: simulate geo-distributed deep learning training (time, convergence, dollars)"};
   app.require_subcommand(1);
-  std::string scenario_file, out_dir;
-  std::vector<std::string> sets, dirs;
-  bool quiet = false;
-  auto* run = app.add_subcommand("run", "run one scenario and write results.json, timeline.csv, trace.json");
-  run->add_option("scenario", scenario_file, "scenario JSON file")->required();
-  run->add_option("--out", out_dir, "output folder (default: out/<scenario name>)");
-  run->add_option("--set", sets, "override a scenario value: /json/pointer=value (repeatable)");
-  run->add_flag("--quiet", quiet, "print only the seed, not the summary");
-  auto* summarize = app.add_subcommand("summarize", "print one CSV row of key figures per run folder");
-  summarize->add_option("dirs", dirs, "run folders holding results.json")->required();
+  int exit_code = 0;
+  geotrain::cli::add_run_command(app, exit_code);
+  geotrain::cli::add_summarize_command(app, exit_code);
   try {
-    app.parse(argc, argv);
+    app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitBadInput;
-  }
-  try {
-    if (*run) return cmd_run(scenario_file, out_dir, quiet, sets);
-    if (*summarize) return cmd_summarize(dirs);
   } catch (const std::exception& e) {
     fmt::print(stderr, "geotrain: error: {}\n", e.what());
     return 1;
   }
-  return 0;
+  return exit_code;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <numeric>
 #include <set>
 #include <string>
 #include <vector>
@@ -293,6 +294,9 @@ TEST(Dataset, FashionMnistFromTheDebianPackage) {
   const std::vector<std::int32_t> test_head = {9, 2, 1, 1, 6, 1, 4, 6, 5, 7};
   EXPECT_EQ(std::vector<std::int32_t>(t.train.labels.begin(), t.train.labels.begin() + 10), train_head);
   EXPECT_EQ(std::vector<std::int32_t>(t.test.labels.begin(), t.test.labels.begin() + 10), test_head);
+
+  // The first training image's pixel sum: 76247 / 255 (bytes summed by an independent reader).
+  EXPECT_NEAR(std::accumulate(t.train.x.begin(), t.train.x.begin() + 784, 0.0), 76247.0 / 255, 1e-3);
 
   const TrainTest limited = load_fashion_mnist(kFashionMnistDir, 100, 7);
   EXPECT_EQ(limited.train.size(), 100u);

@@ -1,0 +1,16 @@
+// The subcommands of the geotrain executable: each file under cli/ adds one to the app.
+// A subcommand's callback stores its exit code (0 ok, 1 a check failed or an unexpected error,
+// 2 bad input) in `exit_code`.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace geotrain::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitCheckFailed = 1;
+inline constexpr int kExitBadInput = 2;
+
+void add_run_command(CLI::App& app, int& exit_code);        // cli/main.cc
+void add_summarize_command(CLI::App& app, int& exit_code);  // cli/main.cc
+
+}  // namespace geotrain::cli
