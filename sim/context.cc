@@ -168,7 +168,10 @@ void WorkerContext::end_step(double samples, double loss) {
 
 Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint64_t bytes, int channel) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
+  if (channel < 0) channel = channel_;
   Transfer t;
+  t.in_flight_B = bytes;
+  world_.ledger.add_in_flight(static_cast<double>(bytes));
   t.comm = mailbox(rank_, dst, channel)->put_init(new Message{std::move(values), 0, rank_, 0}, bytes);
   const double cap = platform().rate_cap_Bps(rank_, dst);
   if (cap > 0) t.comm->set_rate(cap);
@@ -178,6 +181,7 @@ Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint
 }
 
 Transfer WorkerContext::recv_async(int src, int channel) {
+  if (channel < 0) channel = channel_;
   Transfer t;
   t.slot = std::make_unique<Message*>(nullptr);
   t.comm = mailbox(src, rank_, channel)
@@ -219,6 +223,27 @@ Transfer WorkerContext::post_async(int dst, Message message, std::uint64_t bytes
   return t;
 }
 
+Overlapped WorkerContext::start_overlapped(int channel, std::function<void(WorkerContext&)> program) {
+  GEOTRAIN_CHECK(channel > 0, "overlapped collectives need their own channel");
+  World* world = &world_;
+  const int rank = rank_;
+  Overlapped op;
+  op.actor = sg4::Actor::create(fmt::format("{}/comm{}", info().name, channel), info().host,
+                                [world, rank, channel, program = std::move(program)] {
+                                  WorkerContext ctx(*world, rank);
+                                  ctx.channel_ = channel;
+                                  ctx.overlapped_ = true;
+                                  program(ctx);
+                                });
+  return op;
+}
+
+void WorkerContext::join(Overlapped& op) {
+  const double start = now();
+  op.actor->join();
+  if (now() > start) world_.recorder.add_span({rank_, "communication", "wait overlapped", start, now()});
+}
+
 void WorkerContext::spawn_daemon(const std::string& suffix, std::function<void(WorkerContext&)> program) {
   World* world = &world_;
   const int rank = rank_;
@@ -240,6 +265,10 @@ std::unique_ptr<Message> WorkerContext::receive_inbox() {
 
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
   t.comm->wait();
+  if (t.in_flight_B > 0) {
+    world_.ledger.add_in_flight(-static_cast<double>(t.in_flight_B));
+    t.in_flight_B = 0;
+  }
   if (!t.slot) return nullptr;
   return std::unique_ptr<Message>(*t.slot);
 }
@@ -249,8 +278,8 @@ WorkerContext::CollectiveTimer::CollectiveTimer(WorkerContext& ctx, CollectiveKe
 
 WorkerContext::CollectiveTimer::~CollectiveTimer() {
   const double end = ctx_.now();
-  ctx_.world_.recorder.add_span(
-      {ctx_.rank_, "communication", key_.op + "/" + key_.algorithm, start_s_, end});
+  ctx_.world_.recorder.add_span({ctx_.rank_, ctx_.overlapped_ ? "overlapped" : "communication",
+                                 key_.op + "/" + key_.algorithm, start_s_, end});
   ctx_.world_.recorder.add_collective(key_, end - start_s_);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Comm.hpp>
 
 #include "runtime/rng.h"
@@ -35,6 +36,12 @@ struct Message {
 struct Transfer {
   simgrid::s4u::CommPtr comm;
   std::unique_ptr<Message*> slot;  // receives only: where SimGrid puts the payload
+  std::uint64_t in_flight_B = 0;   // sends: bytes counted in flight until the wait
+};
+
+// A collective started with WorkerContext::start_overlapped(); join it with join().
+struct Overlapped {
+  simgrid::s4u::ActorPtr actor;
 };
 
 class Training;
@@ -102,8 +109,9 @@ class WorkerContext {
 
   // Point-to-point.  `bytes` is what goes on the wire; `message` rides along.  Messages between
   // one pair on one channel arrive in send order.
-  Transfer send_async(int dst, std::vector<float> values, std::uint64_t bytes, int channel = 0);
-  Transfer recv_async(int src, int channel = 0);
+  // channel -1: this context's channel().
+  Transfer send_async(int dst, std::vector<float> values, std::uint64_t bytes, int channel = -1);
+  Transfer recv_async(int src, int channel = -1);
   // A send nobody waits for (server replies): it completes on its own.
   void send_detached(int dst, Message message, std::uint64_t bytes, int channel = 0);
   // Sends to dst's inbox, where messages from every sender queue in arrival order.  The bytes
@@ -114,6 +122,15 @@ class WorkerContext {
   // Starts a helper actor on this node's host with its own context for the same node id (it
   // takes over this node's inbox).  It is a daemon: it ends when the last worker ends.
   void spawn_daemon(const std::string& suffix, std::function<void(WorkerContext&)> program);
+  // Runs `program` (collectives of this node) in a helper actor while this one goes on
+  // computing: communication really overlaps compute.  The helper uses message channel
+  // `channel` (distinct from 0 and from any other collective in flight) and its time counts as
+  // overlapped, not exposed, communication.  join() waits for it (the wait is exposed).
+  Overlapped start_overlapped(int channel, std::function<void(WorkerContext&)> program);
+  void join(Overlapped& op);
+  // The message channel this context's collectives use (0 unless an overlapped helper).
+  int channel() const { return channel_; }
+
   // Receives the next message of this node's inbox (blocks).
   std::unique_ptr<Message> receive_inbox();
   // Waits for the transfer; for a receive returns the message (caller owns it).
@@ -138,6 +155,8 @@ class WorkerContext {
   int rank_;
   runtime::Rng rng_;
   bool inbox_owner_ = false;
+  int channel_ = 0;
+  bool overlapped_ = false;
 };
 
 }  // namespace geotrain::sim

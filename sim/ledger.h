@@ -27,12 +27,20 @@ class Ledger {
   // Dollars of all instances that ran from 0 to `simulated_s`.
   double compute_usd(double simulated_s) const { return compute_usd_per_s_ * simulated_s; }
   std::uint64_t transfers() const { return transfers_; }
+  // Bytes of collective sends started and not yet completed, summed over all nodes; the peak is
+  // what a bandwidth plan must carry at once.
+  void add_in_flight(double bytes) {
+    in_flight_B_ += bytes;
+    if (in_flight_B_ > peak_in_flight_B_) peak_in_flight_B_ = in_flight_B_;
+  }
+  double peak_in_flight_B() const { return peak_in_flight_B_; }
 
  private:
   const Topology& topology_;
   std::vector<std::vector<std::uint64_t>> bytes_;
   double compute_usd_per_s_ = 0;
   std::uint64_t transfers_ = 0;
+  double in_flight_B_ = 0, peak_in_flight_B_ = 0;
 };
 
 }  // namespace geotrain::sim

@@ -8,7 +8,7 @@ namespace geotrain::sim {
 void Recorder::add_span(Span span) {
   const double d = span.end_s - span.start_s;
   if (span.category == "compute") compute_s_[span.rank] += d;
-  else comm_s_[span.rank] += d;
+  else if (span.category == "communication") comm_s_[span.rank] += d;  // "overlapped" is hidden
   spans_.push_back(std::move(span));
 }
 
@@ -21,14 +21,16 @@ void Recorder::add_collective(const CollectiveKey& key, double duration_s) {
 bool Recorder::end_step(double samples, double loss, double now_s, int workers, bool force_row) {
   ++worker_steps_;
   samples_ += samples;
-  loss_sum_ += loss;
-  ++losses_;
+  if (samples > 0) {  // steps that trained on no data (e.g. PALSGD's pulls) report no loss
+    loss_sum_ += loss;
+    ++losses_;
+  }
   if (!force_row && worker_steps_ % workers != 0) return false;
   TimelineRow row;
   row.step = static_cast<int>((worker_steps_ + workers - 1) / workers) - 1;
   row.time_s = now_s;
   row.samples = samples_;
-  row.train_loss = loss_sum_ / losses_;
+  row.train_loss = losses_ > 0 ? loss_sum_ / losses_ : 0.0;
   loss_sum_ = 0;
   losses_ = 0;
   rows_.push_back(row);

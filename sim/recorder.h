@@ -14,7 +14,7 @@ namespace geotrain::sim {
 
 struct Span {
   int rank = 0;
-  std::string category;  // "compute" or "communication"
+  std::string category;  // "compute", "communication" (exposed) or "overlapped" (hidden by compute)
   std::string name;      // e.g. "forward+backward", "allreduce/ring"
   double start_s = 0;
   double end_s = 0;

@@ -88,7 +88,8 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
   r["usd_per_million_samples"] = nullable(total_usd / samples * 1e6, samples > 0);
   r["traffic_bytes"] = {{"total", ledger.total_bytes()},
                         {"wan", ledger.wan_bytes()},
-                        {"intra_region", ledger.total_bytes() - ledger.wan_bytes()}};
+                        {"intra_region", ledger.total_bytes() - ledger.wan_bytes()},
+                        {"peak_in_flight", ledger.peak_in_flight_B()}};
 
   auto links = nlohmann::ordered_json::array();
   const auto& regions = s.topology.regions;

@@ -78,19 +78,6 @@ DatasetSpec parse_dataset(JsonReader& r, bool real) {
   return d;
 }
 
-runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
-  runtime::OptimizerSpec o;
-  o.name = r.choice("name", {"sgd", "momentum", "nesterov", "adamw"});
-  o.lr = r.positive("lr");
-  o.momentum = r.number_or("momentum", o.momentum, 0, 1);
-  o.weight_decay = r.non_negative_or("weight_decay", 0);
-  o.beta1 = r.number_or("beta1", o.beta1, 0, 1);
-  o.beta2 = r.number_or("beta2", o.beta2, 0, 1);
-  o.eps = r.positive_or("eps", o.eps);
-  o.warmup_steps = r.integer_or("warmup_steps", 0, 0, 1000000000);
-  r.finish();
-  return o;
-}
 
 void parse_model(JsonReader& m, Workload& w) {
   w.model_type = m.choice("type", {"profile", "softmax_regression", "mlp", "linear_regression"});
@@ -173,6 +160,20 @@ NetworkSpec parse_network(JsonReader& r) {
 }
 
 }  // namespace
+
+runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
+  runtime::OptimizerSpec o;
+  o.name = r.choice("name", {"sgd", "momentum", "nesterov", "adamw"});
+  o.lr = r.positive("lr");
+  o.momentum = r.number_or("momentum", o.momentum, 0, 1);
+  o.weight_decay = r.non_negative_or("weight_decay", 0);
+  o.beta1 = r.number_or("beta1", o.beta1, 0, 1);
+  o.beta2 = r.number_or("beta2", o.beta2, 0, 1);
+  o.eps = r.positive_or("eps", o.eps);
+  o.warmup_steps = r.integer_or("warmup_steps", 0, 0, 1000000000);
+  r.finish();
+  return o;
+}
 
 int Scenario::worker_count() const {
   int n = 0;

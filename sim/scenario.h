@@ -79,6 +79,11 @@ struct Scenario {
   int worker_count() const;
 };
 
+class JsonReader;
+// Reads an optimizer object {name, lr, momentum, weight_decay, beta1, beta2, eps, warmup_steps}
+// (strategies' outer optimizers use it too).  Throws BadInput.
+runtime::OptimizerSpec parse_optimizer(JsonReader& reader);
+
 // Loads and validates a scenario file.  Throws BadInput with one line naming the file, the
 // JSON path, the value and what is allowed.  A relative topology path is resolved against the
 // scenario file's folder.

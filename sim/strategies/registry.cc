@@ -14,7 +14,11 @@ const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {{"ddp", make_ddp},
                                                        {"parameter_server", make_parameter_server},
                                                        {"easgd", make_easgd},
-                                                       {"gossip", make_gossip}};
+                                                       {"gossip", make_gossip},
+                                                       {"diloco", make_diloco},
+                                                       {"local_sgd", make_local_sgd},
+                                                       {"streaming_diloco", make_streaming_diloco},
+                                                       {"palsgd", make_palsgd}};
   return table;
 }
 

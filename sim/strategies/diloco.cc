@@ -1,0 +1,73 @@
+// DiLoCo (Douillard et al. 2023) and Local SGD: every worker takes H inner steps with its own
+// optimizer, then the workers all-reduce the outer gradient delta = theta_g - theta_m, apply the
+// outer optimizer to the global copy and restart from it.  Local SGD is the same program with
+// outer SGD, lr 1, no momentum: plain parameter averaging every H steps.
+#include "sim/json_reader.h"
+#include "sim/strategies/outer.h"
+#include "sim/strategies/strategy.h"
+
+namespace geotrain::sim {
+namespace {
+
+class Diloco final : public Strategy {
+ public:
+  Diloco(int h, OuterConfig outer) : h_(h), outer_(std::move(outer)) {}
+
+  void prepare(World& world) override {
+    for (const auto& t : world.trainers)
+      globals_.push_back(std::make_unique<GlobalCopy>(*t, ChunkRange{0, t->params().numel()}, outer_.optimizer));
+    // Deploy the global parameters (every worker holds the same copy; take worker 0's).
+    world.deployed_parameters = [this] {
+      const auto v = globals_[0]->params().values();
+      return std::vector<float>(v.begin(), v.end());
+    };
+  }
+
+  void run(WorkerContext& ctx) override {
+    runtime::Trainer& trainer = ctx.trainer();
+    GlobalCopy& global = *globals_[ctx.rank()];
+    const Workload& w = ctx.scenario().workload;
+    for (int step = 0; step < w.steps; ++step) {
+      const double loss = ctx.compute_gradient(w.batch_per_worker);
+      trainer.optimizer_step(trainer.grads());
+      if ((step + 1) % h_ == 0 || step + 1 == w.steps) {
+        runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);
+        ctx.allreduce_mean(delta, outer_.allreduce);
+        global.step(delta);
+        global.merge_into(trainer, 0.0);
+      }
+      ctx.end_step(w.batch_per_worker, loss);
+    }
+  }
+
+ private:
+  int h_;
+  OuterConfig outer_;
+  std::vector<std::unique_ptr<GlobalCopy>> globals_;  // per worker
+};
+
+runtime::OptimizerSpec nesterov(double lr, double momentum) {
+  runtime::OptimizerSpec o;
+  o.name = "nesterov";
+  o.lr = lr;
+  o.momentum = momentum;
+  return o;
+}
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_diloco(JsonReader& reader, const Scenario&) {
+  // Paper defaults: H = 500, outer Nesterov lr 0.7, momentum 0.9.
+  const int h = static_cast<int>(reader.integer_or("H", 500, 1, 100000000));
+  return std::make_unique<Diloco>(h, parse_outer(reader, nesterov(0.7, 0.9)));
+}
+
+std::unique_ptr<Strategy> make_local_sgd(JsonReader& reader, const Scenario&) {
+  runtime::OptimizerSpec averaging;
+  averaging.name = "sgd";
+  averaging.lr = 1.0;
+  const int h = static_cast<int>(reader.integer_or("H", 100, 1, 100000000));
+  return std::make_unique<Diloco>(h, parse_outer(reader, averaging));
+}
+
+}  // namespace geotrain::sim

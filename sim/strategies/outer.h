@@ -1,0 +1,52 @@
+// The outer loop shared by DiLoCo, Streaming DiLoCo and PALSGD: a global copy theta_g of (a
+// range of) the parameters, the outer gradient delta = theta_g - theta_m, and the outer optimizer
+// step theta_g = OuterOpt(theta_g, mean delta).  Size-only runs keep sizes, skip the math.
+#pragma once
+#include <string>
+
+#include "runtime/optimizer.h"
+#include "runtime/tensor.h"
+#include "runtime/trainer.h"
+#include "sim/collectives/collectives.h"
+#include "sim/json_reader.h"
+#include "sim/scenario.h"
+
+namespace geotrain::sim {
+
+struct OuterConfig {
+  runtime::OptimizerSpec optimizer;    // Nesterov by default (DiLoCo); SGD lr 1 = averaging
+  AllreduceAlgo allreduce = AllreduceAlgo::ring;
+  std::string wire_format = "fp32";    // how outer gradients travel: fp32 | bf16 | fp16 | fp4
+};
+
+// Reads "outer" (an optimizer object), "allreduce" and "wire_format" with the given defaults.
+OuterConfig parse_outer(JsonReader& reader, runtime::OptimizerSpec default_outer);
+
+// The global copy of parameters [begin, begin+count) and its outer optimizer.
+class GlobalCopy {
+ public:
+  GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer);
+  ChunkRange range() const { return range_; }
+  const runtime::Tensor& params() const { return theta_g_; }
+  // delta = theta_g - theta_m over the range, in `wire_format` (real values pass through the
+  // format's quantization once, at the sender; the sum is kept in fp32).
+  runtime::Tensor outer_gradient(const runtime::Trainer& trainer, const std::string& wire_format) const;
+  // theta_g = OuterOpt(theta_g, delta).
+  void step(const runtime::Tensor& mean_delta);
+  // theta_g = theta_m over the range (a fresh start, e.g. after a warm-up).
+  void reset_from(const runtime::Trainer& trainer);
+  // theta_m[range] = alpha * theta_m[range] + (1 - alpha) * theta_g   (alpha = 0: overwrite).
+  void merge_into(runtime::Trainer& trainer, double alpha) const;
+
+ private:
+  ChunkRange range_;
+  runtime::Tensor theta_g_;
+  runtime::Optimizer outer_;
+};
+
+// Bytes one value takes on the wire in `format` (per-block scale overhead included).
+double wire_bytes_per_value(const std::string& format);
+// Quantizes and dequantizes a real tensor in `format` (no-op for fp32 and phantom tensors).
+void apply_wire_format(runtime::Tensor& t, const std::string& format);
+
+}  // namespace geotrain::sim

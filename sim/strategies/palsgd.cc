@@ -1,0 +1,92 @@
+// PALSGD, pseudo-asynchronous Local SGD (Naganuma et al. 2025): after an optional DDP warm-up,
+// each inner step of each worker is, with probability p, a pull toward the stale global copy
+//   theta_m -= (lr/p) * eta * (theta_m - theta_g)      (no backward pass, no compute time)
+// and otherwise an inner optimizer step with learning rate lr/(1-p).  Every H steps the workers
+// all-reduce delta = theta_g - theta_m and take an outer (Nesterov) step, as DiLoCo does.
+#include "sim/json_reader.h"
+#include "sim/strategies/outer.h"
+#include "sim/strategies/strategy.h"
+
+namespace geotrain::sim {
+namespace {
+
+class Palsgd final : public Strategy {
+ public:
+  Palsgd(int h, double p, double eta, int warmup, OuterConfig outer)
+      : h_(h), p_(p), eta_(eta), warmup_(warmup), outer_(std::move(outer)) {}
+
+  void prepare(World& world) override {
+    for (const auto& t : world.trainers)
+      globals_.push_back(std::make_unique<GlobalCopy>(*t, ChunkRange{0, t->params().numel()}, outer_.optimizer));
+    world.deployed_parameters = [this] {
+      const auto v = globals_[0]->params().values();
+      return std::vector<float>(v.begin(), v.end());
+    };
+  }
+
+  void run(WorkerContext& ctx) override {
+    runtime::Trainer& trainer = ctx.trainer();
+    GlobalCopy& global = *globals_[ctx.rank()];
+    const Workload& w = ctx.scenario().workload;
+    const int warmup = std::min(warmup_, w.steps);
+    for (int step = 0; step < warmup; ++step) {  // plain DDP
+      const double loss = ctx.compute_gradient(w.batch_per_worker);
+      ctx.allreduce_mean(trainer.grads(), outer_.allreduce);
+      trainer.optimizer_step(trainer.grads());
+      ctx.end_step(w.batch_per_worker, loss);
+    }
+    if (warmup > 0) global.reset_from(trainer);  // DDP replicas are identical: the mean is any one
+    const double pull = w.optimizer.lr / p_ * eta_;  // only used when p > 0
+    for (int step = warmup; step < w.steps; ++step) {
+      if (p_ > 0 && ctx.rng().uniform() < p_) {
+        pull_toward(trainer, global, pull);
+        ctx.end_step(0, 0);
+      } else {
+        const double loss = ctx.compute_gradient(w.batch_per_worker);
+        trainer.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
+        ctx.end_step(w.batch_per_worker, loss);
+      }
+      if ((step - warmup + 1) % h_ == 0 || step + 1 == w.steps) {
+        runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);
+        ctx.allreduce_mean(delta, outer_.allreduce);
+        global.step(delta);
+        global.merge_into(trainer, 0.0);
+      }
+    }
+  }
+
+ private:
+  static void pull_toward(runtime::Trainer& trainer, const GlobalCopy& global, double strength) {
+    if (!trainer.is_real()) return;
+    auto m = trainer.params().values();
+    const auto g = global.params().values();
+    const float k = static_cast<float>(strength);
+    for (std::size_t i = 0; i < m.size(); ++i) m[i] -= k * (m[i] - g[i]);
+  }
+
+  int h_;
+  double p_, eta_;
+  int warmup_;
+  OuterConfig outer_;
+  std::vector<std::unique_ptr<GlobalCopy>> globals_;
+};
+
+runtime::OptimizerSpec palsgd_outer() {
+  runtime::OptimizerSpec o;
+  o.name = "nesterov";
+  o.lr = 0.7;
+  o.momentum = 0.9;
+  return o;
+}
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_palsgd(JsonReader& reader, const Scenario&) {
+  const int h = static_cast<int>(reader.integer_or("H", 64, 1, 100000000));
+  const double p = reader.number_or("p", 0.1, 0, 0.99);
+  const double eta = reader.number_or("eta", 0.5, 0, 10);
+  const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 0, 0, 100000000));
+  return std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, palsgd_outer()));
+}
+
+}  // namespace geotrain::sim
