@@ -90,6 +90,13 @@ double WorkerContext::compute_gradient(int batch) {
   return loss;
 }
 
+void WorkerContext::sleep(double seconds) {
+  if (seconds <= 0) return;
+  const double start = now();
+  sg4::this_actor::sleep_for(seconds);
+  world_.recorder.add_span({rank_, "communication", "wait", start, now()});
+}
+
 bool WorkerContext::claim_step() {
   if (stopped()) return false;
   const long budget = static_cast<long>(world_.scenario.workload.steps) * world_size();
@@ -107,6 +114,10 @@ void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
       case AllreduceAlgo::tree: tree_allreduce_sum(*this, t, platform().ring_order()); break;
       case AllreduceAlgo::hierarchical:
         hierarchical_allreduce_sum(*this, t, platform().region_groups());
+        break;
+      case AllreduceAlgo::butterfly:
+        butterfly_allreduce_sum(*this, t, platform().ring_order(),
+                                std::vector<double>(platform().ring_order().size(), 1.0));
         break;
     }
   }

@@ -87,6 +87,9 @@ class WorkerContext {
   // would, or by the measured wall time when the scenario asks for "measured".  Returns the loss.
   double compute_gradient(int batch);
 
+  // Waits `seconds` of simulated time doing nothing (e.g. matchmaking).
+  void sleep(double seconds);
+
   // Takes one worker-step from the run's budget (steps x workers); false when spent.  For
   // strategies whose workers progress at their own pace (asynchronous ones).
   bool claim_step();

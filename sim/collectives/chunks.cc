@@ -9,18 +9,20 @@ const char* allreduce_algo_name(AllreduceAlgo algo) {
     case AllreduceAlgo::ring: return "ring";
     case AllreduceAlgo::tree: return "tree";
     case AllreduceAlgo::hierarchical: return "hierarchical";
+    case AllreduceAlgo::butterfly: return "butterfly";
   }
   return "?";
 }
 
 const std::vector<std::string>& allreduce_algo_names() {
-  static const std::vector<std::string> names = {"ring", "tree", "hierarchical"};
+  static const std::vector<std::string> names = {"ring", "tree", "hierarchical", "butterfly"};
   return names;
 }
 
 AllreduceAlgo allreduce_algo_from_name(const std::string& name) {
   if (name == "ring") return AllreduceAlgo::ring;
   if (name == "tree") return AllreduceAlgo::tree;
+  if (name == "butterfly") return AllreduceAlgo::butterfly;
   GEOTRAIN_CHECK(name == "hierarchical", "unknown all-reduce algorithm name");
   return AllreduceAlgo::hierarchical;
 }

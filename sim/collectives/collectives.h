@@ -13,9 +13,9 @@ namespace geotrain::sim {
 
 class WorkerContext;
 
-enum class AllreduceAlgo { ring, tree, hierarchical };
+enum class AllreduceAlgo { ring, tree, hierarchical, butterfly };
 
-// "ring" | "tree" | "hierarchical".
+// "ring" | "tree" | "hierarchical" | "butterfly".
 const char* allreduce_algo_name(AllreduceAlgo algo);
 // The names above; also used to validate scenario input.
 const std::vector<std::string>& allreduce_algo_names();
@@ -42,6 +42,12 @@ void ring_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vecto
 void tree_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
 // Binary-tree broadcast from group[0].
 void tree_broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
+// Butterfly all-reduce (Hivemind's): member i owns a part of the vector sized by weights[i];
+// all-to-all reduce-scatter of the parts, then all-to-all gather.  weights: one per member, > 0.
+void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
+                             const std::vector<double>& weights);
+// The parts: consecutive ranges of [0, numel) proportional to the weights.
+std::vector<ChunkRange> weighted_chunks(std::size_t numel, const std::vector<double>& weights);
 // Hierarchical all-reduce: ring reduce to one leader per region, ring all-reduce among the
 // leaders, scatter + ring all-gather back inside each region.  `regions`: the groups of each
 // region (leader first), regions in ring order.

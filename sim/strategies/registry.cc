@@ -18,7 +18,11 @@ const std::map<std::string, Factory>& factories() {
                                                        {"diloco", make_diloco},
                                                        {"local_sgd", make_local_sgd},
                                                        {"streaming_diloco", make_streaming_diloco},
-                                                       {"palsgd", make_palsgd}};
+                                                       {"palsgd", make_palsgd},
+                                                       {"pactrain", make_pactrain},
+                                                       {"topk", make_topk},
+                                                       {"dgc", make_dgc},
+                                                       {"hivemind", make_hivemind}};
   return table;
 }
 

@@ -45,6 +45,10 @@ std::unique_ptr<Strategy> make_diloco(JsonReader& reader, const Scenario& scenar
 std::unique_ptr<Strategy> make_local_sgd(JsonReader& reader, const Scenario& scenario);
 std::unique_ptr<Strategy> make_streaming_diloco(JsonReader& reader, const Scenario& scenario);
 std::unique_ptr<Strategy> make_palsgd(JsonReader& reader, const Scenario& scenario);
+std::unique_ptr<Strategy> make_pactrain(JsonReader& reader, const Scenario& scenario);
+std::unique_ptr<Strategy> make_topk(JsonReader& reader, const Scenario& scenario);
+std::unique_ptr<Strategy> make_dgc(JsonReader& reader, const Scenario& scenario);
+std::unique_ptr<Strategy> make_hivemind(JsonReader& reader, const Scenario& scenario);
 
 // Where a strategy's server nodes go: the optional "server" object {region, instance, pricing};
 // defaults to the region and instance type of the first fleet entry, on demand.

@@ -1,0 +1,74 @@
+// Top-k gradient sparsification (baseline for PacTrain): each worker keeps the k largest-magnitude
+// entries of its gradient, with its own indices, so the workers all-gather (value, index) pairs
+// -- the volume grows with the worker count -- and each sums the M sparse gradients.  "dgc" is the
+// same with error feedback: what a worker did not send stays in its residual for later steps.
+#include <bit>
+
+#include "kernels/reduce.h"
+#include "kernels/sparse.h"
+#include "sim/json_reader.h"
+#include "sim/strategies/strategy.h"
+
+namespace geotrain::sim {
+namespace {
+
+class TopK final : public Strategy {
+ public:
+  TopK(double ratio, bool error_feedback) : ratio_(ratio), error_feedback_(error_feedback) {}
+
+  void run(WorkerContext& ctx) override {
+    runtime::Trainer& trainer = ctx.trainer();
+    const Workload& w = ctx.scenario().workload;
+    const std::size_t n = trainer.params().numel();
+    const std::size_t k = std::max<std::size_t>(1, static_cast<std::size_t>(ratio_ * static_cast<double>(n)));
+    std::vector<float> residual(trainer.is_real() && error_feedback_ ? n : 0, 0.0f);
+    std::vector<std::int32_t> idx(trainer.is_real() ? k : 0);
+    std::vector<float> val(trainer.is_real() ? k : 0);
+    for (int step = 0; step < w.steps; ++step) {
+      const double loss = ctx.compute_gradient(w.batch_per_worker);
+      // One message per worker: k values then k indices (bit-copied into floats), 4 B each.
+      runtime::Tensor packed = trainer.is_real() ? runtime::Tensor::zeros(2 * k) : runtime::Tensor::phantom(2 * k);
+      if (trainer.is_real()) {
+        const float* g = trainer.grads().values().data();
+        if (error_feedback_) kernels::error_feedback_topk(idx.data(), val.data(), residual.data(), g, n, k);
+        else kernels::topk_by_magnitude(idx.data(), val.data(), g, n, k);
+        auto p = packed.values();
+        for (std::size_t j = 0; j < k; ++j) {
+          p[j] = val[j];
+          p[k + j] = std::bit_cast<float>(idx[j]);
+        }
+      }
+      const runtime::Tensor all = ctx.allgather(packed);
+      if (trainer.is_real()) {
+        auto g = trainer.grads().values();
+        std::fill(g.begin(), g.end(), 0.0f);
+        const auto a = all.values();
+        for (int m = 0; m < ctx.world_size(); ++m)  // rank order: a fixed order of additions
+          for (std::size_t j = 0; j < k; ++j)
+            g[std::bit_cast<std::int32_t>(a[m * 2 * k + k + j])] += a[m * 2 * k + j];
+        kernels::scale(g.data(), 1.0f / static_cast<float>(ctx.world_size()), n);
+        trainer.optimizer_step(trainer.grads());
+      }
+      ctx.end_step(w.batch_per_worker, loss);
+    }
+  }
+
+ private:
+  double ratio_;
+  bool error_feedback_;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_topk(JsonReader& reader, const Scenario&) {
+  const double ratio = reader.number_or("ratio", 0.01, 0, 1, true);
+  const bool ef = reader.boolean_or("error_feedback", false);
+  return std::make_unique<TopK>(ratio, ef);
+}
+
+std::unique_ptr<Strategy> make_dgc(JsonReader& reader, const Scenario&) {
+  const double ratio = reader.number_or("ratio", 0.001, 0, 1, true);
+  return std::make_unique<TopK>(ratio, true);
+}
+
+}  // namespace geotrain::sim
