@@ -6,7 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include "sim/isolate.h"
+#include "sim/strategies/strategy.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
@@ -69,6 +73,51 @@ inline nlohmann::json run_program_isolated(const nlohmann::json& scenario, const
     const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
     return sim::run_program(s, program).results.dump();
   }));
+}
+
+// Runs the scenario's strategy and captures the deployed parameters at the end.
+struct Captured {
+  nlohmann::json results;
+  std::vector<float> params;
+};
+
+class Capture final : public sim::Strategy {
+ public:
+  explicit Capture(std::unique_ptr<sim::Strategy> inner) : inner_(std::move(inner)) {}
+  std::vector<sim::ServerPlacement> servers(const sim::Scenario& s) const override { return inner_->servers(s); }
+  void prepare(sim::World& w) override { inner_->prepare(w); }
+  void run(sim::WorkerContext& ctx) override { inner_->run(ctx); }
+  void run_server(sim::WorkerContext& ctx, int i) override { inner_->run_server(ctx, i); }
+  void finish(sim::World& w) override {
+    params = w.deployed_parameters();
+    if (!std::all_of(params.begin(), params.end(), [](float x) { return std::isfinite(x); }))
+      params.clear();  // a diverged run: JSON cannot carry NaN
+  }
+  std::vector<float> params;
+
+ private:
+  std::unique_ptr<sim::Strategy> inner_;
+};
+
+inline Captured run_captured(const nlohmann::json& scenario) {
+  const auto out = nlohmann::json::parse(sim::run_isolated([&] {
+    const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
+    Capture capture(sim::make_strategy(s));
+    auto results = sim::run_strategy(s, capture).results;
+    return nlohmann::json{{"results", results}, {"params", capture.params}}.dump();
+  }));
+  return {out["results"], out["params"].get<std::vector<float>>()};
+}
+
+// A real-training scenario on a uniform topology.
+inline nlohmann::json real_scenario(const UniformNet& net, const nlohmann::json& model, const nlohmann::json& dataset,
+                             const nlohmann::json& strategy, int batch, int steps, double lr) {
+  auto s = testing::uniform_scenario(net, 1, "ring");
+  s["workload"] = {{"model", model}, {"dataset", dataset}, {"backend", "cpu"},
+                   {"optimizer", {{"name", "sgd"}, {"lr", lr}}},
+                   {"batch_per_worker", batch}, {"steps", steps}};
+  s["strategy"] = strategy;
+  return s;
 }
 
 }  // namespace geotrain::testing

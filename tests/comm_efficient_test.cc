@@ -1,0 +1,189 @@
+// Communication-efficient strategies: equivalences with DDP / DiLoCo / plain training, traffic
+// read from the ledger (PacTrain's (1-s)N, Top-k's growth with M, Streaming DiLoCo's 1/P peak,
+// fp4's eighth), and Fashion-MNIST accuracy near DDP's with far fewer WAN bytes.
+#include <gtest/gtest.h>
+
+#include "sim/training.h"
+#include "test_util.h"
+
+namespace geotrain {
+namespace {
+
+using testing::real_scenario;
+using testing::run_captured;
+using testing::UniformNet;
+
+const nlohmann::json kMlp = {{"type", "mlp"}, {"hidden", {16}}, {"activation", "tanh"}};
+const nlohmann::json kSmallData = {{"name", "fashion_mnist"}, {"train_samples", 600}, {"test_samples", 100}};
+const nlohmann::json kOuterSgd1 = {{"name", "sgd"}, {"lr", 1.0}, {"momentum", 0.0}};
+
+UniformNet two_by_two() {
+  UniformNet net;
+  net.regions = 2;
+  net.workers_per_region = 2;
+  return net;
+}
+
+double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    worst = std::max(worst, std::abs(double{a[i]} - b[i]) / std::max(1e-3, std::abs(double{b[i]})));
+  return worst;
+}
+
+std::vector<float> params_of(const nlohmann::json& strategy, int steps, const UniformNet& net = two_by_two(),
+                             int batch = 10) {
+  return run_captured(real_scenario(net, kMlp, kSmallData, strategy, batch, steps, 0.1)).params;
+}
+
+TEST(Equivalence, DilocoWithH1AndOuterSgd1EqualsDdp) {
+  const auto ddp = params_of({{"name", "ddp"}}, 20);
+  const auto diloco = params_of({{"name", "diloco"}, {"H", 1}, {"outer", kOuterSgd1}}, 20);
+  EXPECT_LT(max_rel_diff(diloco, ddp), 1e-5);
+}
+
+TEST(Equivalence, LocalSgdWithOneWorkerEqualsPlainTraining) {
+  UniformNet one;
+  one.workers_per_region = 1;
+  const auto scenario = real_scenario(one, kMlp, kSmallData, {{"name", "local_sgd"}, {"H", 5}}, 10, 20, 0.1);
+  const auto local = run_captured(scenario).params;
+  const auto plain = nlohmann::json::parse(sim::run_isolated([&] {
+    const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
+    sim::Training training(s, 1);
+    auto t = training.make_trainer(0);
+    for (int i = 0; i < 20; ++i) {
+      t->forward_backward(10);
+      t->optimizer_step(t->grads());
+    }
+    const auto v = t->params().values();
+    return nlohmann::json(std::vector<float>(v.begin(), v.end())).dump();
+  })).get<std::vector<float>>();
+  // theta_g - (theta_g - theta_m) is theta_m up to one fp32 rounding per sync.
+  ASSERT_EQ(local.size(), plain.size());
+  for (std::size_t i = 0; i < local.size(); ++i) ASSERT_NEAR(local[i], plain[i], 1e-6 + 1e-5 * std::abs(plain[i])) << i;
+}
+
+TEST(Equivalence, StreamingDilocoWithOneFragmentNoOverlapEqualsDiloco) {
+  const nlohmann::json outer = {{"name", "nesterov"}, {"lr", 0.7}, {"momentum", 0.9}};
+  const auto diloco = params_of({{"name", "diloco"}, {"H", 5}, {"outer", outer}}, 20);
+  const auto streaming = params_of({{"name", "streaming_diloco"}, {"H", 5}, {"fragments", 1}, {"tau", 0},
+                                    {"alpha", 0.0}, {"wire_format", "fp32"}, {"outer", outer}}, 20);
+  EXPECT_LT(max_rel_diff(streaming, diloco), 1e-6);
+}
+
+TEST(Equivalence, PalsgdWithP0EqualsDiloco) {
+  const nlohmann::json outer = {{"name", "nesterov"}, {"lr", 0.7}, {"momentum", 0.9}};
+  const auto diloco = params_of({{"name", "diloco"}, {"H", 5}, {"outer", outer}}, 20);
+  const auto palsgd = params_of({{"name", "palsgd"}, {"H", 5}, {"p", 0.0}, {"outer", outer}}, 20);
+  EXPECT_LT(max_rel_diff(palsgd, diloco), 1e-6);
+}
+
+TEST(Equivalence, PacTrainWithSparsity0EqualsDdp) {
+  const auto ddp = params_of({{"name", "ddp"}}, 20);
+  const auto pactrain = params_of({{"name", "pactrain"}, {"sparsity", 0.0}, {"warmup_steps", 3}}, 20);
+  EXPECT_LT(max_rel_diff(pactrain, ddp), 1e-6);
+}
+
+TEST(Equivalence, HivemindAllAliveNoDelayTargetMbEqualsDdp) {
+  const auto ddp = params_of({{"name", "ddp"}, {"allreduce", "butterfly"}}, 20);
+  const auto hive = params_of({{"name", "hivemind"}, {"target_batch", 4 * 10}, {"matchmaking_s", 0},
+                               {"compression", "fp32"}, {"delayed_update", false}}, 20);
+  EXPECT_LT(max_rel_diff(hive, ddp), 1e-5);
+}
+
+// Size-only traffic, read from the ledger.
+nlohmann::json phantom_run(const UniformNet& net, double parameters, const nlohmann::json& strategy, int steps) {
+  auto s = testing::uniform_scenario(net, parameters, "ring");
+  s["strategy"] = strategy;
+  s["workload"]["steps"] = steps;
+  return nlohmann::json::parse(
+      sim::run_isolated([&] { return sim::run_scenario(sim::parse_scenario(s, "t.json")).results.dump(); }));
+}
+
+TEST(Traffic, PacTrainSendsOneMinusSOfTheValues) {
+  const UniformNet net = two_by_two();
+  constexpr double kN = 1e6, kSparsity = 0.75;
+  const auto r = phantom_run(net, kN, {{"name", "pactrain"}, {"sparsity", kSparsity}, {"warmup_steps", 0}}, 3);
+  // Ring all-reduce of the compact vector: each of 4 workers sends 2(M-1)/M of it, 3 steps.
+  const double kept = (1 - kSparsity) * kN;
+  EXPECT_DOUBLE_EQ(r["traffic_bytes"]["total"].get<double>(), 3 * 4 * (2.0 * 3 / 4) * kept * 4);
+}
+
+TEST(Traffic, TopkAllgatherVolumeGrowsWithWorkers) {
+  constexpr double kN = 1e6, kRatio = 0.01;
+  std::vector<double> per_worker;
+  for (int per_region : {1, 2, 4}) {
+    UniformNet net;
+    net.regions = 2;
+    net.workers_per_region = per_region;
+    const int m = 2 * per_region;
+    const auto r = phantom_run(net, kN, {{"name", "topk"}, {"ratio", kRatio}}, 1);
+    // Every worker receives the (value, index) pairs of the M-1 others: 8 B each.
+    EXPECT_DOUBLE_EQ(r["traffic_bytes"]["total"].get<double>(), m * (m - 1) * kRatio * kN * 8);
+    per_worker.push_back(r["traffic_bytes"]["total"].get<double>() / m);
+  }
+  EXPECT_LT(per_worker[0], per_worker[1]);
+  EXPECT_LT(per_worker[1], per_worker[2]);
+}
+
+TEST(Traffic, StreamingDilocoPeakInFlightIsAboutOneOverP) {
+  const UniformNet net = two_by_two();
+  constexpr double kN = 1e6;
+  const auto diloco = phantom_run(net, kN, {{"name", "diloco"}, {"H", 8}}, 16);
+  for (int p : {2, 4}) {
+    const auto streaming = phantom_run(net, kN, {{"name", "streaming_diloco"}, {"H", 8}, {"fragments", p}, {"tau", 1},
+                                                 {"wire_format", "fp32"}}, 16);
+    const double ratio = streaming["traffic_bytes"]["peak_in_flight"].get<double>() /
+                         diloco["traffic_bytes"]["peak_in_flight"].get<double>();
+    EXPECT_NEAR(ratio, 1.0 / p, 0.01) << "P=" << p;
+  }
+}
+
+TEST(Traffic, Fp4SendsAnEighthOfFp32PlusScales) {
+  const UniformNet net = two_by_two();
+  constexpr double kN = 1 << 20;
+  const auto fp32 = phantom_run(net, kN, {{"name", "diloco"}, {"H", 4}, {"wire_format", "fp32"}}, 8);
+  const auto fp4 = phantom_run(net, kN, {{"name", "diloco"}, {"H", 4}, {"wire_format", "fp4"}}, 8);
+  const double ratio = fp4["traffic_bytes"]["total"].get<double>() / fp32["traffic_bytes"]["total"].get<double>();
+  // 4 bits a value plus one fp32 scale per 256 values: (0.5 + 4/256) / 4.
+  EXPECT_NEAR(ratio, (0.5 + 4.0 / 256) / 4, 1e-4);
+}
+
+// Fashion-MNIST, 4 workers in 2 regions, the same samples for everyone.
+nlohmann::json fmnist_run(const nlohmann::json& strategy, const nlohmann::json& optimizer) {
+  auto s = real_scenario(two_by_two(), {{"type", "mlp"}, {"hidden", {100}}}, {{"name", "fashion_mnist"}}, strategy,
+                         32, 1200, 0.05);
+  s["workload"]["optimizer"] = optimizer;
+  return run_captured(s).results;
+}
+
+TEST(Convergence, CommunicationEfficientStrategiesMatchDdpWithFarFewerWanBytes) {
+  const nlohmann::json momentum = {{"name", "momentum"}, {"lr", 0.05}, {"momentum", 0.9}};
+  const nlohmann::json adamw = {{"name", "adamw"}, {"lr", 0.001}};
+  const auto ddp = fmnist_run({{"name", "ddp"}}, momentum);
+  const double ddp_acc = ddp["convergence"]["final_test_accuracy"];
+  const double ddp_wan = ddp["traffic_bytes"]["wan"];
+  struct Case {
+    nlohmann::json strategy;
+    nlohmann::json optimizer;
+    double min_wan_reduction;
+  };
+  const std::vector<Case> cases = {
+      {{{"name", "diloco"}, {"H", 50}}, adamw, 10},
+      {{{"name", "streaming_diloco"}, {"H", 50}, {"fragments", 2}, {"tau", 1}, {"wire_format", "fp4"}}, adamw, 10},
+      {{{"name", "palsgd"}, {"H", 50}, {"p", 0.1}, {"eta", 0.5}}, adamw, 10},
+      {{{"name", "pactrain"}, {"sparsity", 0.5}, {"warmup_steps", 0}}, momentum, 1 / (1 - 0.5)}};
+  for (const auto& c : cases) {
+    const auto r = fmnist_run(c.strategy, c.optimizer);
+    // PALSGD's pull steps skip the backward pass and use no samples: it may see fewer.
+    if (c.strategy["name"] == "palsgd") EXPECT_LE(r["samples"].get<double>(), ddp["samples"].get<double>());
+    else EXPECT_EQ(r["samples"], ddp["samples"]);
+    EXPECT_GE(r["convergence"]["final_test_accuracy"].get<double>(), ddp_acc - 0.02)
+        << c.strategy.dump() << " vs DDP " << ddp_acc;
+    EXPECT_GE(ddp_wan / r["traffic_bytes"]["wan"].get<double>(), c.min_wan_reduction - 1e-9) << c.strategy.dump();
+  }
+}
+
+}  // namespace
+}  // namespace geotrain
