@@ -12,5 +12,6 @@ inline constexpr int kExitBadInput = 2;
 
 void add_run_command(CLI::App& app, int& exit_code);        // cli/main.cc
 void add_summarize_command(CLI::App& app, int& exit_code);  // cli/main.cc
+void add_utilization_command(CLI::App& app, int& exit_code);  // cli/utilization.cc
 
 }  // namespace geotrain::cli

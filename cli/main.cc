@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   geotrain::cli::add_run_command(app, exit_code);
   geotrain::cli::add_summarize_command(app, exit_code);
+  geotrain::cli::add_utilization_command(app, exit_code);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {
