@@ -43,6 +43,8 @@ FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology) {
     for (const auto& [name, t] : topology.instance_types) list += (list.empty() ? "" : ", ") + name;
     r.fail("instance", "expected an instance type of topology \"" + topology.name + "\": " + list);
   }
+  if (const auto why = topology.placement_error(f.region_index, f.instance); !why.empty())
+    r.fail("instance", "cannot run in this region: " + why);
   f.count = static_cast<int>(r.integer("count", 1, 100000));
   f.pricing = r.choice_or("pricing", "on_demand", {"on_demand", "spot"}) == "spot" ? Pricing::spot
                                                                                    : Pricing::on_demand;

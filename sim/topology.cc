@@ -1,9 +1,13 @@
 // Topology loading and egress pricing.
 #include "sim/topology.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "sim/instance_catalog.h"
 #include "sim/json_reader.h"
+#include "sim/topology_checks.h"
 #include "sim/topology_graph.h"
 
 namespace geotrain::sim {
@@ -46,8 +50,38 @@ EgressRules parse_egress(JsonReader& r) {
   e.inter_continent_to_usd_per_B = read_price_map(r, "inter_continent_to", false);
   e.inter_continent_from_usd_per_B = read_price_map(r, "inter_continent_from", false);
   e.internet_usd_per_B = r.non_negative("internet") / kBytesPerGB;
+  e.internet_to_usd_per_B = read_price_map(r, "internet_to", false);
+  r.allow("source");  // documentation only
   r.finish();
   return e;
+}
+
+// A region's own egress prices: {"inter_region": $/GB, "internet": $/GB}, each optional.
+void parse_region_egress(JsonReader& r, Region& g) {
+  r.allow("egress_usd_per_GB");
+  if (!r.has("egress_usd_per_GB")) return;
+  auto e = r.object("egress_usd_per_GB");
+  if (e.has("inter_region")) g.inter_region_usd_per_B = e.non_negative("inter_region") / kBytesPerGB;
+  if (e.has("internet")) g.internet_usd_per_B = e.non_negative("internet") / kBytesPerGB;
+  e.allow("inter_region");
+  e.allow("internet");
+  e.finish();
+}
+
+// An optional array of strings at `key`.
+std::vector<std::string> read_strings(JsonReader& r, std::string_view key) {
+  std::vector<std::string> out;
+  r.allow(key);
+  if (!r.has(key)) return out;
+  const auto& v = r.raw(key);
+  if (!v.is_array()) r.fail(key, "expected an array of strings");
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_string())
+      throw_bad_input(r.file(), json_pointer_append(r.path_of(key), std::to_string(i)), json_value_text(v[i]),
+                      "expected a string");
+    out.push_back(v[i].get<std::string>());
+  }
+  return out;
 }
 
 Region parse_region(JsonReader& r) {
@@ -63,24 +97,136 @@ Region parse_region(JsonReader& r) {
   r.allow("lan_single_stream_Gbps");
   if (r.has("lan_single_stream_Gbps"))
     g.lan_window_B = gbps_to_Bps(r.positive("lan_single_stream_Gbps")) * 2 * g.lan_latency_s;
+  r.allow("latitude_deg");
+  r.allow("longitude_deg");
+  if (r.has("latitude_deg") != r.has("longitude_deg"))
+    r.fail(r.has("latitude_deg") ? "longitude_deg" : "latitude_deg", "give latitude_deg and longitude_deg together");
+  if (r.has("latitude_deg")) {
+    g.latitude_deg = r.number("latitude_deg", -90, 90);
+    g.longitude_deg = r.number("longitude_deg", -180, 180);
+  }
+  parse_region_egress(r, g);
+  g.offered_instance_types = read_strings(r, "offered_instance_types");
+  r.allow("source");  // documentation only
   r.finish();
   return g;
 }
 
-InstanceType parse_instance(JsonReader& r, const std::string& name) {
-  InstanceType t;
-  t.name = name;
-  t.gpus = static_cast<int>(r.integer_or("gpus", 1, 1, 1024));
-  t.gpu_peak_flops = r.positive("gpu_peak_tflops") * 1e12;
-  t.utilization = r.number("utilization", 0, 1, true);
-  t.nic_Bps = gbps_to_Bps(r.positive("nic_Gbps"));
-  auto p = r.object("usd_per_hour");
-  t.usd_per_hour_on_demand = p.non_negative("on_demand");
-  t.usd_per_hour_spot = p.non_negative("spot");
-  p.finish();
-  r.allow("source");  // documentation only
-  r.finish();
-  return t;
+std::string pair_text(const Topology& t, const WanLink& l) {
+  return "\"" + t.regions[l.a].name + "\" - \"" + t.regions[l.b].name + "\"";
+}
+
+WanLink parse_link(JsonReader& lr, const Topology& t) {
+  WanLink l;
+  for (const char* end : {"a", "b"}) {
+    const auto name = lr.string(end);
+    const int idx = t.region_index(name);
+    if (idx < 0)
+      throw_bad_input(lr.file(), lr.path_of(end), "\"" + name + "\"", "expected the name of a region of this topology");
+    (std::string(end) == "a" ? l.a : l.b) = idx;
+  }
+  if (l.a == l.b) lr.fail("b", "a link must join two different regions");
+  l.latency_s = lr.positive("latency_ms") * kSecondsPerMs;
+  l.capacity_Bps = gbps_to_Bps(lr.positive("capacity_Gbps"));
+  lr.allow("tcp_window_B");
+  lr.allow("single_stream_Gbps");
+  if (lr.has("tcp_window_B") && lr.has("single_stream_Gbps"))
+    lr.fail("single_stream_Gbps", "give tcp_window_B or single_stream_Gbps, not both");
+  if (lr.has("tcp_window_B")) l.tcp_window_B = lr.positive("tcp_window_B");
+  if (lr.has("single_stream_Gbps")) {
+    // window = rate x host-to-host RTT, so one stream over this link reproduces the
+    // measured rate exactly (the RTT includes half of each region's LAN latency).
+    const double host_rtt_s = 2 * l.latency_s + t.regions[l.a].lan_latency_s + t.regions[l.b].lan_latency_s;
+    l.tcp_window_B = gbps_to_Bps(lr.positive("single_stream_Gbps")) * host_rtt_s;
+  }
+  lr.allow("measured_rtt_ms");
+  if (lr.has("measured_rtt_ms")) {
+    auto m = lr.object("measured_rtt_ms");
+    l.measured_rtt_ab_s = m.has("a_to_b") ? m.positive("a_to_b") * kSecondsPerMs : 0;
+    l.measured_rtt_ba_s = m.has("b_to_a") ? m.positive("b_to_a") * kSecondsPerMs : 0;
+    m.allow("a_to_b");
+    m.allow("b_to_a");
+    m.finish();
+    if (l.measured_rtt_ab_s == 0 && l.measured_rtt_ba_s == 0) m.fail_here("expected a_to_b and/or b_to_a in ms");
+  }
+  l.capacity_limit = lr.choice_or("capacity_limit", "unknown", {"unknown", "path", "vm"});
+  l.rtt_estimated = lr.boolean_or("rtt_estimated", false);
+  l.capacity_estimated = lr.boolean_or("capacity_estimated", false);
+  if (l.rtt_estimated && !(t.rtt_estimate.present && t.regions[l.a].has_location() && t.regions[l.b].has_location()))
+    lr.fail("rtt_estimated", "an estimated RTT needs the topology's rtt_estimate and both regions' coordinates");
+  l.source = lr.string_or("source", "");
+  lr.finish();
+  return l;
+}
+
+void parse_links(JsonReader& r, Topology& t) {
+  r.allow("links");
+  if (!r.has("links") && t.regions.size() <= 1) return;
+  auto links = r.objects("links", t.regions.size() > 1 ? 1 : 0);
+  std::map<std::pair<int, int>, std::size_t> seen;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    WanLink l = parse_link(links[i], t);
+    const auto key = std::minmax(l.a, l.b);
+    if (const auto it = seen.find(key); it != seen.end())
+      throw_bad_input(r.file(), links[i].path(), pair_text(t, l),
+                      fmt::format("a second link between these regions (first: {}/{}); give one link per pair",
+                                  r.path_of("links"), it->second));
+    seen[key] = i;
+    t.links.push_back(l);
+  }
+}
+
+void parse_instance_types(JsonReader& r, Topology& t) {
+  r.allow("instance_types");
+  if (r.has("instance_types") || t.instance_catalog.empty()) {
+    auto types = r.object("instance_types");
+    for (const auto& name : types.keys()) {
+      JsonReader tr(types.raw(name), r.file(), types.path_of(name));
+      t.instance_types[name] = parse_instance_type(tr, name);
+    }
+  }
+  if (!t.instance_catalog.empty())
+    merge_instance_catalog(r.file(), r.path_of("instance_catalog"), t.instance_catalog, t.instance_types);
+  if (t.instance_types.empty())
+    r.fail("instance_types", "expected at least one instance type (here or in the instance_catalog)");
+  for (std::size_t i = 0; i < t.regions.size(); ++i) {
+    const auto& offered = t.regions[i].offered_instance_types;
+    for (std::size_t k = 0; k < offered.size(); ++k) {
+      const auto it = t.instance_types.find(offered[k]);
+      const std::string path = fmt::format("{}/regions/{}/offered_instance_types/{}", r.path(), i, k);
+      if (it == t.instance_types.end())
+        throw_bad_input(r.file(), path, "\"" + offered[k] + "\"", "expected an instance type of this topology or its catalog");
+      if (!it->second.cloud.empty() && it->second.cloud != t.regions[i].cloud)
+        throw_bad_input(r.file(), path, "\"" + offered[k] + "\"",
+                        "an instance type of cloud \"" + it->second.cloud + "\" cannot be offered in a region of cloud \"" +
+                            t.regions[i].cloud + "\"");
+    }
+  }
+}
+
+void check_egress_coverage(const JsonReader& r, const Topology& t) {
+  for (std::size_t i = 0; i < t.regions.size(); ++i) {
+    const Region& g = t.regions[i];
+    const auto it = t.egress.find(g.cloud);
+    if (it == t.egress.end())
+      throw_bad_input(r.file(), fmt::format("{}/regions/{}/cloud", r.path(), i), "\"" + g.cloud + "\"",
+                      "no egress prices for this cloud under /egress_usd_per_GB");
+    const auto& same = it->second.same_continent_usd_per_B;
+    if (!same.count("default") && !same.count(g.continent))
+      throw_bad_input(r.file(), r.path() + "/egress_usd_per_GB/" + g.cloud + "/same_continent",
+                      "no price for \"" + g.continent + "\"",
+                      "list every continent of this cloud's regions, or give a \"default\"");
+  }
+}
+
+// Every region must reach every other, or a fleet could not synchronize.
+void check_reachable(const JsonReader& r, const Topology& t) {
+  const TopologyGraph graph(t);
+  for (std::size_t i = 1; i < t.regions.size(); ++i)
+    if (!graph.reachable(0, static_cast<int>(i)))
+      throw_bad_input(r.file(), r.path_of("links"), "region \"" + t.regions[i].name + "\"",
+                      "not connected to region \"" + t.regions[0].name +
+                          "\"; every region must be reachable through the links");
 }
 
 }  // namespace
@@ -95,9 +241,13 @@ double Topology::egress_usd_per_B(int src, int dst) const {
   const Region& s = regions.at(src);
   const Region& d = regions.at(dst);
   const EgressRules& e = egress.at(s.cloud);
-  if (s.cloud != d.cloud) return e.internet_usd_per_B;
+  if (s.cloud != d.cloud) {
+    if (auto it = e.internet_to_usd_per_B.find(d.continent); it != e.internet_to_usd_per_B.end()) return it->second;
+    return s.internet_usd_per_B.value_or(e.internet_usd_per_B);
+  }
   if (s.cloud_region == d.cloud_region)
     return s.zone == d.zone ? e.same_zone_usd_per_B : e.cross_zone_usd_per_B;
+  if (s.inter_region_usd_per_B) return *s.inter_region_usd_per_B;
   if (s.continent == d.continent) {
     const auto it = e.same_continent_usd_per_B.find(s.continent);
     return it != e.same_continent_usd_per_B.end() ? it->second
@@ -112,11 +262,33 @@ double Topology::egress_usd_per_B(int src, int dst) const {
   return e.inter_continent_usd_per_B;
 }
 
+double Topology::link_host_rtt_s(int link) const {
+  const WanLink& l = links.at(link);
+  return 2 * l.latency_s + regions[l.a].lan_latency_s + regions[l.b].lan_latency_s;
+}
+
+std::string Topology::placement_error(int region, const std::string& instance) const {
+  const Region& g = regions.at(region);
+  const auto it = instance_types.find(instance);
+  if (it == instance_types.end()) return "no instance type \"" + instance + "\"";
+  if (!it->second.cloud.empty() && it->second.cloud != g.cloud)
+    return "instance type \"" + instance + "\" belongs to cloud \"" + it->second.cloud + "\", region \"" + g.name +
+           "\" to cloud \"" + g.cloud + "\"";
+  const auto& offered = g.offered_instance_types;
+  if (!offered.empty() && std::find(offered.begin(), offered.end(), instance) == offered.end()) {
+    std::string list;
+    for (const auto& o : offered) list += (list.empty() ? "" : ", ") + o;
+    return "region \"" + g.name + "\" offers only: " + list;
+  }
+  return "";
+}
+
 Topology parse_topology(JsonReader& r) {
   Topology t;
   t.name = r.string("name");
   t.source = r.string_or("source", "");
   r.allow("notes");  // free text for people
+  t.instance_catalog = r.string_or("instance_catalog", "");
 
   auto regions = r.objects("regions", 1);
   for (auto& rr : regions) {
@@ -125,76 +297,24 @@ Topology parse_topology(JsonReader& r) {
       throw_bad_input(r.file(), rr.path_of("name"), "\"" + g.name + "\"", "region names must be unique");
     t.regions.push_back(std::move(g));
   }
-
-  r.allow("links");
-  if (r.has("links") || t.regions.size() > 1) {
-    auto links = r.objects("links", t.regions.size() > 1 ? 1 : 0);
-    for (auto& lr : links) {
-      WanLink l;
-      for (const char* end : {"a", "b"}) {
-        const auto name = lr.string(end);
-        const int idx = t.region_index(name);
-        if (idx < 0)
-          throw_bad_input(r.file(), lr.path_of(end), "\"" + name + "\"",
-                          "expected the name of a region of this topology");
-        (std::string(end) == "a" ? l.a : l.b) = idx;
-      }
-      if (l.a == l.b) lr.fail("b", "a link must join two different regions");
-      l.latency_s = lr.positive("latency_ms") * kSecondsPerMs;
-      l.capacity_Bps = gbps_to_Bps(lr.positive("capacity_Gbps"));
-      lr.allow("tcp_window_B");
-      lr.allow("single_stream_Gbps");
-      if (lr.has("tcp_window_B") && lr.has("single_stream_Gbps"))
-        lr.fail("single_stream_Gbps", "give tcp_window_B or single_stream_Gbps, not both");
-      if (lr.has("tcp_window_B")) l.tcp_window_B = lr.positive("tcp_window_B");
-      if (lr.has("single_stream_Gbps")) {
-        // window = rate x host-to-host RTT, so one stream over this link reproduces the
-        // measured rate exactly (the RTT includes half of each region's LAN latency).
-        const double host_rtt_s = 2 * l.latency_s + t.regions[l.a].lan_latency_s +
-                                  t.regions[l.b].lan_latency_s;
-        l.tcp_window_B = gbps_to_Bps(lr.positive("single_stream_Gbps")) * host_rtt_s;
-      }
-      l.source = lr.string_or("source", "");
-      lr.finish();
-      t.links.push_back(l);
-    }
+  r.allow("rtt_estimate");
+  if (r.has("rtt_estimate")) {
+    auto er = r.object("rtt_estimate");
+    t.rtt_estimate = parse_rtt_estimate(er, t);
   }
-
-  auto types = r.object("instance_types");
-  for (const auto& name : types.keys()) {
-    JsonReader tr(types.raw(name), r.file(), types.path_of(name));
-    t.instance_types[name] = parse_instance(tr, name);
-  }
-  if (t.instance_types.empty()) types.fail_here("expected at least one instance type");
+  parse_links(r, t);
+  parse_instance_types(r, t);
 
   auto egress = r.object("egress_usd_per_GB");
   for (const auto& cloud : egress.keys()) {
     JsonReader er(egress.raw(cloud), r.file(), egress.path_of(cloud));
     t.egress[cloud] = parse_egress(er);
   }
-  for (std::size_t i = 0; i < t.regions.size(); ++i) {
-    const Region& g = t.regions[i];
-    const auto it = t.egress.find(g.cloud);
-    if (it == t.egress.end()) continue;  // reported just below
-    const auto& same = it->second.same_continent_usd_per_B;
-    if (!same.count("default") && !same.count(g.continent))
-      throw_bad_input(r.file(), r.path() + "/egress_usd_per_GB/" + g.cloud + "/same_continent", "no price for \"" + g.continent + "\"",
-                      "list every continent of this cloud's regions, or give a \"default\"");
-  }
-  for (std::size_t i = 0; i < t.regions.size(); ++i)
-    if (!t.egress.count(t.regions[i].cloud))
-      throw_bad_input(r.file(), fmt::format("{}/regions/{}/cloud", r.path(), i),
-                      "\"" + t.regions[i].cloud + "\"",
-                      "no egress prices for this cloud under /egress_usd_per_GB");
+  check_egress_coverage(r, t);
   r.finish();
-
-  // Every region must reach every other, or a fleet could not synchronize.
-  const TopologyGraph graph(t);
-  for (std::size_t i = 1; i < t.regions.size(); ++i)
-    if (!graph.reachable(0, static_cast<int>(i)))
-      throw_bad_input(r.file(), r.path_of("links"), "region \"" + t.regions[i].name + "\"",
-                      "not connected to region \"" + t.regions[0].name +
-                          "\"; every region must be reachable through the links");
+  check_reachable(r, t);
+  t.warnings = check_topology(t);
+  t.relay_shortcuts = find_relay_shortcuts(t);
   return t;
 }
 

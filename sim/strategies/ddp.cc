@@ -1,7 +1,9 @@
 // Synchronous data parallel (Jin et al. 2016): every step each worker computes a gradient on
 // its batch, the gradients are averaged with an all-reduce, and every replica applies the mean
-// with its own (identical) optimizer, so the replicas stay identical.
+// with its own (identical) optimizer, so the replicas stay identical.  Optional gradient
+// compression: "wire_format" quantizes each worker's gradient once before the all-reduce.
 #include "sim/json_reader.h"
+#include "sim/strategies/outer.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -9,13 +11,14 @@ namespace {
 
 class Ddp final : public Strategy {
  public:
-  explicit Ddp(AllreduceAlgo algo) : algo_(algo) {}
+  Ddp(AllreduceAlgo algo, std::string wire_format) : algo_(algo), wire_format_(std::move(wire_format)) {}
 
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
     runtime::Trainer& trainer = ctx.trainer();
     for (int step = 0; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
+      if (wire_format_ != "native") apply_wire_format(trainer.grads(), wire_format_);  // e.g. fp16 compression
       ctx.allreduce_mean(trainer.grads(), algo_);
       trainer.optimizer_step(trainer.grads());
       ctx.end_step(w.batch_per_worker, loss);
@@ -24,13 +27,15 @@ class Ddp final : public Strategy {
 
  private:
   AllreduceAlgo algo_;
+  std::string wire_format_;  // "native": the workload's wire_bytes_per_param, no quantization
 };
 
 }  // namespace
 
 std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
   const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
-  return std::make_unique<Ddp>(allreduce_algo_from_name(algo));
+  const auto wire = reader.choice_or("wire_format", "native", {"native", "fp32", "bf16", "fp16", "int8", "fp4"});
+  return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
 }
 
 }  // namespace geotrain::sim

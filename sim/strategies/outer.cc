@@ -38,8 +38,7 @@ void apply_wire_format(runtime::Tensor& t, const std::string& format) {
   t.set_wire_bytes_per_value(wire_bytes_per_value(format));
   if (!t.is_real() || format == "fp32") return;
   auto v = t.values();
-  std::vector<float> in(v.begin(), v.end());
-  kernels::roundtrip(format_of(format), v.data(), in.data(), v.size(), kScaleBlock);
+  kernels::roundtrip(format_of(format), v.data(), v.data(), v.size(), kScaleBlock);  // in place
 }
 
 GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer)
