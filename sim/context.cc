@@ -202,35 +202,32 @@ Transfer WorkerContext::recv_async(int src, int channel) {
   return t;
 }
 
-void WorkerContext::send_detached(int dst, Message message, std::uint64_t bytes, int channel) {
+simgrid::s4u::CommPtr WorkerContext::put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
   message.from = rank_;
-  auto comm = mailbox(rank_, dst, channel)->put_init(new Message(std::move(message)), bytes);
+  auto comm = box->put_init(new Message(std::move(message)), bytes);
   const double cap = platform().rate_cap_Bps(rank_, dst);
   if (cap > 0) comm->set_rate(cap);
-  comm->detach([](void* payload) { delete static_cast<Message*>(payload); });
   world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
+  return comm;
+}
+
+namespace {
+void delete_message(void* payload) { delete static_cast<Message*>(payload); }
+}  // namespace
+
+void WorkerContext::send_detached(int dst, Message message, std::uint64_t bytes, int channel) {
+  put(mailbox(rank_, dst, channel), dst, std::move(message), bytes)->detach(delete_message);
 }
 
 void WorkerContext::post(int dst, Message message, std::uint64_t bytes) {
-  GEOTRAIN_CHECK(dst != rank_, "a node cannot post to itself");
-  message.from = rank_;
-  auto comm = inbox(dst)->put_init(new Message(std::move(message)), bytes);
-  const double cap = platform().rate_cap_Bps(rank_, dst);
-  if (cap > 0) comm->set_rate(cap);
-  comm->detach([](void* payload) { delete static_cast<Message*>(payload); });
-  world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
+  put(inbox(dst), dst, std::move(message), bytes)->detach(delete_message);
 }
 
 Transfer WorkerContext::post_async(int dst, Message message, std::uint64_t bytes) {
-  GEOTRAIN_CHECK(dst != rank_, "a node cannot post to itself");
-  message.from = rank_;
   Transfer t;
-  t.comm = inbox(dst)->put_init(new Message(std::move(message)), bytes);
-  const double cap = platform().rate_cap_Bps(rank_, dst);
-  if (cap > 0) t.comm->set_rate(cap);
+  t.comm = put(inbox(dst), dst, std::move(message), bytes);
   t.comm->start();
-  world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
   return t;
 }
 

@@ -11,6 +11,7 @@
 
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Comm.hpp>
+#include <simgrid/s4u/Mailbox.hpp>
 
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
@@ -154,6 +155,9 @@ class WorkerContext {
   };
 
  private:
+  // A put of `message` to `box` (a mailbox towards node dst), rate-capped and metered; not started.
+  simgrid::s4u::CommPtr put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes);
+
   World& world_;
   int rank_;
   runtime::Rng rng_;

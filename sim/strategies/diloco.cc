@@ -14,13 +14,8 @@ class Diloco final : public Strategy {
   Diloco(int h, OuterConfig outer) : h_(h), outer_(std::move(outer)) {}
 
   void prepare(World& world) override {
-    for (const auto& t : world.trainers)
-      globals_.push_back(std::make_unique<GlobalCopy>(*t, ChunkRange{0, t->params().numel()}, outer_.optimizer));
-    // Deploy the global parameters (every worker holds the same copy; take worker 0's).
-    world.deployed_parameters = [this] {
-      const auto v = globals_[0]->params().values();
-      return std::vector<float>(v.begin(), v.end());
-    };
+    globals_ = make_global_copies(world, outer_.optimizer);
+    deploy_global_copy(world, *globals_[0]);
   }
 
   void run(WorkerContext& ctx) override {
@@ -46,20 +41,13 @@ class Diloco final : public Strategy {
   std::vector<std::unique_ptr<GlobalCopy>> globals_;  // per worker
 };
 
-runtime::OptimizerSpec nesterov(double lr, double momentum) {
-  runtime::OptimizerSpec o;
-  o.name = "nesterov";
-  o.lr = lr;
-  o.momentum = momentum;
-  return o;
-}
 
 }  // namespace
 
 std::unique_ptr<Strategy> make_diloco(JsonReader& reader, const Scenario&) {
   // Paper defaults: H = 500, outer Nesterov lr 0.7, momentum 0.9.
   const int h = static_cast<int>(reader.integer_or("H", 500, 1, 100000000));
-  return std::make_unique<Diloco>(h, parse_outer(reader, nesterov(0.7, 0.9)));
+  return std::make_unique<Diloco>(h, parse_outer(reader, nesterov_spec(0.7, 0.9)));
 }
 
 std::unique_ptr<Strategy> make_local_sgd(JsonReader& reader, const Scenario&) {

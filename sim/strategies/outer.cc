@@ -41,6 +41,28 @@ void apply_wire_format(runtime::Tensor& t, const std::string& format) {
   kernels::roundtrip(format_of(format), v.data(), v.data(), v.size(), kScaleBlock);  // in place
 }
 
+std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer) {
+  std::vector<std::unique_ptr<GlobalCopy>> out;
+  for (const auto& t : world.trainers)
+    out.push_back(std::make_unique<GlobalCopy>(*t, ChunkRange{0, t->params().numel()}, outer));
+  return out;
+}
+
+void deploy_global_copy(World& world, const GlobalCopy& worker0) {
+  world.deployed_parameters = [&worker0] {
+    const auto v = worker0.params().values();
+    return std::vector<float>(v.begin(), v.end());
+  };
+}
+
+runtime::OptimizerSpec nesterov_spec(double lr, double momentum) {
+  runtime::OptimizerSpec o;
+  o.name = "nesterov";
+  o.lr = lr;
+  o.momentum = momentum;
+  return o;
+}
+
 GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer)
     : range_(range),
       theta_g_(trainer.is_real() ? runtime::Tensor::from({trainer.params().slice(range.begin, range.count).begin(),

@@ -2,12 +2,15 @@
 // range of) the parameters, the outer gradient delta = theta_g - theta_m, and the outer optimizer
 // step theta_g = OuterOpt(theta_g, mean delta).  Size-only runs keep sizes, skip the math.
 #pragma once
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "runtime/optimizer.h"
 #include "runtime/tensor.h"
 #include "runtime/trainer.h"
 #include "sim/collectives/collectives.h"
+#include "sim/context.h"
 #include "sim/json_reader.h"
 #include "sim/scenario.h"
 
@@ -43,6 +46,13 @@ class GlobalCopy {
   runtime::Tensor theta_g_;
   runtime::Optimizer outer_;
 };
+
+// One global copy of parameters [0, N) per worker, created from each worker's trainer.
+std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer);
+// Makes worker 0's global copy the deployed model (all workers hold the same one).
+void deploy_global_copy(World& world, const GlobalCopy& worker0);
+// A Nesterov outer optimizer spec.
+runtime::OptimizerSpec nesterov_spec(double lr, double momentum);
 
 // Bytes one value takes on the wire in `format` (per-block scale overhead included).
 double wire_bytes_per_value(const std::string& format);

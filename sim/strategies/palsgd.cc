@@ -16,12 +16,8 @@ class Palsgd final : public Strategy {
       : h_(h), p_(p), eta_(eta), warmup_(warmup), outer_(std::move(outer)) {}
 
   void prepare(World& world) override {
-    for (const auto& t : world.trainers)
-      globals_.push_back(std::make_unique<GlobalCopy>(*t, ChunkRange{0, t->params().numel()}, outer_.optimizer));
-    world.deployed_parameters = [this] {
-      const auto v = globals_[0]->params().values();
-      return std::vector<float>(v.begin(), v.end());
-    };
+    globals_ = make_global_copies(world, outer_.optimizer);
+    deploy_global_copy(world, *globals_[0]);
   }
 
   void run(WorkerContext& ctx) override {
@@ -71,13 +67,6 @@ class Palsgd final : public Strategy {
   std::vector<std::unique_ptr<GlobalCopy>> globals_;
 };
 
-runtime::OptimizerSpec palsgd_outer() {
-  runtime::OptimizerSpec o;
-  o.name = "nesterov";
-  o.lr = 0.7;
-  o.momentum = 0.9;
-  return o;
-}
 
 }  // namespace
 
@@ -86,7 +75,8 @@ std::unique_ptr<Strategy> make_palsgd(JsonReader& reader, const Scenario&) {
   const double p = reader.number_or("p", 0.1, 0, 0.99);
   const double eta = reader.number_or("eta", 0.5, 0, 10);
   const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 0, 0, 100000000));
-  return std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, palsgd_outer()));
+  // The paper's outer optimizer: Nesterov, momentum 0.9.
+  return std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, nesterov_spec(0.7, 0.9)));
 }
 
 }  // namespace geotrain::sim

@@ -95,13 +95,6 @@ class StreamingDiloco final : public Strategy {
   std::vector<std::vector<std::unique_ptr<GlobalCopy>>> globals_;  // [worker][fragment]
 };
 
-runtime::OptimizerSpec streaming_outer() {
-  runtime::OptimizerSpec o;  // the paper's outer Nesterov, lr ~0.4, momentum 0.9
-  o.name = "nesterov";
-  o.lr = 0.4;
-  o.momentum = 0.9;
-  return o;
-}
 
 }  // namespace
 
@@ -112,7 +105,8 @@ std::unique_ptr<Strategy> make_streaming_diloco(JsonReader& reader, const Scenar
   const int tau = static_cast<int>(reader.integer_or("tau", 1, 0, 1000000));
   if (tau >= h) reader.fail("tau", "expected tau < H (one sync of a fragment in flight at a time)");
   const double alpha = reader.number_or("alpha", 0.5, 0, 1);
-  return std::make_unique<StreamingDiloco>(h, fragments, tau, alpha, parse_outer(reader, streaming_outer()));
+  // The paper's outer Nesterov: lr ~0.4, momentum 0.9.
+  return std::make_unique<StreamingDiloco>(h, fragments, tau, alpha, parse_outer(reader, nesterov_spec(0.4, 0.9)));
 }
 
 }  // namespace geotrain::sim
