@@ -34,7 +34,7 @@ class Ddp final : public Strategy {
 
 std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
   const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
-  const auto wire = reader.choice_or("wire_format", "native", {"native", "fp32", "bf16", "fp16", "int8", "fp4"});
+  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
   return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
 }
 

@@ -5,6 +5,7 @@
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/average.h"
+#include "sim/strategies/outer.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -13,7 +14,8 @@ namespace {
 
 class Easgd final : public Strategy {
  public:
-  Easgd(int tau, double beta, ServerPlacement placement) : tau_(tau), beta_(beta), placement_(placement) {}
+  Easgd(int tau, double beta, ServerPlacement placement, std::string wire_format)
+      : tau_(tau), beta_(beta), placement_(placement), wire_format_(std::move(wire_format)) {}
 
   std::vector<ServerPlacement> servers(const Scenario&) const override { return {placement_}; }
 
@@ -26,7 +28,7 @@ class Easgd final : public Strategy {
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
     const int server = ctx.world_size();
-    const std::uint64_t bytes = trainer.params().wire_bytes(trainer.params().numel());
+    const std::size_t n = trainer.params().numel();
     for (int step = 0; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       trainer.optimizer_step(trainer.grads());
@@ -43,7 +45,8 @@ class Easgd final : public Strategy {
             theta[i] -= u[i];
           }
         }
-        Transfer push = ctx.post_async(server, {std::move(u), kPush, -1, 0}, bytes);
+        WireBody body = to_wire(u, n, wire_format_, w.wire_bytes_per_param);
+        Transfer push = ctx.post_async(server, {std::move(body.values), kPush, -1, 0}, body.bytes);
         ctx.wait(push);
       }
       ctx.end_step(w.batch_per_worker, loss);
@@ -52,13 +55,18 @@ class Easgd final : public Strategy {
   }
 
   void run_server(WorkerContext& ctx, int) override {
-    const auto bytes = static_cast<std::uint64_t>(
-        std::ceil(ctx.scenario().workload.parameters * ctx.scenario().workload.wire_bytes_per_param));
+    const Workload& w = ctx.scenario().workload;
+    const auto n = static_cast<std::size_t>(w.parameters);
     for (int done = 0; done < ctx.world_size();) {
       auto msg = ctx.receive_inbox();
-      if (msg->kind == kDone) ++done;
-      else if (msg->kind == kPull) ctx.send_detached(msg->from, {center_, kReply, -1, 0}, bytes, kReplyChannel);
-      else if (!center_.empty()) kernels::add_into(center_.data(), msg->values.data(), center_.size());
+      if (msg->kind == kDone) {
+        ++done;
+      } else if (msg->kind == kPull) {
+        WireBody body = to_wire(center_, n, wire_format_, w.wire_bytes_per_param);
+        ctx.send_detached(msg->from, {std::move(body.values), kReply, -1, 0}, body.bytes, kReplyChannel);
+      } else if (!center_.empty()) {
+        kernels::add_into(center_.data(), msg->values.data(), center_.size());
+      }
     }
   }
 
@@ -66,6 +74,7 @@ class Easgd final : public Strategy {
   int tau_;
   double beta_;
   ServerPlacement placement_;
+  std::string wire_format_;  // pulls' replies and pushes
   std::vector<float> center_;
 };
 
@@ -75,7 +84,8 @@ std::unique_ptr<Strategy> make_easgd(JsonReader& reader, const Scenario& scenari
   const int tau = static_cast<int>(reader.integer_or("tau", 4, 1, 1000000));
   // Zhang et al. recommend beta = 0.9 shared over the workers (their alpha = beta / p).
   const double beta = reader.number_or("beta", 0.9 / scenario.worker_count(), 0, 1, true);
-  return std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario));
+  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
+  return std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario), wire);
 }
 
 }  // namespace geotrain::sim

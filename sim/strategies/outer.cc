@@ -1,6 +1,8 @@
 // Outer-loop pieces: global copy, outer gradient, outer step, merge, wire formats.
 #include "sim/strategies/outer.h"
 
+#include <cmath>
+
 #include "kernels/quantize.h"
 #include "runtime/check.h"
 
@@ -61,6 +63,22 @@ runtime::OptimizerSpec nesterov_spec(double lr, double momentum) {
   o.lr = lr;
   o.momentum = momentum;
   return o;
+}
+
+WireBody to_wire(std::span<const float> values, std::size_t count, const std::string& format,
+                 double native_bytes_per_value) {
+  WireBody body;
+  const double per_value = format == "native" ? native_bytes_per_value : wire_bytes_per_value(format);
+  body.bytes = static_cast<std::uint64_t>(std::ceil(static_cast<double>(count) * per_value));
+  body.values.assign(values.begin(), values.end());
+  if (!body.values.empty() && format != "native" && format != "fp32")
+    kernels::roundtrip(format_of(format), body.values.data(), body.values.data(), body.values.size(), kScaleBlock);
+  return body;
+}
+
+const std::vector<std::string>& wire_format_names() {
+  static const std::vector<std::string> names = {"native", "fp32", "bf16", "fp16", "int8", "fp4", "ternary"};
+  return names;
 }
 
 GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer)

@@ -1,8 +1,10 @@
-// The outer loop shared by DiLoCo, Streaming DiLoCo and PALSGD: a global copy theta_g of (a
+// Wire formats of strategy messages, and the outer loop shared by DiLoCo, Streaming DiLoCo and
+// PALSGD: a global copy theta_g of (a
 // range of) the parameters, the outer gradient delta = theta_g - theta_m, and the outer optimizer
 // step theta_g = OuterOpt(theta_g, mean delta).  Size-only runs keep sizes, skip the math.
 #pragma once
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,5 +60,17 @@ runtime::OptimizerSpec nesterov_spec(double lr, double momentum);
 double wire_bytes_per_value(const std::string& format);
 // Quantizes and dequantizes a real tensor in `format` (no-op for fp32 and phantom tensors).
 void apply_wire_format(runtime::Tensor& t, const std::string& format);
+
+// A message body of `count` values in `format`: the values after one quantization round trip
+// (empty for size-only runs, where `values` is empty) and its bytes on the wire.  "native" is
+// the workload's wire_bytes_per_param with no quantization (gradient compression off).
+struct WireBody {
+  std::vector<float> values;
+  std::uint64_t bytes = 0;
+};
+WireBody to_wire(std::span<const float> values, std::size_t count, const std::string& format,
+                 double native_bytes_per_value);
+// The wire formats a strategy's "wire_format" knob accepts ("native" first, the default).
+const std::vector<std::string>& wire_format_names();
 
 }  // namespace geotrain::sim

@@ -9,6 +9,7 @@
 #include "kernels/reduce.h"
 #include "sim/collectives/collectives.h"
 #include "sim/json_reader.h"
+#include "sim/strategies/outer.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -17,8 +18,8 @@ namespace {
 
 class ParameterServer final : public Strategy {
  public:
-  ParameterServer(bool sync, int shards, ServerPlacement placement)
-      : sync_(sync), shards_(shards), placement_(placement) {}
+  ParameterServer(bool sync, int shards, ServerPlacement placement, std::string wire_format)
+      : sync_(sync), shards_(shards), placement_(placement), wire_format_(std::move(wire_format)) {}
 
   std::vector<ServerPlacement> servers(const Scenario&) const override {
     return std::vector<ServerPlacement>(shards_, placement_);
@@ -62,12 +63,9 @@ class ParameterServer final : public Strategy {
       std::vector<Transfer> pushes;  // one connection per shard: the next pull follows the push
       for (int s = 0; s < shards_; ++s) {
         const ChunkRange c = chunk(trainer, s);
-        std::vector<float> g;
-        if (trainer.is_real()) {
-          const auto v = trainer.grads().slice(c.begin, c.count);
-          g.assign(v.begin(), v.end());
-        }
-        pushes.push_back(ctx.post_async(m + s, {std::move(g), kPush, -1, pulled[s]}, trainer.grads().wire_bytes(c.count)));
+        const std::span<const float> g = trainer.is_real() ? trainer.grads().slice(c.begin, c.count) : std::span<const float>{};
+        WireBody body = to_wire(g, c.count, wire_format_, w.wire_bytes_per_param);
+        pushes.push_back(ctx.post_async(m + s, {std::move(body.values), kPush, -1, pulled[s]}, body.bytes));
       }
       for (auto& p : pushes) ctx.wait(p);
       ctx.end_step(w.batch_per_worker, loss);
@@ -86,8 +84,10 @@ class ParameterServer final : public Strategy {
     std::deque<std::unique_ptr<Message>> waiting_pulls;  // sync: pulls for a later round
     long version = 0;
     int pushes = 0, done = 0;
-    const auto wire_bytes = static_cast<std::uint64_t>(std::ceil(c.count * w.wire_bytes_per_param));
-    auto reply = [&](int to) { ctx.send_detached(to, {params, kReply, -1, version}, wire_bytes, kReplyChannel); };
+    auto reply = [&](int to) {
+      WireBody body = to_wire(params, c.count, wire_format_, w.wire_bytes_per_param);
+      ctx.send_detached(to, {std::move(body.values), kReply, -1, version}, body.bytes, kReplyChannel);
+    };
 
     while (done < m) {
       auto msg = ctx.receive_inbox();
@@ -142,6 +142,7 @@ class ParameterServer final : public Strategy {
   bool sync_;
   int shards_;
   ServerPlacement placement_;
+  std::string wire_format_;  // pushes and replies
   std::vector<std::vector<float>> shard_params_;
   double staleness_sum_ = 0;
   long staleness_max_ = 0;
@@ -153,7 +154,8 @@ class ParameterServer final : public Strategy {
 std::unique_ptr<Strategy> make_parameter_server(JsonReader& reader, const Scenario& scenario) {
   const bool sync = reader.choice_or("mode", "async", {"async", "sync"}) == "sync";
   const int shards = static_cast<int>(reader.integer_or("shards", 1, 1, 1024));
-  return std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario));
+  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
+  return std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario), wire);
 }
 
 }  // namespace geotrain::sim
