@@ -13,5 +13,8 @@ inline constexpr int kExitBadInput = 2;
 void add_run_command(CLI::App& app, int& exit_code);        // cli/main.cc
 void add_summarize_command(CLI::App& app, int& exit_code);  // cli/main.cc
 void add_utilization_command(CLI::App& app, int& exit_code);  // cli/utilization.cc
+void add_topo_command(CLI::App& app, int& exit_code);         // cli/topo.cc
+void add_sweep_command(CLI::App& app, int& exit_code);         // cli/sweep.cc
+void add_check_command(CLI::App& app, int& exit_code);         // cli/check.cc
 
 }  // namespace geotrain::cli

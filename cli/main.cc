@@ -181,6 +181,9 @@ int main(int argc, char** argv) {
   geotrain::cli::add_run_command(app, exit_code);
   geotrain::cli::add_summarize_command(app, exit_code);
   geotrain::cli::add_utilization_command(app, exit_code);
+  geotrain::cli::add_topo_command(app, exit_code);
+  geotrain::cli::add_sweep_command(app, exit_code);
+  geotrain::cli::add_check_command(app, exit_code);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

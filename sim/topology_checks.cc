@@ -20,7 +20,7 @@ constexpr double kAsymmetryAbs_s = 2e-3;               // RTT directions may dif
 constexpr double kAsymmetryRel = 0.10;                 // ...or 10% of the smaller, whichever is larger
 constexpr double kLocationSlack_s = 1e-3;              // coordinates are +-50 km: 1 ms of RTT
 constexpr double kEstimateMismatch_s = 1e-3;
-constexpr double kMinSaving_s = 1e-6;
+constexpr double kMinSaving_s = 1e-3;               // report relays saving at least 1 ms of RTT
 constexpr double kPi = 3.14159265358979323846;
 
 double radians(double deg) { return deg * kPi / 180.0; }
@@ -127,12 +127,12 @@ std::vector<RelayShortcut> find_relay_shortcuts(const Topology& t) {
     for (int c = 0; c < n; ++c) {
       if (c == l.a || c == l.b || lat[l.a][c] == kNone || lat[c][l.b] == kNone) continue;
       const double relay = 2 * (lat[l.a][c] + lat[c][l.b]) + lan_ends + 2 * t.regions[c].lan_latency_s;
-      if (relay < best.relay_rtt_s - kMinSaving_s) {
+      if (relay < best.relay_rtt_s) {
         best.via = c;
         best.relay_rtt_s = relay;
       }
     }
-    if (best.via >= 0) out.push_back(best);
+    if (best.via >= 0 && best.direct_rtt_s - best.relay_rtt_s >= kMinSaving_s) out.push_back(best);
   }
   std::stable_sort(out.begin(), out.end(), [](const RelayShortcut& x, const RelayShortcut& y) {
     return x.direct_rtt_s - x.relay_rtt_s > y.direct_rtt_s - y.relay_rtt_s;

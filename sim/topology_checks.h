@@ -19,7 +19,8 @@ RttEstimate parse_rtt_estimate(JsonReader& reader, const Topology& topology);
 std::vector<TopologyWarning> check_topology(const Topology& topology);
 
 // Pairs (a, b) with a direct link where relaying through a third region c over direct links,
-// in and out of a host of c, gives a lower host RTT; the best c per pair, largest saving first.
+// in and out of a host of c, gives a host RTT at least 1 ms lower; the best c per pair, largest
+// saving first.
 std::vector<RelayShortcut> find_relay_shortcuts(const Topology& topology);
 
 }  // namespace geotrain::sim

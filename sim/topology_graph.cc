@@ -59,6 +59,19 @@ TopologyGraph::TopologyGraph(const Topology& topology) : topology_(topology) {
       next_link_[src][dst] = best;
     }
   }
+  // A measured link between two regions already is the real (internet) route between them: use
+  // it, even where relaying through a third region would add up to less latency.
+  for (std::size_t i = 0; i < topology.links.size(); ++i) {
+    const auto& l = topology.links[i];
+    for (auto [a, b] : {std::pair{l.a, l.b}, std::pair{l.b, l.a}}) {
+      const int current = next_link_[a][b];
+      const bool direct = current >= 0 && (topology.links[current].a == b || topology.links[current].b == b);
+      if (!direct || l.latency_s < topology.links[current].latency_s) {
+        next_link_[a][b] = static_cast<int>(i);
+        dist_s_[a][b] = l.latency_s;
+      }
+    }
+  }
 }
 
 bool TopologyGraph::reachable(int src, int dst) const { return dist_s_[src][dst] < kUnreachable; }

@@ -1,5 +1,5 @@
 // A Boost.Graph view of a topology: regions are vertices, WAN links are edges weighted by
-// latency. Answers routing (lowest-latency path), reachability and ring-order questions.
+// latency. Answers routing (direct link, else lowest-latency path), reachability and ring order.
 #pragma once
 #include <vector>
 
@@ -18,7 +18,8 @@ class TopologyGraph {
   explicit TopologyGraph(const Topology& topology);
 
   bool reachable(int src, int dst) const;
-  // The WAN links of the lowest-latency path from src to dst (empty when src == dst).
+  // The WAN links from src to dst (empty when src == dst): the direct link when the topology has
+  // one (a measured pair is the real route), else the lowest-latency path through other regions.
   // REQUIRES: reachable(src, dst).
   std::vector<RouteHop> route(int src, int dst) const;
   // Sum of one-way latencies along route(src, dst).

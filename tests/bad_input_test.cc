@@ -158,8 +158,8 @@ TEST(BadInput, UnknownNestedKey) {
 TEST(BadInput, UnknownKeyInALinkListsTheOptionalKeys) {
   expect_bad_value("/topology/links/0/capacity_gbps", 10,
                    {": /topology/links/0/capacity_gbps: unknown key: ",
-                    "allowed keys here: a, b, capacity_Gbps, latency_ms, single_stream_Gbps, "
-                    "source, tcp_window_B"});
+                    "allowed keys here: a, b, capacity_Gbps, capacity_estimated, capacity_limit, latency_ms, "
+                    "measured_rtt_ms, rtt_estimated, single_stream_Gbps, source, tcp_window_B"});
 }
 
 TEST(BadInput, WrongType) {

@@ -1,0 +1,42 @@
+// sweep.csv and pareto.csv: one row per sweep point, the axis values and the key figures of its
+// results.json. Reads results; never runs anything.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace geotrain::analysis {
+
+struct MetricColumn {
+  const char* column;   // CSV header, unit in the name
+  const char* pointer;  // where results.json keeps it
+};
+
+// throughput_samples_per_s, time_to_target_s, cost_to_target_usd, total_usd, egress_usd,
+// wan_bytes, final_test_loss, final_test_accuracy: the order of sweep.csv's metric columns.
+const std::vector<MetricColumn>& sweep_metrics();
+
+struct PointRow {
+  std::string id;
+  nlohmann::ordered_json axes;                  // {"/pointer": value}
+  std::vector<std::optional<double>> metrics;   // sweep_metrics() order; nullopt: null or absent
+};
+
+// The row of one point from its results.json.
+PointRow point_row(const std::string& id, const nlohmann::ordered_json& axes, const nlohmann::ordered_json& results);
+
+// The metric `column` of a row (one of sweep_metrics()).  REQUIRES: column is one of them.
+std::optional<double> metric(const PointRow& row, const std::string& column);
+
+// CSV text: header "point,<axis pointers...>,<metric columns...>", then one line per row.
+// Strings are written bare, other axis values as JSON; whole-number metrics as integers, others
+// with round-trip precision; null metrics are empty cells; cells with
+// a comma, quote or newline are quoted (RFC 4180).
+std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows);
+
+// The cell text of one value (exposed for tests).
+std::string csv_cell(const std::string& text);
+
+}  // namespace geotrain::analysis

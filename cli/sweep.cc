@@ -1,0 +1,244 @@
+// `geotrain sweep SWEEP.json --out DIR [--jobs N] [--rerun]`: runs every point of a sweep (one
+// simulation per forked process, N at a time), resumes finished points, writes DIR/sweep.csv
+// and DIR/pareto.csv. The sweep file format is in docs/SWEEPS.md.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "analysis/json_file.h"
+#include "analysis/pareto.h"
+#include "analysis/sweep_plan.h"
+#include "analysis/sweep_table.h"
+#include "cli/commands.h"
+#include "cli/process_pool.h"
+#include "runtime/dataset.h"
+#include "sim/json_reader.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace analysis = geotrain::analysis;
+namespace sim = geotrain::sim;
+using geotrain::cli::TaskOutcome;
+using geotrain::cli::TaskResult;
+
+constexpr const char* kPointRecord = "point.json";  // axes and scenario hash of a point folder
+constexpr const char* kResults = "results.json";
+
+struct SweepOptions {
+  std::string sweep_file, out_dir;
+  int jobs = 0;  // 0: every usable core
+  bool rerun = false;
+};
+
+fs::path point_dir(const std::string& out_dir, const analysis::SweepPoint& p) { return fs::path(out_dir) / "points" / p.id; }
+
+// Validates every point's scenario before anything runs.  On a bad point prints the one-line
+// message (sweep file, point axes, scenario error) and returns false.
+bool validate_points(const analysis::SweepPlan& plan, std::vector<sim::Scenario>& scenarios) {
+  scenarios.reserve(plan.points.size());
+  for (const auto& p : plan.points) {
+    try {
+      scenarios.push_back(sim::parse_scenario(p.scenario, plan.base_file));
+    } catch (const sim::BadInput& e) {
+      fmt::print(stderr, "geotrain: bad input: {}: point {} ({}): {}\n", plan.file, p.id, analysis::axes_text(p.axes), e.what());
+      return false;
+    }
+  }
+  return true;
+}
+
+// A point is finished when its point.json records the same scenario hash and its results.json is
+// a complete JSON document (write_outputs writes it last, through a rename).
+bool finished(const fs::path& dir, const std::string& hash) {
+  try {
+    const auto record = analysis::read_json((dir / kPointRecord).string());
+    if (!record.is_object() || record.value("scenario_hash", "") != hash) return false;
+    return analysis::read_json((dir / kResults).string()).is_object();
+  } catch (const analysis::InputError&) {
+    return false;
+  }
+}
+
+// Before a point runs: no results.json from an older scenario, and a point.json for this one.
+void prepare_point(const analysis::SweepPlan& plan, const analysis::SweepPoint& p, const fs::path& dir, const std::string& hash) {
+  fs::create_directories(dir);
+  fs::remove(dir / kResults);
+  nlohmann::ordered_json record = {{"id", p.id},          {"index", p.index},
+                                   {"sweep_file", plan.file}, {"base_file", plan.base_file},
+                                   {"axes", p.axes},      {"scenario_hash", hash},
+                                   {"scenario", p.scenario}};
+  analysis::write_text_atomically((dir / kPointRecord).string(), record.dump(2) + "\n");
+}
+
+// A progress bar with ETA on a terminal; one plain line per finished point otherwise.
+class Progress {
+ public:
+  Progress(std::size_t total, bool tty) : total_(total), tty_(tty), start_(std::chrono::steady_clock::now()) {}
+
+  void finished(const std::string& id, const TaskOutcome& outcome) {
+    ++done_;
+    const double elapsed_s = seconds_since(start_);
+    if (!tty_) {
+      fmt::print(stderr, "sweep: [{}/{}] {} {} in {:.3f} s\n", done_, total_, id, outcome.code == 0 ? "ran" : "FAILED",
+                 outcome.wall_s);
+      return;
+    }
+    if (done_ < total_ && elapsed_s - drawn_s_ < kRedrawEvery_s) return;
+    drawn_s_ = elapsed_s;
+    draw(elapsed_s);
+  }
+
+  // A message on its own line (the bar is redrawn after it on a terminal).
+  void say(const std::string& line) {
+    fmt::print(stderr, "{}{}\n", tty_ ? "\r\033[K" : "", line);
+    if (tty_ && done_ > 0 && done_ < total_) draw(seconds_since(start_));
+  }
+
+  void close() {
+    if (tty_ && total_ > 0) fmt::print(stderr, "\n");
+  }
+
+ private:
+  static constexpr double kRedrawEvery_s = 0.1;
+  static constexpr int kBarWidth = 30;
+
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+
+  void draw(double elapsed_s) {
+    const double fraction = total_ ? static_cast<double>(done_) / static_cast<double>(total_) : 1;
+    const int filled = static_cast<int>(fraction * kBarWidth);
+    const double eta_s = done_ ? elapsed_s / static_cast<double>(done_) * static_cast<double>(total_ - done_) : 0;
+    fmt::print(stderr, "\r\033[K[{:#<{}}{:-<{}}] {}/{} points {:3.0f}%  elapsed {:.0f} s  ETA {:.0f} s", "", filled, "",
+               kBarWidth - filled, done_, total_, fraction * 100, elapsed_s, eta_s);
+    std::fflush(stderr);
+  }
+
+  std::size_t total_, done_ = 0;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  double drawn_s_ = -1;
+};
+
+// Runs the points in `to_run`; returns the worst exit code of a failed point (0: none failed).
+int run_points(const analysis::SweepPlan& plan, const std::vector<sim::Scenario>& scenarios, const std::vector<std::size_t>& to_run,
+               const SweepOptions& opts, std::set<std::size_t>& failed) {
+  const int jobs = opts.jobs > 0 ? opts.jobs : geotrain::cli::usable_cores();
+  Progress progress(to_run.size(), ::isatty(STDERR_FILENO) != 0);
+  int worst = 0;
+  auto task = [&](std::size_t k) -> TaskResult {  // runs in the child process
+    const std::size_t i = to_run[k];
+    try {
+      const sim::RunOutput output = sim::run_scenario(scenarios[i]);
+      sim::write_outputs(output, point_dir(opts.out_dir, plan.points[i]).string());
+      return {0, ""};
+    } catch (const geotrain::runtime::DataError& e) {
+      return {geotrain::cli::kExitBadInput, plan.base_file + ": " + e.what()};
+    } catch (const sim::BadInput& e) {
+      return {geotrain::cli::kExitBadInput, e.what()};
+    }
+  };
+  auto done = [&](std::size_t k, const TaskOutcome& outcome) {
+    const auto& p = plan.points[to_run[k]];
+    progress.finished(p.id, outcome);
+    if (outcome.code == 0) return;
+    failed.insert(to_run[k]);
+    // A crash or unexpected error (1) outranks bad input found while running (2, e.g. missing data).
+    if (outcome.code != geotrain::cli::kExitBadInput) worst = geotrain::cli::kExitCheckFailed;
+    else if (worst == 0) worst = geotrain::cli::kExitBadInput;
+    progress.say(fmt::format("geotrain: point {} ({}) failed: {}", p.id, analysis::axes_text(p.axes), outcome.message));
+  };
+  geotrain::cli::run_in_processes(to_run.size(), jobs, task, done);
+  progress.close();
+  return worst;
+}
+
+// Reads every finished point's results and writes DIR/sweep.csv and DIR/pareto.csv.
+void write_tables(const analysis::SweepPlan& plan, const std::string& out_dir, const std::set<std::size_t>& failed) {
+  std::vector<analysis::PointRow> rows;
+  for (const auto& p : plan.points) {
+    if (failed.count(p.index)) continue;
+    const auto results = analysis::read_json((point_dir(out_dir, p) / kResults).string());
+    rows.push_back(analysis::point_row(p.id, p.axes, results));
+  }
+  analysis::write_text_atomically((fs::path(out_dir) / "sweep.csv").string(), analysis::sweep_csv(plan.axis_pointers, rows));
+  const analysis::SweepPareto front = analysis::sweep_pareto(rows);
+  std::vector<analysis::PointRow> front_rows;
+  for (const std::size_t i : front.rows) front_rows.push_back(rows[i]);
+  analysis::write_text_atomically((fs::path(out_dir) / "pareto.csv").string(),
+                                  analysis::sweep_csv(plan.axis_pointers, front_rows));
+  fmt::print("pareto: {} of {} points on the front ({} {} vs total_usd minimized)\n", front_rows.size(), rows.size(),
+             front.speed_column, front.maximize_speed ? "maximized" : "minimized");
+}
+
+// Point folders under DIR/points that this sweep does not own (an older version of the sweep).
+std::size_t foreign_point_folders(const analysis::SweepPlan& plan, const std::string& out_dir) {
+  std::set<std::string> ids;
+  for (const auto& p : plan.points) ids.insert(p.id);
+  std::size_t foreign = 0;
+  if (!fs::is_directory(fs::path(out_dir) / "points")) return 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(out_dir) / "points"))
+    if (entry.is_directory() && !ids.count(entry.path().filename().string())) ++foreign;
+  return foreign;
+}
+
+int cmd_sweep(const SweepOptions& opts) {
+  const auto start = std::chrono::steady_clock::now();
+  analysis::SweepPlan plan;
+  std::vector<sim::Scenario> scenarios;
+  try {
+    plan = analysis::load_sweep(opts.sweep_file);
+  } catch (const analysis::InputError& e) {
+    fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
+    return geotrain::cli::kExitBadInput;
+  }
+  if (!validate_points(plan, scenarios)) return geotrain::cli::kExitBadInput;
+  std::vector<std::size_t> to_run;
+  for (const auto& p : plan.points) {
+    const fs::path dir = point_dir(opts.out_dir, p);
+    const std::string hash = analysis::scenario_hash(p.scenario, plan.base_file);
+    if (!opts.rerun && finished(dir, hash)) continue;
+    prepare_point(plan, p, dir, hash);
+    to_run.push_back(p.index);
+  }
+  const std::size_t reused = plan.points.size() - to_run.size();
+  if (reused > 0)
+    fmt::print(stderr, "sweep: reusing {} finished points (results.json present, same scenario hash)\n", reused);
+  std::set<std::size_t> failed;
+  const int worst = run_points(plan, scenarios, to_run, opts, failed);
+  write_tables(plan, opts.out_dir, failed);
+  if (const std::size_t foreign = foreign_point_folders(plan, opts.out_dir); foreign > 0)
+    fmt::print("note: {} folders in {}/points belong to no point of this sweep (left in place)\n", foreign, opts.out_dir);
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("sweep {}: {} points: {} run, {} reused, {} failed ({} jobs, {:.1f} s); wrote {}/sweep.csv, {}/pareto.csv\n",
+             plan.name, plan.points.size(), to_run.size() - failed.size(), reused, failed.size(),
+             opts.jobs > 0 ? opts.jobs : geotrain::cli::usable_cores(), wall_s, opts.out_dir, opts.out_dir);
+  return worst;
+}
+
+}  // namespace
+
+namespace geotrain::cli {
+
+void add_sweep_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<SweepOptions>();
+  auto* sweep = app.add_subcommand("sweep", "run every point of a sweep file in parallel; write sweep.csv and pareto.csv");
+  sweep->add_option("sweep", opts->sweep_file, "sweep JSON file (docs/SWEEPS.md)")->required();
+  sweep->add_option("--out", opts->out_dir, "output folder: points/<id>/, sweep.csv, pareto.csv")->required();
+  sweep->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
+  sweep->add_flag("--rerun", opts->rerun, "run every point again, even those already finished");
+  sweep->callback([opts, &exit_code] { exit_code = cmd_sweep(*opts); });
+}
+
+}  // namespace geotrain::cli
