@@ -158,23 +158,29 @@ void WorkerContext::end_step(double samples, double loss) {
     world_.diverged = true;
     world_.stop_reason = fmt::format("diverged: worker {} reported a loss of {} at {:.6g} s", info().name, loss, now());
     world_.recorder.end_step(samples, loss, now(), world_size(), true);
+    fill_costs(world_.recorder.last_row());
     sg4::Actor::kill_all();   // every other actor; this one ends just below
     sg4::this_actor::exit();
   }
   if (!world_.recorder.end_step(samples, loss, now(), world_size(), false)) return;
   TimelineRow& row = world_.recorder.last_row();
+  fill_costs(row);
+  // The end of the run is evaluated after the simulation (sim/run.cc), once all work landed.
+  const int every = world_.scenario.workload.eval_every;
+  if (world_.training.is_real() && every > 0 && (row.step + 1) % every == 0) evaluate_into(world_, row);
+}
+
+void WorkerContext::fill_costs(TimelineRow& row) const {
   row.compute_usd = world_.ledger.compute_usd(row.time_s);
   row.egress_usd = world_.ledger.total_egress_usd();
   row.wan_bytes = world_.ledger.wan_bytes();
-  const int every = world_.scenario.workload.eval_every;
-  const bool last = row.step + 1 >= world_.scenario.workload.steps;
-  if (world_.training.is_real() && (last || (every > 0 && (row.step + 1) % every == 0))) {
-    const std::vector<float> params = world_.deployed_parameters();
-    const runtime::Evaluation e = world_.training.evaluate(params);
-    row.test_loss = e.loss;
-    row.test_accuracy = e.accuracy;
-    row.evaluated = true;
-  }
+}
+
+void evaluate_into(World& world, TimelineRow& row) {
+  const runtime::Evaluation e = world.training.evaluate(world.deployed_parameters());
+  row.test_loss = e.loss;
+  row.test_accuracy = e.accuracy;
+  row.evaluated = true;
 }
 
 Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint64_t bytes, int channel) {
@@ -272,7 +278,12 @@ std::unique_ptr<Message> WorkerContext::receive_inbox() {
 }
 
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
+  const double start = now();
   t.comm->wait();
+  // Waits of request/reply protocols (servers, gossip) are communication too; collectives
+  // record theirs as one span of the whole collective.
+  if (!in_collective_ && now() > start)
+    world_.recorder.add_span({rank_, overlapped_ ? "overlapped" : "communication", "wait transfer", start, now()});
   if (t.in_flight_B > 0) {
     world_.ledger.add_in_flight(-static_cast<double>(t.in_flight_B));
     t.in_flight_B = 0;
@@ -282,9 +293,13 @@ std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
 }
 
 WorkerContext::CollectiveTimer::CollectiveTimer(WorkerContext& ctx, CollectiveKey key)
-    : ctx_(ctx), key_(std::move(key)), start_s_(ctx.now()) {}
+    : ctx_(ctx), key_(std::move(key)), start_s_(ctx.now()), outer_(ctx.in_collective_) {
+  ctx.in_collective_ = true;
+}
 
 WorkerContext::CollectiveTimer::~CollectiveTimer() {
+  ctx_.in_collective_ = outer_;
+  if (outer_) return;  // nested (e.g. the leaders' ring inside a hierarchical all-reduce)
   const double end = ctx_.now();
   ctx_.world_.recorder.add_span({ctx_.rank_, ctx_.overlapped_ ? "overlapped" : "communication",
                                  key_.op + "/" + key_.algorithm, start_s_, end});

@@ -63,6 +63,9 @@ struct World {
   std::string stop_reason;
 };
 
+// Evaluates the deployed parameters on the test set into `row`.  REQUIRES: real training.
+void evaluate_into(World& world, TimelineRow& row);
+
 class WorkerContext {
  public:
   WorkerContext(World& world, int rank);
@@ -152,9 +155,11 @@ class WorkerContext {
     WorkerContext& ctx_;
     CollectiveKey key_;
     double start_s_;
+    bool outer_;  // already inside a collective
   };
 
  private:
+  void fill_costs(TimelineRow& row) const;
   // A put of `message` to `box` (a mailbox towards node dst), rate-capped and metered; not started.
   simgrid::s4u::CommPtr put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes);
 
@@ -162,6 +167,7 @@ class WorkerContext {
   int rank_;
   runtime::Rng rng_;
   bool inbox_owner_ = false;
+  bool in_collective_ = false;
   int channel_ = 0;
   bool overlapped_ = false;
 };

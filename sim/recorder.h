@@ -53,6 +53,7 @@ class Recorder {
   // Returns true when this call appended a row.
   bool end_step(double samples, double loss, double now_s, int workers, bool force_row);
   TimelineRow& last_row() { return rows_.back(); }
+  void append_row(const TimelineRow& row) { rows_.push_back(row); }
 
   double compute_s(int rank) const { return compute_s_[rank]; }
   double communication_s(int rank) const { return comm_s_[rank]; }

@@ -124,6 +124,23 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
   return r;
 }
 
+// The model at the end of the run, once every last sync and delayed update has landed: a final
+// timeline row at the end time (or the last row, when it is at the end time already); its
+// train_loss repeats the last measured one.
+void evaluate_at_end(World& world, double simulated_s) {
+  Recorder& recorder = world.recorder;
+  if (!world.training.is_real() || world.diverged || recorder.rows().empty()) return;
+  if (recorder.rows().back().time_s < simulated_s) {
+    TimelineRow row = recorder.rows().back();
+    row.time_s = simulated_s;
+    row.compute_usd = world.ledger.compute_usd(simulated_s);
+    row.egress_usd = world.ledger.total_egress_usd();
+    row.wan_bytes = world.ledger.wan_bytes();
+    recorder.append_row(row);
+  }
+  evaluate_into(world, recorder.last_row());
+}
+
 // Runs the worker programs (and server programs) of one simulation and assembles the output.
 RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>& servers,
                    const std::function<void(World&)>& prepare, const WorkerProgram& worker,
@@ -156,6 +173,7 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
   sg4::Engine::get_instance()->run();
   if (finish) finish(world);
   const double simulated_s = sg4::Engine::get_clock();
+  evaluate_at_end(world, simulated_s);
   const auto run_end = std::chrono::steady_clock::now();
   const double wall_s = std::chrono::duration<double>(run_end - wall_start).count();
   const double run_wall_s = std::chrono::duration<double>(run_end - run_start).count();

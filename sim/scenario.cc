@@ -129,6 +129,8 @@ Workload parse_workload(JsonReader& r) {
                         "not a size-only profile");
   }
   w.measured_compute = r.choice_or("compute_time", "model", {"model", "measured"}) == "measured";
+  if (w.measured_compute && !real)
+    r.fail("compute_time", "\"measured\" needs a real backend (\"backend\": \"cpu\"); size-only runs use \"model\"");
   r.allow("optimizer");
   if (r.has("optimizer")) {
     auto o = r.object("optimizer");
