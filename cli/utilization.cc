@@ -74,8 +74,20 @@ nlohmann::json point(const Spec& s, double parameters, const nlohmann::json& str
   return doc;
 }
 
+// Every point is validated before anything runs or is written: a bad strategy names the spec.
+void validate_points(const Spec& s, const std::string& spec_file) {
+  for (const auto& [label, strategy] : s.strategies) {
+    try {
+      sim::parse_scenario(point(s, s.parameters.front(), strategy, s.bandwidths_Gbps.front()), s.file);
+    } catch (const sim::BadInput& e) {
+      sim::throw_bad_input(spec_file, sim::json_pointer_append("/strategies", label), "", e.what());
+    }
+  }
+}
+
 int run(const std::string& spec_file, const std::string& out_dir) {
   const Spec s = read_spec(spec_file);
+  validate_points(s, spec_file);
   std::filesystem::create_directories(out_dir);
   std::ofstream util(std::filesystem::path(out_dir) / "utilization.csv");
   std::ofstream needed(std::filesystem::path(out_dir) / "needed.csv");

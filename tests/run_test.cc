@@ -1,6 +1,8 @@
 // Whole runs: output files, result keys and their consistency, nccl-tests bus bandwidth, and
 // determinism (same scenario and seed: byte-identical results apart from "perf").
 #include <filesystem>
+#include <map>
+#include <tuple>
 #include <fstream>
 #include <sstream>
 
@@ -95,6 +97,55 @@ TEST(Run, BusBandwidthFactorsFollowNcclTests) {
   EXPECT_DOUBLE_EQ(sim::busbw_factor("allgather", 4), 3.0 / 4);
   EXPECT_DOUBLE_EQ(sim::busbw_factor("reduce_scatter", 4), 3.0 / 4);
   EXPECT_DOUBLE_EQ(sim::busbw_factor("broadcast", 5), 1.0);
+}
+
+}  // namespace
+}  // namespace geotrain
+
+namespace geotrain {
+namespace {
+
+// utilization.csv rows: (model, strategy, Gbps) -> utilization.
+std::map<std::tuple<double, std::string, double>, double> read_utilization(const std::filesystem::path& csv) {
+  std::map<std::tuple<double, std::string, double>, double> out;
+  std::ifstream f(csv);
+  std::string line;
+  std::getline(f, line);  // header
+  while (std::getline(f, line)) {
+    std::stringstream row(line);
+    std::string params, strategy, gbps, step, util;
+    std::getline(row, params, ',');
+    std::getline(row, strategy, ',');
+    std::getline(row, gbps, ',');
+    std::getline(row, step, ',');
+    std::getline(row, util, ',');
+    out[{std::stod(params), strategy, std::stod(gbps)}] = std::stod(util);
+  }
+  return out;
+}
+
+TEST(Utilization, DataParallelMatchesTheRingClosedFormAndStreamingNeedsLeastBandwidth) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "geotrain_utilization_test";
+  std::filesystem::remove_all(dir);
+  const std::string cmd = std::string(GEOTRAIN_BINARY) + " utilization " + GEOTRAIN_SOURCE_DIR +
+                          "/scenarios/streaming-diloco-bandwidth.json --out " + dir.string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const auto u = read_utilization(dir / "utilization.csv");
+  ASSERT_EQ(u.size(), 3u * 4u * 9u);
+  // Two replicas, 1B fp32 parameters (4 GB), 1 Tbit/s, host-to-host 50.01 ms one way:
+  // ring all-reduce 2 (alpha + S/(2 beta)) after each 1 s step.
+  const double comm = 2 * (0.05001 + 4e9 / 2 / (1e12 / 8));
+  EXPECT_NEAR((u.at({1e9, "data_parallel", 1000})), 1 / (1 + comm), 1e-3);
+  for (double params : {1e9, 1e10, 1e11})
+    for (double gbps : {0.1, 1.0, 10.0, 100.0, 1000.0}) {
+      const double dp = u.at({params, "data_parallel", gbps}), diloco = u.at({params, "diloco_H100", gbps});
+      const double streaming = u.at({params, "streaming_P4_fp4_tau1", gbps});
+      EXPECT_LE(dp, diloco + 1e-9) << params << " @ " << gbps;
+      EXPECT_LE(diloco, streaming + 1e-9) << params << " @ " << gbps;
+    }
+  // needed.csv: a row per model x strategy x target.
+  std::ifstream needed(dir / "needed.csv");
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(needed), {}, '\n'), 1 + 3 * 4 * 5);
 }
 
 }  // namespace
