@@ -16,6 +16,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "cli_test_util.h"
 #include <nlohmann/json.hpp>
 
 #include "analysis/check.h"
@@ -52,23 +54,9 @@ constexpr const char* kTinyScenario = R"({
   "strategy": {"name": "ddp", "allreduce": "ring"}
 })";
 
-fs::path fresh_dir() {
-  std::string tmpl = (fs::path(::testing::TempDir()) / "geotrain_analysis_XXXXXX").string();
-  const char* dir = mkdtemp(tmpl.data());
-  EXPECT_NE(dir, nullptr) << "mkdtemp failed for " << tmpl;
-  return dir ? fs::path(dir) : fs::path();
-}
-
-void write_file(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream(file, std::ios::binary) << text;
-}
-
-std::string read_file(const fs::path& file) {
-  std::ostringstream s;
-  s << std::ifstream(file, std::ios::binary).rdbuf();
-  return s.str();
-}
+using geotrain::testing::read_file;
+using geotrain::testing::write_file;
+fs::path fresh_dir() { return geotrain::testing::fresh_dir("geotrain_analysis"); }
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -86,19 +74,10 @@ std::vector<std::string> split_csv_simple(const std::string& line) {  // no quot
   return cells;
 }
 
-struct Cli {
-  int exit_code = -1;
-  std::string out, err;
-};
+using Cli = geotrain::testing::CliRun;
 
 // Runs `geotrain ARGS` in `dir`, capturing stdout and stderr separately.
-Cli geotrain(const fs::path& dir, const std::string& args) {
-  const fs::path out = dir / ".stdout", err = dir / ".stderr";
-  const std::string cmd = "cd '" + dir.string() + "' && '" + GEOTRAIN_BINARY + "' " + args + " >'" + out.string() +
-                          "' 2>'" + err.string() + "'";
-  const int status = std::system(cmd.c_str());
-  return Cli{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
-}
+Cli geotrain(const fs::path& dir, const std::string& args) { return geotrain::testing::run_geotrain(args, dir); }
 
 // ---------------------------------------------------------------------------------------------
 // Sweep plans

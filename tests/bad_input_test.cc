@@ -10,6 +10,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "cli_test_util.h"
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -38,35 +40,13 @@ constexpr const char* kValidScenario = R"({
   "network": {"fidelity": "message"}
 })";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string err;  // everything the binary wrote to stderr
-};
-
-// A fresh, empty folder for one test.
-fs::path fresh_dir() {
-  std::string tmpl = (fs::path(::testing::TempDir()) / "geotrain_bad_input_XXXXXX").string();
-  const char* dir = mkdtemp(tmpl.data());
-  EXPECT_NE(dir, nullptr) << "mkdtemp failed for " << tmpl;
-  return dir ? fs::path(dir) : fs::path();
-}
-
-void write_file(const fs::path& file, const std::string& text) {
-  std::ofstream(file, std::ios::binary) << text;
-}
+using geotrain::testing::fresh_dir;
+using geotrain::testing::write_file;
+using RunResult = geotrain::testing::CliRun;
 
 // Runs `geotrain run FILE --out OUT --quiet`; captures stderr and the exit code.
 RunResult run_geotrain(const fs::path& file, const fs::path& out) {
-  const std::string cmd = std::string("'") + GEOTRAIN_BINARY + "' run '" + file.string() +
-                          "' --out '" + out.string() + "' --quiet 2>&1 >/dev/null";
-  RunResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.err.append(buf, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return geotrain::testing::run_geotrain("run '" + file.string() + "' --out '" + out.string() + "' --quiet");
 }
 
 // The valid scenario with the value at JSON pointer `pointer` replaced by `value`.
@@ -97,11 +77,11 @@ void expect_bad_input(const fs::path& file, const std::string& text,
 void expect_bad_value(const std::string& pointer, const json& value,
                       const std::vector<std::string>& parts) {
   SCOPED_TRACE(pointer + " = " + value.dump());
-  expect_bad_input(fresh_dir() / "scenario.json", scenario_with(pointer, value), parts);
+  expect_bad_input(fresh_dir("geotrain_bad_input") / "scenario.json", scenario_with(pointer, value), parts);
 }
 
 TEST(BadInput, ValidQuickstartRunsAndWritesResults) {
-  const fs::path out = fresh_dir() / "out";
+  const fs::path out = fresh_dir("geotrain_bad_input") / "out";
   const RunResult r = run_geotrain(GEOTRAIN_SOURCE_DIR "/scenarios/quickstart.json", out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(fs::exists(out / "results.json"));
@@ -112,7 +92,7 @@ TEST(BadInput, ValidQuickstartRunsAndWritesResults) {
 }
 
 TEST(BadInput, ValidBaseScenarioRuns) {  // so the failures below come from the one broken value
-  const fs::path dir = fresh_dir();
+  const fs::path dir = fresh_dir("geotrain_bad_input");
   write_file(dir / "scenario.json", kValidScenario);
   const RunResult r = run_geotrain(dir / "scenario.json", dir / "out");
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -120,17 +100,17 @@ TEST(BadInput, ValidBaseScenarioRuns) {  // so the failures below come from the 
 }
 
 TEST(BadInput, MissingScenarioFile) {
-  expect_bad_input(fresh_dir() / "absent.json", "", {"absent.json: no such file"});
+  expect_bad_input(fresh_dir("geotrain_bad_input") / "absent.json", "", {"absent.json: no such file"});
 }
 
 TEST(BadInput, ScenarioPathIsAFolder) {
-  const fs::path dir = fresh_dir() / "folder.json";
+  const fs::path dir = fresh_dir("geotrain_bad_input") / "folder.json";
   fs::create_directory(dir);
   expect_bad_input(dir, "", {"is a folder; expected a JSON file"});
 }
 
 TEST(BadInput, MalformedJsonGivesLineAndColumn) {
-  expect_bad_input(fresh_dir() / "scenario.json", "{\n  \"seed\": 7,\n  \"fleet\": [1,,]\n}\n",
+  expect_bad_input(fresh_dir("geotrain_bad_input") / "scenario.json", "{\n  \"seed\": 7,\n  \"fleet\": [1,,]\n}\n",
                    {"malformed JSON", "line 3, column 15", "unexpected ','"});
 }
 
@@ -138,7 +118,7 @@ TEST(BadInput, NumberTooLargeForADouble) {
   std::string text = kValidScenario;
   const std::string capacity = "\"capacity_Gbps\": 10";
   text.replace(text.find(capacity), capacity.size(), "\"capacity_Gbps\": 1e400");
-  expect_bad_input(fresh_dir() / "scenario.json", text,
+  expect_bad_input(fresh_dir("geotrain_bad_input") / "scenario.json", text,
                    {"malformed JSON", "number overflow parsing '1e400'", "fit in a double"});
 }
 
@@ -230,12 +210,12 @@ TEST(BadInput, TopologyFileDoesNotExist) {
 TEST(BadInput, MissingTopologyKey) {
   json doc = json::parse(kValidScenario);
   doc.erase("topology");
-  expect_bad_input(fresh_dir() / "scenario.json", doc.dump(),
+  expect_bad_input(fresh_dir("geotrain_bad_input") / "scenario.json", doc.dump(),
                    {": /topology: missing: expected a topology object or the path of a topology file"});
 }
 
 TEST(BadInput, BadValueInTopologyFileNamesThatFile) {
-  const fs::path dir = fresh_dir();
+  const fs::path dir = fresh_dir("geotrain_bad_input");
   json topology = json::parse(kValidScenario)["topology"];
   topology["links"][0]["capacity_Gbps"] = -1;
   write_file(dir / "topo.json", topology.dump());

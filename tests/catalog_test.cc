@@ -12,6 +12,8 @@
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "cli_test_util.h"
 #include <nlohmann/json.hpp>
 
 #include "sim/json_reader.h"
@@ -63,12 +65,7 @@ std::string error_of(const json& j, const std::string& file = "t.json") {
   return "no error";
 }
 
-fs::path fresh_dir() {
-  std::string tmpl = (fs::path(::testing::TempDir()) / "geotrain_catalog_XXXXXX").string();
-  const char* dir = mkdtemp(tmpl.data());
-  EXPECT_NE(dir, nullptr);
-  return dir ? fs::path(dir) : fs::path();
-}
+fs::path fresh_dir() { return geotrain::testing::fresh_dir("geotrain_catalog"); }
 
 void write(const fs::path& file, const json& j) { std::ofstream(file) << j.dump(2); }
 
@@ -349,25 +346,9 @@ TEST(CatalogShipped, Gcp4ContinentsUsesTheSameSchemaAndAgreesWithTheCatalog) {
 
 // ---- geotrain topo -----------------------------------------------------------------------------
 
-struct TopoRun {
-  int exit_code = -1;
-  std::string out, err;
-};
+using TopoRun = geotrain::testing::CliRun;
 
-TopoRun topo(const std::string& args) {
-  const fs::path err = fresh_dir() / "stderr";
-  const std::string cmd = std::string("'") + GEOTRAIN_BINARY + "' topo " + args + " 2>'" + err.string() + "'";
-  TopoRun r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.out.append(buf, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err);
-  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return r;
-}
+TopoRun topo(const std::string& args) { return geotrain::testing::run_geotrain("topo " + args); }
 
 TEST(TopoCommand, JsonMatricesFollowTheSimulatorsRoutes) {
   const TopoRun r = topo("'" + kMulticloud + "' --regions azure-eastus,azure-westeurope,gcp-asia-east1 --json");
