@@ -34,25 +34,7 @@ namespace an = geotrain::analysis;
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-// A valid two-region scenario with an inline topology (runs in milliseconds).
-constexpr const char* kTinyScenario = R"({
-  "name": "tiny", "seed": 7,
-  "topology": {
-    "name": "tiny",
-    "regions": [{"name": "r0", "cloud": "c", "continent": "k0", "lan_latency_ms": 0.05},
-                {"name": "r1", "cloud": "c", "continent": "k1", "lan_latency_ms": 0.05}],
-    "links": [{"a": "r0", "b": "r1", "latency_ms": 40, "capacity_Gbps": 10}],
-    "instance_types": {"gpu": {"gpus": 1, "gpu_peak_tflops": 100, "utilization": 0.5,
-                               "nic_Gbps": 100, "usd_per_hour": {"on_demand": 3.6, "spot": 1.8}}},
-    "egress_usd_per_GB": {"c": {"cross_zone": 0.01, "same_continent": 0.02,
-                                "inter_continent": 0.05, "internet": 0.09}}
-  },
-  "fleet": [{"region": "r0", "instance": "gpu", "count": 2},
-            {"region": "r1", "instance": "gpu", "count": 2}],
-  "workload": {"model": {"type": "profile", "parameters": 1e6, "flops_per_sample": 1e9},
-               "batch_per_worker": 8, "steps": 1},
-  "strategy": {"name": "ddp", "allreduce": "ring"}
-})";
+using geotrain::testing::kTinyScenario;
 
 using geotrain::testing::read_file;
 using geotrain::testing::write_file;

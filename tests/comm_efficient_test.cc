@@ -24,13 +24,7 @@ UniformNet two_by_two() {
   return net;
 }
 
-double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    worst = std::max(worst, std::abs(double{a[i]} - b[i]) / std::max(1e-3, std::abs(double{b[i]})));
-  return worst;
-}
+using testing::max_rel_diff;
 
 std::vector<float> params_of(const nlohmann::json& strategy, int steps, const UniformNet& net = two_by_two(),
                              int batch = 10) {

@@ -18,13 +18,6 @@ using testing::UniformNet;
 using testing::real_scenario;
 using testing::run_captured;
 
-double max_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    worst = std::max(worst, std::abs(double{a[i]} - b[i]) / std::max(1e-3, std::abs(double{b[i]})));
-  return worst;
-}
 
 TEST(Ddp, MWorkersWithBatchBEqualOneWorkerWithBatchMbForEveryAllreduce) {
   // Each worker's shard is exactly one batch, so every step uses the whole shard: the mean of
@@ -43,7 +36,7 @@ TEST(Ddp, MWorkersWithBatchBEqualOneWorkerWithBatchMbForEveryAllreduce) {
     net.regions = kRegions;
     net.workers_per_region = kWorkersPerRegion;
     const auto many = run_captured(real_scenario(net, model, data, {{"name", "ddp"}, {"allreduce", algo}}, kBatch, kSteps, 0.1));
-    EXPECT_LT(max_relative_difference(many.params, single.params), 1e-5) << algo;
+    EXPECT_LT(testing::max_rel_diff(many.params, single.params), 1e-5) << algo;
     EXPECT_NE(many.params, std::vector<float>(many.params.size(), 0.0f));
   }
 }

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <gtest/gtest.h>
+
 #include "sim/isolate.h"
 #include "sim/strategies/strategy.h"
 #include "sim/run.h"
@@ -118,6 +120,15 @@ inline nlohmann::json real_scenario(const UniformNet& net, const nlohmann::json&
                    {"batch_per_worker", batch}, {"steps", steps}};
   s["strategy"] = strategy;
   return s;
+}
+
+// Largest |a - b| / max(1e-3, |b|) over two parameter vectors (sizes must match).
+inline double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    worst = std::max(worst, std::abs(double{a[i]} - b[i]) / std::max(1e-3, std::abs(double{b[i]})));
+  return worst;
 }
 
 }  // namespace geotrain::testing
