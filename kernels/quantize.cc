@@ -10,16 +10,10 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/check.h"
+
 namespace geotrain::kernels {
 namespace {
-
-// Kernels sit below runtime/check.h, so they carry their own always-on precondition check.
-void require(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "kernels/quantize: precondition failed: %s\n", what);
-    std::abort();
-  }
-}
 
 constexpr float kInt8MaxCode = 127.0f;     // symmetric range [-127, 127]; -128 is never used
 constexpr int kFp4MaxCode = 7;             // code c means magnitude s * 2^-(kFp4MaxCode - c)
@@ -95,14 +89,14 @@ float block_scale(WireFormat format, const float* x, std::size_t len) {
     case WireFormat::int8: return max_abs(x, len) / kInt8MaxCode;
     case WireFormat::fp4_e3m0: return max_abs(x, len);
     case WireFormat::ternary: return mean_abs(x, len);
-    default: require(false, "block_scale of a format without scales"); return 0.0f;
+    default: GEOTRAIN_CHECK(false, "block_scale of a format without scales"); return 0.0f;
   }
 }
 
 // Calls fn(scale_index, begin, len) for every block of `block` values in [0, n).
 template <class Fn>
 void for_each_block(std::size_t n, std::size_t block, Fn fn) {
-  require(block > 0, "block > 0");
+  GEOTRAIN_CHECK(block > 0, "block > 0");
   for (std::size_t b = 0, begin = 0; begin < n; ++b, begin += block) fn(b, begin, std::min(block, n - begin));
 }
 
@@ -151,7 +145,7 @@ bool is_block_scaled(WireFormat format) {
 }
 
 std::size_t block_count(std::size_t n, std::size_t block) {
-  require(block > 0, "block > 0");
+  GEOTRAIN_CHECK(block > 0, "block > 0");
   return (n + block - 1) / block;
 }
 

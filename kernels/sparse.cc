@@ -10,16 +10,10 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/check.h"
+
 namespace geotrain::kernels {
 namespace {
-
-// Kernels sit below runtime/check.h, so they carry their own always-on precondition check.
-void require(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "kernels/sparse: precondition failed: %s\n", what);
-    std::abort();
-  }
-}
 
 constexpr std::uint32_t kAbsMask = 0x7fffffffu;  // clears the fp32 sign bit
 constexpr std::size_t kMaxIndex = static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max());
@@ -29,8 +23,8 @@ std::uint32_t magnitude_key(float x) { return std::bit_cast<std::uint32_t>(x) & 
 
 // The k positions of x(n) of largest magnitude (ties: lower index), ascending.
 std::vector<std::int32_t> select_topk(const float* x, std::size_t n, std::size_t k) {
-  require(k <= n, "k <= n");
-  require(n <= kMaxIndex, "n <= INT32_MAX (indices are int32)");
+  GEOTRAIN_CHECK(k <= n, "k <= n");
+  GEOTRAIN_CHECK(n <= kMaxIndex, "n <= INT32_MAX (indices are int32)");
   std::vector<std::int32_t> order(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = static_cast<std::int32_t>(i);
   const auto ranks_before = [x](std::int32_t a, std::int32_t b) {
@@ -60,7 +54,7 @@ std::size_t mask_count(const std::uint8_t* mask, std::size_t n) {
 }
 
 std::size_t mask_to_indices(std::int32_t* idx, const std::uint8_t* mask, std::size_t n) {
-  require(n <= kMaxIndex, "n <= INT32_MAX (indices are int32)");
+  GEOTRAIN_CHECK(n <= kMaxIndex, "n <= INT32_MAX (indices are int32)");
   std::size_t nnz = 0;
   for (std::size_t i = 0; i < n; ++i)
     if (mask[i]) idx[nnz++] = static_cast<std::int32_t>(i);
@@ -97,7 +91,7 @@ void gather_indices(float* dense, const float* x, const std::int32_t* idx, std::
 void scatter_indices(float* out, const float* dense, const std::int32_t* idx, std::size_t nnz, std::size_t n) {
   std::fill(out, out + n, 0.0f);
   for (std::size_t j = 0; j < nnz; ++j) {
-    require(idx[j] >= 0 && static_cast<std::size_t>(idx[j]) < n, "index in [0, n)");
+    GEOTRAIN_CHECK(idx[j] >= 0 && static_cast<std::size_t>(idx[j]) < n, "index in [0, n)");
     out[idx[j]] = dense[j];
   }
 }
@@ -107,7 +101,7 @@ void scatter_add_indices(float* out, const float* dense, const std::int32_t* idx
 }
 
 std::size_t pruning_kept_count(std::size_t n, double sparsity) {
-  require(sparsity >= 0.0 && sparsity < 1.0, "0 <= sparsity < 1");
+  GEOTRAIN_CHECK(sparsity >= 0.0 && sparsity < 1.0, "0 <= sparsity < 1");
   return static_cast<std::size_t>(std::llround((1.0 - sparsity) * static_cast<double>(n)));
 }
 

@@ -5,7 +5,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/nn.h"
-#include "runtime/check.h"
+#include "kernels/check.h"
 
 namespace geotrain::runtime {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "kernels/optim.h"
-#include "runtime/check.h"
+#include "kernels/check.h"
 
 namespace geotrain::runtime {
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "runtime/check.h"
+#include "kernels/check.h"
 
 namespace geotrain::runtime {
 

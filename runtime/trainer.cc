@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "runtime/check.h"
+#include "kernels/check.h"
 
 namespace geotrain::runtime {
 

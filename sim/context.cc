@@ -12,7 +12,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "kernels/reduce.h"
-#include "runtime/check.h"
+#include "kernels/check.h"
 #include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
 
-#include "runtime/check.h"
+#include "kernels/check.h"
 
 namespace sg4 = simgrid::s4u;
 

@@ -9,7 +9,7 @@
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/dijkstra_shortest_paths.hpp>
 
-#include "runtime/check.h"
+#include "kernels/check.h"
 
 namespace geotrain::sim {
 namespace {

@@ -22,7 +22,6 @@ class Training {
   // Test loss and accuracy of `params`.  REQUIRES: is_real().
   runtime::Evaluation evaluate(std::span<const float> params);
   const std::vector<float>& initial_parameters() const { return initial_; }
-  const runtime::TrainTest& data() const { return data_; }
 
  private:
   const Scenario& scenario_;

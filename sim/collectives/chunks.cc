@@ -1,5 +1,5 @@
 // Shared helpers of the collectives: algorithm names and chunk ranges.
-#include "runtime/check.h"
+#include "kernels/check.h"
 #include "sim/collectives/collectives.h"
 
 namespace geotrain::sim {

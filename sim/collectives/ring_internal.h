@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "kernels/reduce.h"
-#include "runtime/check.h"
+#include "kernels/check.h"
 #include "sim/context.h"
 
 namespace geotrain::sim::detail {

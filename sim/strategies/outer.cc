@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "kernels/quantize.h"
-#include "runtime/check.h"
+#include "kernels/check.h"
 
 namespace geotrain::sim {
 

@@ -1,5 +1,6 @@
 // Internal invariant checks that stay on in release builds (they are not input validation:
-// bad user input is reported at load time with the file and JSON path).
+// bad user input is reported at load time with the file and JSON path).  In kernels/, the lowest
+// layer, so every layer can use it.
 #pragma once
 #include <cstdio>
 #include <cstdlib>
