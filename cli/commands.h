@@ -16,5 +16,7 @@ void add_utilization_command(CLI::App& app, int& exit_code);  // cli/utilization
 void add_topo_command(CLI::App& app, int& exit_code);         // cli/topo.cc
 void add_sweep_command(CLI::App& app, int& exit_code);         // cli/sweep.cc
 void add_check_command(CLI::App& app, int& exit_code);         // cli/check.cc
+void add_validate_command(CLI::App& app, int& exit_code);      // cli/validate.cc
+void add_report_command(CLI::App& app, int& exit_code);        // cli/report.cc
 
 }  // namespace geotrain::cli

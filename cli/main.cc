@@ -50,6 +50,19 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("  {:<28}{:>16}\n", "USD per 1M samples", num(r["usd_per_million_samples"], "{:.2f}"));
   fmt::print("  {:<28}{:>16}\n", "traffic total", human_bytes(r["traffic_bytes"]["total"].get<double>()));
   fmt::print("  {:<28}{:>16}\n", "traffic WAN", human_bytes(r["traffic_bytes"]["wan"].get<double>()));
+  if (r.contains("faults")) {
+    const auto& f = r["faults"];
+    fmt::print("  {:<28}{:>16}\n", "preemptions / restarts", fmt::format("{} / {}", f["preemptions"].get<long>(),
+                                                                          f["restarts"].get<long>()));
+    fmt::print("  {:<28}{:>16}\n", "lost samples", num(f["lost_samples"], "{:.0f}"));
+    fmt::print("  {:<28}{:>16}\n", "wasted (USD)", num(f["wasted_usd"], "{:.4f}"));
+    fmt::print("  {:<28}{:>16}\n", "checkpoint traffic", human_bytes(f["checkpoint_bytes"].get<double>()));
+    fmt::print("  {:<28}{:>16}\n", "checkpoint storage (USD)", num(f["checkpoint_usd"], "{:.4f}"));
+    for (const auto& a : f["availability"])
+      fmt::print("  {:<28}{:>16}\n", "availability " + a["region"].get<std::string>(),
+                 fmt::format("{:.1f}%", 100 * a["availability"].get<double>()));
+  }
+  if (!r["stop_reason"].is_null()) fmt::print("  stopped: {}\n", r["stop_reason"].get<std::string>());
   if (!r["links"].empty()) {
     fmt::print("\n  {:<22} {:<22} {:>12} {:>10} {:>12}\n", "src_region", "dst_region", "bytes",
                "USD/GB", "egress_USD");
@@ -184,6 +197,8 @@ int main(int argc, char** argv) {
   geotrain::cli::add_topo_command(app, exit_code);
   geotrain::cli::add_sweep_command(app, exit_code);
   geotrain::cli::add_check_command(app, exit_code);
+  geotrain::cli::add_validate_command(app, exit_code);
+  geotrain::cli::add_report_command(app, exit_code);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config
           libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
-          libcli11-dev libfmt-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist)
+          libcli11-dev libfmt-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist
+          chromium fonts-dejavu-core)  # only for the headless-browser test of `geotrain report` pages
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,6 +2,7 @@
 // step accounting with evaluation of the deployed model.
 #include "sim/context.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "kernels/reduce.h"
 #include "kernels/check.h"
+#include "sim/membership.h"
 #include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;
@@ -72,6 +74,10 @@ void WorkerContext::compute(double samples) {
   const double start = now();
   sg4::this_actor::execute(samples * world_.scenario.workload.flops_per_sample);
   world_.recorder.add_span({rank_, "compute", "forward+backward", start, now()});
+  if (world_.faults) {
+    world_.faults->unsynced_samples[rank_] += samples;
+    world_.faults->unsynced_compute_s[rank_] += now() - start;
+  }
 }
 
 double WorkerContext::compute_gradient(int batch) {
@@ -87,6 +93,10 @@ double WorkerContext::compute_gradient(int batch) {
   const double start = now();
   sg4::this_actor::sleep_for(wall_s);
   world_.recorder.add_span({rank_, "compute", "forward+backward (measured)", start, now()});
+  if (world_.faults) {
+    world_.faults->unsynced_samples[rank_] += batch;
+    world_.faults->unsynced_compute_s[rank_] += now() - start;
+  }
   return loss;
 }
 
@@ -105,23 +115,48 @@ bool WorkerContext::claim_step() {
   return true;
 }
 
+namespace {
+
+// Leaves the sum, except the ring, which leaves the mean (it scales each chunk once, inside):
+// returns true when `t` holds the mean.
+bool allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
+                   const std::vector<std::vector<int>>& groups) {
+  switch (algo) {
+    case AllreduceAlgo::ring: ring_allreduce_mean(ctx, t, order); return true;
+    case AllreduceAlgo::tree: tree_allreduce_sum(ctx, t, order); break;
+    case AllreduceAlgo::hierarchical: hierarchical_allreduce_sum(ctx, t, groups); break;
+    case AllreduceAlgo::butterfly: butterfly_allreduce_sum(ctx, t, order, std::vector<double>(order.size(), 1.0)); break;
+  }
+  return false;
+}
+
+}  // namespace
+
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
   CollectiveTimer timer(*this, {"allreduce", allreduce_algo_name(algo), world_size(),
                                 t.wire_bytes(t.numel())});
-  if (world_size() > 1) {
-    switch (algo) {
-      case AllreduceAlgo::ring: ring_allreduce_sum(*this, t, platform().ring_order()); break;
-      case AllreduceAlgo::tree: tree_allreduce_sum(*this, t, platform().ring_order()); break;
-      case AllreduceAlgo::hierarchical:
-        hierarchical_allreduce_sum(*this, t, platform().region_groups());
-        break;
-      case AllreduceAlgo::butterfly:
-        butterfly_allreduce_sum(*this, t, platform().ring_order(),
-                                std::vector<double>(platform().ring_order().size(), 1.0));
-        break;
-    }
+  const bool mean = world_size() > 1 && allreduce_sum(*this, t, algo, platform().ring_order(), platform().region_groups());
+  if (t.is_real() && !mean) kernels::scale(t.values().data(), 1.0f / static_cast<float>(world_size()), t.numel());
+}
+
+void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
+  if (static_cast<int>(members.size()) == world_size()) return allreduce_mean(t, algo);
+  const auto member = [&members](int r) { return std::binary_search(members.begin(), members.end(), r); };
+  GEOTRAIN_CHECK(member(rank_), "an all-reduce among members this worker is not one of");
+  std::vector<int> order;
+  for (int r : platform().ring_order())
+    if (member(r)) order.push_back(r);
+  std::vector<std::vector<int>> groups;
+  for (const auto& region : platform().region_groups()) {
+    std::vector<int> g;
+    for (int r : region)
+      if (member(r)) g.push_back(r);
+    if (!g.empty()) groups.push_back(std::move(g));
   }
-  if (t.is_real()) kernels::scale(t.values().data(), 1.0f / static_cast<float>(world_size()), t.numel());
+  const int n = static_cast<int>(order.size());
+  CollectiveTimer timer(*this, {"allreduce", allreduce_algo_name(algo), n, t.wire_bytes(t.numel())});
+  const bool mean = n > 1 && allreduce_sum(*this, t, algo, order, groups);
+  if (t.is_real() && !mean) kernels::scale(t.values().data(), 1.0f / static_cast<float>(n), t.numel());
 }
 
 void WorkerContext::broadcast(runtime::Tensor& t, int root) {
@@ -153,7 +188,8 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) {
   return out;
 }
 
-void WorkerContext::end_step(double samples, double loss) {
+void WorkerContext::end_step(double samples, double loss, int group) {
+  const int workers = group > 0 ? group : world_size();
   if (!std::isfinite(loss)) {
     world_.diverged = true;
     world_.stop_reason = fmt::format("diverged: worker {} reported a loss of {} at {:.6g} s", info().name, loss, now());
@@ -162,7 +198,7 @@ void WorkerContext::end_step(double samples, double loss) {
     sg4::Actor::kill_all();   // every other actor; this one ends just below
     sg4::this_actor::exit();
   }
-  if (!world_.recorder.end_step(samples, loss, now(), world_size(), false)) return;
+  if (!world_.recorder.end_step(samples, loss, now(), workers, false)) return;
   TimelineRow& row = world_.recorder.last_row();
   fill_costs(row);
   // The end of the run is evaluated after the simulation (sim/run.cc), once all work landed.
@@ -171,6 +207,7 @@ void WorkerContext::end_step(double samples, double loss) {
 }
 
 void WorkerContext::fill_costs(TimelineRow& row) const {
+  row.alive_workers = world_.membership ? world_.membership->alive_count() : world_size();
   row.compute_usd = world_.ledger.compute_usd(row.time_s);
   row.egress_usd = world_.ledger.total_egress_usd();
   row.wan_bytes = world_.ledger.wan_bytes();
@@ -184,16 +221,22 @@ void evaluate_into(World& world, TimelineRow& row) {
 }
 
 Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint64_t bytes, int channel) {
+  return send_message_async(dst, Message{std::move(values)}, bytes, channel);
+}
+
+Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64_t bytes, int channel) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
   if (channel < 0) channel = channel_;
   Transfer t;
   t.in_flight_B = bytes;
   world_.ledger.add_in_flight(static_cast<double>(bytes));
-  t.comm = mailbox(rank_, dst, channel)->put_init(new Message{std::move(values), 0, rank_, 0}, bytes);
+  message.from = rank_;
+  t.comm = mailbox(rank_, dst, channel)->put_init(new Message(std::move(message)), bytes);
   const double cap = platform().rate_cap_Bps(rank_, dst);
   if (cap > 0) t.comm->set_rate(cap);
   t.comm->start();
   world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
+  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm);
   return t;
 }
 
@@ -205,6 +248,7 @@ Transfer WorkerContext::recv_async(int src, int channel) {
                ->get_init()
                ->set_dst_data(reinterpret_cast<void**>(t.slot.get()), sizeof(void*));
   t.comm->start();
+  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm);
   return t;
 }
 
@@ -279,7 +323,20 @@ std::unique_ptr<Message> WorkerContext::receive_inbox() {
 
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
   const double start = now();
-  t.comm->wait();
+  if (world_.membership && is_worker()) {
+    try {
+      t.comm->wait();
+    } catch (const simgrid::Exception&) {
+      // Aborted (a member died or a link failed): the round is retried by sync_round().
+      if (t.in_flight_B > 0) world_.ledger.add_in_flight(-static_cast<double>(t.in_flight_B));
+      t.in_flight_B = 0;
+      world_.membership->untrack(rank_, t.comm.get());
+      throw;
+    }
+    world_.membership->untrack(rank_, t.comm.get());
+  } else {
+    t.comm->wait();
+  }
   // Waits of request/reply protocols (servers, gossip) are communication too; collectives
   // record theirs as one span of the whole collective.
   if (!in_collective_ && now() > start)

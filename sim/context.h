@@ -17,6 +17,7 @@
 #include "runtime/tensor.h"
 #include "runtime/trainer.h"
 #include "sim/collectives/collectives.h"
+#include "sim/fault_log.h"
 #include "sim/ledger.h"
 #include "sim/platform.h"
 #include "sim/recorder.h"
@@ -24,13 +25,23 @@
 
 namespace geotrain::sim {
 
+struct LentValues;  // sim/collectives/lent_values.h
+
 // What rides in a message: the values of a real tensor slice (empty for phantom tensors), and
 // for request/reply protocols (parameter servers, gossip) a kind, the sender and a version.
+// Collectives may instead lend the values (`lent`): the receiver reads them in the sender's
+// tensor, no copy (sim/collectives/lent_values.h).
 struct Message {
+  Message() = default;
+  // Brace-initialized as before: {values, kind, from, version}.
+  Message(std::vector<float> values, int kind = 0, int from = -1, long version = 0)
+      : values(std::move(values)), kind(kind), from(from), version(version) {}
+
   std::vector<float> values;
   int kind = 0;
   int from = -1;
   long version = 0;
+  std::shared_ptr<LentValues> lent;
 };
 
 // A send or receive in flight.  Movable; wait on it with WorkerContext::wait*.
@@ -46,6 +57,8 @@ struct Overlapped {
 };
 
 class Training;
+class Membership;
+struct GroupView;
 
 // The shared state of one simulation.  SimGrid runs one actor at a time, so no locking.
 struct World {
@@ -61,6 +74,9 @@ struct World {
   nlohmann::ordered_json extra;     // strategy-specific results (e.g. staleness)
   bool diverged = false;
   std::string stop_reason;
+  // Runs with faults only (null otherwise): group views of synchronous strategies, fault counters.
+  Membership* membership = nullptr;
+  FaultLog* faults = nullptr;
 };
 
 // Evaluates the deployed parameters on the test set into `row`.  REQUIRES: real training.
@@ -103,6 +119,34 @@ class WorkerContext {
   // Averages `t` over all workers with `algo`; real tensors end with the exact mean (the same
   // order of additions on every run), phantom tensors only cost time and bytes.
   void allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo);
+  // Same over `members` (ascending ranks, this worker among them): the ring, tree and hierarchy
+  // are rebuilt over the members, in the platform's ring order.
+  void allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
+
+  // --- Faults (sim/membership.h).  Without faults these reduce to the plain calls. ---
+  // True when workers can be preempted or links fail in this run.
+  bool faults_on() const { return world_.membership != nullptr; }
+  // This worker came back after a preemption (its actor was started anew).
+  bool restarted() const { return restarted_; }
+  void mark_restarted() { restarted_ = true; }
+  // One round of a synchronous strategy: `body(members)` runs the round's collectives among the
+  // view's members.  When the view aborts (a member died, a transfer failed) `restore()` puts
+  // back what body changed, and after scenario faults.retry_after_s the round runs again with the
+  // survivors.  Returns the members of the committed view (all workers without faults); this
+  // worker's unsynchronized work counts as synchronized from then on.
+  std::vector<int> sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
+                              const std::function<void()>& restore);
+  // Workers of the current group (all workers without faults).
+  int group_size() const;
+  // A restarted worker waits until a view admits it; null when the job ended meanwhile.
+  std::shared_ptr<GroupView> join_group();
+  // Simulates pulling `bytes` of state from live worker `donor` (throws simgrid::Exception when
+  // the donor dies meanwhile); counted as restart overhead.
+  void pull_state(int donor, std::uint64_t bytes);
+  // Writes a checkpoint of `bytes` to the scenario's store (blocking); `fill` copies the state
+  // into it once the write landed.  Reads the last one back (time and bytes); false when none.
+  void write_checkpoint(long round, std::uint64_t bytes, const std::function<void(Checkpoint&)>& fill);
+  bool read_checkpoint();
   // Copies `t` of worker `root` to every worker.
   void broadcast(runtime::Tensor& t, int root);
   // Every worker contributes `mine` (same numel everywhere); all receive the concatenation in
@@ -112,12 +156,16 @@ class WorkerContext {
   // This worker finished one step after training on `samples` samples with mean loss `loss`.
   // Every `workers` such calls make a timeline row; rows at the evaluation interval evaluate the
   // deployed model.  A NaN or infinite loss stops the run (marked diverged).
-  void end_step(double samples, double loss = 0);
+  // `group`: how many workers end this step together (0: all workers; fewer in rounds where
+  // some are down).
+  void end_step(double samples, double loss = 0, int group = 0);
 
   // Point-to-point.  `bytes` is what goes on the wire; `message` rides along.  Messages between
   // one pair on one channel arrive in send order.
   // channel -1: this context's channel().
   Transfer send_async(int dst, std::vector<float> values, std::uint64_t bytes, int channel = -1);
+  // The same with a whole message (its `from` is set to this node).
+  Transfer send_message_async(int dst, Message message, std::uint64_t bytes, int channel = -1);
   Transfer recv_async(int src, int channel = -1);
   // A send nobody waits for (server replies): it completes on its own.
   void send_detached(int dst, Message message, std::uint64_t bytes, int channel = 0);
@@ -170,6 +218,7 @@ class WorkerContext {
   bool in_collective_ = false;
   int channel_ = 0;
   bool overlapped_ = false;
+  bool restarted_ = false;
 };
 
 }  // namespace geotrain::sim

@@ -1,6 +1,8 @@
 // Ledger: byte and dollar accounting.
 #include "sim/ledger.h"
 
+#include <algorithm>
+
 namespace geotrain::sim {
 
 Ledger::Ledger(const Topology& topology)
@@ -10,6 +12,13 @@ Ledger::Ledger(const Topology& topology)
 void Ledger::add_transfer(int src_region, int dst_region, std::uint64_t bytes) {
   bytes_[src_region][dst_region] += bytes;
   ++transfers_;
+}
+
+double Ledger::compute_usd(double simulated_s) const {
+  double usd = compute_usd_per_s_ * simulated_s;
+  for (const Segment& s : segments_)
+    if (simulated_s > s.from_s) usd += s.usd_per_s * (std::min(simulated_s, s.to_s) - s.from_s);
+  return usd;
 }
 
 double Ledger::egress_usd(int src_region, int dst_region) const {

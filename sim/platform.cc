@@ -5,6 +5,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <simgrid/kernel/ProfileBuilder.hpp>
 #include <simgrid/s4u.hpp>
 
 #include "kernels/check.h"
@@ -20,6 +21,40 @@ struct RegionZone {
   sg4::NetZone* zone = nullptr;
   simgrid::kernel::routing::NetPoint* gateway = nullptr;
 };
+
+// "t value" lines of a SimGrid profile.
+std::string profile_text(const std::vector<std::pair<double, double>>& steps, double scale) {
+  std::string text;
+  for (const auto& [t, v] : steps) text += fmt::format("{} {}\n", t, v * scale);
+  return text;
+}
+
+// Down windows, bandwidth and latency of the scenario's faults on one WAN link (SimGrid profiles,
+// both directions).
+void apply_link_faults(sg4::SplitDuplexLink* link, const WanLink& l, const Topology& topo,
+                       const std::vector<LinkFault>& faults) {
+  for (const LinkFault& f : faults) {
+    if (!((f.a == l.a && f.b == l.b) || (f.a == l.b && f.b == l.a))) continue;
+    const std::string name = fmt::format("{}-{}", topo.regions[l.a].name, topo.regions[l.b].name);
+    for (sg4::Link* dir : {link->get_link_up(), link->get_link_down()}) {
+      const std::string tag = name + (dir == link->get_link_up() ? "-up" : "-down");
+      if (!f.down.empty()) {
+        std::string text;
+        for (const auto& [from, to] : f.down) {
+          text += fmt::format("{} 0\n", from);
+          if (to < kNever) text += fmt::format("{} 1\n", to);
+        }
+        dir->set_state_profile(simgrid::kernel::profile::ProfileBuilder::from_string(tag + "-state", text, -1));
+      }
+      if (!f.bandwidth.empty())
+        dir->set_bandwidth_profile(simgrid::kernel::profile::ProfileBuilder::from_string(
+            tag + "-bw", profile_text(f.bandwidth, l.capacity_Bps), -1));
+      if (!f.latency.empty())
+        dir->set_latency_profile(simgrid::kernel::profile::ProfileBuilder::from_string(
+            tag + "-lat", profile_text(f.latency, l.latency_s), -1));
+    }
+  }
+}
 
 }  // namespace
 
@@ -62,6 +97,9 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
     nodes_.push_back(w);
   }
 
+  const auto& checkpoint = scenario.faults.checkpoint;
+  if (checkpoint) ++per_region_count[checkpoint->store_region_index];
+
   // One zone per region that has workers, with a gateway router and a split-duplex NIC per host.
   std::vector<RegionZone> zones(topo.regions.size());
   for (std::size_t g = 0; g < topo.regions.size(); ++g) {
@@ -79,6 +117,16 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
                       ->set_latency(region.lan_latency_s / 2);
       nic->seal();
       members.emplace_back(w.host, nic);
+    }
+    if (checkpoint && checkpoint->store_region_index == static_cast<int>(g)) {
+      // The object store: writes flow in at write_Bps, reads out at read_Bps.
+      store_host_ = zone->create_host("checkpoint-store", 1e9);
+      auto* nic = zone->create_split_duplex_link("checkpoint-store-nic", checkpoint->write_Bps);
+      nic->set_latency(region.lan_latency_s / 2);
+      nic->get_link_up()->set_bandwidth(checkpoint->read_Bps);
+      nic->get_link_down()->set_bandwidth(checkpoint->write_Bps);
+      nic->seal();
+      members.emplace_back(store_host_, nic);
     }
     for (auto& [host, nic] : members) {
       zone->add_route(host->get_netpoint(), zones[g].gateway, nullptr, nullptr, {{nic, Dir::UP}}, false);
@@ -100,6 +148,7 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
     auto* link = world->create_split_duplex_link(
         fmt::format("wan-{}-{}", topo.regions[l.a].name, topo.regions[l.b].name), l.capacity_Bps);
     link->set_latency(l.latency_s);
+    apply_link_faults(link, l, topo, scenario.faults.links);
     link->seal();
     return wan[index] = link;
   };
@@ -112,6 +161,7 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
       world->add_route(zones[a].zone->get_netpoint(), zones[b].zone->get_netpoint(),
                        zones[a].gateway, zones[b].gateway, links, false);
     }
+  if (scenario.has_faults()) control_host_ = world->create_host("fault-injector", 1e9);
   world->seal();
 
   // Ring order: regions ordered by the graph, workers grouped by region.

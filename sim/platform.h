@@ -40,6 +40,12 @@ class Platform {
   // `servers` adds one host per server after the workers (node ids M, M+1, ...).
   explicit Platform(const Scenario& scenario, const std::vector<ServerPlacement>& servers = {});
 
+  // The checkpoint store's host (in the store region, its NIC the store's read/write bandwidth),
+  // or null when the scenario has no checkpoints.
+  simgrid::s4u::Host* store_host() const { return store_host_; }
+  // A host that never fails and talks to nobody, for the fault injector; null without faults.
+  simgrid::s4u::Host* control_host() const { return control_host_; }
+
   // Workers and servers, by node id.
   const std::vector<WorkerInfo>& nodes() const { return nodes_; }
   // The first worker_count_ nodes.
@@ -66,6 +72,8 @@ class Platform {
   std::size_t worker_count_ = 0;
   std::vector<int> ring_order_;
   std::vector<std::vector<int>> region_groups_;
+  simgrid::s4u::Host* store_host_ = nullptr;
+  simgrid::s4u::Host* control_host_ = nullptr;
 };
 
 }  // namespace geotrain::sim

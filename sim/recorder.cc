@@ -25,9 +25,10 @@ bool Recorder::end_step(double samples, double loss, double now_s, int workers, 
     loss_sum_ += loss;
     ++losses_;
   }
-  if (!force_row && worker_steps_ % workers != 0) return false;
+  if (!force_row && ++since_row_ < workers) return false;
+  since_row_ = 0;
   TimelineRow row;
-  row.step = static_cast<int>((worker_steps_ + workers - 1) / workers) - 1;
+  row.step = static_cast<int>(rows_.size());
   row.time_s = now_s;
   row.samples = samples_;
   row.train_loss = losses_ > 0 ? loss_sum_ / losses_ : 0.0;
@@ -39,11 +40,12 @@ bool Recorder::end_step(double samples, double loss, double now_s, int workers, 
 
 std::string Recorder::timeline_csv() const {
   std::string out =
-      "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy\n";
+      "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers\n";
   for (const auto& r : rows_) {
     out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g},", r.step, r.time_s, r.samples,
                        r.compute_usd, r.egress_usd, r.compute_usd + r.egress_usd, r.wan_bytes, r.train_loss);
-    out += r.evaluated ? fmt::format("{:.9g},{:.9g}\n", r.test_loss, r.test_accuracy) : std::string(",\n");
+    out += r.evaluated ? fmt::format("{:.9g},{:.9g},", r.test_loss, r.test_accuracy) : std::string(",,");
+    out += fmt::format("{}\n", r.alive_workers);
   }
   return out;
 }

@@ -31,6 +31,7 @@ struct TimelineRow {
   bool evaluated = false;     // test_* hold an evaluation of the deployed model
   double test_loss = 0;
   double test_accuracy = 0;
+  int alive_workers = 0;      // workers up at this row (membership changes under faults)
 };
 
 // Key of one collective shape: operation, algorithm, group size, bytes.
@@ -72,6 +73,7 @@ class Recorder {
   std::vector<double> compute_s_, comm_s_;
   std::map<CollectiveKey, std::pair<std::uint64_t, double>> collectives_;  // count, total time
   long worker_steps_ = 0;
+  long since_row_ = 0;        // end_step calls since the last row
   double samples_ = 0;
   double loss_sum_ = 0;
   int losses_ = 0;

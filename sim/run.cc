@@ -7,6 +7,8 @@
 
 #include <simgrid/s4u.hpp>
 
+#include "sim/fault_injector.h"
+#include "sim/membership.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -159,20 +161,36 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
     const auto v = world.trainers[0]->params().values();
     return std::vector<float>(v.begin(), v.end());
   };
+  // Faults: group views, counters, and the injector that starts the workers.
+  std::unique_ptr<Membership> membership;
+  std::unique_ptr<FaultLog> fault_log;
+  std::unique_ptr<FaultInjector> injector;
+  if (scenario.has_faults()) {
+    membership = std::make_unique<Membership>(workers, scenario.strategy.value("on_failure", "elastic") != "wait");
+    fault_log = std::make_unique<FaultLog>(workers);
+    world.membership = membership.get();
+    world.faults = fault_log.get();
+    injector = std::make_unique<FaultInjector>(
+        world, build_schedules(scenario.fleet, scenario.faults.zone_outages, scenario.seed, time_limit_s(scenario)),
+        worker);
+  }
   if (prepare) prepare(world);
   const auto run_start = std::chrono::steady_clock::now();
   for (const auto& node : platform.nodes()) {
-    ledger.add_instance(node.usd_per_s);
     const int rank = node.rank;
+    if (injector && rank < workers) continue;  // started and billed by the injector
+    ledger.add_instance(node.usd_per_s);
     sg4::Actor::create(node.name, node.host, [&world, &worker, &server, rank, workers] {
       WorkerContext ctx(world, rank);
       if (rank < workers) worker(ctx);
       else server(ctx, rank - workers);
     });
   }
+  if (injector) injector->start();
   sg4::Engine::get_instance()->run();
   if (finish) finish(world);
   const double simulated_s = sg4::Engine::get_clock();
+  if (injector) injector->record_down_spans(simulated_s);
   evaluate_at_end(world, simulated_s);
   const auto run_end = std::chrono::steady_clock::now();
   const double wall_s = std::chrono::duration<double>(run_end - wall_start).count();
@@ -184,6 +202,12 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
   out.results["stop_reason"] = world.stop_reason.empty() ? nlohmann::ordered_json(nullptr)
                                                          : nlohmann::ordered_json(world.stop_reason);
   for (const auto& [key, value] : world.extra.items()) out.results[key] = value;
+  if (injector) {
+    out.results["faults"] = faults_block(world, *injector, simulated_s);
+    const double storage_usd = out.results["faults"]["checkpoint_usd"].get<double>();
+    out.results["cost_usd"]["checkpoint_storage"] = storage_usd;
+    out.results["cost_usd"]["total"] = out.results["cost_usd"]["total"].get<double>() + storage_usd;
+  }
   out.results["perf"] = {{"wall_s", wall_s},
                          {"setup_wall_s", wall_s - run_wall_s},
                          {"run_wall_s", run_wall_s},

@@ -1,6 +1,7 @@
 // Scenario loading: reads the JSON, resolves the topology, validates every field.
 #include "sim/scenario.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "sim/json_reader.h"
@@ -28,7 +29,7 @@ Topology load_topology(JsonReader& r, const std::string& scenario_file) {
   return parse_topology(tr);
 }
 
-FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology) {
+FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology, const std::string& file) {
   FleetEntry f;
   f.region = r.string("region");
   f.region_index = topology.region_index(f.region);
@@ -48,6 +49,14 @@ FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology) {
   f.count = static_cast<int>(r.integer("count", 1, 100000));
   f.pricing = r.choice_or("pricing", "on_demand", {"on_demand", "spot"}) == "spot" ? Pricing::spot
                                                                                    : Pricing::on_demand;
+  r.allow("preemption");
+  if (r.has("preemption")) {
+    auto pr = r.object("preemption");
+    f.preemption = parse_preemption(pr, topology.instance_types.at(f.instance), f.pricing == Pricing::spot, file);
+    if (f.preemption.trace.format == "events_csv" && static_cast<int>(f.preemption.trace.nodes.size()) < f.count)
+      pr.fail("trace", "the trace has " + std::to_string(f.preemption.trace.nodes.size()) +
+                           " nodes, fewer than this entry's count " + std::to_string(f.count));
+  }
   r.finish();
   return f;
 }
@@ -179,6 +188,13 @@ runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
   return o;
 }
 
+bool Scenario::has_faults() const {
+  const bool preemptible = std::any_of(fleet.begin(), fleet.end(), [](const FleetEntry& f) {
+    return f.preemption.model != "none";
+  });
+  return faults.any(preemptible) || faults.checkpoint.has_value();
+}
+
 int Scenario::worker_count() const {
   int n = 0;
   for (const auto& f : fleet) n += f.count;
@@ -193,17 +209,36 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   r.allow("description");  // free text for people
   s.seed = r.unsigned_integer("seed");
   s.topology = load_topology(r, file);
-  for (auto& fr : r.objects("fleet", 1)) s.fleet.push_back(parse_fleet_entry(fr, s.topology));
+  for (auto& fr : r.objects("fleet", 1)) s.fleet.push_back(parse_fleet_entry(fr, s.topology, file));
   auto wr = r.object("workload");
   s.workload = parse_workload(wr);
-  auto st = r.object("strategy");
-  validate_strategy(st, s);
-  s.strategy = r.raw("strategy");
   r.allow("network");
   if (r.has("network")) {
     auto nr = r.object("network");
     s.network = parse_network(nr);
   }
+  r.allow("faults");
+  if (r.has("faults")) {
+    auto fr = r.object("faults");
+    s.faults = parse_faults(fr, s.topology);
+    for (std::size_t i = 0; i < s.faults.links.size(); ++i) {
+      const LinkFault& l = s.faults.links[i];
+      const bool direct = std::any_of(s.topology.links.begin(), s.topology.links.end(), [&l](const WanLink& w) {
+        return (w.a == l.a && w.b == l.b) || (w.a == l.b && w.b == l.a);
+      });
+      if (!direct)
+        throw_bad_input(file, "/faults/links/" + std::to_string(i) + "/between", l.region_a + ", " + l.region_b,
+                        "expected two regions joined by a link of the topology");
+    }
+  }
+  r.allow("checkpoint");
+  if (r.has("checkpoint")) {
+    auto cr = r.object("checkpoint");
+    s.faults.checkpoint = parse_checkpoint(cr, s.topology);
+  }
+  auto st = r.object("strategy");
+  validate_strategy(st, s);
+  s.strategy = r.raw("strategy");
   r.finish();
   return s;
 }

@@ -12,6 +12,7 @@
 #include "runtime/dataset.h"
 #include "runtime/model.h"
 #include "runtime/optimizer.h"
+#include "sim/faults.h"
 #include "sim/topology.h"
 
 namespace geotrain::sim {
@@ -24,6 +25,7 @@ struct FleetEntry {
   std::string instance;  // key into Topology::instance_types
   int count = 0;
   Pricing pricing = Pricing::on_demand;
+  PreemptionSpec preemption;  // spot entries only
 };
 
 struct DatasetSpec {
@@ -75,8 +77,11 @@ struct Scenario {
   Workload workload;
   nlohmann::json strategy;  // validated object; the strategy reads its own knobs
   NetworkSpec network;
+  FaultSpec faults;           // zone outages, link faults, time limit ("faults" object)
 
   int worker_count() const;
+  // True when some worker can be preempted or some link fail during the run.
+  bool has_faults() const;
 };
 
 class JsonReader;

@@ -1,6 +1,10 @@
 // Collectives against closed forms (alpha-beta, uncontended, window cap off), the TCP window cap
 // against window/RTT, and real-data all-reduce against the exact mean for 1..9 workers.
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <numeric>
 
 #include <gtest/gtest.h>
 
@@ -204,6 +208,74 @@ TEST(CollectiveData, AllreduceGivesTheExactMeanForOneToNineWorkers) {
         }
         EXPECT_EQ(real_allreduce(algo, m, numel), out) << algo << " M=" << m << ": not reproducible";
       }
+}
+
+// Workers in the regions of topologies/gcp-4-continents.json, `counts[r]` in region r: unequal
+// links, so ring neighbours finish the same step at different times.
+nlohmann::json gcp_ring_scenario(const std::vector<int>& counts, std::size_t numel) {
+  nlohmann::json s = testing::scenario_json({}, {}, static_cast<double>(numel), "ring", true);
+  s["topology"] = std::string(GEOTRAIN_SOURCE_DIR) + "/topologies/gcp-4-continents.json";
+  const char* const regions[] = {"us-central1", "europe-west1", "asia-east1", "australia-southeast1"};
+  s["fleet"] = nlohmann::json::array();
+  for (std::size_t r = 0; r < counts.size(); ++r)
+    if (counts[r] > 0)
+      s["fleet"].push_back({{"region", regions[r]}, {"instance", "n1-standard-8-t4"}, {"count", counts[r]}});
+  return s;
+}
+
+// The ring lends its chunks to its neighbours instead of copying them (zero-copy): the mean must
+// still be, bit for bit, chunk c summed along the ring from member c ((x_c + x_c+1) + ...) times
+// fp32 1/M, and a worker that overwrites its tensor as soon as the call returns (as the next
+// training step does) must not change what slower neighbours receive.
+TEST(CollectiveData, RingMeanIsTheRingOrderSumBitForBitAndSurvivesImmediateOverwrites) {
+  constexpr float kOverwritten = -1e30f;  // what a worker writes into its tensor after the call
+  const std::vector<std::vector<int>> fleets = {{1, 1}, {1, 2}, {1, 1, 1, 1},
+                                                {2, 1, 1, 1}, {1, 4, 1, 1}, {2, 3, 2, 1}};
+  for (const auto& counts : fleets)
+    for (std::size_t numel : {std::size_t{5}, std::size_t{1001}}) {
+      const int m = std::accumulate(counts.begin(), counts.end(), 0);
+      const auto scenario = gcp_ring_scenario(counts, numel);
+      const auto inputs = [numel](int rank) {
+        runtime::Rng rng(2000 + rank);
+        std::vector<float> v(numel);
+        for (auto& x : v) x = static_cast<float>(rng.normal() * 10);
+        return v;
+      };
+      const auto out = nlohmann::json::parse(sim::run_isolated([&] {
+        const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
+        nlohmann::json outputs = {{"ring", nullptr}, {"means", nlohmann::json::array()}};
+        for (int r = 0; r < m; ++r) outputs["means"].push_back(nullptr);
+        sim::run_program(s, [&](sim::WorkerContext& ctx) {
+          runtime::Tensor t = runtime::Tensor::from(inputs(ctx.rank()));
+          ctx.allreduce_mean(t, sim::AllreduceAlgo::ring);
+          outputs["means"][ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
+          std::fill(t.values().begin(), t.values().end(), kOverwritten);
+          outputs["ring"] = ctx.platform().ring_order();
+        });
+        return outputs.dump();
+      }));
+      const auto ring = out["ring"].get<std::vector<int>>();
+      ASSERT_EQ(static_cast<int>(ring.size()), m);
+      std::vector<std::vector<float>> x;  // x[p]: the input of the member at ring position p
+      for (int p = 0; p < m; ++p) x.push_back(inputs(ring[p]));
+      std::vector<float> expect(numel);
+      for (int c = 0; c < m; ++c) {
+        const sim::ChunkRange range = sim::chunk_range(numel, m, c);
+        for (std::size_t i = range.begin; i < range.begin + range.count; ++i) {
+          float sum = x[c][i];
+          for (int k = 1; k < m; ++k) sum = sum + x[(c + k) % m][i];
+          expect[i] = sum * (1.0f / static_cast<float>(m));
+        }
+      }
+      for (int r = 0; r < m; ++r) {
+        const auto got = out["means"][r].get<std::vector<float>>();
+        ASSERT_EQ(got.size(), numel);
+        for (std::size_t i = 0; i < numel; ++i)
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(got[i]), std::bit_cast<std::uint32_t>(expect[i]))
+              << "M=" << m << " numel=" << numel << " rank " << r << " i=" << i << ": got " << got[i]
+              << ", expected " << expect[i];
+      }
+    }
 }
 
 TEST(CollectiveData, BroadcastAndAllgatherCarryRealValues) {

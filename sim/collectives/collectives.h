@@ -1,6 +1,7 @@
 // Collective algorithms over a group of workers, one algorithm per file. Every member of
 // `group` (worker ranks, in ring order) calls the same function with a tensor of the same numel.
-// The *_sum functions leave the element-wise sum; WorkerContext::allreduce_mean divides.
+// The *_sum functions leave the element-wise sum; WorkerContext::allreduce_mean divides (the ring
+// divides inside: ring_allreduce_mean).
 // Real tensors carry values, phantom tensors carry only bytes; the traffic is identical.
 #pragma once
 #include <cstddef>
@@ -38,6 +39,9 @@ void ring_allgather_chunks(WorkerContext& ctx, runtime::Tensor& t, const std::ve
                            int offset);
 // Ring all-reduce = reduce-scatter + all-gather: 2(n-1) steps of S/n bytes.
 void ring_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
+// The same leaving the mean, sum x (1/n) in fp32: each member scales the chunk it completes once,
+// before the all-gather, so every member ends with what a scale pass after the sum would give.
+void ring_allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
 // Binary-tree all-reduce: reduce to group[0] along a binary heap, then broadcast back.
 void tree_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
 // Binary-tree broadcast from group[0].

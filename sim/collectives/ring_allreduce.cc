@@ -1,27 +1,73 @@
 // Ring all-reduce: reduce-scatter then all-gather around the ring, 2(n-1) steps of S/n bytes.
 // Time on an uncontended ring: 2(n-1) (alpha + S / (n beta)).
+//
+// Real values travel zero-copy (lent_values.h): a member lends its chunk and the receiver reads
+// it in place.  Why member j never writes a chunk its successor j+1 has not read yet:
+//  - j+1 reads what j lent in a step before posting its next receive from j (exchange_lent), and
+//    a send completes only once its receive was posted: so when a send of j to j+1 completed,
+//    j+1 has read everything j lent it in earlier steps;
+//  - reduce-scatter step s lends chunk j-s and writes chunk j-s-1, never lent before in the call;
+//  - all-gather step s (offset 1) writes chunk j-s, lent in reduce-scatter step s: j's completed
+//    send of reduce-scatter step s+1 (s < n-2), or of all-gather step n-3 (s = n-2 >= 1), proves
+//    the read; with n = 2, j+1 = j-1 sent the all-gather chunk only after its reduce-scatter;
+//  - all-gather step s lends chunk j+1-s, written by no later step.
+// Lender::before_write() checks this at every write; what is still unread when the call ends
+// (the last all-gather send) is copied then (taken back).
 #include "sim/collectives/collectives.h"
 #include "sim/collectives/ring_internal.h"
 
 namespace geotrain::sim {
+namespace {
 
-void ring_reduce_scatter_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {
+// dst[k] = (dst[k] + src[k]) * factor: bit for bit kernels::add_into then kernels::scale (each
+// operation rounds to fp32 either way), in one pass.
+void add_then_scale(float* dst, const float* src, float factor, std::size_t n) {
+  for (std::size_t k = 0; k < n; ++k) dst[k] = (dst[k] + src[k]) * factor;
+}
+
+}  // namespace
+
+namespace detail {
+
+void ring_reduce_scatter(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
+                         Lender& lender, float factor) {
   const int n = static_cast<int>(group.size());
   if (n <= 1) return;
-  const int i = detail::index_in(group, ctx.rank());
+  const int i = index_in(group, ctx.rank());
   const int next = group[(i + 1) % n];
-  const int prev = group[detail::mod(i - 1, n)];
+  const int prev = group[mod(i - 1, n)];
   for (int s = 0; s < n - 1; ++s) {
-    const ChunkRange out = chunk_range(t.numel(), n, detail::mod(i - s, n));
-    const ChunkRange in = chunk_range(t.numel(), n, detail::mod(i - s - 1, n));
-    auto msg = detail::exchange(ctx, t, next, out, prev);
-    detail::accumulate(t, in, *msg);
+    const ChunkRange out = chunk_range(t.numel(), n, mod(i - s, n));
+    const ChunkRange in = chunk_range(t.numel(), n, mod(i - s - 1, n));
+    if (s == n - 2 && factor != 1.0f) {
+      exchange_lent(ctx, t, lender, next, out, prev, in,
+                    [factor](float* dst, const float* src, std::size_t count) {
+                      add_then_scale(dst, src, factor, count);
+                    });
+    } else {
+      exchange_lent(ctx, t, lender, next, out, prev, in, kernels::add_into);
+    }
   }
 }
 
+}  // namespace detail
+
+void ring_reduce_scatter_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {
+  detail::Lender lender;
+  detail::ring_reduce_scatter(ctx, t, group, lender, 1.0f);
+}
+
 void ring_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {
-  ring_reduce_scatter_sum(ctx, t, group);
-  ring_allgather_chunks(ctx, t, group, 1);
+  detail::Lender lender;
+  detail::ring_reduce_scatter(ctx, t, group, lender, 1.0f);
+  detail::ring_allgather(ctx, t, group, 1, lender);
+}
+
+void ring_allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {
+  const float factor = 1.0f / static_cast<float>(group.size());
+  detail::Lender lender;
+  detail::ring_reduce_scatter(ctx, t, group, lender, factor);
+  detail::ring_allgather(ctx, t, group, 1, lender);
 }
 
 }  // namespace geotrain::sim

@@ -1,10 +1,13 @@
 // Internal helpers shared by the collective files (not part of the public collective API).
 #pragma once
 #include <algorithm>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include "kernels/reduce.h"
 #include "kernels/check.h"
+#include "sim/collectives/lent_values.h"
 #include "sim/context.h"
 
 namespace geotrain::sim::detail {
@@ -23,16 +26,6 @@ inline std::vector<float> values_of(const runtime::Tensor& t, ChunkRange c) {
   return {s.begin(), s.end()};
 }
 
-// Sends chunk `out` to `dst` while receiving a message from `src`; returns the received one.
-inline std::unique_ptr<Message> exchange(WorkerContext& ctx, const runtime::Tensor& t, int dst,
-                                         ChunkRange out, int src) {
-  Transfer rx = ctx.recv_async(src);
-  Transfer tx = ctx.send_async(dst, values_of(t, out), t.wire_bytes(out.count));
-  auto msg = ctx.wait(rx);
-  ctx.wait(tx);
-  return msg;
-}
-
 // t[c] += message values (real tensors only).
 inline void accumulate(runtime::Tensor& t, ChunkRange c, const Message& m) {
   if (!t.is_real()) return;
@@ -48,5 +41,35 @@ inline void overwrite(runtime::Tensor& t, ChunkRange c, const Message& m) {
 }
 
 inline int mod(int a, int n) { return ((a % n) + n) % n; }
+
+// One zero-copy ring step: lends t[out] to `dst` while receiving from `src` the values for
+// t[in], which `fold(t[in] data, received data, count)` applies to real tensors.  The received
+// values are read as soon as they arrive, before this member waits for its own send: so a member
+// has read what a neighbour lent it before it posts its next receive from that neighbour, and
+// any later send of that neighbour to it that completed proves the read (ring_allreduce.cc).
+template <class Fold>
+void exchange_lent(WorkerContext& ctx, runtime::Tensor& t, Lender& lender, int dst, ChunkRange out,
+                   int src, ChunkRange in, Fold fold) {
+  Transfer rx = ctx.recv_async(src);
+  Transfer tx = ctx.send_message_async(dst, lender.lend(t, out), t.wire_bytes(out.count));
+  const std::unique_ptr<Message> msg = ctx.wait(rx);
+  if (t.is_real()) {
+    const std::span<const float> got = received_values(*msg);
+    GEOTRAIN_CHECK(got.size() == in.count, "message does not match the chunk it folds into");
+    lender.before_write(in);
+    fold(t.slice(in.begin, in.count).data(), got.data(), in.count);
+    mark_read(*msg);
+  }
+  ctx.wait(tx);
+}
+
+// The ring phases over the caller's Lender (ring_allreduce_mean runs both over one, so the
+// regions lent in the reduce-scatter are proven read during the all-gather, not taken back in
+// between).
+// The reduce-scatter multiplies the chunk it completes by `factor` in its last step (1: the sum).
+void ring_reduce_scatter(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
+                         Lender& lender, float factor);
+void ring_allgather(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group, int offset,
+                    Lender& lender);
 
 }  // namespace geotrain::sim::detail

@@ -2,8 +2,13 @@
 // its batch, the gradients are averaged with an all-reduce, and every replica applies the mean
 // with its own (identical) optimizer, so the replicas stay identical.  Optional gradient
 // compression: "wire_format" quantizes each worker's gradient once before the all-reduce.
+// Under faults a step is a round of the group (sim/membership.h): a preempted member's gradient
+// is lost and the step is redone by the survivors (elastic) or after its replacement (wait); a
+// returning worker copies a live replica (parameters and optimizer state).
+#include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
+#include "sim/strategies/restart.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -16,16 +21,54 @@ class Ddp final : public Strategy {
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
     runtime::Trainer& trainer = ctx.trainer();
-    for (int step = 0; step < w.steps; ++step) {
+    const std::uint64_t bytes = state_bytes(trainer.params().numel(), w.optimizer);
+    long step = 0;
+    if (ctx.restarted() && (step = rejoin(ctx, state_source(ctx, bytes))) < 0) return;
+    std::vector<float> saved;  // the gradient before the all-reduce, for a retry (faults only)
+    for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       if (wire_format_ != "native") apply_wire_format(trainer.grads(), wire_format_);  // e.g. fp16 compression
-      ctx.allreduce_mean(trainer.grads(), algo_);
+      if (ctx.faults_on() && trainer.is_real()) saved.assign(trainer.grads().values().begin(), trainer.grads().values().end());
+      const auto members = ctx.sync_round(
+          step, [&](const std::vector<int>& group) { ctx.allreduce_mean(trainer.grads(), algo_, group); },
+          [&] {
+            if (trainer.is_real()) kernels::copy(trainer.grads().values().data(), saved.data(), saved.size());
+          });
       trainer.optimizer_step(trainer.grads());
-      ctx.end_step(w.batch_per_worker, loss);
+      if (ctx.faults_on())
+        maybe_checkpoint(ctx, step + 1, members, bytes, [&trainer](Checkpoint& c) {
+          if (trainer.is_real()) c.params.assign(trainer.params().values().begin(), trainer.params().values().end());
+          c.optimizer = std::make_shared<runtime::Optimizer>(trainer.optimizer());
+        });
+      ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
   }
 
  private:
+  // A returning replica copies parameters and optimizer state (all replicas hold the same).
+  static StateSource state_source(WorkerContext& ctx, std::uint64_t bytes) {
+    runtime::Trainer& me = ctx.trainer();
+    auto copy_params = [&me](std::span<const float> from) {
+      if (me.is_real()) kernels::copy(me.params().values().data(), from.data(), from.size());
+    };
+    StateSource s;
+    s.bytes = bytes;
+    s.from_donor = [&ctx, &me, copy_params](int donor) {
+      runtime::Trainer& d = *ctx.world().trainers.at(donor);
+      if (d.is_real()) copy_params(d.params().values());
+      me.optimizer() = d.optimizer();
+    };
+    s.from_checkpoint = [&me, copy_params](const Checkpoint& c) {
+      copy_params(c.params);
+      me.optimizer() = *c.optimizer;
+    };
+    s.from_initial = [&ctx, &me, copy_params] {
+      if (me.is_real()) copy_params(ctx.world().training.initial_parameters());
+      me.optimizer().reset();
+    };
+    return s;
+  }
+
   AllreduceAlgo algo_;
   std::string wire_format_;  // "native": the workload's wire_bytes_per_param, no quantization
 };
@@ -33,6 +76,7 @@ class Ddp final : public Strategy {
 }  // namespace
 
 std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
+  parse_on_failure(reader);
   const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
   const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
   return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);

@@ -122,3 +122,12 @@ void GlobalCopy::merge_into(runtime::Trainer& trainer, double alpha) const {
 }
 
 }  // namespace geotrain::sim
+
+namespace geotrain::sim {
+
+void GlobalCopy::load(std::span<const float> values, const runtime::Optimizer& outer) {
+  if (theta_g_.is_real() && !values.empty()) std::copy(values.begin(), values.end(), theta_g_.values().begin());
+  outer_ = outer;
+}
+
+}  // namespace geotrain::sim

@@ -42,6 +42,10 @@ class GlobalCopy {
   void reset_from(const runtime::Trainer& trainer);
   // theta_m[range] = alpha * theta_m[range] + (1 - alpha) * theta_g   (alpha = 0: overwrite).
   void merge_into(runtime::Trainer& trainer, double alpha) const;
+  // The outer optimizer (its moments are part of the state a returning worker reloads).
+  const runtime::Optimizer& optimizer() const { return outer_; }
+  // theta_g and the outer optimizer from saved state (values empty: size-only, sizes only).
+  void load(std::span<const float> values, const runtime::Optimizer& outer);
 
  private:
   ChunkRange range_;

@@ -1,0 +1,122 @@
+// Strategy recommendation for a planned deployment (`geotrain validate`): the candidate
+// strategies, the training state each keeps per parameter (the memory check), the short run that
+// represents each, and the ranking of their size-only results. Pure: runs no simulation.
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace geotrain::analysis {
+
+// Training state per model parameter, in bytes, with every value in fp32 (4 B). Activations are
+// not counted (a size-only profile does not give the architecture), so these are lower bounds.
+struct StateBytes {
+  double worker_B_per_param = 0;  // one worker = one instance (sharded over its GPUs or not)
+  double server_B_per_param = 0;  // one strategy server node (already divided by the shard count); 0: none
+  std::string worker_items;       // e.g. "weights 4 + gradients 4 + adamw state 8"
+  std::string server_items;       // "" when there is no server
+};
+
+// The state of `strategy` (a strategy object the scenario loader accepted) with the workers'
+// optimizer called `inner_optimizer` ("sgd" | "momentum" | "nesterov" | "adamw"):
+//   every worker: weights 4 + gradients 4 + inner optimizer state (sgd 0, momentum/nesterov 4, adamw 8),
+//     except parameter_server workers, whose optimizer runs on the servers;
+//   diloco, local_sgd, streaming_diloco, palsgd: + outer copy theta_g 4 + outer optimizer state;
+//   topk with error_feedback, dgc: + residual 4; pactrain: + mask 1;
+//   hivemind: + accumulator 4, + 4 more with delayed_update (the previous round is in flight);
+//   easgd: + pulled center 4; gossip: + a peer's copy 4;
+//   parameter_server servers: (weights 4 + optimizer state, + sum 4 in sync mode) / shards;
+//   easgd server: center 4.
+StateBytes training_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer);
+
+// What the candidates depend on.
+struct DeploymentShape {
+  int planned_steps = 0;            // workload.steps of the deployment
+  int regions = 0;                  // distinct regions of the fleet
+  bool any_spot = false;            // a fleet entry is priced spot
+  nlohmann::json planned_strategy;  // the deployment's strategy object; null when it names none
+};
+
+struct Candidate {
+  std::string name;          // strategy name
+  std::string knobs;         // knob_text(strategy)
+  nlohmann::json strategy;   // the strategy object to run
+  int steps = 0;             // workload.steps of its run: representative_steps()
+  bool as_planned = false;   // the deployment's own strategy
+  std::string note;          // when the run is not to scale, e.g. its warm-up share exceeds the plan's
+};
+
+// Sync periods each candidate runs: enough to average over several outer rounds.
+inline constexpr int kSyncPeriods = 3;
+
+// The candidates, in a fixed order: the planned strategy (when given and not one of the list)
+// first, then ddp ring, ddp hierarchical (2+ regions), diloco H = 16, 64, 256, streaming_diloco
+// (H 64, 4 fragments, tau 1, fp4), pactrain (sparsity 0.8, no warm-up: the steady state), topk
+// (1%, error feedback), hivemind (target batch 32768; spot fleets only), parameter_server (async,
+// 1 shard). The DiLoCo family uses a hierarchical all-reduce on 2+ regions. Candidates whose
+// sync period exceeds the planned steps are left out, with the reason appended to `skipped`.
+std::vector<Candidate> candidate_strategies(const DeploymentShape& shape, std::vector<std::string>& skipped);
+
+// Steps run at least when a strategy has a warm-up, so that the warm-up takes its planned share
+// of the run (the whole plan when it is at most this long).
+inline constexpr int kWarmupRunSteps = 2000;
+
+// Steps of a short run that stands for the whole deployment: kSyncPeriods sync periods (H for the
+// DiLoCo family, tau for easgd, period for gossip, else 1 step), never more than `planned_steps`.
+// With warm-up steps w (pactrain, palsgd): max(w + kSyncPeriods periods, kWarmupRunSteps), never
+// more than `planned_steps`. hivemind: kSyncPeriods rounds.
+int representative_steps(const nlohmann::json& strategy, int planned_steps);
+// The warm-up steps of a strategy (pactrain without a checkpoint, palsgd), else 0.
+int warmup_steps(const nlohmann::json& strategy);
+
+// "allreduce=ring H=64": the strategy's knobs (every key but name) as key=value, in key order.
+std::string knob_text(const nlohmann::json& strategy);
+
+// The figures of one candidate's run, from its results.json.
+struct CandidateResult {
+  double simulated_s = 0;
+  double samples = 0;
+  double throughput_samples_per_s = 0;
+  double compute_usd = 0;
+  double egress_usd = 0;
+  double wan_bytes = 0;
+  std::optional<double> granularity;     // compute / exposed communication; none without communication
+  std::optional<double> staleness_mean;  // asynchronous parameter server only
+
+  double total_usd() const { return compute_usd + egress_usd; }
+  // Dollars per 1M samples (+inf without samples).
+  double usd_per_million_samples() const;
+  // egress / total dollars, 0 to 1 (0 when nothing was spent).
+  double egress_share() const;
+  // WAN bytes per 1M samples, in GB (1e9 bytes).
+  double wan_GB_per_million_samples() const;
+
+  bool operator==(const CandidateResult&) const = default;
+};
+
+// Reads the figures from a results.json object.  Missing keys read as 0 / none.
+CandidateResult candidate_result(const nlohmann::json& results);
+// The subset of results.json that candidate_result() reads (small enough for a pipe).
+nlohmann::json result_summary(const nlohmann::json& results);
+
+// Warnings on one candidate: egress exceeds compute cost; granularity below 1 (communication-
+// bound); stale gradients (asynchronous parameter server).
+std::vector<std::string> candidate_warnings(const CandidateResult& result);
+
+// Indices of the candidates worth reporting, in order: a listed candidate is dropped when it has
+// the planned strategy's name, the knobs of one are a subset of the other's and their results are
+// identical (they differ only in knobs left at their defaults, e.g. {"name": "hivemind"} planned
+// with every default written out).  REQUIRES: results.size() == candidates.size().
+std::vector<std::size_t> distinct_candidates(const std::vector<Candidate>& candidates,
+                                             const std::vector<CandidateResult>& results);
+
+// Ranking rule: dollars per 1M samples ascending, then throughput descending, then input order.
+// Returns indices into `results`.
+std::vector<std::size_t> rank_candidates(const std::vector<CandidateResult>& results);
+// The index of the highest throughput (first on ties).  REQUIRES: results not empty.
+std::size_t fastest_candidate(const std::vector<CandidateResult>& results);
+
+}  // namespace geotrain::analysis

@@ -1,0 +1,417 @@
+// `geotrain validate DEPLOYMENT.json [--json FILE] [--jobs N]`: is a planned deployment feasible
+// (every fleet region reachable, the training state fits the GPUs, spot assumptions stated), and
+// which strategy should it use? Runs every candidate strategy size-only (one process each) and
+// prints them ranked by dollars per 1M samples. Not a convergence study: nothing real is trained.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "analysis/json_file.h"
+#include "analysis/recommend.h"
+#include "cli/commands.h"
+#include "cli/process_pool.h"
+#include "sim/json_reader.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+#include "sim/topology_graph.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace analysis = geotrain::analysis;
+namespace sim = geotrain::sim;
+using nlohmann::ordered_json;
+using geotrain::cli::kExitBadInput;
+using geotrain::cli::kExitCheckFailed;
+using geotrain::cli::kExitOk;
+
+constexpr double kBytesPerGB = 1e9;
+constexpr double kPercent = 100;
+
+struct ValidateOptions {
+  std::string file, json_out;
+  int jobs = 0;  // 0: every usable core
+};
+
+// The findings so far; written to --json FILE whatever the outcome (except bad input).
+struct Report {
+  ordered_json json = {{"deployment", ""}, {"feasible", true}, {"failures", ordered_json::array()}};
+  void fail(const std::string& why) {
+    json["feasible"] = false;
+    json["failures"].push_back(why);
+    fmt::print("FAIL  {}\n", why);
+    fmt::print(stderr, "geotrain: validate: {}\n", why);
+  }
+  bool feasible() const { return json["feasible"].get<bool>(); }
+};
+
+// The topology of a raw scenario document (inline, or the file it names), or null when it is not
+// there or not readable yet: the scenario loader reports that.
+nlohmann::json raw_topology(const nlohmann::json& doc, const std::string& file) {
+  if (!doc.is_object() || !doc.contains("topology")) return nullptr;
+  const auto& t = doc["topology"];
+  if (t.is_object()) return t;
+  if (!t.is_string()) return nullptr;
+  fs::path p = t.get<std::string>();
+  if (p.is_relative()) p = fs::path(file).parent_path() / p;
+  return fs::exists(p) ? sim::read_json_file(p.lexically_normal().string()) : nlohmann::json(nullptr);
+}
+
+// Pairs of fleet regions with no path of links between them, read from the raw document (the
+// scenario loader refuses such a topology outright, so this runs first). Malformed parts are
+// skipped: the loader reports them.
+std::vector<std::pair<std::string, std::string>> unreachable_fleet_pairs(const nlohmann::json& doc, const std::string& file) {
+  const nlohmann::json topo = raw_topology(doc, file);
+  if (!topo.is_object() || !topo.contains("regions") || !topo["regions"].is_array()) return {};
+  std::map<std::string, std::string> parent;  // union-find over region names
+  for (const auto& r : topo["regions"])
+    if (r.is_object() && r.contains("name") && r["name"].is_string()) parent[r["name"]] = r["name"];
+  auto find = [&](std::string x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  if (topo.contains("links") && topo["links"].is_array())
+    for (const auto& l : topo["links"])
+      if (l.is_object() && l.value("a", nlohmann::json()).is_string() && l.value("b", nlohmann::json()).is_string() &&
+          parent.count(l["a"]) && parent.count(l["b"]))
+        parent[find(l["a"])] = find(l["b"]);
+  std::vector<std::string> fleet;
+  if (doc.contains("fleet") && doc["fleet"].is_array())
+    for (const auto& f : doc["fleet"])
+      if (f.is_object() && f.value("region", nlohmann::json()).is_string() && parent.count(f["region"]) &&
+          std::find(fleet.begin(), fleet.end(), f["region"]) == fleet.end())
+        fleet.push_back(f["region"]);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = 0; i < fleet.size(); ++i)
+    for (std::size_t j = i + 1; j < fleet.size(); ++j)
+      if (find(fleet[i]) != find(fleet[j])) out.emplace_back(fleet[i], fleet[j]);
+  return out;
+}
+
+// The deployment as one candidate runs it: `strategy`, `steps` (0: as planned), size-only.
+nlohmann::json candidate_doc(nlohmann::json doc, const nlohmann::json& strategy, int steps) {
+  if (doc.is_object() && doc.contains("workload") && doc["workload"].is_object()) {
+    doc["workload"]["backend"] = "none";
+    doc["workload"]["compute_time"] = "model";
+    if (steps > 0) doc["workload"]["steps"] = steps;
+  }
+  if (doc.is_object()) doc["strategy"] = strategy;
+  return doc;
+}
+
+// Where a candidate's memory does not fit: "" when it fits everywhere (or no memory is known).
+std::string memory_problem(const sim::Scenario& s, const analysis::Candidate& c, const analysis::StateBytes& b) {
+  auto check = [&](const std::string& type_name, double B_per_param, const std::string& items, const char* role) {
+    const sim::InstanceType& t = s.topology.instance_types.at(type_name);
+    const double needed_B = s.workload.parameters * B_per_param, available_B = t.gpus * t.gpu_memory_B;
+    if (t.gpu_memory_B <= 0 || needed_B <= available_B) return std::string();
+    return fmt::format("{} {}: needs {:.4g} GB per {} on {} ({:.4g} parameters x {:g} B: {}), has {:.4g} GB ({} GPU x {:.4g} GB); "
+                       "activations not counted",
+                       c.name, c.knobs, needed_B / kBytesPerGB, role, type_name, s.workload.parameters, B_per_param, items,
+                       available_B / kBytesPerGB, t.gpus, t.gpu_memory_B / kBytesPerGB);
+  };
+  for (const auto& f : s.fleet)
+    if (auto why = check(f.instance, b.worker_B_per_param, b.worker_items, "worker"); !why.empty()) return why;
+  if (b.server_B_per_param <= 0) return "";
+  std::string server = s.fleet.front().instance;
+  if (c.strategy.contains("server") && c.strategy["server"].contains("instance")) server = c.strategy["server"]["instance"];
+  return check(server, b.server_B_per_param, b.server_items, "server");
+}
+
+// Spot entries: the catalog's interruption band and what the run assumes.
+void state_spot_assumptions(const sim::Scenario& s, const nlohmann::json& doc, Report& report) {
+  ordered_json spot = ordered_json::array();
+  for (std::size_t i = 0; i < s.fleet.size(); ++i) {
+    const auto& f = s.fleet[i];
+    if (f.pricing != sim::Pricing::spot) continue;
+    const sim::InstanceType& t = s.topology.instance_types.at(f.instance);
+    const bool preemption = doc["fleet"][i].contains("preemption");
+    const std::string band = t.spot_interruption_band.empty() ? "not given" : t.spot_interruption_band + " per month";
+    const std::string assumption =
+        fmt::format("{} spot instances available for the whole run; {}", f.count,
+                    preemption ? "preemption as set in /fleet/" + std::to_string(i) + "/preemption"
+                               : "no preemption modelled (every instance runs to the end)");
+    fmt::print("  spot          {} x{} {} in {}: interruption band {} (catalog), ${:.4g}/h spot vs ${:.4g}/h on demand; assumes {}\n",
+               f.instance, f.count, "spot", f.region, band, t.usd_per_hour_spot, t.usd_per_hour_on_demand, assumption);
+    spot.push_back({{"fleet_index", i}, {"region", f.region}, {"instance", f.instance}, {"count", f.count},
+                    {"interruption_band", t.spot_interruption_band.empty() ? ordered_json(nullptr) : ordered_json(t.spot_interruption_band)},
+                    {"usd_per_hour_spot", t.usd_per_hour_spot}, {"usd_per_hour_on_demand", t.usd_per_hour_on_demand},
+                    {"assumption", assumption}});
+  }
+  report.json["checks"]["spot"] = spot;
+}
+
+struct Planned {
+  std::vector<analysis::Candidate> candidates;
+  std::vector<analysis::StateBytes> state;
+  std::vector<sim::Scenario> scenarios;
+  std::vector<std::string> excluded, skipped;
+  std::string smallest_excluded;  // the exclusion with the least state per worker
+};
+
+// Candidates, their memory check, and their scenarios (validated before anything runs).
+Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, const nlohmann::json& planned, Report& report) {
+  analysis::DeploymentShape shape;
+  shape.planned_steps = base.workload.steps;
+  shape.planned_strategy = planned;
+  std::set<int> regions;
+  for (const auto& f : base.fleet) {
+    regions.insert(f.region_index);
+    shape.any_spot = shape.any_spot || f.pricing == sim::Pricing::spot;
+  }
+  shape.regions = static_cast<int>(regions.size());
+  Planned p;
+  double smallest_B = 0;
+  for (auto& c : analysis::candidate_strategies(shape, p.skipped)) {
+    const auto state = analysis::training_state_bytes(c.strategy, base.workload.optimizer.name);
+    if (const auto why = memory_problem(base, c, state); !why.empty()) {
+      p.excluded.push_back(why + (c.as_planned ? " (as planned)" : ""));
+      if (p.smallest_excluded.empty() || state.worker_B_per_param < smallest_B) {
+        p.smallest_excluded = why;
+        smallest_B = state.worker_B_per_param;
+      }
+      if (c.as_planned) report.fail("memory: the planned strategy does not fit: " + why);
+      continue;
+    }
+    p.scenarios.push_back(sim::parse_scenario(candidate_doc(doc, c.strategy, c.steps), base.file));
+    p.candidates.push_back(std::move(c));
+    p.state.push_back(state);
+  }
+  return p;
+}
+
+// Runs every candidate in its own process; fills `results` (same order).  Returns false on a failed run.
+bool run_candidates(const Planned& p, int jobs, std::vector<analysis::CandidateResult>& results, Report& report) {
+  results.assign(p.candidates.size(), {});
+  bool ok = true;
+  auto task = [&](std::size_t i) -> geotrain::cli::TaskResult {
+    const nlohmann::json r = nlohmann::json::parse(sim::run_scenario(p.scenarios[i]).results.dump());
+    return {0, analysis::result_summary(r).dump()};
+  };
+  auto done = [&](std::size_t i, const geotrain::cli::TaskOutcome& outcome) {
+    if (outcome.code != 0) {
+      ok = false;
+      report.fail(fmt::format("run of {} {} failed: {}", p.candidates[i].name, p.candidates[i].knobs, outcome.message));
+      return;
+    }
+    results[i] = analysis::candidate_result(nlohmann::json::parse(outcome.message));
+  };
+  geotrain::cli::run_in_processes(p.candidates.size(), jobs > 0 ? jobs : geotrain::cli::usable_cores(), task, done);
+  return ok;
+}
+
+// Drops listed candidates that ran exactly as the planned strategy did (analysis::distinct_candidates).
+void drop_duplicates_of_planned(Planned& p, std::vector<analysis::CandidateResult>& results) {
+  const auto keep = analysis::distinct_candidates(p.candidates, results);
+  Planned kept;
+  std::vector<analysis::CandidateResult> kept_results;
+  for (const std::size_t i : keep) {
+    kept.candidates.push_back(p.candidates[i]);
+    kept.state.push_back(p.state[i]);
+    kept_results.push_back(results[i]);
+  }
+  p.candidates = std::move(kept.candidates);
+  p.state = std::move(kept.state);
+  results = std::move(kept_results);
+}
+
+// The result's warnings, then the candidate's note on how the run was scaled (if any).
+std::vector<std::string> warnings_of(const analysis::Candidate& c, const analysis::CandidateResult& x) {
+  auto w = analysis::candidate_warnings(x);
+  if (!c.note.empty()) w.push_back(c.note);
+  return w;
+}
+
+std::string label(const analysis::Candidate& c) { return c.name + (c.as_planned ? " (as planned)" : ""); }
+
+std::string fixed(std::optional<double> v, const char* spec) {
+  return v ? fmt::format(fmt::runtime(spec), *v) : std::string("-");
+}
+
+void print_ranking(const Planned& p, const std::vector<analysis::CandidateResult>& r, const std::vector<std::size_t>& order) {
+  std::size_t width = 8;
+  for (const auto& c : p.candidates) width = std::max(width, label(c).size() + 1 + c.knobs.size());
+  fmt::print("\n  {:>4}  {:<{}}  {:>6}  {:>12}  {:>14}  {:>8}  {:>17}  {:>11}  {}\n", "rank", "strategy knobs", width, "steps",
+             "samples/s", "USD/1M samples", "egress %", "WAN GB/1M samples", "granularity", "warnings");
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const auto& c = p.candidates[order[k]];
+    const auto& x = r[order[k]];
+    std::string warnings;
+    for (const auto& w : warnings_of(c, x)) warnings += (warnings.empty() ? "" : "; ") + w;
+    std::string line = fmt::format("  {:>4}  {:<{}}  {:>6}  {:>12.4g}  {:>14.4g}  {:>8.1f}  {:>17.4g}  {:>11}  {}", k + 1,
+                                   label(c) + " " + c.knobs, width, c.steps, x.throughput_samples_per_s,
+                                   x.usd_per_million_samples(), x.egress_share() * kPercent, x.wan_GB_per_million_samples(),
+                                   fixed(x.granularity, "{:.3g}"), warnings);
+    line.erase(line.find_last_not_of(' ') + 1);
+    fmt::print("{}\n", line);
+  }
+}
+
+ordered_json candidate_json(const analysis::Candidate& c, const analysis::StateBytes& s, const analysis::CandidateResult& x,
+                            double parameters, std::size_t rank) {
+  auto nullable = [](std::optional<double> v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
+  ordered_json w = ordered_json::array();
+  for (const auto& text : warnings_of(c, x)) w.push_back(text);
+  return {{"rank", rank},
+          {"strategy", c.strategy},
+          {"knobs", c.knobs},
+          {"as_planned", c.as_planned},
+          {"steps", c.steps},
+          {"simulated_s", x.simulated_s},
+          {"samples", x.samples},
+          {"throughput_samples_per_s", x.throughput_samples_per_s},
+          {"usd_per_million_samples", x.samples > 0 ? ordered_json(x.usd_per_million_samples()) : ordered_json(nullptr)},
+          {"compute_usd", x.compute_usd},
+          {"egress_usd", x.egress_usd},
+          {"egress_share", x.egress_share()},
+          {"wan_GB_per_million_samples", x.wan_GB_per_million_samples()},
+          {"granularity", nullable(x.granularity)},
+          {"staleness_mean", nullable(x.staleness_mean)},
+          {"state_GB_per_worker", parameters * s.worker_B_per_param / kBytesPerGB},
+          {"warnings", w}};
+}
+
+// Prints and records the ranked candidates, the recommendation and the fastest.
+void report_ranking(const sim::Scenario& base, const Planned& p, const std::vector<analysis::CandidateResult>& r,
+                    Report& report) {
+  const auto order = analysis::rank_candidates(r);
+  print_ranking(p, r, order);
+  ordered_json ranked = ordered_json::array();
+  for (std::size_t k = 0; k < order.size(); ++k)
+    ranked.push_back(candidate_json(p.candidates[order[k]], p.state[order[k]], r[order[k]], base.workload.parameters, k + 1));
+  report.json["candidates"] = ranked;
+  const auto& best = p.candidates[order.front()];
+  const std::size_t fast = analysis::fastest_candidate(r);
+  fmt::print("\nrecommended (lowest USD per 1M samples): {} {}: {:.4g} USD per 1M samples at {:.4g} samples/s\n", label(best),
+             best.knobs, r[order.front()].usd_per_million_samples(), r[order.front()].throughput_samples_per_s);
+  fmt::print("fastest: {} {}: {:.4g} samples/s at {:.4g} USD per 1M samples\n", label(p.candidates[fast]),
+             p.candidates[fast].knobs, r[fast].throughput_samples_per_s, r[fast].usd_per_million_samples());
+  report.json["recommended"] = best.strategy;
+  report.json["fastest"] = p.candidates[fast].strategy;
+}
+
+void print_header(const sim::Scenario& s, const std::string& file) {
+  std::map<std::string, int> per_region;
+  for (const auto& f : s.fleet) per_region[f.region] += f.count;
+  std::string regions;
+  for (const auto& [name, n] : per_region) regions += fmt::format("{}{} x{}", regions.empty() ? "" : ", ", name, n);
+  fmt::print("validate {} · {} workers in {} regions ({}) · {:.4g} parameters · batch {} per worker · {} planned steps\n", file,
+             s.worker_count(), per_region.size(), regions, s.workload.parameters, s.workload.batch_per_worker,
+             s.workload.steps);
+}
+
+// Every fleet region reaches every other along the simulator's routes (the loader guarantees it
+// for a topology it accepts; stated here with the worst route latency).
+void state_reachability(const sim::Scenario& s, Report& report) {
+  const sim::TopologyGraph graph(s.topology);
+  double worst_s = 0;
+  std::string worst = "one region";
+  for (const auto& a : s.fleet)
+    for (const auto& b : s.fleet)
+      if (a.region_index < b.region_index && graph.route_latency_s(a.region_index, b.region_index) > worst_s) {
+        worst_s = graph.route_latency_s(a.region_index, b.region_index);
+        worst = a.region + " - " + b.region;
+      }
+  fmt::print("  reachability  ok: every fleet region reaches every other (longest route {}: {:.1f} ms one way)\n", worst,
+             worst_s * 1e3);
+  report.json["checks"]["reachability"] = {{"ok", true}, {"longest_route", worst}, {"longest_route_latency_ms", worst_s * 1e3}};
+}
+
+// The GPU memory of the fleet's instance types and the candidates left out for lack of it.
+void state_memory(const sim::Scenario& s, const Planned& p, Report& report) {
+  ordered_json types = ordered_json::array();
+  std::set<std::string> seen;
+  for (const auto& f : s.fleet) {
+    const sim::InstanceType& t = s.topology.instance_types.at(f.instance);
+    if (!seen.insert(f.instance).second) continue;
+    const auto gb = [](double B) { return B > 0 ? ordered_json(B / kBytesPerGB) : ordered_json(nullptr); };
+    types.push_back({{"instance", f.instance}, {"gpus", t.gpus}, {"gpu_memory_GB", gb(t.gpu_memory_B)},
+                     {"available_GB", gb(t.gpus * t.gpu_memory_B)}});
+    if (t.gpu_memory_B <= 0) fmt::print("  memory        not checked on {}: its instance type gives no gpu_memory_GB\n", f.instance);
+  }
+  for (const auto& why : p.excluded) fmt::print("  memory        excluded {}\n", why);
+  if (!p.candidates.empty())
+    fmt::print("  memory        {} of {} candidates fit (fp32 weights, gradients, optimizer state and strategy copies, "
+               "sharded over an instance's GPUs; activations not counted)\n",
+               p.candidates.size(), p.candidates.size() + p.excluded.size());
+  report.json["checks"]["memory"] = {{"instance_types", types}, {"excluded", p.excluded}};
+  report.json["skipped"] = p.skipped;
+}
+
+void write_json(const Report& report, const std::string& file) {
+  if (file.empty()) return;
+  analysis::write_text_atomically(file, report.json.dump(2) + "\n");
+  fmt::print("wrote {}\n", file);
+}
+
+// Feasibility, then the candidates' runs and the ranking.  Throws BadInput on bad input.
+int validate(const ValidateOptions& o, Report& report) {
+  const nlohmann::json doc = sim::read_json_file(o.file);
+  report.json["deployment"] = o.file;
+  if (const auto pairs = unreachable_fleet_pairs(doc, o.file); !pairs.empty()) {
+    for (const auto& [a, b] : pairs) report.fail("reachability: fleet regions " + a + " and " + b + " are joined by no path of links");
+    return kExitCheckFailed;
+  }
+  const nlohmann::json planned = doc.is_object() && doc.contains("strategy") ? doc["strategy"] : nlohmann::json(nullptr);
+  const sim::Scenario base =
+      sim::parse_scenario(candidate_doc(doc, planned.is_null() ? nlohmann::json{{"name", "ddp"}} : planned, 0), o.file);
+  print_header(base, o.file);
+  report.json["scenario"] = base.name;
+  report.json["workers"] = base.worker_count();
+  fmt::print("checks\n");
+  state_reachability(base, report);
+  state_spot_assumptions(base, doc, report);
+  Planned p = plan_candidates(base, doc, planned, report);
+  state_memory(base, p, report);
+  if (p.candidates.empty()) {
+    report.fail("memory: no candidate strategy fits; the smallest, " + p.smallest_excluded);
+    return kExitCheckFailed;
+  }
+  for (const auto& why : p.skipped) fmt::print("  skipped       {}\n", why);
+  fmt::print("\ncandidates: size-only (workload backend \"none\"), each {} sync periods (steps column), one process each;\n"
+             "ranked by USD per 1M samples, ties by throughput\n", analysis::kSyncPeriods);
+  report.json["method"] = {{"workload_backend", "none"}, {"sync_periods", analysis::kSyncPeriods},
+                           {"ranking", "usd_per_million_samples ascending, then throughput_samples_per_s descending"},
+                           {"memory", "fp32 weights + gradients + optimizer state (+ strategy copies) per parameter; activations not counted"}};
+  std::vector<analysis::CandidateResult> results;
+  if (!run_candidates(p, o.jobs, results, report)) return kExitCheckFailed;
+  drop_duplicates_of_planned(p, results);
+  report_ranking(base, p, results, report);
+  fmt::print("note: size-only runs price time, not convergence: larger H, sparsity, compression and staleness cost accuracy per "
+             "sample, which is not simulated here\n");
+  return report.feasible() ? kExitOk : kExitCheckFailed;
+}
+
+int cmd_validate(const ValidateOptions& o) {
+  Report report;
+  int code = kExitOk;
+  try {
+    code = validate(o, report);
+  } catch (const sim::BadInput& e) {
+    fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
+    return kExitBadInput;
+  }
+  write_json(report, o.json_out);
+  fmt::print("{}\n", code == kExitOk ? "deployment feasible" : "validation FAILED (see the FAIL lines)");
+  return code;
+}
+
+}  // namespace
+
+namespace geotrain::cli {
+
+void add_validate_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<ValidateOptions>();
+  auto* cmd = app.add_subcommand("validate", "check a planned deployment and rank candidate strategies (size-only)");
+  cmd->add_option("deployment", opts->file, "scenario JSON file; its strategy is optional")->required();
+  cmd->add_option("--json", opts->json_out, "also write the checks and the ranking to this JSON file");
+  cmd->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
+  cmd->callback([opts, &exit_code] { exit_code = cmd_validate(*opts); });
+}
+
+}  // namespace geotrain::cli

@@ -1,0 +1,118 @@
+// WorkerContext under faults: synchronous rounds over group views, joining after a restart,
+// pulling state from a live peer, and checkpoints in the object store.
+#include <simgrid/s4u.hpp>
+
+#include "kernels/check.h"
+#include "sim/context.h"
+#include "sim/membership.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace geotrain::sim {
+namespace {
+
+// A transfer between two hosts outside the mailboxes (state pulls, checkpoints): rate-capped at
+// `cap_Bps` when > 0, metered, and counted as restart overhead of `rank`.
+void host_transfer(World& world, int rank, sg4::Host* from, int from_region, sg4::Host* to, int to_region,
+                   std::uint64_t bytes, double cap_Bps, const std::string& what) {
+  const double start = sg4::Engine::get_clock();
+  auto comm = sg4::Comm::sendto_init(from, to);
+  comm->set_payload_size(bytes);
+  if (cap_Bps > 0) comm->set_rate(cap_Bps);
+  world.ledger.add_transfer(from_region, to_region, bytes);
+  comm->start();
+  try {
+    comm->wait();
+  } catch (const simgrid::Exception&) {
+    world.recorder.add_span({rank, "communication", what + " (failed)", start, sg4::Engine::get_clock()});
+    throw;
+  }
+  world.recorder.add_span({rank, "communication", what, start, sg4::Engine::get_clock()});
+}
+
+}  // namespace
+
+std::vector<int> WorkerContext::sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
+                                           const std::function<void()>& restore) {
+  if (!world_.membership) {
+    std::vector<int> all(world_size());
+    for (int r = 0; r < world_size(); ++r) all[r] = r;
+    body(all);
+    return all;
+  }
+  Membership& m = *world_.membership;
+  for (;;) {
+    const auto view = m.current();
+    GEOTRAIN_CHECK(view && view->has(rank_) && view->round == round,
+                   "a worker ran a round its group's view does not hold");
+    bool failed = false;
+    try {
+      body(view->members);
+      if (m.commit(view, rank_)) {
+        world_.faults->unsynced_samples[rank_] = 0;
+        world_.faults->unsynced_compute_s[rank_] = 0;
+        return view->members;
+      }
+    } catch (const simgrid::Exception&) {
+      failed = true;
+      m.abort(view);
+    }
+    restore();
+    // Detecting the failure and re-forming the group takes time; a transfer that failed with no
+    // member lost (a link down) waits as long before it tries again.
+    const double start = now();
+    sg4::this_actor::sleep_for(scenario().faults.retry_after_s);
+    world_.recorder.add_span({rank_, "communication", failed ? "retry after a failed transfer" : "re-form group",
+                              start, now()});
+  }
+}
+
+int WorkerContext::group_size() const {
+  return world_.membership ? world_.membership->group_size() : world_size();
+}
+
+std::shared_ptr<GroupView> WorkerContext::join_group() {
+  GEOTRAIN_CHECK(world_.membership, "join_group() in a run without faults");
+  return world_.membership->await_admission(rank_);
+}
+
+void WorkerContext::pull_state(int donor, std::uint64_t bytes) {
+  const WorkerInfo& d = platform().nodes()[donor];
+  const double start = now();
+  try {
+    host_transfer(world_, rank_, d.host, d.region, info().host, info().region, bytes,
+                  platform().rate_cap_Bps(donor, rank_), "pull state from " + d.name);
+  } catch (const simgrid::Exception&) {
+    world_.faults->overhead_s[rank_] += now() - start;
+    throw;
+  }
+  world_.faults->overhead_s[rank_] += now() - start;
+}
+
+void WorkerContext::write_checkpoint(long round, std::uint64_t bytes, const std::function<void(Checkpoint&)>& fill) {
+  const auto& spec = *scenario().faults.checkpoint;
+  host_transfer(world_, rank_, info().host, info().region, platform().store_host(), spec.store_region_index, bytes,
+                0, "write checkpoint");
+  FaultLog& log = *world_.faults;
+  log.checkpoint_bytes += bytes;
+  log.checkpoint_writes.emplace_back(now(), bytes);
+  log.checkpoint.round = round;
+  log.checkpoint.time_s = now();
+  log.checkpoint.bytes = bytes;
+  fill(log.checkpoint);
+  world_.membership->set_rollback_round(round);
+}
+
+bool WorkerContext::read_checkpoint() {
+  FaultLog& log = *world_.faults;
+  if (log.checkpoint.round < 0) return false;
+  const auto& spec = *scenario().faults.checkpoint;
+  const double start = now();
+  host_transfer(world_, rank_, platform().store_host(), spec.store_region_index, info().host, info().region,
+                log.checkpoint.bytes, 0, "read checkpoint");
+  log.checkpoint_bytes += log.checkpoint.bytes;
+  log.overhead_s[rank_] += now() - start;
+  return true;
+}
+
+}  // namespace geotrain::sim

@@ -1,0 +1,213 @@
+// FaultInjector: preemptions and returns in simulated time, billing segments, the time limit.
+#include "sim/fault_injector.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <simgrid/s4u.hpp>
+
+#include "sim/membership.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace geotrain::sim {
+namespace {
+
+// The default simulated time limit of a run with faults: a week.
+constexpr double kDefaultTimeLimitS = 7 * 24 * 3600.0;
+
+struct Event {
+  double time_s = 0;
+  int rank = 0;
+  bool down = false;
+  const Outage* outage = nullptr;
+};
+
+double usd_per_s(const WorkerInfo& w, bool on_demand) {
+  return (on_demand ? w.type->usd_per_hour_on_demand
+                    : (w.pricing == Pricing::spot ? w.type->usd_per_hour_spot : w.type->usd_per_hour_on_demand)) /
+         3600.0;
+}
+
+}  // namespace
+
+FaultInjector::FaultInjector(World& world, std::vector<InstanceSchedule> schedules,
+                             std::function<void(WorkerContext&)> worker_program)
+    : world_(world),
+      schedules_(std::move(schedules)),
+      program_(std::move(worker_program)),
+      running_(schedules_.size(), false) {}
+
+double time_limit_s(const Scenario& s) { return s.faults.time_limit_s > 0 ? s.faults.time_limit_s : kDefaultTimeLimitS; }
+
+void FaultInjector::start() {
+  std::vector<bool> alive(schedules_.size());
+  for (std::size_t r = 0; r < schedules_.size(); ++r) {
+    const WorkerInfo& w = world_.platform.nodes()[r];
+    // Billing: from time 0 (or the first return) to each preemption; on demand after a replacement.
+    double from = 0;
+    bool on_demand = false;
+    for (const Outage& o : schedules_[r].outages) {
+      if (o.down_s > from) world_.ledger.add_billing(usd_per_s(w, on_demand), from, o.down_s);
+      from = o.up_s;
+      on_demand = on_demand || o.replaced;
+    }
+    if (from < kNever) world_.ledger.add_billing(usd_per_s(w, on_demand), from, kNever);
+    alive[r] = !schedules_[r].starts_down();
+  }
+  world_.membership->start(alive);
+  for (std::size_t r = 0; r < schedules_.size(); ++r)
+    if (alive[r]) launch(static_cast<int>(r), false, 0);
+  actor_ = sg4::Actor::create("fault-injector", world_.platform.control_host(), [this] { run(); });
+}
+
+void FaultInjector::launch(int rank, bool restarted, double boot_s) {
+  const WorkerInfo& w = world_.platform.nodes()[rank];
+  running_[rank] = true;
+  ++running_count_;
+  sg4::Actor::create(w.name, w.host, [this, rank, restarted, boot_s] {
+    WorkerContext ctx(world_, rank);
+    if (restarted) {
+      ctx.mark_restarted();
+      const double start = ctx.now();
+      sg4::this_actor::sleep_for(boot_s);
+      world_.recorder.add_span({rank, "restart", "boot", start, ctx.now()});
+      world_.faults->overhead_s[rank] += boot_s;
+      world_.membership->ready(rank);
+    }
+    program_(ctx);
+    // Finished its program: the job is over (the others finish their last round too).
+    running_[rank] = false;
+    --running_count_;
+    job_done_ = true;
+    world_.membership->close();
+    if (running_count_ == 0 && actor_) actor_->kill();
+  });
+}
+
+void FaultInjector::preempt(int rank, const Outage& outage) {
+  const WorkerInfo& w = world_.platform.nodes()[rank];
+  FaultLog& log = *world_.faults;
+  if (running_[rank]) {
+    running_[rank] = false;
+    --running_count_;
+  }
+  w.host->turn_off();  // kills the worker's actors; transfers with it fail
+  ++log.preemptions[rank];
+  log.lost_samples[rank] += log.unsynced_samples[rank];
+  log.lost_compute_s[rank] += log.unsynced_compute_s[rank];
+  log.unsynced_samples[rank] = 0;
+  log.unsynced_compute_s[rank] = 0;
+  log.events.push_back({outage.down_s, rank, "preempted", outage.cause});
+  world_.membership->down(rank);
+}
+
+void FaultInjector::stop(const std::string& reason) {
+  world_.stop_reason = reason;
+  world_.faults->events.push_back({sg4::Engine::get_clock(), -1, "stopped", reason});
+  sg4::Actor::kill_all();
+}
+
+void FaultInjector::run() {
+  const double limit = time_limit_s(world_.scenario);
+  std::vector<Event> events;
+  for (std::size_t r = 0; r < schedules_.size(); ++r)
+    for (const Outage& o : schedules_[r].outages) {
+      if (o.down_s > 0) events.push_back({o.down_s, static_cast<int>(r), true, &o});
+      if (o.up_s < kNever) events.push_back({o.up_s, static_cast<int>(r), false, &o});
+    }
+  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return a.time_s != b.time_s ? a.time_s < b.time_s : (a.down != b.down ? a.down : a.rank < b.rank);
+  });
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    if (e.time_s >= limit) break;
+    sg4::this_actor::sleep_until(e.time_s);
+    if (job_done_) return;
+    const WorkerInfo& w = world_.platform.nodes()[e.rank];
+    if (e.down) {
+      preempt(e.rank, *e.outage);
+      const bool comes_back = std::any_of(events.begin() + static_cast<long>(i) + 1, events.end(),
+                                          [limit](const Event& x) { return !x.down && x.time_s < limit; });
+      if (world_.membership->alive_count() == 0 && running_count_ == 0 && !comes_back)
+        return stop(fmt::format("every worker lost at {:.6g} s and no capacity returns", e.time_s));
+    } else {
+      w.host->turn_on();
+      ++world_.faults->restarts;
+      world_.faults->events.push_back(
+          {e.time_s, e.rank, e.outage->replaced ? "replaced on demand" : "back", e.outage->cause});
+      const auto& p = world_.scenario.fleet[w.fleet_entry].preemption;
+      launch(e.rank, true, p.boot_s);
+    }
+  }
+  sg4::this_actor::sleep_until(limit);
+  if (!job_done_) stop(fmt::format("time limit of {:.6g} s simulated reached", limit));
+}
+
+void FaultInjector::record_down_spans(double end_s) const {
+  for (std::size_t r = 0; r < schedules_.size(); ++r)
+    for (const Outage& o : schedules_[r].outages)
+      if (o.down_s < end_s)
+        world_.recorder.add_span({static_cast<int>(r), "down", o.cause, o.down_s, std::min(o.up_s, end_s)});
+}
+
+nlohmann::ordered_json faults_block(const World& world, const FaultInjector& injector, double end_s) {
+  constexpr double kSecondsPerMonth = 730.0 * 3600.0;
+  constexpr double kBytesPerGB = 1e9;
+  const FaultLog& log = *world.faults;
+  const Scenario& s = world.scenario;
+  long preemptions = 0;
+  double lost_samples = 0, lost_compute_s = 0, wasted_usd = 0;
+  std::vector<double> up_s(s.fleet.size(), 0), total_s(s.fleet.size(), 0);
+  for (std::size_t r = 0; r < injector.schedules().size(); ++r) {
+    const WorkerInfo& w = world.platform.nodes()[r];
+    preemptions += log.preemptions[r];
+    lost_samples += log.lost_samples[r];
+    lost_compute_s += log.lost_compute_s[r];
+    wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * usd_per_s(w, false);
+    double down = 0;
+    for (const Outage& o : injector.schedules()[r].outages)
+      if (o.down_s < end_s) down += std::min(o.up_s, end_s) - o.down_s;
+    up_s[w.fleet_entry] += end_s - down;
+    total_s[w.fleet_entry] += end_s;
+  }
+  auto availability = nlohmann::ordered_json::array();
+  for (std::size_t f = 0; f < s.fleet.size(); ++f) {
+    const PreemptionSpec& p = s.fleet[f].preemption;
+    availability.push_back({{"region", s.fleet[f].region},
+                            {"instance", s.fleet[f].instance},
+                            {"model", p.model},
+                            {"rate_per_hour", p.model == "hazard" ? nlohmann::ordered_json(p.rate_per_s * 3600)
+                                                                  : nlohmann::ordered_json(nullptr)},
+                            {"rate_source", p.rate_source},
+                            {"availability", total_s[f] > 0 ? up_s[f] / total_s[f] : 1.0}});
+  }
+  // The store keeps the latest checkpoint: each one is billed until the next lands (or the end).
+  double checkpoint_usd = 0;
+  if (s.faults.checkpoint)
+    for (std::size_t i = 0; i < log.checkpoint_writes.size(); ++i) {
+      const auto [t, bytes] = log.checkpoint_writes[i];
+      const double until = i + 1 < log.checkpoint_writes.size() ? log.checkpoint_writes[i + 1].first : end_s;
+      checkpoint_usd += static_cast<double>(bytes) / kBytesPerGB * s.faults.checkpoint->usd_per_GB_month *
+                        (until - t) / kSecondsPerMonth;
+    }
+  auto events = nlohmann::ordered_json::array();
+  for (const FaultEvent& e : log.events)
+    events.push_back({{"time_s", e.time_s},
+                      {"worker", e.rank >= 0 ? nlohmann::ordered_json(world.platform.nodes()[e.rank].name)
+                                             : nlohmann::ordered_json(nullptr)},
+                      {"event", e.kind},
+                      {"cause", e.cause}});
+  return {{"preemptions", preemptions},
+          {"restarts", log.restarts},
+          {"lost_samples", lost_samples},
+          {"lost_compute_s", lost_compute_s},
+          {"wasted_usd", wasted_usd},
+          {"availability", availability},
+          {"checkpoint_bytes", log.checkpoint_bytes},
+          {"checkpoint_usd", checkpoint_usd},
+          {"time_limit_s", time_limit_s(s)},
+          {"events", events}};
+}
+
+}  // namespace geotrain::sim

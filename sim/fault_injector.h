@@ -1,0 +1,52 @@
+// Applies a run's availability schedule inside the simulation: a preempted worker's host is
+// turned off (its actors die, transfers with it fail), billing stops, its unsynchronized work is
+// counted lost; when capacity is back the host is turned on and the worker program starts anew
+// (marked restarted).  Stops the run at the time limit, or when every worker is gone for good.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <simgrid/s4u/Actor.hpp>
+
+#include "sim/context.h"
+#include "sim/faults.h"
+
+namespace geotrain::sim {
+
+// The simulated time after which a run with faults stops: the scenario's, else a week.
+double time_limit_s(const Scenario& scenario);
+
+class FaultInjector {
+ public:
+  // REQUIRES: world.membership and world.faults set; `schedules` has one entry per worker.
+  FaultInjector(World& world, std::vector<InstanceSchedule> schedules,
+                std::function<void(WorkerContext&)> worker_program);
+
+  // Bills every worker per its schedule, starts the workers that are up at time 0 and the
+  // injector actor.  Call instead of creating worker actors.
+  void start();
+  // Down intervals as trace spans, up to the end of the run.
+  void record_down_spans(double end_s) const;
+  const std::vector<InstanceSchedule>& schedules() const { return schedules_; }
+
+ private:
+  void launch(int rank, bool restarted, double boot_s);
+  void run();
+  void preempt(int rank, const Outage& outage);
+  void stop(const std::string& reason);
+
+  World& world_;
+  std::vector<InstanceSchedule> schedules_;
+  std::function<void(WorkerContext&)> program_;
+  std::vector<bool> running_;        // the worker's actor runs its program
+  int running_count_ = 0;
+  bool job_done_ = false;            // some worker finished its program
+  simgrid::s4u::ActorPtr actor_;
+};
+
+// The results' "faults" block: preemptions, restarts, lost work, wasted dollars, availability
+// per fleet entry, checkpoint bytes and storage dollars, and the event list.
+nlohmann::ordered_json faults_block(const World& world, const FaultInjector& injector, double end_s);
+
+}  // namespace geotrain::sim

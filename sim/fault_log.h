@@ -1,0 +1,47 @@
+// What faults did to a run: preemptions, restarts, work lost since the last synchronization,
+// checkpoint traffic, and the last checkpoint's contents. Filled by the worker context and the
+// fault injector; turned into the results' "faults" block by sim/run.cc.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/optimizer.h"
+
+namespace geotrain::sim {
+
+struct FaultEvent {
+  double time_s = 0;
+  int rank = 0;
+  std::string kind;   // "preempted", "back", "replaced on demand", "joined", "stopped"
+  std::string cause;
+};
+
+// The state a restart reloads when no live peer holds it.
+struct Checkpoint {
+  long round = -1;                // the round it resumes at; -1: none written yet
+  double time_s = 0;
+  std::uint64_t bytes = 0;
+  std::vector<float> params;      // real runs: the values (empty in size-only runs)
+  std::shared_ptr<runtime::Optimizer> optimizer;
+};
+
+struct FaultLog {
+  explicit FaultLog(int workers)
+      : unsynced_samples(workers, 0), unsynced_compute_s(workers, 0), preemptions(workers, 0),
+        lost_samples(workers, 0), lost_compute_s(workers, 0), overhead_s(workers, 0) {}
+
+  // Work since the worker's last successful synchronization (lost if it dies now).
+  std::vector<double> unsynced_samples, unsynced_compute_s;
+  std::vector<long> preemptions;
+  long restarts = 0;
+  std::vector<double> lost_samples, lost_compute_s;
+  std::vector<double> overhead_s;      // booting and reloading state: billed, no training
+  std::vector<FaultEvent> events;
+  std::uint64_t checkpoint_bytes = 0;  // written and read
+  std::vector<std::pair<double, std::uint64_t>> checkpoint_writes;  // (time, bytes) kept ones
+  Checkpoint checkpoint;
+};
+
+}  // namespace geotrain::sim

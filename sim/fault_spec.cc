@@ -1,0 +1,187 @@
+// Parsing of the scenario's fault objects: "preemption" (per fleet entry), "faults", "checkpoint".
+#include <filesystem>
+
+#include "sim/faults.h"
+#include "sim/json_reader.h"
+#include "sim/topology.h"
+
+namespace geotrain::sim {
+namespace {
+
+constexpr double kSecondsPerHour = 3600.0;
+constexpr double kBytesPerGB = 1e9;
+
+DelaySpec parse_delay(JsonReader& r, const std::string& key, DelaySpec d) {
+  if (!r.has(key)) {
+    r.allow(key);
+    return d;
+  }
+  const auto& v = r.raw(key);
+  if (v.is_number()) {
+    d.distribution = "fixed";
+    d.value_s = r.non_negative(key);
+    return d;
+  }
+  auto o = r.object(key);
+  d.distribution = o.choice("distribution", {"fixed", "exponential", "uniform"});
+  if (d.distribution == "uniform") {
+    d.min_s = o.non_negative("min_s");
+    d.max_s = o.number("max_s", d.min_s, JsonReader::kInf);
+  } else {
+    d.value_s = d.distribution == "fixed" ? o.non_negative("value_s") : o.positive("mean_s");
+  }
+  o.finish();
+  return d;
+}
+
+// [[t, value], ...] with t ascending from >= 0 and value in [min, max].
+std::vector<std::pair<double, double>> parse_steps(JsonReader& r, const std::string& key, double min, double max,
+                                                   const std::string& what) {
+  std::vector<std::pair<double, double>> out;
+  if (!r.has(key)) {
+    r.allow(key);
+    return out;
+  }
+  const auto& v = r.raw(key);
+  const std::string allowed = "expected [[time_s, " + what + "], ...] with times ascending from 0";
+  if (!v.is_array()) r.fail(key, allowed);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto& p = v[i];
+    const std::string path = json_pointer_append(r.path_of(key), std::to_string(i));
+    const bool ok = p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number() &&
+                    p[0].get<double>() >= 0 && (out.empty() || p[0].get<double>() > out.back().first) &&
+                    p[1].get<double>() >= min && p[1].get<double>() <= max;
+    if (!ok) throw_bad_input(r.file(), path, json_value_text(p), allowed);
+    out.emplace_back(p[0].get<double>(), p[1].get<double>());
+  }
+  return out;
+}
+
+std::vector<std::pair<double, double>> parse_windows(JsonReader& r, const std::string& key) {
+  std::vector<std::pair<double, double>> out;
+  if (!r.has(key)) {
+    r.allow(key);
+    return out;
+  }
+  const auto& v = r.raw(key);
+  const std::string allowed = "expected [[from_s, to_s], ...] ascending and disjoint; to_s null: never back up";
+  if (!v.is_array()) r.fail(key, allowed);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto& p = v[i];
+    const bool shape = p.is_array() && p.size() == 2 && p[0].is_number() && (p[1].is_number() || p[1].is_null());
+    const double from = shape ? p[0].get<double>() : 0;
+    const double to = shape && p[1].is_number() ? p[1].get<double>() : kNever;
+    if (!shape || from < 0 || to <= from || (!out.empty() && from < out.back().second))
+      throw_bad_input(r.file(), json_pointer_append(r.path_of(key), std::to_string(i)), json_value_text(p), allowed);
+    out.emplace_back(from, to);
+  }
+  return out;
+}
+
+int region_of(JsonReader& r, const std::string& key, const std::string& name, const Topology& topology) {
+  const int index = topology.region_index(name);
+  if (index < 0) r.fail(key, "expected a region of topology \"" + topology.name + "\"");
+  return index;
+}
+
+}  // namespace
+
+PreemptionSpec parse_preemption(JsonReader& r, const InstanceType& type, bool spot, const std::string& scenario_file) {
+  PreemptionSpec p;
+  p.model = r.choice("model", {"none", "hazard", "trace"});
+  if (p.model != "none" && !spot)
+    r.fail("model", "only spot instances are preempted; set the fleet entry's \"pricing\": \"spot\" or model \"none\"");
+  if (p.model == "hazard") {
+    if (r.has("rate_per_hour")) {
+      p.rate_per_s = r.positive("rate_per_hour") / kSecondsPerHour;
+      p.rate_source = "scenario";
+    } else {
+      p.rate_per_s = band_rate_per_s(type.spot_interruption_band);
+      p.rate_source = "catalog band " + type.spot_interruption_band;
+      if (p.rate_per_s <= 0)
+        r.fail("rate_per_hour", "the instance type has no spot_interruption_band in the catalog; give rate_per_hour > 0");
+    }
+  } else {
+    r.allow("rate_per_hour");
+  }
+  if (p.model == "trace") {
+    std::filesystem::path file = r.string("trace");
+    if (file.is_relative() && !scenario_file.empty())
+      file = std::filesystem::path(scenario_file).parent_path() / file;
+    p.trace = load_availability_trace(file.lexically_normal().string());
+    p.trace_start_s = r.non_negative_or("trace_start_s", 0);
+  } else {
+    r.allow("trace");
+    r.allow("trace_start_s");
+  }
+  p.restart_delay = parse_delay(r, "restart_delay_s", p.restart_delay);
+  p.boot_s = r.non_negative_or("boot_s", p.boot_s);
+  p.policy = r.choice_or("policy", p.policy, {"wait_for_spot", "fallback_on_demand"});
+  p.fallback_after_s = r.non_negative_or("fallback_after_s", p.fallback_after_s);
+  r.finish();
+  return p;
+}
+
+CheckpointSpec parse_checkpoint(JsonReader& r, const Topology& topology) {
+  CheckpointSpec c;
+  c.every_steps = static_cast<long>(r.integer("every_steps", 1, 1000000000));
+  c.store_region = r.string("store_region");
+  c.store_region_index = region_of(r, "store_region", c.store_region, topology);
+  c.write_Bps = r.positive("write_Gbps") * kBytesPerGB / 8;
+  c.read_Bps = r.positive("read_Gbps") * kBytesPerGB / 8;
+  c.usd_per_GB_month = r.non_negative_or("usd_per_GB_month", 0.023);
+  r.finish();
+  return c;
+}
+
+FaultSpec parse_faults(JsonReader& r, const Topology& topology) {
+  FaultSpec f;
+  f.time_limit_s = r.number_or("time_limit_s", 0, 0, JsonReader::kInf);
+  f.retry_after_s = r.positive_or("retry_after_s", f.retry_after_s);
+  if (r.has("zone_outages")) {
+    for (auto& z : r.objects("zone_outages", 0)) {
+      ZoneOutage zo;
+      zo.region = z.string("region");
+      zo.region_index = region_of(z, "region", zo.region, topology);
+      if (z.has("at_s") == z.has("rate_per_hour"))
+        z.fail_here("expected exactly one of \"at_s\" (one outage) or \"rate_per_hour\" (outages at a rate)");
+      if (z.has("at_s")) zo.at_s = z.non_negative("at_s");
+      else zo.rate_per_s = z.positive("rate_per_hour") / kSecondsPerHour;
+      if (!z.has("duration_s") || z.raw("duration_s").is_null()) {
+        z.allow("duration_s");
+        if (zo.at_s < 0) z.fail("duration_s", "outages at a rate need a duration_s > 0");
+        zo.duration_s = kNever;
+      } else {
+        zo.duration_s = z.positive("duration_s");
+      }
+      z.finish();
+      f.zone_outages.push_back(zo);
+    }
+  } else {
+    r.allow("zone_outages");
+  }
+  if (r.has("links")) {
+    for (auto& l : r.objects("links", 0)) {
+      LinkFault lf;
+      const auto& between = l.raw("between");
+      if (!between.is_array() || between.size() != 2 || !between[0].is_string() || !between[1].is_string())
+        l.fail("between", "expected [\"region a\", \"region b\"]");
+      lf.region_a = between[0].get<std::string>();
+      lf.region_b = between[1].get<std::string>();
+      lf.a = region_of(l, "between", lf.region_a, topology);
+      lf.b = region_of(l, "between", lf.region_b, topology);
+      if (lf.a == lf.b) l.fail("between", "expected two different regions");
+      lf.down = parse_windows(l, "down");
+      lf.bandwidth = parse_steps(l, "bandwidth", 1e-6, 1, "fraction of capacity in (0, 1]");
+      lf.latency = parse_steps(l, "latency", 1, 1e6, "factor on latency >= 1");
+      l.finish();
+      f.links.push_back(std::move(lf));
+    }
+  } else {
+    r.allow("links");
+  }
+  r.finish();
+  return f;
+}
+
+}  // namespace geotrain::sim

@@ -1,0 +1,146 @@
+// Membership: views, aborts and commits of synchronous rounds under faults.
+#include "sim/membership.h"
+
+#include <algorithm>
+
+#include <simgrid/s4u.hpp>
+
+#include "kernels/check.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace geotrain::sim {
+
+int GroupView::donor() const {
+  for (int r : members)
+    if (!is_joiner(r)) return r;
+  return -1;
+}
+
+bool GroupView::has(int rank) const { return std::binary_search(members.begin(), members.end(), rank); }
+
+bool GroupView::is_joiner(int rank) const { return std::find(joiners.begin(), joiners.end(), rank) != joiners.end(); }
+
+Membership::Membership(int workers, bool elastic)
+    : workers_(workers),
+      elastic_(elastic),
+      alive_(workers, false),
+      joined_(workers, false),
+      pending_(workers, false),
+      comms_(workers),
+      mutex_(sg4::Mutex::create()),
+      changed_(sg4::ConditionVariable::create()) {}
+
+void Membership::start(const std::vector<bool>& alive_at_start) {
+  std::vector<int> everyone;
+  for (int r = 0; r < workers_; ++r) {
+    alive_[r] = alive_at_start[r];
+    joined_[r] = alive_at_start[r];  // the initial state is everyone's
+    if (alive_[r]) everyone.push_back(r);
+  }
+  open(0, 0, everyone);
+}
+
+int Membership::alive_count() const { return static_cast<int>(std::count(alive_.begin(), alive_.end(), true)); }
+
+void Membership::open(long round, int attempt, const std::vector<int>& previous) {
+  std::vector<int> members;
+  for (int r = 0; r < workers_; ++r) {
+    const bool was = std::find(previous.begin(), previous.end(), r) != previous.end();
+    if (alive_[r] && (was || pending_[r])) members.push_back(r);
+  }
+  const bool enough = elastic_ ? !members.empty() : static_cast<int>(members.size()) == workers_;
+  if (!enough) {
+    view_ = nullptr;
+    waiting_round_ = round;
+    waiting_attempt_ = attempt;
+    waiting_previous_ = previous;
+    return;
+  }
+  auto v = std::make_shared<GroupView>();
+  v->round = round;
+  v->attempt = attempt;
+  v->members = members;
+  for (int r : members)
+    if (!joined_[r]) v->joiners.push_back(r);
+  if (v->joiners.size() == members.size()) v->round = rollback_round_;  // nobody holds the state
+  for (int r : members) pending_[r] = false;
+  view_ = std::move(v);
+  changed_->notify_all();
+}
+
+void Membership::down(int rank) {
+  alive_[rank] = false;
+  joined_[rank] = false;
+  pending_[rank] = false;
+  comms_[rank].clear();
+  if (view_ && view_->has(rank) && !view_->committed) abort_locked(view_);
+}
+
+void Membership::ready(int rank) {
+  alive_[rank] = true;
+  joined_[rank] = false;
+  pending_[rank] = true;
+  // A group waiting for members opens now if it has enough; otherwise the worker joins at the
+  // next view (the next round, or the retry of an aborted one).
+  if (!view_) open(waiting_round_, waiting_attempt_, waiting_previous_);
+}
+
+std::shared_ptr<GroupView> Membership::current() {
+  std::unique_lock lock(*mutex_);
+  while (!view_ && !closed_) changed_->wait(lock);
+  return closed_ ? nullptr : view_;
+}
+
+std::shared_ptr<GroupView> Membership::await_admission(int rank) {
+  std::unique_lock lock(*mutex_);
+  while (!closed_ && (!view_ || !view_->has(rank))) changed_->wait(lock);
+  return closed_ ? nullptr : view_;
+}
+
+bool Membership::commit(const std::shared_ptr<GroupView>& view, int rank) {
+  GEOTRAIN_CHECK(view->has(rank), "a worker committed a round it is not a member of");
+  if (view->aborted) return false;
+  if (++view->commits == static_cast<int>(view->members.size())) {
+    view->committed = true;
+    for (int r : view->members) joined_[r] = true;
+    open(view->round + 1, 0, view->members);
+    changed_->notify_all();
+    return true;
+  }
+  std::unique_lock lock(*mutex_);
+  while (!view->committed && !view->aborted) changed_->wait(lock);
+  return view->committed;
+}
+
+void Membership::abort(const std::shared_ptr<GroupView>& view) { abort_locked(view); }
+
+void Membership::abort_locked(const std::shared_ptr<GroupView>& view) {
+  if (view->aborted || view->committed) return;
+  view->aborted = true;
+  for (int r : view->members) {
+    auto comms = std::move(comms_[r]);
+    comms_[r].clear();
+    for (auto& c : comms)
+      if (c->get_state() == sg4::Activity::State::STARTED || c->get_state() == sg4::Activity::State::INITED ||
+          c->get_state() == sg4::Activity::State::STARTING)
+        c->cancel();
+  }
+  if (view_ == view) open(view->round, view->attempt + 1, view->members);
+  changed_->notify_all();
+}
+
+void Membership::close() {
+  closed_ = true;
+  changed_->notify_all();
+}
+
+void Membership::track(int rank, const sg4::CommPtr& comm) { comms_[rank].push_back(comm); }
+
+void Membership::untrack(int rank, const sg4::Comm* comm) {
+  auto& v = comms_[rank];
+  const auto it = std::find_if(v.begin(), v.end(), [comm](const sg4::CommPtr& c) { return c.get() == comm; });
+  if (it != v.end()) v.erase(it);
+}
+
+}  // namespace geotrain::sim

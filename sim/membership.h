@@ -1,0 +1,83 @@
+// Group membership of synchronous strategies when workers come and go: round by round, a view
+// says who takes part; a member that dies (or a transfer that fails) aborts the view, whose
+// survivors retry in the next one; a round counts only once every member of its view finished
+// it (a commit); returning workers join at the next view.  Used only in runs with faults.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include <simgrid/s4u/Comm.hpp>
+#include <simgrid/s4u/ConditionVariable.hpp>
+#include <simgrid/s4u/Mutex.hpp>
+
+namespace geotrain::sim {
+
+struct GroupView {
+  long round = 0;
+  int attempt = 0;
+  std::vector<int> members;   // ranks, ascending
+  std::vector<int> joiners;   // members that hold no state yet (returned after a preemption)
+  bool aborted = false;
+  bool committed = false;
+  int commits = 0;
+  // A member holding the round's state (not a joiner), or -1 when every member is a joiner.
+  int donor() const;
+  bool has(int rank) const;
+  bool is_joiner(int rank) const;
+};
+
+class Membership {
+ public:
+  // `elastic`: a round goes on with the survivors; otherwise it waits until all `workers` are
+  // back.
+  Membership(int workers, bool elastic);
+
+  // Workers alive at the start (a worker whose instance starts down is not).
+  void start(const std::vector<bool>& alive_at_start);
+  // The fault injector: worker `rank` died (aborts the open view it is in) / is ready to work
+  // again (it joins the next view).
+  void down(int rank);
+  void ready(int rank);
+  bool alive(int rank) const { return alive_[rank]; }
+  int alive_count() const;
+  // Members of the open view (alive workers while none is open).
+  int group_size() const { return view_ ? static_cast<int>(view_->members.size()) : alive_count(); }
+
+  // The open view (blocks while none: waiting for members to come back).
+  std::shared_ptr<GroupView> current();
+  // A joiner waits until a view admits it.
+  std::shared_ptr<GroupView> await_admission(int rank);
+  // Member `rank` finished the round of `view`; waits for the others.  True: committed (the next
+  // round's view opens); false: the view was aborted meanwhile.
+  bool commit(const std::shared_ptr<GroupView>& view, int rank);
+  // A member saw a failure: aborts `view` (cancels its members' transfers) and opens the next.
+  void abort(const std::shared_ptr<GroupView>& view);
+  // The job is over: waiting workers stop waiting (current() and await_admission() return null).
+  void close();
+  // Where a view of only joiners restarts (the round of the last checkpoint, or 0).
+  void set_rollback_round(long round) { rollback_round_ = round; }
+
+  // Transfers of members in flight, cancelled when their view aborts.
+  void track(int rank, const simgrid::s4u::CommPtr& comm);
+  void untrack(int rank, const simgrid::s4u::Comm* comm);
+
+ private:
+  void open(long round, int attempt, const std::vector<int>& previous);
+  void abort_locked(const std::shared_ptr<GroupView>& view);
+
+  int workers_;
+  bool elastic_;
+  std::vector<bool> alive_, joined_;   // joined: holds state (took part in a committed view)
+  std::vector<bool> pending_;          // ready, waiting to join
+  std::shared_ptr<GroupView> view_;    // the open view (null while waiting for members)
+  long waiting_round_ = 0;             // the round to open once enough members are back
+  int waiting_attempt_ = 0;
+  std::vector<int> waiting_previous_;
+  long rollback_round_ = 0;
+  bool closed_ = false;
+  std::vector<std::vector<simgrid::s4u::CommPtr>> comms_;
+  simgrid::s4u::MutexPtr mutex_;
+  simgrid::s4u::ConditionVariablePtr changed_;
+};
+
+}  // namespace geotrain::sim

@@ -1,0 +1,50 @@
+// Restart and checkpoint helpers of synchronous strategies under faults.
+#include "sim/strategies/restart.h"
+
+#include <simgrid/Exception.hpp>
+
+#include "sim/json_reader.h"
+
+namespace geotrain::sim {
+
+std::uint64_t state_bytes(std::size_t values, const runtime::OptimizerSpec& optimizer) {
+  constexpr std::uint64_t kFp32Bytes = 4;
+  const std::uint64_t moments = optimizer.name == "adamw" ? 2 : (optimizer.name == "sgd" ? 0 : 1);
+  return kFp32Bytes * static_cast<std::uint64_t>(values) * (1 + moments);
+}
+
+long rejoin(WorkerContext& ctx, const StateSource& source) {
+  for (;;) {
+    const auto view = ctx.join_group();
+    if (!view) return -1;
+    const int donor = view->donor();
+    try {
+      if (donor >= 0) {
+        ctx.pull_state(donor, source.bytes);
+        source.from_donor(donor);
+      } else if (ctx.read_checkpoint()) {
+        source.from_checkpoint(ctx.world().faults->checkpoint);
+      } else {
+        source.from_initial();
+      }
+      ctx.world().faults->events.push_back(
+          {ctx.now(), ctx.rank(), "joined",
+           donor >= 0 ? "state from " + ctx.platform().nodes()[donor].name
+                      : (ctx.world().faults->checkpoint.round >= 0 ? "state from the checkpoint" : "initial model")});
+      return view->round;
+    } catch (const simgrid::Exception&) {
+      // The donor died while sending: the next view names another.
+    }
+  }
+}
+
+void maybe_checkpoint(WorkerContext& ctx, long round, const std::vector<int>& members, std::uint64_t bytes,
+                      const std::function<void(Checkpoint&)>& fill) {
+  const auto& spec = ctx.scenario().faults.checkpoint;
+  if (!spec || round % spec->every_steps != 0 || members.front() != ctx.rank()) return;
+  ctx.write_checkpoint(round, bytes, fill);
+}
+
+void parse_on_failure(JsonReader& reader) { reader.choice_or("on_failure", "elastic", {"elastic", "wait"}); }
+
+}  // namespace geotrain::sim

@@ -1,0 +1,40 @@
+// What synchronous strategies share under faults: the size of the state a returning worker
+// reloads, the reload itself (from a live member of its group, else the last checkpoint, else
+// the initial model), and periodic checkpoints written by the group's first member.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "runtime/optimizer.h"
+#include "sim/context.h"
+#include "sim/membership.h"
+#include "sim/training.h"
+
+namespace geotrain::sim {
+
+// Bytes of `values` fp32 parameters plus the optimizer's moments (momentum 1, AdamW 2 copies).
+std::uint64_t state_bytes(std::size_t values, const runtime::OptimizerSpec& optimizer);
+
+// How a strategy copies its state into the returning worker.
+struct StateSource {
+  std::uint64_t bytes = 0;
+  std::function<void(int donor)> from_donor;              // copy a live member's state
+  std::function<void(const Checkpoint&)> from_checkpoint;  // copy the checkpoint's state
+  std::function<void()> from_initial;                     // start from the initial model
+};
+
+// A restarted worker joins its group and reloads its state.  Returns the round it resumes at,
+// or -1 when the job ended meanwhile.
+long rejoin(WorkerContext& ctx, const StateSource& source);
+
+// After round `round` committed among `members`: every faults.checkpoint.every_steps rounds the
+// first member writes `bytes` to the store; `fill` copies the state into the checkpoint.
+void maybe_checkpoint(WorkerContext& ctx, long round, const std::vector<int>& members, std::uint64_t bytes,
+                      const std::function<void(Checkpoint&)>& fill);
+
+// The "on_failure" knob of synchronous strategies: "elastic" (go on with the survivors) or
+// "wait" (wait for the replacement).
+void parse_on_failure(JsonReader& reader);
+
+}  // namespace geotrain::sim

@@ -1,0 +1,313 @@
+// Tests of `geotrain validate` and analysis/recommend.h: training-state sizes and run lengths in
+// closed form, a model too large for a T4, an unreachable region, a bandwidth-starved deployment
+// (DiLoCo ranks above DDP), the egress warning, ranking order, deterministic JSON, bad input.
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "analysis/recommend.h"
+#include "cli_test_util.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace an = geotrain::analysis;
+using nlohmann::json;
+using geotrain::testing::read_file;
+using geotrain::testing::write_file;
+
+// The tiny two-region scenario (cli_test_util.h) with 1000 planned steps and no strategy.
+json tiny_deployment() {
+  json d = json::parse(geotrain::testing::kTinyScenario);
+  d.erase("strategy");
+  d["workload"]["steps"] = 1000;
+  return d;
+}
+
+// Writes `doc` to a fresh folder and runs `geotrain validate` on it with `args`.
+struct Validated {
+  geotrain::testing::CliRun run;
+  fs::path dir;
+};
+Validated validate(const json& doc, const std::string& args = "") {
+  const fs::path dir = geotrain::testing::fresh_dir("geotrain_validate");
+  write_file(dir / "deployment.json", doc.dump(2));
+  return {geotrain::testing::run_geotrain("validate deployment.json --jobs 2 " + args, dir), dir};
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// ---- analysis/recommend.h ----
+
+TEST(RecommendTest, TrainingStateBytesPerParameterInClosedForm) {
+  // weights 4 + gradients 4 + optimizer state (sgd 0, momentum 4, adamw 8), plus strategy copies.
+  EXPECT_EQ(an::training_state_bytes({{"name", "ddp"}}, "sgd").worker_B_per_param, 8);
+  EXPECT_EQ(an::training_state_bytes({{"name", "ddp"}}, "adamw").worker_B_per_param, 16);
+  // DiLoCo: + outer copy 4 + outer Nesterov momentum 4.
+  EXPECT_EQ(an::training_state_bytes({{"name", "diloco"}, {"H", 64}}, "adamw").worker_B_per_param, 24);
+  EXPECT_EQ(an::training_state_bytes({{"name", "streaming_diloco"}}, "sgd").worker_B_per_param, 16);
+  // Local SGD averages with outer SGD (no state); an AdamW outer keeps two copies.
+  EXPECT_EQ(an::training_state_bytes({{"name", "local_sgd"}}, "sgd").worker_B_per_param, 12);
+  EXPECT_EQ(an::training_state_bytes({{"name", "diloco"}, {"outer", {{"name", "adamw"}, {"lr", 0.1}}}}, "sgd").worker_B_per_param,
+            20);
+  EXPECT_EQ(an::training_state_bytes({{"name", "pactrain"}}, "momentum").worker_B_per_param, 13);  // + 1 B mask
+  EXPECT_EQ(an::training_state_bytes({{"name", "topk"}}, "sgd").worker_B_per_param, 8);
+  EXPECT_EQ(an::training_state_bytes({{"name", "topk"}, {"error_feedback", true}}, "sgd").worker_B_per_param, 12);
+  EXPECT_EQ(an::training_state_bytes({{"name", "hivemind"}}, "sgd").worker_B_per_param, 16);
+  EXPECT_EQ(an::training_state_bytes({{"name", "hivemind"}, {"delayed_update", false}}, "sgd").worker_B_per_param, 12);
+  // Parameter server: the optimizer lives on the servers, each holding 1/K of it.
+  const auto ps = an::training_state_bytes({{"name", "parameter_server"}, {"mode", "sync"}, {"shards", 2}}, "adamw");
+  EXPECT_EQ(ps.worker_B_per_param, 8);
+  EXPECT_EQ(ps.server_B_per_param, (4 + 8 + 4) / 2.0);
+  EXPECT_EQ(an::training_state_bytes({{"name", "ddp"}}, "adamw").worker_items, "weights 4 + gradients 4 + adamw state 8");
+}
+
+TEST(RecommendTest, RepresentativeStepsCoverThreeSyncPeriods) {
+  EXPECT_EQ(an::representative_steps({{"name", "ddp"}}, 1000), 3);
+  EXPECT_EQ(an::representative_steps({{"name", "diloco"}, {"H", 64}}, 1000), 192);
+  EXPECT_EQ(an::representative_steps({{"name", "diloco"}}, 1000), 1000);  // default H 500: capped at the plan
+  EXPECT_EQ(an::representative_steps({{"name", "local_sgd"}}, 1000), 300);
+  // A warm-up keeps its planned share: the whole plan up to kWarmupRunSteps = 2000 steps.
+  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}}, 1000), 1000);
+  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}}, 5000), 2000);
+  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}, {"warmup_steps", 2500}}, 5000), 2503);
+  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}, {"checkpoint", "w.bin"}}, 1000), 3);
+  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}, {"warmup_steps", 0}}, 1000), 3);
+  EXPECT_EQ(an::representative_steps({{"name", "hivemind"}}, 1000), 3);  // rounds
+  EXPECT_EQ(an::representative_steps({{"name", "easgd"}}, 1000), 12);
+  EXPECT_EQ(an::representative_steps({{"name", "ddp"}}, 2), 2);
+}
+
+TEST(RecommendTest, CandidatesMarkThePlannedStrategyOnceAndSkipLongPeriods) {
+  an::DeploymentShape shape{100, 2, false, json{{"name", "ddp"}, {"allreduce", "hierarchical"}}};
+  std::vector<std::string> skipped;
+  const auto c = an::candidate_strategies(shape, skipped);
+  EXPECT_EQ(std::count_if(c.begin(), c.end(), [](const an::Candidate& x) { return x.as_planned; }), 1);
+  EXPECT_EQ(std::count_if(c.begin(), c.end(), [](const an::Candidate& x) { return x.knobs == "allreduce=hierarchical"; }), 1);
+  EXPECT_EQ(skipped.size(), 1u);  // diloco H=256 > 100 planned steps
+  EXPECT_TRUE(std::none_of(c.begin(), c.end(), [](const an::Candidate& x) { return x.name == "hivemind"; }));
+  shape.any_spot = true;
+  shape.planned_strategy = json{{"name", "local_sgd"}, {"H", 8}};
+  const auto d = an::candidate_strategies(shape, skipped);
+  ASSERT_FALSE(d.empty());
+  EXPECT_TRUE(d.front().as_planned);  // not in the list: first
+  EXPECT_EQ(d.front().knobs, "H=8");
+  EXPECT_EQ(d.front().steps, 24);
+  EXPECT_TRUE(std::any_of(d.begin(), d.end(), [](const an::Candidate& x) { return x.name == "hivemind"; }));
+}
+
+TEST(RecommendTest, ListedCandidateIdenticalToThePlannedOneIsDropped) {
+  an::DeploymentShape shape{1000, 2, true, json{{"name", "hivemind"}, {"target_batch", 32768}, {"matchmaking_s", 5}}};
+  std::vector<std::string> skipped;
+  const auto c = an::candidate_strategies(shape, skipped);
+  ASSERT_TRUE(c.front().as_planned);
+  std::vector<an::CandidateResult> r(c.size());
+  for (std::size_t i = 0; i < r.size(); ++i) r[i].samples = c[i].name == "hivemind" ? 0 : static_cast<double>(i);
+  const auto keep = an::distinct_candidates(c, r);
+  EXPECT_EQ(keep.size(), c.size() - 1);
+  for (const std::size_t i : keep) EXPECT_FALSE(c[i].name == "hivemind" && !c[i].as_planned);
+  r[0].samples = 0.5;  // the planned one differs: the listed Hivemind stays
+  EXPECT_EQ(an::distinct_candidates(c, r).size(), c.size());
+}
+
+TEST(RecommendTest, RankingByDollarsPerSampleThenThroughput) {
+  std::vector<an::CandidateResult> r(3);
+  r[0].samples = 1e6, r[0].compute_usd = 2, r[0].throughput_samples_per_s = 10;  // $2 per 1M
+  r[1].samples = 1e6, r[1].compute_usd = 1, r[1].throughput_samples_per_s = 5;   // $1 per 1M
+  r[2].samples = 1e6, r[2].compute_usd = 1, r[2].throughput_samples_per_s = 7;   // $1 per 1M, faster
+  EXPECT_EQ(an::rank_candidates(r), (std::vector<std::size_t>{2, 1, 0}));
+  EXPECT_EQ(an::fastest_candidate(r), 0u);
+  r[0].egress_usd = 3;
+  r[0].granularity = 0.5;
+  EXPECT_DOUBLE_EQ(r[0].egress_share(), 0.6);
+  const auto w = an::candidate_warnings(r[0]);
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_NE(w[0].find("egress exceeds compute cost"), std::string::npos);
+  EXPECT_NE(w[1].find("granularity below 1"), std::string::npos);
+  EXPECT_TRUE(an::candidate_warnings(r[1]).empty());
+}
+
+// ---- geotrain validate ----
+
+// 20B parameters on 16 GB T4s (g4dn.xlarge from topologies/instances.json), SGD: the smallest
+// state is DDP's 8 B per parameter = 160 GB per worker; DiLoCo's 16 B = 320 GB.
+TEST(ValidateTest, ModelTooLargeForTheGpuFailsWithNeededAndAvailable) {
+  json d = tiny_deployment();
+  d["topology"].erase("instance_types");
+  d["topology"]["instance_catalog"] = GEOTRAIN_SOURCE_DIR "/topologies/instances.json";
+  for (auto& r : d["topology"]["regions"]) r["cloud"] = "aws";
+  d["topology"]["egress_usd_per_GB"] = {{"aws", d["topology"]["egress_usd_per_GB"]["c"]}};
+  for (auto& f : d["fleet"]) f["instance"] = "g4dn.xlarge";
+  d["workload"]["model"]["parameters"] = 20e9;
+  const auto v = validate(d, "--json out.json");
+  EXPECT_EQ(v.run.exit_code, 1) << v.run.out << v.run.err;
+  EXPECT_NE(v.run.err.find("needs 160 GB per worker on g4dn.xlarge (2e+10 parameters x 8 B: weights 4 + gradients 4 + sgd state 0), "
+                           "has 16 GB (1 GPU x 16 GB)"),
+            std::string::npos)
+      << v.run.err;
+  EXPECT_NE(v.run.out.find("diloco H=16 allreduce=hierarchical: needs 320 GB per worker"), std::string::npos) << v.run.out;
+  const json report = json::parse(read_file(v.dir / "out.json"));
+  EXPECT_FALSE(report["feasible"].get<bool>());
+  EXPECT_FALSE(report.contains("candidates"));  // nothing ran
+}
+
+// 1.5e9 parameters on a 16 GB GPU with SGD: DDP needs 12 GB and runs; the DiLoCo family's outer
+// copy and Nesterov state (16 B per parameter = 24 GB) do not fit.
+TEST(ValidateTest, DilocoOuterStateCountsInTheMemoryCheck) {
+  json d = tiny_deployment();
+  d["topology"]["instance_types"]["gpu"]["gpu_memory_GB"] = 16;
+  d["workload"]["model"]["parameters"] = 1.5e9;
+  const auto v = validate(d, "--json out.json");
+  EXPECT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  EXPECT_NE(v.run.out.find("excluded diloco H=16 allreduce=hierarchical: needs 24 GB per worker on gpu"), std::string::npos)
+      << v.run.out;
+  const json report = json::parse(read_file(v.dir / "out.json"));
+  int ddp = 0;
+  for (const auto& c : report["candidates"]) {
+    EXPECT_NE(c["strategy"]["name"], "diloco");
+    EXPECT_LE(c["state_GB_per_worker"].get<double>(), 16.0);
+    if (c["strategy"]["name"] == "ddp") {
+      ++ddp;
+      EXPECT_DOUBLE_EQ(c["state_GB_per_worker"].get<double>(), 12.0);  // 1.5e9 x 8 B
+    }
+    if (c["strategy"]["name"] == "pactrain") {
+      EXPECT_DOUBLE_EQ(c["state_GB_per_worker"].get<double>(), 13.5);  // + 1 B mask
+    }
+  }
+  EXPECT_EQ(ddp, 2);  // ring and hierarchical
+
+  // Planned that way, the deployment is infeasible (exit 1), and the alternatives that fit still run.
+  d["strategy"] = {{"name", "diloco"}, {"H", 64}};
+  const auto planned = validate(d, "--json out.json");
+  EXPECT_EQ(planned.run.exit_code, 1) << planned.run.out << planned.run.err;
+  EXPECT_NE(planned.run.err.find("the planned strategy does not fit: diloco H=64: needs 24 GB per worker on gpu"), std::string::npos)
+      << planned.run.err;
+  const json planned_report = json::parse(read_file(planned.dir / "out.json"));
+  EXPECT_FALSE(planned_report["feasible"].get<bool>());
+  EXPECT_FALSE(planned_report["candidates"].empty());
+}
+
+TEST(ValidateTest, UnreachableRegionFails) {
+  json d = tiny_deployment();
+  d["topology"]["regions"].push_back({{"name", "r2"}, {"cloud", "c"}, {"continent", "k2"}});
+  d["fleet"][1]["region"] = "r2";
+  const auto v = validate(d);
+  EXPECT_EQ(v.run.exit_code, 1) << v.run.out << v.run.err;
+  EXPECT_NE(v.run.err.find("fleet regions r0 and r2 are joined by no path of links"), std::string::npos) << v.run.err;
+}
+
+// A 0.1 Gbit/s WAN, 1 s of compute per step, a 400 MB gradient: DDP's ring all-reduce sends
+// 100 MB chunks through the link (8 s each, 6 steps: ~48 s per step), so it is communication-
+// bound and DiLoCo, which synchronizes every H steps, ranks above it.
+TEST(ValidateTest, BandwidthStarvedDeploymentRanksDilocoAboveDdp) {
+  json d = tiny_deployment();
+  d["topology"]["links"][0]["capacity_Gbps"] = 0.1;
+  d["workload"]["model"]["parameters"] = 1e8;
+  d["workload"]["model"]["flops_per_sample"] = 100e12 * 0.5 * 1.0 / 8;  // 1 s per step of 8 samples
+  const auto v = validate(d, "--json out.json");
+  ASSERT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  const json report = json::parse(read_file(v.dir / "out.json"));
+  int best_ddp = 1 << 30, best_diloco = 1 << 30;
+  for (const auto& c : report["candidates"]) {
+    const std::string name = c["strategy"]["name"];
+    const int rank = c["rank"];
+    std::vector<std::string> warnings = c["warnings"];
+    const bool low_granularity = std::any_of(warnings.begin(), warnings.end(), [](const std::string& w) {
+      return w.find("granularity below 1") != std::string::npos;
+    });
+    EXPECT_EQ(low_granularity, c["granularity"].is_number() && c["granularity"].get<double>() < 1) << c.dump();
+    if (name == "ddp") {
+      best_ddp = std::min(best_ddp, rank);
+      EXPECT_TRUE(low_granularity) << c.dump();
+      EXPECT_LT(c["granularity"].get<double>(), 0.05) << c.dump();  // ~1 s compute per ~48 s all-reduce
+    }
+    if (name == "diloco") best_diloco = std::min(best_diloco, rank);
+    if (name == "diloco" && c["strategy"]["H"] == 256) {
+      EXPECT_GT(c["granularity"].get<double>(), 1) << c.dump();
+    }
+  }
+  EXPECT_LT(best_diloco, best_ddp);
+  EXPECT_NE(v.run.out.find("granularity below 1"), std::string::npos);
+}
+
+// Cheap instances, dear egress: egress exceeds compute for the chatty strategies, and the warning
+// appears exactly where the JSON's dollars say so. Also: ranking order, the table, the planned
+// strategy's mark, spot assumptions and byte-identical JSON across two runs.
+TEST(ValidateTest, EgressWarningRankingAndDeterministicJson) {
+  json d = tiny_deployment();
+  d["topology"]["instance_types"]["gpu"]["usd_per_hour"] = {{"on_demand", 0.036}, {"spot", 0.018}};
+  d["topology"]["egress_usd_per_GB"]["c"]["inter_continent"] = 0.5;
+  d["fleet"][1]["pricing"] = "spot";
+  d["strategy"] = {{"name", "gossip"}};
+  const auto v = validate(d, "--json a.json");
+  ASSERT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  EXPECT_EQ(geotrain::testing::run_geotrain("validate deployment.json --jobs 1 --json b.json", v.dir).exit_code, 0);
+  const std::string a = read_file(v.dir / "a.json");
+  EXPECT_EQ(a, read_file(v.dir / "b.json"));
+  const json report = json::parse(a);
+  EXPECT_NE(v.run.out.find("gpu x2 spot in r1: interruption band not given"), std::string::npos) << v.run.out;
+  EXPECT_NE(v.run.out.find("no preemption modelled"), std::string::npos);
+  int egress_heavy = 0, planned = 0, hivemind = 0;
+  double previous_usd = 0;
+  const auto out_lines = lines_of(v.run.out);
+  auto table_row = std::find_if(out_lines.begin(), out_lines.end(), [](const std::string& l) { return l.rfind("  rank  ", 0) == 0; });
+  ASSERT_NE(table_row, out_lines.end());
+  for (std::size_t k = 0; k < report["candidates"].size(); ++k) {
+    const auto& c = report["candidates"][k];
+    EXPECT_EQ(c["rank"].get<std::size_t>(), k + 1);
+    const double usd = c["usd_per_million_samples"], egress = c["egress_usd"], compute = c["compute_usd"];
+    EXPECT_GE(usd, previous_usd);
+    previous_usd = usd;
+    EXPECT_NEAR(c["egress_share"].get<double>(), egress / (egress + compute), 1e-12);
+    const std::string warnings = c["warnings"].dump();
+    EXPECT_EQ(warnings.find("egress exceeds compute cost") != std::string::npos, egress > compute) << c.dump();
+    egress_heavy += egress > compute;
+    planned += c["as_planned"].get<bool>();
+    hivemind += c["strategy"]["name"] == "hivemind";
+    // The printed table lists the same candidates in the same order.
+    ++table_row;
+    ASSERT_NE(table_row, out_lines.end());
+    const std::string label = c["strategy"]["name"].get<std::string>() + (c["as_planned"].get<bool>() ? " (as planned) " : " ") +
+                              c["knobs"].get<std::string>();
+    EXPECT_EQ(table_row->rfind(std::string(4 - std::to_string(k + 1).size() + 2, ' ') + std::to_string(k + 1) + "  " + label, 0), 0u)
+        << *table_row << " vs " << label;
+  }
+  EXPECT_GT(egress_heavy, 0);
+  EXPECT_EQ(planned, 1);
+  EXPECT_EQ(hivemind, 1);  // a spot fleet adds Hivemind
+  EXPECT_EQ(report["recommended"], report["candidates"][0]["strategy"]);
+}
+
+TEST(ValidateTest, BadInputExitsTwoNamingFileAndPath) {
+  const fs::path dir = geotrain::testing::fresh_dir("geotrain_validate_bad");
+  write_file(dir / "broken.json", "{\"seed\": 7,");
+  auto r = geotrain::testing::run_geotrain("validate broken.json --json out.json", dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("broken.json"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out.json"));
+
+  json d = tiny_deployment();
+  d["fleet"][0]["count"] = 0;
+  auto v = validate(d, "--json out.json");
+  EXPECT_EQ(v.run.exit_code, 2);
+  EXPECT_NE(v.run.err.find("deployment.json: /fleet/0/count: 0: expected an integer in [1, 100000]"), std::string::npos) << v.run.err;
+  EXPECT_FALSE(fs::exists(v.dir / "out.json"));
+
+  d = tiny_deployment();
+  d["strategy"] = {{"name", "diloco"}, {"H", 0}};
+  v = validate(d);
+  EXPECT_EQ(v.run.exit_code, 2);
+  EXPECT_NE(v.run.err.find("/strategy/H"), std::string::npos) << v.run.err;
+}
+
+}  // namespace
