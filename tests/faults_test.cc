@@ -226,5 +226,126 @@ TEST(Faults, ElasticDdpEqualsTheSmallerGroupFromThePreemptedStep) {
   // And it is not the run without the preemption: the 4-worker reference differs.
 }
 
+TEST(Faults, EveryWorkerLostEndsTheRunWithAReason) {
+  json s = base_scenario(100000);
+  s["fleet"] = json::array({{{"region", "r0"}, {"instance", "gpu"}, {"count", 2}, {"pricing", "spot"},
+                             {"preemption", {{"model", "trace"}, {"trace", write_temp("all.csv", "0,2\n1500,0\n")}}}}});
+  const json r = results_of(s);
+  EXPECT_DOUBLE_EQ(r["simulated_s"].get<double>(), 1.5);
+  EXPECT_EQ(r["stop_reason"], "every worker lost at 1.5 s and no capacity returns");
+  EXPECT_EQ(r["faults"]["preemptions"], 2);
+  EXPECT_LT(r["steps"].get<int>(), 100000);
+}
+
+TEST(Faults, ALinkThatNeverComesBackStopsAtTheTimeLimit) {
+  json s = base_scenario(100000);
+  s["faults"] = {{"time_limit_s", 120}, {"links", {{{"between", {"r0", "r1"}}, {"down", {{1.0, nullptr}}}}}}};
+  const json r = results_of(s);
+  EXPECT_DOUBLE_EQ(r["simulated_s"].get<double>(), 120);
+  EXPECT_EQ(r["stop_reason"], "time limit of 120 s simulated reached");
+  // The all-reduce is retried every retry_after_s (10 s) and never completes after 1 s.
+  EXPECT_EQ(r["faults"]["preemptions"], 0);
+}
+
+TEST(Faults, ALinkDownForAWhileDelaysTheRunByTheOutage) {
+  json s = base_scenario(2000);
+  const double clean = results_of(s)["simulated_s"].get<double>();
+  s["faults"] = {{"retry_after_s", 1}, {"links", {{{"between", {"r0", "r1"}}, {"down", {{1.0, 31.0}}}}}}};
+  const double faulty = results_of(s)["simulated_s"].get<double>();
+  // 30 s of outage, plus at most one retry interval and one aborted step.
+  EXPECT_GT(faulty, clean + 30);
+  EXPECT_LT(faulty, clean + 32);
+}
+
+TEST(Faults, SameSeedSameFaultsSameBytes) {
+  json s = base_scenario(600);
+  s["fleet"][0]["pricing"] = "spot";
+  s["fleet"][0]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", 3600}, {"restart_delay_s", 2}, {"boot_s", 1}};
+  const json a = results_of(s), b = results_of(s);
+  EXPECT_GT(a["faults"]["preemptions"].get<int>(), 3);
+  EXPECT_EQ(a.dump(), b.dump());
+  s["seed"] = 8;
+  EXPECT_NE(results_of(s)["faults"].dump(), a["faults"].dump());
+}
+
+TEST(Faults, CheckpointsAreWrittenBilledAndReloadedWhenNobodyHoldsTheState) {
+  json s = base_scenario(600);
+  s["fleet"] = json::array({{{"region", "r0"}, {"instance", "gpu"}, {"count", 2}, {"pricing", "spot"},
+                             {"preemption", {{"model", "trace"}, {"boot_s", 0},
+                                             {"trace", write_temp("ckpt.csv", "0,2\n1500,0\n2000,2\n")}}}}});
+  s["checkpoint"] = {{"every_steps", 100}, {"store_region", "r1"}, {"write_Gbps", 8}, {"read_Gbps", 8},
+                     {"usd_per_GB_month", 0.02}};
+  const json r = results_of(s);
+  const auto& f = r["faults"];
+  ASSERT_EQ(f["preemptions"], 2);
+  // 1e7 fp32 parameters, SGD: 40 MB per checkpoint; both workers read the last one back.
+  const std::uint64_t bytes = 40000000;
+  const auto total = f["checkpoint_bytes"].get<std::uint64_t>();
+  EXPECT_EQ(total % bytes, 0u);
+  const auto writes = total / bytes - 2;
+  EXPECT_GE(writes, 5u);  // every 100 of 600 steps, plus the steps redone after the rollback
+  EXPECT_GT(f["checkpoint_usd"].get<double>(), 0);
+  int joined_from_checkpoint = 0;
+  for (const auto& e : f["events"]) joined_from_checkpoint += e["cause"] == "state from the checkpoint";
+  // The first worker back holds no state and nobody else does: it reloads the checkpoint; the
+  // second joins at the next round and copies the first.
+  EXPECT_EQ(joined_from_checkpoint, 1);
+  EXPECT_GT(f["lost_samples"].get<double>(), 0);
+  EXPECT_GT(r["steps"].get<int>(), 600);  // steps after the last checkpoint were done twice
+}
+
+TEST(Faults, DilocoRoundCountsOnlyItsFinishers) {
+  testing::UniformNet net;
+  net.regions = 1;
+  net.workers_per_region = 4;
+  const json model = {{"type", "linear_regression"}};
+  const json data = {{"name", "synthetic_linear"}, {"features", 8}, {"train_samples", 512}, {"noise", 0.1}};
+  json s = testing::real_scenario(net, model, data, {{"name", "diloco"}, {"H", 5}}, 8, 40, 0.05);
+  s["fleet"] = json::array({{{"region", "r0"}, {"instance", "gpu"}, {"count", 3}, {"pricing", "on_demand"}},
+                            {{"region", "r0"}, {"instance", "gpu"}, {"count", 1}, {"pricing", "spot"}}});
+  const json clean = results_of(s);
+  const double end = clean["simulated_s"].get<double>();
+  s["fleet"][1]["preemption"] = {{"model", "trace"}, {"boot_s", 0},
+                                 {"trace", write_temp("diloco.csv", fmt::format("0,1\n{},0\n{},1\n", end * 300, end * 500))}};
+  s["faults"] = {{"retry_after_s", 0.001}};
+  const auto run = testing::run_captured(s);
+  const auto& f = run.results["faults"];
+  EXPECT_EQ(f["preemptions"], 1);
+  EXPECT_EQ(f["restarts"], 1);
+  bool joined = false;
+  for (const auto& e : f["events"]) joined = joined || (e["event"] == "joined" && e["cause"] == "state from r0:0");
+  EXPECT_TRUE(joined);
+  EXPECT_EQ(run.results["faults"]["lost_samples"].get<double>() > 0, true);
+  ASSERT_FALSE(run.params.empty());  // finite parameters after the run
+  // It still learns: within 10% of the fault-free run's final test loss.
+  EXPECT_LT(run.results["convergence"]["final_test_loss"].get<double>(),
+            1.1 * clean["convergence"]["final_test_loss"].get<double>());
+}
+
+TEST(Faults, BadFaultInputIsNamed) {
+  auto message = [](const json& s) {
+    try {
+      sim::parse_scenario(s, "f.json");
+    } catch (const sim::BadInput& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  json s = base_scenario(10);
+  s["fleet"][0]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", 1}};
+  EXPECT_EQ(message(s), "f.json: /fleet/0/preemption/model: \"hazard\": only spot instances are preempted; set the "
+                        "fleet entry's \"pricing\": \"spot\" or model \"none\"");
+  s["fleet"][0]["pricing"] = "spot";
+  s["strategy"] = {{"name", "gossip"}};
+  EXPECT_NE(message(s).find("f.json: /strategy/name: \"gossip\": this strategy does not model preemptions"),
+            std::string::npos);
+  s["strategy"] = {{"name", "ddp"}};
+  s["fleet"][0]["preemption"] = {{"model", "trace"}, {"trace", write_temp("bad.csv", "0,2\n-5,1\n")}};
+  EXPECT_NE(message(s).find("bad.csv: line 2: -5,1: expected rows"), std::string::npos) << message(s);
+  s["fleet"][0]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", 1}};
+  s["faults"] = {{"links", {{{"between", {"r0", "r9"}}}}}};
+  EXPECT_NE(message(s).find("/faults/links/0/between"), std::string::npos) << message(s);
+}
+
 }  // namespace
 }  // namespace geotrain
