@@ -236,7 +236,7 @@ Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64
   if (cap > 0) t.comm->set_rate(cap);
   t.comm->start();
   world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
-  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm);
+  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm, true);
   return t;
 }
 
@@ -248,7 +248,7 @@ Transfer WorkerContext::recv_async(int src, int channel) {
                ->get_init()
                ->set_dst_data(reinterpret_cast<void**>(t.slot.get()), sizeof(void*));
   t.comm->start();
-  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm);
+  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm, false);
   return t;
 }
 
@@ -324,13 +324,20 @@ std::unique_ptr<Message> WorkerContext::receive_inbox() {
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
   const double start = now();
   if (world_.membership && is_worker()) {
-    try {
-      t.comm->wait();
-    } catch (const simgrid::Exception&) {
-      // Aborted (a member died or a link failed): the round is retried by sync_round().
+    // Aborted (a member died or a link failed): the round is retried by sync_round().  A
+    // transfer of an aborted view never completes the round, even if it finished.
+    auto forget = [&] {
       if (t.in_flight_B > 0) world_.ledger.add_in_flight(-static_cast<double>(t.in_flight_B));
       t.in_flight_B = 0;
       world_.membership->untrack(rank_, t.comm.get());
+      if (t.slot) *t.slot = nullptr;  // a release message (not ours to delete) or a leaked payload
+    };
+    try {
+      if (view_ && view_->aborted) throw RoundAborted{};
+      t.comm->wait();
+      if (view_ && view_->aborted) throw RoundAborted{};
+    } catch (...) {
+      forget();
       throw;
     }
     world_.membership->untrack(rank_, t.comm.get());

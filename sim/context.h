@@ -219,6 +219,7 @@ class WorkerContext {
   int channel_ = 0;
   bool overlapped_ = false;
   bool restarted_ = false;
+  std::shared_ptr<GroupView> view_;  // the view of the round in progress (sync_round, faults only)
 };
 
 }  // namespace geotrain::sim

@@ -11,14 +11,17 @@ namespace sg4 = simgrid::s4u;
 namespace geotrain::sim {
 namespace {
 
-// A transfer between two hosts outside the mailboxes (state pulls, checkpoints): rate-capped at
-// `cap_Bps` when > 0, metered, and counted as restart overhead of `rank`.
+// Round attempts use channels from here on (strategies' own channels are small numbers).
+constexpr int kFirstRoundChannel = 1 << 20;
+
+// A transfer between two hosts outside the mailboxes (state pulls, checkpoints), metered.  Bulk
+// state moves with enough parallel streams to fill the route: no TCP window cap (SimGrid cannot
+// rate-limit a host-to-host transfer anyway).
 void host_transfer(World& world, int rank, sg4::Host* from, int from_region, sg4::Host* to, int to_region,
-                   std::uint64_t bytes, double cap_Bps, const std::string& what) {
+                   std::uint64_t bytes, const std::string& what) {
   const double start = sg4::Engine::get_clock();
   auto comm = sg4::Comm::sendto_init(from, to);
   comm->set_payload_size(bytes);
-  if (cap_Bps > 0) comm->set_rate(cap_Bps);
   world.ledger.add_transfer(from_region, to_region, bytes);
   comm->start();
   try {
@@ -46,8 +49,15 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
     GEOTRAIN_CHECK(view && view->has(rank_) && view->round == round,
                    "a worker ran a round its group's view does not hold");
     bool failed = false;
+    view_ = view;
+    // Each attempt talks on mailboxes of its own (channels above those strategies use), so
+    // nothing of an aborted attempt reaches the next.
+    const int base_channel = channel_;
+    channel_ = kFirstRoundChannel + view->serial;
     try {
       body(view->members);
+      view_ = nullptr;
+      channel_ = base_channel;
       if (m.commit(view, rank_)) {
         world_.faults->unsynced_samples[rank_] = 0;
         world_.faults->unsynced_compute_s[rank_] = 0;
@@ -56,7 +66,10 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
     } catch (const simgrid::Exception&) {
       failed = true;
       m.abort(view);
+    } catch (const RoundAborted&) {
     }
+    view_ = nullptr;
+    channel_ = base_channel;
     restore();
     // Detecting the failure and re-forming the group takes time; a transfer that failed with no
     // member lost (a link down) waits as long before it tries again.
@@ -81,7 +94,7 @@ void WorkerContext::pull_state(int donor, std::uint64_t bytes) {
   const double start = now();
   try {
     host_transfer(world_, rank_, d.host, d.region, info().host, info().region, bytes,
-                  platform().rate_cap_Bps(donor, rank_), "pull state from " + d.name);
+                  "pull state from " + d.name);
   } catch (const simgrid::Exception&) {
     world_.faults->overhead_s[rank_] += now() - start;
     throw;
@@ -92,7 +105,7 @@ void WorkerContext::pull_state(int donor, std::uint64_t bytes) {
 void WorkerContext::write_checkpoint(long round, std::uint64_t bytes, const std::function<void(Checkpoint&)>& fill) {
   const auto& spec = *scenario().faults.checkpoint;
   host_transfer(world_, rank_, info().host, info().region, platform().store_host(), spec.store_region_index, bytes,
-                0, "write checkpoint");
+                "write checkpoint");
   FaultLog& log = *world_.faults;
   log.checkpoint_bytes += bytes;
   log.checkpoint_writes.emplace_back(now(), bytes);
@@ -109,7 +122,7 @@ bool WorkerContext::read_checkpoint() {
   const auto& spec = *scenario().faults.checkpoint;
   const double start = now();
   host_transfer(world_, rank_, platform().store_host(), spec.store_region_index, info().host, info().region,
-                log.checkpoint.bytes, 0, "read checkpoint");
+                log.checkpoint.bytes, "read checkpoint");
   log.checkpoint_bytes += log.checkpoint.bytes;
   log.overhead_s[rank_] += now() - start;
   return true;

@@ -10,6 +10,10 @@
 namespace sg4 = simgrid::s4u;
 
 namespace geotrain::sim {
+namespace {
+// The payload of the messages that release blocked receives (never read: the view is aborted).
+int kRelease = 0;
+}  // namespace
 
 int GroupView::donor() const {
   for (int r : members)
@@ -60,6 +64,7 @@ void Membership::open(long round, int attempt, const std::vector<int>& previous)
   auto v = std::make_shared<GroupView>();
   v->round = round;
   v->attempt = attempt;
+  v->serial = views_opened_++;
   v->members = members;
   for (int r : members)
     if (!joined_[r]) v->joiners.push_back(r);
@@ -118,13 +123,25 @@ void Membership::abort(const std::shared_ptr<GroupView>& view) { abort_locked(vi
 void Membership::abort_locked(const std::shared_ptr<GroupView>& view) {
   if (view->aborted || view->committed) return;
   view->aborted = true;
+  // SimGrid does not wake an actor whose transfer was never matched when it is cancelled.  So
+  // the abort releases them instead: an empty message for a blocked receive, a receive for a
+  // blocked send.  Each round attempt has its own mailboxes (sync_round), so these never reach
+  // a later attempt; the members see the view aborted once their transfer returns.
   for (int r : view->members) {
     auto comms = std::move(comms_[r]);
     comms_[r].clear();
-    for (auto& c : comms)
-      if (c->get_state() == sg4::Activity::State::STARTED || c->get_state() == sg4::Activity::State::INITED ||
-          c->get_state() == sg4::Activity::State::STARTING)
-        c->cancel();
+    for (auto& [c, is_send] : comms) {
+      const auto state = c->get_state();
+      if (state == sg4::Activity::State::FINISHED || state == sg4::Activity::State::FAILED ||
+          state == sg4::Activity::State::CANCELED || c->get_mailbox() == nullptr)
+        continue;
+      if (is_send) {
+        sinks_.push_back(std::make_unique<void*>(nullptr));
+        releases_.push_back(c->get_mailbox()->get_async<void>(sinks_.back().get()));
+      } else {
+        releases_.push_back(c->get_mailbox()->put_async(&kRelease, 0));
+      }
+    }
   }
   if (view_ == view) open(view->round, view->attempt + 1, view->members);
   changed_->notify_all();
@@ -135,11 +152,11 @@ void Membership::close() {
   changed_->notify_all();
 }
 
-void Membership::track(int rank, const sg4::CommPtr& comm) { comms_[rank].push_back(comm); }
+void Membership::track(int rank, const sg4::CommPtr& comm, bool is_send) { comms_[rank].push_back({comm, is_send}); }
 
 void Membership::untrack(int rank, const sg4::Comm* comm) {
   auto& v = comms_[rank];
-  const auto it = std::find_if(v.begin(), v.end(), [comm](const sg4::CommPtr& c) { return c.get() == comm; });
+  const auto it = std::find_if(v.begin(), v.end(), [comm](const Tracked& t) { return t.comm.get() == comm; });
   if (it != v.end()) v.erase(it);
 }
 

@@ -12,9 +12,13 @@
 
 namespace geotrain::sim {
 
+// Thrown inside a round whose view was aborted (sync_round() retries the round).
+struct RoundAborted {};
+
 struct GroupView {
   long round = 0;
   int attempt = 0;
+  int serial = 0;             // views opened before this one (unique per view)
   std::vector<int> members;   // ranks, ascending
   std::vector<int> joiners;   // members that hold no state yet (returned after a preemption)
   bool aborted = false;
@@ -58,7 +62,7 @@ class Membership {
   void set_rollback_round(long round) { rollback_round_ = round; }
 
   // Transfers of members in flight, cancelled when their view aborts.
-  void track(int rank, const simgrid::s4u::CommPtr& comm);
+  void track(int rank, const simgrid::s4u::CommPtr& comm, bool is_send);
   void untrack(int rank, const simgrid::s4u::Comm* comm);
 
  private:
@@ -75,7 +79,15 @@ class Membership {
   std::vector<int> waiting_previous_;
   long rollback_round_ = 0;
   bool closed_ = false;
-  std::vector<std::vector<simgrid::s4u::CommPtr>> comms_;
+  int views_opened_ = 0;
+  struct Tracked {
+    simgrid::s4u::CommPtr comm;
+    bool is_send;
+  };
+  std::vector<std::vector<Tracked>> comms_;
+  // Transfers the abort started to release blocked members (kept alive here), and their sinks.
+  std::vector<simgrid::s4u::CommPtr> releases_;
+  std::vector<std::unique_ptr<void*>> sinks_;
   simgrid::s4u::MutexPtr mutex_;
   simgrid::s4u::ConditionVariablePtr changed_;
 };

@@ -22,6 +22,13 @@ struct RegionZone {
   simgrid::kernel::routing::NetPoint* gateway = nullptr;
 };
 
+// The NIC capacity of the first worker of region g (hosts that only coordinate get the same).
+double region_nic_Bps(const std::vector<WorkerInfo>& nodes, std::size_t g) {
+  for (const auto& w : nodes)
+    if (w.region == static_cast<int>(g)) return w.type->nic_Bps;
+  return 1e9;
+}
+
 // "t value" lines of a SimGrid profile.
 std::string profile_text(const std::vector<std::pair<double, double>>& steps, double scale) {
   std::string text;
@@ -118,6 +125,14 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
       nic->seal();
       members.emplace_back(w.host, nic);
     }
+    if (scenario.has_faults() && !nodes_.empty() && nodes_.front().region == static_cast<int>(g)) {
+      // The fault injector's host: never fails; routed, so that it can release blocked transfers.
+      control_host_ = zone->create_host("fault-injector", 1e9);
+      auto* nic = zone->create_split_duplex_link("fault-injector-nic", region_nic_Bps(nodes_, g));
+      nic->set_latency(region.lan_latency_s / 2);
+      nic->seal();
+      members.emplace_back(control_host_, nic);
+    }
     if (checkpoint && checkpoint->store_region_index == static_cast<int>(g)) {
       // The object store: writes flow in at write_Bps, reads out at read_Bps.
       store_host_ = zone->create_host("checkpoint-store", 1e9);
@@ -161,7 +176,6 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
       world->add_route(zones[a].zone->get_netpoint(), zones[b].zone->get_netpoint(),
                        zones[a].gateway, zones[b].gateway, links, false);
     }
-  if (scenario.has_faults()) control_host_ = world->create_host("fault-injector", 1e9);
   world->seal();
 
   // Ring order: regions ordered by the graph, workers grouped by region.
