@@ -35,7 +35,7 @@ AvailabilityTrace parse_ticks(const std::string& file, const nlohmann::json& doc
   t.format = "ticks_json";
   auto meta = r.object("metadata");
   const double gap_s = meta.positive("gap_seconds");
-  for (const auto& key : meta.keys()) (void)key;  // other metadata is informative
+  meta.keys();  // other metadata is informative: accept every key
   if (!r.has("data") || !r.raw("data").is_array() || r.raw("data").empty())
     r.fail("data", "expected a non-empty array of available counts, one per tick");
   const auto& data = r.raw("data");
@@ -166,7 +166,6 @@ double band_rate_per_s(const std::string& band) {
 AvailabilityTrace load_availability_trace(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw_bad_input(file, "", "", "no such trace file (or not readable)");
-  std::string head;
   in >> std::ws;
   if (in.peek() == '{') return parse_ticks(file, read_json_file(file));
   return parse_csv(file, in);

@@ -79,7 +79,7 @@ void Membership::down(int rank) {
   joined_[rank] = false;
   pending_[rank] = false;
   comms_[rank].clear();
-  if (view_ && view_->has(rank) && !view_->committed) abort_locked(view_);
+  if (view_ && view_->has(rank) && !view_->committed) abort(view_);
 }
 
 void Membership::ready(int rank) {
@@ -118,9 +118,7 @@ bool Membership::commit(const std::shared_ptr<GroupView>& view, int rank) {
   return view->committed;
 }
 
-void Membership::abort(const std::shared_ptr<GroupView>& view) { abort_locked(view); }
-
-void Membership::abort_locked(const std::shared_ptr<GroupView>& view) {
+void Membership::abort(const std::shared_ptr<GroupView>& view) {
   if (view->aborted || view->committed) return;
   view->aborted = true;
   // SimGrid does not wake an actor whose transfer was never matched when it is cancelled.  So

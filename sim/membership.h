@@ -67,7 +67,6 @@ class Membership {
 
  private:
   void open(long round, int attempt, const std::vector<int>& previous);
-  void abort_locked(const std::shared_ptr<GroupView>& view);
 
   int workers_;
   bool elastic_;

@@ -223,7 +223,6 @@ TEST(Faults, ElasticDdpEqualsTheSmallerGroupFromThePreemptedStep) {
   }));
   const auto params = run["params"].get<std::vector<float>>();
   EXPECT_LT(testing::max_rel_diff(ref.get<std::vector<float>>(), params), 1e-5);
-  // And it is not the run without the preemption: the 4-worker reference differs.
 }
 
 TEST(Faults, EveryWorkerLostEndsTheRunWithAReason) {
