@@ -18,6 +18,8 @@ class Ddp final : public Strategy {
  public:
   Ddp(AllreduceAlgo algo, std::string wire_format) : algo_(algo), wire_format_(std::move(wire_format)) {}
 
+  bool handles_faults() const override { return true; }
+
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
     runtime::Trainer& trainer = ctx.trainer();

@@ -1,5 +1,4 @@
 // Strategy registry: name -> factory that parses (and so validates) the strategy's knobs.
-#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -29,11 +28,10 @@ const std::map<std::string, Factory>& factories() {
 
 std::unique_ptr<Strategy> build(JsonReader& reader, const Scenario& scenario) {
   const auto name = reader.choice("name", strategy_names());
-  static const std::vector<std::string> kFaultAware = {"ddp", "diloco", "local_sgd"};
-  if (scenario.has_faults() && std::find(kFaultAware.begin(), kFaultAware.end(), name) == kFaultAware.end())
-    reader.fail("name", "this strategy does not model preemptions, link faults or checkpoints yet; "
-                        "with a \"faults\", \"checkpoint\" or \"preemption\" key use ddp, diloco or local_sgd");
   auto strategy = factories().at(name)(reader, scenario);
+  if (scenario.has_faults() && !strategy->handles_faults())
+    reader.fail("name", "this strategy does not model preemptions, link faults or checkpoints yet; "
+                        "remove the \"faults\", \"checkpoint\" and \"preemption\" keys or use a strategy that does");
   reader.finish();
   return strategy;
 }
