@@ -169,9 +169,22 @@ void WorkerContext::broadcast(runtime::Tensor& t, int root) {
 }
 
 runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) {
-  const int n = world_size();
+  std::vector<int> all(world_size());
+  for (int r = 0; r < world_size(); ++r) all[r] = r;
+  return allgather(mine, all);
+}
+
+runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std::vector<int>& members) {
+  const auto slot = [&members](int r) {  // where member r's part goes in the result
+    const auto it = std::lower_bound(members.begin(), members.end(), r);
+    return it != members.end() && *it == r ? static_cast<int>(it - members.begin()) : -1;
+  };
+  GEOTRAIN_CHECK(slot(rank_) >= 0, "an all-gather among members this worker is not one of");
+  std::vector<int> group;  // the ring: the members in the platform's ring order
+  for (int r : platform().ring_order())
+    if (slot(r) >= 0) group.push_back(r);
+  const int n = static_cast<int>(group.size());
   const std::size_t each = mine.numel();
-  const std::vector<int>& group = platform().ring_order();
   runtime::Tensor ring = mine.is_real() ? runtime::Tensor::zeros(each * n)
                                         : runtime::Tensor::phantom(each * n);
   ring.set_wire_bytes_per_value(mine.wire_bytes_per_value());
@@ -180,11 +193,11 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) {
   if (mine.is_real()) kernels::copy(ring.slice(me * each, each).data(), mine.values().data(), each);
   ring_allgather_chunks(*this, ring, group, 0);
   if (!mine.is_real()) return ring;
-  // Ring position -> rank order.
+  // Ring position -> members' order.
   runtime::Tensor out = runtime::Tensor::zeros(each * n);
   out.set_wire_bytes_per_value(mine.wire_bytes_per_value());
   for (int pos = 0; pos < n; ++pos)
-    kernels::copy(out.slice(group[pos] * each, each).data(), ring.slice(pos * each, each).data(), each);
+    kernels::copy(out.slice(slot(group[pos]) * each, each).data(), ring.slice(pos * each, each).data(), each);
   return out;
 }
 
@@ -241,14 +254,18 @@ Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64
 }
 
 Transfer WorkerContext::recv_async(int src, int channel) {
-  if (channel < 0) channel = channel_;
+  Transfer t = recv_reply_async(src, channel < 0 ? channel_ : channel);
+  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm, false, t.slot);
+  return t;
+}
+
+Transfer WorkerContext::recv_reply_async(int src, int channel) {
   Transfer t;
-  t.slot = std::make_unique<Message*>(nullptr);
+  t.slot = std::make_shared<Message*>(nullptr);
   t.comm = mailbox(src, rank_, channel)
                ->get_init()
                ->set_dst_data(reinterpret_cast<void**>(t.slot.get()), sizeof(void*));
   t.comm->start();
-  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm, false);
   return t;
 }
 
@@ -320,6 +337,8 @@ std::unique_ptr<Message> WorkerContext::receive_inbox() {
   }
   return std::unique_ptr<Message>(inbox(rank_)->get<Message>());
 }
+
+void WorkerContext::discard_inbox() { inbox(rank_)->clear(); }
 
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
   const double start = now();

@@ -42,12 +42,17 @@ struct Message {
   int from = -1;
   long version = 0;
   std::shared_ptr<LentValues> lent;
+  // Request/reply protocols under faults (parameter servers, EASGD): the request's id, echoed in
+  // its reply, so that a requester recognizes a reply (or a release) meant for an earlier request.
+  long request = 0;
 };
 
 // A send or receive in flight.  Movable; wait on it with WorkerContext::wait*.
 struct Transfer {
   simgrid::s4u::CommPtr comm;
-  std::unique_ptr<Message*> slot;  // receives only: where SimGrid puts the payload
+  // Receives only: where SimGrid puts the payload.  Shared: under faults a receive abandoned by a
+  // failed round may still complete after its Transfer is gone (sim/membership.h keeps the slot).
+  std::shared_ptr<Message*> slot;
   std::uint64_t in_flight_B = 0;   // sends: bytes counted in flight until the wait
 };
 
@@ -77,6 +82,15 @@ struct World {
   // Runs with faults only (null otherwise): group views of synchronous strategies, fault counters.
   Membership* membership = nullptr;
   FaultLog* faults = nullptr;
+  // Runs with server faults ("faults": {"servers"}): the fault injector calls it when server node
+  // `node` is about to go down (up = false; its actors still live) and once its host is back on
+  // (up = true).  The strategy owning the servers sets it in prepare() and restarts its server
+  // program on the way up.
+  std::function<void(int node, bool up)> on_server_fault;
+  // Runs with faults: the workers finish on their own (each takes its own steps, e.g. EASGD)
+  // rather than together.  Then the first one to finish does not end the job: faults keep coming
+  // and returning workers come back until no worker runs.  Set in prepare().
+  bool workers_finish_alone = false;
 };
 
 // Evaluates the deployed parameters on the test set into `row`.  REQUIRES: real training.
@@ -133,7 +147,9 @@ class WorkerContext {
   // view's members.  When the view aborts (a member died, a transfer failed) `restore()` puts
   // back what body changed, and after scenario faults.retry_after_s the round runs again with the
   // survivors.  Returns the members of the committed view (all workers without faults); this
-  // worker's unsynchronized work counts as synchronized from then on.
+  // worker's unsynchronized work counts as synchronized from then on.  Rounds are numbered
+  // 0, 1, ... in the order they commit; an overlapped helper may ask for round r+1 while round r
+  // is still open (it waits for its view).
   std::vector<int> sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
                               const std::function<void()>& restore);
   // Workers of the current group (all workers without faults).
@@ -143,15 +159,27 @@ class WorkerContext {
   // Simulates pulling `bytes` of state from live worker `donor` (throws simgrid::Exception when
   // the donor dies meanwhile); counted as restart overhead.
   void pull_state(int donor, std::uint64_t bytes);
+  // This worker's work so far counts as synchronized: a preemption no longer loses it.  For
+  // strategies outside sync_round() (gossip: an exchange completed).  No-op without faults.
+  void mark_synced();
   // Writes a checkpoint of `bytes` to the scenario's store (blocking); `fill` copies the state
   // into it once the write landed.  Reads the last one back (time and bytes); false when none.
   void write_checkpoint(long round, std::uint64_t bytes, const std::function<void(Checkpoint&)>& fill);
   bool read_checkpoint();
+  // A server's checkpoint of `bytes` to the store and back (parameter-server shards, EASGD's
+  // center): blocking, metered transfers counted in the checkpoint bytes; each write is billed as
+  // stored until this server's next one lands.  The state itself is the strategy's to keep.
+  // REQUIRES: a server node, and a scenario with "checkpoint".
+  void write_server_checkpoint(std::uint64_t bytes);
+  void read_server_checkpoint(std::uint64_t bytes);
   // Copies `t` of worker `root` to every worker.
   void broadcast(runtime::Tensor& t, int root);
   // Every worker contributes `mine` (same numel everywhere); all receive the concatenation in
   // rank order.
   runtime::Tensor allgather(const runtime::Tensor& mine);
+  // Same over `members` (ascending ranks, this worker among them): the ring is rebuilt over the
+  // members, in the platform's ring order; the concatenation is in the members' order.
+  runtime::Tensor allgather(const runtime::Tensor& mine, const std::vector<int>& members);
 
   // This worker finished one step after training on `samples` samples with mean loss `loss`.
   // Every `workers` such calls make a timeline row; rows at the evaluation interval evaluate the
@@ -167,6 +195,9 @@ class WorkerContext {
   // The same with a whole message (its `from` is set to this node).
   Transfer send_message_async(int dst, Message message, std::uint64_t bytes, int channel = -1);
   Transfer recv_async(int src, int channel = -1);
+  // The same for a receive outside synchronous rounds (a request's reply, e.g. a gossip pull's):
+  // an aborted group view does not release it (sync_round() would hand that release to a round).
+  Transfer recv_reply_async(int src, int channel);
   // A send nobody waits for (server replies): it completes on its own.
   void send_detached(int dst, Message message, std::uint64_t bytes, int channel = 0);
   // Sends to dst's inbox, where messages from every sender queue in arrival order.  The bytes
@@ -188,6 +219,9 @@ class WorkerContext {
 
   // Receives the next message of this node's inbox (blocks).
   std::unique_ptr<Message> receive_inbox();
+  // Faults: drops what this node's inbox holds (a returning node does not get what reached the
+  // one that died); senders still waiting on those messages see their transfer fail.
+  void discard_inbox();
   // Waits for the transfer; for a receive returns the message (caller owns it).
   std::unique_ptr<Message> wait(Transfer& t);
 

@@ -45,7 +45,7 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
   }
   Membership& m = *world_.membership;
   for (;;) {
-    const auto view = m.current();
+    const auto view = m.current(round);
     GEOTRAIN_CHECK(view && view->has(rank_) && view->round == round,
                    "a worker ran a round its group's view does not hold");
     bool failed = false;
@@ -91,6 +91,10 @@ std::shared_ptr<GroupView> WorkerContext::join_group() {
 
 void WorkerContext::pull_state(int donor, std::uint64_t bytes) {
   const WorkerInfo& d = platform().nodes()[donor];
+  // The injector turns a preempted host off before it tells the membership, and other actors run
+  // in between: a view may still name a donor that is gone.  That fails like a donor lost during
+  // the pull (SimGrid would abort on a transfer from a host that is off).
+  if (!d.host->is_on()) throw simgrid::HostFailureException(XBT_THROW_POINT, "donor " + d.name + " is down");
   const double start = now();
   try {
     host_transfer(world_, rank_, d.host, d.region, info().host, info().region, bytes,
@@ -100,6 +104,12 @@ void WorkerContext::pull_state(int donor, std::uint64_t bytes) {
     throw;
   }
   world_.faults->overhead_s[rank_] += now() - start;
+}
+
+void WorkerContext::mark_synced() {
+  if (!world_.faults) return;
+  world_.faults->unsynced_samples[rank_] = 0;
+  world_.faults->unsynced_compute_s[rank_] = 0;
 }
 
 void WorkerContext::write_checkpoint(long round, std::uint64_t bytes, const std::function<void(Checkpoint&)>& fill) {
@@ -126,6 +136,26 @@ bool WorkerContext::read_checkpoint() {
   log.checkpoint_bytes += log.checkpoint.bytes;
   log.overhead_s[rank_] += now() - start;
   return true;
+}
+
+void WorkerContext::write_server_checkpoint(std::uint64_t bytes) {
+  GEOTRAIN_CHECK(!is_worker(), "write_server_checkpoint() on a worker");
+  const auto& spec = *scenario().faults.checkpoint;
+  host_transfer(world_, rank_, info().host, info().region, platform().store_host(), spec.store_region_index, bytes,
+                "write checkpoint");
+  FaultLog& log = *world_.faults;
+  log.checkpoint_bytes += bytes;
+  auto& writes = log.server_checkpoint_writes;
+  const auto server = static_cast<std::size_t>(rank_ - world_size());
+  if (writes.size() <= server) writes.resize(server + 1);
+  writes[server].emplace_back(now(), bytes);
+}
+
+void WorkerContext::read_server_checkpoint(std::uint64_t bytes) {
+  const auto& spec = *scenario().faults.checkpoint;
+  host_transfer(world_, rank_, platform().store_host(), spec.store_region_index, info().host, info().region, bytes,
+                "read checkpoint");
+  world_.faults->checkpoint_bytes += bytes;
 }
 
 }  // namespace geotrain::sim

@@ -36,7 +36,14 @@ FaultInjector::FaultInjector(World& world, std::vector<InstanceSchedule> schedul
     : world_(world),
       schedules_(std::move(schedules)),
       program_(std::move(worker_program)),
-      running_(schedules_.size(), false) {}
+      running_(schedules_.size(), false) {
+  const std::size_t servers = world_.platform.nodes().size() - schedules_.size();
+  server_outages_.resize(servers);
+  for (const ServerFault& f : world_.scenario.faults.servers)
+    for (std::size_t i = 0; i < servers; ++i)
+      if (f.shard < 0 || f.shard == static_cast<int>(i))
+        server_outages_[i].push_back({f.down_s, f.up_s, false, "server fault"});
+}
 
 double time_limit_s(const Scenario& s) { return s.faults.time_limit_s > 0 ? s.faults.time_limit_s : kDefaultTimeLimitS; }
 
@@ -76,11 +83,14 @@ void FaultInjector::launch(int rank, bool restarted, double boot_s) {
       world_.membership->ready(rank);
     }
     program_(ctx);
-    // Finished its program: the job is over (the others finish their last round too).
+    // Finished its program: the job is over (the others finish their last round too), unless
+    // workers finish alone; then it is once none runs.
     running_[rank] = false;
     --running_count_;
-    job_done_ = true;
-    world_.membership->close();
+    if (!world_.workers_finish_alone) {
+      job_done_ = true;
+      world_.membership->close();
+    }
     if (running_count_ == 0 && actor_) actor_->kill();
   });
 }
@@ -88,6 +98,7 @@ void FaultInjector::launch(int rank, bool restarted, double boot_s) {
 void FaultInjector::preempt(int rank, const Outage& outage) {
   const WorkerInfo& w = world_.platform.nodes()[rank];
   FaultLog& log = *world_.faults;
+  world_.membership->preempting(rank);  // while its actors still live
   if (running_[rank]) {
     running_[rank] = false;
     --running_count_;
@@ -100,6 +111,19 @@ void FaultInjector::preempt(int rank, const Outage& outage) {
   log.unsynced_compute_s[rank] = 0;
   log.events.push_back({outage.down_s, rank, "preempted", outage.cause});
   world_.membership->down(rank);
+}
+
+void FaultInjector::server_down(int node, const Outage& outage) {
+  if (world_.on_server_fault) world_.on_server_fault(node, false);  // while its program still lives
+  world_.platform.nodes()[node].host->turn_off();
+  WorkerContext(world_, node).discard_inbox();  // requests it had buffered die with it
+  world_.faults->events.push_back({outage.down_s, node, "down", outage.cause});
+}
+
+void FaultInjector::server_up(int node, const Outage& outage) {
+  world_.platform.nodes()[node].host->turn_on();
+  world_.faults->events.push_back({outage.up_s, node, "back", outage.cause});
+  if (world_.on_server_fault) world_.on_server_fault(node, true);
 }
 
 void FaultInjector::stop(const std::string& reason) {
@@ -116,6 +140,12 @@ void FaultInjector::run() {
       if (o.down_s > 0) events.push_back({o.down_s, static_cast<int>(r), true, &o});
       if (o.up_s < kNever) events.push_back({o.up_s, static_cast<int>(r), false, &o});
     }
+  const int workers = static_cast<int>(schedules_.size());
+  for (std::size_t i = 0; i < server_outages_.size(); ++i)
+    for (const Outage& o : server_outages_[i]) {
+      events.push_back({o.down_s, workers + static_cast<int>(i), true, &o});
+      events.push_back({o.up_s, workers + static_cast<int>(i), false, &o});
+    }
   std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
     return a.time_s != b.time_s ? a.time_s < b.time_s : (a.down != b.down ? a.down : a.rank < b.rank);
   });
@@ -125,10 +155,14 @@ void FaultInjector::run() {
     sg4::this_actor::sleep_until(e.time_s);
     if (job_done_) return;
     const WorkerInfo& w = world_.platform.nodes()[e.rank];
-    if (e.down) {
+    if (e.rank >= workers) {
+      if (e.down) server_down(e.rank, *e.outage);
+      else server_up(e.rank, *e.outage);
+    } else if (e.down) {
       preempt(e.rank, *e.outage);
-      const bool comes_back = std::any_of(events.begin() + static_cast<long>(i) + 1, events.end(),
-                                          [limit](const Event& x) { return !x.down && x.time_s < limit; });
+      const bool comes_back = std::any_of(
+          events.begin() + static_cast<long>(i) + 1, events.end(),
+          [limit, workers](const Event& x) { return !x.down && x.time_s < limit && x.rank < workers; });
       if (world_.membership->alive_count() == 0 && running_count_ == 0 && !comes_back)
         return stop(fmt::format("every worker lost at {:.6g} s and no capacity returns", e.time_s));
     } else {
@@ -149,6 +183,11 @@ void FaultInjector::record_down_spans(double end_s) const {
     for (const Outage& o : schedules_[r].outages)
       if (o.down_s < end_s)
         world_.recorder.add_span({static_cast<int>(r), "down", o.cause, o.down_s, std::min(o.up_s, end_s)});
+  for (std::size_t i = 0; i < server_outages_.size(); ++i)
+    for (const Outage& o : server_outages_[i])
+      if (o.down_s < end_s)
+        world_.recorder.add_span(
+            {static_cast<int>(schedules_.size() + i), "down", o.cause, o.down_s, std::min(o.up_s, end_s)});
 }
 
 nlohmann::ordered_json faults_block(const World& world, const FaultInjector& injector, double end_s) {
@@ -183,14 +222,20 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
                             {"availability", total_s[f] > 0 ? up_s[f] / total_s[f] : 1.0}});
   }
   // The store keeps the latest checkpoint: each one is billed until the next lands (or the end).
+  // Servers' checkpoints likewise, one kept per server.
   double checkpoint_usd = 0;
-  if (s.faults.checkpoint)
-    for (std::size_t i = 0; i < log.checkpoint_writes.size(); ++i) {
-      const auto [t, bytes] = log.checkpoint_writes[i];
-      const double until = i + 1 < log.checkpoint_writes.size() ? log.checkpoint_writes[i + 1].first : end_s;
+  auto bill = [&](const std::vector<std::pair<double, std::uint64_t>>& writes) {
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const auto [t, bytes] = writes[i];
+      const double until = i + 1 < writes.size() ? writes[i + 1].first : end_s;
       checkpoint_usd += static_cast<double>(bytes) / kBytesPerGB * s.faults.checkpoint->usd_per_GB_month *
                         (until - t) / kSecondsPerMonth;
     }
+  };
+  if (s.faults.checkpoint) {
+    bill(log.checkpoint_writes);
+    for (const auto& writes : log.server_checkpoint_writes) bill(writes);
+  }
   auto events = nlohmann::ordered_json::array();
   for (const FaultEvent& e : log.events)
     events.push_back({{"time_s", e.time_s},

@@ -24,7 +24,8 @@ class FaultInjector {
                 std::function<void(WorkerContext&)> worker_program);
 
   // Bills every worker per its schedule, starts the workers that are up at time 0 and the
-  // injector actor.  Call instead of creating worker actors.
+  // injector actor.  Call instead of creating worker actors.  Servers are started by the caller
+  // and keep billing through their faults (an on-demand instance whose process crashed).
   void start();
   // Down intervals as trace spans, up to the end of the run.
   void record_down_spans(double end_s) const;
@@ -34,10 +35,15 @@ class FaultInjector {
   void launch(int rank, bool restarted, double boot_s);
   void run();
   void preempt(int rank, const Outage& outage);
+  // Server faults: the server's host goes off (its program dies, what it buffered is lost) and
+  // later back on; world.on_server_fault tells the strategy, which restarts the program.
+  void server_down(int node, const Outage& outage);
+  void server_up(int node, const Outage& outage);
   void stop(const std::string& reason);
 
   World& world_;
   std::vector<InstanceSchedule> schedules_;
+  std::vector<std::vector<Outage>> server_outages_;  // per server (node id = workers + index)
   std::function<void(WorkerContext&)> program_;
   std::vector<bool> running_;        // the worker's actor runs its program
   int running_count_ = 0;

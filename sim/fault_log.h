@@ -25,6 +25,8 @@ struct Checkpoint {
   std::uint64_t bytes = 0;
   std::vector<float> params;      // real runs: the values (empty in size-only runs)
   std::shared_ptr<runtime::Optimizer> optimizer;
+  std::vector<runtime::Optimizer> fragment_optimizers;  // Streaming DiLoCo: one outer optimizer per fragment
+  std::vector<std::uint8_t> mask; // PacTrain after its warm-up: the global pruning mask (else empty)
 };
 
 struct FaultLog {
@@ -41,6 +43,9 @@ struct FaultLog {
   std::vector<FaultEvent> events;
   std::uint64_t checkpoint_bytes = 0;  // written and read
   std::vector<std::pair<double, std::uint64_t>> checkpoint_writes;  // (time, bytes) kept ones
+  // Servers' checkpoints (parameter-server shards, EASGD's center), per server: (time, bytes) of
+  // each write; the store keeps one per server.
+  std::vector<std::vector<std::pair<double, std::uint64_t>>> server_checkpoint_writes;
   Checkpoint checkpoint;
 };
 

@@ -180,6 +180,25 @@ FaultSpec parse_faults(JsonReader& r, const Topology& topology) {
   } else {
     r.allow("links");
   }
+  if (r.has("servers")) {
+    auto list = r.objects("servers", 0);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      JsonReader& v = list[i];
+      ServerFault sf;
+      sf.shard = static_cast<int>(v.integer_or("shard", -1, 0, 1 << 20));  // absent: every server
+      sf.down_s = v.non_negative("down_at_s");
+      sf.up_s = sf.down_s + v.positive("for_s");
+      v.finish();
+      // Windows of one server must not overlap (the strategy's shard count is checked with the
+      // strategy, sim/scenario.cc).
+      for (const ServerFault& o : f.servers)
+        if ((o.shard == sf.shard || o.shard < 0 || sf.shard < 0) && sf.down_s < o.up_s && o.down_s < sf.up_s)
+          v.fail_here("expected down windows of one server that do not overlap an earlier entry's");
+      f.servers.push_back(sf);
+    }
+  } else {
+    r.allow("servers");
+  }
   r.finish();
   return f;
 }

@@ -72,14 +72,24 @@ struct CheckpointSpec {
   double usd_per_GB_month = 0;         // storage price
 };
 
+// A server (a parameter-server shard, EASGD's center) down from down_s to up_s: its process and
+// what it held in memory are lost; it restarts from its last checkpoint, else the initial model.
+struct ServerFault {
+  int shard = -1;                      // -1: every server of the strategy
+  double down_s = 0, up_s = 0;
+};
+
 struct FaultSpec {
   std::vector<ZoneOutage> zone_outages;
   std::vector<LinkFault> links;
+  std::vector<ServerFault> servers;
   std::optional<CheckpointSpec> checkpoint;
   double time_limit_s = 0;             // simulated time after which the run stops (0: none)
   double retry_after_s = 10;           // a failed collective is retried after this (no member lost)
   // True when anything can fail during the run.
-  bool any(bool preemptions) const { return preemptions || !zone_outages.empty() || !links.empty(); }
+  bool any(bool preemptions) const {
+    return preemptions || !zone_outages.empty() || !links.empty() || !servers.empty();
+  }
 };
 
 // When one instance is away: capacity gone at down_s, back at up_s (kNever: not during the run).

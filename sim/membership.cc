@@ -55,10 +55,10 @@ void Membership::open(long round, int attempt, const std::vector<int>& previous)
   }
   const bool enough = elastic_ ? !members.empty() : static_cast<int>(members.size()) == workers_;
   if (!enough) {
-    view_ = nullptr;
     waiting_round_ = round;
     waiting_attempt_ = attempt;
-    waiting_previous_ = previous;
+    waiting_previous_ = previous;  // before view_ lets go: `previous` may be the members of view_
+    view_ = nullptr;
     return;
   }
   auto v = std::make_shared<GroupView>();
@@ -78,6 +78,7 @@ void Membership::down(int rank) {
   alive_[rank] = false;
   joined_[rank] = false;
   pending_[rank] = false;
+  for (const Tracked& t : comms_[rank]) keep_if_pending(t);
   comms_[rank].clear();
   if (view_ && view_->has(rank) && !view_->committed) abort(view_);
 }
@@ -91,9 +92,9 @@ void Membership::ready(int rank) {
   if (!view_) open(waiting_round_, waiting_attempt_, waiting_previous_);
 }
 
-std::shared_ptr<GroupView> Membership::current() {
+std::shared_ptr<GroupView> Membership::current(long round) {
   std::unique_lock lock(*mutex_);
-  while (!view_ && !closed_) changed_->wait(lock);
+  while (!closed_ && (!view_ || view_->round < round)) changed_->wait(lock);
   return closed_ ? nullptr : view_;
 }
 
@@ -128,7 +129,10 @@ void Membership::abort(const std::shared_ptr<GroupView>& view) {
   for (int r : view->members) {
     auto comms = std::move(comms_[r]);
     comms_[r].clear();
-    for (auto& [c, is_send] : comms) {
+    for (const Tracked& t : comms) {
+      keep_if_pending(t);
+      const auto& c = t.comm;
+      const bool is_send = t.is_send;
       const auto state = c->get_state();
       if (state == sg4::Activity::State::FINISHED || state == sg4::Activity::State::FAILED ||
           state == sg4::Activity::State::CANCELED || c->get_mailbox() == nullptr)
@@ -150,12 +154,24 @@ void Membership::close() {
   changed_->notify_all();
 }
 
-void Membership::track(int rank, const sg4::CommPtr& comm, bool is_send) { comms_[rank].push_back({comm, is_send}); }
+void Membership::track(int rank, const sg4::CommPtr& comm, bool is_send, std::shared_ptr<void> slot) {
+  comms_[rank].push_back({comm, is_send, std::move(slot)});
+}
 
 void Membership::untrack(int rank, const sg4::Comm* comm) {
   auto& v = comms_[rank];
   const auto it = std::find_if(v.begin(), v.end(), [comm](const Tracked& t) { return t.comm.get() == comm; });
-  if (it != v.end()) v.erase(it);
+  if (it == v.end()) return;
+  keep_if_pending(*it);
+  v.erase(it);
+}
+
+void Membership::keep_if_pending(const Tracked& t) {
+  if (!t.slot) return;
+  const auto state = t.comm->get_state();
+  if (state != sg4::Activity::State::FINISHED && state != sg4::Activity::State::FAILED &&
+      state != sg4::Activity::State::CANCELED)
+    abandoned_slots_.push_back(t.slot);
 }
 
 }  // namespace geotrain::sim

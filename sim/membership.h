@@ -3,6 +3,7 @@
 // survivors retry in the next one; a round counts only once every member of its view finished
 // it (a commit); returning workers join at the next view.  Used only in runs with faults.
 #pragma once
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -43,12 +44,23 @@ class Membership {
   void down(int rank);
   void ready(int rank);
   bool alive(int rank) const { return alive_[rank]; }
+  // Protocols outside group views (gossip) learn of a preemption before the worker's host goes
+  // off, while its actors still live (a message posted to it later would find a receiver that
+  // is dead and not yet removed): the fault injector calls preempting(rank), which runs the
+  // listeners.
+  void on_preempt(std::function<void(int rank)> listener) { preempt_listeners_.push_back(std::move(listener)); }
+  void preempting(int rank) {
+    for (const auto& listener : preempt_listeners_) listener(rank);
+  }
   int alive_count() const;
   // Members of the open view (alive workers while none is open).
   int group_size() const { return view_ ? static_cast<int>(view_->members.size()) : alive_count(); }
 
-  // The open view (blocks while none: waiting for members to come back).
-  std::shared_ptr<GroupView> current();
+  // The open view once it is for round `round` or a later one.  Blocks while none is open
+  // (waiting for members to come back) and while an earlier round's is: strategies whose syncs
+  // overlap compute (Streaming DiLoCo, Hivemind) ask for round r+1 before round r committed.
+  // Null once the job ended.
+  std::shared_ptr<GroupView> current(long round);
   // A joiner waits until a view admits it.
   std::shared_ptr<GroupView> await_admission(int rank);
   // Member `rank` finished the round of `view`; waits for the others.  True: committed (the next
@@ -61,8 +73,10 @@ class Membership {
   // Where a view of only joiners restarts (the round of the last checkpoint, or 0).
   void set_rollback_round(long round) { rollback_round_ = round; }
 
-  // Transfers of members in flight, cancelled when their view aborts.
-  void track(int rank, const simgrid::s4u::CommPtr& comm, bool is_send);
+  // Transfers of members in flight, cancelled when their view aborts.  `slot`: a receive's
+  // destination, kept alive while the receive may still complete (a collective that failed on one
+  // transfer abandons its other receives, which the abort's releases or late senders complete).
+  void track(int rank, const simgrid::s4u::CommPtr& comm, bool is_send, std::shared_ptr<void> slot = nullptr);
   void untrack(int rank, const simgrid::s4u::Comm* comm);
 
  private:
@@ -82,13 +96,18 @@ class Membership {
   struct Tracked {
     simgrid::s4u::CommPtr comm;
     bool is_send;
+    std::shared_ptr<void> slot;
   };
+  // Keeps the slot of a receive that may still complete (not finished, failed or cancelled).
+  void keep_if_pending(const Tracked& t);
   std::vector<std::vector<Tracked>> comms_;
+  std::vector<std::shared_ptr<void>> abandoned_slots_;
   // Transfers the abort started to release blocked members (kept alive here), and their sinks.
   std::vector<simgrid::s4u::CommPtr> releases_;
   std::vector<std::unique_ptr<void*>> sinks_;
   simgrid::s4u::MutexPtr mutex_;
   simgrid::s4u::ConditionVariablePtr changed_;
+  std::vector<std::function<void(int)>> preempt_listeners_;
 };
 
 }  // namespace geotrain::sim

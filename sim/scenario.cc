@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <fmt/format.h>
+
 #include "sim/json_reader.h"
 #include "sim/strategies/strategy.h"
 
@@ -201,6 +203,26 @@ int Scenario::worker_count() const {
   return n;
 }
 
+namespace {
+
+// "faults.servers" names servers of the strategy: its parameter-server shards or EASGD's center.
+void check_server_faults(const Scenario& s) {
+  if (s.faults.servers.empty()) return;
+  const auto servers = static_cast<int>(make_strategy(s)->servers(s).size());
+  const std::string name = s.strategy.value("name", "");
+  if (servers == 0)
+    throw_bad_input(s.file, "/faults/servers", "strategy \"" + name + "\"",
+                    "server faults need a strategy with servers: parameter_server (its shards) or easgd "
+                    "(its center, shard 0)");
+  for (std::size_t i = 0; i < s.faults.servers.size(); ++i)
+    if (s.faults.servers[i].shard >= servers)
+      throw_bad_input(s.file, "/faults/servers/" + std::to_string(i) + "/shard",
+                      std::to_string(s.faults.servers[i].shard),
+                      fmt::format("expected a shard of strategy \"{}\": 0 to {}", name, servers - 1));
+}
+
+}  // namespace
+
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   JsonReader r(doc, file);
   Scenario s;
@@ -239,6 +261,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   auto st = r.object("strategy");
   validate_strategy(st, s);
   s.strategy = r.raw("strategy");
+  check_server_faults(s);
   r.finish();
   return s;
 }

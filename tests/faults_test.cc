@@ -335,10 +335,6 @@ TEST(Faults, BadFaultInputIsNamed) {
   EXPECT_EQ(message(s), "f.json: /fleet/0/preemption/model: \"hazard\": only spot instances are preempted; set the "
                         "fleet entry's \"pricing\": \"spot\" or model \"none\"");
   s["fleet"][0]["pricing"] = "spot";
-  s["strategy"] = {{"name", "gossip"}};
-  EXPECT_NE(message(s).find("f.json: /strategy/name: \"gossip\": this strategy does not model preemptions"),
-            std::string::npos);
-  s["strategy"] = {{"name", "ddp"}};
   s["fleet"][0]["preemption"] = {{"model", "trace"}, {"trace", write_temp("bad.csv", "0,2\n-5,1\n")}};
   EXPECT_NE(message(s).find("bad.csv: line 2: -5,1: expected rows"), std::string::npos) << message(s);
   s["fleet"][0]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", 1}};

@@ -2,10 +2,21 @@
 // every tau steps a worker pulls the center copy theta_g from a server, computes
 // u = beta * (theta_m - theta_g), moves theta_m -= u and pushes u, which the server adds to the
 // center asynchronously (theta_g += u).  The deployed model is the average of the replicas.
+// Under faults (sim/strategies/server_link.h) the others go on: a preempted worker loses its
+// local steps since its last push that landed; when it returns it restarts from the center (its
+// first action is a pull) at the step of that push.  The center (server 0) that fails restarts
+// from its last checkpoint (written every checkpoint.every_steps pushes applied), else from the
+// initial model.  The deployed model averages the replicas of the workers that are up.
+#include <optional>
+
+#include <fmt/format.h>
+
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
+#include "sim/membership.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
+#include "sim/strategies/server_link.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -17,25 +28,40 @@ class Easgd final : public Strategy {
   Easgd(int tau, double beta, ServerPlacement placement, std::string wire_format)
       : tau_(tau), beta_(beta), placement_(placement), wire_format_(std::move(wire_format)) {}
 
+  bool handles_faults() const override { return true; }
+
   std::vector<ServerPlacement> servers(const Scenario&) const override { return {placement_}; }
 
   void prepare(World& world) override {
     center_ = world.training.initial_parameters();
-    world.deployed_parameters = [&world] { return average_of_replicas(world); };
+    synced_step_.assign(world.trainers.size(), 0);
+    world.workers_finish_alone = true;  // each worker takes its own steps
+    world.deployed_parameters = [this, &world] { return world.membership ? live_average(world) : average_of_replicas(world); };
+    link_.prepare(world, [this](WorkerContext& ctx, int index) { run_server(ctx, index); });
   }
 
   void run(WorkerContext& ctx) override {
+    link_.start_worker(ctx);
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
-    const int server = ctx.world_size();
+    const std::vector<int> server{ctx.world_size()};
     const std::size_t n = trainer.params().numel();
-    for (int step = 0; step < w.steps; ++step) {
+    const bool faults = ctx.faults_on();
+    int step = 0;
+    if (ctx.restarted()) {
+      // Back from a preemption: the local work since the last push is gone; restart from the center.
+      step = synced_step_[ctx.rank()];
+      const auto center = pull(ctx, server);
+      if (trainer.is_real()) kernels::copy(trainer.params().values().data(), center->values.data(), n);
+      trainer.optimizer().reset();
+      ctx.world().faults->events.push_back(
+          {ctx.now(), ctx.rank(), "joined", "state from the center (" + ctx.platform().nodes()[server[0]].name + ")"});
+    }
+    for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       trainer.optimizer_step(trainer.grads());
       if ((step + 1) % tau_ == 0) {
-        Transfer rx = ctx.recv_async(server, kReplyChannel);
-        ctx.post(server, {{}, kPull, -1, 0}, kRequestBytes);
-        auto center = ctx.wait(rx);
+        const auto center = pull(ctx, server);
         std::vector<float> u;
         if (trainer.is_real()) {
           auto theta = trainer.params().values();
@@ -45,37 +71,110 @@ class Easgd final : public Strategy {
             theta[i] -= u[i];
           }
         }
-        WireBody body = to_wire(u, n, wire_format_, w.wire_bytes_per_param);
-        Transfer push = ctx.post_async(server, {std::move(body.values), kPush, -1, 0}, body.bytes);
-        ctx.wait(push);
+        link_.push_all(ctx, server, [&](std::size_t) {
+          WireBody body = to_wire(u, n, wire_format_, w.wire_bytes_per_param);
+          return std::pair{Message{std::move(body.values), kPush, -1, 0}, body.bytes};
+        });
+        if (faults) {
+          ctx.mark_synced();
+          synced_step_[ctx.rank()] = step + 1;
+        }
       }
       ctx.end_step(w.batch_per_worker, loss);
     }
-    ctx.post(server, {{}, kDone, -1, 0}, kRequestBytes);
+    if (!faults) ctx.post(server[0], {{}, kDone, -1, 0}, kRequestBytes);
+    // Under faults the server is a daemon: its answer to this says the last push was applied.
+    else link_.ask_all(ctx, server, [](std::size_t) { return Message{{}, kDone}; }, kRequestBytes);
+    // Done: if it is preempted now and comes back, it only restores its replica from the center.
+    synced_step_[ctx.rank()] = w.steps;
+    link_.finish_worker(ctx);
   }
 
   void run_server(WorkerContext& ctx, int) override {
+    link_.start_server(ctx);
     const Workload& w = ctx.scenario().workload;
     const auto n = static_cast<std::size_t>(w.parameters);
-    for (int done = 0; done < ctx.world_size();) {
-      auto msg = ctx.receive_inbox();
+    if (ctx.restarted()) restore(ctx);
+    for (int done = 0; ctx.faults_on() || done < ctx.world_size();) {
+      auto msg = link_.receive(ctx);
       if (msg->kind == kDone) {
-        ++done;
+        if (ctx.faults_on()) link_.reply(ctx, *msg, {{}, kReply, -1, 0}, kRequestBytes);
+        else ++done;
       } else if (msg->kind == kPull) {
         WireBody body = to_wire(center_, n, wire_format_, w.wire_bytes_per_param);
-        ctx.send_detached(msg->from, {std::move(body.values), kReply, -1, 0}, body.bytes, kReplyChannel);
-      } else if (!center_.empty()) {
-        kernels::add_into(center_.data(), msg->values.data(), center_.size());
+        link_.reply(ctx, *msg, {std::move(body.values), kReply, -1, 0}, body.bytes);
+      } else if (msg->kind == kPush) {
+        if (!center_.empty()) kernels::add_into(center_.data(), msg->values.data(), center_.size());
+        ++applied_;
+        maybe_checkpoint(ctx);
       }
     }
   }
 
  private:
+  std::unique_ptr<Message> pull(WorkerContext& ctx, const std::vector<int>& server) {
+    auto replies = link_.ask_all(ctx, server, [](std::size_t) { return Message{{}, kPull, -1, 0}; }, kRequestBytes);
+    return std::move(replies[0]);
+  }
+
+  // Faults: every checkpoint.every_steps pushes applied the server writes the center (fp32) to
+  // the store, blocking meanwhile; the copy counts once the write landed.
+  void maybe_checkpoint(WorkerContext& ctx) {
+    const auto& spec = ctx.scenario().faults.checkpoint;
+    if (!spec || applied_ % spec->every_steps != 0) return;
+    std::pair<long, std::vector<float>> saved{applied_, center_};
+    ctx.write_server_checkpoint(center_bytes(ctx));
+    checkpoint_ = std::move(saved);
+  }
+
+  // A restarted center: its last checkpoint, else the initial model.
+  void restore(WorkerContext& ctx) {
+    if (checkpoint_) {
+      ctx.read_server_checkpoint(center_bytes(ctx));
+      applied_ = checkpoint_->first;
+      center_ = checkpoint_->second;
+      ServerLink::restarted_event(ctx, fmt::format("server restarted from its checkpoint after {} pushes", applied_));
+      return;
+    }
+    center_ = ctx.world().training.initial_parameters();
+    applied_ = 0;
+    ServerLink::restarted_event(ctx, ctx.scenario().faults.checkpoint
+                                         ? "server restarted from the initial model, no checkpoint written yet"
+                                         : "server restarted from the initial model, no checkpoint");
+  }
+
+  static std::uint64_t center_bytes(const WorkerContext& ctx) {
+    constexpr double kFp32Bytes = 4;
+    return static_cast<std::uint64_t>(kFp32Bytes * ctx.scenario().workload.parameters);
+  }
+
+  // Faults: the mean of the replicas of the workers that are up (a preempted worker's replica is
+  // gone with its instance); the center when none is.
+  std::vector<float> live_average(const World& world) const {
+    if (!world.trainers.front()->is_real()) return {};
+    std::vector<double> sum(center_.size(), 0.0);
+    int live = 0;
+    for (std::size_t r = 0; r < world.trainers.size(); ++r) {
+      if (!world.membership->alive(static_cast<int>(r))) continue;
+      const auto v = world.trainers[r]->params().values();
+      for (std::size_t i = 0; i < v.size(); ++i) sum[i] += v[i];
+      ++live;
+    }
+    if (live == 0) return center_;
+    std::vector<float> out(sum.size());
+    for (std::size_t i = 0; i < sum.size(); ++i) out[i] = static_cast<float>(sum[i] / live);
+    return out;
+  }
+
   int tau_;
   double beta_;
   ServerPlacement placement_;
   std::string wire_format_;  // pulls' replies and pushes
   std::vector<float> center_;
+  long applied_ = 0;                 // pushes applied to the center (since its last restart's state)
+  std::optional<std::pair<long, std::vector<float>>> checkpoint_;  // faults: (pushes applied, center)
+  std::vector<int> synced_step_;     // faults: per worker, its step count at its last push that landed
+  ServerLink link_;
 };
 
 }  // namespace

@@ -3,127 +3,289 @@
 // shard applies every push on arrival (simulated-time order); staleness = shard version at apply
 // minus the version the worker pulled.  Synchronous mode: a shard waits for the pushes of all
 // workers for a round, averages them, applies once, then answers the next round's pulls.
+// Under faults (sim/strategies/server_link.h) training goes on with the live workers:
+// - asynchronous: shards apply pushes in arrival order, whoever sent them; a worker preempted
+//   before its push landed loses that gradient and its step goes back to the run's budget; a
+//   returning worker holds no state: it just pulls again.
+// - synchronous: a round waits for the pushes of its members and averages those it got.  The
+//   members are the workers up when the shard started, plus every worker whose pull or push
+//   reached it since, minus those whose death it learned of (a notice from the fault injector).
+//   A returning worker joins the round open when its first pull arrives (it is answered at once
+//   and that round waits for its push).  A push tagged with another round is discarded.
+// - a shard that fails restarts from its last checkpoint (written every checkpoint.every_steps
+//   applied updates: pushes in asynchronous mode, rounds in synchronous mode), else from the
+//   initial parameters; asynchronous staleness keeps counting the updates lost with it.
 #include <algorithm>
 #include <deque>
+#include <optional>
+
+#include <fmt/format.h>
 
 #include "kernels/reduce.h"
 #include "sim/collectives/collectives.h"
 #include "sim/json_reader.h"
+#include "sim/membership.h"
 #include "sim/strategies/outer.h"
+#include "sim/strategies/restart.h"
+#include "sim/strategies/server_link.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
 namespace geotrain::sim {
 namespace {
 
+// One shard's state.  It outlives the server's program (SimGrid actor) only as the simulation's
+// record: a restarted server reloads `params`, `optimizer` and `version` from `checkpoint`.
+struct Shard {
+  Shard(ChunkRange range, std::vector<float> params, const runtime::OptimizerSpec& spec)
+      : range(range), params(std::move(params)), optimizer(spec, this->params.size()) {}
+
+  struct Saved {
+    long version = 0;
+    std::vector<float> params;
+    runtime::Optimizer optimizer;
+  };
+
+  ChunkRange range;
+  std::vector<float> params;   // real runs (empty in size-only runs)
+  runtime::Optimizer optimizer;
+  long version = 0;            // updates (asynchronous) or rounds (synchronous) in `params`
+  long clock = 0;              // asynchronous: updates applied over all the server's lives
+  std::optional<Saved> checkpoint;
+};
+
 class ParameterServer final : public Strategy {
  public:
   ParameterServer(bool sync, int shards, ServerPlacement placement, std::string wire_format)
-      : sync_(sync), shards_(shards), placement_(placement), wire_format_(std::move(wire_format)) {}
+      : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(std::move(wire_format)) {}
+
+  bool handles_faults() const override { return true; }
 
   std::vector<ServerPlacement> servers(const Scenario&) const override {
-    return std::vector<ServerPlacement>(shards_, placement_);
+    return std::vector<ServerPlacement>(shard_count_, placement_);
   }
 
   void prepare(World& world) override {
     const std::vector<float>& init = world.training.initial_parameters();
     const std::size_t n = static_cast<std::size_t>(world.scenario.workload.parameters);
-    for (int s = 0; s < shards_; ++s) {
-      const ChunkRange c = chunk_range(n, shards_, s);
-      shard_params_.emplace_back(init.empty() ? std::vector<float>{}
-                                              : std::vector<float>(init.begin() + c.begin, init.begin() + c.begin + c.count));
+    for (int s = 0; s < shard_count_; ++s) {
+      const ChunkRange c = chunk_range(n, shard_count_, s);
+      shards_.emplace_back(c, init.empty() ? std::vector<float>{}
+                                           : std::vector<float>(init.begin() + c.begin, init.begin() + c.begin + c.count),
+                           world.scenario.workload.optimizer);
     }
     world.deployed_parameters = [this] {
       std::vector<float> all;
-      for (const auto& p : shard_params_) all.insert(all.end(), p.begin(), p.end());
+      for (const auto& s : shards_) all.insert(all.end(), s.params.begin(), s.params.end());
       return all;
     };
+    claim_open_.assign(world.trainers.size(), false);
+    // Asynchronous: the step a preempted worker claimed and never pushed goes back to the budget.
+    auto worker_down = [this, &world](int rank) {
+      if (!claim_open_[rank]) return;
+      claim_open_[rank] = false;
+      --world.steps_claimed;
+    };
+    link_.prepare(world, [this](WorkerContext& ctx, int index) { run_server(ctx, index); },
+                  sync_ ? std::function<void(int)>{} : worker_down, sync_);
   }
 
   void run(WorkerContext& ctx) override {
+    link_.start_worker(ctx);
+    run_worker(ctx);
+    link_.finish_worker(ctx);
+  }
+
+  void run_server(WorkerContext& ctx, int index) override {
+    link_.start_server(ctx);
+    Shard& shard = shards_[index];
+    if (ctx.restarted()) restore(ctx, shard);
+    if (sync_) serve_sync(ctx, shard);
+    else serve_async(ctx, shard);
+  }
+
+ private:
+  void run_worker(WorkerContext& ctx) {
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
     const int m = ctx.world_size();
-    for (long round = 0; sync_ ? round < w.steps : ctx.claim_step(); ++round) {
-      std::vector<long> pulled(shards_);
-      std::vector<Transfer> replies;
-      for (int s = 0; s < shards_; ++s) {
-        replies.push_back(ctx.recv_async(m + s, kReplyChannel));
-        ctx.post(m + s, {{}, kPull, -1, round}, kRequestBytes);
-      }
-      for (int s = 0; s < shards_; ++s) {
-        auto reply = ctx.wait(replies[s]);
-        pulled[s] = reply->version;
-        if (trainer.is_real()) {
+    const bool faults = ctx.faults_on();
+    std::vector<int> servers(shard_count_);
+    for (int s = 0; s < shard_count_; ++s) servers[s] = m + s;
+    // Synchronous under faults: a worker (maybe a returning one) goes on until every shard has
+    // run `steps` rounds, which a pull's answer says.
+    for (long round = 0; sync_ ? faults || round < w.steps : ctx.claim_step(); ++round) {
+      if (!sync_ && faults) claim_open_[ctx.rank()] = true;
+      const auto replies = link_.ask_all(
+          ctx, servers, [round](std::size_t) { return Message{{}, kPull, -1, round}; }, kRequestBytes);
+      std::vector<long> pulled(shard_count_);
+      bool finished = true;
+      for (int s = 0; s < shard_count_; ++s) {
+        pulled[s] = replies[s]->version;
+        finished = finished && pulled[s] >= w.steps;
+        if (trainer.is_real() && !replies[s]->values.empty()) {
           const ChunkRange c = chunk(trainer, s);
-          kernels::copy(trainer.params().slice(c.begin, c.count).data(), reply->values.data(), c.count);
+          kernels::copy(trainer.params().slice(c.begin, c.count).data(), replies[s]->values.data(), c.count);
         }
       }
+      if (sync_ && faults && finished) break;
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      std::vector<Transfer> pushes;  // one connection per shard: the next pull follows the push
-      for (int s = 0; s < shards_; ++s) {
+      std::vector<int> open;  // shards to push to (synchronous under faults: those not finished)
+      for (int s = 0; s < shard_count_; ++s)
+        if (!(sync_ && faults && pulled[s] >= w.steps)) open.push_back(s);
+      std::vector<int> to(open.size());
+      for (std::size_t i = 0; i < open.size(); ++i) to[i] = servers[open[i]];
+      link_.push_all(ctx, to, [&](std::size_t i) {
+        const int s = open[i];
         const ChunkRange c = chunk(trainer, s);
         const std::span<const float> g = trainer.is_real() ? trainer.grads().slice(c.begin, c.count) : std::span<const float>{};
         WireBody body = to_wire(g, c.count, wire_format_, w.wire_bytes_per_param);
-        pushes.push_back(ctx.post_async(m + s, {std::move(body.values), kPush, -1, pulled[s]}, body.bytes));
+        return std::pair{Message{std::move(body.values), kPush, -1, pulled[s]}, body.bytes};
+      });
+      if (faults) {
+        if (!sync_) claim_open_[ctx.rank()] = false;
+        ctx.mark_synced();  // the gradient landed
       }
-      for (auto& p : pushes) ctx.wait(p);
-      ctx.end_step(w.batch_per_worker, loss);
+      ctx.end_step(w.batch_per_worker, loss, sync_ && faults ? ctx.world().membership->alive_count() : 0);
     }
-    for (int s = 0; s < shards_; ++s) ctx.post(m + s, {{}, kDone, -1, 0}, kRequestBytes);
+    if (!faults) {
+      for (int s = 0; s < shard_count_; ++s) ctx.post(m + s, {{}, kDone, -1, 0}, kRequestBytes);
+    } else if (!sync_) {
+      // Servers are daemons under faults: their answer to this says the last push was applied.
+      link_.ask_all(ctx, servers, [](std::size_t) { return Message{{}, kDone}; }, kRequestBytes);
+    }
   }
 
-  void run_server(WorkerContext& ctx, int shard) override {
-    const Workload& w = ctx.scenario().workload;
+  void serve_async(WorkerContext& ctx, Shard& shard) {
     const int m = ctx.world_size();
-    const ChunkRange c = chunk_range(static_cast<std::size_t>(w.parameters), shards_, shard);
-    std::vector<float>& params = shard_params_[shard];
-    const bool real = !params.empty();
-    runtime::Optimizer optimizer(w.optimizer, real ? c.count : 0);
-    std::vector<float> sum(real ? c.count : 0, 0.0f);
-    std::deque<std::unique_ptr<Message>> waiting_pulls;  // sync: pulls for a later round
-    long version = 0;
-    int pushes = 0, done = 0;
-    auto reply = [&](int to) {
-      WireBody body = to_wire(params, c.count, wire_format_, w.wire_bytes_per_param);
-      ctx.send_detached(to, {std::move(body.values), kReply, -1, version}, body.bytes, kReplyChannel);
-    };
-
-    while (done < m) {
-      auto msg = ctx.receive_inbox();
+    int done = 0;
+    while (ctx.faults_on() || done < m) {
+      auto msg = link_.receive(ctx);
       if (msg->kind == kDone) {
-        ++done;
+        if (ctx.faults_on()) link_.reply(ctx, *msg, {{}, kReply, -1, shard.clock}, kRequestBytes);
+        else ++done;
       } else if (msg->kind == kPull) {
-        if (!sync_ || msg->version == version) reply(msg->from);
-        else waiting_pulls.push_back(std::move(msg));
-      } else if (!sync_) {  // asynchronous push: apply now
-        record_staleness(version - msg->version);
-        if (real) optimizer.step(params, msg->values);
-        ++version;
-      } else {  // synchronous push: average the round
-        if (real) kernels::add_into(sum.data(), msg->values.data(), c.count);
-        if (++pushes < m) continue;
-        if (real) {
-          kernels::scale(sum.data(), 1.0f / static_cast<float>(m), c.count);
-          optimizer.step(params, sum);
-          std::fill(sum.begin(), sum.end(), 0.0f);
-        }
-        pushes = 0;
-        ++version;
-        for (auto it = waiting_pulls.begin(); it != waiting_pulls.end();)
-          if ((*it)->version == version) {
-            reply((*it)->from);
-            it = waiting_pulls.erase(it);
-          } else {
-            ++it;
-          }
+        reply_parameters(ctx, shard, *msg, shard.clock);
+      } else if (msg->kind == kPush) {  // apply now
+        record_staleness(shard.clock - msg->version);
+        if (!shard.params.empty()) shard.optimizer.step(shard.params, msg->values);
+        ++shard.version;
+        ++shard.clock;
+        if (ctx.faults_on()) publish(ctx.world());  // a daemon: it may not see the end of the run
+        maybe_checkpoint(ctx, shard);
       }
     }
     publish(ctx.world());
   }
 
- private:
-  ChunkRange chunk(const runtime::Trainer& t, int s) const { return chunk_range(t.params().numel(), shards_, s); }
+  void serve_sync(WorkerContext& ctx, Shard& shard) {
+    const int m = ctx.world_size();
+    const bool faults = ctx.faults_on();
+    const long steps = ctx.scenario().workload.steps;
+    // Who this round waits for (see the file comment), who pushed in it, and the newest
+    // incarnation heard from per worker (a death notice about an older one is stale).
+    std::vector<bool> member(m, true), pushed(m, false);
+    std::vector<long> newest(m, -1);
+    if (faults)
+      for (int r = 0; r < m; ++r)
+        member[r] = ctx.restarted() ? link_.worker_live(r) : ctx.world().membership->alive(r);
+    std::vector<float> sum(shard.params.size(), 0.0f);
+    std::deque<std::unique_ptr<Message>> waiting_pulls;  // from workers that pushed in the open round
+    int pushes = 0, done = 0;
+
+    auto close_round_if_complete = [&] {
+      if (pushes == 0) return;
+      for (int r = 0; r < m; ++r)
+        if (member[r] && !pushed[r]) return;
+      if (!shard.params.empty()) {
+        kernels::scale(sum.data(), 1.0f / static_cast<float>(pushes), sum.size());
+        shard.optimizer.step(shard.params, sum);
+        std::fill(sum.begin(), sum.end(), 0.0f);
+      }
+      pushes = 0;
+      std::fill(pushed.begin(), pushed.end(), false);
+      ++shard.version;
+      for (const auto& pull : waiting_pulls) reply_parameters(ctx, shard, *pull, shard.version);
+      waiting_pulls.clear();
+      maybe_checkpoint(ctx, shard);
+    };
+
+    while (faults || done < m) {
+      auto msg = link_.receive(ctx);
+      const int from = msg->from;
+      if (faults && msg->kind != kWorkerDown) newest[from] = std::max(newest[from], ServerLink::incarnation_of(*msg));
+      if (msg->kind == kWorkerDown) {
+        if (ServerLink::incarnation_of(*msg) < newest[from]) continue;  // it is back already
+        member[from] = false;
+        close_round_if_complete();
+      } else if (msg->kind == kDone) {
+        ++done;
+      } else if (msg->kind == kPull) {
+        member[from] = true;
+        if (pushed[from]) waiting_pulls.push_back(std::move(msg));
+        else reply_parameters(ctx, shard, *msg, shard.version);
+      } else if (msg->kind == kPush) {
+        if (faults && (msg->version != shard.version || shard.version >= steps || pushed[from])) {
+          link_.count_discarded_push();  // computed for a round this shard no longer runs
+          continue;
+        }
+        member[from] = true;
+        if (!shard.params.empty()) kernels::add_into(sum.data(), msg->values.data(), sum.size());
+        pushed[from] = true;
+        ++pushes;
+        close_round_if_complete();
+      }
+    }
+  }
+
+  // Answers a pull with the shard's parameters (synchronous, once every round ran: an empty
+  // answer that says so).
+  void reply_parameters(WorkerContext& ctx, const Shard& shard, const Message& pull, long version) {
+    const Workload& w = ctx.scenario().workload;
+    if (sync_ && shard.version >= w.steps) {
+      link_.reply(ctx, pull, {{}, kReply, -1, version}, kRequestBytes);
+      return;
+    }
+    WireBody body = to_wire(shard.params, shard.range.count, wire_format_, w.wire_bytes_per_param);
+    link_.reply(ctx, pull, {std::move(body.values), kReply, -1, version}, body.bytes);
+  }
+
+  // Faults: every checkpoint.every_steps updates the server writes its shard (parameters and
+  // optimizer moments) to the store; it blocks meanwhile.  The copy counts once the write landed.
+  void maybe_checkpoint(WorkerContext& ctx, Shard& shard) {
+    const auto& spec = ctx.scenario().faults.checkpoint;
+    if (!spec || shard.version % spec->every_steps != 0) return;
+    Shard::Saved saved{shard.version, shard.params, shard.optimizer};
+    ctx.write_server_checkpoint(shard_bytes(ctx, shard));
+    shard.checkpoint = std::move(saved);
+  }
+
+  // A restarted server: its state is its last checkpoint, else the initial parameters.
+  void restore(WorkerContext& ctx, Shard& shard) {
+    if (shard.checkpoint) {
+      ctx.read_server_checkpoint(shard_bytes(ctx, shard));
+      shard.params = shard.checkpoint->params;
+      shard.optimizer = shard.checkpoint->optimizer;
+      shard.version = shard.checkpoint->version;
+      ServerLink::restarted_event(ctx, fmt::format("server restarted from its checkpoint at version {}", shard.version));
+      return;
+    }
+    const std::vector<float>& init = ctx.world().training.initial_parameters();
+    if (!shard.params.empty())
+      std::copy(init.begin() + static_cast<long>(shard.range.begin),
+                init.begin() + static_cast<long>(shard.range.begin + shard.range.count), shard.params.begin());
+    shard.optimizer.reset();
+    shard.version = 0;
+    ServerLink::restarted_event(ctx, ctx.scenario().faults.checkpoint
+                                         ? "server restarted from the initial model, no checkpoint written yet"
+                                         : "server restarted from the initial model, no checkpoint");
+  }
+
+  static std::uint64_t shard_bytes(const WorkerContext& ctx, const Shard& shard) {
+    return state_bytes(shard.range.count, ctx.scenario().workload.optimizer);
+  }
+
+  ChunkRange chunk(const runtime::Trainer& t, int s) const { return chunk_range(t.params().numel(), shard_count_, s); }
 
   void record_staleness(long s) {
     staleness_sum_ += static_cast<double>(s);
@@ -132,18 +294,19 @@ class ParameterServer final : public Strategy {
   }
 
   // Staleness figures go to the results (asynchronous mode; every shard counts its applies).
-  void publish(World& world) {
-    if (sync_) return;
+  void publish(World& world) const {
     world.extra["staleness"] = {{"mean", updates_ ? staleness_sum_ / static_cast<double>(updates_) : 0.0},
                                 {"max", staleness_max_},
                                 {"updates", updates_}};
   }
 
   bool sync_;
-  int shards_;
+  int shard_count_;
   ServerPlacement placement_;
   std::string wire_format_;  // pushes and replies
-  std::vector<std::vector<float>> shard_params_;
+  std::vector<Shard> shards_;
+  ServerLink link_;
+  std::vector<bool> claim_open_;  // asynchronous under faults: a claimed step not yet pushed
   double staleness_sum_ = 0;
   long staleness_max_ = 0;
   long updates_ = 0;

@@ -3,6 +3,7 @@
 
 #include <simgrid/Exception.hpp>
 
+#include "kernels/reduce.h"
 #include "sim/json_reader.h"
 
 namespace geotrain::sim {
@@ -13,11 +14,44 @@ std::uint64_t state_bytes(std::size_t values, const runtime::OptimizerSpec& opti
   return kFp32Bytes * static_cast<std::uint64_t>(values) * (1 + moments);
 }
 
+StateSource replica_state(WorkerContext& ctx, std::uint64_t bytes) {
+  runtime::Trainer& me = ctx.trainer();
+  auto copy_params = [&me](std::span<const float> from) {
+    if (me.is_real()) kernels::copy(me.params().values().data(), from.data(), from.size());
+  };
+  StateSource s;
+  s.bytes = bytes;
+  s.from_donor = [&ctx, &me, copy_params](int donor) {
+    runtime::Trainer& d = *ctx.world().trainers.at(donor);
+    if (d.is_real()) copy_params(d.params().values());
+    me.optimizer() = d.optimizer();
+  };
+  s.from_checkpoint = [&me, copy_params](const Checkpoint& c) {
+    copy_params(c.params);
+    me.optimizer() = *c.optimizer;
+  };
+  s.from_initial = [&ctx, &me, copy_params] {
+    copy_params(ctx.world().training.initial_parameters());
+    me.optimizer().reset();
+  };
+  return s;
+}
+
+void save_replica(runtime::Trainer& trainer, Checkpoint& c) {
+  if (trainer.is_real()) c.params.assign(trainer.params().values().begin(), trainer.params().values().end());
+  c.optimizer = std::make_shared<runtime::Optimizer>(trainer.optimizer());
+}
+
 long rejoin(WorkerContext& ctx, const StateSource& source) {
+  return rejoin(ctx, [&source](long) { return source; });
+}
+
+long rejoin(WorkerContext& ctx, const std::function<StateSource(long round)>& source_at) {
   for (;;) {
     const auto view = ctx.join_group();
     if (!view) return -1;
     const int donor = view->donor();
+    const StateSource source = source_at(view->round);
     try {
       if (donor >= 0) {
         ctx.pull_state(donor, source.bytes);

@@ -24,9 +24,18 @@ struct StateSource {
   std::function<void()> from_initial;                     // start from the initial model
 };
 
+// A data-parallel replica's state, parameters and optimizer (every replica holds the same): from
+// a live member, the checkpoint, or the initial model with a fresh optimizer.
+StateSource replica_state(WorkerContext& ctx, std::uint64_t bytes);
+// Copies this worker's replica (parameters and optimizer) into a checkpoint: a maybe_checkpoint fill.
+void save_replica(runtime::Trainer& trainer, Checkpoint& c);
+
 // A restarted worker joins its group and reloads its state.  Returns the round it resumes at,
 // or -1 when the job ended meanwhile.
 long rejoin(WorkerContext& ctx, const StateSource& source);
+// The same for a strategy whose state depends on the round it resumes at (a warm-up phase,
+// then another): `source_at(round)` says what to copy for that round.
+long rejoin(WorkerContext& ctx, const std::function<StateSource(long round)>& source_at);
 
 // After round `round` committed among `members`: every faults.checkpoint.every_steps rounds the
 // first member writes `bytes` to the store; `fill` copies the state into the checkpoint.

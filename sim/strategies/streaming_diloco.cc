@@ -6,11 +6,24 @@
 //   theta_g_p = OuterOpt(theta_g_p, mean delta_p);  theta_m_p = alpha*theta_m_p + (1-alpha)*theta_g_p.
 // Outer gradients travel in the chosen wire format (fp32, bf16, fp16, fp4) and sum in fp32.
 // Fragments are contiguous, near-equal slices of the flat parameter vector.
+// Under faults every fragment sync is one round of the group (sim/membership.h), numbered by the
+// order of the sync steps (the same on every worker); the helper runs it inside sync_round, so an
+// aborted round is retried with the survivors and an outer step averages only the members of the
+// committed view.  A returning worker copies the global fragments and outer optimizers of a live
+// member together with the averaged outer gradients that member committed but has not applied
+// yet (tau steps late), else the checkpoint, else the initial model; it restarts its inner
+// optimizer from theta_g and resumes at the sync step before its first round.
+#include <algorithm>
+#include <cmath>
 #include <deque>
 #include <memory>
+#include <span>
 
+#include "kernels/reduce.h"
 #include "sim/json_reader.h"
+#include "sim/membership.h"
 #include "sim/strategies/outer.h"
+#include "sim/strategies/restart.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -21,6 +34,8 @@ class StreamingDiloco final : public Strategy {
   StreamingDiloco(int h, int fragments, int tau, double alpha, OuterConfig outer)
       : h_(h), fragments_(fragments), tau_(tau), alpha_(alpha), outer_(std::move(outer)) {}
 
+  bool handles_faults() const override { return true; }
+
   void prepare(World& world) override {
     for (const auto& t : world.trainers) {
       std::vector<std::unique_ptr<GlobalCopy>> mine;
@@ -29,76 +44,248 @@ class StreamingDiloco final : public Strategy {
                                                     outer_.optimizer));
       globals_.push_back(std::move(mine));
     }
-    world.deployed_parameters = [this] {
+    const std::size_t workers = world.trainers.size();
+    pending_.assign(workers, {});
+    holds_state_.assign(workers, true);
+    work_.assign(workers, {});
+    rounds_ = rounds_until(world.scenario.workload.steps);
+    world.deployed_parameters = [this, &world] {
       std::vector<float> all;
-      for (const auto& g : globals_[0]) all.insert(all.end(), g->params().values().begin(), g->params().values().end());
+      for (const auto& g : globals_[deployed_worker(world)])
+        all.insert(all.end(), g->params().values().begin(), g->params().values().end());
       return all;
     };
   }
 
   void run(WorkerContext& ctx) override {
+    const int rank = ctx.rank();
     runtime::Trainer& trainer = ctx.trainer();
-    auto& globals = globals_[ctx.rank()];
     const Workload& w = ctx.scenario().workload;
-    std::deque<Pending> pending;
-    for (int step = 0; step < w.steps; ++step) {
+    std::deque<Pending>& pending = pending_[rank];
+    int step = 0;
+    if (ctx.restarted()) {
+      pending.clear();  // its syncs in flight died with it
+      holds_state_[rank] = false;
+      const long round = rejoin(ctx, [&](long r) { return state_source(ctx, r); });
+      if (round < 0) return;
+      holds_state_[rank] = true;
+      // Past the last round there is nothing to sync: only apply what it copied.
+      step = round < rounds_ ? resume_step(round) : w.steps;
+    }
+    for (; step < w.steps; ++step) {
+      const double start = ctx.now();
       const double loss = ctx.compute_gradient(w.batch_per_worker);
+      work_[rank].samples += w.batch_per_worker;
+      work_[rank].compute_s += ctx.now() - start;
       trainer.optimizer_step(trainer.grads());
       const int t = step + 1;
-      while (!pending.empty() && pending.front().apply_at <= t) {
-        finish_sync(ctx, pending.front(), *globals[pending.front().fragment], trainer);
-        pending.pop_front();
-      }
-      for (int f = 0; f < fragments_; ++f)
-        if (syncs_at(f, t)) start_sync(ctx, f, t, *globals[f], trainer, pending);
-      ctx.end_step(w.batch_per_worker, loss);
+      while (!pending.empty() && pending.front().apply_at <= t) apply_front(ctx);
+      int group = ctx.group_size();
+      const int f = fragment_syncing_at(t);
+      if (f >= 0) group = start_sync(ctx, f, t);
+      ctx.end_step(w.batch_per_worker, loss, ctx.faults_on() ? group : 0);
     }
-    for (auto& p : pending) finish_sync(ctx, p, *globals[p.fragment], trainer);
+    while (!pending.empty()) apply_front(ctx);
+  }
+
+  // Under faults the results say whether the live workers' global copies agree (they must).
+  void finish(World& world) override {
+    if (!world.membership) return;
+    int live = 0, first = -1;
+    double worst = 0;
+    for (int r = 0; r < static_cast<int>(globals_.size()); ++r) {
+      if (!holds_live_state(world, r)) continue;
+      ++live;
+      if (first < 0) {
+        first = r;
+        continue;
+      }
+      for (int f = 0; f < fragments_; ++f) {
+        if (!globals_[r][f]->params().is_real()) continue;
+        const auto a = globals_[r][f]->params().values(), b = globals_[first][f]->params().values();
+        for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double{a[i]} - b[i]));
+      }
+    }
+    world.extra["live_global_copies"] = {{"workers", live}, {"max_abs_diff", worst}};
   }
 
  private:
+  // Samples and compute time a worker trained on so far (for the work a round leaves unsynced).
+  struct Work {
+    double samples = 0, compute_s = 0;
+  };
+  // One fragment sync: the outer gradient (the mean once averaged) and the committed members.
+  struct Sync {
+    runtime::Tensor delta = runtime::Tensor::phantom(0);
+    std::vector<float> saved;  // delta before the all-reduce, for a retry (faults only)
+    std::vector<int> members;
+    Work work_at_launch;
+  };
   struct Pending {
+    long round = 0;
     int fragment = 0;
     int apply_at = 0;
-    Overlapped op;
-    std::shared_ptr<runtime::Tensor> delta;
+    Overlapped op;               // no actor: copied from a donor, already averaged
+    std::shared_ptr<Sync> sync;
   };
 
-  bool syncs_at(int f, int t) const {
-    const int offset = f * h_ / fragments_;
-    return t >= offset && t > 0 && (t - offset) % h_ == 0;
+  int offset(int f) const { return f * h_ / fragments_; }
+  bool syncs_at(int f, int t) const { return t >= offset(f) && t > 0 && (t - offset(f)) % h_ == 0; }
+  // Offsets are distinct (P <= H), so at most one fragment syncs at a step; -1: none.
+  int fragment_syncing_at(int t) const {
+    for (int f = 0; f < fragments_; ++f)
+      if (syncs_at(f, t)) return f;
+    return -1;
+  }
+  // Sync events in step order: event e = j*P + f (j = period, f = fragment) is at step
+  // j*H + offset(f); event 0 (t = 0) does not exist, so round k is event k + 1.
+  long round_of(int f, int t) const { return static_cast<long>((t - offset(f)) / h_) * fragments_ + f - 1; }
+  int sync_step(long round) const {
+    const long e = round + 1;
+    return static_cast<int>(e / fragments_ * h_ + offset(static_cast<int>(e % fragments_)));
+  }
+  // A worker that joins at round r resumes after the previous round's sync step.
+  int resume_step(long round) const { return round == 0 ? 0 : sync_step(round - 1); }
+  long rounds_until(int steps) const {
+    long n = 0;
+    while (sync_step(n) <= steps) ++n;
+    return n;
   }
 
-  void start_sync(WorkerContext& ctx, int f, int t, GlobalCopy& global, runtime::Trainer& trainer,
-                  std::deque<Pending>& pending) {
-    auto delta = std::make_shared<runtime::Tensor>(global.outer_gradient(trainer, outer_.wire_format));
+  int start_sync(WorkerContext& ctx, int f, int t) {
+    const int rank = ctx.rank();
+    auto sync = std::make_shared<Sync>();
+    sync->delta = globals_[rank][f]->outer_gradient(ctx.trainer(), outer_.wire_format);
+    if (ctx.faults_on() && sync->delta.is_real()) sync->saved.assign(sync->delta.values().begin(), sync->delta.values().end());
+    sync->work_at_launch = work_[rank];
+    const long round = round_of(f, t);
     if (tau_ == 0) {
-      ctx.allreduce_mean(*delta, outer_.allreduce);
-      global.step(*delta);
-      global.merge_into(trainer, alpha_);
-      return;
+      run_round(ctx, round, *sync);
+      pending_[rank].push_back({round, f, t, {}, sync});
+      apply_front(ctx);
+      return static_cast<int>(sync->members.size());
     }
-    const AllreduceAlgo algo = outer_.allreduce;
-    Overlapped op = ctx.start_overlapped(1 + f, [delta, algo](WorkerContext& comm) { comm.allreduce_mean(*delta, algo); });
-    pending.push_back({f, t + tau_, op, delta});
+    Overlapped op = ctx.start_overlapped(1 + f, [this, sync, round](WorkerContext& comm) { run_round(comm, round, *sync); });
+    pending_[rank].push_back({round, f, t + tau_, op, sync});
+    return ctx.group_size();
   }
 
-  void finish_sync(WorkerContext& ctx, Pending& p, GlobalCopy& global, runtime::Trainer& trainer) {
-    ctx.join(p.op);
-    global.step(*p.delta);
-    global.merge_into(trainer, alpha_);
+  // The all-reduce of one fragment sync among the round's members (in the helper unless tau 0).
+  void run_round(WorkerContext& c, long round, Sync& s) {
+    s.members = c.sync_round(
+        round, [&](const std::vector<int>& m) { c.allreduce_mean(s.delta, outer_.allreduce, m); },
+        [&] {
+          if (s.delta.is_real()) kernels::copy(s.delta.values().data(), s.saved.data(), s.saved.size());
+        });
+    if (!c.faults_on()) return;
+    // What the worker trained after the launch is not in this round's outer gradient.
+    FaultLog& log = *c.world().faults;
+    log.unsynced_samples[c.rank()] = work_[c.rank()].samples - s.work_at_launch.samples;
+    log.unsynced_compute_s[c.rank()] = work_[c.rank()].compute_s - s.work_at_launch.compute_s;
+  }
+
+  // Joins the oldest sync, applies it, and (faults) checkpoints after it.  It leaves the list
+  // before it is applied: a returning worker copies what is listed and applies it itself.
+  void apply_front(WorkerContext& ctx) {
+    const int rank = ctx.rank();
+    auto& pending = pending_[rank];
+    if (pending.front().op.actor) ctx.join(pending.front().op);
+    const Pending p = std::move(pending.front());
+    pending.pop_front();
+    GlobalCopy& global = *globals_[rank][p.fragment];
+    global.step(p.sync->delta);
+    global.merge_into(ctx.trainer(), alpha_);
+    if (ctx.faults_on())
+      maybe_checkpoint(ctx, p.round + 1, p.sync->members, state_bytes(ctx.trainer().params().numel(), outer_.optimizer),
+                       [this, rank](Checkpoint& c) { save(rank, c); });
+  }
+
+  // Every fragment's theta_g (concatenated: the whole parameter vector) and outer optimizer.
+  void save(int rank, Checkpoint& c) const {
+    c.params.clear();
+    c.fragment_optimizers.clear();
+    for (const auto& g : globals_[rank]) {
+      if (g->params().is_real()) c.params.insert(c.params.end(), g->params().values().begin(), g->params().values().end());
+      c.fragment_optimizers.push_back(g->optimizer());
+    }
+  }
+
+  // What a worker returning at round `round` reloads (sim/strategies/restart.h).  From a donor
+  // also the averaged outer gradients of rounds before `round` that the donor has not applied
+  // yet: they are applied at the same steps as the donor's, so every live global copy stays the
+  // same.  The bytes count the most of those there can be (rounds whose apply step lies after
+  // the resume step).
+  StateSource state_source(WorkerContext& ctx, long round) {
+    const int rank = ctx.rank();
+    runtime::Trainer& trainer = ctx.trainer();
+    StateSource s;
+    s.bytes = state_bytes(trainer.params().numel(), outer_.optimizer);
+    constexpr std::uint64_t kFp32Bytes = 4;
+    for (long k = round - 1; k >= 0 && sync_step(k) + tau_ > resume_step(round); --k)
+      s.bytes += kFp32Bytes * globals_[rank][fragment_syncing_at(sync_step(k))]->range().count;
+    s.from_donor = [this, &ctx, rank, round](int donor) {
+      for (int f = 0; f < fragments_; ++f) {
+        const GlobalCopy& d = *globals_[donor][f];
+        globals_[rank][f]->load(d.params().is_real() ? d.params().values() : std::span<const float>(), d.optimizer());
+      }
+      for (const Pending& p : pending_[donor])
+        if (p.round < round) pending_[rank].push_back({p.round, p.fragment, p.apply_at, {}, std::make_shared<Sync>(*p.sync)});
+      restart_inner(ctx);
+    };
+    s.from_checkpoint = [this, &ctx, rank](const Checkpoint& c) {
+      for (int f = 0; f < fragments_; ++f) {
+        GlobalCopy& g = *globals_[rank][f];
+        const auto values = c.params.empty() ? std::span<const float>()
+                                             : std::span<const float>(c.params).subspan(g.range().begin, g.range().count);
+        g.load(values, c.fragment_optimizers.at(f));
+      }
+      restart_inner(ctx);
+    };
+    s.from_initial = [this, &ctx, &trainer, rank] {
+      const auto& initial = ctx.world().training.initial_parameters();
+      for (int f = 0; f < fragments_; ++f) {
+        GlobalCopy& g = *globals_[rank][f];
+        const auto values = trainer.is_real() ? std::span<const float>(initial).subspan(g.range().begin, g.range().count)
+                                              : std::span<const float>();
+        g.load(values, runtime::Optimizer(g.optimizer().spec(), trainer.is_real() ? g.range().count : 0));
+      }
+      restart_inner(ctx);
+    };
+    return s;
+  }
+
+  // theta_m = theta_g on every fragment, and a fresh inner optimizer.
+  void restart_inner(WorkerContext& ctx) {
+    for (const auto& g : globals_[ctx.rank()]) g->merge_into(ctx.trainer(), 0.0);
+    ctx.trainer().optimizer().reset();
+  }
+
+  // A worker that is up and holds the current state (not preempted, not reloading).
+  bool holds_live_state(const World& world, int rank) const {
+    return holds_state_[rank] && (!world.membership || world.membership->alive(rank));
+  }
+  // The deployed model: the first such worker's global copy (worker 0's without faults).
+  int deployed_worker(const World& world) const {
+    for (int r = 0; r < static_cast<int>(globals_.size()); ++r)
+      if (holds_live_state(world, r)) return r;
+    return 0;
   }
 
   int h_, fragments_, tau_;
   double alpha_;
   OuterConfig outer_;
+  long rounds_ = 0;                                                // sync events in the run
   std::vector<std::vector<std::unique_ptr<GlobalCopy>>> globals_;  // [worker][fragment]
+  std::vector<std::deque<Pending>> pending_;                        // [worker]: syncs not applied yet
+  std::vector<bool> holds_state_;                                   // [worker]
+  std::vector<Work> work_;                                          // [worker]
 };
 
 
 }  // namespace
 
 std::unique_ptr<Strategy> make_streaming_diloco(JsonReader& reader, const Scenario&) {
+  parse_on_failure(reader);
   const int h = static_cast<int>(reader.integer_or("H", 100, 1, 100000000));
   const int fragments = static_cast<int>(reader.integer_or("fragments", 1, 1, 4096));
   if (fragments > h) reader.fail("fragments", "expected at most H fragments (each needs its own sync step)");

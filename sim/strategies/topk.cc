@@ -2,11 +2,15 @@
 // entries of its gradient, with its own indices, so the workers all-gather (value, index) pairs
 // -- the volume grows with the worker count -- and each sums the M sparse gradients.  "dgc" is the
 // same with error feedback: what a worker did not send stays in its residual for later steps.
+// Under faults a step is a round of the group (sim/membership.h): the sparse gradients of the
+// committed view's members are averaged; a returning worker copies a live replica (parameters and
+// optimizer) and starts with a zero residual (the residual was the dead worker's local memory).
 #include <bit>
 
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
 #include "sim/json_reader.h"
+#include "sim/strategies/restart.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -16,15 +20,21 @@ class TopK final : public Strategy {
  public:
   TopK(double ratio, bool error_feedback) : ratio_(ratio), error_feedback_(error_feedback) {}
 
+  bool handles_faults() const override { return true; }
+
   void run(WorkerContext& ctx) override {
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
     const std::size_t n = trainer.params().numel();
     const std::size_t k = std::max<std::size_t>(1, static_cast<std::size_t>(ratio_ * static_cast<double>(n)));
+    const std::uint64_t bytes = state_bytes(n, w.optimizer);
+    long step = 0;
+    // A returning worker copies a live replica; its residual (local memory) restarts at zero.
+    if (ctx.restarted() && (step = rejoin(ctx, replica_state(ctx, bytes))) < 0) return;
     std::vector<float> residual(trainer.is_real() && error_feedback_ ? n : 0, 0.0f);
     std::vector<std::int32_t> idx(trainer.is_real() ? k : 0);
     std::vector<float> val(trainer.is_real() ? k : 0);
-    for (int step = 0; step < w.steps; ++step) {
+    for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       // One message per worker: k values then k indices (bit-copied into floats), 4 B each.
       runtime::Tensor packed = trainer.is_real() ? runtime::Tensor::zeros(2 * k) : runtime::Tensor::phantom(2 * k);
@@ -38,18 +48,24 @@ class TopK final : public Strategy {
           p[k + j] = std::bit_cast<float>(idx[j]);
         }
       }
-      const runtime::Tensor all = ctx.allgather(packed);
+      // The all-gather leaves `packed` (and the residual) as they were: a retry sends them again,
+      // so there is nothing to restore.
+      runtime::Tensor all = runtime::Tensor::phantom(0);
+      const auto members = ctx.sync_round(
+          step, [&](const std::vector<int>& group) { all = ctx.allgather(packed, group); }, [] {});
       if (trainer.is_real()) {
         auto g = trainer.grads().values();
         std::fill(g.begin(), g.end(), 0.0f);
         const auto a = all.values();
-        for (int m = 0; m < ctx.world_size(); ++m)  // rank order: a fixed order of additions
+        for (std::size_t m = 0; m < members.size(); ++m)  // the members' rank order: a fixed order of additions
           for (std::size_t j = 0; j < k; ++j)
             g[std::bit_cast<std::int32_t>(a[m * 2 * k + k + j])] += a[m * 2 * k + j];
-        kernels::scale(g.data(), 1.0f / static_cast<float>(ctx.world_size()), n);
+        kernels::scale(g.data(), 1.0f / static_cast<float>(members.size()), n);
         trainer.optimizer_step(trainer.grads());
       }
-      ctx.end_step(w.batch_per_worker, loss);
+      if (ctx.faults_on())
+        maybe_checkpoint(ctx, step + 1, members, bytes, [&trainer](Checkpoint& c) { save_replica(trainer, c); });
+      ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
   }
 
@@ -61,12 +77,14 @@ class TopK final : public Strategy {
 }  // namespace
 
 std::unique_ptr<Strategy> make_topk(JsonReader& reader, const Scenario&) {
+  parse_on_failure(reader);
   const double ratio = reader.number_or("ratio", 0.01, 0, 1, true);
   const bool ef = reader.boolean_or("error_feedback", false);
   return std::make_unique<TopK>(ratio, ef);
 }
 
 std::unique_ptr<Strategy> make_dgc(JsonReader& reader, const Scenario&) {
+  parse_on_failure(reader);
   const double ratio = reader.number_or("ratio", 0.001, 0, 1, true);
   return std::make_unique<TopK>(ratio, true);
 }
