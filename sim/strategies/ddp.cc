@@ -18,14 +18,12 @@ class Ddp final : public Strategy {
  public:
   Ddp(AllreduceAlgo algo, std::string wire_format) : algo_(algo), wire_format_(std::move(wire_format)) {}
 
-  bool handles_faults() const override { return true; }
-
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
     runtime::Trainer& trainer = ctx.trainer();
     const std::uint64_t bytes = state_bytes(trainer.params().numel(), w.optimizer);
     long step = 0;
-    if (ctx.restarted() && (step = rejoin(ctx, state_source(ctx, bytes))) < 0) return;
+    if (ctx.restarted() && (step = rejoin(ctx, replica_state(ctx, bytes))) < 0) return;
     std::vector<float> saved;  // the gradient before the all-reduce, for a retry (faults only)
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
@@ -38,39 +36,12 @@ class Ddp final : public Strategy {
           });
       trainer.optimizer_step(trainer.grads());
       if (ctx.faults_on())
-        maybe_checkpoint(ctx, step + 1, members, bytes, [&trainer](Checkpoint& c) {
-          if (trainer.is_real()) c.params.assign(trainer.params().values().begin(), trainer.params().values().end());
-          c.optimizer = std::make_shared<runtime::Optimizer>(trainer.optimizer());
-        });
+        maybe_checkpoint(ctx, step + 1, members, bytes, [&trainer](Checkpoint& c) { save_replica(trainer, c); });
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
   }
 
  private:
-  // A returning replica copies parameters and optimizer state (all replicas hold the same).
-  static StateSource state_source(WorkerContext& ctx, std::uint64_t bytes) {
-    runtime::Trainer& me = ctx.trainer();
-    auto copy_params = [&me](std::span<const float> from) {
-      if (me.is_real()) kernels::copy(me.params().values().data(), from.data(), from.size());
-    };
-    StateSource s;
-    s.bytes = bytes;
-    s.from_donor = [&ctx, &me, copy_params](int donor) {
-      runtime::Trainer& d = *ctx.world().trainers.at(donor);
-      if (d.is_real()) copy_params(d.params().values());
-      me.optimizer() = d.optimizer();
-    };
-    s.from_checkpoint = [&me, copy_params](const Checkpoint& c) {
-      copy_params(c.params);
-      me.optimizer() = *c.optimizer;
-    };
-    s.from_initial = [&ctx, &me, copy_params] {
-      if (me.is_real()) copy_params(ctx.world().training.initial_parameters());
-      me.optimizer().reset();
-    };
-    return s;
-  }
-
   AllreduceAlgo algo_;
   std::string wire_format_;  // "native": the workload's wire_bytes_per_param, no quantization
 };

@@ -17,8 +17,6 @@ class Diloco final : public Strategy {
  public:
   Diloco(int h, OuterConfig outer) : h_(h), outer_(std::move(outer)) {}
 
-  bool handles_faults() const override { return true; }
-
   void prepare(World& world) override {
     globals_ = make_global_copies(world, outer_.optimizer);
     deploy_global_copy(world, *globals_[0]);

@@ -28,8 +28,6 @@ class Easgd final : public Strategy {
   Easgd(int tau, double beta, ServerPlacement placement, std::string wire_format)
       : tau_(tau), beta_(beta), placement_(placement), wire_format_(std::move(wire_format)) {}
 
-  bool handles_faults() const override { return true; }
-
   std::vector<ServerPlacement> servers(const Scenario&) const override { return {placement_}; }
 
   void prepare(World& world) override {

@@ -36,8 +36,6 @@ class Gossip final : public Strategy {
   Gossip(bool push, int period, std::string wire_format)
       : push_(push), period_(period), wire_format_(std::move(wire_format)) {}
 
-  bool handles_faults() const override { return true; }
-
   void prepare(World& world) override {
     // Under faults a worker that is down took its replica with it: the average is the serving
     // workers' (everyone's when none serves).

@@ -31,8 +31,6 @@ class Hivemind final : public Strategy {
       : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(std::move(compression)),
         delayed_(delayed) {}
 
-  bool handles_faults() const override { return true; }
-
   void prepare(World& world) override {
     const std::size_t peers = world.trainers.size();
     progress_.assign(peers, {});

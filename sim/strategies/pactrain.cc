@@ -29,8 +29,6 @@ class PacTrain final : public Strategy {
   PacTrain(double sparsity, int warmup, std::string quantize, AllreduceAlgo algo, std::string checkpoint)
       : sparsity_(sparsity), warmup_(warmup), quantize_(std::move(quantize)), algo_(algo), checkpoint_(std::move(checkpoint)) {}
 
-  bool handles_faults() const override { return true; }
-
   void prepare(World& world) override {
     masks_.assign(world.trainers.size(), {});
     if (checkpoint_.empty() || !world.trainers[0]->is_real()) return;

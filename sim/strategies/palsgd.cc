@@ -21,8 +21,6 @@ class Palsgd final : public Strategy {
   Palsgd(int h, double p, double eta, int warmup, OuterConfig outer)
       : h_(h), p_(p), eta_(eta), warmup_(warmup), outer_(std::move(outer)) {}
 
-  bool handles_faults() const override { return true; }
-
   void prepare(World& world) override {
     globals_ = make_global_copies(world, outer_.optimizer);
     deploy_global_copy(world, *globals_[0]);

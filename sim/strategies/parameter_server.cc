@@ -59,8 +59,6 @@ class ParameterServer final : public Strategy {
   ParameterServer(bool sync, int shards, ServerPlacement placement, std::string wire_format)
       : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(std::move(wire_format)) {}
 
-  bool handles_faults() const override { return true; }
-
   std::vector<ServerPlacement> servers(const Scenario&) const override {
     return std::vector<ServerPlacement>(shard_count_, placement_);
   }

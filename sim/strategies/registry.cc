@@ -29,9 +29,6 @@ const std::map<std::string, Factory>& factories() {
 std::unique_ptr<Strategy> build(JsonReader& reader, const Scenario& scenario) {
   const auto name = reader.choice("name", strategy_names());
   auto strategy = factories().at(name)(reader, scenario);
-  if (scenario.has_faults() && !strategy->handles_faults())
-    reader.fail("name", "this strategy does not model preemptions, link faults or checkpoints yet; "
-                        "remove the \"faults\", \"checkpoint\" and \"preemption\" keys or use a strategy that does");
   reader.finish();
   return strategy;
 }

@@ -26,9 +26,6 @@ class Strategy {
   virtual void run_server(WorkerContext&, int /*index*/) {}
   // Called once after the simulation ended, before the results are assembled.
   virtual void finish(World&) {}
-  // True when the strategy reacts to preemptions, link faults and checkpoints (sim/membership.h,
-  // sim/strategies/restart.h); scenarios with faults refuse the others at load.
-  virtual bool handles_faults() const { return false; }
 };
 
 // Names of the strategies the scenario may ask for.

@@ -34,8 +34,6 @@ class StreamingDiloco final : public Strategy {
   StreamingDiloco(int h, int fragments, int tau, double alpha, OuterConfig outer)
       : h_(h), fragments_(fragments), tau_(tau), alpha_(alpha), outer_(std::move(outer)) {}
 
-  bool handles_faults() const override { return true; }
-
   void prepare(World& world) override {
     for (const auto& t : world.trainers) {
       std::vector<std::unique_ptr<GlobalCopy>> mine;

@@ -20,8 +20,6 @@ class TopK final : public Strategy {
  public:
   TopK(double ratio, bool error_feedback) : ratio_(ratio), error_feedback_(error_feedback) {}
 
-  bool handles_faults() const override { return true; }
-
   void run(WorkerContext& ctx) override {
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
