@@ -221,6 +221,15 @@ void check_server_faults(const Scenario& s) {
                       fmt::format("expected a shard of strategy \"{}\": 0 to {}", name, servers - 1));
 }
 
+// Gossip has no group state to checkpoint (every worker holds its own replica): a "checkpoint"
+// there would be silently ignored.
+void check_checkpoint_use(const Scenario& s) {
+  const std::string name = s.strategy.value("name", "");
+  if (s.faults.checkpoint && name == "gossip")
+    throw_bad_input(s.file, "/checkpoint", "strategy \"gossip\"",
+                    "gossip writes no checkpoints (a returning worker copies a live peer); remove \"checkpoint\"");
+}
+
 }  // namespace
 
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
@@ -262,6 +271,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   validate_strategy(st, s);
   s.strategy = r.raw("strategy");
   check_server_faults(s);
+  check_checkpoint_use(s);
   r.finish();
   return s;
 }

@@ -335,6 +335,12 @@ TEST(Faults, BadFaultInputIsNamed) {
   EXPECT_EQ(message(s), "f.json: /fleet/0/preemption/model: \"hazard\": only spot instances are preempted; set the "
                         "fleet entry's \"pricing\": \"spot\" or model \"none\"");
   s["fleet"][0]["pricing"] = "spot";
+  s["strategy"] = {{"name", "gossip"}};
+  s["checkpoint"] = {{"every_steps", 5}, {"store_region", "r0"}, {"write_Gbps", 8}, {"read_Gbps", 8}};
+  EXPECT_EQ(message(s), "f.json: /checkpoint: strategy \"gossip\": gossip writes no checkpoints (a returning worker "
+                        "copies a live peer); remove \"checkpoint\"");
+  s.erase("checkpoint");
+  s["strategy"] = {{"name", "ddp"}};
   s["fleet"][0]["preemption"] = {{"model", "trace"}, {"trace", write_temp("bad.csv", "0,2\n-5,1\n")}};
   EXPECT_NE(message(s).find("bad.csv: line 2: -5,1: expected rows"), std::string::npos) << message(s);
   s["fleet"][0]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", 1}};
