@@ -79,14 +79,15 @@ void BM_BareStepsWithAverage(benchmark::State& state) {
   std::vector<std::unique_ptr<runtime::Trainer>> trainers;
   for (int r = 0; r < kWorkers; ++r) trainers.push_back(training.make_trainer(r));
   const std::size_t n = trainers[0]->grads().numel();
-  std::vector<float> mean(n);
+  runtime::Tensor mean = runtime::Tensor::zeros(n);  // allocated once: no copy per step
+  float* m = mean.values().data();
   for (auto _ : state) {
     for (int step = 0; step < kSteps; ++step) {
       for (auto& t : trainers) t->forward_backward(kBatch);
-      std::fill(mean.begin(), mean.end(), 0.0f);
-      for (auto& t : trainers) kernels::add_into(mean.data(), t->grads().values().data(), n);
-      kernels::scale(mean.data(), 1.0f / kWorkers, n);
-      for (auto& t : trainers) t->optimizer_step(runtime::Tensor::from(mean));
+      std::fill(m, m + n, 0.0f);
+      for (auto& t : trainers) kernels::add_into(m, t->grads().values().data(), n);
+      kernels::scale(m, 1.0f / kWorkers, n);
+      for (auto& t : trainers) t->optimizer_step(mean);
     }
   }
   state.counters["worker_steps"] = kWorkers * kSteps;
