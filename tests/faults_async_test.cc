@@ -24,11 +24,7 @@ namespace {
 using nlohmann::json;
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "geotrain_faults_async_test";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
+  return testing::write_temp_file("geotrain_faults_async_test", name, text);
 }
 
 json results_of(const json& scenario) {
@@ -128,26 +124,7 @@ TEST(FaultsAsync, SyncPsGoesOnWithTheSurvivorsLikeElasticDdp) {
   json ddp_scenario = s;
   ddp_scenario["strategy"] = {{"name", "ddp"}};
   const auto ddp = testing::run_captured(ddp_scenario);
-  const auto ref = json::parse(sim::run_isolated([&] {
-    const sim::Scenario sc = sim::parse_scenario(s, "test.json");
-    sim::Training training(sc, 4);
-    std::vector<std::unique_ptr<runtime::Trainer>> t;
-    for (int r = 0; r < 4; ++r) t.push_back(training.make_trainer(r));
-    for (int step = 0; step < kSteps; ++step) {
-      const int m = step < kRound ? 4 : 3;
-      std::vector<float> mean(t[0]->params().numel(), 0.0f);
-      for (int r = 0; r < m; ++r) {
-        t[r]->forward_backward(8);
-        const auto g = t[r]->grads().values();
-        for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += g[i];
-      }
-      for (auto& x : mean) x /= static_cast<float>(m);
-      const auto gm = runtime::Tensor::from(mean);
-      for (int r = 0; r < m; ++r) t[r]->optimizer_step(gm);
-    }
-    const auto v = t[0]->params().values();
-    return json(std::vector<float>(v.begin(), v.end())).dump();
-  })).get<std::vector<float>>();
+  const auto ref = testing::hand_stepped_mean_sgd(s, 4, kSteps, 8, [](int step) { return step < kRound ? 4 : 3; });
   EXPECT_LT(testing::max_rel_diff(ps.params, ref), 1e-5);
   EXPECT_LT(testing::max_rel_diff(ps.params, ddp.params), 1e-5);
   // Without the preemption the parameters differ (the test sees the smaller group).
@@ -169,28 +146,11 @@ TEST(FaultsAsync, SyncPsTakesAReturningWorkerIntoTheRoundOpenAtItsFirstPull) {
   const auto ps = testing::run_captured(s);
   EXPECT_EQ(ps.results["faults"]["restarts"], 1);
   EXPECT_EQ(ps.results["server_requests"]["discarded_pushes"], 0);
-  const auto ref = json::parse(sim::run_isolated([&] {
-    const sim::Scenario sc = sim::parse_scenario(s, "test.json");
-    sim::Training training(sc, 3);
-    std::vector<std::unique_ptr<runtime::Trainer>> t;
-    for (int r = 0; r < 3; ++r) t.push_back(training.make_trainer(r));
-    for (int step = 0; step < kSteps; ++step) {
-      const bool with_2 = step < kDown || step >= kBack;
-      if (step == kDown) t[2]->forward_backward(8);  // drawn, never pushed
-      const int m = with_2 ? 3 : 2;
-      std::vector<float> mean(t[0]->params().numel(), 0.0f);
-      for (int r = 0; r < m; ++r) {
-        t[r]->forward_backward(8);
-        const auto g = t[r]->grads().values();
-        for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += g[i];
-      }
-      for (auto& x : mean) x /= static_cast<float>(m);
-      const auto gm = runtime::Tensor::from(mean);
-      for (int r = 0; r < 3; ++r) t[r]->optimizer_step(gm);  // every replica follows the shard
-    }
-    const auto v = t[0]->params().values();
-    return json(std::vector<float>(v.begin(), v.end())).dump();
-  })).get<std::vector<float>>();
+  const auto ref = testing::hand_stepped_mean_sgd(
+      s, 3, kSteps, 8, [](int step) { return step < kDown || step >= kBack ? 3 : 2; },
+      [](int step, auto& t) {
+        if (step == kDown) t[2]->forward_backward(8);  // drawn, never pushed
+      });
   EXPECT_LT(testing::max_rel_diff(ps.params, ref), 1e-5);
 }
 
@@ -274,18 +234,6 @@ TEST(FaultsAsync, AServerDownWithCheckpointResumesFromItsCheckpoint) {
   EXPECT_LT(loss, lost_loss);
 }
 
-double distance_to_optimum(const std::vector<float>& params, const json& scenario) {
-  const auto truth = runtime::make_synthetic_linear(8, 1, 1, 0.0, scenario["seed"].get<std::uint64_t>());
-  double d2 = 0, n2 = 0;
-  for (int i = 0; i < 8; ++i) {
-    d2 += std::pow(params[i] - truth.weights[i], 2);
-    n2 += std::pow(truth.weights[i], 2);
-  }
-  d2 += std::pow(params[8] - truth.bias, 2);
-  n2 += std::pow(truth.bias, 2);
-  return std::sqrt(d2 / n2);
-}
-
 // The existing EASGD convergence setup (strategies_test.cc): 4 workers in 2 regions.
 json easgd_scenario() {
   testing::UniformNet net;
@@ -305,7 +253,7 @@ TEST(FaultsAsync, EasgdThroughAPreemptionStillReachesTheOptimum) {
   const auto r = testing::run_captured(s);
   EXPECT_EQ(r.results["faults"]["preemptions"], 1);
   EXPECT_EQ(events_of(r.results, "joined"), std::vector<std::string>{"r1:1: state from the center (server:0)"});
-  EXPECT_LT(distance_to_optimum(r.params, s), 1e-3);
+  EXPECT_LT(testing::distance_to_optimum(r.params, s), 1e-3);
   EXPECT_LT(r.results["convergence"]["final_test_loss"].get<double>(), 1e-6);
 }
 
@@ -319,18 +267,11 @@ TEST(FaultsAsync, EasgdWithItsCenterDownForAWhileFinishes) {
   EXPECT_EQ(events_of(r.results, "restarted"),
             std::vector<std::string>{"server:0: server restarted from the initial model, no checkpoint"});
   // The replicas pull the restarted center back to them: still at the optimum.
-  EXPECT_LT(distance_to_optimum(r.params, s), 1e-3);
+  EXPECT_LT(testing::distance_to_optimum(r.params, s), 1e-3);
 }
 
 TEST(FaultsAsync, BadServerFaultInputIsNamed) {
-  auto message = [](const json& s) {
-    try {
-      sim::parse_scenario(s, "f.json");
-    } catch (const sim::BadInput& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto message = [](const json& s) { return testing::parse_error(s); };
   json s = slow_scenario(2, {{"name", "parameter_server"}, {"shards", 2}}, 5, 1000);
   s["faults"] = {{"servers", {{{"shard", 2}, {"down_at_s", 1}, {"for_s", 5}}}}};
   EXPECT_EQ(message(s), "f.json: /faults/servers/0/shard: 2: expected a shard of strategy \"parameter_server\": 0 to 1");

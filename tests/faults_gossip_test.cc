@@ -22,11 +22,7 @@ namespace {
 using nlohmann::json;
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "geotrain_faults_gossip_test";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
+  return testing::write_temp_file("geotrain_faults_gossip_test", name, text);
 }
 
 // A run's results, its trace's "gossip" spans and the deployed parameters.
@@ -65,17 +61,6 @@ double event_time(const json& results, const std::string& event) {
     if (e["event"] == event) return e["time_s"].get<double>();
   ADD_FAILURE() << "no \"" << event << "\" event";
   return 0;
-}
-
-// Relative distance of linear-regression parameters to the generator's (w*, b*).
-double distance_to_optimum(const std::vector<float>& params, const json& scenario, int features) {
-  const auto truth = runtime::make_synthetic_linear(features, 1, 1, 0.0, scenario["seed"].get<std::uint64_t>());
-  double d2 = std::pow(params[features] - truth.bias, 2), n2 = std::pow(truth.bias, 2);
-  for (int i = 0; i < features; ++i) {
-    d2 += std::pow(params[i] - truth.weights[i], 2);
-    n2 += std::pow(truth.weights[i], 2);
-  }
-  return std::sqrt(d2 / n2);
 }
 
 // The fault-free gossip convergence scenario (tests/strategies_test.cc): 2 regions x 2 workers,
@@ -121,7 +106,7 @@ TEST(GossipFaults, PullFormWithAWorkerPreemptedAndBackReachesTheKnownOptimum) {
   EXPECT_GT(spans_starting(r.spans, "pull from r1:1", 0, down), 10);
   EXPECT_GT(spans_starting(r.spans, "pull from r1:1", joined, 1e9), 10);
   // The fault-free test's tolerances.
-  EXPECT_LT(distance_to_optimum(r.params, s, 8), 1e-3);
+  EXPECT_LT(testing::distance_to_optimum(r.params, s, 8), 1e-3);
   EXPECT_LT(r.results["convergence"]["final_test_loss"].get<double>(), 1e-6);
 }
 
@@ -134,7 +119,7 @@ TEST(GossipFaults, AWorkerDownAtTheEndTookItsReplicaWithIt) {
                                  {"trace", write_temp("gone.csv", fmt::format("0,1\n{},0\n", 0.02 * end_ms))}};
   const Outcome r = run(s);
   EXPECT_EQ(r.results["faults"]["restarts"], 0);
-  EXPECT_LT(distance_to_optimum(r.params, s, 8), 1e-3);
+  EXPECT_LT(testing::distance_to_optimum(r.params, s, 8), 1e-3);
 }
 
 TEST(GossipFaults, PushFormWithAPreemptionFinishesDeterministically) {
@@ -148,7 +133,7 @@ TEST(GossipFaults, PushFormWithAPreemptionFinishesDeterministically) {
   const double down = event_time(a.results, "preempted"), joined = event_time(a.results, "joined");
   EXPECT_EQ(spans_starting(a.spans, "push to r1:1", down, joined), 0);
   EXPECT_GT(spans_starting(a.spans, "push to r1:1", joined, 1e9), 10);
-  EXPECT_LT(distance_to_optimum(a.params, s, 8), 1e-3);
+  EXPECT_LT(testing::distance_to_optimum(a.params, s, 8), 1e-3);
 }
 
 // Two size-only workers in two regions 40 ms apart: a pull is a 40 ms request and a 40 ms reply

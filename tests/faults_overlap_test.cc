@@ -24,31 +24,10 @@ using nlohmann::json;
 using testing::max_rel_diff;
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "geotrain_faults_overlap_test";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
+  return testing::write_temp_file("geotrain_faults_overlap_test", name, text);
 }
 
-// GPUs so slow that a step is almost all compute (linear regression on 8 features: 312 FLOP a
-// step of 8 samples at 5000 FLOP/s, 62.4 ms, against well under 1 ms of communication on the
-// default LAN): fault times fall where the fault-free run says.
-constexpr double kSlowGpuTflops = 1e-8;
-
-// Four workers in one region training linear regression; worker 3 alone in a spot entry.
-json four_workers(const json& strategy, int steps) {
-  testing::UniformNet net;
-  net.regions = 1;
-  net.workers_per_region = 4;
-  const json model = {{"type", "linear_regression"}};
-  const json data = {{"name", "synthetic_linear"}, {"features", 8}, {"train_samples", 512}, {"noise", 0.1}};
-  json s = testing::real_scenario(net, model, data, strategy, 8, steps, 0.05);
-  s["topology"]["instance_types"]["gpu"]["gpu_peak_tflops"] = kSlowGpuTflops;
-  s["fleet"] = json::array({{{"region", "r0"}, {"instance", "gpu"}, {"count", 3}, {"pricing", "on_demand"}},
-                            {{"region", "r0"}, {"instance", "gpu"}, {"count", 1}, {"pricing", "spot"}}});
-  return s;
-}
+json four_workers(const json& strategy, int steps) { return testing::four_linear_workers(strategy, steps); }
 
 // The last fleet entry's instances follow `trace` (time_ms,available_count rows); they boot in
 // no time; a failed round is retried after 1 ms.
@@ -358,14 +337,7 @@ TEST(FaultsOverlap, ALinkOutageDelaysHivemindByAboutItsLength) {
 }
 
 TEST(FaultsOverlap, OnFailureIsAKnobOfBothStrategies) {
-  auto message = [](json s) {
-    try {
-      sim::parse_scenario(s, "f.json");
-    } catch (const sim::BadInput& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto message = [](const json& s) { return testing::parse_error(s); };
   for (const char* name : {"streaming_diloco", "hivemind"}) {
     json s = with_outage(four_workers({{"name", name}, {"on_failure", "wait"}}, 10), "knob.csv", 1, 2);
     EXPECT_EQ(message(s), "no error") << name;

@@ -23,32 +23,10 @@ using nlohmann::json;
 using testing::max_rel_diff;
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "geotrain_faults_sync_test";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
+  return testing::write_temp_file("geotrain_faults_sync_test", name, text);
 }
 
-// GPUs so slow (5000 FLOP/s) that a step of linear regression on 8 features is almost all
-// compute (62 ms, against well under 1 ms of communication): a fault at the middle of step k
-// hits step k whichever strategy runs, though their collectives take different times.
-constexpr double kSlowGpuTflops = 1e-8;
-
-// Four workers in one region training linear regression; worker 3 alone in a spot entry (no
-// preemption yet: add_outage gives it one).
-json four_workers(const json& strategy, int steps) {
-  testing::UniformNet net;
-  net.regions = 1;
-  net.workers_per_region = 4;
-  const json model = {{"type", "linear_regression"}};
-  const json data = {{"name", "synthetic_linear"}, {"features", 8}, {"train_samples", 512}, {"noise", 0.1}};
-  json s = testing::real_scenario(net, model, data, strategy, 8, steps, 0.05);
-  s["topology"]["instance_types"]["gpu"]["gpu_peak_tflops"] = kSlowGpuTflops;
-  s["fleet"] = json::array({{{"region", "r0"}, {"instance", "gpu"}, {"count", 3}, {"pricing", "on_demand"}},
-                            {{"region", "r0"}, {"instance", "gpu"}, {"count", 1}, {"pricing", "spot"}}});
-  return s;
-}
+json four_workers(const json& strategy, int steps) { return testing::four_linear_workers(strategy, steps); }
 
 // Worker 3 goes down in the middle of step `down_step` and comes back (boots in no time) in the
 // middle of step `up_step` (never when negative), steps of `step_s` (a fault-free run's).

@@ -24,11 +24,7 @@ namespace {
 using nlohmann::json;
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "geotrain_faults_test";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
+  return testing::write_temp_file("geotrain_faults_test", name, text);
 }
 
 // Two regions of 2 workers each (region r1 on demand), a 10 Mparam size-only DDP job.
@@ -201,28 +197,9 @@ TEST(Faults, ElasticDdpEqualsTheSmallerGroupFromThePreemptedStep) {
   EXPECT_EQ(run["results"]["faults"]["preemptions"], 1);
   // Reference: the same trainers stepped by hand, the mean of 4 gradients before step k and of
   // the 3 survivors from step k on.
-  const auto ref = json::parse(sim::run_isolated([&] {
-    const sim::Scenario sc = sim::parse_scenario(s, "test.json");
-    sim::Training training(sc, 4);
-    std::vector<std::unique_ptr<runtime::Trainer>> t;
-    for (int r = 0; r < 4; ++r) t.push_back(training.make_trainer(r));
-    for (int step = 0; step < 30; ++step) {
-      const int m = step < k ? 4 : 3;
-      std::vector<float> mean(t[0]->params().numel(), 0.0f);
-      for (int r = 0; r < m; ++r) {
-        t[r]->forward_backward(8);
-        const auto g = t[r]->grads().values();
-        for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += g[i];
-      }
-      for (auto& x : mean) x /= static_cast<float>(m);
-      const auto gm = runtime::Tensor::from(mean);
-      for (int r = 0; r < m; ++r) t[r]->optimizer_step(gm);
-    }
-    const auto v = t[0]->params().values();
-    return json(std::vector<float>(v.begin(), v.end())).dump();
-  }));
+  const auto ref = testing::hand_stepped_mean_sgd(s, 4, 30, 8, [k](int step) { return step < k ? 4 : 3; });
   const auto params = run["params"].get<std::vector<float>>();
-  EXPECT_LT(testing::max_rel_diff(ref.get<std::vector<float>>(), params), 1e-5);
+  EXPECT_LT(testing::max_rel_diff(ref, params), 1e-5);
 }
 
 TEST(Faults, EveryWorkerLostEndsTheRunWithAReason) {
@@ -322,14 +299,7 @@ TEST(Faults, DilocoRoundCountsOnlyItsFinishers) {
 }
 
 TEST(Faults, BadFaultInputIsNamed) {
-  auto message = [](const json& s) {
-    try {
-      sim::parse_scenario(s, "f.json");
-    } catch (const sim::BadInput& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto message = [](const json& s) { return testing::parse_error(s); };
   json s = base_scenario(10);
   s["fleet"][0]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", 1}};
   EXPECT_EQ(message(s), "f.json: /fleet/0/preemption/model: \"hazard\": only spot instances are preempted; set the "

@@ -111,19 +111,6 @@ TEST(ParameterServer, StalenessMatchesTheSimulatedTimeline) {
   EXPECT_GT(mean, 0.5);  // asynchrony really shows
 }
 
-double distance_to_optimum(const std::vector<float>& params, const nlohmann::json& scenario) {
-  // The optimum is the generator's (w*, b*): regenerate it from the scenario's seed.
-  const auto truth = runtime::make_synthetic_linear(8, 1, 1, 0.0, scenario["seed"].get<std::uint64_t>());
-  double d2 = 0, n2 = 0;
-  for (int i = 0; i < 8; ++i) {
-    d2 += std::pow(params[i] - truth.weights[i], 2);
-    n2 += std::pow(truth.weights[i], 2);
-  }
-  d2 += std::pow(params[8] - truth.bias, 2);
-  n2 += std::pow(truth.bias, 2);
-  return std::sqrt(d2 / n2);
-}
-
 TEST(Gossip, PullAndPushFormsReachTheKnownOptimum) {
   UniformNet net;
   net.regions = 2;
@@ -133,7 +120,7 @@ TEST(Gossip, PullAndPushFormsReachTheKnownOptimum) {
   for (const std::string form : {"pull", "push"}) {
     const auto s = real_scenario(net, model, data, {{"name", "gossip"}, {"form", form}}, 16, 400, 0.05);
     const auto r = run_captured(s);
-    EXPECT_LT(distance_to_optimum(r.params, s), 1e-3) << form;
+    EXPECT_LT(testing::distance_to_optimum(r.params, s), 1e-3) << form;
     EXPECT_LT(r.results["convergence"]["final_test_loss"].get<double>(), 1e-6) << form;
   }
 }
@@ -146,7 +133,7 @@ TEST(Easgd, ReachesTheKnownOptimum) {
   const nlohmann::json data = {{"name", "synthetic_linear"}, {"features", 8}, {"train_samples", 2048}};
   const auto s = real_scenario(net, model, data, {{"name", "easgd"}, {"tau", 4}, {"beta", 0.2}}, 16, 400, 0.05);
   const auto r = run_captured(s);
-  EXPECT_LT(distance_to_optimum(r.params, s), 1e-3);
+  EXPECT_LT(testing::distance_to_optimum(r.params, s), 1e-3);
   EXPECT_LT(r.results["convergence"]["final_test_loss"].get<double>(), 1e-6);
   EXPECT_GT(r.results["traffic_bytes"]["total"].get<double>(), 0);
 }

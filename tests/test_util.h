@@ -1,6 +1,8 @@
 // Helpers for tests: scenarios built in code (uniform topologies), and running a worker program
 // in an isolated process (SimGrid allows one engine per process).
 #pragma once
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -8,13 +10,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
+#include "runtime/dataset.h"
 #include "sim/isolate.h"
+#include "sim/json_reader.h"
 #include "sim/strategies/strategy.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
+#include "sim/training.h"
 
 namespace geotrain::testing {
 
@@ -129,6 +136,90 @@ inline double max_rel_diff(const std::vector<float>& a, const std::vector<float>
   for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
     worst = std::max(worst, std::abs(double{a[i]} - b[i]) / std::max(1e-3, std::abs(double{b[i]})));
   return worst;
+}
+
+// What parse_scenario says of `scenario` loaded as f.json: the BadInput message, or "no error".
+inline std::string parse_error(const nlohmann::json& scenario) {
+  try {
+    sim::parse_scenario(scenario, "f.json");
+  } catch (const sim::BadInput& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// Writes `text` to a file `name` in the temporary folder `folder` (created); returns its path.
+inline std::string write_temp_file(const std::string& folder, const std::string& name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / folder;
+  std::filesystem::create_directories(dir);
+  const auto path = dir / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+// GPUs so slow (5000 FLOP/s) that a step of linear regression on 8 features is almost all
+// compute (312 FLOP for 8 samples: 62.4 ms, against well under 1 ms of communication on the
+// default LAN): a fault in the middle of step k hits step k whichever strategy runs.
+inline constexpr double kSlowGpuTflops = 1e-8;
+
+// Four workers in one region training linear regression on such GPUs; workers 0-2 on demand,
+// worker 3 alone in a spot entry (the last fleet entry; no preemption until a test adds one).
+inline nlohmann::json four_linear_workers(const nlohmann::json& strategy, int steps) {
+  UniformNet net;
+  net.regions = 1;
+  net.workers_per_region = 4;
+  const nlohmann::json model = {{"type", "linear_regression"}};
+  const nlohmann::json data = {{"name", "synthetic_linear"}, {"features", 8}, {"train_samples", 512}, {"noise", 0.1}};
+  nlohmann::json s = real_scenario(net, model, data, strategy, 8, steps, 0.05);
+  s["topology"]["instance_types"]["gpu"]["gpu_peak_tflops"] = kSlowGpuTflops;
+  s["fleet"] = nlohmann::json::array(
+      {{{"region", "r0"}, {"instance", "gpu"}, {"count", 3}, {"pricing", "on_demand"}},
+       {{"region", "r0"}, {"instance", "gpu"}, {"count", 1}, {"pricing", "spot"}}});
+  return s;
+}
+
+// Relative distance of linear-regression parameters (`features` weights, then the bias) to the
+// generator's optimum (w*, b*), regenerated from the scenario's seed.
+inline double distance_to_optimum(const std::vector<float>& params, const nlohmann::json& scenario, int features = 8) {
+  const auto truth = runtime::make_synthetic_linear(features, 1, 1, 0.0, scenario["seed"].get<std::uint64_t>());
+  double d2 = std::pow(params[features] - truth.bias, 2), n2 = std::pow(truth.bias, 2);
+  for (int i = 0; i < features; ++i) {
+    d2 += std::pow(params[i] - truth.weights[i], 2);
+    n2 += std::pow(truth.weights[i], 2);
+  }
+  return std::sqrt(d2 / n2);
+}
+
+// Synchronous data parallelism stepped by hand on the scenario's trainers: at each step the
+// workers 0..contributors(step)-1 compute a gradient on `batch` samples, and every worker's
+// optimizer steps with their mean.  `before_step(step, trainers)` may draw extra batches (work
+// a preempted worker lost).  Returns worker 0's parameters after `steps` steps.  Runs in an
+// isolated process (the scenario's data loads there).
+inline std::vector<float> hand_stepped_mean_sgd(
+    const nlohmann::json& scenario, int workers, int steps, int batch, const std::function<int(int step)>& contributors,
+    const std::function<void(int step, std::vector<std::unique_ptr<runtime::Trainer>>&)>& before_step = {}) {
+  return nlohmann::json::parse(sim::run_isolated([&] {
+           const sim::Scenario sc = sim::parse_scenario(scenario, "test.json");
+           sim::Training training(sc, workers);
+           std::vector<std::unique_ptr<runtime::Trainer>> t;
+           for (int r = 0; r < workers; ++r) t.push_back(training.make_trainer(r));
+           for (int step = 0; step < steps; ++step) {
+             if (before_step) before_step(step, t);
+             const int m = contributors(step);
+             std::vector<float> mean(t[0]->params().numel(), 0.0f);
+             for (int r = 0; r < m; ++r) {
+               t[r]->forward_backward(batch);
+               const auto g = t[r]->grads().values();
+               for (std::size_t i = 0; i < mean.size(); ++i) mean[i] += g[i];
+             }
+             for (auto& x : mean) x /= static_cast<float>(m);
+             const auto gm = runtime::Tensor::from(mean);
+             for (auto& tr : t) tr->optimizer_step(gm);
+           }
+           const auto v = t[0]->params().values();
+           return nlohmann::json(std::vector<float>(v.begin(), v.end())).dump();
+         }))
+      .get<std::vector<float>>();
 }
 
 }  // namespace geotrain::testing
