@@ -26,6 +26,7 @@
 #include "analysis/pareto.h"
 #include "analysis/sweep_plan.h"
 #include "analysis/sweep_table.h"
+#include "sim/scenario.h"
 
 namespace {
 
@@ -559,3 +560,37 @@ TEST(SweepCli, BadPointExitsTwoBeforeRunningAnything) {
 }
 
 }  // namespace
+
+namespace geotrain {
+namespace {
+
+// Every shipped scenario and every point of every shipped sweep loads and validates (a scenario
+// that no longer parses after a format change fails here, not in a user's hands).  Files that
+// are neither (the utilization spec) are skipped by their keys.
+TEST(ShippedScenarios, EveryScenarioAndSweepPointLoads) {
+  int scenarios = 0, points = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(std::string(GEOTRAIN_SOURCE_DIR) + "/scenarios")) {
+    if (entry.path().extension() != ".json") continue;
+    const std::string file = entry.path().string();
+    const auto doc = nlohmann::json::parse(std::ifstream(file));
+    try {
+      if (doc.contains("base") && (doc.contains("list") || doc.contains("grid"))) {
+        const auto plan = analysis::load_sweep(file);
+        for (const auto& p : plan.points) {
+          sim::parse_scenario(p.scenario, plan.base_file);
+          ++points;
+        }
+      } else if (doc.contains("topology")) {
+        sim::load_scenario(file);
+        ++scenarios;
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << file << ": " << e.what();
+    }
+  }
+  EXPECT_GE(scenarios, 12);  // 8 at the top level, 4 regression ones
+  EXPECT_GE(points, 6);      // spot-vs-on-demand and hivemind-spot-churn, 3 points each
+}
+
+}  // namespace
+}  // namespace geotrain
