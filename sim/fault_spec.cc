@@ -192,8 +192,8 @@ FaultSpec parse_faults(JsonReader& r, const Topology& topology) {
       // Windows of one server must not overlap (the strategy's shard count is checked with the
       // strategy, sim/scenario.cc).
       for (const ServerFault& o : f.servers)
-        if ((o.shard == sf.shard || o.shard < 0 || sf.shard < 0) && sf.down_s < o.up_s && o.down_s < sf.up_s)
-          v.fail_here("expected down windows of one server that do not overlap an earlier entry's");
+        if ((o.shard == sf.shard || o.shard < 0 || sf.shard < 0) && sf.down_s <= o.up_s && o.down_s <= sf.up_s)
+          v.fail_here("expected down windows of one server that neither overlap nor touch an earlier entry's");
       f.servers.push_back(sf);
     }
   } else {

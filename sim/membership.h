@@ -63,6 +63,9 @@ class Membership {
   std::shared_ptr<GroupView> current(long round);
   // A joiner waits until a view admits it.
   std::shared_ptr<GroupView> await_admission(int rank);
+  // A joiner reloaded the state of its view's round: it holds state from now on (a view re-formed
+  // after an abort keeps that round instead of rolling back as if nobody held it).
+  void loaded(int rank) { joined_[rank] = alive_[rank]; }
   // Member `rank` finished the round of `view`; waits for the others.  True: committed (the next
   // round's view opens); false: the view was aborted meanwhile.
   bool commit(const std::shared_ptr<GroupView>& view, int rank);

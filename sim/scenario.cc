@@ -221,6 +221,20 @@ void check_server_faults(const Scenario& s) {
                       fmt::format("expected a shard of strategy \"{}\": 0 to {}", name, servers - 1));
 }
 
+// Parameter servers, EASGD and gossip send requests whose replies a down link would lose with
+// nothing to release the requester (server and peer deaths do release it): refused rather than
+// left to wait until the time limit.  Bandwidth and latency profiles are fine.
+void check_link_downs(const Scenario& s) {
+  const std::string name = s.strategy.value("name", "");
+  if (name != "parameter_server" && name != "easgd" && name != "gossip") return;
+  for (std::size_t i = 0; i < s.faults.links.size(); ++i)
+    if (!s.faults.links[i].down.empty())
+      throw_bad_input(s.file, "/faults/links/" + std::to_string(i) + "/down", "strategy \"" + name + "\"",
+                      "link down windows are not modeled for parameter_server, easgd and gossip yet (a request "
+                      "lost on a down link would wait for its reply until the time limit); use bandwidth and "
+                      "latency profiles, or a strategy with group rounds");
+}
+
 // Gossip has no group state to checkpoint (every worker holds its own replica): a "checkpoint"
 // there would be silently ignored.
 void check_checkpoint_use(const Scenario& s) {
@@ -272,6 +286,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.strategy = r.raw("strategy");
   check_server_faults(s);
   check_checkpoint_use(s);
+  check_link_downs(s);
   r.finish();
   return s;
 }

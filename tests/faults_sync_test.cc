@@ -295,3 +295,30 @@ TEST(FaultsSync, APacTrainGroupRolledBackToACheckpointKeepsItsMask) {
 
 }  // namespace
 }  // namespace geotrain
+
+namespace geotrain {
+namespace {
+
+TEST(FaultsSync, AJoinerWhoseDonorDiesBeforeTheCommitGoesOnAlone) {
+  // Two workers, both spot.  b is away from step 5.5 to 10.5; it is admitted at the next round
+  // (11), copies a's replica, and a is preempted for good in the middle of that round's compute,
+  // before their first round together commits.  b holds the state of that round: the group re-formed around it must keep the round
+  // (not roll back as if nobody held state) and b finishes the run alone.
+  json s = four_workers({{"name", "ddp"}}, 30);
+  s["fleet"] = json::array({{{"region", "r0"}, {"instance", "gpu"}, {"count", 2}, {"pricing", "spot"}}});
+  const double step_s = step_s_of(s);
+  const std::string trace = fmt::format("0,add,a\n0,add,b\n{},remove,b\n{},add,b\n{},remove,a\n", 5.5 * step_s * 1000,
+                                        10.5 * step_s * 1000, 11.5 * step_s * 1000);
+  s["fleet"][0]["preemption"] = {{"model", "trace"}, {"boot_s", 0}, {"trace", write_temp("donor-dies.csv", trace)}};
+  s["faults"] = {{"retry_after_s", 0.001}};
+  const json r = results_of(s);
+  EXPECT_TRUE(r["stop_reason"].is_null()) << r["stop_reason"];
+  EXPECT_EQ(events_of(r, "joined"), std::vector<std::string>{"r0:1 state from r0:0"});
+  EXPECT_EQ(r["faults"]["preemptions"], 2);
+  // b's steps: 5 before its preemption, then 10 with a's state up to step 30: done in about
+  // 25 steps of time after its return, never at the time limit.
+  EXPECT_LT(r["simulated_s"].get<double>(), 40 * step_s);
+}
+
+}  // namespace
+}  // namespace geotrain

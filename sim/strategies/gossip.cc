@@ -198,6 +198,7 @@ class Gossip final : public Strategy {
   void going_down(World& world, int rank) {
     serving_[rank] = false;
     awaiting_[rank] = {};  // its own pull dies with it: no reply for it
+    pushes_[rank] = {};    // its push in flight no longer synchronizes anything: its work is lost
     for (int p = 0; p < static_cast<int>(awaiting_.size()); ++p) {
       if (awaiting_[p].peer != rank) continue;
       const long id = awaiting_[p].id;
@@ -212,8 +213,7 @@ class Gossip final : public Strategy {
   void come_back(WorkerContext& ctx) {
     const int me = ctx.rank();
     World& world = ctx.world();
-    ctx.rng() = runtime::Rng::substream(ctx.scenario().seed,
-                                        fmt::format("{}/incarnation {}", ctx.info().name, world.faults->preemptions[me]));
+    restart_rng(ctx);
     awaiting_[me] = {};
     pushes_[me] = {};
     ctx.discard_inbox();
@@ -232,7 +232,8 @@ class Gossip final : public Strategy {
             {ctx.now(), me, "joined", donor >= 0 ? "state from " + ctx.platform().nodes()[donor].name : "initial model"});
         return;
       } catch (const simgrid::Exception&) {
-        // The donor went down while sending: draw another.
+        // The donor went down while sending: after the failure detection delay, draw another.
+        ctx.sleep(ctx.scenario().faults.retry_after_s);
       }
     }
   }

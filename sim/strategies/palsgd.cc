@@ -33,6 +33,7 @@ class Palsgd final : public Strategy {
     const int warmup = std::min(warmup_, w.steps);
     long step = 0;
     if (ctx.restarted()) {
+      restart_rng(ctx);  // its pull draws do not replay its first life's
       const long round = rejoin(ctx, [&](long r) { return state_source(ctx, r, warmup); });
       if (round < 0) return;
       step = round < warmup ? round : warmup + (round - warmup) * h_;

@@ -1,6 +1,7 @@
 // Restart and checkpoint helpers of synchronous strategies under faults.
 #include "sim/strategies/restart.h"
 
+#include <fmt/format.h>
 #include <simgrid/Exception.hpp>
 
 #include "kernels/reduce.h"
@@ -42,6 +43,11 @@ void save_replica(runtime::Trainer& trainer, Checkpoint& c) {
   c.optimizer = std::make_shared<runtime::Optimizer>(trainer.optimizer());
 }
 
+void restart_rng(WorkerContext& ctx) {
+  ctx.rng() = runtime::Rng::substream(
+      ctx.scenario().seed, fmt::format("{}/incarnation {}", ctx.info().name, ctx.world().faults->preemptions[ctx.rank()]));
+}
+
 long rejoin(WorkerContext& ctx, const StateSource& source) {
   return rejoin(ctx, [&source](long) { return source; });
 }
@@ -65,9 +71,12 @@ long rejoin(WorkerContext& ctx, const std::function<StateSource(long round)>& so
           {ctx.now(), ctx.rank(), "joined",
            donor >= 0 ? "state from " + ctx.platform().nodes()[donor].name
                       : (ctx.world().faults->checkpoint.round >= 0 ? "state from the checkpoint" : "initial model")});
+      ctx.world().membership->loaded(ctx.rank());
       return view->round;
     } catch (const simgrid::Exception&) {
-      // The donor died while sending: the next view names another.
+      // The donor died while sending, or a link on the way is down: after the failure detection
+      // delay, the view of then names a donor (the same one when nothing changed).
+      ctx.sleep(ctx.scenario().faults.retry_after_s);
     }
   }
 }

@@ -30,6 +30,10 @@ StateSource replica_state(WorkerContext& ctx, std::uint64_t bytes);
 // Copies this worker's replica (parameters and optimizer) into a checkpoint: a maybe_checkpoint fill.
 void save_replica(runtime::Trainer& trainer, Checkpoint& c);
 
+// A restarted worker's random stream: a new one per incarnation (named after the worker and its
+// preemption count), so it does not replay the draws of its first life.
+void restart_rng(WorkerContext& ctx);
+
 // A restarted worker joins its group and reloads its state.  Returns the round it resumes at,
 // or -1 when the job ended meanwhile.
 long rejoin(WorkerContext& ctx, const StateSource& source);

@@ -208,6 +208,7 @@ void ServerLink::publish() {
 
 void ServerLink::server_fault(World& world, int node, bool up) {
   const int index = node - workers_;
+  if (server_up_[index] == up) return;  // never two server programs on one shard
   server_up_[index] = up;
   if (up) {
     const WorkerInfo& info = world.platform.nodes()[node];
