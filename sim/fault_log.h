@@ -14,7 +14,7 @@ namespace geotrain::sim {
 struct FaultEvent {
   double time_s = 0;
   int rank = 0;
-  std::string kind;   // "preempted", "back", "replaced on demand", "joined", "stopped"
+  std::string kind;   // "preempted", "back", "replaced on demand", "joined", "checkpoint failed", "stopped"
   std::string cause;
 };
 

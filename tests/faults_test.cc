@@ -320,3 +320,34 @@ TEST(Faults, BadFaultInputIsNamed) {
 
 }  // namespace
 }  // namespace geotrain
+
+namespace geotrain {
+namespace {
+
+TEST(Faults, ACheckpointToAnUnreachableStoreIsSkippedNotFatal) {
+  // All four workers in r0, the store in r1, and the r0-r1 link down from 0.5 s to 1.5 s:
+  // the rounds never cross the link, the checkpoints do.  Those due while it is down fail and
+  // are skipped (an event says so); the run finishes and later checkpoints land again.
+  json s = base_scenario(40);
+  s["fleet"] = json::array({{{"region", "r0"}, {"instance", s["fleet"][0]["instance"]}, {"count", 4}}});
+  s["checkpoint"] = {{"every_steps", 2}, {"store_region", "r1"}, {"write_Gbps", 8}, {"read_Gbps", 8}};
+  const double end_s = results_of(s)["simulated_s"].get<double>();
+  ASSERT_GT(end_s, 1.5);  // the window lies inside the run
+  s["faults"] = {{"links", {{{"between", {"r0", "r1"}}, {"down", {{0.5, 1.5}}}}}}};
+  const json r = results_of(s);
+  EXPECT_TRUE(r["stop_reason"].is_null()) << r["stop_reason"];
+  int failed = 0;
+  double last_failed_s = 0;
+  for (const auto& e : r["faults"]["events"])
+    if (e["event"] == "checkpoint failed") {
+      ++failed;
+      last_failed_s = e["time_s"].get<double>();
+      EXPECT_GE(last_failed_s, 0.5);
+      EXPECT_LE(last_failed_s, 1.5);
+    }
+  EXPECT_GE(failed, 1);
+  EXPECT_GT(r["faults"]["checkpoint_bytes"].get<double>(), 0);
+}
+
+}  // namespace
+}  // namespace geotrain

@@ -85,7 +85,12 @@ void maybe_checkpoint(WorkerContext& ctx, long round, const std::vector<int>& me
                       const std::function<void(Checkpoint&)>& fill) {
   const auto& spec = ctx.scenario().faults.checkpoint;
   if (!spec || round % spec->every_steps != 0 || members.front() != ctx.rank()) return;
-  ctx.write_checkpoint(round, bytes, fill);
+  try {
+    ctx.write_checkpoint(round, bytes, fill);
+  } catch (const simgrid::Exception&) {
+    // The store is unreachable (a link on the way is down): the previous checkpoint stays.
+    ctx.world().faults->events.push_back({ctx.now(), ctx.rank(), "checkpoint failed", "store unreachable"});
+  }
 }
 
 void parse_on_failure(JsonReader& reader) { reader.choice_or("on_failure", "elastic", {"elastic", "wait"}); }
