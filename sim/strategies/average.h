@@ -1,7 +1,9 @@
 // Helpers for strategies whose deployed model is the average of the workers' replicas
-// (EASGD, gossip).
+// (EASGD, gossip), and for checking that replicas which must agree do.
 #pragma once
 #include <algorithm>
+#include <cmath>
+#include <span>
 #include <vector>
 
 #include "sim/context.h"
@@ -25,6 +27,13 @@ inline std::vector<float> average_of_replicas(const World& world, const std::vec
   std::vector<float> out(sum.size());
   for (std::size_t i = 0; i < sum.size(); ++i) out[i] = static_cast<float>(sum[i] / static_cast<double>(count));
   return out;
+}
+
+// The largest element-wise |a - b| (same sizes): how far two replicas that must agree are apart.
+inline double max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double{a[i]} - b[i]));
+  return worst;
 }
 
 }  // namespace geotrain::sim

@@ -28,12 +28,7 @@ class Ddp final : public Strategy {
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       if (wire_format_ != "native") apply_wire_format(trainer.grads(), wire_format_);  // e.g. fp16 compression
-      if (ctx.faults_on() && trainer.is_real()) saved.assign(trainer.grads().values().begin(), trainer.grads().values().end());
-      const auto members = ctx.sync_round(
-          step, [&](const std::vector<int>& group) { ctx.allreduce_mean(trainer.grads(), algo_, group); },
-          [&] {
-            if (trainer.is_real()) kernels::copy(trainer.grads().values().data(), saved.data(), saved.size());
-          });
+      const auto members = allreduce_mean_round(ctx, step, trainer.grads(), algo_, saved);
       trainer.optimizer_step(trainer.grads());
       if (ctx.faults_on())
         maybe_checkpoint(ctx, step + 1, members, bytes, [&trainer](Checkpoint& c) { save_replica(trainer, c); });

@@ -40,13 +40,8 @@ class Diloco final : public Strategy {
       int group = ctx.group_size();
       if ((step + 1) % h_ == 0 || step + 1 == w.steps) {
         runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);
-        if (ctx.faults_on() && delta.is_real()) saved.assign(delta.values().begin(), delta.values().end());
         const long round = step / h_;
-        const auto members = ctx.sync_round(
-            round, [&](const std::vector<int>& m) { ctx.allreduce_mean(delta, outer_.allreduce, m); },
-            [&] {
-              if (delta.is_real()) kernels::copy(delta.values().data(), saved.data(), saved.size());
-            });
+        const auto members = allreduce_mean_round(ctx, round, delta, outer_.allreduce, saved);
         global.step(delta);
         global.merge_into(trainer, 0.0);
         group = static_cast<int>(members.size());

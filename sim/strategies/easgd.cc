@@ -16,6 +16,7 @@
 #include "sim/membership.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
+#include "sim/strategies/restart.h"
 #include "sim/strategies/server_link.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
@@ -142,26 +143,16 @@ class Easgd final : public Strategy {
   }
 
   static std::uint64_t center_bytes(const WorkerContext& ctx) {
-    constexpr double kFp32Bytes = 4;
-    return static_cast<std::uint64_t>(kFp32Bytes * ctx.scenario().workload.parameters);
+    return kFp32Bytes * static_cast<std::uint64_t>(ctx.scenario().workload.parameters);
   }
 
   // Faults: the mean of the replicas of the workers that are up (a preempted worker's replica is
   // gone with its instance); the center when none is.
   std::vector<float> live_average(const World& world) const {
-    if (!world.trainers.front()->is_real()) return {};
-    std::vector<double> sum(center_.size(), 0.0);
-    int live = 0;
-    for (std::size_t r = 0; r < world.trainers.size(); ++r) {
-      if (!world.membership->alive(static_cast<int>(r))) continue;
-      const auto v = world.trainers[r]->params().values();
-      for (std::size_t i = 0; i < v.size(); ++i) sum[i] += v[i];
-      ++live;
-    }
-    if (live == 0) return center_;
-    std::vector<float> out(sum.size());
-    for (std::size_t i = 0; i < sum.size(); ++i) out[i] = static_cast<float>(sum[i] / live);
-    return out;
+    std::vector<bool> alive(world.trainers.size());
+    for (std::size_t r = 0; r < alive.size(); ++r) alive[r] = world.membership->alive(static_cast<int>(r));
+    if (std::find(alive.begin(), alive.end(), true) == alive.end()) return center_;
+    return average_of_replicas(world, alive);
   }
 
   int tau_;

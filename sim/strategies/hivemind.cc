@@ -18,6 +18,7 @@
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/membership.h"
+#include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/strategies/restart.h"
 #include "sim/strategies/strategy.h"
@@ -120,8 +121,7 @@ class Hivemind final : public Strategy {
         continue;
       }
       if (!world.trainers[r]->is_real()) continue;
-      const auto a = world.trainers[r]->params().values(), b = world.trainers[first]->params().values();
-      for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double{a[i]} - b[i]));
+      worst = std::max(worst, max_abs_diff(world.trainers[r]->params().values(), world.trainers[first]->params().values()));
     }
     world.extra["live_replicas"] = {{"workers", live}, {"max_abs_diff", worst}};
   }
@@ -222,7 +222,6 @@ class Hivemind final : public Strategy {
   // the same); from a donor also the averaged round it has not applied yet (delayed update), which
   // this peer then applies at the same point.  The bytes count that round whenever it may exist.
   StateSource state_source(WorkerContext& ctx, long round, std::shared_ptr<Round>& averaging) {
-    constexpr std::uint64_t kFp32Bytes = 4;
     const std::uint64_t pending = delayed_ ? kFp32Bytes * (ctx.trainer().params().numel() + 1) : 0;
     StateSource s = replica_state(ctx, replica_bytes(ctx) + pending);
     s.from_donor = [this, &ctx, &averaging, round, replica = s.from_donor](int donor) {

@@ -66,7 +66,7 @@ class PacTrain final : public Strategy {
       compact.set_wire_bytes_per_value(w.wire_bytes_per_param);
       if (trainer.is_real()) kernels::compact_masked(compact.values().data(), trainer.grads().values().data(), mask.data(), n);
       if (quantize_ == "ternary") apply_wire_format(compact, "ternary");
-      const auto members = sync_mean(ctx, step, compact, saved);
+      const auto members = allreduce_mean_round(ctx, step, compact, algo_, saved);
       if (trainer.is_real()) {
         kernels::scatter_masked(trainer.grads().values().data(), compact.values().data(), mask.data(), n);
         trainer.optimizer_step(trainer.grads());
@@ -85,22 +85,12 @@ class PacTrain final : public Strategy {
   void dense_step(WorkerContext& ctx, runtime::Trainer& trainer, const Workload& w, long step,
                   std::vector<float>& saved) {
     const double loss = ctx.compute_gradient(w.batch_per_worker);
-    const auto members = sync_mean(ctx, step, trainer.grads(), saved);
+    const auto members = allreduce_mean_round(ctx, step, trainer.grads(), algo_, saved);
     trainer.optimizer_step(trainer.grads());
     if (ctx.faults_on())
       maybe_checkpoint(ctx, step + 1, members, state_bytes_of(ctx, false),
                        [&trainer](Checkpoint& c) { save_replica(trainer, c); });
     ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
-  }
-
-  // t = the mean of t over the round's group; returns the members of the committed view.
-  std::vector<int> sync_mean(WorkerContext& ctx, long round, runtime::Tensor& t, std::vector<float>& saved) const {
-    if (ctx.faults_on() && t.is_real()) saved.assign(t.values().begin(), t.values().end());
-    return ctx.sync_round(
-        round, [&](const std::vector<int>& m) { ctx.allreduce_mean(t, algo_, m); },
-        [&] {
-          if (t.is_real()) kernels::copy(t.values().data(), saved.data(), saved.size());
-        });
   }
 
   // Bytes of a replica's state: parameters and optimizer, plus the mask once pruned.

@@ -41,7 +41,7 @@ class Palsgd final : public Strategy {
     std::vector<float> saved;  // what the round's all-reduce overwrites, for a retry (faults only)
     for (; step < warmup; ++step) {  // plain DDP
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      const auto members = sync_mean(ctx, step, trainer.grads(), saved);
+      const auto members = allreduce_mean_round(ctx, step, trainer.grads(), outer_.allreduce, saved);
       trainer.optimizer_step(trainer.grads());
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
       if (step + 1 == warmup) global.reset_from(trainer);  // DDP replicas are identical: the mean is any one
@@ -64,7 +64,7 @@ class Palsgd final : public Strategy {
       if ((step - warmup + 1) % h_ == 0 || step + 1 == w.steps) {
         runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);
         const long round = warmup + (step - warmup) / h_;
-        const auto members = sync_mean(ctx, round, delta, saved);
+        const auto members = allreduce_mean_round(ctx, round, delta, outer_.allreduce, saved);
         global.step(delta);
         global.merge_into(trainer, 0.0);
         if (ctx.faults_on())
@@ -75,17 +75,6 @@ class Palsgd final : public Strategy {
   }
 
  private:
-  // t = the mean of t over the round's group (a DDP gradient or an outer gradient); returns the
-  // members of the committed view.
-  std::vector<int> sync_mean(WorkerContext& ctx, long round, runtime::Tensor& t, std::vector<float>& saved) const {
-    if (ctx.faults_on() && t.is_real()) saved.assign(t.values().begin(), t.values().end());
-    return ctx.sync_round(
-        round, [&](const std::vector<int>& m) { ctx.allreduce_mean(t, outer_.allreduce, m); },
-        [&] {
-          if (t.is_real()) kernels::copy(t.values().data(), saved.data(), saved.size());
-        });
-  }
-
   static void pull_toward(runtime::Trainer& trainer, const GlobalCopy& global, double strength) {
     if (!trainer.is_real()) return;
     auto m = trainer.params().values();

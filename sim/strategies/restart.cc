@@ -10,7 +10,6 @@
 namespace geotrain::sim {
 
 std::uint64_t state_bytes(std::size_t values, const runtime::OptimizerSpec& optimizer) {
-  constexpr std::uint64_t kFp32Bytes = 4;
   const std::uint64_t moments = optimizer.name == "adamw" ? 2 : (optimizer.name == "sgd" ? 0 : 1);
   return kFp32Bytes * static_cast<std::uint64_t>(values) * (1 + moments);
 }
@@ -41,6 +40,16 @@ StateSource replica_state(WorkerContext& ctx, std::uint64_t bytes) {
 void save_replica(runtime::Trainer& trainer, Checkpoint& c) {
   if (trainer.is_real()) c.params.assign(trainer.params().values().begin(), trainer.params().values().end());
   c.optimizer = std::make_shared<runtime::Optimizer>(trainer.optimizer());
+}
+
+std::vector<int> allreduce_mean_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo,
+                                      std::vector<float>& saved) {
+  if (ctx.faults_on() && t.is_real()) saved.assign(t.values().begin(), t.values().end());
+  return ctx.sync_round(
+      round, [&](const std::vector<int>& members) { ctx.allreduce_mean(t, algo, members); },
+      [&] {
+        if (t.is_real()) kernels::copy(t.values().data(), saved.data(), saved.size());
+      });
 }
 
 void restart_rng(WorkerContext& ctx) {

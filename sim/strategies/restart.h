@@ -13,6 +13,9 @@
 
 namespace geotrain::sim {
 
+// Bytes of one fp32 value (parameters, optimizer moments, outer gradients).
+inline constexpr std::uint64_t kFp32Bytes = 4;
+
 // Bytes of `values` fp32 parameters plus the optimizer's moments (momentum 1, AdamW 2 copies).
 std::uint64_t state_bytes(std::size_t values, const runtime::OptimizerSpec& optimizer);
 
@@ -29,6 +32,13 @@ struct StateSource {
 StateSource replica_state(WorkerContext& ctx, std::uint64_t bytes);
 // Copies this worker's replica (parameters and optimizer) into a checkpoint: a maybe_checkpoint fill.
 void save_replica(runtime::Trainer& trainer, Checkpoint& c);
+
+// One round of a synchronous strategy whose round is an all-reduce: t = the mean of t over the
+// round's group with `algo`, retried with the survivors when the round aborts (t restored from
+// `saved`, the caller's buffer, filled here under faults only).  Returns the members of the
+// committed view (all workers without faults).
+std::vector<int> allreduce_mean_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo,
+                                      std::vector<float>& saved);
 
 // A restarted worker's random stream: a new one per incarnation (named after the worker and its
 // preemption count), so it does not replay the draws of its first life.

@@ -22,6 +22,7 @@
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/membership.h"
+#include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/strategies/restart.h"
 #include "sim/strategies/strategy.h"
@@ -100,8 +101,7 @@ class StreamingDiloco final : public Strategy {
       }
       for (int f = 0; f < fragments_; ++f) {
         if (!globals_[r][f]->params().is_real()) continue;
-        const auto a = globals_[r][f]->params().values(), b = globals_[first][f]->params().values();
-        for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double{a[i]} - b[i]));
+        worst = std::max(worst, max_abs_diff(globals_[r][f]->params().values(), globals_[first][f]->params().values()));
       }
     }
     world.extra["live_global_copies"] = {{"workers", live}, {"max_abs_diff", worst}};
@@ -218,7 +218,6 @@ class StreamingDiloco final : public Strategy {
     runtime::Trainer& trainer = ctx.trainer();
     StateSource s;
     s.bytes = state_bytes(trainer.params().numel(), outer_.optimizer);
-    constexpr std::uint64_t kFp32Bytes = 4;
     for (long k = round - 1; k >= 0 && sync_step(k) + tau_ > resume_step(round); --k)
       s.bytes += kFp32Bytes * globals_[rank][fragment_syncing_at(sync_step(k))]->range().count;
     s.from_donor = [this, &ctx, rank, round](int donor) {
