@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/process_pool.h"
 #include "runtime/dataset.h"
+#include "runtime/math_pool.h"
 #include "sim/json_reader.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
@@ -105,7 +107,9 @@ void apply_overrides(nlohmann::json& doc, const std::string& file, const std::ve
   }
 }
 
-int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, const std::vector<std::string>& sets) {
+int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, const std::vector<std::string>& sets,
+            int threads) {
+  geotrain::runtime::set_math_threads(threads > 0 ? threads : geotrain::cli::usable_cores());
   geotrain::sim::Scenario scenario;
   try {
     nlohmann::json doc = geotrain::sim::read_json_file(scenario_file);
@@ -168,6 +172,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
     std::string scenario_file, out_dir;
     std::vector<std::string> sets;
     bool quiet = false;
+    int threads = 0;  // 0: every usable core
   };
   auto opts = std::make_shared<Options>();
   auto* run = app.add_subcommand("run", "run one scenario and write results.json, timeline.csv, trace.json");
@@ -175,7 +180,13 @@ void add_run_command(CLI::App& app, int& exit_code) {
   run->add_option("--out", opts->out_dir, "output folder (default: out/<scenario name>)");
   run->add_option("--set", opts->sets, "override a scenario value: /json/pointer=value (repeatable)");
   run->add_flag("--quiet", opts->quiet, "print only the seed, not the summary");
-  run->callback([opts, &exit_code] { exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets); });
+  run->add_option("--threads", opts->threads,
+                  "threads for the workers' forward/backward passes with real training; the results do not "
+                  "depend on it (default: every usable core)")
+      ->check(CLI::Range(1, 4096));
+  run->callback([opts, &exit_code] {
+    exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets, opts->threads);
+  });
 }
 
 void add_summarize_command(CLI::App& app, int& exit_code) {

@@ -2,6 +2,7 @@
 #include "runtime/trainer.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "kernels/check.h"
 
@@ -28,6 +29,8 @@ Trainer::Trainer(const ModelSpec& model, const Dataset& train, std::vector<std::
   grads_.set_wire_bytes_per_value(wire_bytes);
 }
 
+Trainer::~Trainer() { settle(); }
+
 Tensor Trainer::like_params() const {
   Tensor t = is_real() ? Tensor::zeros(params_.numel()) : Tensor::phantom(params_.numel());
   t.set_wire_bytes_per_value(params_.wire_bytes_per_value());
@@ -35,6 +38,46 @@ Tensor Trainer::like_params() const {
 }
 
 double Trainer::forward_backward(int batch) {
+  settle();
+  return pass(batch);
+}
+
+double Trainer::forward_backward_on(std::span<const std::uint32_t> indices) {
+  settle();
+  return pass_on(indices);
+}
+
+void Trainer::start_forward_backward(int batch, MathPool* pool) {
+  settle();
+  error_ = nullptr;
+  if (pool == nullptr || !is_real()) {
+    try {
+      loss_ = pass(batch);
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+    return;
+  }
+  pool_ = pool;
+  pending_ = pool->submit([this, batch] { return pass(batch); });
+}
+
+double Trainer::finish_forward_backward() {
+  settle();
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  return loss_;
+}
+
+void Trainer::wait_for_pass() {
+  const MathPool::Ticket ticket = std::exchange(pending_, nullptr);
+  try {
+    loss_ = pool_->wait(ticket);
+  } catch (...) {
+    error_ = std::current_exception();
+  }
+}
+
+double Trainer::pass(int batch) {
   if (!is_real()) return 0;
   std::vector<std::uint32_t> idx(static_cast<std::size_t>(batch));
   for (auto& i : idx) {
@@ -43,10 +86,10 @@ double Trainer::forward_backward(int batch) {
     i = shard_[cursor_];
     cursor_ = (cursor_ + 1) % shard_.size();
   }
-  return forward_backward_on(idx);
+  return pass_on(idx);
 }
 
-double Trainer::forward_backward_on(std::span<const std::uint32_t> indices) {
+double Trainer::pass_on(std::span<const std::uint32_t> indices) {
   if (!is_real()) return 0;
   const int B = static_cast<int>(indices.size());
   const int F = train_->features;
@@ -64,6 +107,7 @@ double Trainer::forward_backward_on(std::span<const std::uint32_t> indices) {
 }
 
 void Trainer::optimizer_step(const Tensor& g, double lr_scale) {
+  settle();
   if (!is_real()) return;
   optimizer_.step(params_.values(), g.values(), lr_scale);
 }

@@ -211,6 +211,7 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
   out.results["perf"] = {{"wall_s", wall_s},
                          {"setup_wall_s", wall_s - run_wall_s},
                          {"run_wall_s", run_wall_s},
+                         {"math_threads", training.pool() ? training.pool()->threads() : 1},
                          {"transfers", ledger.transfers()},
                          {"transfers_per_wall_s", ledger.transfers() / wall_s},
                          {"simulated_steps_per_wall_s", recorder.rows().size() / wall_s}};

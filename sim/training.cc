@@ -1,6 +1,8 @@
 // Training: data loading, sharding, initial model, evaluation.
 #include "sim/training.h"
 
+#include <algorithm>
+
 #include "kernels/gemm.h"
 
 namespace geotrain::sim {
@@ -22,6 +24,8 @@ Training::Training(const Scenario& scenario, int workers) : scenario_(scenario) 
   initial_.resize(static_cast<std::size_t>(w.parameters));
   runtime::Mlp(w.model).init(initial_, init_rng);
   eval_model_ = std::make_unique<runtime::Mlp>(w.model);
+  const int threads = std::min(runtime::math_threads(), workers);
+  if (threads > 1) pool_ = std::make_unique<runtime::MathPool>(threads);
 }
 
 std::unique_ptr<runtime::Trainer> Training::make_trainer(int rank) const {

@@ -1,6 +1,7 @@
 // The real-training side of a run: loads the dataset named by the scenario, builds one trainer
 // per worker (real on the CPU backend, size-only otherwise) from one shared initial model, and
-// evaluates parameter vectors on the test set.
+// evaluates parameter vectors on the test set.  With runtime::math_threads() > 1 it also owns
+// the pool the workers' passes run on.
 #pragma once
 #include <memory>
 #include <span>
@@ -22,6 +23,10 @@ class Training {
   // Test loss and accuracy of `params`.  REQUIRES: is_real().
   runtime::Evaluation evaluate(std::span<const float> params);
   const std::vector<float>& initial_parameters() const { return initial_; }
+  // Threads for the workers' forward/backward passes: min(runtime::math_threads(), workers) when
+  // real and more than one, else none (null).  Outlives the trainers made here only if the
+  // Training does: destroy trainers first.
+  runtime::MathPool* pool() { return pool_.get(); }
 
  private:
   const Scenario& scenario_;
@@ -30,6 +35,7 @@ class Training {
   std::vector<std::vector<std::uint32_t>> shards_;
   std::vector<float> initial_;
   std::unique_ptr<runtime::Mlp> eval_model_;
+  std::unique_ptr<runtime::MathPool> pool_;
 };
 
 }  // namespace geotrain::sim
