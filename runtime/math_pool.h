@@ -2,7 +2,8 @@
 // every actor on one OS thread; a worker hands its pass to the pool when its simulated compute
 // starts and collects the loss when that compute ends, so the passes of workers computing at the
 // same simulated time run at once on the machine's cores.  A thread waiting for a pass runs
-// queued passes meanwhile, so a pool of N threads is N-1 threads plus the simulation's.  Results
+// queued passes meanwhile, so a pool of N threads is N-1 threads plus the simulation's; a
+// pass queued alone wakes no thread, so it runs in its waiter unless a thread is awake already.  Results
 // do not depend on the number of threads (runtime::Trainer::start_forward_backward says why).
 #pragma once
 #include <condition_variable>

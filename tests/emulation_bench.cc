@@ -8,6 +8,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/reduce.h"
+#include "runtime/math_pool.h"
 #include "sim/isolate.h"
 #include "sim/run.h"
 #include "sim/training.h"
@@ -40,11 +41,14 @@ nlohmann::json scenario(int hidden) {
 }
 
 // The whole emulated run (engine, actors, collectives on real data, evaluation at the end);
-// data loading is setup and is not timed.
+// data loading is setup and is not timed.  Second argument: threads for the workers' passes
+// (runtime/math_pool.h; 1: every pass in its actor).
 void BM_EmulatedDdpRun(benchmark::State& state) {
   const int hidden = static_cast<int>(state.range(0));
+  const int threads = static_cast<int>(state.range(1));
   for (auto _ : state) {
-    const double seconds = std::stod(sim::run_isolated([hidden] {
+    const double seconds = std::stod(sim::run_isolated([hidden, threads] {
+      runtime::set_math_threads(threads);
       const auto out = sim::run_scenario(sim::parse_scenario(scenario(hidden), "bench.json"));
       return std::to_string(out.results["perf"]["run_wall_s"].get<double>());
     }));
@@ -52,7 +56,13 @@ void BM_EmulatedDdpRun(benchmark::State& state) {
   }
   state.counters["worker_steps"] = kWorkers * kSteps;
 }
-BENCHMARK(BM_EmulatedDdpRun)->Arg(100)->Arg(1000)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EmulatedDdpRun)
+    ->Args({100, 1})
+    ->Args({1000, 1})
+    ->Args({100, 2})
+    ->Args({1000, 2})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 // The same math with nothing around it: every worker's forward/backward/SGD step, in turn.
 void BM_BareTrainingSteps(benchmark::State& state) {
@@ -70,6 +80,28 @@ void BM_BareTrainingSteps(benchmark::State& state) {
   state.counters["worker_steps"] = kWorkers * kSteps;
 }
 BENCHMARK(BM_BareTrainingSteps)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+// The same steps with the workers' passes on a pool of 2 threads (the caller's included), as an
+// emulated run with 2 math threads runs them: every pass of a step started, then each worker's
+// collected and its optimizer step taken.  The fair baseline for BM_EmulatedDdpRun/H/2.
+void BM_BareTrainingStepsOnTwoThreads(benchmark::State& state) {
+  const sim::Scenario s = sim::parse_scenario(scenario(static_cast<int>(state.range(0))), "bench.json");
+  sim::Training training(s, kWorkers);
+  std::vector<std::unique_ptr<runtime::Trainer>> trainers;
+  for (int r = 0; r < kWorkers; ++r) trainers.push_back(training.make_trainer(r));
+  runtime::MathPool pool(2);
+  for (auto _ : state) {
+    for (int step = 0; step < kSteps; ++step) {
+      for (auto& t : trainers) t->start_forward_backward(kBatch, &pool);
+      for (auto& t : trainers) {
+        benchmark::DoNotOptimize(t->finish_forward_backward());
+        t->optimizer_step(t->grads());
+      }
+    }
+  }
+  state.counters["worker_steps"] = kWorkers * kSteps;
+}
+BENCHMARK(BM_BareTrainingStepsOnTwoThreads)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 // Bare steps plus the gradient average DDP needs (sum in a fixed order, scale), in memory: the
 // math of data parallelism without the network.

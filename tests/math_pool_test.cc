@@ -25,16 +25,22 @@ TEST(MathPool, ReturnsEveryJobsValue) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(pool.wait(tickets[i]), i * 0.5);
 }
 
-// With the pool's one thread held by a job, a waiter runs the queued job it waits for itself
-// (without that this test never ends).
+// With the pool's one thread held by a job, a waiter runs the queued jobs itself (without that
+// this test never ends).  Two jobs are queued at first: a lone job wakes no pool thread.
 TEST(MathPool, AWaiterRunsQueuedJobsItself) {
   runtime::MathPool pool(2);
   std::promise<void> started, release;
-  auto held = pool.submit([&] {
-    started.set_value();
-    release.get_future().wait();
-    return 1.0;
-  });
+  std::atomic<bool> held_started{false};
+  auto job = [&] {
+    if (!held_started.exchange(true)) {  // the first job to start holds its thread
+      started.set_value();
+      release.get_future().wait();
+      return 1.0;
+    }
+    return 3.0;
+  };
+  auto first = pool.submit(job);
+  auto second = pool.submit(job);
   started.get_future().wait();
   std::thread::id ran_on;
   auto queued = pool.submit([&] {
@@ -44,7 +50,7 @@ TEST(MathPool, AWaiterRunsQueuedJobsItself) {
   EXPECT_EQ(pool.wait(queued), 2.0);
   EXPECT_EQ(ran_on, std::this_thread::get_id());
   release.set_value();
-  EXPECT_EQ(pool.wait(held), 1.0);
+  EXPECT_EQ(pool.wait(first) + pool.wait(second), 4.0);
 }
 
 TEST(MathPool, RethrowsWhatAJobThrew) {
