@@ -188,5 +188,31 @@ TEST(MathPool, ResultsUnderAPreemptionAreTheSameWithThreeThreads) {
   }
 }
 
+// `geotrain run --threads N` runs the passes on N threads (capped at the workers) and writes the
+// same results; perf.math_threads says how many.
+TEST(MathPool, CommandLineThreadsOption) {
+  const std::string file =
+      testing::write_temp_file("geotrain-math-pool", "cli.json", small_mlp_scenario({{"name", "ddp"}}, 6).dump());
+  const auto dir = std::filesystem::temp_directory_path() / "geotrain-math-pool";
+  std::string deterministic[3];
+  const int threads[3] = {1, 2, 16};
+  for (int i = 0; i < 3; ++i) {
+    const auto out = dir / fmt::format("t{}", threads[i]);
+    const std::string cmd = fmt::format("{} run {} --quiet --threads {} --out {} > /dev/null", GEOTRAIN_BINARY, file,
+                                        threads[i], out.string());
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ifstream in(out / "results.json");
+    const auto r = nlohmann::ordered_json::parse(in);
+    EXPECT_EQ(r["perf"]["math_threads"], std::min(threads[i], 4)) << cmd;
+    deterministic[i] = sim::deterministic_part(r).dump();
+  }
+  EXPECT_EQ(deterministic[0], deterministic[1]);
+  EXPECT_EQ(deterministic[0], deterministic[2]);
+  const std::string bad = fmt::format("{} run {} --quiet --threads 0 --out {} 2> /dev/null", GEOTRAIN_BINARY, file,
+                                      (dir / "t0").string());
+  EXPECT_NE(std::system(bad.c_str()), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "t0" / "results.json"));
+}
+
 }  // namespace
 }  // namespace geotrain
