@@ -14,6 +14,7 @@
 
 #include "kernels/reduce.h"
 #include "kernels/check.h"
+#include "sim/collectives/analytic.h"
 #include "sim/membership.h"
 #include "sim/training.h"
 
@@ -134,10 +135,7 @@ bool allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, c
 }  // namespace
 
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
-  CollectiveTimer timer(*this, {"allreduce", allreduce_algo_name(algo), world_size(),
-                                t.wire_bytes(t.numel())});
-  const bool mean = world_size() > 1 && allreduce_sum(*this, t, algo, platform().ring_order(), platform().region_groups());
-  if (t.is_real() && !mean) kernels::scale(t.values().data(), 1.0f / static_cast<float>(world_size()), t.numel());
+  allreduce_mean_over(t, algo, platform().ring_order(), platform().region_groups());
 }
 
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
@@ -154,8 +152,14 @@ void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const
       if (member(r)) g.push_back(r);
     if (!g.empty()) groups.push_back(std::move(g));
   }
+  allreduce_mean_over(t, algo, order, groups);
+}
+
+void WorkerContext::allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
+                                        const std::vector<std::vector<int>>& groups) {
   const int n = static_cast<int>(order.size());
   CollectiveTimer timer(*this, {"allreduce", allreduce_algo_name(algo), n, t.wire_bytes(t.numel())});
+  if (world_.analytic) return world_.analytic->allreduce_mean(*this, t, algo, order, groups);
   const bool mean = n > 1 && allreduce_sum(*this, t, algo, order, groups);
   if (t.is_real() && !mean) kernels::scale(t.values().data(), 1.0f / static_cast<float>(n), t.numel());
 }
@@ -192,7 +196,11 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std:
   CollectiveTimer timer(*this, {"allgather", "ring", n, ring.wire_bytes(ring.numel())});
   const int me = static_cast<int>(std::find(group.begin(), group.end(), rank_) - group.begin());
   if (mine.is_real()) kernels::copy(ring.slice(me * each, each).data(), mine.values().data(), each);
-  ring_allgather_chunks(*this, ring, group, 0);
+  if (world_.analytic) {
+    world_.analytic->allgather(*this, ring, group);
+  } else {
+    ring_allgather_chunks(*this, ring, group, 0);
+  }
   if (!mine.is_real()) return ring;
   // Ring position -> members' order.
   runtime::Tensor out = runtime::Tensor::zeros(each * n);

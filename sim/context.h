@@ -63,6 +63,7 @@ struct Overlapped {
 
 class Training;
 class Membership;
+class AnalyticCollectives;
 struct GroupView;
 
 // The shared state of one simulation.  SimGrid runs one actor at a time, so no locking.
@@ -91,6 +92,9 @@ struct World {
   // rather than together.  Then the first one to finish does not end the job: faults keep coming
   // and returning workers come back until no worker runs.  Set in prepare().
   bool workers_finish_alone = false;
+  // "collective" fidelity (sim/collectives/analytic.h): collectives meet here instead of running
+  // as flows.  Null in message fidelity.
+  AnalyticCollectives* analytic = nullptr;
 };
 
 // Evaluates the deployed parameters on the test set into `row`.  REQUIRES: real training.
@@ -242,6 +246,9 @@ class WorkerContext {
 
  private:
   void fill_costs(TimelineRow& row) const;
+  // The mean over `order` (ring order; `groups`: the members of each region, for hierarchical).
+  void allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
+                           const std::vector<std::vector<int>>& groups);
   // A put of `message` to `box` (a mailbox towards node dst), rate-capped and metered; not started.
   simgrid::s4u::CommPtr put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes);
 

@@ -8,6 +8,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "sim/fault_injector.h"
+#include "sim/collectives/analytic.h"
 #include "sim/membership.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
@@ -165,6 +166,11 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
   std::unique_ptr<Membership> membership;
   std::unique_ptr<FaultLog> fault_log;
   std::unique_ptr<FaultInjector> injector;
+  std::unique_ptr<AnalyticCollectives> analytic;
+  if (scenario.network.fidelity == "collective") {
+    analytic = std::make_unique<AnalyticCollectives>();
+    world.analytic = analytic.get();
+  }
   if (scenario.has_faults()) {
     membership = std::make_unique<Membership>(workers, scenario.strategy.value("on_failure", "elastic") != "wait");
     fault_log = std::make_unique<FaultLog>(workers);

@@ -166,7 +166,7 @@ Workload parse_workload(JsonReader& r) {
 
 NetworkSpec parse_network(JsonReader& r) {
   NetworkSpec n;
-  n.fidelity = r.choice_or("fidelity", "message", {"message"});
+  n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"});
   n.default_tcp_window_B = r.positive_or("tcp_window_B", n.default_tcp_window_B);
   n.window_cap = r.boolean_or("window_cap", true);
   n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, 1024));
@@ -244,6 +244,15 @@ void check_checkpoint_use(const Scenario& s) {
                     "gossip writes no checkpoints (a returning worker copies a live peer); remove \"checkpoint\"");
 }
 
+// Under faults a collective must be able to fail half-way (a member dies, a link goes down):
+// only flows do that.
+void check_fidelity(const Scenario& s) {
+  if (s.network.fidelity == "collective" && s.has_faults())
+    throw_bad_input(s.file, "/network/fidelity", "\"collective\"",
+                    "the collective fidelity does not model faults (preemptions, link faults, checkpoints): a "
+                    "collective there cannot fail half-way; use \"message\" for runs with faults");
+}
+
 }  // namespace
 
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
@@ -287,6 +296,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   check_server_faults(s);
   check_checkpoint_use(s);
   check_link_downs(s);
+  check_fidelity(s);
   r.finish();
   return s;
 }

@@ -16,6 +16,7 @@ struct RouteHop {
 class TopologyGraph {
  public:
   explicit TopologyGraph(const Topology& topology);
+  const Topology& topology() const { return topology_; }
 
   bool reachable(int src, int dst) const;
   // The WAN links from src to dst (empty when src == dst): the direct link when the topology has

@@ -20,4 +20,15 @@ void tree_broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<in
   for (auto& tx : to_children) ctx.wait(tx);
 }
 
+Schedule tree_broadcast_schedule(const runtime::Tensor& t, const std::vector<int>& group) {
+  Schedule out;
+  const int n = static_cast<int>(group.size());
+  for (int first = 1, depth = 0; first < n; first = 2 * first + 1, ++depth) {  // members of depth+1
+    Phase& phase = out.emplace_back();
+    for (int i = first; i < std::min(n, 2 * first + 1); ++i)
+      phase.push_back({group[(i - 1) / 2], group[i], t.wire_bytes(t.numel())});
+  }
+  return out;
+}
+
 }  // namespace geotrain::sim

@@ -58,4 +58,19 @@ void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::
   for (auto& x : tx) ctx.wait(x);
 }
 
+Schedule butterfly_allreduce_schedule(const runtime::Tensor& t, const std::vector<int>& group,
+                                      const std::vector<double>& weights) {
+  const int n = static_cast<int>(group.size());
+  if (n <= 1) return {};
+  const std::vector<ChunkRange> parts = weighted_chunks(t.numel(), weights);
+  Phase scatter, gather;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)
+      if (i != j) {
+        scatter.push_back({group[i], group[j], t.wire_bytes(parts[j].count)});
+        gather.push_back({group[j], group[i], t.wire_bytes(parts[j].count)});
+      }
+  return {scatter, gather};
+}
+
 }  // namespace geotrain::sim

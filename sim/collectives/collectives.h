@@ -5,6 +5,7 @@
 // Real tensors carry values, phantom tensors carry only bytes; the traffic is identical.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -57,5 +58,39 @@ std::vector<ChunkRange> weighted_chunks(std::size_t numel, const std::vector<dou
 // region (leader first), regions in ring order.
 void hierarchical_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t,
                                 const std::vector<std::vector<int>>& regions);
+
+// --- Schedules, for the "collective" fidelity (sim/collectives/analytic.h) ---
+// An algorithm's traffic as phases of flows, node to node, in the order its message-level code
+// sends them (each algorithm file gives its own).  A flow starts once its sender is done with
+// every flow of earlier phases it sends or receives, and so is its receiver, unless the receiver
+// posted that receive up front (`receiver_posted`, e.g. a tree parent waiting for its children).
+// The flows of one phase share the links they cross.
+struct Flow {
+  int src = 0;
+  int dst = 0;
+  std::uint64_t bytes = 0;
+  bool receiver_posted = false;
+};
+using Phase = std::vector<Flow>;
+using Schedule = std::vector<Phase>;
+
+// Phase k of `part` joins phase k of `into` (algorithms running side by side, e.g. one ring per
+// region); `into` grows when `part` is longer.
+void run_alongside(Schedule& into, const Schedule& part);
+// Appends `next` after `into` (one algorithm after the other).
+void run_after(Schedule& into, const Schedule& next);
+
+// ring_reduce_scatter_sum, ring_allgather_chunks and the ring all-reduce (the tensor gives the
+// chunk sizes and their wire bytes).
+Schedule ring_reduce_scatter_schedule(const runtime::Tensor& t, const std::vector<int>& group);
+Schedule ring_allgather_schedule(const runtime::Tensor& t, const std::vector<int>& group, int offset);
+Schedule ring_allreduce_schedule(const runtime::Tensor& t, const std::vector<int>& group);
+// The binary tree: a member sends up once its subtree is reduced (phases by height), the
+// broadcast goes down level by level.
+Schedule tree_allreduce_schedule(const runtime::Tensor& t, const std::vector<int>& group);
+Schedule tree_broadcast_schedule(const runtime::Tensor& t, const std::vector<int>& group);
+Schedule hierarchical_allreduce_schedule(const runtime::Tensor& t, const std::vector<std::vector<int>>& regions);
+Schedule butterfly_allreduce_schedule(const runtime::Tensor& t, const std::vector<int>& group,
+                                      const std::vector<double>& weights);
 
 }  // namespace geotrain::sim

@@ -64,4 +64,30 @@ void hierarchical_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t,
   }
 }
 
+Schedule hierarchical_allreduce_schedule(const runtime::Tensor& t, const std::vector<std::vector<int>>& regions) {
+  Schedule reduce, gather, scatter, allgather;
+  std::vector<int> leaders;
+  for (const auto& r : regions) {
+    leaders.push_back(r.front());
+    const int k = static_cast<int>(r.size());
+    if (k <= 1) continue;
+    run_alongside(reduce, ring_reduce_scatter_schedule(t, r));
+    Phase in, out;
+    for (int m = 1; m < k; ++m) {
+      const std::uint64_t bytes = t.wire_bytes(chunk_range(t.numel(), k, (m + 1) % k).count);
+      in.push_back({r[m], r[0], bytes});
+      out.push_back({r[0], r[m], bytes});
+    }
+    run_alongside(gather, {in});
+    run_alongside(scatter, {out});
+    run_alongside(allgather, ring_allgather_schedule(t, r, 1));
+  }
+  Schedule all = std::move(reduce);
+  run_after(all, gather);
+  run_after(all, ring_allreduce_schedule(t, leaders));
+  run_after(all, scatter);
+  run_after(all, allgather);
+  return all;
+}
+
 }  // namespace geotrain::sim

@@ -70,4 +70,35 @@ void ring_allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vect
   detail::ring_allgather(ctx, t, group, 1, lender);
 }
 
+namespace {
+
+// Member i lends chunk (i + first - s) mod n to its successor in step s, n-1 steps.
+Schedule ring_steps(const runtime::Tensor& t, const std::vector<int>& group, int first) {
+  const int n = static_cast<int>(group.size());
+  Schedule out;
+  for (int s = 0; s + 1 < n; ++s) {
+    Phase& phase = out.emplace_back();
+    for (int i = 0; i < n; ++i)
+      phase.push_back({group[i], group[(i + 1) % n],
+                       t.wire_bytes(chunk_range(t.numel(), n, detail::mod(i + first - s, n)).count)});
+  }
+  return out;
+}
+
+}  // namespace
+
+Schedule ring_reduce_scatter_schedule(const runtime::Tensor& t, const std::vector<int>& group) {
+  return ring_steps(t, group, 0);
+}
+
+Schedule ring_allgather_schedule(const runtime::Tensor& t, const std::vector<int>& group, int offset) {
+  return ring_steps(t, group, offset);
+}
+
+Schedule ring_allreduce_schedule(const runtime::Tensor& t, const std::vector<int>& group) {
+  Schedule out = ring_reduce_scatter_schedule(t, group);
+  run_after(out, ring_allgather_schedule(t, group, 1));
+  return out;
+}
+
 }  // namespace geotrain::sim

@@ -24,4 +24,16 @@ void tree_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vecto
   tree_broadcast(ctx, t, group);
 }
 
+Schedule tree_allreduce_schedule(const runtime::Tensor& t, const std::vector<int>& group) {
+  const int n = static_cast<int>(group.size());
+  // Height of member i: 0 for a leaf, else one more than its highest child.
+  std::vector<int> height(n, 0);
+  for (int i = n - 1; i > 0; --i) height[(i - 1) / 2] = std::max(height[(i - 1) / 2], height[i] + 1);
+  Schedule out(n > 1 ? height[0] : 0);
+  for (int i = 1; i < n; ++i)  // a parent posts the receives from its children first thing
+    out[height[i]].push_back({group[i], group[(i - 1) / 2], t.wire_bytes(t.numel()), true});
+  run_after(out, tree_broadcast_schedule(t, group));
+  return out;
+}
+
 }  // namespace geotrain::sim

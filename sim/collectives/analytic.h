@@ -1,0 +1,71 @@
+// The "collective" fidelity (scenario network.fidelity): a collective is not run as SimGrid
+// flows.  Its members meet; the last one to arrive does the math for all of them and times the
+// algorithm's schedule (collectives.h) on the scenario's topology with a closed-form model; every
+// member leaves at the same simulated time.  Far fewer simulation events than message fidelity,
+// and on an uncontended network the same time (tests/analytic_collectives_test.cc).
+//
+// What it leaves out: collectives do not share links with each other or with other traffic
+// (point-to-point messages still are flows), a phase's flows share a link equally for the whole
+// phase (message fidelity gives a flow the rest of a link once its neighbour finished), a
+// member that arrives early does not start its part of the algorithm early, and all members
+// leave together, when the last flow ends.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "runtime/tensor.h"
+#include "sim/collectives/collectives.h"
+#include "sim/platform.h"
+
+namespace geotrain::sim {
+
+class WorkerContext;
+
+// Simulated seconds of `schedule` on `platform`, from the start to the last flow's end; a flow
+// starts as Flow says (collectives.h).  A flow takes its route's latency plus bytes / rate; its rate is the smallest of
+// the sender's NIC (up), the receiver's NIC (down) and every WAN hop of the route (per direction),
+// each divided equally among the phase's flows crossing it, and of the route's TCP window cap.
+double schedule_time_s(const Platform& platform, const Schedule& schedule);
+
+// The mean a ring all-reduce over members in this order leaves, bit for bit, written into every
+// member's tensor: chunk c summed from member c on around the ring, scaled in the last addition
+// (ring_allreduce.cc).  Tensors: real, the same numel.
+void ring_order_mean(const std::vector<runtime::Tensor*>& members);
+
+// The meeting points of one simulation.  SimGrid runs one actor at a time: no locking.
+class AnalyticCollectives {
+ public:
+  // The mean of `t` over `order` (the ring order; `groups`: the regions, for hierarchical).
+  void allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
+                      const std::vector<std::vector<int>>& groups);
+  // Ring all-gather of `ring` (member at ring position p holds chunk p): every member ends with
+  // every chunk.
+  void allgather(WorkerContext& ctx, runtime::Tensor& ring, const std::vector<int>& order);
+
+ private:
+  struct Meeting;
+  struct Timing {
+    double seconds = 0;
+    std::vector<Flow> flows;          // every flow, metered once per call
+    std::uint64_t peak_phase_B = 0;   // the busiest phase's bytes: what is in flight at most
+  };
+  // Blocks until every member of `order` (this one among them) arrived with its tensor; the last
+  // one runs `math` over the tensors (in `order`) and meters `timing`'s flows; all leave at
+  // arrival of the last + timing.seconds.
+  template <class Math>
+  void meet(WorkerContext& ctx, const std::vector<int>& order, runtime::Tensor& t, const Timing& timing, Math math);
+  // The timing of `schedule` for a call of kind `op` over `order` on tensors like `t` (cached:
+  // most runs repeat one collective over the same members).
+  template <class MakeSchedule>
+  const Timing& timing(WorkerContext& ctx, int op, const std::vector<int>& order, const runtime::Tensor& t,
+                       MakeSchedule make);
+
+  // Open meetings by (message channel, members): an overlapped collective meets apart.
+  std::map<std::pair<int, std::vector<int>>, std::shared_ptr<Meeting>> open_;
+  std::map<std::tuple<int, std::vector<int>, std::size_t, double>, Timing> timings_;
+};
+
+}  // namespace geotrain::sim
