@@ -170,6 +170,7 @@ void WorkerContext::broadcast(runtime::Tensor& t, int root) {
   const auto it = std::find(group.begin(), group.end(), root);
   GEOTRAIN_CHECK(it != group.end(), "broadcast root is not a worker");
   std::rotate(group.begin(), it, group.end());
+  if (world_.analytic) return world_.analytic->broadcast(*this, t, group);
   tree_broadcast(*this, t, group);
 }
 

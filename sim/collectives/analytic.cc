@@ -116,10 +116,10 @@ const AnalyticCollectives::Timing& AnalyticCollectives::timing(WorkerContext& ct
 }
 
 template <class Math>
-void AnalyticCollectives::meet(WorkerContext& ctx, const std::vector<int>& order, runtime::Tensor& t,
+void AnalyticCollectives::meet(WorkerContext& ctx, int op, const std::vector<int>& order, runtime::Tensor& t,
                                const Timing& timing, Math math) {
   const int n = static_cast<int>(order.size());
-  const auto key = std::make_pair(ctx.channel(), order);
+  const auto key = std::make_tuple(ctx.channel(), op, order);
   std::shared_ptr<Meeting>& open = open_[key];
   if (!open) {
     open = std::make_shared<Meeting>();
@@ -161,15 +161,25 @@ void AnalyticCollectives::allreduce_mean(WorkerContext& ctx, runtime::Tensor& t,
     }
     return {};
   });
-  meet(ctx, order, t, timed, ring_order_mean);
+  meet(ctx, static_cast<int>(algo), order, t, timed, ring_order_mean);
+}
+
+void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {
+  if (group.size() <= 1) return;
+  constexpr int kBroadcast = -2;  // apart from the all-reduce algorithms
+  const Timing& timed = timing(ctx, kBroadcast, group, t, [&] { return tree_broadcast_schedule(t, group); });
+  meet(ctx, kBroadcast, group, t, timed, [](const std::vector<runtime::Tensor*>& members) {
+    const auto root = members[0]->values();
+    for (std::size_t q = 1; q < members.size(); ++q) std::copy(root.begin(), root.end(), members[q]->values().begin());
+  });
 }
 
 void AnalyticCollectives::allgather(WorkerContext& ctx, runtime::Tensor& ring, const std::vector<int>& order) {
   const int n = static_cast<int>(order.size());
   if (n <= 1) return;
-  constexpr int kAllgather = -1;  // apart from the all-reduce algorithms
+  constexpr int kAllgather = -1;
   const Timing& timed = timing(ctx, kAllgather, order, ring, [&] { return ring_allgather_schedule(ring, order, 0); });
-  meet(ctx, order, ring, timed, [n](const std::vector<runtime::Tensor*>& rings) {
+  meet(ctx, kAllgather, order, ring, timed, [n](const std::vector<runtime::Tensor*>& rings) {
     const std::size_t numel = rings[0]->numel();
     for (int p = 0; p < n; ++p) {
       const ChunkRange c = chunk_range(numel, n, p);

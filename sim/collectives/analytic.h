@@ -41,6 +41,8 @@ class AnalyticCollectives {
   // The mean of `t` over `order` (the ring order; `groups`: the regions, for hierarchical).
   void allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
                       const std::vector<std::vector<int>>& groups);
+  // Tree broadcast of the tensor of group[0] to every member.
+  void broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
   // Ring all-gather of `ring` (member at ring position p holds chunk p): every member ends with
   // every chunk.
   void allgather(WorkerContext& ctx, runtime::Tensor& ring, const std::vector<int>& order);
@@ -56,15 +58,16 @@ class AnalyticCollectives {
   // one runs `math` over the tensors (in `order`) and meters `timing`'s flows; all leave at
   // arrival of the last + timing.seconds.
   template <class Math>
-  void meet(WorkerContext& ctx, const std::vector<int>& order, runtime::Tensor& t, const Timing& timing, Math math);
+  void meet(WorkerContext& ctx, int op, const std::vector<int>& order, runtime::Tensor& t, const Timing& timing,
+            Math math);
   // The timing of `schedule` for a call of kind `op` over `order` on tensors like `t` (cached:
   // most runs repeat one collective over the same members).
   template <class MakeSchedule>
   const Timing& timing(WorkerContext& ctx, int op, const std::vector<int>& order, const runtime::Tensor& t,
                        MakeSchedule make);
 
-  // Open meetings by (message channel, members): an overlapped collective meets apart.
-  std::map<std::pair<int, std::vector<int>>, std::shared_ptr<Meeting>> open_;
+  // Open meetings by (message channel, kind, members): an overlapped collective meets apart.
+  std::map<std::tuple<int, int, std::vector<int>>, std::shared_ptr<Meeting>> open_;
   std::map<std::tuple<int, std::vector<int>, std::size_t, double>, Timing> timings_;
 };
 
