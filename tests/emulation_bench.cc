@@ -1,7 +1,8 @@
 // Benchmark of the emulator's overhead around real compute: a full emulated DDP run (SimGrid,
 // collectives carrying real gradients, ledger, recorder) against the same number of bare
 // training steps (forward, backward and optimizer step of every worker, nothing else), measured
-// in the same binary, for an MLP with 100 and with 1000 hidden units.  Each emulated run is a fresh process (one SimGrid engine per process).
+// in the same binary, for an MLP with 100 and with 1000 hidden units, in message and in
+// collective fidelity.  Each emulated run is a fresh process (one SimGrid engine per process).
 #include <chrono>
 
 #include <benchmark/benchmark.h>
@@ -42,14 +43,17 @@ nlohmann::json scenario(int hidden) {
 
 // The whole emulated run (engine, actors, collectives on real data, evaluation at the end);
 // data loading is setup and is not timed.  Second argument: threads for the workers' passes
-// (runtime/math_pool.h; 1: every pass in its actor).
+// (runtime/math_pool.h; 1: every pass in its actor).  Third: network fidelity, 0 "message"
+// (every chunk a SimGrid flow), 1 "collective" (sim/collectives/analytic.h).
 void BM_EmulatedDdpRun(benchmark::State& state) {
   const int hidden = static_cast<int>(state.range(0));
   const int threads = static_cast<int>(state.range(1));
+  auto s = scenario(hidden);
+  s["network"]["fidelity"] = state.range(2) == 0 ? "message" : "collective";
   for (auto _ : state) {
-    const double seconds = std::stod(sim::run_isolated([hidden, threads] {
+    const double seconds = std::stod(sim::run_isolated([&s, threads] {
       runtime::set_math_threads(threads);
-      const auto out = sim::run_scenario(sim::parse_scenario(scenario(hidden), "bench.json"));
+      const auto out = sim::run_scenario(sim::parse_scenario(s, "bench.json"));
       return std::to_string(out.results["perf"]["run_wall_s"].get<double>());
     }));
     state.SetIterationTime(seconds);
@@ -57,10 +61,12 @@ void BM_EmulatedDdpRun(benchmark::State& state) {
   state.counters["worker_steps"] = kWorkers * kSteps;
 }
 BENCHMARK(BM_EmulatedDdpRun)
-    ->Args({100, 1})
-    ->Args({1000, 1})
-    ->Args({100, 2})
-    ->Args({1000, 2})
+    ->Args({100, 1, 0})
+    ->Args({1000, 1, 0})
+    ->Args({100, 2, 0})
+    ->Args({1000, 2, 0})
+    ->Args({100, 1, 1})
+    ->Args({1000, 1, 1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
