@@ -26,19 +26,6 @@ nlohmann::json with_fidelity(nlohmann::json s, const std::string& fidelity) {
   return s;
 }
 
-// Workers in the regions of topologies/gcp-4-continents.json (unequal latencies and capacities,
-// TCP window caps on), `counts[r]` in region r.
-nlohmann::json gcp_scenario(const std::vector<int>& counts, double parameters, const std::string& algo) {
-  nlohmann::json s = testing::scenario_json({}, {}, parameters, algo, true);
-  s["topology"] = std::string(GEOTRAIN_SOURCE_DIR) + "/topologies/gcp-4-continents.json";
-  const char* const regions[] = {"us-central1", "europe-west1", "asia-east1", "australia-southeast1"};
-  s["fleet"] = nlohmann::json::array();
-  for (std::size_t r = 0; r < counts.size(); ++r)
-    if (counts[r] > 0)
-      s["fleet"].push_back({{"region", regions[r]}, {"instance", "n1-standard-8-t4"}, {"count", counts[r]}});
-  return s;
-}
-
 // One all-reduce of `numel` fp32 values (phantom): simulated time, egress dollars, WAN bytes.
 nlohmann::json one_allreduce(const nlohmann::json& scenario, std::size_t numel, const std::string& algo) {
   const auto algo_enum = sim::allreduce_algo_from_name(algo);
@@ -96,7 +83,7 @@ TEST(CollectiveFidelity, SameTimeAndBytesAsMessagesOnUniformNetworks) {
 TEST(CollectiveFidelity, SameTimeAndBytesAsMessagesOnUnequalWanLinks) {
   for (const std::string algo : {"ring", "tree", "hierarchical", "butterfly"})
     for (const std::vector<int>& counts : std::vector<std::vector<int>>{{1, 1, 1, 1}, {2, 3, 2, 1}, {4, 4, 4, 4}})
-      expect_same_allreduce(gcp_scenario(counts, 1e6, algo), 2500000, algo,
+      expect_same_allreduce(testing::gcp_scenario(counts, 1e6, algo), 2500000, algo,
                             fmt::format("gcp {}", nlohmann::json(counts).dump()));
 }
 
@@ -151,28 +138,8 @@ TEST(CollectiveFidelity, FlowsOfAPhaseShareLinksAndLaterFlowsWaitOnlyForTheirNod
 // Real values: every algorithm leaves, bit for bit, what the message-level ring leaves (chunk c
 // summed along the ring from member c, times fp32 1/M), for 1..9 workers over 1 to 3 regions.
 nlohmann::json real_allreduce(const std::string& fidelity, const std::string& algo, int m, std::size_t numel) {
-  UniformNet net;
-  net.regions = std::min(m, 3);
-  std::vector<int> counts(net.regions, m / net.regions);
-  for (int i = 0; i < m % net.regions; ++i) ++counts[i];
-  const auto scenario = with_fidelity(
-      testing::scenario_json(testing::uniform_topology(net), counts, static_cast<double>(numel), algo, false), fidelity);
-  const auto algo_enum = sim::allreduce_algo_from_name(algo);
-  return nlohmann::json::parse(sim::run_isolated([&] {
-    const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
-    nlohmann::json outputs = nlohmann::json::array();
-    for (int r = 0; r < m; ++r) outputs.push_back(nullptr);
-    sim::run_program(s, [&](sim::WorkerContext& ctx) {
-      runtime::Rng rng(3000 + ctx.rank());
-      std::vector<float> v(numel);
-      for (auto& x : v) x = static_cast<float>(rng.normal() * 10);
-      runtime::Tensor t = runtime::Tensor::from(v);
-      ctx.allreduce_mean(t, algo_enum);
-      outputs[ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
-      std::fill(t.values().begin(), t.values().end(), -1e30f);  // the next step overwrites at once
-    });
-    return outputs.dump();
-  }));
+  return testing::real_allreduce_values(with_fidelity(testing::spread_scenario(m, numel, algo), fidelity), algo, m,
+                                        numel, 3000);
 }
 
 TEST(CollectiveFidelity, EveryAlgorithmLeavesTheRingMeanBitForBit) {
@@ -226,7 +193,7 @@ TEST(CollectiveFidelity, WholeRunsGiveTheSameModelTimeAndCost) {
       {{"name", "diloco"}, {"H", 4}},
       {{"name", "streaming_diloco"}, {"H", 4}, {"fragments", 2}}};
   for (const auto& strategy : strategies) {
-    auto s = gcp_scenario({2, 1, 1, 0}, 1, "ring");
+    auto s = testing::gcp_scenario({2, 1, 1, 0}, 1, "ring");
     s["workload"] = {{"model", {{"type", "mlp"}, {"hidden", {16}}}},
                      {"dataset", {{"name", "fashion_mnist"}, {"train_samples", 640}, {"test_samples", 100}}},
                      {"backend", "cpu"}, {"optimizer", {{"name", "sgd"}, {"lr", 0.1}}},

@@ -164,27 +164,7 @@ TEST(WindowCap, GcpTopologyReproducesMeasuredSingleStreamRates) {
 // divisible by M.  Every worker must hold the exact mean (double reference, fp32 tolerance),
 // all workers bit-identical to each other, and a second run bit-identical to the first.
 nlohmann::json real_allreduce(const std::string& algo, int m, std::size_t numel) {
-  UniformNet net;
-  net.regions = std::min(m, 3);
-  std::vector<int> counts(net.regions, m / net.regions);
-  for (int i = 0; i < m % net.regions; ++i) ++counts[i];
-  const auto scenario = testing::scenario_json(testing::uniform_topology(net), counts,
-                                               static_cast<double>(numel), algo, false);
-  const auto algo_enum = sim::allreduce_algo_from_name(algo);
-  return nlohmann::json::parse(sim::run_isolated([&] {
-    const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
-    nlohmann::json outputs = nlohmann::json::array();
-    for (int r = 0; r < m; ++r) outputs.push_back(nullptr);
-    sim::run_program(s, [&](sim::WorkerContext& ctx) {
-      runtime::Rng rng(1000 + ctx.rank());
-      std::vector<float> v(numel);
-      for (auto& x : v) x = static_cast<float>(rng.normal() * 10);
-      runtime::Tensor t = runtime::Tensor::from(v);
-      ctx.allreduce_mean(t, algo_enum);
-      outputs[ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
-    });
-    return outputs.dump();
-  }));
+  return testing::real_allreduce_values(testing::spread_scenario(m, numel, algo), algo, m, numel, 1000);
 }
 
 TEST(CollectiveData, AllreduceGivesTheExactMeanForOneToNineWorkers) {
@@ -210,19 +190,6 @@ TEST(CollectiveData, AllreduceGivesTheExactMeanForOneToNineWorkers) {
       }
 }
 
-// Workers in the regions of topologies/gcp-4-continents.json, `counts[r]` in region r: unequal
-// links, so ring neighbours finish the same step at different times.
-nlohmann::json gcp_ring_scenario(const std::vector<int>& counts, std::size_t numel) {
-  nlohmann::json s = testing::scenario_json({}, {}, static_cast<double>(numel), "ring", true);
-  s["topology"] = std::string(GEOTRAIN_SOURCE_DIR) + "/topologies/gcp-4-continents.json";
-  const char* const regions[] = {"us-central1", "europe-west1", "asia-east1", "australia-southeast1"};
-  s["fleet"] = nlohmann::json::array();
-  for (std::size_t r = 0; r < counts.size(); ++r)
-    if (counts[r] > 0)
-      s["fleet"].push_back({{"region", regions[r]}, {"instance", "n1-standard-8-t4"}, {"count", counts[r]}});
-  return s;
-}
-
 // The ring lends its chunks to its neighbours instead of copying them (zero-copy): the mean must
 // still be, bit for bit, chunk c summed along the ring from member c ((x_c + x_c+1) + ...) times
 // fp32 1/M, and a worker that overwrites its tensor as soon as the call returns (as the next
@@ -234,7 +201,7 @@ TEST(CollectiveData, RingMeanIsTheRingOrderSumBitForBitAndSurvivesImmediateOverw
   for (const auto& counts : fleets)
     for (std::size_t numel : {std::size_t{5}, std::size_t{1001}}) {
       const int m = std::accumulate(counts.begin(), counts.end(), 0);
-      const auto scenario = gcp_ring_scenario(counts, numel);
+      const auto scenario = testing::gcp_scenario(counts, static_cast<double>(numel), "ring");
       const auto inputs = [numel](int rank) {
         runtime::Rng rng(2000 + rank);
         std::vector<float> v(numel);

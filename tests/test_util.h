@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 
 #include "runtime/dataset.h"
+#include "runtime/rng.h"
+#include "sim/context.h"
 #include "sim/isolate.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/strategy.h"
@@ -220,6 +222,51 @@ inline std::vector<float> hand_stepped_mean_sgd(
            return nlohmann::json(std::vector<float>(v.begin(), v.end())).dump();
          }))
       .get<std::vector<float>>();
+}
+
+// Workers in the regions of topologies/gcp-4-continents.json (unequal links, TCP window caps
+// on), `counts[r]` in region r (us-central1, europe-west1, asia-east1, australia-southeast1).
+inline nlohmann::json gcp_scenario(const std::vector<int>& counts, double parameters, const std::string& algo) {
+  nlohmann::json s = scenario_json({}, {}, parameters, algo, true);
+  s["topology"] = std::string(GEOTRAIN_SOURCE_DIR) + "/topologies/gcp-4-continents.json";
+  const char* const regions[] = {"us-central1", "europe-west1", "asia-east1", "australia-southeast1"};
+  s["fleet"] = nlohmann::json::array();
+  for (std::size_t r = 0; r < counts.size(); ++r)
+    if (counts[r] > 0)
+      s["fleet"].push_back({{"region", regions[r]}, {"instance", "n1-standard-8-t4"}, {"count", counts[r]}});
+  return s;
+}
+
+// `m` workers spread as evenly as possible over min(m, 3) uniform regions, window cap off.
+inline nlohmann::json spread_scenario(int m, std::size_t numel, const std::string& algo) {
+  UniformNet net;
+  net.regions = std::min(m, 3);
+  std::vector<int> counts(net.regions, m / net.regions);
+  for (int i = 0; i < m % net.regions; ++i) ++counts[i];
+  return scenario_json(uniform_topology(net), counts, static_cast<double>(numel), algo, false);
+}
+
+// One all-reduce of real values on every worker of `scenario` (`m` workers): worker r's input
+// is `numel` normal values x 10 from Rng(seed + r).  Returns each worker's result, by rank.
+// Each worker overwrites its tensor right after the call, as the next training step would.
+inline nlohmann::json real_allreduce_values(const nlohmann::json& scenario, const std::string& algo, int m,
+                                            std::size_t numel, std::uint64_t seed) {
+  const auto algo_enum = sim::allreduce_algo_from_name(algo);
+  return nlohmann::json::parse(sim::run_isolated([&] {
+    const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
+    nlohmann::json outputs = nlohmann::json::array();
+    for (int r = 0; r < m; ++r) outputs.push_back(nullptr);
+    sim::run_program(s, [&](sim::WorkerContext& ctx) {
+      runtime::Rng rng(seed + ctx.rank());
+      std::vector<float> v(numel);
+      for (auto& x : v) x = static_cast<float>(rng.normal() * 10);
+      runtime::Tensor t = runtime::Tensor::from(v);
+      ctx.allreduce_mean(t, algo_enum);
+      outputs[ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
+      std::fill(t.values().begin(), t.values().end(), -1e30f);
+    });
+    return outputs.dump();
+  }));
 }
 
 }  // namespace geotrain::testing
