@@ -127,6 +127,7 @@ void AnalyticCollectives::meet(WorkerContext& ctx, int op, const std::vector<int
   }
   const std::shared_ptr<Meeting> m = open;
   const auto me = std::find(order.begin(), order.end(), ctx.rank()) - order.begin();
+  GEOTRAIN_CHECK(me < n, "a worker joined a collective it is not a member of");
   GEOTRAIN_CHECK(m->tensors[me] == nullptr, "a member joined the same collective twice");
   m->tensors[me] = &t;
   if (++m->arrived < n) {
