@@ -28,4 +28,8 @@ void ring_allgather_chunks(WorkerContext& ctx, runtime::Tensor& t, const std::ve
   detail::ring_allgather(ctx, t, group, offset, lender);
 }
 
+Schedule ring_allgather_schedule(const runtime::Tensor& t, const std::vector<int>& group, int offset) {
+  return detail::ring_step_schedule(t, group, offset);
+}
+
 }  // namespace geotrain::sim

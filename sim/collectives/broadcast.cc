@@ -23,7 +23,7 @@ void tree_broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<in
 Schedule tree_broadcast_schedule(const runtime::Tensor& t, const std::vector<int>& group) {
   Schedule out;
   const int n = static_cast<int>(group.size());
-  for (int first = 1, depth = 0; first < n; first = 2 * first + 1, ++depth) {  // members of depth+1
+  for (int first = 1; first < n; first = 2 * first + 1) {  // one level of the heap: [first, 2 first]
     Phase& phase = out.emplace_back();
     for (int i = first; i < std::min(n, 2 * first + 1); ++i)
       phase.push_back({group[(i - 1) / 2], group[i], t.wire_bytes(t.numel())});

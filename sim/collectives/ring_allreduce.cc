@@ -70,10 +70,7 @@ void ring_allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vect
   detail::ring_allgather(ctx, t, group, 1, lender);
 }
 
-namespace {
-
-// Member i lends chunk (i + first - s) mod n to its successor in step s, n-1 steps.
-Schedule ring_steps(const runtime::Tensor& t, const std::vector<int>& group, int first) {
+Schedule detail::ring_step_schedule(const runtime::Tensor& t, const std::vector<int>& group, int first) {
   const int n = static_cast<int>(group.size());
   Schedule out;
   for (int s = 0; s + 1 < n; ++s) {
@@ -85,14 +82,8 @@ Schedule ring_steps(const runtime::Tensor& t, const std::vector<int>& group, int
   return out;
 }
 
-}  // namespace
-
 Schedule ring_reduce_scatter_schedule(const runtime::Tensor& t, const std::vector<int>& group) {
-  return ring_steps(t, group, 0);
-}
-
-Schedule ring_allgather_schedule(const runtime::Tensor& t, const std::vector<int>& group, int offset) {
-  return ring_steps(t, group, offset);
+  return detail::ring_step_schedule(t, group, 0);
 }
 
 Schedule ring_allreduce_schedule(const runtime::Tensor& t, const std::vector<int>& group) {

@@ -72,4 +72,8 @@ void ring_reduce_scatter(WorkerContext& ctx, runtime::Tensor& t, const std::vect
 void ring_allgather(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group, int offset,
                     Lender& lender);
 
+// The schedule of n-1 ring steps: in step s member i sends chunk (i + first - s) mod n to its
+// successor (reduce-scatter: first 0; all-gather: its offset).
+Schedule ring_step_schedule(const runtime::Tensor& t, const std::vector<int>& group, int first);
+
 }  // namespace geotrain::sim::detail
