@@ -125,6 +125,9 @@ bool rejoin(WorkerContext& ctx, Resilient& strategy) {
     const auto view = ctx.join_group();
     if (!view) return false;
     const int donor = view->donor();
+    // Rounds past this view's were applied in a timeline the group rolled back from (every
+    // member lost, back to the checkpoint): their agreement records are void.
+    world.agreement.erase(world.agreement.upper_bound(view->round), world.agreement.end());
     ReplicaState mine = strategy.replica(world, ctx.rank(), view->round);
     try {
       if (donor >= 0) {
