@@ -1,9 +1,11 @@
 // Hivemind-style collaborative averaging (as used by Erben et al. 2023): peers train and
 // accumulate gradients, reporting their samples for the current round; once the samples reported
 // for the round reach the target batch size, every peer waits the matchmaking delay, compresses
-// its accumulated gradient (fp16 by default) and joins a butterfly all-reduce whose parts are
-// sized by each peer's bandwidth.  The sample-weighted mean gradient is applied at once, or one
-// round late (delayed update) so that the averaging overlaps the next round's compute.
+// its mean gradient over the round (fp16 by default) and joins a butterfly all-reduce whose parts
+// are sized by each peer's bandwidth, with its sample count as the weight (metadata beside the
+// compressed values, as hivemind's averager sends it: a count never goes through fp16, whose
+// largest value is 65504).  The sample-weighted mean gradient is applied at once, or one round
+// late (delayed update) so that the averaging overlaps the next round's compute.
 // workload.steps counts rounds (optimizer steps).
 // Under faults each averaging round is a round of the group (sim/membership.h): its group is the
 // live peers of its view; a peer that vanishes drops out of the next group, its progress report
@@ -15,6 +17,7 @@
 #include <map>
 #include <optional>
 
+#include "kernels/quantize.h"
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/membership.h"
@@ -30,7 +33,7 @@ class Hivemind final : public Strategy {
  public:
   Hivemind(double target_batch, double matchmaking_s, std::string compression, bool delayed)
       : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(std::move(compression)),
-        delayed_(delayed) {}
+        format_(*kernels::parse_wire_format(compression_)), delayed_(delayed) {}
 
   void prepare(World& world) override {
     const std::size_t peers = world.trainers.size();
@@ -62,10 +65,10 @@ class Hivemind final : public Strategy {
       holds_state_[rank] = true;
     }
     for (; round < w.steps; ++round) {
-      // Accumulate sample-weighted gradients, plus the sample count in the last slot.
+      // Accumulate sample-weighted gradients (fp32, on the peer).
       auto mine = std::make_shared<Round>();
       mine->round = round;
-      mine->sum = trainer.is_real() ? runtime::Tensor::zeros(n + 1) : runtime::Tensor::phantom(n + 1);
+      mine->grad = trainer.is_real() ? runtime::Tensor::zeros(n) : runtime::Tensor::phantom(n);
       progress_[rank] = {round, 0};
       while (committed(ctx.world(), round) < target_batch_) {
         progress_[rank].samples += w.batch_per_worker;  // reported before computing, as hivemind does
@@ -73,12 +76,9 @@ class Hivemind final : public Strategy {
         const double loss = ctx.compute_gradient(w.batch_per_worker);
         work_[rank].samples += w.batch_per_worker;
         work_[rank].compute_s += ctx.now() - start;
-        if (trainer.is_real()) {
-          auto a = mine->sum.values();
-          const auto g = trainer.grads().values();
-          for (std::size_t i = 0; i < n; ++i) a[i] += g[i] * static_cast<float>(w.batch_per_worker);
-          a[n] += static_cast<float>(w.batch_per_worker);
-        }
+        if (trainer.is_real())
+          kernels::add_scaled_into(mine->grad.values().data(), trainer.grads().values().data(),
+                                   static_cast<float>(w.batch_per_worker), n);
         mine->samples += w.batch_per_worker;
         ctx.end_step(w.batch_per_worker, loss, ctx.faults_on() ? ctx.group_size() : 0);
       }
@@ -89,8 +89,10 @@ class Hivemind final : public Strategy {
         averaging.reset();
       }
       ctx.sleep(matchmaking_s_);
-      apply_wire_format(mine->sum, compression_);
-      if (ctx.faults_on() && mine->sum.is_real()) mine->saved.assign(mine->sum.values().begin(), mine->sum.values().end());
+      if (mine->grad.is_real() && mine->samples > 0)  // the mean gradient, what the peer compresses
+        kernels::scale(mine->grad.values().data(), static_cast<float>(1.0 / mine->samples), n);
+      apply_wire_format(mine->grad, compression_);
+      if (ctx.faults_on() && mine->grad.is_real()) mine->saved.assign(mine->grad.values().begin(), mine->grad.values().end());
       mine->work_at_launch = work_[rank];
       if (delayed_) {
         in_flight = ctx.start_overlapped(1, [this, mine](WorkerContext& c) { average(c, *mine); });
@@ -136,13 +138,14 @@ class Hivemind final : public Strategy {
     long round = -1;
     double samples = 0;
   };
-  // One peer's part of an averaging round: sum(g x samples) with the sample count in the last
-  // slot (the sum over the group once averaged), and the committed group.
+  // One peer's part of an averaging round: its mean gradient over its samples (the group's
+  // sample-weighted mean once averaged) and the committed group.
   struct Round {
     long round = 0;
-    runtime::Tensor sum = runtime::Tensor::phantom(0);
-    double samples = 0;        // this peer's
-    std::vector<float> saved;  // sum before the all-reduce, for a retry (faults only)
+    runtime::Tensor grad = runtime::Tensor::phantom(0);
+    double samples = 0;        // this peer's: its weight in the average
+    double group_samples = 0;  // the group's, once averaged (0: nobody brought any)
+    std::vector<float> saved;  // grad before the all-reduce, for a retry (faults only)
     std::vector<int> members;
     Work work_at_launch;
   };
@@ -172,10 +175,10 @@ class Hivemind final : public Strategy {
               order.push_back(p);
               weights.push_back(c.platform().nodes()[p].type->nic_Bps);
             }
-          butterfly_allreduce_sum(c, r.sum, order, weights);
+          r.group_samples = butterfly_allreduce_weighted_mean(c, r.grad, order, weights, r.samples, format_);
         },
         [&] {
-          if (r.sum.is_real()) kernels::copy(r.sum.values().data(), r.saved.data(), r.saved.size());
+          if (r.grad.is_real()) kernels::copy(r.grad.values().data(), r.saved.data(), r.saved.size());
         });
     if (!c.faults_on()) return;
     // What the peer trained after the launch belongs to the next round: still unsynced.
@@ -194,20 +197,15 @@ class Hivemind final : public Strategy {
         {{"round", r.round}, {"time_s", c.now()}, {"members", r.members.size()}, {"samples", samples}});
   }
 
-  // g = sum(g_i * samples_i) / sum(samples_i); then the inner optimizer steps with it (no step
+  // g = sum(mean_i * samples_i) / sum(samples_i); then the inner optimizer steps with it (no step
   // when the group brought no samples, e.g. only a peer that joined after the round filled).
   // Under faults the group's first member may checkpoint afterwards.
   void apply(WorkerContext& ctx, const Round& r) {
     runtime::Trainer& trainer = ctx.trainer();
     if (unapplied_[ctx.rank()].get() == &r) unapplied_[ctx.rank()] = nullptr;
-    if (trainer.is_real()) {
-      const auto s = r.sum.values();
-      const std::size_t n = s.size() - 1;
-      if (s[n] > 0) {
-        auto g = trainer.grads().values();
-        for (std::size_t i = 0; i < n; ++i) g[i] = s[i] / s[n];
-        trainer.optimizer_step(trainer.grads());
-      }
+    if (trainer.is_real() && r.group_samples > 0) {
+      kernels::copy(trainer.grads().values().data(), r.grad.values().data(), r.grad.numel());
+      trainer.optimizer_step(trainer.grads());
     }
     if (ctx.faults_on())
       maybe_checkpoint(ctx, r.round + 1, r.members, replica_bytes(ctx),
@@ -222,6 +220,7 @@ class Hivemind final : public Strategy {
   // the same); from a donor also the averaged round it has not applied yet (delayed update), which
   // this peer then applies at the same point.  The bytes count that round whenever it may exist.
   StateSource state_source(WorkerContext& ctx, long round, std::shared_ptr<Round>& averaging) {
+    // (the averaged gradient and its total weight, as one more value)
     const std::uint64_t pending = delayed_ ? kFp32Bytes * (ctx.trainer().params().numel() + 1) : 0;
     StateSource s = replica_state(ctx, replica_bytes(ctx) + pending);
     s.from_donor = [this, &ctx, &averaging, round, replica = s.from_donor](int donor) {
@@ -248,6 +247,7 @@ class Hivemind final : public Strategy {
 
   double target_batch_, matchmaking_s_;
   std::string compression_;
+  kernels::WireFormat format_;  // compression_'s
   bool delayed_;
   std::vector<Progress> progress_;                  // [peer]
   std::vector<std::shared_ptr<Round>> unapplied_;   // [peer]: averaging launched, not applied yet
