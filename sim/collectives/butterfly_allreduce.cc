@@ -34,7 +34,10 @@ void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::
   for (int j = 0; j < n; ++j)
     if (j != me) rx[j] = ctx.recv_async(group[j]);
   for (int j = 0; j < n; ++j)
-    if (j != me) tx.push_back(ctx.send_async(group[j], detail::values_of(t, parts[j]), t.wire_bytes(parts[j].count)));
+    if (j != me) {
+      detail::round_to_sum_format(t, parts[j]);  // what goes out is in the sum format
+      tx.push_back(ctx.send_async(group[j], detail::values_of(t, parts[j]), t.wire_bytes(parts[j].count)));
+    }
   std::vector<std::unique_ptr<Message>> got(n);
   for (int j = 0; j < n; ++j)
     if (j != me) got[j] = ctx.wait(rx[j]);
@@ -47,6 +50,7 @@ void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::
     }
     kernels::copy(t.slice(parts[me].begin, parts[me].count).data(), sum.data(), sum.size());
   }
+  detail::round_to_sum_format(t, parts[me]);  // the complete sum, once
   // All-gather: every owner sends its reduced part to everyone.
   tx.clear();
   for (int j = 0; j < n; ++j)

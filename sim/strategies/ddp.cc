@@ -1,7 +1,8 @@
 // Synchronous data parallel (Jin et al. 2016): every step each worker computes a gradient on
 // its batch, the gradients are averaged with an all-reduce, and every replica applies the mean
 // with its own (identical) optimizer, so the replicas stay identical.  Optional gradient
-// compression: "wire_format" quantizes each worker's gradient once before the all-reduce.
+// compression: "wire_format" sizes the all-reduce's messages, and every partial sum is rounded
+// through it before each hop (the complete sum once), as a compressed all-reduce must.
 // Under faults a step is a round of the group (sim/membership.h): a preempted member's gradient
 // is lost and the step is redone by the survivors (elastic) or after its replacement (wait); a
 // returning worker copies a live replica (parameters and optimizer state).
@@ -27,7 +28,7 @@ class Ddp final : public Strategy {
     std::vector<float> saved;  // the gradient before the all-reduce, for a retry (faults only)
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      if (wire_format_ != "native") apply_wire_format(trainer.grads(), wire_format_);  // e.g. fp16 compression
+      if (wire_format_ != "native") set_allreduce_wire_format(trainer.grads(), wire_format_);  // e.g. int8 compression
       const auto members = allreduce_mean_round(ctx, step, trainer.grads(), algo_, saved);
       trainer.optimizer_step(trainer.grads());
       if (ctx.faults_on())
