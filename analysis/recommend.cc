@@ -2,6 +2,7 @@
 #include "analysis/recommend.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <fmt/format.h>
@@ -51,6 +52,14 @@ struct OuterDefault {
 constexpr OuterDefault kOuterDefaults[] = {
     {"diloco", "nesterov"}, {"streaming_diloco", "nesterov"}, {"palsgd", "nesterov"}, {"local_sgd", "sgd"}};
 
+// The wire formats the DiLoCo family's "wire_format" accepts (sim/strategies/outer.cc).
+constexpr const char* kOuterWireFormats[] = {"fp32", "bf16", "fp16", "int8", "fp4", "ternary"};
+
+// Samples per Hivemind round: its target_batch (default as in sim/strategies/hivemind.cc).
+double hivemind_target_batch(const nlohmann::json& strategy) {
+  return strategy.contains("target_batch") ? strategy["target_batch"].get<double>() : kHivemindTargetBatch;
+}
+
 int knob_value(const nlohmann::json& strategy, const StepKnob& k) {
   return strategy.contains(k.knob) ? static_cast<int>(strategy[k.knob].get<double>()) : k.default_value;
 }
@@ -95,11 +104,15 @@ void add_server_state(const nlohmann::json& s, const std::string& name, const st
 
 std::vector<Candidate> listed_candidates(const DeploymentShape& shape) {
   const std::string outer_algo = shape.regions >= 2 ? "hierarchical" : "ring";
+  const std::string wire = planned_wire_format(shape);
   std::vector<nlohmann::json> list = {{{"name", "ddp"}, {"allreduce", "ring"}}};
   if (shape.regions >= 2) list.push_back({{"name", "ddp"}, {"allreduce", "hierarchical"}});
-  for (const int h : kDilocoH) list.push_back({{"name", "diloco"}, {"H", h}, {"allreduce", outer_algo}});
+  for (const int h : kDilocoH) {
+    list.push_back({{"name", "diloco"}, {"H", h}, {"allreduce", outer_algo}});
+    if (!wire.empty()) list.back()["wire_format"] = wire;
+  }
   list.push_back({{"name", "streaming_diloco"}, {"H", kStreamingH}, {"fragments", kStreamingFragments}, {"tau", kStreamingTau},
-                  {"wire_format", "fp4"}, {"allreduce", outer_algo}});
+                  {"wire_format", wire.empty() ? "fp4" : wire}, {"allreduce", outer_algo}});
   list.push_back({{"name", "pactrain"}, {"sparsity", kPactrainSparsity}, {"warmup_steps", 0}});
   list.push_back({{"name", "topk"}, {"ratio", kTopkRatio}, {"error_feedback", true}});
   if (shape.any_spot) list.push_back({{"name", "hivemind"}, {"target_batch", kHivemindTargetBatch}});
@@ -137,28 +150,57 @@ StateBytes training_state_bytes(const nlohmann::json& strategy, const std::strin
   return b;
 }
 
+double planned_samples(const DeploymentShape& shape) {
+  if (shape.workers <= 0 || shape.batch_per_worker <= 0) return 0;
+  const auto& plan = shape.planned_strategy;
+  if (!plan.is_null() && name_of(plan) == "hivemind") return double{shape.planned_steps} * hivemind_target_batch(plan);
+  return double{shape.planned_steps} * shape.workers * shape.batch_per_worker;
+}
+
+int planned_length(const nlohmann::json& strategy, const DeploymentShape& shape) {
+  const double samples = planned_samples(shape);
+  if (samples <= 0) return shape.planned_steps;
+  const double per_unit = name_of(strategy) == "hivemind" ? hivemind_target_batch(strategy)
+                                                          : double{shape.workers} * shape.batch_per_worker;
+  const double units = std::ceil(samples / per_unit);
+  return static_cast<int>(std::clamp(units, 1.0, static_cast<double>(std::numeric_limits<int>::max())));
+}
+
+std::string planned_wire_format(const DeploymentShape& shape) {
+  const auto& plan = shape.planned_strategy;
+  if (!plan.is_object()) return "";
+  const char* key = name_of(plan) == "hivemind" ? "compression" : "wire_format";
+  const std::string wire = plan.contains(key) && plan[key].is_string() ? plan[key].get<std::string>() : "";
+  for (const char* allowed : kOuterWireFormats)
+    if (wire == allowed) return wire;
+  return "";
+}
+
 std::vector<Candidate> candidate_strategies(const DeploymentShape& shape, std::vector<std::string>& skipped) {
   std::vector<Candidate> out;
   bool planned_listed = false;
   for (auto& c : listed_candidates(shape)) {
     c.as_planned = !shape.planned_strategy.is_null() && c.strategy == shape.planned_strategy;
     planned_listed = planned_listed || c.as_planned;
-    if (const int period = sync_period(c.strategy); period > shape.planned_steps && !c.as_planned) {
+    const int planned = planned_length(c.strategy, shape);
+    if (const int period = sync_period(c.strategy); period > planned && !c.as_planned) {
       skipped.push_back(fmt::format("{} {}: sync period {} steps exceeds the planned {} steps", c.name, c.knobs, period,
-                                    shape.planned_steps));
+                                    planned));
       continue;
     }
-    c.steps = representative_steps(c.strategy, shape.planned_steps);
+    c.steps = representative_steps(c.strategy, planned);
     out.push_back(std::move(c));
   }
   if (!shape.planned_strategy.is_null() && !planned_listed) {
     const auto& s = shape.planned_strategy;
     out.insert(out.begin(), Candidate{name_of(s), knob_text(s), s, representative_steps(s, shape.planned_steps), true, ""});
   }
-  for (auto& c : out)
-    if (const int w = warmup_steps(c.strategy); w > 0 && c.steps < shape.planned_steps)
+  for (auto& c : out) {
+    const int planned = planned_length(c.strategy, shape);
+    if (const int w = warmup_steps(c.strategy); w > 0 && c.steps < planned)
       c.note = fmt::format("warm-up is {} of {} simulated steps ({:.3g}%; plan: {:.3g}%)", std::min(w, c.steps), c.steps,
-                           kPercent * std::min(w, c.steps) / c.steps, kPercent * std::min(w, shape.planned_steps) / shape.planned_steps);
+                           kPercent * std::min(w, c.steps) / c.steps, kPercent * std::min(w, planned) / planned);
+  }
   return out;
 }
 

@@ -34,11 +34,25 @@ StateBytes training_state_bytes(const nlohmann::json& strategy, const std::strin
 
 // What the candidates depend on.
 struct DeploymentShape {
-  int planned_steps = 0;            // workload.steps of the deployment
+  int planned_steps = 0;            // workload.steps of the deployment (rounds for a Hivemind plan)
   int regions = 0;                  // distinct regions of the fleet
   bool any_spot = false;            // a fleet entry is priced spot
   nlohmann::json planned_strategy;  // the deployment's strategy object; null when it names none
+  int workers = 0;                  // workers of the fleet (0: unknown, lengths are not converted)
+  int batch_per_worker = 0;         // workload.batch_per_worker (0: unknown)
 };
+
+// Samples the plan trains on: planned_steps rounds of target_batch samples for a Hivemind plan,
+// else planned_steps x workers x batch_per_worker (0 when workers or batch_per_worker is unknown).
+double planned_samples(const DeploymentShape& shape);
+// The plan's length in `strategy`'s own unit, for the same samples: rounds of target_batch for
+// hivemind, else steps of workers x batch_per_worker; rounded up, at least 1.  The plan's own
+// strategy gets planned_steps back; with workers or batch_per_worker unknown, planned_steps.
+int planned_length(const nlohmann::json& strategy, const DeploymentShape& shape);
+// The wire format of the plan that the DiLoCo-family candidates take over: its "wire_format"
+// (or a Hivemind plan's "compression") when it names one they accept (fp32, bf16, fp16, int8,
+// fp4, ternary); "" otherwise ("native", none, no plan).
+std::string planned_wire_format(const DeploymentShape& shape);
 
 struct Candidate {
   std::string name;          // strategy name
@@ -56,8 +70,11 @@ inline constexpr int kSyncPeriods = 3;
 // first, then ddp ring, ddp hierarchical (2+ regions), diloco H = 16, 64, 256, streaming_diloco
 // (H 64, 4 fragments, tau 1, fp4), pactrain (sparsity 0.8, no warm-up: the steady state), topk
 // (1%, error feedback), hivemind (target batch 32768; spot fleets only), parameter_server (async,
-// 1 shard). The DiLoCo family uses a hierarchical all-reduce on 2+ regions. Candidates whose
-// sync period exceeds the planned steps are left out, with the reason appended to `skipped`.
+// 1 shard). The DiLoCo family uses a hierarchical all-reduce on 2+ regions, and the plan's wire
+// format when it names one (planned_wire_format; streaming_diloco's fp4 gives way to it).
+// Candidates whose sync period exceeds the plan's length in steps (planned_length: a Hivemind
+// plan's rounds are converted through samples) are left out, with the reason appended to
+// `skipped`.  Each candidate's steps are representative_steps() of its planned_length().
 std::vector<Candidate> candidate_strategies(const DeploymentShape& shape, std::vector<std::string>& skipped);
 
 // Steps run at least when a strategy has a warm-up, so that the warm-up takes its planned share

@@ -14,6 +14,7 @@
 #include "sim/isolate.h"
 #include "sim/json_reader.h"
 #include "sim/run.h"
+#include "sim/scenario.h"
 
 namespace geotrain::cli {
 namespace {
@@ -67,11 +68,28 @@ nlohmann::json point(const Spec& s, double parameters, const nlohmann::json& str
   doc["strategy"] = strategy;
   doc["network"]["window_cap"] = false;
   if (doc["topology"].is_string()) {
-    const auto p = std::filesystem::path(s.file).parent_path() / doc["topology"].get<std::string>();
+    const std::filesystem::path relative = doc["topology"].get<std::string>();
+    const auto p = std::filesystem::path(s.file).parent_path() / relative;
     doc["topology"] = sim::read_json_file(p.string());
+    // Inlined, its instance catalog resolves from the scenario's folder, no longer the topology's.
+    auto& topology = doc["topology"];
+    if (topology.is_object() && topology.contains("instance_catalog") && topology["instance_catalog"].is_string()) {
+      const std::filesystem::path catalog = topology["instance_catalog"].get<std::string>();
+      if (catalog.is_relative()) topology["instance_catalog"] = (relative.parent_path() / catalog).lexically_normal().string();
+    }
   }
-  for (auto& link : doc["topology"]["links"]) link["capacity_Gbps"] = gbps;
+  if (doc["topology"].is_object() && doc["topology"].contains("links") && doc["topology"]["links"].is_array())
+    for (auto& link : doc["topology"]["links"])
+      if (link.is_object()) link["capacity_Gbps"] = gbps;
   return doc;
+}
+
+// The FLOPs per sample that make one step's compute take `step_compute_s` on the first fleet
+// entry's instance type (as the loader resolved it: inline or from the instance catalog).
+double flops_per_sample(const nlohmann::json& doc, const std::string& file, double step_compute_s) {
+  const sim::Scenario scenario = sim::parse_scenario(doc, file);
+  const sim::InstanceType& type = scenario.topology.instance_types.at(scenario.fleet.front().instance);
+  return type.effective_flops() * step_compute_s / scenario.workload.batch_per_worker;
 }
 
 // Every point is validated before anything runs or is written: a bad strategy names the spec.
@@ -98,11 +116,7 @@ int run(const std::string& spec_file, const std::string& out_dir) {
       std::vector<double> u;
       for (double gbps : s.bandwidths_Gbps) {
         nlohmann::json doc = point(s, params, strategy, gbps);
-        // Make one step's compute take step_compute_s on the first fleet entry's instance.
-        const auto& type = doc["topology"]["instance_types"][doc["fleet"][0]["instance"].get<std::string>()];
-        const double flops = type.value("gpus", 1) * type["gpu_peak_tflops"].get<double>() * 1e12 *
-                             type["utilization"].get<double>();
-        doc["workload"]["model"]["flops_per_sample"] = flops * s.step_compute_s / doc["workload"]["batch_per_worker"].get<double>();
+        doc["workload"]["model"]["flops_per_sample"] = flops_per_sample(doc, s.file, s.step_compute_s);
         const auto r = nlohmann::json::parse(sim::run_isolated([&] {
           return sim::run_scenario(sim::parse_scenario(doc, s.file)).results.dump();
         }));

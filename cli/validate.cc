@@ -159,6 +159,8 @@ Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, co
   analysis::DeploymentShape shape;
   shape.planned_steps = base.workload.steps;
   shape.planned_strategy = planned;
+  shape.workers = base.worker_count();
+  shape.batch_per_worker = base.workload.batch_per_worker;
   std::set<int> regions;
   for (const auto& f : base.fleet) {
     regions.insert(f.region_index);

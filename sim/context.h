@@ -46,6 +46,9 @@ struct Message {
   // Request/reply protocols under faults (parameter servers, EASGD): the request's id, echoed in
   // its reply, so that a requester recognizes a reply (or a release) meant for an earlier request.
   long request = 0;
+  // A weighted average's weight, sent beside the values as metadata (hivemind's averager: the
+  // peer's sample count; never part of the compressed values).
+  double weight = 0;
 };
 
 // A send or receive in flight.  Movable; wait on it with WorkerContext::wait*.

@@ -106,6 +106,61 @@ TEST(RecommendTest, CandidatesMarkThePlannedStrategyOnceAndSkipLongPeriods) {
   EXPECT_TRUE(std::any_of(d.begin(), d.end(), [](const an::Candidate& x) { return x.name == "hivemind"; }));
 }
 
+// A Hivemind plan counts rounds of target_batch samples, the other strategies steps of
+// workers x batch_per_worker samples: the candidates' lengths go through samples.
+TEST(RecommendTest, HivemindRoundsAndStepsCompareThroughSamples) {
+  // 10 rounds of 32768 samples = 327680 samples = 2560 steps of 2 workers x 64.
+  an::DeploymentShape shape{10, 2, true, json{{"name", "hivemind"}, {"target_batch", 32768}, {"matchmaking_s", 5}}, 2, 64};
+  EXPECT_EQ(an::planned_samples(shape), 327680);
+  EXPECT_EQ(an::planned_length({{"name", "diloco"}, {"H", 256}}, shape), 2560);
+  EXPECT_EQ(an::planned_length(shape.planned_strategy, shape), 10);
+  std::vector<std::string> skipped;
+  const auto c = an::candidate_strategies(shape, skipped);
+  EXPECT_TRUE(skipped.empty()) << skipped.front();  // before: every DiLoCo H > 10 "rounds" was skipped
+  const auto steps_of = [&c](const std::string& knobs) {
+    const auto it = std::find_if(c.begin(), c.end(), [&](const an::Candidate& x) { return x.knobs == knobs; });
+    return it == c.end() ? -1 : it->steps;
+  };
+  EXPECT_EQ(steps_of("H=256 allreduce=hierarchical"), 3 * 256);
+  EXPECT_EQ(steps_of("allreduce=ring"), 3);  // ddp: 3 sync periods of 1 step
+  ASSERT_TRUE(c.front().as_planned);
+  EXPECT_EQ(c.front().steps, 3);  // the plan: 3 of its 10 rounds
+  EXPECT_EQ(steps_of("target_batch=32768"), 3);  // the listed Hivemind: 10 rounds too
+  // The other way round: 100 steps of 2 x 64 = 12800 samples, under one round of 32768.
+  shape.planned_steps = 100;
+  shape.planned_strategy = json{{"name", "ddp"}};
+  EXPECT_EQ(an::planned_length({{"name", "hivemind"}, {"target_batch", 32768}}, shape), 1);
+  EXPECT_EQ(an::planned_length({{"name", "hivemind"}, {"target_batch", 6400}}, shape), 2);
+  const auto d = an::candidate_strategies(shape, skipped);
+  const auto hive = std::find_if(d.begin(), d.end(), [](const an::Candidate& x) { return x.name == "hivemind"; });
+  ASSERT_NE(hive, d.end());
+  EXPECT_EQ(hive->steps, 1);  // one round stands for the plan's 12800 samples
+  // Unknown fleet shape: no conversion.
+  shape.workers = 0;
+  EXPECT_EQ(an::planned_length({{"name", "hivemind"}}, shape), 100);
+}
+
+TEST(RecommendTest, DilocoCandidatesCarryThePlannedWireFormat) {
+  an::DeploymentShape shape{1000, 2, false, json{{"name", "ddp"}, {"wire_format", "int8"}}, 4, 32};
+  EXPECT_EQ(an::planned_wire_format(shape), "int8");
+  std::vector<std::string> skipped;
+  int outer = 0;
+  for (const auto& c : an::candidate_strategies(shape, skipped)) {
+    if (c.name != "diloco" && c.name != "streaming_diloco") continue;
+    ++outer;
+    EXPECT_EQ(c.strategy.value("wire_format", ""), "int8") << c.knobs;
+  }
+  EXPECT_EQ(outer, 4);  // diloco H = 16, 64, 256 and streaming_diloco
+  shape.planned_strategy = json{{"name", "hivemind"}, {"compression", "bf16"}};
+  EXPECT_EQ(an::planned_wire_format(shape), "bf16");
+  shape.planned_strategy = json{{"name", "ddp"}, {"wire_format", "native"}};  // not a DiLoCo format
+  EXPECT_EQ(an::planned_wire_format(shape), "");
+  for (const auto& c : an::candidate_strategies(shape, skipped)) {
+    if (c.name == "diloco") EXPECT_FALSE(c.strategy.contains("wire_format")) << c.knobs;
+    if (c.name == "streaming_diloco") EXPECT_EQ(c.strategy["wire_format"], "fp4");
+  }
+}
+
 TEST(RecommendTest, ListedCandidateIdenticalToThePlannedOneIsDropped) {
   an::DeploymentShape shape{1000, 2, true, json{{"name", "hivemind"}, {"target_batch", 32768}, {"matchmaking_s", 5}}};
   std::vector<std::string> skipped;

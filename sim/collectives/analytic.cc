@@ -69,7 +69,15 @@ void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
     data.push_back(t->values().data());
   }
   const float factor = 1.0f / static_cast<float>(n);
+  // The ring rounds every partial sum it sends, and each complete chunk once, through the sum
+  // format (ring_allreduce.cc); a slab of kBlock values starts on a block of the format, so
+  // rounding slab by slab is rounding the chunk as one message.
+  const kernels::WireFormat format = members[0]->sum_format();
+  const auto round_to_format = [format](float* v, std::size_t len) {
+    if (format != kernels::WireFormat::fp32) kernels::roundtrip(format, v, v, len, kernels::kDefaultBlockValues);
+  };
   constexpr std::size_t kBlock = 2048;  // the running sum stays in L1
+  static_assert(kBlock % kernels::kDefaultBlockValues == 0, "slabs must start on a block of the wire format");
   float acc[kBlock];
   for (int c = 0; c < n; ++c) {
     const ChunkRange chunk = chunk_range(numel, n, c);
@@ -77,6 +85,7 @@ void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
       const std::size_t len = std::min(kBlock, chunk.begin + chunk.count - b);
       std::copy(data[c] + b, data[c] + b + len, acc);
       for (int s = 1; s < n; ++s) {
+        round_to_format(acc, len);  // sent by the member before
         const float* x = data[(c + s) % n] + b;
         if (s + 1 < n) {
           for (std::size_t k = 0; k < len; ++k) acc[k] = x[k] + acc[k];
@@ -84,6 +93,7 @@ void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
           for (std::size_t k = 0; k < len; ++k) acc[k] = (x[k] + acc[k]) * factor;
         }
       }
+      round_to_format(acc, len);  // complete
       for (float* d : data) std::copy(acc, acc + len, d + b);
     }
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/quantize.h"
 #include "runtime/tensor.h"
 
 namespace geotrain::sim {
@@ -51,6 +52,15 @@ void tree_broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<in
 // all-to-all reduce-scatter of the parts, then all-to-all gather.  weights: one per member, > 0.
 void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
                              const std::vector<double>& weights);
+// Hivemind's averager: the same exchange, leaving sum_j weight_j x t_j / sum_j weight_j.  Each
+// member's `weight` (its sample count) travels beside its values as metadata; the owner of a part
+// averages it in fp32 (in group order), rounds the average through `format` (what goes back on
+// the wire, so every member ends with the same values), and sends it back with the total weight.
+// Returns the total weight (0: no member brought any, and t is left all zeros).  The values of t
+// should already be in `format` (the sender's compression); bytes as butterfly_allreduce_sum.
+double butterfly_allreduce_weighted_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
+                                         const std::vector<double>& part_weights, double weight,
+                                         kernels::WireFormat format);
 // The parts: consecutive ranges of [0, numel) proportional to the weights.
 std::vector<ChunkRange> weighted_chunks(std::size_t numel, const std::vector<double>& weights);
 // Hierarchical all-reduce: ring reduce to one leader per region, ring all-reduce among the

@@ -1,7 +1,8 @@
 // Synchronous data parallel (Jin et al. 2016): every step each worker computes a gradient on
 // its batch, the gradients are averaged with an all-reduce, and every replica applies the mean
 // with its own (identical) optimizer, so the replicas stay identical.  Optional gradient
-// compression: "wire_format" quantizes each worker's gradient once before the all-reduce.
+// compression: "wire_format" sizes the all-reduce's messages, and every partial sum is rounded
+// through it before each hop (the complete sum once), as a compressed all-reduce must.
 // Each step is a round of the group (sim/resilience/): under faults a preempted member's gradient
 // is lost and the step is redone by the survivors; the replica is the trainer's parameters and
 // optimizer state (the layer's default declaration).
@@ -23,7 +24,7 @@ class Ddp final : public Strategy {
     runtime::Trainer& trainer = ctx.trainer();
     for (long step = ctx.start_round(); step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      if (wire_format_ != "native") apply_wire_format(trainer.grads(), wire_format_);  // e.g. fp16 compression
+      if (wire_format_ != "native") set_allreduce_wire_format(trainer.grads(), wire_format_);  // e.g. int8 compression
       const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
       trainer.optimizer_step(trainer.grads());
       resilience::applied(ctx, step + 1, members);

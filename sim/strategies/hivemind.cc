@@ -1,9 +1,11 @@
 // Hivemind-style collaborative averaging (as used by Erben et al. 2023): peers train and
 // accumulate gradients, reporting their samples for the current round; once the samples reported
 // for the round reach the target batch size, every peer waits the matchmaking delay, compresses
-// its accumulated gradient (fp16 by default) and joins a butterfly all-reduce whose parts are
-// sized by each peer's bandwidth.  The sample-weighted mean gradient is applied at once, or one
-// round late (delayed update) so that the averaging overlaps the next round's compute.
+// its mean gradient over the round (fp16 by default) and joins a butterfly all-reduce whose parts
+// are sized by each peer's bandwidth, with its sample count as the weight (metadata beside the
+// compressed values, as hivemind's averager sends it: a count never goes through fp16, whose
+// largest value is 65504).  The sample-weighted mean gradient is applied at once, or one round
+// late (delayed update) so that the averaging overlaps the next round's compute.
 // workload.steps counts rounds (optimizer steps).
 // Each averaging round is a round of the group (sim/resilience/): its group is the live peers;
 // a peer that vanishes drops out, its progress report expires and its gradients are lost; a
@@ -14,6 +16,7 @@
 #include <map>
 #include <optional>
 
+#include "kernels/quantize.h"
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/average.h"
@@ -28,7 +31,7 @@ class Hivemind final : public Strategy {
  public:
   Hivemind(double target_batch, double matchmaking_s, std::string compression, bool delayed)
       : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(std::move(compression)),
-        delayed_(delayed) {}
+        format_(*kernels::parse_wire_format(compression_)), delayed_(delayed) {}
 
   void prepare(World& world) override {
     const std::size_t peers = world.trainers.size();
@@ -50,20 +53,17 @@ class Hivemind final : public Strategy {
     // starts with its donor's.
     std::shared_ptr<Round> averaging = unapplied_[rank];
     for (long round = ctx.start_round(); round < w.steps; ++round) {
-      // Accumulate sample-weighted gradients, plus the sample count in the last slot.
+      // Accumulate sample-weighted gradients (fp32, on the peer).
       auto mine = std::make_shared<Round>();
       mine->round = round;
-      mine->sum = trainer.is_real() ? runtime::Tensor::zeros(n + 1) : runtime::Tensor::phantom(n + 1);
+      mine->grad = trainer.is_real() ? runtime::Tensor::zeros(n) : runtime::Tensor::phantom(n);
       progress_[rank] = {round, 0};
       while (committed(ctx.world(), round) < target_batch_) {
         progress_[rank].samples += w.batch_per_worker;  // reported before computing, as hivemind does
         const double loss = ctx.compute_gradient(w.batch_per_worker);
-        if (trainer.is_real()) {
-          auto a = mine->sum.values();
-          const auto g = trainer.grads().values();
-          for (std::size_t i = 0; i < n; ++i) a[i] += g[i] * static_cast<float>(w.batch_per_worker);
-          a[n] += static_cast<float>(w.batch_per_worker);
-        }
+        if (trainer.is_real())
+          kernels::add_scaled_into(mine->grad.values().data(), trainer.grads().values().data(),
+                                   static_cast<float>(w.batch_per_worker), n);
         mine->samples += w.batch_per_worker;
         ctx.end_step(w.batch_per_worker, loss, ctx.group_size());
       }
@@ -74,7 +74,9 @@ class Hivemind final : public Strategy {
         averaging.reset();
       }
       ctx.sleep(matchmaking_s_);
-      apply_wire_format(mine->sum, compression_);
+      if (mine->grad.is_real() && mine->samples > 0)  // the mean gradient, what the peer compresses
+        kernels::scale(mine->grad.values().data(), static_cast<float>(1.0 / mine->samples), n);
+      apply_wire_format(mine->grad, compression_);
       if (delayed_) {
         in_flight = ctx.start_overlapped(1, [this, mine](WorkerContext& c) { average(c, *mine); });
         averaging = mine;
@@ -114,12 +116,13 @@ class Hivemind final : public Strategy {
     long round = -1;
     double samples = 0;
   };
-  // One peer's part of an averaging round: sum(g x samples) with the sample count in the last
-  // slot (the sum over the group once averaged), and the committed group.
+  // One peer's part of an averaging round: its mean gradient over its samples (the group's
+  // sample-weighted mean once averaged) and the committed group.
   struct Round {
     long round = 0;
-    runtime::Tensor sum = runtime::Tensor::phantom(0);
-    double samples = 0;        // this peer's
+    runtime::Tensor grad = runtime::Tensor::phantom(0);
+    double samples = 0;        // this peer's: its weight in the average
+    double group_samples = 0;  // the group's, once averaged (0: nobody brought any)
     std::vector<int> members;
   };
 
@@ -138,7 +141,7 @@ class Hivemind final : public Strategy {
   // The butterfly among the round's members (ring order), parts sized by their NIC bandwidth.
   void average(WorkerContext& c, Round& r) {
     resilience::log_round_samples(c, r.round, r.samples);
-    r.members = resilience::group_round(c, r.round, r.sum, [&](const std::vector<int>& members) {
+    r.members = resilience::group_round(c, r.round, r.grad, [&](const std::vector<int>& members) {
       std::vector<int> order;
       std::vector<double> weights;
       for (int p : c.platform().ring_order())
@@ -146,29 +149,25 @@ class Hivemind final : public Strategy {
           order.push_back(p);
           weights.push_back(c.platform().nodes()[p].type->nic_Bps);
         }
-      butterfly_allreduce_sum(c, r.sum, order, weights);
+      r.group_samples = butterfly_allreduce_weighted_mean(c, r.grad, order, weights, r.samples, format_);
     });
   }
 
-  // g = sum(g_i * samples_i) / sum(samples_i); then the inner optimizer steps with it (no step
+  // g = sum(mean_i * samples_i) / sum(samples_i); then the inner optimizer steps with it (no step
   // when the group brought no samples, e.g. only a peer that joined after the round filled).
   void apply(WorkerContext& ctx, const Round& r) {
     runtime::Trainer& trainer = ctx.trainer();
     if (unapplied_[ctx.rank()].get() == &r) unapplied_[ctx.rank()] = nullptr;
-    if (trainer.is_real()) {
-      const auto s = r.sum.values();
-      const std::size_t n = s.size() - 1;
-      if (s[n] > 0) {
-        auto g = trainer.grads().values();
-        for (std::size_t i = 0; i < n; ++i) g[i] = s[i] / s[n];
-        trainer.optimizer_step(trainer.grads());
-      }
+    if (trainer.is_real() && r.group_samples > 0) {
+      kernels::copy(trainer.grads().values().data(), r.grad.values().data(), r.grad.numel());
+      trainer.optimizer_step(trainer.grads());
     }
     resilience::applied(ctx, r.round + 1, r.members);
   }
 
   double target_batch_, matchmaking_s_;
   std::string compression_;
+  kernels::WireFormat format_;  // compression_'s
   bool delayed_;
   std::vector<Progress> progress_;                  // [peer]
   std::vector<std::shared_ptr<Round>> unapplied_;   // [peer]: averaging launched, not applied yet

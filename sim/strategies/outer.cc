@@ -43,6 +43,11 @@ void apply_wire_format(runtime::Tensor& t, const std::string& format) {
   kernels::roundtrip(format_of(format), v.data(), v.data(), v.size(), kScaleBlock);  // in place
 }
 
+void set_allreduce_wire_format(runtime::Tensor& t, const std::string& format) {
+  t.set_wire_bytes_per_value(wire_bytes_per_value(format));
+  t.set_sum_format(format_of(format));
+}
+
 std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer) {
   std::vector<std::unique_ptr<GlobalCopy>> out;
   for (const auto& t : world.trainers)

@@ -70,6 +70,11 @@ runtime::OptimizerSpec nesterov_spec(double lr, double momentum);
 double wire_bytes_per_value(const std::string& format);
 // Quantizes and dequantizes a real tensor in `format` (no-op for fp32 and phantom tensors).
 void apply_wire_format(runtime::Tensor& t, const std::string& format);
+// For a tensor about to be all-reduced in `format` (ddp, pactrain): sizes its messages by the
+// format and makes the all-reduce round every partial sum it sends, and each complete sum once,
+// through it (runtime::Tensor::sum_format), as a real compressed all-reduce must; the values are
+// left as they are until then.
+void set_allreduce_wire_format(runtime::Tensor& t, const std::string& format);
 
 // A message body of `count` values in `format`: the values after one quantization round trip
 // (empty for size-only runs, where `values` is empty) and its bytes on the wire.  "native" is

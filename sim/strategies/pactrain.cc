@@ -2,7 +2,8 @@
 // warm-up, or on a pre-trained checkpoint) into one global mask K, identical on every worker;
 // then each step masks the gradient, compacts the (1-s)N kept entries into a dense vector (no
 // indices on the wire), all-reduces it, scatters it back, steps, and re-applies the mask.
-// Optional ternary quantization of the compact gradient.
+// Optional ternary quantization of the compact gradient: every partial sum of the all-reduce is
+// rounded to ternary before each hop (the complete sum once).
 // Every step (warm-up or sparse) is a round of the group (sim/resilience/), as in DDP; the
 // replica is the parameters, optimizer and mask, so a returning worker, or a group that rolls
 // back to a checkpoint, keeps the mask it pruned with.
@@ -62,7 +63,7 @@ class PacTrain final : public Strategy {
       runtime::Tensor compact = trainer.is_real() ? runtime::Tensor::zeros(kept) : runtime::Tensor::phantom(kept);
       compact.set_wire_bytes_per_value(w.wire_bytes_per_param);
       if (trainer.is_real()) kernels::compact_masked(compact.values().data(), trainer.grads().values().data(), mask.data(), n);
-      if (quantize_ == "ternary") apply_wire_format(compact, "ternary");
+      if (quantize_ == "ternary") set_allreduce_wire_format(compact, "ternary");
       const auto members = resilience::allreduce_round(ctx, step, compact, algo_);
       if (trainer.is_real()) {
         kernels::scatter_masked(trainer.grads().values().data(), compact.values().data(), mask.data(), n);
