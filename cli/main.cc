@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/process_pool.h"
+#include "common/csv.h"
 #include "runtime/dataset.h"
 #include "runtime/math_pool.h"
 #include "sim/json_reader.h"
@@ -134,12 +135,19 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
   return 0;
 }
 
-// One CSV row per run folder: the figures people compare runs by.
+// One CSV row per run folder: the figures people compare runs by (RFC 4180 cells: a run folder
+// or scenario name with a comma, quote or newline is quoted; nulls are empty; counts integers).
 int cmd_summarize(const std::vector<std::string>& dirs) {
-  fmt::print("run,scenario,strategy,workers,simulated_s,samples,throughput_samples_per_s,final_test_accuracy,"
-             "final_test_loss,time_to_target_s,cost_to_target_usd,total_usd,egress_usd,wan_bytes,"
-             "staleness_mean,diverged\n");
-  auto field = [](const nlohmann::json& v) { return v.is_null() ? std::string() : v.dump(); };
+  geotrain::csv::Writer out({"run", "scenario", "strategy", "workers", "simulated_s", "samples", "throughput_samples_per_s",
+                             "final_test_accuracy", "final_test_loss", "time_to_target_s", "cost_to_target_usd", "total_usd",
+                             "egress_usd", "wan_bytes", "staleness_mean", "diverged"});
+  auto field = [&out](const nlohmann::json& v) {
+    if (v.is_number_integer()) out.text(v.dump());  // exact digits, whatever the size
+    else if (v.is_number()) out.number(v.get<double>());
+    else if (v.is_string()) out.text(v.get<std::string>());
+    else if (v.is_null()) out.empty();
+    else out.text(v.dump());  // booleans
+  };
   for (const auto& dir : dirs) {
     const auto file = (std::filesystem::path(dir) / "results.json").string();
     nlohmann::json r;
@@ -153,13 +161,16 @@ int cmd_summarize(const std::vector<std::string>& dirs) {
     std::string strategy = r["strategy"]["name"].get<std::string>();
     for (const char* knob : {"allreduce", "mode", "form"})
       if (r["strategy"].contains(knob)) strategy += "/" + r["strategy"][knob].get<std::string>();
-    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dir, r["scenario"].get<std::string>(), strategy,
-               field(r["workers"]), field(r["simulated_s"]), field(r["samples"]), field(r["throughput_samples_per_s"]),
-               field(c["final_test_accuracy"]), field(c["final_test_loss"]), field(c["time_to_target_s"]),
-               field(c["cost_to_target_usd"]), field(r["cost_usd"]["total"]), field(r["cost_usd"]["egress"]),
-               field(r["traffic_bytes"]["wan"]), r.contains("staleness") ? field(r["staleness"]["mean"]) : "",
-               field(r["diverged"]));
+    out.text(dir).text(r["scenario"].get<std::string>()).text(strategy);
+    for (const auto& v : {r["workers"], r["simulated_s"], r["samples"], r["throughput_samples_per_s"], c["final_test_accuracy"],
+                          c["final_test_loss"], c["time_to_target_s"], c["cost_to_target_usd"], r["cost_usd"]["total"],
+                          r["cost_usd"]["egress"], r["traffic_bytes"]["wan"]})
+      field(v);
+    field(r.contains("staleness") ? r["staleness"]["mean"] : nlohmann::json(nullptr));
+    field(r["diverged"]);
+    out.end_row();
   }
+  fmt::print("{}", out.str());
   return 0;
 }
 

@@ -221,7 +221,7 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
                          {"transfers", ledger.transfers()},
                          {"transfers_per_wall_s", ledger.transfers() / wall_s},
                          {"simulated_steps_per_wall_s", recorder.rows().size() / wall_s}};
-  out.timeline_csv = recorder.timeline_csv();
+  out.timeline_csv = recorder.timeline_csv(training.is_real());
   std::vector<std::string> names;
   for (const auto& w : platform.nodes()) names.push_back(w.name);
   out.trace_json = recorder.trace_json(names);
