@@ -1,13 +1,15 @@
-// The geotrain command line: `geotrain run SCENARIO.json [--out DIR] [--set /pointer=value]...`
-// and `geotrain summarize DIR...`.  Exit codes: 0 ok, 1 a check failed or an unexpected error,
-// 2 bad input.
+// The geotrain command line: `geotrain run SCENARIO.json [--out DIR] [--set /pointer=value]...`,
+// `geotrain summarize DIR...` and `geotrain --version`.  Exit codes: 0 ok, 1 a check failed or an
+// unexpected error, 2 bad input.
 #include <cstdio>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "geotrain_version.h"  // generated at build time (cli/version.cmake)
 #include "cli/commands.h"
+#include "cli/overrides.h"
 #include "cli/process_pool.h"
 #include "common/csv.h"
 #include "runtime/dataset.h"
@@ -87,34 +89,13 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("\nwrote {0}/results.json, {0}/timeline.csv, {0}/trace.json\n", out_dir);
 }
 
-// Applies "--set /json/pointer=value" overrides (value is JSON; a bare word is taken as a string).
-void apply_overrides(nlohmann::json& doc, const std::string& file, const std::vector<std::string>& sets) {
-  for (const auto& set : sets) {
-    const auto eq = set.find('=');
-    if (set.empty() || set[0] != '/' || eq == std::string::npos)
-      geotrain::sim::throw_bad_input(file, "--set " + set, "", "expected --set /json/pointer=value");
-    const std::string pointer = set.substr(0, eq), text = set.substr(eq + 1);
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error&) {
-      value = text;  // e.g. --set /strategy/name=gossip
-    }
-    try {
-      doc[nlohmann::json::json_pointer(pointer)] = value;
-    } catch (const nlohmann::json::exception& e) {
-      geotrain::sim::throw_bad_input(file, pointer, text, std::string("cannot set this pointer: ") + e.what());
-    }
-  }
-}
-
 int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, const std::vector<std::string>& sets,
             int threads) {
   geotrain::runtime::set_math_threads(threads > 0 ? threads : geotrain::cli::usable_cores());
   geotrain::sim::Scenario scenario;
   try {
     nlohmann::json doc = geotrain::sim::read_json_file(scenario_file);
-    apply_overrides(doc, scenario_file, sets);
+    geotrain::cli::apply_overrides(doc, scenario_file, sets);
     scenario = geotrain::sim::parse_scenario(doc, scenario_file);
   } catch (const geotrain::sim::BadInput& e) {
     fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
@@ -212,6 +193,9 @@ void add_summarize_command(CLI::App& app, int& exit_code) {
 int main(int argc, char** argv) {
   CLI::App app{"geotrain: simulate geo-distributed deep learning training (time, convergence, dollars)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("geotrain " GEOTRAIN_VERSION "\ngit commit: " GEOTRAIN_GIT_COMMIT
+                                                "\nbuild type: " GEOTRAIN_BUILD_TYPE "\nSimGrid: ") +
+                                        geotrain::sim::simgrid_version());
   int exit_code = 0;
   geotrain::cli::add_run_command(app, exit_code);
   geotrain::cli::add_summarize_command(app, exit_code);

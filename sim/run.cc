@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <simgrid/s4u.hpp>
+#include <simgrid/version.h>
 
 #include "sim/fault_injector.h"
 #include "sim/collectives/analytic.h"
@@ -269,6 +270,11 @@ nlohmann::ordered_json deterministic_part(const nlohmann::ordered_json& results)
   nlohmann::ordered_json copy = results;
   copy.erase("perf");
   return copy;
+}
+
+std::string simgrid_version() {
+  return std::to_string(SIMGRID_VERSION_MAJOR) + "." + std::to_string(SIMGRID_VERSION_MINOR) + "." +
+         std::to_string(SIMGRID_VERSION_PATCH);
 }
 
 }  // namespace geotrain::sim
