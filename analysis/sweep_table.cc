@@ -1,23 +1,11 @@
 // Sweep tables: metric extraction from results.json and CSV writing.
 #include "analysis/sweep_table.h"
 
-#include <cmath>
 #include <stdexcept>
 
-#include <fmt/format.h>
+#include "common/csv.h"
 
 namespace geotrain::analysis {
-namespace {
-
-// Whole numbers as integers (byte counts read as in results.json), others in the shortest text
-// that reads back to the same double.
-std::string number_text(double v) {
-  constexpr double kExactIntegerLimit = 9007199254740992.0;  // 2^53: doubles are exact integers below it
-  if (std::fabs(v) < kExactIntegerLimit && v == std::trunc(v)) return fmt::format("{}", static_cast<long long>(v));
-  return nlohmann::json(v).dump();
-}
-
-}  // namespace
 
 const std::vector<MetricColumn>& sweep_metrics() {
   static const std::vector<MetricColumn> columns = {
@@ -52,29 +40,21 @@ std::optional<double> metric(const PointRow& row, const std::string& column) {
   throw std::invalid_argument("no sweep metric column " + column);
 }
 
-std::string csv_cell(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows) {
-  std::string csv = "point";
-  for (const auto& pointer : axis_pointers) csv += "," + csv_cell(pointer);
-  for (const auto& m : sweep_metrics()) csv += std::string(",") + m.column;
-  csv += "\n";
+  std::vector<std::string> header = {"point"};
+  header.insert(header.end(), axis_pointers.begin(), axis_pointers.end());
+  for (const auto& m : sweep_metrics()) header.emplace_back(m.column);
+  csv::Writer out(header);
   for (const auto& row : rows) {
-    csv += csv_cell(row.id);
+    out.text(row.id);
     for (const auto& pointer : axis_pointers) {
       const auto it = row.axes.find(pointer);
-      const std::string text = it == row.axes.end() ? "" : it->is_string() ? it->get<std::string>() : it->dump();
-      csv += "," + csv_cell(text);
+      out.text(it == row.axes.end() ? "" : it->is_string() ? it->get<std::string>() : it->dump());
     }
-    for (const auto& value : row.metrics) csv += "," + (value ? number_text(*value) : std::string());
-    csv += "\n";
+    for (const auto& value : row.metrics) out.number(value);
+    out.end_row();
   }
-  return csv;
+  return out.str();
 }
 
 }  // namespace geotrain::analysis

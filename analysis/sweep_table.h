@@ -33,10 +33,7 @@ std::optional<double> metric(const PointRow& row, const std::string& column);
 // CSV text: header "point,<axis pointers...>,<metric columns...>", then one line per row.
 // Strings are written bare, other axis values as JSON; whole-number metrics as integers, others
 // with round-trip precision; null metrics are empty cells; cells with
-// a comma, quote or newline are quoted (RFC 4180).
+// a comma, quote, CR or LF are quoted (RFC 4180; the project's CSV writer, common/csv.h).
 std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows);
-
-// The cell text of one value (exposed for tests).
-std::string csv_cell(const std::string& text);
 
 }  // namespace geotrain::analysis

@@ -1,14 +1,17 @@
-// The geotrain command line: `geotrain run SCENARIO.json [--out DIR] [--set /pointer=value]...`
-// and `geotrain summarize DIR...`.  Exit codes: 0 ok, 1 a check failed or an unexpected error,
-// 2 bad input.
+// The geotrain command line: `geotrain run SCENARIO.json [--out DIR] [--set /pointer=value]...`,
+// `geotrain summarize DIR...` and `geotrain --version`.  Exit codes: 0 ok, 1 a check failed or an
+// unexpected error, 2 bad input.
 #include <cstdio>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "geotrain_version.h"  // generated at build time (cli/version.cmake)
 #include "cli/commands.h"
+#include "cli/overrides.h"
 #include "cli/process_pool.h"
+#include "common/csv.h"
 #include "runtime/dataset.h"
 #include "runtime/math_pool.h"
 #include "sim/json_reader.h"
@@ -86,34 +89,13 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("\nwrote {0}/results.json, {0}/timeline.csv, {0}/trace.json\n", out_dir);
 }
 
-// Applies "--set /json/pointer=value" overrides (value is JSON; a bare word is taken as a string).
-void apply_overrides(nlohmann::json& doc, const std::string& file, const std::vector<std::string>& sets) {
-  for (const auto& set : sets) {
-    const auto eq = set.find('=');
-    if (set.empty() || set[0] != '/' || eq == std::string::npos)
-      geotrain::sim::throw_bad_input(file, "--set " + set, "", "expected --set /json/pointer=value");
-    const std::string pointer = set.substr(0, eq), text = set.substr(eq + 1);
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error&) {
-      value = text;  // e.g. --set /strategy/name=gossip
-    }
-    try {
-      doc[nlohmann::json::json_pointer(pointer)] = value;
-    } catch (const nlohmann::json::exception& e) {
-      geotrain::sim::throw_bad_input(file, pointer, text, std::string("cannot set this pointer: ") + e.what());
-    }
-  }
-}
-
 int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, const std::vector<std::string>& sets,
             int threads) {
   geotrain::runtime::set_math_threads(threads > 0 ? threads : geotrain::cli::usable_cores());
   geotrain::sim::Scenario scenario;
   try {
     nlohmann::json doc = geotrain::sim::read_json_file(scenario_file);
-    apply_overrides(doc, scenario_file, sets);
+    geotrain::cli::apply_overrides(doc, scenario_file, sets);
     scenario = geotrain::sim::parse_scenario(doc, scenario_file);
   } catch (const geotrain::sim::BadInput& e) {
     fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
@@ -134,12 +116,19 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
   return 0;
 }
 
-// One CSV row per run folder: the figures people compare runs by.
+// One CSV row per run folder: the figures people compare runs by (RFC 4180 cells: a run folder
+// or scenario name with a comma, quote or newline is quoted; nulls are empty; counts integers).
 int cmd_summarize(const std::vector<std::string>& dirs) {
-  fmt::print("run,scenario,strategy,workers,simulated_s,samples,throughput_samples_per_s,final_test_accuracy,"
-             "final_test_loss,time_to_target_s,cost_to_target_usd,total_usd,egress_usd,wan_bytes,"
-             "staleness_mean,diverged\n");
-  auto field = [](const nlohmann::json& v) { return v.is_null() ? std::string() : v.dump(); };
+  geotrain::csv::Writer out({"run", "scenario", "strategy", "workers", "simulated_s", "samples", "throughput_samples_per_s",
+                             "final_test_accuracy", "final_test_loss", "time_to_target_s", "cost_to_target_usd", "total_usd",
+                             "egress_usd", "wan_bytes", "staleness_mean", "diverged"});
+  auto field = [&out](const nlohmann::json& v) {
+    if (v.is_number_integer()) out.text(v.dump());  // exact digits, whatever the size
+    else if (v.is_number()) out.number(v.get<double>());
+    else if (v.is_string()) out.text(v.get<std::string>());
+    else if (v.is_null()) out.empty();
+    else out.text(v.dump());  // booleans
+  };
   for (const auto& dir : dirs) {
     const auto file = (std::filesystem::path(dir) / "results.json").string();
     nlohmann::json r;
@@ -153,13 +142,16 @@ int cmd_summarize(const std::vector<std::string>& dirs) {
     std::string strategy = r["strategy"]["name"].get<std::string>();
     for (const char* knob : {"allreduce", "mode", "form"})
       if (r["strategy"].contains(knob)) strategy += "/" + r["strategy"][knob].get<std::string>();
-    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dir, r["scenario"].get<std::string>(), strategy,
-               field(r["workers"]), field(r["simulated_s"]), field(r["samples"]), field(r["throughput_samples_per_s"]),
-               field(c["final_test_accuracy"]), field(c["final_test_loss"]), field(c["time_to_target_s"]),
-               field(c["cost_to_target_usd"]), field(r["cost_usd"]["total"]), field(r["cost_usd"]["egress"]),
-               field(r["traffic_bytes"]["wan"]), r.contains("staleness") ? field(r["staleness"]["mean"]) : "",
-               field(r["diverged"]));
+    out.text(dir).text(r["scenario"].get<std::string>()).text(strategy);
+    for (const auto& v : {r["workers"], r["simulated_s"], r["samples"], r["throughput_samples_per_s"], c["final_test_accuracy"],
+                          c["final_test_loss"], c["time_to_target_s"], c["cost_to_target_usd"], r["cost_usd"]["total"],
+                          r["cost_usd"]["egress"], r["traffic_bytes"]["wan"]})
+      field(v);
+    field(r.contains("staleness") ? r["staleness"]["mean"] : nlohmann::json(nullptr));
+    field(r["diverged"]);
+    out.end_row();
   }
+  fmt::print("{}", out.str());
   return 0;
 }
 
@@ -201,6 +193,9 @@ void add_summarize_command(CLI::App& app, int& exit_code) {
 int main(int argc, char** argv) {
   CLI::App app{"geotrain: simulate geo-distributed deep learning training (time, convergence, dollars)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("geotrain " GEOTRAIN_VERSION "\ngit commit: " GEOTRAIN_GIT_COMMIT
+                                                "\nbuild type: " GEOTRAIN_BUILD_TYPE "\nSimGrid: ") +
+                                        geotrain::sim::simgrid_version());
   int exit_code = 0;
   geotrain::cli::add_run_command(app, exit_code);
   geotrain::cli::add_summarize_command(app, exit_code);

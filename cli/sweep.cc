@@ -1,7 +1,13 @@
 // `geotrain sweep SWEEP.json --out DIR [--jobs N] [--rerun]`: runs every point of a sweep (one
 // simulation per forked process, N at a time), resumes finished points, writes DIR/sweep.csv
-// and DIR/pareto.csv. The sweep file format is in docs/SWEEPS.md.
+// and DIR/pareto.csv. One sweep at a time per folder (DIR/sweep.lock). The sweep file format is in
+// docs/SWEEPS.md.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <cstdio>
@@ -33,6 +39,7 @@ using geotrain::cli::TaskResult;
 
 constexpr const char* kPointRecord = "point.json";  // axes and scenario hash of a point folder
 constexpr const char* kResults = "results.json";
+constexpr const char* kLockFile = "sweep.lock";       // flock(2)ed by the sweep running in a folder
 
 struct SweepOptions {
   std::string sweep_file, out_dir;
@@ -182,6 +189,52 @@ void write_tables(const analysis::SweepPlan& plan, const std::string& out_dir, c
              front.speed_column, front.maximize_speed ? "maximized" : "minimized");
 }
 
+// An exclusive flock(2) on DIR/sweep.lock for the life of this process (its forked point runs
+// share it). The kernel drops it when the process ends, however it ends, so a killed sweep leaves
+// no stale lock; the file itself stays, holding the pid of the last sweep that held it.
+class FolderLock {
+ public:
+  ~FolderLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+
+  // Takes the lock; false (with `why` set) when another process holds it or it cannot be taken.
+  bool acquire(const std::string& out_dir, std::string& why) {
+    fs::create_directories(out_dir);
+    const std::string file = (fs::path(out_dir) / kLockFile).string();
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      why = fmt::format("cannot open the lock file {}: {}", file, std::strerror(errno));
+      return false;
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      std::string pid = holder_pid();
+      why = error == EWOULDBLOCK
+                ? fmt::format("{} is in use: another sweep (pid {}) holds its lock file {}; wait for it to finish, or "
+                              "write this sweep into another folder",
+                              out_dir, pid.empty() ? "unknown" : pid, file)
+                : fmt::format("cannot lock {}: {}", file, std::strerror(error));
+      return false;
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+      fmt::print(stderr, "sweep: note: could not record this pid in {}\n", file);  // the lock still holds
+    return true;
+  }
+
+ private:
+  std::string holder_pid() const {
+    char buffer[32] = {};
+    const ssize_t n = ::pread(fd_, buffer, sizeof buffer - 1, 0);
+    std::string text = n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "";
+    text.erase(text.find_last_not_of(" \n") + 1);
+    return text;
+  }
+
+  int fd_ = -1;
+};
+
 // Point folders under DIR/points that this sweep does not own (an older version of the sweep).
 std::size_t foreign_point_folders(const analysis::SweepPlan& plan, const std::string& out_dir) {
   std::set<std::string> ids;
@@ -204,6 +257,11 @@ int cmd_sweep(const SweepOptions& opts) {
     return geotrain::cli::kExitBadInput;
   }
   if (!validate_points(plan, scenarios)) return geotrain::cli::kExitBadInput;
+  FolderLock lock;
+  if (std::string why; !lock.acquire(opts.out_dir, why)) {
+    fmt::print(stderr, "geotrain: sweep: {}\n", why);
+    return geotrain::cli::kExitBadInput;
+  }
   std::vector<std::size_t> to_run;
   for (const auto& p : plan.points) {
     const fs::path dir = point_dir(opts.out_dir, p);

@@ -6,11 +6,12 @@
 // (log-linear interpolation between measured bandwidths; empty when the range never reaches it).
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
+#include "analysis/json_file.h"
 #include "cli/commands.h"
+#include "common/csv.h"
 #include "sim/isolate.h"
 #include "sim/json_reader.h"
 #include "sim/run.h"
@@ -106,11 +107,9 @@ void validate_points(const Spec& s, const std::string& spec_file) {
 int run(const std::string& spec_file, const std::string& out_dir) {
   const Spec s = read_spec(spec_file);
   validate_points(s, spec_file);
-  std::filesystem::create_directories(out_dir);
-  std::ofstream util(std::filesystem::path(out_dir) / "utilization.csv");
-  std::ofstream needed(std::filesystem::path(out_dir) / "needed.csv");
-  util << "model_parameters,strategy,wan_Gbps,step_time_s,utilization\n";
-  needed << "model_parameters,strategy,utilization_target,wan_Gbps_needed\n";
+  csv::Writer util({"model_parameters", "strategy", "wan_Gbps", "step_time_s", "utilization"});
+  csv::Writer needed({"model_parameters", "strategy", "utilization_target", "wan_Gbps_needed"});
+  constexpr int kStepTimeDigits = 9, kUtilizationDecimals = 6, kNeededDigits = 4;
   for (double params : s.parameters)
     for (const auto& [label, strategy] : s.strategies) {
       std::vector<double> u;
@@ -122,20 +121,27 @@ int run(const std::string& spec_file, const std::string& out_dir) {
         }));
         const double t = r["simulated_s"], steps = r["steps"];
         u.push_back(r["time_breakdown_s"]["compute"].get<double>() / t);
-        util << fmt::format("{},{},{},{:.9g},{:.6f}\n", params, label, gbps, t / steps, u.back());
+        util.count(params).text(label).number(gbps).significant(t / steps, kStepTimeDigits).fixed(u.back(), kUtilizationDecimals);
+        util.end_row();
       }
       for (double target : kTargets) {
-        std::string cell;
-        for (std::size_t i = 0; i < u.size(); ++i) {
-          if (u[i] < target) continue;
-          if (i == 0) { cell = fmt::format("<={}", s.bandwidths_Gbps[0]); break; }
+        needed.count(params).text(label).number(target);
+        std::size_t i = 0;
+        while (i < u.size() && u[i] < target) ++i;
+        if (i == u.size()) {
+          needed.empty();  // never reached in the measured range
+        } else if (i == 0) {
+          needed.text(fmt::format("<={}", csv::number_text(s.bandwidths_Gbps[0])));
+        } else {
           const double l0 = std::log(s.bandwidths_Gbps[i - 1]), l1 = std::log(s.bandwidths_Gbps[i]);
-          cell = fmt::format("{:.4g}", std::exp(l0 + (target - u[i - 1]) / (u[i] - u[i - 1]) * (l1 - l0)));
-          break;
+          needed.significant(std::exp(l0 + (target - u[i - 1]) / (u[i] - u[i - 1]) * (l1 - l0)), kNeededDigits);
         }
-        needed << fmt::format("{},{},{},{}\n", params, label, target, cell);
+        needed.end_row();
       }
     }
+  std::filesystem::create_directories(out_dir);
+  analysis::write_text_atomically((std::filesystem::path(out_dir) / "utilization.csv").string(), util.str());
+  analysis::write_text_atomically((std::filesystem::path(out_dir) / "needed.csv").string(), needed.str());
   fmt::print("wrote {0}/utilization.csv and {0}/needed.csv\n", out_dir);
   return kExitOk;
 }

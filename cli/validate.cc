@@ -1,7 +1,8 @@
-// `geotrain validate DEPLOYMENT.json [--json FILE] [--jobs N]`: is a planned deployment feasible
-// (every fleet region reachable, the training state fits the GPUs, spot assumptions stated), and
-// which strategy should it use? Runs every candidate strategy size-only (one process each) and
-// prints them ranked by dollars per 1M samples. Not a convergence study: nothing real is trained.
+// `geotrain validate DEPLOYMENT.json [--json FILE] [--jobs N] [--set /json/pointer=value]...`: is
+// a planned deployment feasible (every fleet region reachable, the training state fits the GPUs,
+// spot assumptions stated), and which strategy should it use? Runs every candidate strategy
+// size-only (one process each) and prints them ranked by dollars per 1M samples. Not a
+// convergence study: nothing real is trained.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -14,6 +15,7 @@
 #include "analysis/json_file.h"
 #include "analysis/recommend.h"
 #include "cli/commands.h"
+#include "cli/overrides.h"
 #include "cli/process_pool.h"
 #include "sim/json_reader.h"
 #include "sim/run.h"
@@ -35,6 +37,7 @@ constexpr double kPercent = 100;
 
 struct ValidateOptions {
   std::string file, json_out;
+  std::vector<std::string> sets;  // --set /json/pointer=value, applied in order before anything else
   int jobs = 0;  // 0: every usable core
 };
 
@@ -353,7 +356,8 @@ void write_json(const Report& report, const std::string& file) {
 
 // Feasibility, then the candidates' runs and the ranking.  Throws BadInput on bad input.
 int validate(const ValidateOptions& o, Report& report) {
-  const nlohmann::json doc = sim::read_json_file(o.file);
+  nlohmann::json doc = sim::read_json_file(o.file);
+  geotrain::cli::apply_overrides(doc, o.file, o.sets);
   report.json["deployment"] = o.file;
   if (const auto pairs = unreachable_fleet_pairs(doc, o.file); !pairs.empty()) {
     for (const auto& [a, b] : pairs) report.fail("reachability: fleet regions " + a + " and " + b + " are joined by no path of links");
@@ -413,6 +417,7 @@ void add_validate_command(CLI::App& app, int& exit_code) {
   cmd->add_option("deployment", opts->file, "scenario JSON file; its strategy is optional")->required();
   cmd->add_option("--json", opts->json_out, "also write the checks and the ranking to this JSON file");
   cmd->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--set", opts->sets, "override a deployment value: /json/pointer=value (repeatable), as in run");
   cmd->callback([opts, &exit_code] { exit_code = cmd_validate(*opts); });
 }
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "common/csv.h"
+
 namespace geotrain::sim {
 
 void Recorder::add_span(Span span) {
@@ -32,22 +34,27 @@ bool Recorder::end_step(double samples, double loss, double now_s, int workers, 
   row.time_s = now_s;
   row.samples = samples_;
   row.train_loss = losses_ > 0 ? loss_sum_ / losses_ : 0.0;
+  row.trained = losses_ > 0;
   loss_sum_ = 0;
   losses_ = 0;
   rows_.push_back(row);
   return true;
 }
 
-std::string Recorder::timeline_csv() const {
-  std::string out =
-      "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers\n";
+std::string Recorder::timeline_csv(bool real_losses) const {
+  constexpr int kDigits = 9;  // significant digits of times, dollars and losses
+  csv::Writer out({"step", "time_s", "samples", "compute_usd", "egress_usd", "total_usd", "wan_bytes", "train_loss",
+                   "test_loss", "test_accuracy", "alive_workers"});
   for (const auto& r : rows_) {
-    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g},", r.step, r.time_s, r.samples,
-                       r.compute_usd, r.egress_usd, r.compute_usd + r.egress_usd, r.wan_bytes, r.train_loss);
-    out += r.evaluated ? fmt::format("{:.9g},{:.9g},", r.test_loss, r.test_accuracy) : std::string(",,");
-    out += fmt::format("{}\n", r.alive_workers);
+    out.integer(r.step).significant(r.time_s, kDigits).count(r.samples);
+    out.significant(r.compute_usd, kDigits).significant(r.egress_usd, kDigits).significant(r.compute_usd + r.egress_usd, kDigits);
+    out.integer(r.wan_bytes);
+    out.significant(real_losses && r.trained ? std::optional(r.train_loss) : std::nullopt, kDigits);
+    if (r.evaluated) out.significant(r.test_loss, kDigits).significant(r.test_accuracy, kDigits);
+    else out.empty().empty();
+    out.integer(r.alive_workers).end_row();
   }
-  return out;
+  return out.str();
 }
 
 std::string Recorder::trace_json(const std::vector<std::string>& worker_names) const {

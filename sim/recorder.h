@@ -28,6 +28,7 @@ struct TimelineRow {
   double egress_usd = 0;      // cumulative
   std::uint64_t wan_bytes = 0;
   double train_loss = 0;      // mean of the losses reported since the previous row
+  bool trained = false;       // a step since the previous row reported a loss (train_loss is one)
   bool evaluated = false;     // test_* hold an evaluation of the deployed model
   double test_loss = 0;
   double test_accuracy = 0;
@@ -64,7 +65,9 @@ class Recorder {
     return collectives_;
   }
 
-  std::string timeline_csv() const;
+  // timeline.csv; train_loss is empty on rows without a reported loss and everywhere when
+  // `real_losses` is false (size-only runs report no loss).
+  std::string timeline_csv(bool real_losses) const;
   // Chrome trace event format: one track per worker (names from `worker_names`).
   std::string trace_json(const std::vector<std::string>& worker_names) const;
 

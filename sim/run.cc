@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <simgrid/s4u.hpp>
+#include <simgrid/version.h>
 
 #include "sim/fault_injector.h"
 #include "sim/collectives/analytic.h"
@@ -230,7 +231,7 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
                          {"transfers", ledger.transfers()},
                          {"transfers_per_wall_s", ledger.transfers() / wall_s},
                          {"simulated_steps_per_wall_s", recorder.rows().size() / wall_s}};
-  out.timeline_csv = recorder.timeline_csv();
+  out.timeline_csv = recorder.timeline_csv(training.is_real());
   std::vector<std::string> names;
   for (const auto& w : platform.nodes()) names.push_back(w.name);
   out.trace_json = recorder.trace_json(names);
@@ -283,6 +284,11 @@ nlohmann::ordered_json deterministic_part(const nlohmann::ordered_json& results)
   nlohmann::ordered_json copy = results;
   copy.erase("perf");
   return copy;
+}
+
+std::string simgrid_version() {
+  return std::to_string(SIMGRID_VERSION_MAJOR) + "." + std::to_string(SIMGRID_VERSION_MINOR) + "." +
+         std::to_string(SIMGRID_VERSION_PATCH);
 }
 
 }  // namespace geotrain::sim

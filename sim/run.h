@@ -38,4 +38,7 @@ void write_outputs(const RunOutput& output, const std::string& dir);
 // The results without the "perf" block: what must be byte-identical across runs.
 nlohmann::ordered_json deterministic_part(const nlohmann::ordered_json& results);
 
+// "MAJOR.MINOR.PATCH" of the SimGrid headers this build was compiled against (`geotrain --version`).
+std::string simgrid_version();
+
 }  // namespace geotrain::sim
