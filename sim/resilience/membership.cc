@@ -167,11 +167,14 @@ void Membership::untrack(int rank, const sg4::Comm* comm) {
 }
 
 void Membership::keep_if_pending(const Tracked& t) {
-  if (!t.slot) return;
   const auto state = t.comm->get_state();
-  if (state != sg4::Activity::State::FINISHED && state != sg4::Activity::State::FAILED &&
-      state != sg4::Activity::State::CANCELED)
-    abandoned_slots_.push_back(t.slot);
+  if (state == sg4::Activity::State::FINISHED || state == sg4::Activity::State::FAILED ||
+      state == sg4::Activity::State::CANCELED)
+    return;
+  // SimGrid's kernel still writes into the transfer's s4u object (the received size) and the
+  // receive's slot when it completes: both must outlive it.
+  abandoned_comms_.push_back(t.comm);
+  if (t.slot) abandoned_slots_.push_back(t.slot);
 }
 
 }  // namespace geotrain::sim

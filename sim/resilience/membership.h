@@ -110,10 +110,12 @@ class Membership {
     bool is_send;
     std::shared_ptr<void> slot;
   };
-  // Keeps the slot of a receive that may still complete (not finished, failed or cancelled).
+  // Keeps a transfer that may still complete (not finished, failed or cancelled), and a
+  // receive's slot, alive until the end of the run.
   void keep_if_pending(const Tracked& t);
   std::vector<std::vector<Tracked>> comms_;
   std::vector<std::shared_ptr<void>> abandoned_slots_;
+  std::vector<simgrid::s4u::CommPtr> abandoned_comms_;  // pending transfers of failed rounds
   // Transfers the abort started to release blocked members (kept alive here), and their sinks.
   std::vector<simgrid::s4u::CommPtr> releases_;
   std::vector<std::unique_ptr<void*>> sinks_;
