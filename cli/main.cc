@@ -86,19 +86,69 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("\nwrote {0}/results.json, {0}/timeline.csv, {0}/trace.json\n", out_dir);
 }
 
+// Splits an RFC 6901 pointer into unescaped tokens; false when it is not one.
+bool split_pointer(const std::string& pointer, std::vector<std::string>& tokens) {
+  std::string token;
+  for (std::size_t i = 1; i <= pointer.size(); ++i) {
+    if (i == pointer.size() || pointer[i] == '/') {
+      tokens.push_back(token);
+      token.clear();
+    } else if (pointer[i] == '~') {
+      if (i + 1 >= pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1')) return false;
+      token += pointer[++i] == '0' ? '~' : '/';
+    } else {
+      token += pointer[i];
+    }
+  }
+  return true;
+}
+
+// Walks `pointer` in `doc` as far as it exists and refuses an array index beyond the array's end
+// (only the index equal to its size, or "-", appends): nothing is allocated for a mistyped index.
+void check_override_pointer(const nlohmann::json& doc, const std::string& file, const std::string& pointer,
+                            const std::string& text) {
+  std::vector<std::string> tokens;
+  if (!split_pointer(pointer, tokens))
+    geotrain::sim::throw_bad_input(file, "--set " + pointer, text, "'~' must be followed by 0 or 1 in a JSON pointer");
+  const nlohmann::json* at = &doc;
+  std::string walked;
+  for (const auto& token : tokens) {
+    if (at == nullptr || at->is_null()) return;  // created as an object
+    if (at->is_object()) {
+      const auto it = at->find(token);
+      at = it == at->end() ? nullptr : &*it;
+    } else if (at->is_array()) {
+      const bool digits = !token.empty() && token.size() <= 18 && token.find_first_not_of("0123456789") == std::string::npos &&
+                          (token.size() == 1 || token[0] != '0');
+      if (token != "-" && (!digits || std::stoull(token) > at->size()))
+        geotrain::sim::throw_bad_input(file, "--set " + pointer, text,
+                                       fmt::format("{} is an array of {} entries: expected an index 0 to {} ({} or \"-\" "
+                                                   "appends one)",
+                                                   walked.empty() ? "/" : walked, at->size(), at->size(), at->size()));
+      at = token == "-" || std::stoull(token) == at->size() ? nullptr : &(*at)[std::stoull(token)];
+    } else {
+      geotrain::sim::throw_bad_input(file, "--set " + pointer, text,
+                                     fmt::format("{} is {}, not an object or an array", walked, at->type_name()));
+    }
+    walked += "/" + token;
+  }
+}
+
 // Applies "--set /json/pointer=value" overrides (value is JSON; a bare word is taken as a string).
+// Everything is checked before anything runs: UTF-8, the pointer, the array indices, the value.
 void apply_overrides(nlohmann::json& doc, const std::string& file, const std::vector<std::string>& sets) {
   for (const auto& set : sets) {
+    if (!geotrain::sim::is_valid_utf8(set))
+      geotrain::sim::throw_bad_input(file, "--set", "(bytes that are not UTF-8)", "expected --set /json/pointer=value in UTF-8");
     const auto eq = set.find('=');
     if (set.empty() || set[0] != '/' || eq == std::string::npos)
       geotrain::sim::throw_bad_input(file, "--set " + set, "", "expected --set /json/pointer=value");
     const std::string pointer = set.substr(0, eq), text = set.substr(eq + 1);
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error&) {
-      value = text;  // e.g. --set /strategy/name=gossip
-    }
+    check_override_pointer(doc, file, pointer, text);
+    // Valid JSON is parsed with the nesting limit; anything else is a string (--set /strategy/name=gossip).
+    const nlohmann::json value = nlohmann::json::accept(text)
+                                     ? geotrain::sim::parse_json_text(text, file, "--set " + pointer)
+                                     : nlohmann::json(text);
     try {
       doc[nlohmann::json::json_pointer(pointer)] = value;
     } catch (const nlohmann::json::exception& e) {
@@ -107,8 +157,18 @@ void apply_overrides(nlohmann::json& doc, const std::string& file, const std::ve
   }
 }
 
+// Refuses SimGrid options SimGrid does not take (before anything runs); installs the others.
+bool install_simgrid_options(const std::vector<std::string>& cfgs) {
+  if (const std::string problem = geotrain::sim::check_simgrid_options(cfgs); !problem.empty()) {
+    fmt::print(stderr, "geotrain: bad input: {}\n", problem);
+    return false;
+  }
+  geotrain::sim::set_simgrid_options(cfgs);
+  return true;
+}
+
 int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, const std::vector<std::string>& sets,
-            int threads) {
+            int threads, const std::vector<std::string>& cfgs) {
   geotrain::runtime::set_math_threads(threads > 0 ? threads : geotrain::cli::usable_cores());
   geotrain::sim::Scenario scenario;
   try {
@@ -119,6 +179,7 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
     fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
     return kExitBadInput;
   }
+  if (!install_simgrid_options(cfgs)) return kExitBadInput;
   if (out_dir.empty()) out_dir = (std::filesystem::path("out") / scenario.name).string();
   fmt::print("seed {}\n", scenario.seed);  // first, so any run can be reproduced
   std::fflush(stdout);
@@ -134,32 +195,69 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
   return 0;
 }
 
+// The value at `keys` under `r`, or null when some key is missing or a parent is not an object.
+const nlohmann::json& value_at(const nlohmann::json& r, std::initializer_list<const char*> keys) {
+  static const nlohmann::json kNull;
+  const nlohmann::json* at = &r;
+  for (const char* key : keys) {
+    if (!at->is_object()) return kNull;
+    const auto it = at->find(key);
+    if (it == at->end()) return kNull;
+    at = &*it;
+  }
+  return *at;
+}
+
+// "name/allreduce/mode/form" of a results.json's strategy; throws BadInput when it is not there.
+std::string strategy_label(const nlohmann::json& r, const std::string& file) {
+  const auto& name = value_at(r, {"strategy", "name"});
+  if (!value_at(r, {"scenario"}).is_string())
+    geotrain::sim::throw_bad_input(file, "/scenario", geotrain::sim::json_value_text(value_at(r, {"scenario"})),
+                                   "expected a string (a results.json written by geotrain run)");
+  if (!name.is_string())
+    geotrain::sim::throw_bad_input(file, "/strategy/name", geotrain::sim::json_value_text(name),
+                                   "expected a string (a results.json written by geotrain run)");
+  std::string label = name.get<std::string>();
+  for (const char* knob : {"allreduce", "mode", "form"}) {
+    const auto& v = value_at(r, {"strategy", knob});
+    if (v.is_null()) continue;
+    if (!v.is_string())
+      geotrain::sim::throw_bad_input(file, std::string("/strategy/") + knob, geotrain::sim::json_value_text(v), "expected a string");
+    label += "/" + v.get<std::string>();
+  }
+  return label;
+}
+
 // One CSV row per run folder: the figures people compare runs by.
+// Every folder is read before anything is printed: a bad one prints no table.
 int cmd_summarize(const std::vector<std::string>& dirs) {
-  fmt::print("run,scenario,strategy,workers,simulated_s,samples,throughput_samples_per_s,final_test_accuracy,"
+  std::string table = fmt::format("run,scenario,strategy,workers,simulated_s,samples,throughput_samples_per_s,final_test_accuracy,"
              "final_test_loss,time_to_target_s,cost_to_target_usd,total_usd,egress_usd,wan_bytes,"
              "staleness_mean,diverged\n");
-  auto field = [](const nlohmann::json& v) { return v.is_null() ? std::string() : v.dump(); };
   for (const auto& dir : dirs) {
     const auto file = (std::filesystem::path(dir) / "results.json").string();
     nlohmann::json r;
+    std::string strategy;
     try {
       r = geotrain::sim::read_json_file(file);
+      strategy = strategy_label(r, file);
     } catch (const geotrain::sim::BadInput& e) {
       fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
       return kExitBadInput;
     }
-    const auto& c = r["convergence"];
-    std::string strategy = r["strategy"]["name"].get<std::string>();
-    for (const char* knob : {"allreduce", "mode", "form"})
-      if (r["strategy"].contains(knob)) strategy += "/" + r["strategy"][knob].get<std::string>();
-    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dir, r["scenario"].get<std::string>(), strategy,
-               field(r["workers"]), field(r["simulated_s"]), field(r["samples"]), field(r["throughput_samples_per_s"]),
-               field(c["final_test_accuracy"]), field(c["final_test_loss"]), field(c["time_to_target_s"]),
-               field(c["cost_to_target_usd"]), field(r["cost_usd"]["total"]), field(r["cost_usd"]["egress"]),
-               field(r["traffic_bytes"]["wan"]), r.contains("staleness") ? field(r["staleness"]["mean"]) : "",
-               field(r["diverged"]));
+    auto at = [&r](std::initializer_list<const char*> keys) {
+      const auto& v = value_at(r, keys);
+      return v.is_null() ? std::string() : v.dump();
+    };
+    const bool staleness = value_at(r, {"staleness"}).is_object();
+    table += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dir, r["scenario"].get<std::string>(), strategy,
+               at({"workers"}), at({"simulated_s"}), at({"samples"}), at({"throughput_samples_per_s"}),
+               at({"convergence", "final_test_accuracy"}), at({"convergence", "final_test_loss"}),
+               at({"convergence", "time_to_target_s"}), at({"convergence", "cost_to_target_usd"}),
+               at({"cost_usd", "total"}), at({"cost_usd", "egress"}), at({"traffic_bytes", "wan"}),
+               staleness ? at({"staleness", "mean"}) : "", at({"diverged"}));
   }
+  fmt::print("{}", table);
   return 0;
 }
 
@@ -170,7 +268,7 @@ namespace geotrain::cli {
 void add_run_command(CLI::App& app, int& exit_code) {
   struct Options {
     std::string scenario_file, out_dir;
-    std::vector<std::string> sets;
+    std::vector<std::string> sets, cfgs;
     bool quiet = false;
     int threads = 0;  // 0: every usable core
   };
@@ -179,13 +277,14 @@ void add_run_command(CLI::App& app, int& exit_code) {
   run->add_option("scenario", opts->scenario_file, "scenario JSON file")->required();
   run->add_option("--out", opts->out_dir, "output folder (default: out/<scenario name>)");
   run->add_option("--set", opts->sets, "override a scenario value: /json/pointer=value (repeatable)");
+  run->add_option("--cfg", opts->cfgs, "pass a SimGrid option, KEY:VALUE (repeatable), e.g. --cfg network/TCP-gamma:4194304");
   run->add_flag("--quiet", opts->quiet, "print only the seed, not the summary");
   run->add_option("--threads", opts->threads,
                   "threads for the workers' forward/backward passes with real training; the results do not "
                   "depend on it (default: every usable core)")
       ->check(CLI::Range(1, 4096));
   run->callback([opts, &exit_code] {
-    exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets, opts->threads);
+    exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets, opts->threads, opts->cfgs);
   });
 }
 
