@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make pkg-config
           libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
           libcli11-dev libfmt-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist
+          python3  # the regression suite compares results.json without its perf block
           chromium fonts-dejavu-core)  # only for the headless-browser test of `geotrain report` pages
 missing=()
 for p in "${packages[@]}"; do
