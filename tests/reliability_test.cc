@@ -223,7 +223,8 @@ TEST(Reliability, HugeSetIndexIsRefusedWithoutAllocating) {
 TEST(Reliability, InvalidUtf8InSetIsRefusedBeforeTheRun) {
   const fs::path dir = fresh_dir("geotrain_rel");
   write_file(dir / "scenario.json", kTinyScenario);
-  expect_bad(guarded("run scenario.json --out out --set $'/name=\\xff\\xfe'", dir),
+  // The raw bytes go into the shell command inside single quotes (sh has no $'...').
+  expect_bad(guarded("run scenario.json --out out --set '/name=\xff\xfe'", dir),
              {"scenario.json: --set: (bytes that are not UTF-8): expected --set /json/pointer=value in UTF-8"});
   EXPECT_FALSE(fs::exists(dir / "out")) << "nothing may be written for a bad --set";
   EXPECT_TRUE(geotrain::sim::is_valid_utf8("plain ascii, caf\xc3\xa9, \xe2\x82\xac, \xf0\x9f\x98\x80"));
@@ -282,7 +283,7 @@ TEST(Reliability, TraceCountOf2To32AndInfiniteTimesAreRefused) {
   write_file(dir / "ticks.json", R"({"metadata": {"gap_seconds": 60}, "data": [2, 4294967296]})");
   expect_bad(guarded(with("ticks.json"), dir), {"ticks.json: /data/1: 4294967296: expected a count in [0, 100000]"});
   write_file(dir / "inf.csv", "time_ms,available_count\n0,2\ninf,1\n");
-  expect_bad(guarded(with("inf.csv"), dir), {"inf.csv: line 3: inf: expected rows"});
+  expect_bad(guarded(with("inf.csv"), dir), {"inf.csv: line 3: inf,1: expected rows"});
   write_file(dir / "big.csv", "0,2\n1,4294967296\n");
   expect_bad(guarded(with("big.csv"), dir), {"big.csv: line 2: 1,4294967296"});
 }
@@ -303,7 +304,8 @@ TEST(Reliability, UtilizationWithMalformedBaseIsBadInput) {
   write_file(dir / "spec.json", R"({"base": "base.json", "parameters": [1e6], "step_compute_s": 1, "wan_Gbps": [1],
                                     "strategies": {"ddp": {"name": "ddp"}}})");
   expect_bad(guarded("utilization spec.json --out out", dir), {"base.json: /topology: 3"});
-  write_file(dir / "spec2.json", R"({"base": "base.json", "parameters": [1e6], "step_compute_s": 1, "wan_Gbps": [1e303],
+  write_file(dir / "good.json", kTinyScenario);
+  write_file(dir / "spec2.json", R"({"base": "good.json", "parameters": [1e6], "step_compute_s": 1, "wan_Gbps": [1e303],
                                      "strategies": {"ddp": {"name": "ddp"}}})");
   expect_bad(guarded("utilization spec2.json --out out", dir), {"spec2.json: /wan_Gbps/0: 1e+303: expected a non-empty array of numbers in [1e-06, 100000]"});
   EXPECT_FALSE(fs::exists(dir / "out"));
