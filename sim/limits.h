@@ -17,8 +17,8 @@ inline constexpr double kMaxBandwidth_Gbps = 1e5;
 // TCP windows in bytes: 1 B to 1 TB.
 inline constexpr double kMinWindow_B = 1;
 inline constexpr double kMaxWindow_B = 1e12;
-// GPU peak in TFLOP/s: 1 MFLOP/s to 1 EFLOP/s per GPU (an H200 is about 1 PFLOP/s dense bf16).
-inline constexpr double kMinTflops = 1e-6;
+// GPU peak in TFLOP/s: 1 FLOP/s (tests slow compute down this far) to 1 EFLOP/s per GPU (an H200 is about 1 PFLOP/s dense bf16).
+inline constexpr double kMinTflops = 1e-12;
 inline constexpr double kMaxTflops = 1e6;
 // GPU memory in GB per GPU: up to 1 PB.
 inline constexpr double kMaxGpuMemory_GB = 1e6;

@@ -129,7 +129,7 @@ TEST(Reliability, NumbersBeyondThePlausibleRangesAreRefusedBeforeSimGrid) {
   const std::vector<Case> cases = {
       {"/topology/instance_types/gpu/nic_Gbps=1e303", "/topology/instance_types/gpu/nic_Gbps: 1e+303: expected a number in [1e-06, 100000]"},
       {"/topology/instance_types/gpu/gpu_peak_tflops=1e303",
-       "/topology/instance_types/gpu/gpu_peak_tflops: 1e+303: expected a number in [1e-06, 1000000]"},
+       "/topology/instance_types/gpu/gpu_peak_tflops: 1e+303: expected a number in [1e-12, 1000000]"},
       {"/topology/regions/0/lan_latency_ms=1e-308", "/topology/regions/0/lan_latency_ms: 1e-308: expected a number in [0.0001, 10000]"},
       {"/topology/links/0/capacity_Gbps=1e303", "/topology/links/0/capacity_Gbps: 1e+303: expected a number in [1e-06, 100000]"},
       {"/topology/links/0/latency_ms=1e300", "/topology/links/0/latency_ms: 1e+300: expected a number in [0.0001, 10000]"},
