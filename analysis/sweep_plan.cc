@@ -53,9 +53,11 @@ nlohmann::json load_base(const nlohmann::ordered_json& doc, const std::string& f
   fs::path p = base.get<std::string>();
   if (p.is_relative()) p = fs::path(file).parent_path() / p;
   base_file = p.lexically_normal().string();
-  if (!fs::exists(base_file))
+  if (const std::string problem = regular_file_problem(base_file); problem == "no such file")
     throw_input_error(file, "/base", base.get<std::string>(),
                       "no such scenario file (" + base_file + "; relative paths start at the sweep file's folder)");
+  else if (!problem.empty())
+    throw_input_error(file, "/base", base.get<std::string>(), base_file + ": " + problem);
   const nlohmann::ordered_json scenario = read_json(base_file);
   if (!scenario.is_object()) throw_input_error(base_file, "", "", "expected a scenario object");
   return nlohmann::json(scenario);
@@ -87,39 +89,15 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> grid_axes(const nloh
   return axes;
 }
 
-std::vector<nlohmann::ordered_json> expand_grid(const nlohmann::ordered_json& grid, const std::string& file) {
-  const auto axes = grid_axes(grid, file);
-  std::size_t count = 1;
-  for (const auto& axis : axes) count *= axis.second.size();
-  std::vector<nlohmann::ordered_json> points;
-  points.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    nlohmann::ordered_json point = nlohmann::ordered_json::object();
-    std::size_t rest = i;
-    for (std::size_t a = axes.size(); a-- > 0;) {  // the last axis varies fastest
-      const auto& values = axes[a].second;
-      point[axes[a].first] = values[rest % values.size()];
-      rest /= values.size();
-    }
-    nlohmann::ordered_json ordered = nlohmann::ordered_json::object();  // axis order, not reversed
-    for (const auto& axis : axes) ordered[axis.first] = point[axis.first];
-    points.push_back(std::move(ordered));
-  }
-  return points;
-}
-
-std::vector<nlohmann::ordered_json> list_points(const nlohmann::ordered_json& list, const std::string& file) {
+void check_list(const nlohmann::ordered_json& list, const std::string& file) {
   if (!list.is_array() || list.empty())
     throw_input_error(file, "/list", value_text(list), "expected a non-empty array of {\"/json/pointer\": value} objects");
   if (list.size() > kMaxSweepPoints) throw_input_error(file, "/list", "", fmt::format("more than {} points", kMaxSweepPoints));
-  std::vector<nlohmann::ordered_json> points;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string path = "/list/" + std::to_string(i);
     if (!list[i].is_object()) throw_input_error(file, path, value_text(list[i]), "expected an object {\"/json/pointer\": value}");
     for (const auto& [pointer, value] : list[i].items()) check_axis_pointer(file, child(path, pointer), pointer);
-    points.push_back(list[i]);
   }
-  return points;
 }
 
 void check_sweep_keys(const nlohmann::ordered_json& doc, const std::string& file) {
@@ -173,24 +151,51 @@ std::string axes_text(const nlohmann::ordered_json& axes) {
   return text;
 }
 
+SweepPoint SweepPoints::operator[](std::size_t i) const {
+  nlohmann::ordered_json axes = nlohmann::ordered_json::object();
+  if (grid_.empty()) {
+    axes = list_[i];
+  } else {
+    std::vector<std::size_t> digit(grid_.size());
+    std::size_t rest = i;
+    for (std::size_t a = grid_.size(); a-- > 0;) {  // the last axis varies fastest
+      digit[a] = rest % grid_[a].second.size();
+      rest /= grid_[a].second.size();
+    }
+    for (std::size_t a = 0; a < grid_.size(); ++a) axes[grid_[a].first] = grid_[a].second[digit[a]];  // axis order
+  }
+  SweepPoint p{i, point_id(i, count_, axes), std::move(axes), base_};
+  for (const auto& [pointer, value] : p.axes.items())
+    if (std::string problem = set_pointer(p.scenario, pointer, nlohmann::json(value)); !problem.empty())
+      throw_input_error(file_, fmt::format("point {} ({})", p.id, axes_text(p.axes)), pointer, problem);
+  return p;
+}
+
 SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file) {
   check_sweep_keys(doc, file);
   SweepPlan plan;
   plan.file = file;
   plan.name = doc.contains("name") ? doc["name"].get<std::string>() : fs::path(file).stem().string();
-  const nlohmann::json base = load_base(doc, file, plan.base_file);
-  const auto axes_of_points = doc.contains("grid") ? expand_grid(doc["grid"], file) : list_points(doc["list"], file);
-  for (const auto& axes : axes_of_points)
-    for (const auto& [pointer, value] : axes.items())
-      if (std::find(plan.axis_pointers.begin(), plan.axis_pointers.end(), pointer) == plan.axis_pointers.end())
-        plan.axis_pointers.push_back(pointer);
-  for (std::size_t i = 0; i < axes_of_points.size(); ++i) {
-    SweepPoint p{i, point_id(i, axes_of_points.size(), axes_of_points[i]), axes_of_points[i], base};
-    for (const auto& [pointer, value] : p.axes.items())
-      if (std::string problem = set_pointer(p.scenario, pointer, nlohmann::json(value)); !problem.empty())
-        throw_input_error(file, fmt::format("point {} ({})", p.id, axes_text(p.axes)), pointer, problem);
-    plan.points.push_back(std::move(p));
+  SweepPoints& points = plan.points;
+  points.file_ = file;
+  points.base_ = load_base(doc, file, plan.base_file);
+  if (doc.contains("grid")) {
+    points.grid_ = grid_axes(doc["grid"], file);
+    points.count_ = 1;
+    for (const auto& [pointer, values] : points.grid_) {
+      points.count_ *= values.size();
+      plan.axis_pointers.push_back(pointer);
+    }
+  } else {
+    check_list(doc["list"], file);
+    points.list_ = doc["list"];
+    points.count_ = points.list_.size();
+    for (const auto& axes : points.list_)
+      for (const auto& [pointer, value] : axes.items())
+        if (std::find(plan.axis_pointers.begin(), plan.axis_pointers.end(), pointer) == plan.axis_pointers.end())
+          plan.axis_pointers.push_back(pointer);
   }
+  (void)points[0];  // a pointer the base cannot take fails at load
   return plan;
 }
 

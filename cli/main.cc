@@ -89,8 +89,18 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("\nwrote {0}/results.json, {0}/timeline.csv, {0}/trace.json\n", out_dir);
 }
 
+// Refuses SimGrid options SimGrid does not take (before anything runs); installs the others.
+bool install_simgrid_options(const std::vector<std::string>& cfgs) {
+  if (const std::string problem = geotrain::sim::check_simgrid_options(cfgs); !problem.empty()) {
+    fmt::print(stderr, "geotrain: bad input: {}\n", problem);
+    return false;
+  }
+  geotrain::sim::set_simgrid_options(cfgs);
+  return true;
+}
+
 int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, const std::vector<std::string>& sets,
-            int threads) {
+            int threads, const std::vector<std::string>& cfgs) {
   geotrain::runtime::set_math_threads(threads > 0 ? threads : geotrain::cli::usable_cores());
   geotrain::sim::Scenario scenario;
   try {
@@ -101,6 +111,7 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
     fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
     return kExitBadInput;
   }
+  if (!install_simgrid_options(cfgs)) return kExitBadInput;
   if (out_dir.empty()) out_dir = (std::filesystem::path("out") / scenario.name).string();
   fmt::print("seed {}\n", scenario.seed);  // first, so any run can be reproduced
   std::fflush(stdout);
@@ -114,6 +125,39 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
   geotrain::sim::write_outputs(output, out_dir);
   if (!quiet) print_summary(output.results, out_dir);
   return 0;
+}
+
+// The value at `keys` under `r`, or null when some key is missing or a parent is not an object.
+const nlohmann::json& value_at(const nlohmann::json& r, std::initializer_list<const char*> keys) {
+  static const nlohmann::json kNull;
+  const nlohmann::json* at = &r;
+  for (const char* key : keys) {
+    if (!at->is_object()) return kNull;
+    const auto it = at->find(key);
+    if (it == at->end()) return kNull;
+    at = &*it;
+  }
+  return *at;
+}
+
+// "name/allreduce/mode/form" of a results.json's strategy; throws BadInput when it is not there.
+std::string strategy_label(const nlohmann::json& r, const std::string& file) {
+  const auto& name = value_at(r, {"strategy", "name"});
+  if (!value_at(r, {"scenario"}).is_string())
+    geotrain::sim::throw_bad_input(file, "/scenario", geotrain::sim::json_value_text(value_at(r, {"scenario"})),
+                                   "expected a string (a results.json written by geotrain run)");
+  if (!name.is_string())
+    geotrain::sim::throw_bad_input(file, "/strategy/name", geotrain::sim::json_value_text(name),
+                                   "expected a string (a results.json written by geotrain run)");
+  std::string label = name.get<std::string>();
+  for (const char* knob : {"allreduce", "mode", "form"}) {
+    const auto& v = value_at(r, {"strategy", knob});
+    if (v.is_null()) continue;
+    if (!v.is_string())
+      geotrain::sim::throw_bad_input(file, std::string("/strategy/") + knob, geotrain::sim::json_value_text(v), "expected a string");
+    label += "/" + v.get<std::string>();
+  }
+  return label;
 }
 
 // One CSV row per run folder: the figures people compare runs by (RFC 4180 cells: a run folder
@@ -132,23 +176,24 @@ int cmd_summarize(const std::vector<std::string>& dirs) {
   for (const auto& dir : dirs) {
     const auto file = (std::filesystem::path(dir) / "results.json").string();
     nlohmann::json r;
+    std::string strategy;
     try {
       r = geotrain::sim::read_json_file(file);
+      strategy = strategy_label(r, file);
     } catch (const geotrain::sim::BadInput& e) {
       fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
       return kExitBadInput;
     }
-    const auto& c = r["convergence"];
-    std::string strategy = r["strategy"]["name"].get<std::string>();
-    for (const char* knob : {"allreduce", "mode", "form"})
-      if (r["strategy"].contains(knob)) strategy += "/" + r["strategy"][knob].get<std::string>();
+    const auto& c = value_at(r, {"convergence"});
     out.text(dir).text(r["scenario"].get<std::string>()).text(strategy);
-    for (const auto& v : {r["workers"], r["simulated_s"], r["samples"], r["throughput_samples_per_s"], c["final_test_accuracy"],
-                          c["final_test_loss"], c["time_to_target_s"], c["cost_to_target_usd"], r["cost_usd"]["total"],
-                          r["cost_usd"]["egress"], r["traffic_bytes"]["wan"]})
+    for (const auto& v : {value_at(r, {"workers"}), value_at(r, {"simulated_s"}), value_at(r, {"samples"}),
+                          value_at(r, {"throughput_samples_per_s"}), value_at(c, {"final_test_accuracy"}),
+                          value_at(c, {"final_test_loss"}), value_at(c, {"time_to_target_s"}),
+                          value_at(c, {"cost_to_target_usd"}), value_at(r, {"cost_usd", "total"}),
+                          value_at(r, {"cost_usd", "egress"}), value_at(r, {"traffic_bytes", "wan"})})
       field(v);
-    field(r.contains("staleness") ? r["staleness"]["mean"] : nlohmann::json(nullptr));
-    field(r["diverged"]);
+    field(value_at(r, {"staleness", "mean"}));
+    field(value_at(r, {"diverged"}));
     out.end_row();
   }
   fmt::print("{}", out.str());
@@ -162,7 +207,7 @@ namespace geotrain::cli {
 void add_run_command(CLI::App& app, int& exit_code) {
   struct Options {
     std::string scenario_file, out_dir;
-    std::vector<std::string> sets;
+    std::vector<std::string> sets, cfgs;
     bool quiet = false;
     int threads = 0;  // 0: every usable core
   };
@@ -171,13 +216,14 @@ void add_run_command(CLI::App& app, int& exit_code) {
   run->add_option("scenario", opts->scenario_file, "scenario JSON file")->required();
   run->add_option("--out", opts->out_dir, "output folder (default: out/<scenario name>)");
   run->add_option("--set", opts->sets, "override a scenario value: /json/pointer=value (repeatable)");
+  run->add_option("--cfg", opts->cfgs, "pass a SimGrid option, KEY:VALUE (repeatable), e.g. --cfg network/TCP-gamma:4194304");
   run->add_flag("--quiet", opts->quiet, "print only the seed, not the summary");
   run->add_option("--threads", opts->threads,
                   "threads for the workers' forward/backward passes with real training; the results do not "
                   "depend on it (default: every usable core)")
       ->check(CLI::Range(1, 4096));
   run->callback([opts, &exit_code] {
-    exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets, opts->threads);
+    exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets, opts->threads, opts->cfgs);
   });
 }
 

@@ -92,16 +92,15 @@ void set_at(nlohmann::json& doc, const std::vector<std::string>& tokens, const n
 
 void apply_overrides(nlohmann::json& doc, const std::string& file, const std::vector<std::string>& sets) {
   for (const auto& set : sets) {
+    if (!sim::is_valid_utf8(set))
+      sim::throw_bad_input(file, "--set", "(bytes that are not UTF-8)", "expected --set /json/pointer=value in UTF-8");
     const auto eq = set.find('=');
     if (set.empty() || set[0] != '/' || eq == std::string::npos)
       sim::throw_bad_input(file, "--set " + set, "", "expected --set /json/pointer=value");
     const std::string pointer = set.substr(0, eq), text = set.substr(eq + 1);
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception&) {
-      value = text;  // e.g. --set /strategy/name=gossip
-    }
+    // Valid JSON is parsed with the nesting limit; anything else is a string (--set /strategy/name=gossip).
+    const nlohmann::json value =
+        nlohmann::json::accept(text) ? sim::parse_json_text(text, file, "--set " + pointer) : nlohmann::json(text);
     set_at(doc, pointer_tokens(pointer, file, sim::json_value_text(value)), value, file, pointer);
   }
 }

@@ -14,6 +14,8 @@
 #include "common/csv.h"
 #include "sim/isolate.h"
 #include "sim/json_reader.h"
+#include "sim/limits.h"
+#include "sim/scenario.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
@@ -21,6 +23,7 @@ namespace geotrain::cli {
 namespace {
 
 constexpr double kTargets[] = {0.5, 0.8, 0.9, 0.95, 0.99};
+constexpr double kMaxParameters = 1e15;  // as a profile's "parameters" (docs/SCENARIO_FORMAT.md)
 
 struct Spec {
   nlohmann::json base;
@@ -31,13 +34,17 @@ struct Spec {
   std::vector<double> bandwidths_Gbps;
 };
 
-std::vector<double> numbers(sim::JsonReader& r, const char* key) {
+// A non-empty array of numbers in [min, max].
+std::vector<double> numbers(sim::JsonReader& r, const char* key, double min, double max) {
   const auto& v = r.raw(key);
-  if (!v.is_array() || v.empty()) r.fail(key, "expected a non-empty array of numbers > 0");
+  const std::string allowed = fmt::format("expected a non-empty array of numbers in [{:g}, {:g}]", min, max);
+  if (!v.is_array() || v.empty()) r.fail(key, allowed);
   std::vector<double> out;
-  for (const auto& x : v) {
-    if (!x.is_number() || x.get<double>() <= 0) r.fail(key, "expected a non-empty array of numbers > 0");
-    out.push_back(x.get<double>());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_number() || !(v[i].get<double>() >= min && v[i].get<double>() <= max))
+      sim::throw_bad_input(r.file(), sim::json_pointer_append(r.path_of(key), std::to_string(i)), sim::json_value_text(v[i]),
+                           allowed);
+    out.push_back(v[i].get<double>());
   }
   return out;
 }
@@ -50,9 +57,10 @@ Spec read_spec(const std::string& file) {
   const auto base_path = std::filesystem::path(file).parent_path() / r.string("base");
   s.base = sim::read_json_file(base_path.string());
   s.file = base_path.string();  // the scenario's own folder resolves its topology path
-  s.parameters = numbers(r, "parameters");
-  s.step_compute_s = r.positive("step_compute_s");
-  s.bandwidths_Gbps = numbers(r, "wan_Gbps");
+  sim::parse_scenario(s.base, s.file);  // a malformed base is reported as itself, before any point is built
+  s.parameters = numbers(r, "parameters", 1, kMaxParameters);
+  s.step_compute_s = r.number("step_compute_s", 0, sim::limits::kMaxTime_s, true);
+  s.bandwidths_Gbps = numbers(r, "wan_Gbps", sim::limits::kMinBandwidth_Gbps, sim::limits::kMaxBandwidth_Gbps);
   std::sort(s.bandwidths_Gbps.begin(), s.bandwidths_Gbps.end());
   auto strategies = r.object("strategies");
   for (const auto& label : strategies.keys()) s.strategies.emplace_back(label, strategies.raw(label));
@@ -95,13 +103,16 @@ double flops_per_sample(const nlohmann::json& doc, const std::string& file, doub
 
 // Every point is validated before anything runs or is written: a bad strategy names the spec.
 void validate_points(const Spec& s, const std::string& spec_file) {
-  for (const auto& [label, strategy] : s.strategies) {
-    try {
-      sim::parse_scenario(point(s, s.parameters.front(), strategy, s.bandwidths_Gbps.front()), s.file);
-    } catch (const sim::BadInput& e) {
-      sim::throw_bad_input(spec_file, sim::json_pointer_append("/strategies", label), "", e.what());
-    }
-  }
+  for (const auto& [label, strategy] : s.strategies)
+    for (const double parameters : s.parameters)
+      for (const double gbps : s.bandwidths_Gbps) {
+        try {
+          sim::parse_scenario(point(s, parameters, strategy, gbps), s.file);
+        } catch (const sim::BadInput& e) {
+          sim::throw_bad_input(spec_file, sim::json_pointer_append("/strategies", label),
+                               fmt::format("{:g} parameters at {:g} Gbit/s", parameters, gbps), e.what());
+        }
+      }
 }
 
 int run(const std::string& spec_file, const std::string& out_dir) {
@@ -159,6 +170,9 @@ void add_utilization_command(CLI::App& app, int& exit_code) {
       exit_code = run(*spec, *out);
     } catch (const sim::BadInput& e) {
       fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
+      exit_code = kExitBadInput;
+    } catch (const nlohmann::json::exception& e) {  // a base scenario the points cannot be built from
+      fmt::print(stderr, "geotrain: bad input: {}: {}\n", *spec, e.what());
       exit_code = kExitBadInput;
     }
   });

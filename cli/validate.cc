@@ -39,6 +39,7 @@ struct ValidateOptions {
   std::string file, json_out;
   std::vector<std::string> sets;  // --set /json/pointer=value, applied in order before anything else
   int jobs = 0;  // 0: every usable core
+  std::vector<std::string> cfgs;  // SimGrid options, KEY:VALUE
 };
 
 // The findings so far; written to --json FILE whatever the outcome (except bad input).
@@ -62,7 +63,8 @@ nlohmann::json raw_topology(const nlohmann::json& doc, const std::string& file) 
   if (!t.is_string()) return nullptr;
   fs::path p = t.get<std::string>();
   if (p.is_relative()) p = fs::path(file).parent_path() / p;
-  return fs::exists(p) ? sim::read_json_file(p.lexically_normal().string()) : nlohmann::json(nullptr);
+  std::error_code ec;
+  return fs::exists(p, ec) ? sim::read_json_file(p.lexically_normal().string()) : nlohmann::json(nullptr);
 }
 
 // Pairs of fleet regions with no path of links between them, read from the raw document (the
@@ -393,10 +395,23 @@ int validate(const ValidateOptions& o, Report& report) {
   return report.feasible() ? kExitOk : kExitCheckFailed;
 }
 
+// The --json target: a file that can be written (not a folder, in an existing folder).
+void check_json_target(const std::string& file) {
+  if (file.empty()) return;
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) sim::throw_bad_input(file, "--json", "", "is a folder; expected the path of a JSON file to write");
+  const fs::path parent = fs::path(file).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    sim::throw_bad_input(file, "--json", "", "its folder " + parent.string() + " does not exist");
+}
+
 int cmd_validate(const ValidateOptions& o) {
   Report report;
   int code = kExitOk;
   try {
+    check_json_target(o.json_out);
+    if (const std::string problem = sim::check_simgrid_options(o.cfgs); !problem.empty()) throw sim::BadInput(problem);
+    sim::set_simgrid_options(o.cfgs);
     code = validate(o, report);
   } catch (const sim::BadInput& e) {
     fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
@@ -416,6 +431,7 @@ void add_validate_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("validate", "check a planned deployment and rank candidate strategies (size-only)");
   cmd->add_option("deployment", opts->file, "scenario JSON file; its strategy is optional")->required();
   cmd->add_option("--json", opts->json_out, "also write the checks and the ranking to this JSON file");
+  cmd->add_option("--cfg", opts->cfgs, "pass a SimGrid option to every candidate's run, KEY:VALUE (repeatable)");
   cmd->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
   cmd->add_option("--set", opts->sets, "override a deployment value: /json/pointer=value (repeatable), as in run");
   cmd->callback([opts, &exit_code] { exit_code = cmd_validate(*opts); });

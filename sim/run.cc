@@ -1,7 +1,13 @@
 // run_scenario: engine configuration, actors, and the results document.
 #include "sim/run.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -22,8 +28,15 @@ namespace {
 
 constexpr double kBytesPerGB = 1e9;
 
+// The user's SimGrid options (--cfg KEY:VALUE), applied after geotrain's own.
+std::vector<std::string>& simgrid_options() {
+  static std::vector<std::string> options;
+  return options;
+}
+
 // CM02 without its latency/bandwidth correction factors, no reverse-path cross traffic, and no
-// global TCP window: the per-flow window cap is ours (Platform::rate_cap_Bps), per route.
+// global TCP window: the per-flow window cap is ours (Platform::rate_cap_Bps), per route.  Then the
+// user's options, which may override these.
 void start_engine() {
   static int argc = 2;
   static char* argv[] = {const_cast<char*>("geotrain"), const_cast<char*>("--log=root.thres:critical"),
@@ -32,6 +45,14 @@ void start_engine() {
   sg4::Engine::set_config("network/model:CM02");
   sg4::Engine::set_config("network/crosstraffic:0");
   sg4::Engine::set_config("network/TCP-gamma:1e30");
+  for (const auto& option : simgrid_options()) sg4::Engine::set_config(option);
+}
+
+// The first line of a SimGrid message, without its "[time] file:line: [category/PRIORITY] " prefix.
+std::string first_line(std::string text) {
+  text = text.substr(0, text.find('\n'));
+  if (const auto critical = text.find("CRITICAL] "); critical != std::string::npos) text = text.substr(critical + 10);
+  return text;
 }
 
 nlohmann::ordered_json nullable(double x, bool valid) { return valid ? nlohmann::ordered_json(x) : nullptr; }
@@ -262,17 +283,83 @@ RunOutput run_scenario(const Scenario& scenario) {
   return run_strategy(scenario, *strategy);
 }
 
+std::string check_simgrid_options(const std::vector<std::string>& options) {
+  for (const auto& option : options) {
+    const auto colon = option.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == option.size())
+      return "--cfg " + option + ": expected KEY:VALUE, e.g. --cfg network/TCP-gamma:4194304";
+  }
+  if (options.empty()) return "";
+  // SimGrid aborts the process on some bad values (an unknown model name): try them in a child.
+  int fds[2];
+  if (::pipe(fds) != 0) return "--cfg: cannot check the options (pipe failed)";
+  std::fflush(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return "--cfg: cannot check the options (fork failed)";
+  if (pid == 0) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);
+    ::close(fds[0]);
+    ::dup2(fds[1], STDERR_FILENO);  // SimGrid's own message comes back through the pipe
+    int status = 0;
+    try {
+      int argc = 2;
+      char* argv[] = {const_cast<char*>("geotrain"), const_cast<char*>("--log=root.thres:critical"), nullptr};
+      sg4::Engine engine(&argc, argv);
+      for (const auto& option : options) {
+        try {
+          sg4::Engine::set_config(option);
+        } catch (const std::exception& e) {
+          const std::string reply = "--cfg " + option + ": " + first_line(e.what()) + "\n";
+          (void)!::write(fds[1], reply.data(), reply.size());
+          status = 3;
+          break;
+        }
+      }
+    } catch (...) {
+      status = 3;
+    }
+    std::fflush(nullptr);
+    ::_exit(status);
+  }
+  ::close(fds[1]);
+  std::string reply;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  if (const auto pos = reply.find("--cfg "); pos != std::string::npos) return first_line(reply.substr(pos));
+  std::string which;
+  for (const auto& option : options) which += (which.empty() ? "" : " ") + option;
+  const auto critical = reply.find("CRITICAL");
+  return "--cfg " + which + ": SimGrid refused it" +
+         (critical == std::string::npos ? std::string() : ": " + first_line(reply.substr(reply.rfind('\n', critical) + 1)));
+}
+
+void set_simgrid_options(std::vector<std::string> options) { simgrid_options() = std::move(options); }
+
 void write_outputs(const RunOutput& output, const std::string& dir) {
   std::filesystem::create_directories(dir);
   auto write = [&dir](const std::string& name, const std::string& text) {
+    static unsigned long counter = 0;
     const auto final_path = std::filesystem::path(dir) / name;
-    const auto tmp = std::filesystem::path(dir) / (name + ".partial");
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f << text;
-      if (!f) throw std::runtime_error("cannot write " + tmp.string());
+    // A name of this process's own: a rerun never meets a killed run's temporary file.
+    const auto tmp = std::filesystem::path(dir) /
+                     (name + ".partial." + std::to_string(::getpid()) + "." + std::to_string(counter++));
+    try {
+      {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        f << text;
+        if (!f) throw std::runtime_error("cannot write " + tmp.string());
+      }
+      std::filesystem::rename(tmp, final_path);
+    } catch (...) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      throw;
     }
-    std::filesystem::rename(tmp, final_path);
   };
   std::filesystem::remove(std::filesystem::path(dir) / "results.json");
   write("timeline.csv", output.timeline_csv);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sim/json_reader.h"
+#include "sim/limits.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -23,9 +24,11 @@ Topology load_topology(JsonReader& r, const std::string& scenario_file) {
   std::filesystem::path p = v.get<std::string>();
   if (p.is_relative() && !scenario_file.empty())
     p = std::filesystem::path(scenario_file).parent_path() / p;
-  if (!std::filesystem::exists(p))
+  if (const std::string problem = regular_file_problem(p.lexically_normal().string()); problem == "no such file")
     r.fail("topology", "no such topology file (" + p.lexically_normal().string() +
                            "; relative paths start at the scenario's folder)");
+  else if (!problem.empty())
+    r.fail("topology", "the topology file " + problem);
   const nlohmann::json doc = read_json_file(p.lexically_normal().string());
   JsonReader tr(doc, p.lexically_normal().string());
   return parse_topology(tr);
@@ -77,15 +80,16 @@ DatasetSpec parse_dataset(JsonReader& r, bool real) {
     d.train_samples = static_cast<std::size_t>(r.integer_or("train_samples", 0, 0, 60000));
     d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 0, 0, 10000));
     d.features = kFashionMnistPixels;
-    if (real && !std::filesystem::exists(std::filesystem::path(d.path) / "train-images-idx3-ubyte.gz") &&
-        !std::filesystem::exists(std::filesystem::path(d.path) / "train-images-idx3-ubyte"))
+    std::error_code ec;
+    if (real && !std::filesystem::is_regular_file(std::filesystem::path(d.path) / "train-images-idx3-ubyte.gz", ec) &&
+        !std::filesystem::is_regular_file(std::filesystem::path(d.path) / "train-images-idx3-ubyte", ec))
       r.fail("path", "no Fashion-MNIST IDX files there; install the Debian package dataset-fashion-mnist "
                      "(apt-get install dataset-fashion-mnist) or point path at a folder holding them");
   } else {
     d.features = static_cast<int>(r.integer("features", 1, 100000));
     d.train_samples = static_cast<std::size_t>(r.integer("train_samples", 1, 10000000));
     d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 1000, 1, 10000000));
-    d.noise = r.non_negative_or("noise", 0);
+    d.noise = r.number_or("noise", 0, 0, limits::kMaxHyperparameter);
   }
   r.finish();
   return d;
@@ -96,7 +100,7 @@ void parse_model(JsonReader& m, Workload& w) {
   w.model_type = m.choice("type", {"profile", "softmax_regression", "mlp", "linear_regression"});
   if (w.model_type == "profile") {
     w.parameters = m.number("parameters", 1, 1e15);
-    w.flops_per_sample = m.positive("flops_per_sample");
+    w.flops_per_sample = m.number("flops_per_sample", 0, limits::kMaxFlopsPerSample, true);
   } else if (w.model_type == "mlp") {
     if (!m.has("hidden")) m.fail("hidden", "expected a non-empty array of layer widths, e.g. [100]");
     const auto& h = m.raw("hidden");
@@ -167,7 +171,7 @@ Workload parse_workload(JsonReader& r) {
 NetworkSpec parse_network(JsonReader& r) {
   NetworkSpec n;
   n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"});
-  n.default_tcp_window_B = r.positive_or("tcp_window_B", n.default_tcp_window_B);
+  n.default_tcp_window_B = r.number_or("tcp_window_B", n.default_tcp_window_B, limits::kMinWindow_B, limits::kMaxWindow_B);
   n.window_cap = r.boolean_or("window_cap", true);
   n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, 1024));
   r.finish();
@@ -179,12 +183,12 @@ NetworkSpec parse_network(JsonReader& r) {
 runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
   runtime::OptimizerSpec o;
   o.name = r.choice("name", {"sgd", "momentum", "nesterov", "adamw"});
-  o.lr = r.positive("lr");
+  o.lr = r.number("lr", 0, limits::kMaxHyperparameter, true);
   o.momentum = r.number_or("momentum", o.momentum, 0, 1);
-  o.weight_decay = r.non_negative_or("weight_decay", 0);
+  o.weight_decay = r.number_or("weight_decay", 0, 0, limits::kMaxHyperparameter);
   o.beta1 = r.number_or("beta1", o.beta1, 0, 1);
   o.beta2 = r.number_or("beta2", o.beta2, 0, 1);
-  o.eps = r.positive_or("eps", o.eps);
+  o.eps = r.number_or("eps", o.eps, 0, 1, true);
   o.warmup_steps = r.integer_or("warmup_steps", 0, 0, 1000000000);
   r.finish();
   return o;
@@ -214,6 +218,31 @@ void check_fidelity(const Scenario& s) {
                     "collective there cannot fail half-way; use \"message\" for runs with faults");
 }
 
+// The fleet array's length, before any entry is read: one entry is at least one worker.
+void check_fleet_size(JsonReader& r) {
+  if (r.has("fleet") && r.raw("fleet").is_array() && r.raw("fleet").size() > static_cast<std::size_t>(limits::kMaxWorkers))
+    throw_bad_input(r.file(), "/fleet", fmt::format("{} entries", r.raw("fleet").size()),
+                    fmt::format("expected at most {} entries (at most {} workers in all)", limits::kMaxWorkers,
+                                limits::kMaxWorkers));
+}
+
+// Real training holds copies of the model per worker in this process's memory: a model and fleet
+// that cannot fit are refused here, with the numbers, rather than dying of bad_alloc later.
+void check_real_model_fits(const Scenario& s) {
+  if (s.workload.backend == "none") return;
+  constexpr double kBytesPerFloat = 4;
+  const double needed_B =
+      s.workload.parameters * s.worker_count() * kBytesPerFloat * limits::kRealCopiesPerParameter;
+  if (needed_B > limits::kMaxRealModelBytes)
+    throw_bad_input(s.file, "/workload/model",
+                    fmt::format("{:.4g} parameters x {} workers", s.workload.parameters, s.worker_count()),
+                    fmt::format("real training (backend \"{}\") needs about {:.4g} GB here ({:g} float copies per "
+                                "parameter per worker), over the limit of {:g} GB; use backend \"none\" (size-only) "
+                                "for models this large",
+                                s.workload.backend, needed_B / 1e9, limits::kRealCopiesPerParameter,
+                                limits::kMaxRealModelBytes / 1e9));
+}
+
 }  // namespace
 
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
@@ -224,9 +253,14 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   r.allow("description");  // free text for people
   s.seed = r.unsigned_integer("seed");
   s.topology = load_topology(r, file);
+  check_fleet_size(r);
   for (auto& fr : r.objects("fleet", 1)) s.fleet.push_back(parse_fleet_entry(fr, s.topology, file));
+  if (s.worker_count() > limits::kMaxWorkers)
+    throw_bad_input(file, "/fleet", fmt::format("{} workers", s.worker_count()),
+                    fmt::format("expected at most {} workers in all (one SimGrid host each)", limits::kMaxWorkers));
   auto wr = r.object("workload");
   s.workload = parse_workload(wr);
+  check_real_model_fits(s);
   r.allow("network");
   if (r.has("network")) {
     auto nr = r.object("network");

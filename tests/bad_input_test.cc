@@ -134,23 +134,23 @@ TEST(BadInput, WrongType) {
 
 TEST(BadInput, NonPositiveLinkCapacity) {
   expect_bad_value("/topology/links/0/capacity_Gbps", 0,
-                   {": /topology/links/0/capacity_Gbps: 0: expected a number > 0"});
+                   {": /topology/links/0/capacity_Gbps: 0: expected a number in [1e-06, 100000]"});
   expect_bad_value("/topology/links/0/capacity_Gbps", -2.5,
-                   {": /topology/links/0/capacity_Gbps: -2.5: expected a number > 0"});
+                   {": /topology/links/0/capacity_Gbps: -2.5: expected a number in [1e-06, 100000]"});
 }
 
 TEST(BadInput, NonPositiveLinkLatency) {
   expect_bad_value("/topology/links/0/latency_ms", 0,
-                   {": /topology/links/0/latency_ms: 0: expected a number > 0"});
+                   {": /topology/links/0/latency_ms: 0: expected a number in [0.0001, 10000]"});
   expect_bad_value("/topology/links/0/latency_ms", -40,
-                   {": /topology/links/0/latency_ms: -40: expected a number > 0"});
+                   {": /topology/links/0/latency_ms: -40: expected a number in [0.0001, 10000]"});
 }
 
 TEST(BadInput, NonPositiveNic) {
   expect_bad_value("/topology/instance_types/gpu/nic_Gbps", 0,
-                   {": /topology/instance_types/gpu/nic_Gbps: 0: expected a number > 0"});
+                   {": /topology/instance_types/gpu/nic_Gbps: 0: expected a number in [1e-06, 100000]"});
   expect_bad_value("/topology/instance_types/gpu/nic_Gbps", -100,
-                   {": /topology/instance_types/gpu/nic_Gbps: -100: expected a number > 0"});
+                   {": /topology/instance_types/gpu/nic_Gbps: -100: expected a number in [1e-06, 100000]"});
 }
 
 TEST(BadInput, CountBelowOne) {
@@ -205,7 +205,7 @@ TEST(BadInput, BadValueInTopologyFileNamesThatFile) {
   const RunResult r = run_geotrain(dir / "scenario.json", dir / "out");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err, "geotrain: bad input: " + (dir / "topo.json").string() +
-                       ": /links/0/capacity_Gbps: -1: expected a number > 0\n");
+                       ": /links/0/capacity_Gbps: -1: expected a number in [1e-06, 100000]\n");
   EXPECT_FALSE(fs::exists(dir / "out"));
 }
 
