@@ -212,7 +212,7 @@ TEST(Reliability, HugeSetIndexIsRefusedWithoutAllocating) {
   write_file(dir / "scenario.json", kTinyScenario);
   const auto start = std::chrono::steady_clock::now();
   expect_bad(guarded("run scenario.json --out out --set /fleet/999999999999/count=1", dir),
-             {"scenario.json: --set /fleet/999999999999/count: 1: /fleet is an array of 2 entries: expected an index 0 to 2"});
+             {"scenario.json: /fleet/999999999999/count: 1: /fleet is an array of 2 entries: --set expects an index in [0, 2] there"});
   expect_bad(guarded("run scenario.json --out out --set /fleet/100000000/count=1", dir), {"/fleet is an array of 2 entries"});
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
   // The index equal to the size appends: that entry is then read like any other.

@@ -92,8 +92,8 @@ TEST(ParameterServer, StalenessMatchesTheSimulatedTimeline) {
   UniformNet net;
   net.workers_per_region = 1;
   net.regions = 2;
-  net.lan_latency_ms = 1e-6;
-  net.wan_latency_ms = 1e-6;
+  net.lan_latency_ms = 1e-4;  // the smallest latency a topology may give (docs/TOPOLOGIES.md)
+  net.wan_latency_ms = 1e-4;
   const nlohmann::json model = {{"type", "linear_regression"}};
   const nlohmann::json data = {{"name", "synthetic_linear"}, {"features", 4}, {"train_samples", 256}};
   auto s = real_scenario(net, model, data, {{"name", "parameter_server"}}, 8, 20, 0.01);
