@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "common/files.h"
+
 namespace geotrain::sim {
 namespace {
 
@@ -48,18 +50,7 @@ void throw_bad_input(std::string_view file, std::string_view path, std::string_v
   throw BadInput(msg);
 }
 
-std::string regular_file_problem(const std::string& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) {
-    const int error = errno;
-    if (error == ENOENT || error == ENOTDIR) return "no such file";
-    return fmt::format("cannot look up this path: {}{}", std::strerror(error),
-                       error == ENAMETOOLONG ? " (at most 255 bytes per name, 4095 per path)" : "");
-  }
-  if (S_ISDIR(st.st_mode)) return "is a folder; expected a JSON file";
-  if (!S_ISREG(st.st_mode)) return "not a regular file (a FIFO, device or socket); expected a regular file";
-  return "";
-}
+std::string regular_file_problem(const std::string& file) { return common::regular_file_problem(file); }
 
 void check_regular_file(const std::string& file, std::string_view path) {
   if (const std::string problem = regular_file_problem(file); !problem.empty()) throw_bad_input(file, path, "", problem);
