@@ -16,7 +16,7 @@ namespace {
 
 class Ddp final : public Strategy {
  public:
-  Ddp(AllreduceAlgo algo, std::string wire_format) : algo_(algo), wire_format_(std::move(wire_format)) {}
+  Ddp(AllreduceAlgo algo, MessageFormat wire_format) : algo_(algo), wire_format_(wire_format) {}
 
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
@@ -27,7 +27,7 @@ class Ddp final : public Strategy {
     std::vector<float> saved;  // the gradient before the all-reduce, for a retry (faults only)
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      if (wire_format_ != "native") apply_wire_format(trainer.grads(), wire_format_);  // e.g. fp16 compression
+      if (wire_format_) apply_wire_format(trainer.grads(), *wire_format_);  // e.g. fp16 compression
       const auto members = allreduce_mean_round(ctx, step, trainer.grads(), algo_, saved);
       trainer.optimizer_step(trainer.grads());
       if (ctx.faults_on())
@@ -38,7 +38,7 @@ class Ddp final : public Strategy {
 
  private:
   AllreduceAlgo algo_;
-  std::string wire_format_;  // "native": the workload's wire_bytes_per_param, no quantization
+  MessageFormat wire_format_;  // native: the workload's wire_bytes_per_param, no quantization
 };
 
 }  // namespace
@@ -46,7 +46,7 @@ class Ddp final : public Strategy {
 std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
   parse_on_failure(reader);
   const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
+  const MessageFormat wire = read_message_format(reader);
   return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
 }
 

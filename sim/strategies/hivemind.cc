@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "kernels/reduce.h"
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/membership.h"
 #include "sim/strategies/average.h"
@@ -28,8 +29,8 @@ namespace {
 
 class Hivemind final : public Strategy {
  public:
-  Hivemind(double target_batch, double matchmaking_s, std::string compression, bool delayed)
-      : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(std::move(compression)),
+  Hivemind(double target_batch, double matchmaking_s, kernels::WireFormat compression, bool delayed)
+      : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(compression),
         delayed_(delayed) {}
 
   void prepare(World& world) override {
@@ -76,7 +77,7 @@ class Hivemind final : public Strategy {
         if (trainer.is_real()) {
           auto a = mine->sum.values();
           const auto g = trainer.grads().values();
-          for (std::size_t i = 0; i < n; ++i) a[i] += g[i] * static_cast<float>(w.batch_per_worker);
+          runtime::ops::axpy(a.first(n), static_cast<float>(w.batch_per_worker), g);
           a[n] += static_cast<float>(w.batch_per_worker);
         }
         mine->samples += w.batch_per_worker;
@@ -204,8 +205,7 @@ class Hivemind final : public Strategy {
       const auto s = r.sum.values();
       const std::size_t n = s.size() - 1;
       if (s[n] > 0) {
-        auto g = trainer.grads().values();
-        for (std::size_t i = 0; i < n; ++i) g[i] = s[i] / s[n];
+        runtime::ops::divide(trainer.grads().values(), s.first(n), s[n]);
         trainer.optimizer_step(trainer.grads());
       }
     }
@@ -247,7 +247,7 @@ class Hivemind final : public Strategy {
   }
 
   double target_batch_, matchmaking_s_;
-  std::string compression_;
+  kernels::WireFormat compression_;
   bool delayed_;
   std::vector<Progress> progress_;                  // [peer]
   std::vector<std::shared_ptr<Round>> unapplied_;   // [peer]: averaging launched, not applied yet
@@ -262,7 +262,9 @@ std::unique_ptr<Strategy> make_hivemind(JsonReader& reader, const Scenario&) {
   parse_on_failure(reader);
   const double target = reader.number_or("target_batch", 32768, 1, 1e12);
   const double matchmaking = reader.non_negative_or("matchmaking_s", 5.0);
-  const std::string compression = reader.choice_or("compression", "fp16", {"fp32", "fp16", "bf16"});
+  using kernels::WireFormat;
+  const WireFormat compression =
+      read_wire_format(reader, "compression", WireFormat::fp16, {WireFormat::fp32, WireFormat::fp16, WireFormat::bf16});
   const bool delayed = reader.boolean_or("delayed_update", true);
   return std::make_unique<Hivemind>(target, matchmaking, compression, delayed);
 }

@@ -5,8 +5,6 @@
 // Under faults a step is a round of the group (sim/membership.h): the sparse gradients of the
 // committed view's members are averaged; a returning worker copies a live replica (parameters and
 // optimizer) and starts with a zero residual (the residual was the dead worker's local memory).
-#include <bit>
-
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
 #include "sim/json_reader.h"
@@ -40,11 +38,7 @@ class TopK final : public Strategy {
         const float* g = trainer.grads().values().data();
         if (error_feedback_) kernels::error_feedback_topk(idx.data(), val.data(), residual.data(), g, n, k);
         else kernels::topk_by_magnitude(idx.data(), val.data(), g, n, k);
-        auto p = packed.values();
-        for (std::size_t j = 0; j < k; ++j) {
-          p[j] = val[j];
-          p[k + j] = std::bit_cast<float>(idx[j]);
-        }
+        kernels::pack_pairs(packed.values().data(), val.data(), idx.data(), k);
       }
       // The all-gather leaves `packed` (and the residual) as they were: a retry sends them again,
       // so there is nothing to restore.
@@ -56,8 +50,7 @@ class TopK final : public Strategy {
         std::fill(g.begin(), g.end(), 0.0f);
         const auto a = all.values();
         for (std::size_t m = 0; m < members.size(); ++m)  // the members' rank order: a fixed order of additions
-          for (std::size_t j = 0; j < k; ++j)
-            g[std::bit_cast<std::int32_t>(a[m * 2 * k + k + j])] += a[m * 2 * k + j];
+          kernels::scatter_add_pairs(g.data(), a.data() + m * 2 * k, k);
         kernels::scale(g.data(), 1.0f / static_cast<float>(members.size()), n);
         trainer.optimizer_step(trainer.grads());
       }
