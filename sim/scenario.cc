@@ -117,8 +117,8 @@ Workload parse_workload(JsonReader& r) {
   Workload w;
   auto m = r.object("model");
   parse_model(m, w);
-  w.backend = r.choice_or("backend", "none", {"none", "cpu"});
-  const bool real = w.backend == "cpu";
+  w.backend = *runtime::parse_backend(r.choice_or("backend", "none", {"none", "cpu"}));
+  const bool real = w.backend == runtime::BackendKind::cpu;
   if (w.model_type != "profile") {
     auto d = r.object("dataset");
     w.dataset = parse_dataset(d, real);
@@ -166,7 +166,8 @@ Workload parse_workload(JsonReader& r) {
 
 NetworkSpec parse_network(JsonReader& r) {
   NetworkSpec n;
-  n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"});
+  n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"}) == "collective" ? Fidelity::collective
+                                                                                            : Fidelity::message;
   n.default_tcp_window_B = r.positive_or("tcp_window_B", n.default_tcp_window_B);
   n.window_cap = r.boolean_or("window_cap", true);
   n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, 1024));
@@ -247,7 +248,7 @@ void check_checkpoint_use(const Scenario& s) {
 // Under faults a collective must be able to fail half-way (a member dies, a link goes down):
 // only flows do that.
 void check_fidelity(const Scenario& s) {
-  if (s.network.fidelity == "collective" && s.has_faults())
+  if (s.network.fidelity == Fidelity::collective && s.has_faults())
     throw_bad_input(s.file, "/network/fidelity", "\"collective\"",
                     "the collective fidelity does not model faults (preemptions, link faults, checkpoints): a "
                     "collective there cannot fail half-way; use \"message\" for runs with faults");
