@@ -24,4 +24,8 @@ void add_scaled_into(float* dst, const float* src, float factor, std::size_t n) 
   }
 }
 
+void add_then_scale(float* dst, const float* src, float factor, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) dst[i] = (dst[i] + src[i]) * factor;
+}
+
 }  // namespace geotrain::kernels

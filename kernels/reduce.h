@@ -18,4 +18,8 @@ void scale(float* x, float factor, std::size_t n);
 // src must not overlap.
 void add_scaled_into(float* dst, const float* src, float factor, std::size_t n);
 
+// dst[i] = (dst[i] + src[i]) * factor: bit for bit add_into then scale (each operation rounds to
+// fp32 either way), in one pass.
+void add_then_scale(float* dst, const float* src, float factor, std::size_t n);
+
 }  // namespace geotrain::kernels

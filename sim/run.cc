@@ -60,7 +60,7 @@ nlohmann::ordered_json nullable(double x, bool valid) { return valid ? nlohmann:
 nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) {
   nlohmann::ordered_json c;
   const auto& rows = recorder.rows();
-  const bool real = s.workload.backend != "none";
+  const bool real = s.workload.backend != runtime::BackendKind::none;
   c["final_train_loss"] = nullable(rows.empty() ? 0 : rows.back().train_loss, real && !rows.empty());
   const TimelineRow* last_eval = nullptr;
   const TimelineRow* reached = nullptr;
@@ -191,7 +191,7 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   std::unique_ptr<FaultLog> fault_log;
   std::unique_ptr<FaultInjector> injector;
   std::unique_ptr<AnalyticCollectives> analytic;
-  if (scenario.network.fidelity == "collective") {
+  if (scenario.network.fidelity == Fidelity::collective) {
     analytic = std::make_unique<AnalyticCollectives>();
     world.analytic = analytic.get();
   }

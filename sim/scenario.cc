@@ -121,8 +121,8 @@ Workload parse_workload(JsonReader& r) {
   Workload w;
   auto m = r.object("model");
   parse_model(m, w);
-  w.backend = r.choice_or("backend", "none", {"none", "cpu"});
-  const bool real = w.backend == "cpu";
+  w.backend = *runtime::parse_backend(r.choice_or("backend", "none", {"none", "cpu"}));
+  const bool real = w.backend == runtime::BackendKind::cpu;
   if (w.model_type != "profile") {
     auto d = r.object("dataset");
     w.dataset = parse_dataset(d, real);
@@ -170,7 +170,8 @@ Workload parse_workload(JsonReader& r) {
 
 NetworkSpec parse_network(JsonReader& r) {
   NetworkSpec n;
-  n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"});
+  n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"}) == "collective" ? Fidelity::collective
+                                                                                            : Fidelity::message;
   n.default_tcp_window_B = r.number_or("tcp_window_B", n.default_tcp_window_B, limits::kMinWindow_B, limits::kMaxWindow_B);
   n.window_cap = r.boolean_or("window_cap", true);
   n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, 1024));
@@ -212,7 +213,7 @@ namespace {
 // Under faults a collective must be able to fail half-way (a member dies, a link goes down):
 // only flows do that.
 void check_fidelity(const Scenario& s) {
-  if (s.network.fidelity == "collective" && s.has_faults())
+  if (s.network.fidelity == Fidelity::collective && s.has_faults())
     throw_bad_input(s.file, "/network/fidelity", "\"collective\"",
                     "the collective fidelity does not model faults (preemptions, link faults, checkpoints): a "
                     "collective there cannot fail half-way; use \"message\" for runs with faults");
@@ -229,7 +230,7 @@ void check_fleet_size(JsonReader& r) {
 // Real training holds copies of the model per worker in this process's memory: a model and fleet
 // that cannot fit are refused here, with the numbers, rather than dying of bad_alloc later.
 void check_real_model_fits(const Scenario& s) {
-  if (s.workload.backend == "none") return;
+  if (s.workload.backend == runtime::BackendKind::none) return;
   constexpr double kBytesPerFloat = 4;
   const double needed_B =
       s.workload.parameters * s.worker_count() * kBytesPerFloat * limits::kRealCopiesPerParameter;
@@ -239,7 +240,7 @@ void check_real_model_fits(const Scenario& s) {
                     fmt::format("real training (backend \"{}\") needs about {:.4g} GB here ({:g} float copies per "
                                 "parameter per worker), over the limit of {:g} GB; use backend \"none\" (size-only) "
                                 "for models this large",
-                                s.workload.backend, needed_B / 1e9, limits::kRealCopiesPerParameter,
+                                runtime::backend_name(s.workload.backend), needed_B / 1e9, limits::kRealCopiesPerParameter,
                                 limits::kMaxRealModelBytes / 1e9));
 }
 

@@ -11,6 +11,7 @@
 
 #include "runtime/dataset.h"
 #include "runtime/model.h"
+#include "runtime/backend.h"
 #include "runtime/optimizer.h"
 #include "sim/faults.h"
 #include "sim/topology.h"
@@ -51,7 +52,7 @@ struct Workload {
   double flops_per_sample = 0;         // forward + backward FLOPs per sample (derived likewise)
   bool has_dataset = false;
   DatasetSpec dataset;
-  std::string backend = "none";        // "none": size-only; "cpu": real math on the CPU
+  runtime::BackendKind backend = runtime::BackendKind::none;  // none: size-only; cpu: real math on the CPU
   bool measured_compute = false;       // compute time from the backend's own wall clock
   runtime::OptimizerSpec optimizer;
   double wire_bytes_per_param = 4;
@@ -61,8 +62,12 @@ struct Workload {
   std::optional<Target> target;
 };
 
+// How collectives are simulated: every chunk a SimGrid flow (message), or closed-form timing of
+// the schedule (collective, sim/collectives/analytic.h).
+enum class Fidelity { message, collective };
+
 struct NetworkSpec {
-  std::string fidelity = "message";
+  Fidelity fidelity = Fidelity::message;
   double default_tcp_window_B = 4194304;  // SimGrid's own default TCP window, 4 MiB
   bool window_cap = true;                 // cap each flow at streams x window / RTT
   int parallel_streams = 1;               // TCP streams one transfer opens

@@ -273,7 +273,7 @@ TEST(CollectiveData, Int8RingRoundsEveryHopAndBillsIntBytesPerHop) {
       for (int r = 0; r < kWorkers; ++r) outputs["means"].push_back(nullptr);
       outputs["results"] = sim::run_program(s, [&](sim::WorkerContext& ctx) {
                              runtime::Tensor t = runtime::Tensor::from(inputs(ctx.rank()));
-                             sim::set_allreduce_wire_format(t, "int8");
+                             sim::set_allreduce_wire_format(t, kernels::WireFormat::int8);
                              ctx.allreduce_mean(t, sim::AllreduceAlgo::ring);
                              outputs["means"][ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
                              outputs["ring"] = ctx.platform().ring_order();

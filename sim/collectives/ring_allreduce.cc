@@ -17,15 +17,6 @@
 #include "sim/collectives/ring_internal.h"
 
 namespace geotrain::sim {
-namespace {
-
-// dst[k] = (dst[k] + src[k]) * factor: bit for bit kernels::add_into then kernels::scale (each
-// operation rounds to fp32 either way), in one pass.
-void add_then_scale(float* dst, const float* src, float factor, std::size_t n) {
-  for (std::size_t k = 0; k < n; ++k) dst[k] = (dst[k] + src[k]) * factor;
-}
-
-}  // namespace
 
 namespace detail {
 
@@ -44,7 +35,7 @@ void ring_reduce_scatter(WorkerContext& ctx, runtime::Tensor& t, const std::vect
     if (s == n - 2 && factor != 1.0f) {
       exchange_lent(ctx, t, lender, next, out, prev, in,
                     [factor](float* dst, const float* src, std::size_t count) {
-                      add_then_scale(dst, src, factor, count);
+                      kernels::add_then_scale(dst, src, factor, count);
                     });
     } else {
       exchange_lent(ctx, t, lender, next, out, prev, in, kernels::add_into);

@@ -17,14 +17,14 @@ namespace {
 
 class Ddp final : public Strategy {
  public:
-  Ddp(AllreduceAlgo algo, std::string wire_format) : algo_(algo), wire_format_(std::move(wire_format)) {}
+  Ddp(AllreduceAlgo algo, MessageFormat wire_format) : algo_(algo), wire_format_(wire_format) {}
 
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
     runtime::Trainer& trainer = ctx.trainer();
     for (long step = ctx.start_round(); step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      if (wire_format_ != "native") set_allreduce_wire_format(trainer.grads(), wire_format_);  // e.g. int8 compression
+      if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);  // e.g. int8 compression
       const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
       trainer.optimizer_step(trainer.grads());
       resilience::applied(ctx, step + 1, members);
@@ -34,7 +34,7 @@ class Ddp final : public Strategy {
 
  private:
   AllreduceAlgo algo_;
-  std::string wire_format_;  // "native": the workload's wire_bytes_per_param, no quantization
+  MessageFormat wire_format_;  // native: the workload's wire_bytes_per_param, no quantization
 };
 
 }  // namespace
@@ -42,7 +42,7 @@ class Ddp final : public Strategy {
 std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
   const OnFailure on_failure = parse_on_failure(reader);
   const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
+  const MessageFormat wire = read_message_format(reader);
   auto ddp = std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
   ddp->traits.on_failure = on_failure;
   return ddp;

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "kernels/reduce.h"
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
@@ -25,8 +26,8 @@ namespace {
 
 class Easgd final : public Strategy {
  public:
-  Easgd(int tau, double beta, ServerPlacement placement, std::string wire_format)
-      : tau_(tau), beta_(beta), placement_(placement), wire_format_(std::move(wire_format)) {}
+  Easgd(int tau, double beta, ServerPlacement placement, MessageFormat wire_format)
+      : tau_(tau), beta_(beta), placement_(placement), wire_format_(wire_format) {}
 
   std::vector<ServerPlacement> servers(const Scenario&) const override { return {placement_}; }
 
@@ -60,12 +61,8 @@ class Easgd final : public Strategy {
         const auto center = pull(ctx, server);
         std::vector<float> u;
         if (trainer.is_real()) {
-          auto theta = trainer.params().values();
-          u.resize(theta.size());
-          for (std::size_t i = 0; i < u.size(); ++i) {
-            u[i] = static_cast<float>(beta_ * (theta[i] - center->values[i]));
-            theta[i] -= u[i];
-          }
+          u.resize(n);
+          runtime::ops::elastic_step(u, trainer.params().values(), center->values, beta_);
         }
         link_.push_all(ctx, server, [&](std::size_t) {
           WireBody body = to_wire(u, n, wire_format_, w.wire_bytes_per_param);
@@ -150,7 +147,7 @@ class Easgd final : public Strategy {
   int tau_;
   double beta_;
   ServerPlacement placement_;
-  std::string wire_format_;  // pulls' replies and pushes
+  MessageFormat wire_format_;  // pulls' replies and pushes
   std::vector<float> center_;
   long applied_ = 0;                 // pushes applied to the center (since its last restart's state)
   std::optional<std::pair<long, std::vector<float>>> checkpoint_;  // faults: (pushes applied, center)
@@ -164,7 +161,7 @@ std::unique_ptr<Strategy> make_easgd(JsonReader& reader, const Scenario& scenari
   const int tau = static_cast<int>(reader.integer_or("tau", 4, 1, 1000000));
   // Zhang et al. recommend beta = 0.9 shared over the workers (their alpha = beta / p).
   const double beta = reader.number_or("beta", 0.9 / scenario.worker_count(), 0, 1, true);
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
+  const MessageFormat wire = read_message_format(reader);
   auto easgd = std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario), wire);
   easgd->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
   easgd->traits.survives_link_down = false;

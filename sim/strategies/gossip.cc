@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <simgrid/Exception.hpp>
 
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/resilience/membership.h"
 #include "sim/strategies/average.h"
@@ -26,15 +27,13 @@ constexpr int kGossipChannel = 2;
 constexpr int kPeerLost = 100;
 
 void average_into(runtime::Trainer& t, const std::vector<float>& other) {
-  if (!t.is_real()) return;
-  auto theta = t.params().values();
-  for (std::size_t i = 0; i < theta.size(); ++i) theta[i] = 0.5f * (theta[i] + other[i]);
+  runtime::ops::average_pair(t.params(), other);
 }
 
 class Gossip final : public Strategy {
  public:
-  Gossip(bool push, int period, std::string wire_format)
-      : push_(push), period_(period), wire_format_(std::move(wire_format)) {}
+  Gossip(bool push, int period, MessageFormat wire_format)
+      : push_(push), period_(period), wire_format_(wire_format) {}
 
   void prepare(World& world) override {
     // Under faults a worker that is down took its replica with it: the average is the serving
@@ -227,7 +226,7 @@ class Gossip final : public Strategy {
 
   bool push_;
   int period_;
-  std::string wire_format_;
+  MessageFormat wire_format_;
   std::vector<long> steps_done_;   // per worker, across its incarnations
   std::vector<bool> serving_;      // faults: up, holding state, its responder taking messages
   std::vector<Awaited> awaiting_;  // per worker: the pull it waits on
@@ -241,7 +240,7 @@ class Gossip final : public Strategy {
 std::unique_ptr<Strategy> make_gossip(JsonReader& reader, const Scenario&) {
   const bool push = reader.choice_or("form", "pull", {"pull", "push"}) == "push";
   const int period = static_cast<int>(reader.integer_or("period", 1, 1, 1000000));
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
+  const MessageFormat wire = read_message_format(reader);
   auto gossip = std::make_unique<Gossip>(push, period, wire);
   gossip->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
   gossip->traits.survives_link_down = false;

@@ -18,6 +18,7 @@
 
 #include "kernels/quantize.h"
 #include "kernels/reduce.h"
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
@@ -29,9 +30,9 @@ namespace {
 
 class Hivemind final : public Strategy {
  public:
-  Hivemind(double target_batch, double matchmaking_s, std::string compression, bool delayed)
-      : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(std::move(compression)),
-        format_(*kernels::parse_wire_format(compression_)), delayed_(delayed) {}
+  Hivemind(double target_batch, double matchmaking_s, kernels::WireFormat compression, bool delayed)
+      : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(compression),
+        delayed_(delayed) {}
 
   void prepare(World& world) override {
     const std::size_t peers = world.trainers.size();
@@ -149,7 +150,7 @@ class Hivemind final : public Strategy {
           order.push_back(p);
           weights.push_back(c.platform().nodes()[p].type->nic_Bps);
         }
-      r.group_samples = butterfly_allreduce_weighted_mean(c, r.grad, order, weights, r.samples, format_);
+      r.group_samples = butterfly_allreduce_weighted_mean(c, r.grad, order, weights, r.samples, compression_);
     });
   }
 
@@ -166,8 +167,7 @@ class Hivemind final : public Strategy {
   }
 
   double target_batch_, matchmaking_s_;
-  std::string compression_;
-  kernels::WireFormat format_;  // compression_'s
+  kernels::WireFormat compression_;
   bool delayed_;
   std::vector<Progress> progress_;                  // [peer]
   std::vector<std::shared_ptr<Round>> unapplied_;   // [peer]: averaging launched, not applied yet
@@ -179,7 +179,9 @@ std::unique_ptr<Strategy> make_hivemind(JsonReader& reader, const Scenario&) {
   const OnFailure on_failure = parse_on_failure(reader);
   const double target = reader.number_or("target_batch", 32768, 1, 1e12);
   const double matchmaking = reader.non_negative_or("matchmaking_s", 5.0);
-  const std::string compression = reader.choice_or("compression", "fp16", {"fp32", "fp16", "bf16"});
+  using kernels::WireFormat;
+  const WireFormat compression =
+      read_wire_format(reader, "compression", WireFormat::fp16, {WireFormat::fp32, WireFormat::fp16, WireFormat::bf16});
   const bool delayed = reader.boolean_or("delayed_update", true);
   auto hivemind = std::make_unique<Hivemind>(target, matchmaking, compression, delayed);
   hivemind->traits.on_failure = on_failure;

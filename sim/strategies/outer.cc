@@ -5,6 +5,7 @@
 
 #include "kernels/quantize.h"
 #include "kernels/check.h"
+#include "runtime/ops.h"
 
 namespace geotrain::sim {
 
@@ -17,35 +18,50 @@ OuterConfig parse_outer(JsonReader& reader, runtime::OptimizerSpec default_outer
     c.optimizer = parse_optimizer(o);
   }
   c.allreduce = allreduce_algo_from_name(reader.choice_or("allreduce", "ring", allreduce_algo_names()));
-  c.wire_format = reader.choice_or("wire_format", "fp32", {"fp32", "bf16", "fp16", "int8", "fp4", "ternary"});
+  c.wire_format = read_wire_format(reader, "wire_format", kernels::WireFormat::fp32);
   return c;
 }
 
 namespace {
-constexpr std::size_t kScaleBlock = 256;  // values per scale of the block-scaled formats
-
-kernels::WireFormat format_of(const std::string& name) {
-  const auto f = kernels::parse_wire_format(name);
-  GEOTRAIN_CHECK(f.has_value(), "unknown wire format (validated at load)");
-  return *f;
-}
+// Every wire format, in the order the error messages list them.
+constexpr kernels::WireFormat kAllFormats[] = {kernels::WireFormat::fp32, kernels::WireFormat::bf16,
+                                               kernels::WireFormat::fp16, kernels::WireFormat::int8,
+                                               kernels::WireFormat::fp4_e3m0, kernels::WireFormat::ternary};
+constexpr std::string_view kNative = "native";
 }  // namespace
 
-double wire_bytes_per_value(const std::string& format) {
-  constexpr std::size_t kValues = kScaleBlock * 4096;  // a multiple of the block: exact overhead
-  return static_cast<double>(kernels::wire_bytes(format_of(format), kValues, kScaleBlock)) / kValues;
+kernels::WireFormat read_wire_format(JsonReader& reader, std::string_view key, kernels::WireFormat fallback,
+                                     const std::vector<kernels::WireFormat>& allowed) {
+  std::vector<std::string> names;
+  for (const auto f : allowed.empty() ? std::vector<kernels::WireFormat>(std::begin(kAllFormats), std::end(kAllFormats))
+                                      : allowed)
+    names.emplace_back(kernels::wire_format_name(f));
+  const std::string name = reader.choice_or(key, std::string(kernels::wire_format_name(fallback)), names);
+  return *kernels::parse_wire_format(name);
 }
 
-void apply_wire_format(runtime::Tensor& t, const std::string& format) {
-  t.set_wire_bytes_per_value(wire_bytes_per_value(format));
-  if (!t.is_real() || format == "fp32") return;
-  auto v = t.values();
-  kernels::roundtrip(format_of(format), v.data(), v.data(), v.size(), kScaleBlock);  // in place
+MessageFormat read_message_format(JsonReader& reader) {
+  std::vector<std::string> names{std::string(kNative)};
+  for (const auto f : kAllFormats) names.emplace_back(kernels::wire_format_name(f));
+  const std::string name = reader.choice_or("wire_format", std::string(kNative), names);
+  if (name == kNative) return std::nullopt;
+  return *kernels::parse_wire_format(name);
 }
 
-void set_allreduce_wire_format(runtime::Tensor& t, const std::string& format) {
+double wire_bytes_per_value(kernels::WireFormat format) {
+  constexpr std::size_t kBlock = runtime::ops::kWireScaleBlock;
+  constexpr std::size_t kValues = kBlock * 4096;  // a multiple of the block: exact overhead
+  return static_cast<double>(kernels::wire_bytes(format, kValues, kBlock)) / kValues;
+}
+
+void apply_wire_format(runtime::Tensor& t, kernels::WireFormat format) {
   t.set_wire_bytes_per_value(wire_bytes_per_value(format));
-  t.set_sum_format(format_of(format));
+  runtime::ops::quantize_roundtrip(t, format);
+}
+
+void set_allreduce_wire_format(runtime::Tensor& t, kernels::WireFormat format) {
+  t.set_wire_bytes_per_value(wire_bytes_per_value(format));
+  t.set_sum_format(format);
 }
 
 std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer) {
@@ -70,20 +86,14 @@ runtime::OptimizerSpec nesterov_spec(double lr, double momentum) {
   return o;
 }
 
-WireBody to_wire(std::span<const float> values, std::size_t count, const std::string& format,
+WireBody to_wire(std::span<const float> values, std::size_t count, MessageFormat format,
                  double native_bytes_per_value) {
   WireBody body;
-  const double per_value = format == "native" ? native_bytes_per_value : wire_bytes_per_value(format);
+  const double per_value = format ? wire_bytes_per_value(*format) : native_bytes_per_value;
   body.bytes = static_cast<std::uint64_t>(std::ceil(static_cast<double>(count) * per_value));
   body.values.assign(values.begin(), values.end());
-  if (!body.values.empty() && format != "native" && format != "fp32")
-    kernels::roundtrip(format_of(format), body.values.data(), body.values.data(), body.values.size(), kScaleBlock);
+  if (format && !body.values.empty()) runtime::ops::quantize_roundtrip(body.values, *format);
   return body;
-}
-
-const std::vector<std::string>& wire_format_names() {
-  static const std::vector<std::string> names = {"native", "fp32", "bf16", "fp16", "int8", "fp4", "ternary"};
-  return names;
 }
 
 GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer)
@@ -95,13 +105,10 @@ GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const 
   theta_g_.set_wire_bytes_per_value(trainer.params().wire_bytes_per_value());
 }
 
-runtime::Tensor GlobalCopy::outer_gradient(const runtime::Trainer& trainer, const std::string& wire_format) const {
+runtime::Tensor GlobalCopy::outer_gradient(const runtime::Trainer& trainer, kernels::WireFormat wire_format) const {
   runtime::Tensor delta = trainer.is_real() ? runtime::Tensor::zeros(range_.count) : runtime::Tensor::phantom(range_.count);
   if (trainer.is_real()) {
-    const auto m = trainer.params().slice(range_.begin, range_.count);
-    const auto g = theta_g_.values();
-    auto d = delta.values();
-    for (std::size_t i = 0; i < range_.count; ++i) d[i] = g[i] - m[i];
+    runtime::ops::sub(delta.values(), theta_g_.values(), trainer.params().slice(range_.begin, range_.count));
   }
   apply_wire_format(delta, wire_format);
   return delta;
@@ -114,16 +121,12 @@ void GlobalCopy::step(const runtime::Tensor& mean_delta) {
 
 void GlobalCopy::reset_from(const runtime::Trainer& trainer) {
   if (!trainer.is_real()) return;
-  const auto m = trainer.params().slice(range_.begin, range_.count);
-  std::copy(m.begin(), m.end(), theta_g_.values().begin());
+  runtime::ops::copy(theta_g_, trainer.params().slice(range_.begin, range_.count));
 }
 
 void GlobalCopy::merge_into(runtime::Trainer& trainer, double alpha) const {
   if (!trainer.is_real()) return;
-  auto m = trainer.params().slice(range_.begin, range_.count);
-  const auto g = theta_g_.values();
-  const float a = static_cast<float>(alpha);
-  for (std::size_t i = 0; i < range_.count; ++i) m[i] = alpha == 0 ? g[i] : a * m[i] + (1 - a) * g[i];
+  runtime::ops::lerp(trainer.params().slice(range_.begin, range_.count), theta_g_.values(), alpha);
 }
 
 ReplicaState GlobalCopy::state(const World& world) {

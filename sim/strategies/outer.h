@@ -4,10 +4,12 @@
 // step theta_g = OuterOpt(theta_g, mean delta).  Size-only runs keep sizes, skip the math.
 #pragma once
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "kernels/quantize.h"
 #include "runtime/optimizer.h"
 #include "runtime/tensor.h"
 #include "runtime/trainer.h"
@@ -22,7 +24,7 @@ namespace geotrain::sim {
 struct OuterConfig {
   runtime::OptimizerSpec optimizer;    // Nesterov by default (DiLoCo); SGD lr 1 = averaging
   AllreduceAlgo allreduce = AllreduceAlgo::ring;
-  std::string wire_format = "fp32";    // how outer gradients travel: fp32 | bf16 | fp16 | fp4
+  kernels::WireFormat wire_format = kernels::WireFormat::fp32;  // how outer gradients travel
 };
 
 // Reads "outer" (an optimizer object), "allreduce" and "wire_format" with the given defaults.
@@ -36,7 +38,7 @@ class GlobalCopy {
   const runtime::Tensor& params() const { return theta_g_; }
   // delta = theta_g - theta_m over the range, in `wire_format` (real values pass through the
   // format's quantization once, at the sender; the sum is kept in fp32).
-  runtime::Tensor outer_gradient(const runtime::Trainer& trainer, const std::string& wire_format) const;
+  runtime::Tensor outer_gradient(const runtime::Trainer& trainer, kernels::WireFormat wire_format) const;
   // theta_g = OuterOpt(theta_g, delta).
   void step(const runtime::Tensor& mean_delta);
   // theta_g = theta_m over the range (a fresh start, e.g. after a warm-up).
@@ -66,26 +68,35 @@ void deploy_global_copy(World& world, const GlobalCopy& worker0);
 // A Nesterov outer optimizer spec.
 runtime::OptimizerSpec nesterov_spec(double lr, double momentum);
 
+// Reads the wire format knob `key`: one of `allowed` (every kernels::WireFormat when empty), by
+// its kernels::wire_format_name; `fallback` when absent.  Throws BadInput listing the names.
+kernels::WireFormat read_wire_format(JsonReader& reader, std::string_view key, kernels::WireFormat fallback,
+                                     const std::vector<kernels::WireFormat>& allowed = {});
+
+// A strategy message's format, parsed once at load: nullopt is "native" (the workload's
+// wire_bytes_per_param, no quantization: gradient compression off), else a wire format.
+using MessageFormat = std::optional<kernels::WireFormat>;
+// Reads a strategy's "wire_format" knob: "native" (the default) or any wire format name.
+MessageFormat read_message_format(JsonReader& reader);
+
 // Bytes one value takes on the wire in `format` (per-block scale overhead included).
-double wire_bytes_per_value(const std::string& format);
-// Quantizes and dequantizes a real tensor in `format` (no-op for fp32 and phantom tensors).
-void apply_wire_format(runtime::Tensor& t, const std::string& format);
+double wire_bytes_per_value(kernels::WireFormat format);
+// Sets t's wire format and quantizes and dequantizes its values in it (no-op on the values for
+// fp32 and phantom tensors).
+void apply_wire_format(runtime::Tensor& t, kernels::WireFormat format);
 // For a tensor about to be all-reduced in `format` (ddp, pactrain): sizes its messages by the
 // format and makes the all-reduce round every partial sum it sends, and each complete sum once,
 // through it (runtime::Tensor::sum_format), as a real compressed all-reduce must; the values are
 // left as they are until then.
-void set_allreduce_wire_format(runtime::Tensor& t, const std::string& format);
+void set_allreduce_wire_format(runtime::Tensor& t, kernels::WireFormat format);
 
 // A message body of `count` values in `format`: the values after one quantization round trip
-// (empty for size-only runs, where `values` is empty) and its bytes on the wire.  "native" is
-// the workload's wire_bytes_per_param with no quantization (gradient compression off).
+// (empty for size-only runs, where `values` is empty) and its bytes on the wire.
 struct WireBody {
   std::vector<float> values;
   std::uint64_t bytes = 0;
 };
-WireBody to_wire(std::span<const float> values, std::size_t count, const std::string& format,
+WireBody to_wire(std::span<const float> values, std::size_t count, MessageFormat format,
                  double native_bytes_per_value);
-// The wire formats a strategy's "wire_format" knob accepts ("native" first, the default).
-const std::vector<std::string>& wire_format_names();
 
 }  // namespace geotrain::sim

@@ -13,6 +13,7 @@
 
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
@@ -27,8 +28,8 @@ constexpr std::uint64_t kMaskBytesPerParam = 1;
 
 class PacTrain final : public Strategy {
  public:
-  PacTrain(double sparsity, int warmup, std::string quantize, AllreduceAlgo algo, std::string checkpoint)
-      : sparsity_(sparsity), warmup_(warmup), quantize_(std::move(quantize)), algo_(algo), checkpoint_(std::move(checkpoint)) {}
+  PacTrain(double sparsity, int warmup, bool ternary, AllreduceAlgo algo, std::string checkpoint)
+      : sparsity_(sparsity), warmup_(warmup), ternary_(ternary), algo_(algo), checkpoint_(std::move(checkpoint)) {}
 
   void prepare(World& world) override {
     masks_.assign(world.trainers.size(), {});
@@ -37,7 +38,7 @@ class PacTrain final : public Strategy {
     std::ifstream in(checkpoint_, std::ios::binary);
     pretrained_.resize(world.trainers[0]->params().numel());
     in.read(reinterpret_cast<char*>(pretrained_.data()), static_cast<std::streamsize>(pretrained_.size() * sizeof(float)));
-    for (auto& t : world.trainers) std::copy(pretrained_.begin(), pretrained_.end(), t->params().values().begin());
+    for (auto& t : world.trainers) runtime::ops::copy(t->params(), pretrained_);
   }
 
   void run(WorkerContext& ctx) override {
@@ -63,7 +64,7 @@ class PacTrain final : public Strategy {
       runtime::Tensor compact = trainer.is_real() ? runtime::Tensor::zeros(kept) : runtime::Tensor::phantom(kept);
       compact.set_wire_bytes_per_value(w.wire_bytes_per_param);
       if (trainer.is_real()) kernels::compact_masked(compact.values().data(), trainer.grads().values().data(), mask.data(), n);
-      if (quantize_ == "ternary") set_allreduce_wire_format(compact, "ternary");
+      if (ternary_) set_allreduce_wire_format(compact, kernels::WireFormat::ternary);
       const auto members = resilience::allreduce_round(ctx, step, compact, algo_);
       if (trainer.is_real()) {
         kernels::scatter_masked(trainer.grads().values().data(), compact.values().data(), mask.data(), n);
@@ -105,7 +106,7 @@ class PacTrain final : public Strategy {
 
   double sparsity_;
   int warmup_;
-  std::string quantize_;
+  bool ternary_;  // quantize the compact gradient to ternary
   AllreduceAlgo algo_;
   std::string checkpoint_;
   std::vector<float> pretrained_;                   // the checkpoint's parameters (real runs)
@@ -118,7 +119,7 @@ std::unique_ptr<Strategy> make_pactrain(JsonReader& reader, const Scenario& scen
   const OnFailure on_failure = parse_on_failure(reader);
   const double sparsity = reader.number_or("sparsity", 0.5, 0, 0.999);
   const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 20, 0, 100000000));
-  const std::string quantize = reader.choice_or("quantize", "none", {"none", "ternary"});
+  const bool ternary = reader.choice_or("quantize", "none", {"none", "ternary"}) == "ternary";
   const auto algo = allreduce_algo_from_name(reader.choice_or("allreduce", "ring", allreduce_algo_names()));
   std::string checkpoint = reader.string_or("checkpoint", "");
   if (!checkpoint.empty()) {
@@ -131,7 +132,7 @@ std::unique_ptr<Strategy> make_pactrain(JsonReader& reader, const Scenario& scen
                                     " bytes (the model's parameters), relative to the scenario's folder");
     checkpoint = p.string();
   }
-  auto pactrain = std::make_unique<PacTrain>(sparsity, warmup, quantize, algo, checkpoint);
+  auto pactrain = std::make_unique<PacTrain>(sparsity, warmup, ternary, algo, checkpoint);
   pactrain->traits.on_failure = on_failure;
   return pactrain;
 }

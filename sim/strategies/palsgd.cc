@@ -7,6 +7,7 @@
 // are the W warm-up steps, outer round j is round W + j): a warm-up step behaves as DDP's, an
 // outer round as DiLoCo's.
 #include "kernels/reduce.h"
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
@@ -77,10 +78,7 @@ class Palsgd final : public Strategy {
  private:
   static void pull_toward(runtime::Trainer& trainer, const GlobalCopy& global, double strength) {
     if (!trainer.is_real()) return;
-    auto m = trainer.params().values();
-    const auto g = global.params().values();
-    const float k = static_cast<float>(strength);
-    for (std::size_t i = 0; i < m.size(); ++i) m[i] -= k * (m[i] - g[i]);
+    runtime::ops::pull_toward(trainer.params().values(), global.params().values(), static_cast<float>(strength));
   }
 
   int h_;

@@ -56,8 +56,8 @@ struct Shard {
 
 class ParameterServer final : public Strategy {
  public:
-  ParameterServer(bool sync, int shards, ServerPlacement placement, std::string wire_format)
-      : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(std::move(wire_format)) {}
+  ParameterServer(bool sync, int shards, ServerPlacement placement, MessageFormat wire_format)
+      : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(wire_format) {}
 
   std::vector<ServerPlacement> servers(const Scenario&) const override {
     return std::vector<ServerPlacement>(shard_count_, placement_);
@@ -295,7 +295,7 @@ class ParameterServer final : public Strategy {
   bool sync_;
   int shard_count_;
   ServerPlacement placement_;
-  std::string wire_format_;  // pushes and replies
+  MessageFormat wire_format_;  // pushes and replies
   std::vector<Shard> shards_;
   ServerLink link_;
   std::vector<bool> claim_open_;  // asynchronous under faults: a claimed step not yet pushed
@@ -309,7 +309,7 @@ class ParameterServer final : public Strategy {
 std::unique_ptr<Strategy> make_parameter_server(JsonReader& reader, const Scenario& scenario) {
   const bool sync = reader.choice_or("mode", "async", {"async", "sync"}) == "sync";
   const int shards = static_cast<int>(reader.integer_or("shards", 1, 1, 1024));
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
+  const MessageFormat wire = read_message_format(reader);
   auto ps = std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario), wire);
   ps->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
   ps->traits.survives_link_down = false;

@@ -37,11 +37,7 @@ class TopK final : public Strategy {
         const float* g = trainer.grads().values().data();
         if (error_feedback_) kernels::error_feedback_topk(idx.data(), val.data(), residual.data(), g, n, k);
         else kernels::topk_by_magnitude(idx.data(), val.data(), g, n, k);
-        auto p = packed.values();
-        for (std::size_t j = 0; j < k; ++j) {
-          p[j] = val[j];
-          p[k + j] = std::bit_cast<float>(idx[j]);
-        }
+        kernels::pack_pairs(packed.values().data(), val.data(), idx.data(), k);
       }
       // The all-gather leaves `packed` (and the residual) as they were: a retry sends them again,
       // so there is nothing to restore.
@@ -53,8 +49,7 @@ class TopK final : public Strategy {
         std::fill(g.begin(), g.end(), 0.0f);
         const auto a = all.values();
         for (std::size_t m = 0; m < members.size(); ++m)  // the members' rank order: a fixed order of additions
-          for (std::size_t j = 0; j < k; ++j)
-            g[std::bit_cast<std::int32_t>(a[m * 2 * k + k + j])] += a[m * 2 * k + j];
+          kernels::scatter_add_pairs(g.data(), a.data() + m * 2 * k, k);
         kernels::scale(g.data(), 1.0f / static_cast<float>(members.size()), n);
         trainer.optimizer_step(trainer.grads());
       }
