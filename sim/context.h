@@ -16,7 +16,7 @@
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
 #include "runtime/trainer.h"
-#include "sim/collectives/collectives.h"
+#include "sim/collectives/algo.h"
 #include "sim/fault_log.h"
 #include "sim/ledger.h"
 #include "sim/platform.h"
@@ -65,6 +65,7 @@ class Training;
 class Membership;
 class AnalyticCollectives;
 struct GroupView;
+struct AllreduceGroup;  // sim/collectives/collectives.h
 
 // The shared state of one simulation.  SimGrid runs one actor at a time, so no locking.
 struct World {
@@ -140,6 +141,8 @@ class WorkerContext {
   // Same over `members` (ascending ranks, this worker among them): the ring, tree and hierarchy
   // are rebuilt over the members, in the platform's ring order.
   void allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
+  // The same leaving the element-wise sum (e.g. Hivemind's sample-weighted gradient sums).
+  void allreduce_sum(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
 
   // --- Faults (sim/membership.h).  Without faults these reduce to the plain calls. ---
   // True when workers can be preempted or links fail in this run.
@@ -246,9 +249,11 @@ class WorkerContext {
 
  private:
   void fill_costs(TimelineRow& row) const;
-  // The mean over `order` (ring order; `groups`: the members of each region, for hierarchical).
-  void allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                           const std::vector<std::vector<int>>& groups);
+  // `members` (ascending ranks) in ring order and by region: the whole platform's when every
+  // worker is a member.
+  AllreduceGroup group_of(const std::vector<int>& members) const;
+  // The all-reduce over `group` with `algo`'s table row; leaves the mean or the sum.
+  void allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean);
   // A put of `message` to `box` (a mailbox towards node dst), rate-capped and metered; not started.
   simgrid::s4u::CommPtr put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes);
 

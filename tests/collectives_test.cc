@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/rng.h"
+#include "sim/collectives/collectives.h"
 #include "sim/context.h"
 #include "test_util.h"
 
@@ -214,7 +215,7 @@ TEST(CollectiveData, RingMeanIsTheRingOrderSumBitForBitAndSurvivesImmediateOverw
         for (int r = 0; r < m; ++r) outputs["means"].push_back(nullptr);
         sim::run_program(s, [&](sim::WorkerContext& ctx) {
           runtime::Tensor t = runtime::Tensor::from(inputs(ctx.rank()));
-          ctx.allreduce_mean(t, sim::AllreduceAlgo::ring);
+          ctx.allreduce_mean(t, sim::allreduce_algo_from_name("ring"));
           outputs["means"][ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
           std::fill(t.values().begin(), t.values().end(), kOverwritten);
           outputs["ring"] = ctx.platform().ring_order();

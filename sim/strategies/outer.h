@@ -20,7 +20,7 @@ namespace geotrain::sim {
 
 struct OuterConfig {
   runtime::OptimizerSpec optimizer;    // Nesterov by default (DiLoCo); SGD lr 1 = averaging
-  AllreduceAlgo allreduce = AllreduceAlgo::ring;
+  AllreduceAlgo allreduce = allreduce_algo_from_name("ring");
   std::string wire_format = "fp32";    // how outer gradients travel: fp32 | bf16 | fp16 | fp4
 };
 
