@@ -15,6 +15,7 @@
 #include "kernels/reduce.h"
 #include "kernels/check.h"
 #include "sim/collectives/analytic.h"
+#include "sim/collectives/table.h"
 #include "sim/resilience/membership.h"
 #include "sim/training.h"
 
@@ -111,51 +112,45 @@ bool WorkerContext::claim_step() {
   return true;
 }
 
-namespace {
-
-// Leaves the sum, except the ring, which leaves the mean (it scales each chunk once, inside):
-// returns true when `t` holds the mean.
-bool allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                   const std::vector<std::vector<int>>& groups) {
-  switch (algo) {
-    case AllreduceAlgo::ring: ring_allreduce_mean(ctx, t, order); return true;
-    case AllreduceAlgo::tree: tree_allreduce_sum(ctx, t, order); break;
-    case AllreduceAlgo::hierarchical: hierarchical_allreduce_sum(ctx, t, groups); break;
-    case AllreduceAlgo::butterfly: butterfly_allreduce_sum(ctx, t, order, std::vector<double>(order.size(), 1.0)); break;
-  }
-  return false;
-}
-
-}  // namespace
-
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
-  allreduce_mean_over(t, algo, platform().ring_order(), platform().region_groups());
+  std::vector<int> all(world_size());
+  for (int r = 0; r < world_size(); ++r) all[r] = r;
+  allreduce_over(t, algo, group_of(all), true);
 }
 
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
-  if (static_cast<int>(members.size()) == world_size()) return allreduce_mean(t, algo);
+  allreduce_over(t, algo, group_of(members), true);
+}
+
+void WorkerContext::allreduce_sum(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
+  allreduce_over(t, algo, group_of(members), false);
+}
+
+AllreduceGroup WorkerContext::group_of(const std::vector<int>& members) const {
+  if (static_cast<int>(members.size()) == world_size()) return {platform().ring_order(), platform().region_groups()};
   const auto member = [&members](int r) { return std::binary_search(members.begin(), members.end(), r); };
   GEOTRAIN_CHECK(member(rank_), "an all-reduce among members this worker is not one of");
-  std::vector<int> order;
+  AllreduceGroup group;
   for (int r : platform().ring_order())
-    if (member(r)) order.push_back(r);
-  std::vector<std::vector<int>> groups;
+    if (member(r)) group.order.push_back(r);
   for (const auto& region : platform().region_groups()) {
     std::vector<int> g;
     for (int r : region)
       if (member(r)) g.push_back(r);
-    if (!g.empty()) groups.push_back(std::move(g));
+    if (!g.empty()) group.regions.push_back(std::move(g));
   }
-  allreduce_mean_over(t, algo, order, groups);
+  return group;
 }
 
-void WorkerContext::allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                                        const std::vector<std::vector<int>>& groups) {
-  const int n = static_cast<int>(order.size());
-  CollectiveTimer timer(*this, {"allreduce", allreduce_algo_name(algo), n, t.wire_bytes(t.numel())});
-  if (world_.analytic) return world_.analytic->allreduce_mean(*this, t, algo, order, groups);
-  const bool mean = n > 1 && allreduce_sum(*this, t, algo, order, groups);
-  if (t.is_real() && !mean) kernels::scale(t.values().data(), 1.0f / static_cast<float>(n), t.numel());
+void WorkerContext::allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean) {
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  const int n = static_cast<int>(group.order.size());
+  CollectiveTimer timer(*this, {"allreduce", entry.label, n, entry.size_B(t)});
+  if (n <= 1) return;
+  if (world_.analytic && entry.schedule) return world_.analytic->allreduce(*this, t, algo, group, mean);
+  if (mean && entry.mean) return entry.mean(*this, t, group);
+  entry.sum(*this, t, group);
+  if (t.is_real() && mean) kernels::scale(t.values().data(), 1.0f / static_cast<float>(n), t.numel());
 }
 
 void WorkerContext::broadcast(runtime::Tensor& t, int root) {

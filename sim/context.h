@@ -17,7 +17,7 @@
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
 #include "runtime/trainer.h"
-#include "sim/collectives/collectives.h"
+#include "sim/collectives/algo.h"
 #include "sim/resilience/fault_log.h"
 #include "sim/ledger.h"
 #include "sim/platform.h"
@@ -82,6 +82,7 @@ class TransferObserver {
 };
 class AnalyticCollectives;
 struct GroupView;
+struct AllreduceGroup;  // sim/collectives/collectives.h
 
 // The shared state of one simulation.  SimGrid runs one actor at a time, so no locking.
 struct World {
@@ -165,6 +166,8 @@ class WorkerContext {
   // Same over `members` (ascending ranks, this worker among them): the ring, tree and hierarchy
   // are rebuilt over the members, in the platform's ring order.
   void allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
+  // The same leaving the element-wise sum (e.g. Hivemind's sample-weighted gradient sums).
+  void allreduce_sum(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
 
   // --- Faults (sim/resilience/membership.h).  Without faults these reduce to the plain calls. ---
   // True when workers can be preempted or links fail in this run.
@@ -280,9 +283,11 @@ class WorkerContext {
   // The round log of strategies that keep one (sim/resilience/replica.h): the group's first
   // member records the committed round.
   void log_round(long round, const std::vector<int>& members);
-  // The mean over `order` (ring order; `groups`: the members of each region, for hierarchical).
-  void allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                           const std::vector<std::vector<int>>& groups);
+  // `members` (ascending ranks) in ring order and by region: the whole platform's when every
+  // worker is a member.
+  AllreduceGroup group_of(const std::vector<int>& members) const;
+  // The all-reduce over `group` with `algo`'s table row; leaves the mean or the sum.
+  void allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean);
   // A put of `message` to `box` (a mailbox towards node dst), rate-capped and metered; not started.
   simgrid::s4u::CommPtr put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes);
 

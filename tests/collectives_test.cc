@@ -11,6 +11,7 @@
 
 #include "kernels/quantize.h"
 #include "runtime/rng.h"
+#include "sim/collectives/collectives.h"
 #include "sim/context.h"
 #include "sim/strategies/outer.h"
 #include "test_util.h"
@@ -217,7 +218,7 @@ TEST(CollectiveData, RingMeanIsTheRingOrderSumBitForBitAndSurvivesImmediateOverw
         for (int r = 0; r < m; ++r) outputs["means"].push_back(nullptr);
         sim::run_program(s, [&](sim::WorkerContext& ctx) {
           runtime::Tensor t = runtime::Tensor::from(inputs(ctx.rank()));
-          ctx.allreduce_mean(t, sim::AllreduceAlgo::ring);
+          ctx.allreduce_mean(t, sim::allreduce_algo_from_name("ring"));
           outputs["means"][ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
           std::fill(t.values().begin(), t.values().end(), kOverwritten);
           outputs["ring"] = ctx.platform().ring_order();
@@ -274,7 +275,7 @@ TEST(CollectiveData, Int8RingRoundsEveryHopAndBillsIntBytesPerHop) {
       outputs["results"] = sim::run_program(s, [&](sim::WorkerContext& ctx) {
                              runtime::Tensor t = runtime::Tensor::from(inputs(ctx.rank()));
                              sim::set_allreduce_wire_format(t, kernels::WireFormat::int8);
-                             ctx.allreduce_mean(t, sim::AllreduceAlgo::ring);
+                             ctx.allreduce_mean(t, sim::allreduce_algo_from_name("ring"));
                              outputs["means"][ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
                              outputs["ring"] = ctx.platform().ring_order();
                            }).results;

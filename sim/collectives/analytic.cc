@@ -6,6 +6,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "kernels/check.h"
+#include "sim/collectives/table.h"
 #include "sim/context.h"
 
 namespace sg4 = simgrid::s4u;
@@ -59,7 +60,10 @@ double schedule_time_s(const Platform& platform, const Schedule& schedule) {
   return *std::max_element(ready.begin(), ready.end());
 }
 
-void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
+namespace {
+
+// Chunk c summed from member c on around the ring; scaled by 1/n in the last addition when `mean`.
+void ring_order_reduce(const std::vector<runtime::Tensor*>& members, bool mean) {
   const int n = static_cast<int>(members.size());
   if (n <= 1) return;
   const std::size_t numel = members[0]->numel();
@@ -87,7 +91,7 @@ void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
       for (int s = 1; s < n; ++s) {
         round_to_format(acc, len);  // sent by the member before
         const float* x = data[(c + s) % n] + b;
-        if (s + 1 < n) {
+        if (s + 1 < n || !mean) {
           for (std::size_t k = 0; k < len; ++k) acc[k] = x[k] + acc[k];
         } else {
           for (std::size_t k = 0; k < len; ++k) acc[k] = (x[k] + acc[k]) * factor;
@@ -98,6 +102,11 @@ void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
     }
   }
 }
+
+}  // namespace
+
+void ring_order_mean(const std::vector<runtime::Tensor*>& members) { ring_order_reduce(members, true); }
+void ring_order_sum(const std::vector<runtime::Tensor*>& members) { ring_order_reduce(members, false); }
 
 struct AnalyticCollectives::Meeting {
   std::vector<runtime::Tensor*> tensors;  // by position in the members' order
@@ -159,20 +168,14 @@ void AnalyticCollectives::meet(WorkerContext& ctx, int op, const std::vector<int
   sg4::this_actor::sleep_until(m->end_s);
 }
 
-void AnalyticCollectives::allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo,
-                                         const std::vector<int>& order, const std::vector<std::vector<int>>& groups) {
+void AnalyticCollectives::allreduce(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo,
+                                    const AllreduceGroup& group, bool mean) {
+  const std::vector<int>& order = group.order;
   if (order.size() <= 1) return;
-  const Timing& timed = timing(ctx, static_cast<int>(algo), order, t, [&]() -> Schedule {
-    switch (algo) {
-      case AllreduceAlgo::ring: return ring_allreduce_schedule(t, order);
-      case AllreduceAlgo::tree: return tree_allreduce_schedule(t, order);
-      case AllreduceAlgo::hierarchical: return hierarchical_allreduce_schedule(t, groups);
-      case AllreduceAlgo::butterfly:
-        return butterfly_allreduce_schedule(t, order, std::vector<double>(order.size(), 1.0));
-    }
-    return {};
-  });
-  meet(ctx, static_cast<int>(algo), order, t, timed, ring_order_mean);
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
+  const Timing& timed = timing(ctx, algo.row, order, t, [&] { return entry.schedule(ctx.platform(), t, group); });
+  meet(ctx, algo.row, order, t, timed, mean ? ring_order_mean : ring_order_sum);
 }
 
 void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "runtime/tensor.h"
+#include "sim/collectives/algo.h"
 #include "sim/collectives/collectives.h"
 #include "sim/platform.h"
 
@@ -34,13 +35,15 @@ double schedule_time_s(const Platform& platform, const Schedule& schedule);
 // member's tensor: chunk c summed from member c on around the ring, scaled in the last addition
 // (ring_allreduce.cc).  Tensors: real, the same numel.
 void ring_order_mean(const std::vector<runtime::Tensor*>& members);
+// The same without the scaling: the sum ring_allreduce_sum leaves.
+void ring_order_sum(const std::vector<runtime::Tensor*>& members);
 
 // The meeting points of one simulation.  SimGrid runs one actor at a time: no locking.
 class AnalyticCollectives {
  public:
-  // The mean of `t` over `order` (the ring order; `groups`: the regions, for hierarchical).
-  void allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                      const std::vector<std::vector<int>>& groups);
+  // The mean (or the sum) of `t` over `group`, timed by the schedule of `algo`'s table row
+  // (table.h).  REQUIRES: the row has a schedule.
+  void allreduce(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean);
   // Tree broadcast of the tensor of group[0] to every member.
   void broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
   // Ring all-gather of `ring` (member at ring position p holds chunk p): every member ends with

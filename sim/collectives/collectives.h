@@ -1,8 +1,10 @@
-// Collective algorithms over a group of workers, one algorithm per file. Every member of
-// `group` (worker ranks, in ring order) calls the same function with a tensor of the same numel.
+// Collective algorithms over a group of workers, one algorithm per file; the all-reduces are
+// dispatched through their table (table.h).  Every member of `group` (worker ranks, in ring
+// order) calls the same function with a tensor of the same numel.
 // The *_sum functions leave the element-wise sum; WorkerContext::allreduce_mean divides (the ring
 // divides inside: ring_allreduce_mean).
 // Real tensors carry values, phantom tensors carry only bytes; the traffic is identical.
+// Written against the worker context (sim/context.h); this header needs only its name.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -16,13 +18,13 @@ namespace geotrain::sim {
 
 class WorkerContext;
 
-enum class AllreduceAlgo { ring, tree, hierarchical, butterfly };
+class Platform;
 
-// "ring" | "tree" | "hierarchical" | "butterfly".
-const char* allreduce_algo_name(AllreduceAlgo algo);
-// The names above; also used to validate scenario input.
-const std::vector<std::string>& allreduce_algo_names();
-AllreduceAlgo allreduce_algo_from_name(const std::string& name);  // REQUIRES: a valid name
+// The members of one all-reduce call, as the table's entries take them (table.h).
+struct AllreduceGroup {
+  std::vector<int> order;                 // the members in the platform's ring order
+  std::vector<std::vector<int>> regions;  // the members of each region (leader first), regions in ring order
+};
 
 // Chunk `index` of `parts` near-equal chunks of [0, numel): the first numel % parts chunks are
 // one value longer.
@@ -63,6 +65,11 @@ double butterfly_allreduce_weighted_mean(WorkerContext& ctx, runtime::Tensor& t,
                                          kernels::WireFormat format);
 // The parts: consecutive ranges of [0, numel) proportional to the weights.
 std::vector<ChunkRange> weighted_chunks(std::size_t numel, const std::vector<double>& weights);
+// Hivemind's bandwidth-weighted butterfly: the butterfly over group.order with each member's
+// part sized by its NIC bandwidth (weighted_butterfly.cc).
+void weighted_butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const AllreduceGroup& group);
+// Its weights: the NIC bandwidth of each member of `order`, bytes/s.
+std::vector<double> nic_weights(const Platform& platform, const std::vector<int>& order);
 // Hierarchical all-reduce: ring reduce to one leader per region, ring all-reduce among the
 // leaders, scatter + ring all-gather back inside each region.  `regions`: the groups of each
 // region (leader first), regions in ring order.

@@ -23,7 +23,7 @@ namespace geotrain::sim {
 
 struct OuterConfig {
   runtime::OptimizerSpec optimizer;    // Nesterov by default (DiLoCo); SGD lr 1 = averaging
-  AllreduceAlgo allreduce = AllreduceAlgo::ring;
+  AllreduceAlgo allreduce = allreduce_algo_from_name("ring");
   kernels::WireFormat wire_format = kernels::WireFormat::fp32;  // how outer gradients travel
 };
 
