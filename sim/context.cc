@@ -126,6 +126,15 @@ void WorkerContext::allreduce_sum(runtime::Tensor& t, AllreduceAlgo algo, const 
   allreduce_over(t, algo, group_of(members), false);
 }
 
+double WorkerContext::allreduce_weighted_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members,
+                                              double weight, kernels::WireFormat format) {
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  GEOTRAIN_CHECK(entry.weighted_mean != nullptr, "a weighted mean with an algorithm that has none");
+  const AllreduceGroup group = group_of(members);
+  CollectiveTimer timer(*this, {"allreduce", entry.label, static_cast<int>(group.order.size()), entry.size_B(t)});
+  return entry.weighted_mean(*this, t, group, weight, format);
+}
+
 AllreduceGroup WorkerContext::group_of(const std::vector<int>& members) const {
   if (static_cast<int>(members.size()) == world_size()) return {platform().ring_order(), platform().region_groups()};
   const auto member = [&members](int r) { return std::binary_search(members.begin(), members.end(), r); };

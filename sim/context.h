@@ -166,8 +166,13 @@ class WorkerContext {
   // Same over `members` (ascending ranks, this worker among them): the ring, tree and hierarchy
   // are rebuilt over the members, in the platform's ring order.
   void allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
-  // The same leaving the element-wise sum (e.g. Hivemind's sample-weighted gradient sums).
+  // The same leaving the element-wise sum.
   void allreduce_sum(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
+  // The weighted mean sum_j weight_j x t_j / sum_j weight_j over `members`, each bringing its own
+  // `weight`, with values (and partial results) travelling in `format`; returns the total weight.
+  // REQUIRES: algo's table row has a weighted mean (Hivemind's averager: weighted_butterfly).
+  double allreduce_weighted_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members,
+                                 double weight, kernels::WireFormat format);
 
   // --- Faults (sim/resilience/membership.h).  Without faults these reduce to the plain calls. ---
   // True when workers can be preempted or links fail in this run.

@@ -26,8 +26,10 @@ TEST(CollectiveTable, OneRowPerAlgorithmNamedAsInScenarios) {
     EXPECT_EQ(std::string(e.label), name);
     EXPECT_NE(e.sum, nullptr) << name;
     EXPECT_NE(e.size_B, nullptr) << name;
-    // Only Hivemind's weighted butterfly has no closed form: it stays message-level.
+    // Only Hivemind's weighted butterfly has no closed form (it stays message-level), and only it
+    // has a weighted mean (Hivemind's averager).
     EXPECT_EQ(e.schedule == nullptr, name == "weighted_butterfly") << name;
+    EXPECT_EQ(e.weighted_mean != nullptr, name == "weighted_butterfly") << name;
   }
 }
 
@@ -112,6 +114,26 @@ TEST(CollectiveTable, AnEntryWithoutAScheduleRunsAsMessagesInTheCollectiveFideli
   const auto closed = one_sum(three_peers("collective"), "butterfly");
   const auto flows = one_sum(three_peers("message"), "butterfly");
   EXPECT_NE(closed["simulated_s"], flows["simulated_s"]);
+}
+
+// Hivemind averages through the table: each averaging round is one timed weighted_butterfly
+// all-reduce per peer in collectives[], keyed by the fp16 gradient's bytes (2 per value).
+TEST(CollectiveTable, HivemindAveragingIsAWeightedButterflyRowOfCollectives) {
+  nlohmann::json s = three_peers("message");
+  s["workload"]["steps"] = 4;
+  s["strategy"] = {{"name", "hivemind"}, {"target_batch", 3 * s["workload"]["batch_per_worker"].get<int>()},
+                   {"matchmaking_s", 0}, {"delayed_update", false}};
+  const auto r = nlohmann::json::parse(sim::run_isolated([&] {
+    return sim::run_scenario(sim::parse_scenario(s, "test.json")).results.dump();
+  }));
+  ASSERT_EQ(r["collectives"].size(), 1u) << r["collectives"].dump();
+  const auto& c = r["collectives"][0];
+  EXPECT_EQ(c["algorithm"], "weighted_butterfly");
+  EXPECT_EQ(c["ranks"], 3);
+  const double params = s["workload"]["model"]["parameters"].get<double>();
+  EXPECT_EQ(c["size_B"].get<double>(), 2 * params);
+  // One round per step of all three peers (target batch = 3 peers x batch): 4 rounds x 3 peers.
+  EXPECT_EQ(c["count"], 12);
 }
 
 }  // namespace

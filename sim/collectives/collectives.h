@@ -68,6 +68,9 @@ std::vector<ChunkRange> weighted_chunks(std::size_t numel, const std::vector<dou
 // Hivemind's bandwidth-weighted butterfly: the butterfly over group.order with each member's
 // part sized by its NIC bandwidth (weighted_butterfly.cc).
 void weighted_butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const AllreduceGroup& group);
+// The same exchange as Hivemind's averager: butterfly_allreduce_weighted_mean with those parts.
+double weighted_butterfly_weighted_mean(WorkerContext& ctx, runtime::Tensor& t, const AllreduceGroup& group,
+                                        double weight, kernels::WireFormat format);
 // Its weights: the NIC bandwidth of each member of `order`, bytes/s.
 std::vector<double> nic_weights(const Platform& platform, const std::vector<int>& order);
 // Hierarchical all-reduce: ring reduce to one leader per region, ring all-reduce among the

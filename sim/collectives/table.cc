@@ -45,13 +45,14 @@ std::uint64_t whole_tensor_wire_B(const Tensor& t) { return t.wire_bytes(t.numel
 
 const std::vector<AllreduceEntry>& allreduce_table() {
   static const std::vector<AllreduceEntry> rows = {
-      // name, label, message-level sum, mean (null: sum / n), schedule (null: messages only), bytes
-      {"ring", "ring", ring_sum, ring_mean, ring_schedule, whole_tensor_wire_B},
-      {"tree", "tree", tree_sum, nullptr, tree_schedule, whole_tensor_wire_B},
-      {"hierarchical", "hierarchical", hierarchical_sum, nullptr, hierarchical_schedule, whole_tensor_wire_B},
-      {"butterfly", "butterfly", butterfly_sum, nullptr, butterfly_schedule, whole_tensor_wire_B},
-      {"weighted_butterfly", "weighted_butterfly", weighted_butterfly_allreduce_sum, nullptr, nullptr,
-       whole_tensor_wire_B},
+      // name, label, message-level sum, mean (null: sum / n), weighted mean (null: none),
+      // schedule (null: messages only), bytes
+      {"ring", "ring", ring_sum, ring_mean, nullptr, ring_schedule, whole_tensor_wire_B},
+      {"tree", "tree", tree_sum, nullptr, nullptr, tree_schedule, whole_tensor_wire_B},
+      {"hierarchical", "hierarchical", hierarchical_sum, nullptr, nullptr, hierarchical_schedule, whole_tensor_wire_B},
+      {"butterfly", "butterfly", butterfly_sum, nullptr, nullptr, butterfly_schedule, whole_tensor_wire_B},
+      {"weighted_butterfly", "weighted_butterfly", weighted_butterfly_allreduce_sum, nullptr,
+       weighted_butterfly_weighted_mean, nullptr, whole_tensor_wire_B},
   };
   return rows;
 }

@@ -28,6 +28,12 @@ struct AllreduceEntry {
   // Optional: leaves the mean itself (the ring scales inside, once per chunk).  Null: the
   // context runs `sum` and scales by 1/n.
   void (*mean)(WorkerContext& ctx, runtime::Tensor& t, const AllreduceGroup& group);
+  // Optional: a weighted mean, sum_j weight_j x t_j / sum_j weight_j, where each member brings
+  // its own `weight` and the values travel (and every partial result is rounded) in `format`;
+  // returns the total weight (0: nobody brought any, t left all zeros).  Null: the algorithm has
+  // no weighted mean (Hivemind's averager has one: weighted_butterfly).
+  double (*weighted_mean)(WorkerContext& ctx, runtime::Tensor& t, const AllreduceGroup& group, double weight,
+                          kernels::WireFormat format);
   // Optional: the algorithm's flows, for the "collective" fidelity (analytic.h).  Null: the
   // algorithm runs as messages in both fidelities.
   Schedule (*schedule)(const Platform& platform, const runtime::Tensor& t, const AllreduceGroup& group);

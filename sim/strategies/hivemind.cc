@@ -29,6 +29,8 @@ namespace geotrain::sim {
 namespace {
 
 class Hivemind final : public Strategy {
+  const AllreduceAlgo kButterfly = allreduce_algo_from_name("weighted_butterfly");
+
  public:
   Hivemind(double target_batch, double matchmaking_s, kernels::WireFormat compression, bool delayed)
       : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(compression),
@@ -143,14 +145,7 @@ class Hivemind final : public Strategy {
   void average(WorkerContext& c, Round& r) {
     resilience::log_round_samples(c, r.round, r.samples);
     r.members = resilience::group_round(c, r.round, r.grad, [&](const std::vector<int>& members) {
-      std::vector<int> order;
-      std::vector<double> weights;
-      for (int p : c.platform().ring_order())
-        if (std::binary_search(members.begin(), members.end(), p)) {
-          order.push_back(p);
-          weights.push_back(c.platform().nodes()[p].type->nic_Bps);
-        }
-      r.group_samples = butterfly_allreduce_weighted_mean(c, r.grad, order, weights, r.samples, compression_);
+      r.group_samples = c.allreduce_weighted_mean(r.grad, kButterfly, members, r.samples, compression_);
     });
   }
 
