@@ -5,18 +5,22 @@
 
 #include "common/csv.h"
 
+#include "sim/result_keys.h"  // header only: the results.json keys
+
 namespace geotrain::analysis {
+
+namespace keys = geotrain::result_keys;
 
 const std::vector<MetricColumn>& sweep_metrics() {
   static const std::vector<MetricColumn> columns = {
-      {"throughput_samples_per_s", "/throughput_samples_per_s"},
-      {"time_to_target_s", "/convergence/time_to_target_s"},
-      {"cost_to_target_usd", "/convergence/cost_to_target_usd"},
-      {"total_usd", "/cost_usd/total"},
-      {"egress_usd", "/cost_usd/egress"},
-      {"wan_bytes", "/traffic_bytes/wan"},
-      {"final_test_loss", "/convergence/final_test_loss"},
-      {"final_test_accuracy", "/convergence/final_test_accuracy"},
+      {"throughput_samples_per_s", keys::pointer(keys::kThroughput)},
+      {"time_to_target_s", keys::pointer(keys::kConvergence, keys::convergence::kTimeToTargetS)},
+      {"cost_to_target_usd", keys::pointer(keys::kConvergence, keys::convergence::kCostToTargetUsd)},
+      {"total_usd", keys::pointer(keys::kCostUsd, keys::cost::kTotal)},
+      {"egress_usd", keys::pointer(keys::kCostUsd, keys::cost::kEgress)},
+      {"wan_bytes", keys::pointer(keys::kTrafficBytes, keys::traffic::kWan)},
+      {"final_test_loss", keys::pointer(keys::kConvergence, keys::convergence::kFinalTestLoss)},
+      {"final_test_accuracy", keys::pointer(keys::kConvergence, keys::convergence::kFinalTestAccuracy)},
   };
   return columns;
 }

@@ -11,7 +11,7 @@ namespace geotrain::analysis {
 
 struct MetricColumn {
   const char* column;   // CSV header, unit in the name
-  const char* pointer;  // where results.json keeps it
+  std::string pointer;  // where results.json keeps it
 };
 
 // throughput_samples_per_s, time_to_target_s, cost_to_target_usd, total_usd, egress_usd,

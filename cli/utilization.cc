@@ -15,12 +15,14 @@
 #include "sim/isolate.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
-#include "sim/scenario.h"
+#include "sim/result_keys.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
 namespace geotrain::cli {
 namespace {
+
+namespace keys = geotrain::result_keys;
 
 constexpr double kTargets[] = {0.5, 0.8, 0.9, 0.95, 0.99};
 constexpr double kMaxParameters = 1e15;  // as a profile's "parameters" (docs/SCENARIO_FORMAT.md)
@@ -130,8 +132,8 @@ int run(const std::string& spec_file, const std::string& out_dir) {
         const auto r = nlohmann::json::parse(sim::run_isolated([&] {
           return sim::run_scenario(sim::parse_scenario(doc, s.file)).results.dump();
         }));
-        const double t = r["simulated_s"], steps = r["steps"];
-        u.push_back(r["time_breakdown_s"]["compute"].get<double>() / t);
+        const double t = r[keys::kSimulatedS], steps = r[keys::kSteps];
+        u.push_back(r[keys::kTimeBreakdown][keys::time::kCompute].get<double>() / t);
         util.count(params).text(label).number(gbps).significant(t / steps, kStepTimeDigits).fixed(u.back(), kUtilizationDecimals);
         util.end_row();
       }

@@ -18,10 +18,12 @@
 #include "sim/collectives/analytic.h"
 #include "sim/resilience/membership.h"
 #include "sim/resilience/replica.h"
+#include "sim/result_keys.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;
+namespace keys = geotrain::result_keys;
 
 namespace geotrain::sim {
 namespace {
@@ -61,7 +63,7 @@ nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) 
   nlohmann::ordered_json c;
   const auto& rows = recorder.rows();
   const bool real = s.workload.backend != runtime::BackendKind::none;
-  c["final_train_loss"] = nullable(rows.empty() ? 0 : rows.back().train_loss, real && !rows.empty());
+  c[keys::convergence::kFinalTrainLoss] = nullable(rows.empty() ? 0 : rows.back().train_loss, real && !rows.empty());
   const TimelineRow* last_eval = nullptr;
   const TimelineRow* reached = nullptr;
   const auto& target = s.workload.target;
@@ -72,12 +74,12 @@ nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) 
         (target->metric == "test_accuracy" ? r.test_accuracy >= target->value : r.test_loss <= target->value))
       reached = &r;
   }
-  c["final_test_loss"] = nullable(last_eval ? last_eval->test_loss : 0, last_eval != nullptr);
-  c["final_test_accuracy"] = nullable(last_eval ? last_eval->test_accuracy : 0, last_eval != nullptr);
-  c["target"] = target ? nlohmann::ordered_json{{"metric", target->metric}, {"value", target->value}}
+  c[keys::convergence::kFinalTestLoss] = nullable(last_eval ? last_eval->test_loss : 0, last_eval != nullptr);
+  c[keys::convergence::kFinalTestAccuracy] = nullable(last_eval ? last_eval->test_accuracy : 0, last_eval != nullptr);
+  c[keys::convergence::kTarget] = target ? nlohmann::ordered_json{{"metric", target->metric}, {"value", target->value}}
                        : nlohmann::ordered_json(nullptr);
-  c["time_to_target_s"] = nullable(reached ? reached->time_s : 0, reached != nullptr);
-  c["cost_to_target_usd"] = nullable(reached ? reached->compute_usd + reached->egress_usd : 0, reached != nullptr);
+  c[keys::convergence::kTimeToTargetS] = nullable(reached ? reached->time_s : 0, reached != nullptr);
+  c[keys::convergence::kCostToTargetUsd] = nullable(reached ? reached->compute_usd + reached->egress_usd : 0, reached != nullptr);
   c["samples_to_target"] = nullable(reached ? reached->samples : 0, reached != nullptr);
   return c;
 }
@@ -98,22 +100,22 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
   const double total_usd = compute_usd + egress_usd;
 
   nlohmann::ordered_json r;
-  r["scenario"] = s.name;
-  r["seed"] = s.seed;
-  r["strategy"] = s.strategy;
-  r["workers"] = m;
-  r["simulated_s"] = simulated_s;
-  r["steps"] = recorder.rows().size();
-  r["samples"] = samples;
-  r["throughput_samples_per_s"] = nullable(samples / simulated_s, simulated_s > 0);
-  r["time_breakdown_s"] = {{"compute", compute},
-                           {"communication_exposed", comm},
-                           {"idle", std::max(0.0, simulated_s - compute - comm)}};
-  r["granularity"] = nullable(compute / comm, comm > 0);
-  r["cost_usd"] = {{"compute", compute_usd}, {"egress", egress_usd}, {"total", total_usd}};
-  r["usd_per_million_samples"] = nullable(total_usd / samples * 1e6, samples > 0);
-  r["traffic_bytes"] = {{"total", ledger.total_bytes()},
-                        {"wan", ledger.wan_bytes()},
+  r[keys::kScenario] = s.name;
+  r[keys::kSeed] = s.seed;
+  r[keys::kStrategy] = s.strategy;
+  r[keys::kWorkers] = m;
+  r[keys::kSimulatedS] = simulated_s;
+  r[keys::kSteps] = recorder.rows().size();
+  r[keys::kSamples] = samples;
+  r[keys::kThroughput] = nullable(samples / simulated_s, simulated_s > 0);
+  r[keys::kTimeBreakdown] = {{keys::time::kCompute, compute},
+                             {keys::time::kCommunicationExposed, comm},
+                             {keys::time::kIdle, std::max(0.0, simulated_s - compute - comm)}};
+  r[keys::kGranularity] = nullable(compute / comm, comm > 0);
+  r[keys::kCostUsd] = {{keys::cost::kCompute, compute_usd}, {keys::cost::kEgress, egress_usd}, {keys::cost::kTotal, total_usd}};
+  r[keys::kUsdPerMillionSamples] = nullable(total_usd / samples * 1e6, samples > 0);
+  r[keys::kTrafficBytes] = {{keys::traffic::kTotal, ledger.total_bytes()},
+                        {keys::traffic::kWan, ledger.wan_bytes()},
                         {"intra_region", ledger.total_bytes() - ledger.wan_bytes()},
                         {"peak_in_flight", ledger.peak_in_flight_B()}};
 
@@ -123,30 +125,30 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
     for (std::size_t b = 0; b < regions.size(); ++b) {
       const auto bytes = ledger.bytes(static_cast<int>(a), static_cast<int>(b));
       if (bytes == 0) continue;
-      links.push_back({{"src_region", regions[a].name},
-                       {"dst_region", regions[b].name},
-                       {"bytes", bytes},
-                       {"usd_per_GB", s.topology.egress_usd_per_B(static_cast<int>(a), static_cast<int>(b)) * kBytesPerGB},
-                       {"egress_usd", ledger.egress_usd(static_cast<int>(a), static_cast<int>(b))}});
+      links.push_back({{keys::link::kSrcRegion, regions[a].name},
+                       {keys::link::kDstRegion, regions[b].name},
+                       {keys::link::kBytes, bytes},
+                       {keys::link::kUsdPerGB, s.topology.egress_usd_per_B(static_cast<int>(a), static_cast<int>(b)) * kBytesPerGB},
+                       {keys::link::kEgressUsd, ledger.egress_usd(static_cast<int>(a), static_cast<int>(b))}});
     }
-  r["links"] = links;
+  r[keys::kLinks] = links;
 
   auto collectives = nlohmann::ordered_json::array();
   for (const auto& [key, stat] : recorder.collectives()) {
     const auto& [count, total_s] = stat;
     const double mean_s = total_s / static_cast<double>(count);
     const double algbw = mean_s > 0 ? static_cast<double>(key.size_B) / mean_s / kBytesPerGB : 0;
-    collectives.push_back({{"op", key.op},
-                           {"algorithm", key.algorithm},
-                           {"ranks", key.ranks},
-                           {"size_B", key.size_B},
-                           {"count", count},
-                           {"mean_time_s", mean_s},
-                           {"algbw_GBps", algbw},
-                           {"busbw_GBps", algbw * busbw_factor(key.op, key.ranks)}});
+    collectives.push_back({{keys::collective::kOp, key.op},
+                           {keys::collective::kAlgorithm, key.algorithm},
+                           {keys::collective::kRanks, key.ranks},
+                           {keys::collective::kSizeB, key.size_B},
+                           {keys::collective::kCount, count},
+                           {keys::collective::kMeanTimeS, mean_s},
+                           {keys::collective::kAlgbwGBps, algbw},
+                           {keys::collective::kBusbwGBps, algbw * busbw_factor(key.op, key.ranks)}});
   }
-  r["collectives"] = collectives;
-  r["convergence"] = convergence(s, recorder);
+  r[keys::kCollectives] = collectives;
+  r[keys::kConvergence] = convergence(s, recorder);
   return r;
 }
 
@@ -235,17 +237,17 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
 
   RunOutput out;
   out.results = build_results(scenario, platform, ledger, recorder, simulated_s);
-  out.results["diverged"] = world.diverged;
-  out.results["stop_reason"] = world.stop_reason.empty() ? nlohmann::ordered_json(nullptr)
+  out.results[keys::kDiverged] = world.diverged;
+  out.results[keys::kStopReason] = world.stop_reason.empty() ? nlohmann::ordered_json(nullptr)
                                                          : nlohmann::ordered_json(world.stop_reason);
   for (const auto& [key, value] : world.extra.items()) out.results[key] = value;
   if (injector) {
-    out.results["faults"] = faults_block(world, *injector, simulated_s);
-    const double storage_usd = out.results["faults"]["checkpoint_usd"].get<double>();
-    out.results["cost_usd"]["checkpoint_storage"] = storage_usd;
-    out.results["cost_usd"]["total"] = out.results["cost_usd"]["total"].get<double>() + storage_usd;
+    out.results[keys::kFaults] = faults_block(world, *injector, simulated_s);
+    const double storage_usd = out.results[keys::kFaults]["checkpoint_usd"].get<double>();
+    out.results[keys::kCostUsd]["checkpoint_storage"] = storage_usd;
+    out.results[keys::kCostUsd][keys::cost::kTotal] = out.results[keys::kCostUsd][keys::cost::kTotal].get<double>() + storage_usd;
   }
-  out.results["perf"] = {{"wall_s", wall_s},
+  out.results[keys::kPerf] = {{"wall_s", wall_s},
                          {"setup_wall_s", wall_s - run_wall_s},
                          {"run_wall_s", run_wall_s},
                          {"math_threads", training.pool() ? training.pool()->threads() : 1},
@@ -369,7 +371,7 @@ void write_outputs(const RunOutput& output, const std::string& dir) {
 
 nlohmann::ordered_json deterministic_part(const nlohmann::ordered_json& results) {
   nlohmann::ordered_json copy = results;
-  copy.erase("perf");
+  copy.erase(keys::kPerf);
   return copy;
 }
 
