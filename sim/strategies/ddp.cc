@@ -9,6 +9,7 @@
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
 #include "sim/strategies/restart.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -43,11 +44,18 @@ class Ddp final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
-  parse_on_failure(reader);
-  const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
+StrategyInfo ddp_strategy() {
+  StrategyInfo info{"ddp", "synchronous data parallel: all-reduce of every step's gradients", {}};
+  info.knobs = {{"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, wire_format_names(),
+                 "gradient compression on the wire (native: the workload's wire_bytes_per_param)"}};
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));
+    const auto wire = read_choice(reader, knob_of(knobs, "wire_format"));
+    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -16,6 +16,7 @@
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/strategies/restart.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -259,11 +260,20 @@ class Gossip final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_gossip(JsonReader& reader, const Scenario&) {
-  const bool push = reader.choice_or("form", "pull", {"pull", "push"}) == "push";
-  const int period = static_cast<int>(reader.integer_or("period", 1, 1, 1000000));
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  return std::make_unique<Gossip>(push, period, wire);
+StrategyInfo gossip_strategy() {
+  StrategyInfo info{"gossip", "gossip averaging: each worker averages with one random peer", {}};
+  info.knobs = {{"form", KnobType::choice, "pull", 0, 0, false, {"pull", "push"}, "pull a peer's copy or push one's own"},
+                {"period", KnobType::integer, 1, 1, 1000000, false, {}, "local steps between gossip exchanges", "",
+                 KnobRole::sync_period},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, wire_format_names(), "compression of the exchanged parameters"}};
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const bool push = read_choice(reader, knob_of(knobs, "form")) == "push";
+    const int period = static_cast<int>(read_integer(reader, knob_of(knobs, "period")));
+    const auto wire = read_choice(reader, knob_of(knobs, "wire_format"));
+    return std::make_unique<Gossip>(push, period, wire);
+  };
+  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("peer copy", kFp32_B); };
+  return info;
 }
 
 }  // namespace geotrain::sim

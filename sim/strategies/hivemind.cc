@@ -21,6 +21,7 @@
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/strategies/restart.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -258,13 +259,26 @@ class Hivemind final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_hivemind(JsonReader& reader, const Scenario&) {
-  parse_on_failure(reader);
-  const double target = reader.number_or("target_batch", 32768, 1, 1e12);
-  const double matchmaking = reader.non_negative_or("matchmaking_s", 5.0);
-  const std::string compression = reader.choice_or("compression", "fp16", {"fp32", "fp16", "bf16"});
-  const bool delayed = reader.boolean_or("delayed_update", true);
-  return std::make_unique<Hivemind>(target, matchmaking, compression, delayed);
+StrategyInfo hivemind_strategy() {
+  StrategyInfo info{"hivemind", "Hivemind: workers accumulate until the swarm reaches a target batch, then average", {}};
+  info.knobs = {{"target_batch", KnobType::number, 32768, 1, 1e12, false, {}, "samples the swarm accumulates per round"},
+                {"matchmaking_s", KnobType::number, 5.0, 0, JsonReader::kInf, false, {}, "time to form an averaging group per round (s)"},
+                {"compression", KnobType::choice, "fp16", 0, 0, false, {"fp32", "fp16", "bf16"}, "format of the averaged gradients"},
+                {"delayed_update", KnobType::boolean, true, 0, 0, false, {}, "apply a round's average one round later (overlap)"}};
+  info.step_unit = "round";
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const double target = read_number(reader, knob_of(knobs, "target_batch"));
+    const double matchmaking = read_number(reader, knob_of(knobs, "matchmaking_s"));
+    const std::string compression = read_choice(reader, knob_of(knobs, "compression"));
+    const bool delayed = read_boolean(reader, knob_of(knobs, "delayed_update"));
+    return std::make_unique<Hivemind>(target, matchmaking, compression, delayed);
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) {
+    b.add_worker("accumulator", kFp32_B);
+    if (knobs["delayed_update"].get<bool>()) b.add_worker("round in flight", kFp32_B);
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -8,17 +8,33 @@
 
 namespace geotrain::sim {
 
-OuterConfig parse_outer(JsonReader& reader, runtime::OptimizerSpec default_outer) {
+std::vector<KnobSpec> outer_knobs(const nlohmann::json& default_outer) {
+  return {{"outer", KnobType::object, default_outer, 0, 0, false, {},
+           "outer optimizer (an optimizer object like workload.optimizer) applied to the mean outer gradient"},
+          {"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm of the outer sync"},
+          {"wire_format", KnobType::choice, "fp32", 0, 0, false, {"fp32", "bf16", "fp16", "int8", "fp4", "ternary"},
+           "how outer gradients travel (quantized once at the sender)"}};
+}
+
+OuterConfig parse_outer(JsonReader& reader, const std::vector<KnobSpec>& knobs) {
   OuterConfig c;
-  c.optimizer = default_outer;
+  const KnobSpec& outer = knob_of(knobs, "outer");
+  JsonReader defaults(outer.default_value, "", "/outer");
+  c.optimizer = parse_optimizer(defaults);
   reader.allow("outer");
   if (reader.has("outer")) {
     auto o = reader.object("outer");
     c.optimizer = parse_optimizer(o);
   }
-  c.allreduce = allreduce_algo_from_name(reader.choice_or("allreduce", "ring", allreduce_algo_names()));
-  c.wire_format = reader.choice_or("wire_format", "fp32", {"fp32", "bf16", "fp16", "int8", "fp4", "ternary"});
+  c.allreduce = allreduce_algo_from_name(read_choice(reader, knob_of(knobs, "allreduce")));
+  c.wire_format = read_choice(reader, knob_of(knobs, "wire_format"));
   return c;
+}
+
+void add_outer_state(const nlohmann::json& knobs, StateBytes& state) {
+  const std::string outer = knobs["outer"].value("name", std::string());
+  state.add_worker("outer copy", kFp32_B);
+  state.add_worker("outer " + outer + " state", optimizer_state_B_per_param(outer));
 }
 
 namespace {
@@ -55,14 +71,6 @@ void deploy_global_copy(World& world, const GlobalCopy& worker0) {
     const auto v = worker0.params().values();
     return std::vector<float>(v.begin(), v.end());
   };
-}
-
-runtime::OptimizerSpec nesterov_spec(double lr, double momentum) {
-  runtime::OptimizerSpec o;
-  o.name = "nesterov";
-  o.lr = lr;
-  o.momentum = momentum;
-  return o;
 }
 
 WireBody to_wire(std::span<const float> values, std::size_t count, const std::string& format,

@@ -15,6 +15,7 @@
 #include "sim/context.h"
 #include "sim/json_reader.h"
 #include "sim/scenario.h"
+#include "sim/strategies/catalog.h"
 
 namespace geotrain::sim {
 
@@ -24,8 +25,13 @@ struct OuterConfig {
   std::string wire_format = "fp32";    // how outer gradients travel: fp32 | bf16 | fp16 | fp4
 };
 
-// Reads "outer" (an optimizer object), "allreduce" and "wire_format" with the given defaults.
-OuterConfig parse_outer(JsonReader& reader, runtime::OptimizerSpec default_outer);
+// The knobs of the outer loop: "outer" (an optimizer object; `default_outer` when absent),
+// "allreduce" and "wire_format" of the outer gradients.
+std::vector<KnobSpec> outer_knobs(const nlohmann::json& default_outer);
+// Reads them.  REQUIRES: `knobs` holds outer_knobs()'s knobs.
+OuterConfig parse_outer(JsonReader& reader, const std::vector<KnobSpec>& knobs);
+// Adds the outer copy theta_g and its optimizer's state (knobs: the strategy with its defaults).
+void add_outer_state(const nlohmann::json& knobs, StateBytes& state);
 
 // The global copy of parameters [begin, begin+count) and its outer optimizer.
 class GlobalCopy {
@@ -57,8 +63,6 @@ class GlobalCopy {
 std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer);
 // Makes worker 0's global copy the deployed model (all workers hold the same one).
 void deploy_global_copy(World& world, const GlobalCopy& worker0);
-// A Nesterov outer optimizer spec.
-runtime::OptimizerSpec nesterov_spec(double lr, double momentum);
 
 // Bytes one value takes on the wire in `format` (per-block scale overhead included).
 double wire_bytes_per_value(const std::string& format);

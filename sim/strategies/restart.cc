@@ -102,6 +102,4 @@ void maybe_checkpoint(WorkerContext& ctx, long round, const std::vector<int>& me
   }
 }
 
-void parse_on_failure(JsonReader& reader) { reader.choice_or("on_failure", "elastic", {"elastic", "wait"}); }
-
 }  // namespace geotrain::sim

@@ -56,8 +56,7 @@ long rejoin(WorkerContext& ctx, const std::function<StateSource(long round)>& so
 void maybe_checkpoint(WorkerContext& ctx, long round, const std::vector<int>& members, std::uint64_t bytes,
                       const std::function<void(Checkpoint&)>& fill);
 
-// The "on_failure" knob of synchronous strategies: "elastic" (go on with the survivors) or
-// "wait" (wait for the replacement).
-void parse_on_failure(JsonReader& reader);
+// The "on_failure" knob of synchronous strategies is read by the registry
+// (sim/strategies/catalog.h: on_failure_knob()).
 
 }  // namespace geotrain::sim
