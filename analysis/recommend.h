@@ -1,6 +1,8 @@
 // Strategy recommendation for a planned deployment (`geotrain validate`): the candidate
-// strategies, the training state each keeps per parameter (the memory check), the short run that
-// represents each, and the ranking of their size-only results. Pure: runs no simulation.
+// strategies, the short run that represents each, and the ranking of their size-only results.
+// Pure: runs no simulation. What it knows of the strategies (knob defaults, which knob is a sync
+// period or a warm-up) it reads from the strategy catalog, the JSON `geotrain strategies --json`
+// prints (sim::strategy_catalog_json(); the catalog also gives each strategy's training state).
 #pragma once
 #include <cstddef>
 #include <optional>
@@ -10,27 +12,6 @@
 #include <nlohmann/json.hpp>
 
 namespace geotrain::analysis {
-
-// Training state per model parameter, in bytes, with every value in fp32 (4 B). Activations are
-// not counted (a size-only profile does not give the architecture), so these are lower bounds.
-struct StateBytes {
-  double worker_B_per_param = 0;  // one worker = one instance (sharded over its GPUs or not)
-  double server_B_per_param = 0;  // one strategy server node (already divided by the shard count); 0: none
-  std::string worker_items;       // e.g. "weights 4 + gradients 4 + adamw state 8"
-  std::string server_items;       // "" when there is no server
-};
-
-// The state of `strategy` (a strategy object the scenario loader accepted) with the workers'
-// optimizer called `inner_optimizer` ("sgd" | "momentum" | "nesterov" | "adamw"):
-//   every worker: weights 4 + gradients 4 + inner optimizer state (sgd 0, momentum/nesterov 4, adamw 8),
-//     except parameter_server workers, whose optimizer runs on the servers;
-//   diloco, local_sgd, streaming_diloco, palsgd: + outer copy theta_g 4 + outer optimizer state;
-//   topk with error_feedback, dgc: + residual 4; pactrain: + mask 1;
-//   hivemind: + accumulator 4, + 4 more with delayed_update (the previous round is in flight);
-//   easgd: + pulled center 4; gossip: + a peer's copy 4;
-//   parameter_server servers: (weights 4 + optimizer state, + sum 4 in sync mode) / shards;
-//   easgd server: center 4.
-StateBytes training_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer);
 
 // What the candidates depend on.
 struct DeploymentShape {
@@ -75,19 +56,23 @@ inline constexpr int kSyncPeriods = 3;
 // Candidates whose sync period exceeds the plan's length in steps (planned_length: a Hivemind
 // plan's rounds are converted through samples) are left out, with the reason appended to
 // `skipped`.  Each candidate's steps are representative_steps() of its planned_length().
-std::vector<Candidate> candidate_strategies(const DeploymentShape& shape, std::vector<std::string>& skipped);
+// `catalog`: the strategy catalog JSON (every strategy named here or planned is in it).
+std::vector<Candidate> candidate_strategies(const nlohmann::json& catalog, const DeploymentShape& shape,
+                                            std::vector<std::string>& skipped);
 
 // Steps run at least when a strategy has a warm-up, so that the warm-up takes its planned share
 // of the run (the whole plan when it is at most this long).
 inline constexpr int kWarmupRunSteps = 2000;
 
 // Steps of a short run that stands for the whole deployment: kSyncPeriods sync periods (H for the
-// DiLoCo family, tau for easgd, period for gossip, else 1 step), never more than `planned_steps`.
-// With warm-up steps w (pactrain, palsgd): max(w + kSyncPeriods periods, kWarmupRunSteps), never
-// more than `planned_steps`. hivemind: kSyncPeriods rounds.
-int representative_steps(const nlohmann::json& strategy, int planned_steps);
-// The warm-up steps of a strategy (pactrain without a checkpoint, palsgd), else 0.
-int warmup_steps(const nlohmann::json& strategy);
+// DiLoCo family, tau for easgd, period for gossip: the catalog's "sync_period" knob; else 1 step,
+// or round for hivemind), never more than `planned_steps`. With warm-up steps w (the "warmup"
+// knob: pactrain, palsgd): max(w + kSyncPeriods periods, kWarmupRunSteps), never more than
+// `planned_steps`.
+int representative_steps(const nlohmann::json& catalog, const nlohmann::json& strategy, int planned_steps);
+// The warm-up steps of a strategy (its "warmup" knob unless its "warm_start" knob is set: pactrain
+// without a checkpoint, palsgd), else 0.
+int warmup_steps(const nlohmann::json& catalog, const nlohmann::json& strategy);
 
 // "allreduce=ring H=64": the strategy's knobs (every key but name) as key=value, in key order.
 std::string knob_text(const nlohmann::json& strategy);

@@ -15,11 +15,13 @@
 #include "runtime/dataset.h"
 #include "runtime/math_pool.h"
 #include "sim/json_reader.h"
+#include "sim/result_keys.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
 namespace {
 
+namespace keys = geotrain::result_keys;
 using geotrain::cli::kExitBadInput;
 
 std::string human_bytes(double b) {
@@ -37,26 +39,26 @@ std::string num(const nlohmann::ordered_json& v, const char* fmt_spec = "{:.4g}"
 }
 
 void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) {
-  const auto& t = r["time_breakdown_s"];
-  const auto& c = r["cost_usd"];
-  fmt::print("scenario {} · {} workers · strategy {}\n", r["scenario"].get<std::string>(),
-             r["workers"].get<int>(), r["strategy"].dump());
-  fmt::print("  {:<28}{:>16}\n", "simulated time (s)", num(r["simulated_s"]));
-  fmt::print("  {:<28}{:>16}\n", "steps", r["steps"].dump());
-  fmt::print("  {:<28}{:>16}\n", "samples", num(r["samples"], "{:.0f}"));
-  fmt::print("  {:<28}{:>16}\n", "throughput (samples/s)", num(r["throughput_samples_per_s"]));
-  fmt::print("  {:<28}{:>16}\n", "compute per worker (s)", num(t["compute"]));
-  fmt::print("  {:<28}{:>16}\n", "communication exposed (s)", num(t["communication_exposed"]));
-  fmt::print("  {:<28}{:>16}\n", "idle (s)", num(t["idle"]));
-  fmt::print("  {:<28}{:>16}\n", "granularity (compute/comm)", num(r["granularity"]));
-  fmt::print("  {:<28}{:>16}\n", "compute cost (USD)", num(c["compute"], "{:.4f}"));
-  fmt::print("  {:<28}{:>16}\n", "egress cost (USD)", num(c["egress"], "{:.4f}"));
-  fmt::print("  {:<28}{:>16}\n", "total cost (USD)", num(c["total"], "{:.4f}"));
-  fmt::print("  {:<28}{:>16}\n", "USD per 1M samples", num(r["usd_per_million_samples"], "{:.2f}"));
-  fmt::print("  {:<28}{:>16}\n", "traffic total", human_bytes(r["traffic_bytes"]["total"].get<double>()));
-  fmt::print("  {:<28}{:>16}\n", "traffic WAN", human_bytes(r["traffic_bytes"]["wan"].get<double>()));
-  if (r.contains("faults")) {
-    const auto& f = r["faults"];
+  const auto& t = r[keys::kTimeBreakdown];
+  const auto& c = r[keys::kCostUsd];
+  fmt::print("scenario {} · {} workers · strategy {}\n", r[keys::kScenario].get<std::string>(),
+             r[keys::kWorkers].get<int>(), r[keys::kStrategy].dump());
+  fmt::print("  {:<28}{:>16}\n", "simulated time (s)", num(r[keys::kSimulatedS]));
+  fmt::print("  {:<28}{:>16}\n", "steps", r[keys::kSteps].dump());
+  fmt::print("  {:<28}{:>16}\n", "samples", num(r[keys::kSamples], "{:.0f}"));
+  fmt::print("  {:<28}{:>16}\n", "throughput (samples/s)", num(r[keys::kThroughput]));
+  fmt::print("  {:<28}{:>16}\n", "compute per worker (s)", num(t[keys::time::kCompute]));
+  fmt::print("  {:<28}{:>16}\n", "communication exposed (s)", num(t[keys::time::kCommunicationExposed]));
+  fmt::print("  {:<28}{:>16}\n", "idle (s)", num(t[keys::time::kIdle]));
+  fmt::print("  {:<28}{:>16}\n", "granularity (compute/comm)", num(r[keys::kGranularity]));
+  fmt::print("  {:<28}{:>16}\n", "compute cost (USD)", num(c[keys::cost::kCompute], "{:.4f}"));
+  fmt::print("  {:<28}{:>16}\n", "egress cost (USD)", num(c[keys::cost::kEgress], "{:.4f}"));
+  fmt::print("  {:<28}{:>16}\n", "total cost (USD)", num(c[keys::cost::kTotal], "{:.4f}"));
+  fmt::print("  {:<28}{:>16}\n", "USD per 1M samples", num(r[keys::kUsdPerMillionSamples], "{:.2f}"));
+  fmt::print("  {:<28}{:>16}\n", "traffic total", human_bytes(r[keys::kTrafficBytes][keys::traffic::kTotal].get<double>()));
+  fmt::print("  {:<28}{:>16}\n", "traffic WAN", human_bytes(r[keys::kTrafficBytes][keys::traffic::kWan].get<double>()));
+  if (r.contains(keys::kFaults)) {
+    const auto& f = r[keys::kFaults];
     fmt::print("  {:<28}{:>16}\n", "preemptions / restarts", fmt::format("{} / {}", f["preemptions"].get<long>(),
                                                                           f["restarts"].get<long>()));
     fmt::print("  {:<28}{:>16}\n", "lost samples", num(f["lost_samples"], "{:.0f}"));
@@ -67,24 +69,24 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
       fmt::print("  {:<28}{:>16}\n", "availability " + a["region"].get<std::string>(),
                  fmt::format("{:.1f}%", 100 * a["availability"].get<double>()));
   }
-  if (!r["stop_reason"].is_null()) fmt::print("  stopped: {}\n", r["stop_reason"].get<std::string>());
-  if (!r["links"].empty()) {
+  if (!r[keys::kStopReason].is_null()) fmt::print("  stopped: {}\n", r[keys::kStopReason].get<std::string>());
+  if (!r[keys::kLinks].empty()) {
     fmt::print("\n  {:<22} {:<22} {:>12} {:>10} {:>12}\n", "src_region", "dst_region", "bytes",
                "USD/GB", "egress_USD");
-    for (const auto& l : r["links"])
-      fmt::print("  {:<22} {:<22} {:>12} {:>10.4f} {:>12.4f}\n", l["src_region"].get<std::string>(),
-                 l["dst_region"].get<std::string>(), human_bytes(l["bytes"].get<double>()),
-                 l["usd_per_GB"].get<double>(), l["egress_usd"].get<double>());
+    for (const auto& l : r[keys::kLinks])
+      fmt::print("  {:<22} {:<22} {:>12} {:>10.4f} {:>12.4f}\n", l[keys::link::kSrcRegion].get<std::string>(),
+                 l[keys::link::kDstRegion].get<std::string>(), human_bytes(l[keys::link::kBytes].get<double>()),
+                 l[keys::link::kUsdPerGB].get<double>(), l[keys::link::kEgressUsd].get<double>());
   }
-  if (!r["collectives"].empty()) {
+  if (!r[keys::kCollectives].empty()) {
     fmt::print("\n  {:<10} {:<13} {:>5} {:>10} {:>6} {:>12} {:>11} {:>11}\n", "op", "algorithm",
                "ranks", "size", "count", "time_s", "algbw_GB/s", "busbw_GB/s");
-    for (const auto& k : r["collectives"])
+    for (const auto& k : r[keys::kCollectives])
       fmt::print("  {:<10} {:<13} {:>5} {:>10} {:>6} {:>12.6g} {:>11.4g} {:>11.4g}\n",
-                 k["op"].get<std::string>(), k["algorithm"].get<std::string>(), k["ranks"].get<int>(),
-                 human_bytes(k["size_B"].get<double>()), k["count"].get<int>(),
-                 k["mean_time_s"].get<double>(), k["algbw_GBps"].get<double>(),
-                 k["busbw_GBps"].get<double>());
+                 k[keys::collective::kOp].get<std::string>(), k[keys::collective::kAlgorithm].get<std::string>(), k[keys::collective::kRanks].get<int>(),
+                 human_bytes(k[keys::collective::kSizeB].get<double>()), k[keys::collective::kCount].get<int>(),
+                 k[keys::collective::kMeanTimeS].get<double>(), k[keys::collective::kAlgbwGBps].get<double>(),
+                 k[keys::collective::kBusbwGBps].get<double>());
   }
   fmt::print("\nwrote {0}/results.json, {0}/timeline.csv, {0}/trace.json\n", out_dir);
 }
@@ -251,6 +253,7 @@ int main(int argc, char** argv) {
   geotrain::cli::add_check_command(app, exit_code);
   geotrain::cli::add_validate_command(app, exit_code);
   geotrain::cli::add_report_command(app, exit_code);
+  geotrain::cli::add_strategies_command(app, exit_code);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,7 @@
 #include "sim/json_reader.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
+#include "sim/strategies/catalog.h"
 #include "sim/topology_graph.h"
 
 namespace {
@@ -110,7 +111,7 @@ nlohmann::json candidate_doc(nlohmann::json doc, const nlohmann::json& strategy,
 }
 
 // Where a candidate's memory does not fit: "" when it fits everywhere (or no memory is known).
-std::string memory_problem(const sim::Scenario& s, const analysis::Candidate& c, const analysis::StateBytes& b) {
+std::string memory_problem(const sim::Scenario& s, const analysis::Candidate& c, const sim::StateBytes& b) {
   auto check = [&](const std::string& type_name, double B_per_param, const std::string& items, const char* role) {
     const sim::InstanceType& t = s.topology.instance_types.at(type_name);
     const double needed_B = s.workload.parameters * B_per_param, available_B = t.gpus * t.gpu_memory_B;
@@ -153,7 +154,7 @@ void state_spot_assumptions(const sim::Scenario& s, const nlohmann::json& doc, R
 
 struct Planned {
   std::vector<analysis::Candidate> candidates;
-  std::vector<analysis::StateBytes> state;
+  std::vector<sim::StateBytes> state;
   std::vector<sim::Scenario> scenarios;
   std::vector<std::string> excluded, skipped;
   std::string smallest_excluded;  // the exclusion with the least state per worker
@@ -174,8 +175,9 @@ Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, co
   shape.regions = static_cast<int>(regions.size());
   Planned p;
   double smallest_B = 0;
-  for (auto& c : analysis::candidate_strategies(shape, p.skipped)) {
-    const auto state = analysis::training_state_bytes(c.strategy, base.workload.optimizer.name);
+  const auto catalog = sim::strategy_catalog_json(base.workload.parameters, base.workload.optimizer.name);
+  for (auto& c : analysis::candidate_strategies(nlohmann::json::parse(catalog.dump()), shape, p.skipped)) {
+    const auto state = sim::strategy_state_bytes(c.strategy, base.workload.optimizer.name);
     if (const auto why = memory_problem(base, c, state); !why.empty()) {
       p.excluded.push_back(why + (c.as_planned ? " (as planned)" : ""));
       if (p.smallest_excluded.empty() || state.worker_B_per_param < smallest_B) {
@@ -259,7 +261,7 @@ void print_ranking(const Planned& p, const std::vector<analysis::CandidateResult
   }
 }
 
-ordered_json candidate_json(const analysis::Candidate& c, const analysis::StateBytes& s, const analysis::CandidateResult& x,
+ordered_json candidate_json(const analysis::Candidate& c, const sim::StateBytes& s, const analysis::CandidateResult& x,
                             double parameters, std::size_t rank) {
   auto nullable = [](std::optional<double> v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
   ordered_json w = ordered_json::array();

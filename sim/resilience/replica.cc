@@ -110,11 +110,6 @@ ReplicaState Resilient::replica(World& world, int rank, long) {
   return s;
 }
 
-OnFailure parse_on_failure(JsonReader& reader) {
-  return reader.choice_or("on_failure", "elastic", {"elastic", "wait"}) == "wait" ? OnFailure::wait
-                                                                                  : OnFailure::elastic;
-}
-
 namespace resilience {
 
 bool rejoin(WorkerContext& ctx, Resilient& strategy) {

@@ -85,8 +85,8 @@ class Resilient {
   virtual void after_load(WorkerContext&, long /*round*/, int /*donor*/) {}
 };
 
-// The "on_failure" knob of group-round strategies: "elastic" (default) or "wait".
-OnFailure parse_on_failure(JsonReader& reader);
+// The "on_failure" knob of group-round strategies ("elastic", default, or "wait") is read by
+// the registry (sim/strategies/catalog.h: on_failure_knob()).
 
 namespace resilience {
 

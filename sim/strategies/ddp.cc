@@ -10,6 +10,7 @@
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -39,13 +40,18 @@ class Ddp final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
-  const MessageFormat wire = read_message_format(reader);
-  auto ddp = std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
-  ddp->traits.on_failure = on_failure;
-  return ddp;
+StrategyInfo ddp_strategy() {
+  StrategyInfo info{"ddp", "synchronous data parallel: all-reduce of every step's gradients", {}};
+  info.knobs = {{"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(),
+                 "gradient compression on the wire (native: the workload's wire_bytes_per_param)"}};
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));
+    const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
+    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -9,6 +9,7 @@
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -56,26 +57,37 @@ class Diloco final : public Strategy {
 };
 
 
-}  // namespace
-
-std::unique_ptr<Strategy> make_diloco(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  // Paper defaults: H = 500, outer Nesterov lr 0.7, momentum 0.9.
-  const int h = static_cast<int>(reader.integer_or("H", 500, 1, 100000000));
-  auto diloco = std::make_unique<Diloco>(h, parse_outer(reader, nesterov_spec(0.7, 0.9)));
-  diloco->traits.on_failure = on_failure;
-  return diloco;
+// The DiLoCo outer loop's knobs: H and the outer loop's (outer optimizer `default_outer`).
+std::vector<KnobSpec> diloco_knobs(int default_h, const nlohmann::json& default_outer) {
+  std::vector<KnobSpec> knobs = {{"H", KnobType::integer, default_h, 1, 100000000, false, {},
+                                  "inner steps between outer syncs", "", KnobRole::sync_period}};
+  for (auto& k : outer_knobs(default_outer)) knobs.push_back(std::move(k));
+  return knobs;
 }
 
-std::unique_ptr<Strategy> make_local_sgd(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  runtime::OptimizerSpec averaging;
-  averaging.name = "sgd";
-  averaging.lr = 1.0;
-  const int h = static_cast<int>(reader.integer_or("H", 100, 1, 100000000));
-  auto local_sgd = std::make_unique<Diloco>(h, parse_outer(reader, averaging));
-  local_sgd->traits.on_failure = on_failure;
-  return local_sgd;
+StrategyInfo diloco_family(std::string name, std::string summary, std::vector<KnobSpec> knobs) {
+  StrategyInfo info{std::move(name), std::move(summary), std::move(knobs)};
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const int h = static_cast<int>(read_integer(reader, knob_of(knobs, "H")));
+    return std::make_unique<Diloco>(h, parse_outer(reader, knobs));
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) { add_outer_state(knobs, b); };
+  return info;
+}
+
+}  // namespace
+
+StrategyInfo diloco_strategy() {
+  // Paper defaults: H = 500, outer Nesterov lr 0.7, momentum 0.9.
+  return diloco_family("diloco", "DiLoCo: H local steps, then an outer optimizer step on the mean parameter change",
+                       diloco_knobs(500, {{"name", "nesterov"}, {"lr", 0.7}, {"momentum", 0.9}}));
+}
+
+StrategyInfo local_sgd_strategy() {
+  // Plain periodic averaging: the outer step is SGD with lr 1.
+  return diloco_family("local_sgd", "local SGD: H local steps, then the replicas are averaged",
+                       diloco_knobs(100, {{"name", "sgd"}, {"lr", 1.0}}));
 }
 
 }  // namespace geotrain::sim

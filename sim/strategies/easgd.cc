@@ -18,6 +18,7 @@
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/resilience/server_link.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -157,15 +158,29 @@ class Easgd final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_easgd(JsonReader& reader, const Scenario& scenario) {
-  const int tau = static_cast<int>(reader.integer_or("tau", 4, 1, 1000000));
-  // Zhang et al. recommend beta = 0.9 shared over the workers (their alpha = beta / p).
-  const double beta = reader.number_or("beta", 0.9 / scenario.worker_count(), 0, 1, true);
-  const MessageFormat wire = read_message_format(reader);
-  auto easgd = std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario), wire);
-  easgd->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
-  easgd->traits.survives_link_down = false;
-  return easgd;
+StrategyInfo easgd_strategy() {
+  StrategyInfo info{"easgd", "elastic averaging SGD: workers and a center variable pull toward each other every tau steps", {}};
+  info.knobs = {{"tau", KnobType::integer, 4, 1, 1000000, false, {}, "local steps between exchanges with the center", "",
+                 KnobRole::sync_period},
+                // Zhang et al. recommend beta = 0.9 shared over the workers (their alpha = beta / p).
+                {"beta", KnobType::number, nullptr, 0, 1, true, {}, "moving rate toward the center", "0.9 / workers"},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(), "compression of the exchanged parameters"},
+                {"server", KnobType::object, nullptr, 0, 0, false, {}, "where the server nodes run: {region, instance, pricing}",
+                 "the first fleet entry's region and instance, on demand"}};
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
+    const int tau = static_cast<int>(read_integer(reader, knob_of(knobs, "tau")));
+    const double beta = read_number(reader, knob_of(knobs, "beta"), 0.9 / scenario.worker_count());
+    const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
+    auto strategy = std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario), wire);
+    strategy->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
+    strategy->traits.survives_link_down = false;
+    return strategy;
+  };
+  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) {
+    b.add_worker("pulled center", kFp32_B);
+    b.add_server("center", kFp32_B);
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

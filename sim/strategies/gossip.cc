@@ -17,6 +17,7 @@
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -237,15 +238,24 @@ class Gossip final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_gossip(JsonReader& reader, const Scenario&) {
-  const bool push = reader.choice_or("form", "pull", {"pull", "push"}) == "push";
-  const int period = static_cast<int>(reader.integer_or("period", 1, 1, 1000000));
-  const MessageFormat wire = read_message_format(reader);
-  auto gossip = std::make_unique<Gossip>(push, period, wire);
-  gossip->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
-  gossip->traits.survives_link_down = false;
-  gossip->traits.checkpoints = false;  // every worker holds its own replica: no group state
-  return gossip;
+StrategyInfo gossip_strategy() {
+  StrategyInfo info{"gossip", "gossip averaging: each worker averages with one random peer", {}};
+  info.knobs = {{"form", KnobType::choice, "pull", 0, 0, false, {"pull", "push"}, "pull a peer's copy or push one's own"},
+                {"period", KnobType::integer, 1, 1, 1000000, false, {}, "local steps between gossip exchanges", "",
+                 KnobRole::sync_period},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(), "compression of the exchanged parameters"}};
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const bool push = read_choice(reader, knob_of(knobs, "form")) == "push";
+    const int period = static_cast<int>(read_integer(reader, knob_of(knobs, "period")));
+    const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
+    auto strategy = std::make_unique<Gossip>(push, period, wire);
+    strategy->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
+    strategy->traits.survives_link_down = false;
+    strategy->traits.checkpoints = false;  // every worker holds its own replica: no group state
+    return strategy;
+  };
+  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("peer copy", kFp32_B); };
+  return info;
 }
 
 }  // namespace geotrain::sim

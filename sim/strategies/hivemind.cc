@@ -23,6 +23,7 @@
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -170,19 +171,29 @@ class Hivemind final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_hivemind(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const double target = reader.number_or("target_batch", 32768, 1, 1e12);
-  const double matchmaking = reader.non_negative_or("matchmaking_s", 5.0);
-  using kernels::WireFormat;
-  const WireFormat compression =
-      read_wire_format(reader, "compression", WireFormat::fp16, {WireFormat::fp32, WireFormat::fp16, WireFormat::bf16});
-  const bool delayed = reader.boolean_or("delayed_update", true);
-  auto hivemind = std::make_unique<Hivemind>(target, matchmaking, compression, delayed);
-  hivemind->traits.on_failure = on_failure;
-  hivemind->traits.agreement_key = "live_replicas";
-  hivemind->traits.round_log_key = "averaging_rounds";
-  return hivemind;
+StrategyInfo hivemind_strategy() {
+  StrategyInfo info{"hivemind", "Hivemind: workers accumulate until the swarm reaches a target batch, then average", {}};
+  info.knobs = {{"target_batch", KnobType::number, 32768, 1, 1e12, false, {}, "samples the swarm accumulates per round"},
+                {"matchmaking_s", KnobType::number, 5.0, 0, JsonReader::kInf, false, {}, "time to form an averaging group per round (s)"},
+                {"compression", KnobType::choice, "fp16", 0, 0, false, {"fp32", "fp16", "bf16"}, "format of the averaged gradients"},
+                {"delayed_update", KnobType::boolean, true, 0, 0, false, {}, "apply a round's average one round later (overlap)"}};
+  info.step_unit = "round";
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const double target = read_number(reader, knob_of(knobs, "target_batch"));
+    const double matchmaking = read_number(reader, knob_of(knobs, "matchmaking_s"));
+    const kernels::WireFormat compression = *kernels::parse_wire_format(read_choice(reader, knob_of(knobs, "compression")));
+    const bool delayed = read_boolean(reader, knob_of(knobs, "delayed_update"));
+    auto strategy = std::make_unique<Hivemind>(target, matchmaking, compression, delayed);
+    strategy->traits.agreement_key = "live_replicas";
+    strategy->traits.round_log_key = "averaging_rounds";
+    return strategy;
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) {
+    b.add_worker("accumulator", kFp32_B);
+    if (knobs["delayed_update"].get<bool>()) b.add_worker("round in flight", kFp32_B);
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -9,17 +9,33 @@
 
 namespace geotrain::sim {
 
-OuterConfig parse_outer(JsonReader& reader, runtime::OptimizerSpec default_outer) {
+std::vector<KnobSpec> outer_knobs(const nlohmann::json& default_outer) {
+  return {{"outer", KnobType::object, default_outer, 0, 0, false, {},
+           "outer optimizer (an optimizer object like workload.optimizer) applied to the mean outer gradient"},
+          {"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm of the outer sync"},
+          {"wire_format", KnobType::choice, "fp32", 0, 0, false, wire_format_names(),
+           "how outer gradients travel (quantized once at the sender)"}};
+}
+
+OuterConfig parse_outer(JsonReader& reader, const std::vector<KnobSpec>& knobs) {
   OuterConfig c;
-  c.optimizer = default_outer;
+  const KnobSpec& outer = knob_of(knobs, "outer");
+  JsonReader defaults(outer.default_value, "", "/outer");
+  c.optimizer = parse_optimizer(defaults);
   reader.allow("outer");
   if (reader.has("outer")) {
     auto o = reader.object("outer");
     c.optimizer = parse_optimizer(o);
   }
-  c.allreduce = allreduce_algo_from_name(reader.choice_or("allreduce", "ring", allreduce_algo_names()));
-  c.wire_format = read_wire_format(reader, "wire_format", kernels::WireFormat::fp32);
+  c.allreduce = allreduce_algo_from_name(read_choice(reader, knob_of(knobs, "allreduce")));
+  c.wire_format = *kernels::parse_wire_format(read_choice(reader, knob_of(knobs, "wire_format")));
   return c;
+}
+
+void add_outer_state(const nlohmann::json& knobs, StateBytes& state) {
+  const std::string outer = knobs["outer"].value("name", std::string());
+  state.add_worker("outer copy", kFp32_B);
+  state.add_worker("outer " + outer + " state", optimizer_state_B_per_param(outer));
 }
 
 namespace {
@@ -30,22 +46,36 @@ constexpr kernels::WireFormat kAllFormats[] = {kernels::WireFormat::fp32, kernel
 constexpr std::string_view kNative = "native";
 }  // namespace
 
+std::vector<std::string> wire_format_names() {
+  std::vector<std::string> names;
+  for (const auto f : kAllFormats) names.emplace_back(kernels::wire_format_name(f));
+  return names;
+}
+
+std::vector<std::string> message_format_names() {
+  std::vector<std::string> names{std::string(kNative)};
+  for (auto& n : wire_format_names()) names.push_back(std::move(n));
+  return names;
+}
+
+MessageFormat message_format_from_name(const std::string& name) {
+  if (name == kNative) return std::nullopt;
+  const auto f = kernels::parse_wire_format(name);
+  GEOTRAIN_CHECK(f.has_value(), "unknown wire format (validated at load)");
+  return *f;
+}
+
 kernels::WireFormat read_wire_format(JsonReader& reader, std::string_view key, kernels::WireFormat fallback,
                                      const std::vector<kernels::WireFormat>& allowed) {
   std::vector<std::string> names;
-  for (const auto f : allowed.empty() ? std::vector<kernels::WireFormat>(std::begin(kAllFormats), std::end(kAllFormats))
-                                      : allowed)
-    names.emplace_back(kernels::wire_format_name(f));
+  for (const auto f : allowed) names.emplace_back(kernels::wire_format_name(f));
+  if (allowed.empty()) names = wire_format_names();
   const std::string name = reader.choice_or(key, std::string(kernels::wire_format_name(fallback)), names);
   return *kernels::parse_wire_format(name);
 }
 
 MessageFormat read_message_format(JsonReader& reader) {
-  std::vector<std::string> names{std::string(kNative)};
-  for (const auto f : kAllFormats) names.emplace_back(kernels::wire_format_name(f));
-  const std::string name = reader.choice_or("wire_format", std::string(kNative), names);
-  if (name == kNative) return std::nullopt;
-  return *kernels::parse_wire_format(name);
+  return message_format_from_name(reader.choice_or("wire_format", std::string(kNative), message_format_names()));
 }
 
 double wire_bytes_per_value(kernels::WireFormat format) {
@@ -76,14 +106,6 @@ void deploy_global_copy(World& world, const GlobalCopy& worker0) {
     const auto v = worker0.params().values();
     return std::vector<float>(v.begin(), v.end());
   };
-}
-
-runtime::OptimizerSpec nesterov_spec(double lr, double momentum) {
-  runtime::OptimizerSpec o;
-  o.name = "nesterov";
-  o.lr = lr;
-  o.momentum = momentum;
-  return o;
 }
 
 WireBody to_wire(std::span<const float> values, std::size_t count, MessageFormat format,

@@ -18,6 +18,7 @@
 #include "sim/json_reader.h"
 #include "sim/resilience/replica.h"
 #include "sim/scenario.h"
+#include "sim/strategies/catalog.h"
 
 namespace geotrain::sim {
 
@@ -27,8 +28,13 @@ struct OuterConfig {
   kernels::WireFormat wire_format = kernels::WireFormat::fp32;  // how outer gradients travel
 };
 
-// Reads "outer" (an optimizer object), "allreduce" and "wire_format" with the given defaults.
-OuterConfig parse_outer(JsonReader& reader, runtime::OptimizerSpec default_outer);
+// The knobs of the outer loop: "outer" (an optimizer object; `default_outer` when absent),
+// "allreduce" and "wire_format" of the outer gradients.
+std::vector<KnobSpec> outer_knobs(const nlohmann::json& default_outer);
+// Reads them.  REQUIRES: `knobs` holds outer_knobs()'s knobs.
+OuterConfig parse_outer(JsonReader& reader, const std::vector<KnobSpec>& knobs);
+// Adds the outer copy theta_g and its optimizer's state (knobs: the strategy with its defaults).
+void add_outer_state(const nlohmann::json& knobs, StateBytes& state);
 
 // The global copy of parameters [begin, begin+count) and its outer optimizer.
 class GlobalCopy {
@@ -65,8 +71,6 @@ class GlobalCopy {
 std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer);
 // Makes worker 0's global copy the deployed model (all workers hold the same one).
 void deploy_global_copy(World& world, const GlobalCopy& worker0);
-// A Nesterov outer optimizer spec.
-runtime::OptimizerSpec nesterov_spec(double lr, double momentum);
 
 // Reads the wire format knob `key`: one of `allowed` (every kernels::WireFormat when empty), by
 // its kernels::wire_format_name; `fallback` when absent.  Throws BadInput listing the names.
@@ -78,6 +82,11 @@ kernels::WireFormat read_wire_format(JsonReader& reader, std::string_view key, k
 using MessageFormat = std::optional<kernels::WireFormat>;
 // Reads a strategy's "wire_format" knob: "native" (the default) or any wire format name.
 MessageFormat read_message_format(JsonReader& reader);
+// Every wire format's name; the same with "native" first (the choices of a "wire_format" knob).
+std::vector<std::string> wire_format_names();
+std::vector<std::string> message_format_names();
+// The format called `name` (nullopt: native).  REQUIRES: one of message_format_names().
+MessageFormat message_format_from_name(const std::string& name);
 
 // Bytes one value takes on the wire in `format` (per-block scale overhead included).
 double wire_bytes_per_value(kernels::WireFormat format);

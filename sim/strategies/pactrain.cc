@@ -15,6 +15,7 @@
 #include "kernels/sparse.h"
 #include "runtime/ops.h"
 #include "sim/json_reader.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
@@ -115,26 +116,36 @@ class PacTrain final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_pactrain(JsonReader& reader, const Scenario& scenario) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const double sparsity = reader.number_or("sparsity", 0.5, 0, 0.999);
-  const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 20, 0, 100000000));
-  const bool ternary = reader.choice_or("quantize", "none", {"none", "ternary"}) == "ternary";
-  const auto algo = allreduce_algo_from_name(reader.choice_or("allreduce", "ring", allreduce_algo_names()));
-  std::string checkpoint = reader.string_or("checkpoint", "");
-  if (!checkpoint.empty()) {
-    // A raw little-endian fp32 file holding exactly the model's parameters.
-    std::filesystem::path p = checkpoint;
-    if (p.is_relative() && !scenario.file.empty()) p = std::filesystem::path(scenario.file).parent_path() / p;
-    const auto expected = static_cast<std::uintmax_t>(scenario.workload.parameters) * sizeof(float);
-    if (!std::filesystem::is_regular_file(p) || std::filesystem::file_size(p) != expected)
-      reader.fail("checkpoint", "expected a raw fp32 file of exactly " + std::to_string(expected) +
-                                    " bytes (the model's parameters), relative to the scenario's folder");
-    checkpoint = p.string();
-  }
-  auto pactrain = std::make_unique<PacTrain>(sparsity, warmup, ternary, algo, checkpoint);
-  pactrain->traits.on_failure = on_failure;
-  return pactrain;
+StrategyInfo pactrain_strategy() {
+  StrategyInfo info{"pactrain", "PacTrain: prune after a dense warm-up, then all-reduce only the kept (masked) gradients", {}};
+  info.knobs = {{"sparsity", KnobType::number, 0.5, 0, 0.999, false, {}, "share of the weights pruned after the warm-up"},
+                {"warmup_steps", KnobType::integer, 20, 0, 100000000, false, {}, "dense steps before pruning", "", KnobRole::warmup},
+                {"quantize", KnobType::choice, "none", 0, 0, false, {"none", "ternary"}, "quantization of the sparse gradients"},
+                {"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
+                {"checkpoint", KnobType::text, "", 0, 0, false, {},
+                 "raw fp32 file of pretrained parameters (relative to the scenario): no warm-up", "", KnobRole::warm_start}};
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
+    const double sparsity = read_number(reader, knob_of(knobs, "sparsity"));
+    const int warmup = static_cast<int>(read_integer(reader, knob_of(knobs, "warmup_steps")));
+    const bool ternary = read_choice(reader, knob_of(knobs, "quantize")) == "ternary";
+    const auto algo = allreduce_algo_from_name(read_choice(reader, knob_of(knobs, "allreduce")));
+    std::string checkpoint = read_text(reader, knob_of(knobs, "checkpoint"));
+    if (!checkpoint.empty()) {
+      // A raw little-endian fp32 file holding exactly the model's parameters.
+      std::filesystem::path p = checkpoint;
+      if (p.is_relative() && !scenario.file.empty()) p = std::filesystem::path(scenario.file).parent_path() / p;
+      const auto expected = static_cast<std::uintmax_t>(scenario.workload.parameters) * sizeof(float);
+      if (!std::filesystem::is_regular_file(p) || std::filesystem::file_size(p) != expected)
+        reader.fail("checkpoint", "expected a raw fp32 file of exactly " + std::to_string(expected) +
+                                      " bytes (the model's parameters), relative to the scenario's folder");
+      checkpoint = p.string();
+    }
+    return std::make_unique<PacTrain>(sparsity, warmup, ternary, algo, checkpoint);
+  };
+  constexpr double kMaskEntry_B = 1;  // one byte per parameter (kernels/sparse.h)
+  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("mask", kMaskEntry_B); };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -9,6 +9,7 @@
 #include "kernels/reduce.h"
 #include "runtime/ops.h"
 #include "sim/json_reader.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
@@ -91,16 +92,25 @@ class Palsgd final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_palsgd(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const int h = static_cast<int>(reader.integer_or("H", 64, 1, 100000000));
-  const double p = reader.number_or("p", 0.1, 0, 0.99);
-  const double eta = reader.number_or("eta", 0.5, 0, 10);
-  const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 0, 0, 100000000));
+StrategyInfo palsgd_strategy() {
+  StrategyInfo info{"palsgd", "PALSGD: local SGD with probabilistic pseudo-synchronization and a DiLoCo outer step", {}};
+  info.knobs = {{"H", KnobType::integer, 64, 1, 100000000, false, {}, "inner steps between outer syncs", "", KnobRole::sync_period},
+                {"p", KnobType::number, 0.1, 0, 0.99, false, {}, "probability of a pseudo-synchronization per step"},
+                {"eta", KnobType::number, 0.5, 0, 10, false, {}, "pull strength of a pseudo-synchronization"},
+                {"warmup_steps", KnobType::integer, 0, 0, 100000000, false, {}, "synchronous (DDP) steps before the local phase", "",
+                 KnobRole::warmup}};
   // The paper's outer optimizer: Nesterov, momentum 0.9.
-  auto palsgd = std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, nesterov_spec(0.7, 0.9)));
-  palsgd->traits.on_failure = on_failure;
-  return palsgd;
+  for (auto& k : outer_knobs({{"name", "nesterov"}, {"lr", 0.7}, {"momentum", 0.9}})) info.knobs.push_back(std::move(k));
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const int h = static_cast<int>(read_integer(reader, knob_of(knobs, "H")));
+    const double p = read_number(reader, knob_of(knobs, "p"));
+    const double eta = read_number(reader, knob_of(knobs, "eta"));
+    const int warmup = static_cast<int>(read_integer(reader, knob_of(knobs, "warmup_steps")));
+    return std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, knobs));
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) { add_outer_state(knobs, b); };
+  return info;
 }
 
 }  // namespace geotrain::sim
