@@ -151,69 +151,88 @@ CheckpointSpec parse_checkpoint(JsonReader& r, const Topology& topology) {
   return c;
 }
 
+namespace {
+
+// "zone_outages": whole regions going down, once (at_s) or at a rate.
+void parse_zone_outages(JsonReader& r, const Topology& topology, FaultSpec& f) {
+  for (auto& z : r.objects("zone_outages", 0)) {
+    ZoneOutage zo;
+    zo.region = z.string("region");
+    zo.region_index = region_of(z, "region", zo.region, topology);
+    if (z.has("at_s") == z.has("rate_per_hour"))
+      z.fail_here("expected exactly one of \"at_s\" (one outage) or \"rate_per_hour\" (outages at a rate)");
+    if (z.has("at_s")) zo.at_s = time_s(z, "at_s");
+    else zo.rate_per_s = rate_per_s(z, "rate_per_hour");
+    if (!z.has("duration_s") || z.raw("duration_s").is_null()) {
+      z.allow("duration_s");
+      if (zo.at_s < 0) z.fail("duration_s", "outages at a rate need a duration_s > 0");
+      zo.duration_s = kNever;
+    } else {
+      zo.duration_s = positive_time_s(z, "duration_s");
+    }
+    z.finish();
+    f.zone_outages.push_back(zo);
+  }
+}
+
+// "links": link-down windows and bandwidth/latency profiles between two regions.
+void parse_link_faults(JsonReader& r, const Topology& topology, FaultSpec& f) {
+  for (auto& l : r.objects("links", 0)) {
+    LinkFault lf;
+    if (!l.has("between")) l.fail("between", "expected [\"region a\", \"region b\"] (required)");
+    const auto& between = l.raw("between");
+    if (!between.is_array() || between.size() != 2 || !between[0].is_string() || !between[1].is_string())
+      l.fail("between", "expected [\"region a\", \"region b\"]");
+    lf.region_a = between[0].get<std::string>();
+    lf.region_b = between[1].get<std::string>();
+    lf.a = region_of(l, "between", lf.region_a, topology);
+    lf.b = region_of(l, "between", lf.region_b, topology);
+    if (lf.a == lf.b) l.fail("between", "expected two different regions");
+    lf.down = parse_windows(l, "down");
+    lf.bandwidth = parse_steps(l, "bandwidth", 1e-6, 1, "fraction of capacity in (0, 1]");
+    lf.latency = parse_steps(l, "latency", 1, 1e6, "factor on latency >= 1");
+    l.finish();
+    f.links.push_back(std::move(lf));
+  }
+}
+
+// "servers": down windows of strategy server nodes.
+void parse_server_faults(JsonReader& r, FaultSpec& f) {
+  auto list = r.objects("servers", 0);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    JsonReader& v = list[i];
+    ServerFault sf;
+    sf.shard = static_cast<int>(v.integer_or("shard", -1, 0, 1 << 20));  // absent: every server
+    sf.down_s = time_s(v, "down_at_s");
+    sf.up_s = sf.down_s + positive_time_s(v, "for_s");
+    v.finish();
+    // Windows of one server must not overlap (the strategy's shard count is checked with the
+    // strategy, sim/scenario.cc).
+    for (const ServerFault& o : f.servers)
+      if ((o.shard == sf.shard || o.shard < 0 || sf.shard < 0) && sf.down_s <= o.up_s && o.down_s <= sf.up_s)
+        v.fail_here("expected down windows of one server that neither overlap nor touch an earlier entry's");
+    f.servers.push_back(sf);
+  }
+}
+
+}  // namespace
+
 FaultSpec parse_faults(JsonReader& r, const Topology& topology) {
   FaultSpec f;
   f.time_limit_s = time_s_or(r, "time_limit_s", 0);
   f.retry_after_s = r.number_or("retry_after_s", f.retry_after_s, 0, limits::kMaxTime_s, true);
   if (r.has("zone_outages")) {
-    for (auto& z : r.objects("zone_outages", 0)) {
-      ZoneOutage zo;
-      zo.region = z.string("region");
-      zo.region_index = region_of(z, "region", zo.region, topology);
-      if (z.has("at_s") == z.has("rate_per_hour"))
-        z.fail_here("expected exactly one of \"at_s\" (one outage) or \"rate_per_hour\" (outages at a rate)");
-      if (z.has("at_s")) zo.at_s = time_s(z, "at_s");
-      else zo.rate_per_s = rate_per_s(z, "rate_per_hour");
-      if (!z.has("duration_s") || z.raw("duration_s").is_null()) {
-        z.allow("duration_s");
-        if (zo.at_s < 0) z.fail("duration_s", "outages at a rate need a duration_s > 0");
-        zo.duration_s = kNever;
-      } else {
-        zo.duration_s = positive_time_s(z, "duration_s");
-      }
-      z.finish();
-      f.zone_outages.push_back(zo);
-    }
+    parse_zone_outages(r, topology, f);
   } else {
     r.allow("zone_outages");
   }
   if (r.has("links")) {
-    for (auto& l : r.objects("links", 0)) {
-      LinkFault lf;
-      if (!l.has("between")) l.fail("between", "expected [\"region a\", \"region b\"] (required)");
-      const auto& between = l.raw("between");
-      if (!between.is_array() || between.size() != 2 || !between[0].is_string() || !between[1].is_string())
-        l.fail("between", "expected [\"region a\", \"region b\"]");
-      lf.region_a = between[0].get<std::string>();
-      lf.region_b = between[1].get<std::string>();
-      lf.a = region_of(l, "between", lf.region_a, topology);
-      lf.b = region_of(l, "between", lf.region_b, topology);
-      if (lf.a == lf.b) l.fail("between", "expected two different regions");
-      lf.down = parse_windows(l, "down");
-      lf.bandwidth = parse_steps(l, "bandwidth", 1e-6, 1, "fraction of capacity in (0, 1]");
-      lf.latency = parse_steps(l, "latency", 1, 1e6, "factor on latency >= 1");
-      l.finish();
-      f.links.push_back(std::move(lf));
-    }
+    parse_link_faults(r, topology, f);
   } else {
     r.allow("links");
   }
   if (r.has("servers")) {
-    auto list = r.objects("servers", 0);
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      JsonReader& v = list[i];
-      ServerFault sf;
-      sf.shard = static_cast<int>(v.integer_or("shard", -1, 0, 1 << 20));  // absent: every server
-      sf.down_s = time_s(v, "down_at_s");
-      sf.up_s = sf.down_s + positive_time_s(v, "for_s");
-      v.finish();
-      // Windows of one server must not overlap (the strategy's shard count is checked with the
-      // strategy, sim/scenario.cc).
-      for (const ServerFault& o : f.servers)
-        if ((o.shard == sf.shard || o.shard < 0 || sf.shard < 0) && sf.down_s <= o.up_s && o.down_s <= sf.up_s)
-          v.fail_here("expected down windows of one server that neither overlap nor touch an earlier entry's");
-      f.servers.push_back(sf);
-    }
+    parse_server_faults(r, f);
   } else {
     r.allow("servers");
   }

@@ -84,6 +84,42 @@ nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) 
   return c;
 }
 
+// Bytes and egress dollars per (source, destination) region pair that carried traffic.
+nlohmann::ordered_json links_block(const Scenario& s, const Ledger& ledger) {
+  auto links = nlohmann::ordered_json::array();
+  const auto& regions = s.topology.regions;
+  for (std::size_t a = 0; a < regions.size(); ++a)
+    for (std::size_t b = 0; b < regions.size(); ++b) {
+      const auto bytes = ledger.bytes(static_cast<int>(a), static_cast<int>(b));
+      if (bytes == 0) continue;
+      links.push_back({{keys::link::kSrcRegion, regions[a].name},
+                       {keys::link::kDstRegion, regions[b].name},
+                       {keys::link::kBytes, bytes},
+                       {keys::link::kUsdPerGB, s.topology.egress_usd_per_B(static_cast<int>(a), static_cast<int>(b)) * kBytesPerGB},
+                       {keys::link::kEgressUsd, ledger.egress_usd(static_cast<int>(a), static_cast<int>(b))}});
+    }
+  return links;
+}
+
+// One entry per (op, algorithm, ranks, size) with its count, mean time and bandwidths.
+nlohmann::ordered_json collectives_block(const Recorder& recorder) {
+  auto collectives = nlohmann::ordered_json::array();
+  for (const auto& [key, stat] : recorder.collectives()) {
+    const auto& [count, total_s] = stat;
+    const double mean_s = total_s / static_cast<double>(count);
+    const double algbw = mean_s > 0 ? static_cast<double>(key.size_B) / mean_s / kBytesPerGB : 0;
+    collectives.push_back({{keys::collective::kOp, key.op},
+                           {keys::collective::kAlgorithm, key.algorithm},
+                           {keys::collective::kRanks, key.ranks},
+                           {keys::collective::kSizeB, key.size_B},
+                           {keys::collective::kCount, count},
+                           {keys::collective::kMeanTimeS, mean_s},
+                           {keys::collective::kAlgbwGBps, algbw},
+                           {keys::collective::kBusbwGBps, algbw * busbw_factor(key.op, key.ranks)}});
+  }
+  return collectives;
+}
+
 nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform, const Ledger& ledger,
                                      const Recorder& recorder, double simulated_s) {
   const int m = static_cast<int>(platform.workers().size());
@@ -119,35 +155,9 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
                         {"intra_region", ledger.total_bytes() - ledger.wan_bytes()},
                         {"peak_in_flight", ledger.peak_in_flight_B()}};
 
-  auto links = nlohmann::ordered_json::array();
-  const auto& regions = s.topology.regions;
-  for (std::size_t a = 0; a < regions.size(); ++a)
-    for (std::size_t b = 0; b < regions.size(); ++b) {
-      const auto bytes = ledger.bytes(static_cast<int>(a), static_cast<int>(b));
-      if (bytes == 0) continue;
-      links.push_back({{keys::link::kSrcRegion, regions[a].name},
-                       {keys::link::kDstRegion, regions[b].name},
-                       {keys::link::kBytes, bytes},
-                       {keys::link::kUsdPerGB, s.topology.egress_usd_per_B(static_cast<int>(a), static_cast<int>(b)) * kBytesPerGB},
-                       {keys::link::kEgressUsd, ledger.egress_usd(static_cast<int>(a), static_cast<int>(b))}});
-    }
-  r[keys::kLinks] = links;
+  r[keys::kLinks] = links_block(s, ledger);
 
-  auto collectives = nlohmann::ordered_json::array();
-  for (const auto& [key, stat] : recorder.collectives()) {
-    const auto& [count, total_s] = stat;
-    const double mean_s = total_s / static_cast<double>(count);
-    const double algbw = mean_s > 0 ? static_cast<double>(key.size_B) / mean_s / kBytesPerGB : 0;
-    collectives.push_back({{keys::collective::kOp, key.op},
-                           {keys::collective::kAlgorithm, key.algorithm},
-                           {keys::collective::kRanks, key.ranks},
-                           {keys::collective::kSizeB, key.size_B},
-                           {keys::collective::kCount, count},
-                           {keys::collective::kMeanTimeS, mean_s},
-                           {keys::collective::kAlgbwGBps, algbw},
-                           {keys::collective::kBusbwGBps, algbw * busbw_factor(key.op, key.ranks)}});
-  }
-  r[keys::kCollectives] = collectives;
+  r[keys::kCollectives] = collectives_block(recorder);
   r[keys::kConvergence] = convergence(s, recorder);
   return r;
 }
@@ -169,6 +179,76 @@ void evaluate_at_end(World& world, double simulated_s) {
   evaluate_into(world, recorder.last_row());
 }
 
+// The fault machinery of a run with faults (group views, counters, and the injector that starts
+// the workers); empty without faults.
+struct FaultMachinery {
+  std::unique_ptr<Membership> membership;
+  std::unique_ptr<TransferObserver> round_transfers;
+  std::unique_ptr<FaultLog> fault_log;
+  std::unique_ptr<FaultInjector> injector;
+};
+
+FaultMachinery start_faults(World& world, const Resilient* resilient, const WorkerProgram& worker) {
+  FaultMachinery m;
+  const Scenario& scenario = world.scenario;
+  const int workers = static_cast<int>(world.platform.workers().size());
+  if (!scenario.has_faults()) return m;
+  const bool elastic = !resilient || resilient->traits.on_failure == OnFailure::elastic;
+  m.membership = std::make_unique<Membership>(workers, elastic);
+  m.fault_log = std::make_unique<FaultLog>(workers);
+  world.membership = m.membership.get();
+  m.round_transfers = make_round_transfers(*m.membership);
+  world.transfers = m.round_transfers.get();
+  world.faults = m.fault_log.get();
+  m.injector = std::make_unique<FaultInjector>(
+      world, build_schedules(scenario.fleet, scenario.faults.zone_outages, scenario.seed, time_limit_s(scenario)), worker);
+  return m;
+}
+
+// One actor per node (workers and servers); with faults the injector starts and bills the workers.
+void start_actors(World& world, const WorkerProgram& worker, const std::function<void(WorkerContext&, int)>& server,
+                  bool injector_starts_workers) {
+  const int workers = static_cast<int>(world.platform.workers().size());
+  for (const auto& node : world.platform.nodes()) {
+    const int rank = node.rank;
+    if (injector_starts_workers && rank < workers) continue;  // started and billed by the injector
+    world.ledger.add_instance(node.usd_per_s);
+    sg4::Actor::create(node.name, node.host, [&world, &worker, &server, rank, workers] {
+      WorkerContext ctx(world, rank);
+      if (rank < workers) worker(ctx);
+      else server(ctx, rank - workers);
+    });
+  }
+}
+
+// The deterministic results of a finished run (everything but perf).
+nlohmann::ordered_json run_results(World& world, const FaultInjector* injector, double simulated_s) {
+  nlohmann::ordered_json results = build_results(world.scenario, world.platform, world.ledger, world.recorder, simulated_s);
+  results[keys::kDiverged] = world.diverged;
+  results[keys::kStopReason] = world.stop_reason.empty() ? nlohmann::ordered_json(nullptr)
+                                                         : nlohmann::ordered_json(world.stop_reason);
+  for (const auto& [key, value] : world.extra.items()) results[key] = value;
+  if (injector) {
+    results[keys::kFaults] = faults_block(world, *injector, simulated_s);
+    const double storage_usd = results[keys::kFaults]["checkpoint_usd"].get<double>();
+    results[keys::kCostUsd]["checkpoint_storage"] = storage_usd;
+    results[keys::kCostUsd][keys::cost::kTotal] = results[keys::kCostUsd][keys::cost::kTotal].get<double>() + storage_usd;
+  }
+  return results;
+}
+
+// Wall-clock figures of the run (never deterministic: comparisons ignore them).
+nlohmann::ordered_json perf_block(const World& world, double wall_s, double run_wall_s) {
+  const Ledger& ledger = world.ledger;
+  return {{"wall_s", wall_s},
+          {"setup_wall_s", wall_s - run_wall_s},
+          {"run_wall_s", run_wall_s},
+          {"math_threads", world.training.pool() ? world.training.pool()->threads() : 1},
+          {"transfers", ledger.transfers()},
+          {"transfers_per_wall_s", ledger.transfers() / wall_s},
+          {"simulated_steps_per_wall_s", world.recorder.rows().size() / wall_s}};
+}
+
 // Runs the worker programs (and server programs) of one simulation and assembles the output.
 RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::vector<ServerPlacement>& servers,
                    const std::function<void(World&)>& prepare, const WorkerProgram& worker,
@@ -187,43 +267,19 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
     const auto v = world.trainers[0]->params().values();
     return std::vector<float>(v.begin(), v.end());
   };
-  // Faults: group views, counters, and the injector that starts the workers.
-  std::unique_ptr<Membership> membership;
-  std::unique_ptr<TransferObserver> round_transfers;
-  std::unique_ptr<FaultLog> fault_log;
-  std::unique_ptr<FaultInjector> injector;
   std::unique_ptr<AnalyticCollectives> analytic;
   if (scenario.network.fidelity == Fidelity::collective) {
     analytic = std::make_unique<AnalyticCollectives>();
     world.analytic = analytic.get();
   }
-  if (scenario.has_faults()) {
-    const bool elastic = !resilient || resilient->traits.on_failure == OnFailure::elastic;
-    membership = std::make_unique<Membership>(workers, elastic);
-    fault_log = std::make_unique<FaultLog>(workers);
-    world.membership = membership.get();
-    round_transfers = make_round_transfers(*membership);
-    world.transfers = round_transfers.get();
-    world.faults = fault_log.get();
-    injector = std::make_unique<FaultInjector>(
-        world, build_schedules(scenario.fleet, scenario.faults.zone_outages, scenario.seed, time_limit_s(scenario)),
-        worker);
-  }
+  FaultMachinery faults = start_faults(world, resilient, worker);
+  FaultInjector* injector = faults.injector.get();
   world.resilient = resilient;
-  if (membership && resilient && resilient->traits.round_log_key)
+  if (faults.membership && resilient && resilient->traits.round_log_key)
     world.extra[resilient->traits.round_log_key] = nlohmann::ordered_json::array();
   if (prepare) prepare(world);
   const auto run_start = std::chrono::steady_clock::now();
-  for (const auto& node : platform.nodes()) {
-    const int rank = node.rank;
-    if (injector && rank < workers) continue;  // started and billed by the injector
-    ledger.add_instance(node.usd_per_s);
-    sg4::Actor::create(node.name, node.host, [&world, &worker, &server, rank, workers] {
-      WorkerContext ctx(world, rank);
-      if (rank < workers) worker(ctx);
-      else server(ctx, rank - workers);
-    });
-  }
+  start_actors(world, worker, server, injector != nullptr);
   if (injector) injector->start();
   sg4::Engine::get_instance()->run();
   if (finish) finish(world);
@@ -236,24 +292,8 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   const double run_wall_s = std::chrono::duration<double>(run_end - run_start).count();
 
   RunOutput out;
-  out.results = build_results(scenario, platform, ledger, recorder, simulated_s);
-  out.results[keys::kDiverged] = world.diverged;
-  out.results[keys::kStopReason] = world.stop_reason.empty() ? nlohmann::ordered_json(nullptr)
-                                                         : nlohmann::ordered_json(world.stop_reason);
-  for (const auto& [key, value] : world.extra.items()) out.results[key] = value;
-  if (injector) {
-    out.results[keys::kFaults] = faults_block(world, *injector, simulated_s);
-    const double storage_usd = out.results[keys::kFaults]["checkpoint_usd"].get<double>();
-    out.results[keys::kCostUsd]["checkpoint_storage"] = storage_usd;
-    out.results[keys::kCostUsd][keys::cost::kTotal] = out.results[keys::kCostUsd][keys::cost::kTotal].get<double>() + storage_usd;
-  }
-  out.results[keys::kPerf] = {{"wall_s", wall_s},
-                         {"setup_wall_s", wall_s - run_wall_s},
-                         {"run_wall_s", run_wall_s},
-                         {"math_threads", training.pool() ? training.pool()->threads() : 1},
-                         {"transfers", ledger.transfers()},
-                         {"transfers_per_wall_s", ledger.transfers() / wall_s},
-                         {"simulated_steps_per_wall_s", recorder.rows().size() / wall_s}};
+  out.results = run_results(world, injector, simulated_s);
+  out.results[keys::kPerf] = perf_block(world, wall_s, run_wall_s);
   out.timeline_csv = recorder.timeline_csv(training.is_real());
   std::vector<std::string> names;
   for (const auto& w : platform.nodes()) names.push_back(w.name);
