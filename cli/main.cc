@@ -45,6 +45,8 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("  {:<28}{:>16}\n", "steps", r["steps"].dump());
   fmt::print("  {:<28}{:>16}\n", "samples", num(r["samples"], "{:.0f}"));
   fmt::print("  {:<28}{:>16}\n", "throughput (samples/s)", num(r["throughput_samples_per_s"]));
+  if (r.contains("tokens_per_s")) fmt::print("  {:<28}{:>16}\n", "throughput (tokens/s)", num(r["tokens_per_s"]));
+  if (r.contains("mfu_achieved")) fmt::print("  {:<28}{:>16}\n", "MFU achieved", num(r["mfu_achieved"], "{:.3g}"));
   fmt::print("  {:<28}{:>16}\n", "compute per worker (s)", num(t["compute"]));
   fmt::print("  {:<28}{:>16}\n", "communication exposed (s)", num(t["communication_exposed"]));
   fmt::print("  {:<28}{:>16}\n", "idle (s)", num(t["idle"]));
@@ -112,6 +114,7 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
     return kExitBadInput;
   }
   if (!install_simgrid_options(cfgs)) return kExitBadInput;
+  for (const auto& warning : scenario.warnings) fmt::print(stderr, "geotrain: warning: {}\n", warning);
   if (out_dir.empty()) out_dir = (std::filesystem::path("out") / scenario.name).string();
   fmt::print("seed {}\n", scenario.seed);  // first, so any run can be reproduced
   std::fflush(stdout);

@@ -16,6 +16,7 @@
 
 #include "sim/fault_injector.h"
 #include "sim/collectives/analytic.h"
+#include "sim/compute_model.h"
 #include "sim/resilience/membership.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
@@ -80,6 +81,17 @@ nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) 
   c["cost_to_target_usd"] = nullable(reached ? reached->compute_usd + reached->egress_usd : 0, reached != nullptr);
   c["samples_to_target"] = nullable(reached ? reached->samples : 0, reached != nullptr);
   return c;
+}
+
+// Model-level figures of architecture workloads (legacy model types keep their results as they were):
+// tokens/s (transformers), the MFU achieved = model FLOPs done / (peak FLOP/s of the fleet x
+// simulated time), and the scenario's load warnings.
+void add_model_figures(nlohmann::ordered_json& r, const Scenario& s, double samples, double simulated_s) {
+  const int tokens = s.workload.tokens_per_sample();
+  if (tokens > 0) r["tokens_per_s"] = nullable(samples * tokens / simulated_s, simulated_s > 0);
+  const double peak_flops = fleet_peak_flops(s);
+  r["mfu_achieved"] = nullable(samples * s.workload.flops_per_sample / (peak_flops * simulated_s), simulated_s > 0);
+  r["warnings"] = s.warnings;
 }
 
 nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform, const Ledger& ledger,
@@ -147,6 +159,7 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
   }
   r["collectives"] = collectives;
   r["convergence"] = convergence(s, recorder);
+  if (s.workload.has_architecture()) add_model_figures(r, s, samples, simulated_s);
   return r;
 }
 
