@@ -138,13 +138,15 @@ int sync_period(const nlohmann::json& strategy) {
 
 }  // namespace
 
-StateBytes training_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer) {
+StateBytes training_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer,
+                                double param_B, double state_B) {
   StateBytes b;
   const std::string name = name_of(strategy);
-  add_item(b.worker_items, b.worker_B_per_param, "weights", kFp32_B);
-  add_item(b.worker_items, b.worker_B_per_param, "gradients", kFp32_B);
+  add_item(b.worker_items, b.worker_B_per_param, "weights", param_B);
+  add_item(b.worker_items, b.worker_B_per_param, "gradients", param_B);
   if (name != "parameter_server")
-    add_item(b.worker_items, b.worker_B_per_param, inner_optimizer + " state", optimizer_state_B(inner_optimizer));
+    add_item(b.worker_items, b.worker_B_per_param, inner_optimizer + " state",
+             optimizer_state_B(inner_optimizer) / kFp32_B * state_B);
   add_worker_extras(strategy, name, b);
   add_server_state(strategy, name, inner_optimizer, b);
   return b;

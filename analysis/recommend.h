@@ -30,7 +30,10 @@ struct StateBytes {
 //   easgd: + pulled center 4; gossip: + a peer's copy 4;
 //   parameter_server servers: (weights 4 + optimizer state, + sum 4 in sync mode) / shards;
 //   easgd server: center 4.
-StateBytes training_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer);
+// `param_B` and `state_B` replace the 4 B of the weights and gradients and of the inner optimizer's
+// state (a workload's declared precision); the strategies' own copies stay fp32.
+StateBytes training_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer,
+                                double param_B = 4, double state_B = 4);
 
 // What the candidates depend on.
 struct DeploymentShape {

@@ -45,6 +45,10 @@ struct Target {
   double value = 0;
 };
 
+// One layer of a workload's model (runtime/architecture.h): name, parameters, forward and backward
+// FLOPs per sample.
+using Layer = runtime::Layer;
+
 // Bytes per value of the precisions a workload may declare ("fp32", "bf16", "fp16", "fp8").
 double dtype_bytes(const std::string& dtype);
 
