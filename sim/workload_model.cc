@@ -1,6 +1,9 @@
 // Transformer and layer-list model descriptions, and the workload's precision.
 #include "sim/workload_model.h"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "sim/json_reader.h"
