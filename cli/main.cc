@@ -47,6 +47,8 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("  {:<28}{:>16}\n", "steps", r[keys::kSteps].dump());
   fmt::print("  {:<28}{:>16}\n", "samples", num(r[keys::kSamples], "{:.0f}"));
   fmt::print("  {:<28}{:>16}\n", "throughput (samples/s)", num(r[keys::kThroughput]));
+  if (r.contains("tokens_per_s")) fmt::print("  {:<28}{:>16}\n", "throughput (tokens/s)", num(r["tokens_per_s"]));
+  if (r.contains("mfu_achieved")) fmt::print("  {:<28}{:>16}\n", "MFU achieved", num(r["mfu_achieved"], "{:.3g}"));
   fmt::print("  {:<28}{:>16}\n", "compute per worker (s)", num(t[keys::time::kCompute]));
   fmt::print("  {:<28}{:>16}\n", "communication exposed (s)", num(t[keys::time::kCommunicationExposed]));
   fmt::print("  {:<28}{:>16}\n", "idle (s)", num(t[keys::time::kIdle]));
@@ -114,6 +116,7 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
     return kExitBadInput;
   }
   if (!install_simgrid_options(cfgs)) return kExitBadInput;
+  for (const auto& warning : scenario.warnings) fmt::print(stderr, "geotrain: warning: {}\n", warning);
   if (out_dir.empty()) out_dir = (std::filesystem::path("out") / scenario.name).string();
   fmt::print("seed {}\n", scenario.seed);  // first, so any run can be reproduced
   std::fflush(stdout);

@@ -177,7 +177,12 @@ Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, co
   double smallest_B = 0;
   const auto catalog = sim::strategy_catalog_json(base.workload.parameters, base.workload.optimizer.name);
   for (auto& c : analysis::candidate_strategies(nlohmann::json::parse(catalog.dump()), shape, p.skipped)) {
-    const auto state = sim::strategy_state_bytes(c.strategy, base.workload.optimizer.name);
+    // Architecture workloads declare their precision; legacy ones keep the fp32 check.
+    const sim::Workload& w = base.workload;
+    const auto state = w.has_architecture() ? sim::strategy_state_bytes(c.strategy, w.optimizer.name,
+                                                                        w.wire_bytes_per_param,
+                                                                        w.optimizer_state_bytes_per_value)
+                                            : sim::strategy_state_bytes(c.strategy, w.optimizer.name);
     if (const auto why = memory_problem(base, c, state); !why.empty()) {
       p.excluded.push_back(why + (c.as_planned ? " (as planned)" : ""));
       if (p.smallest_excluded.empty() || state.worker_B_per_param < smallest_B) {
@@ -345,9 +350,12 @@ void state_memory(const sim::Scenario& s, const Planned& p, Report& report) {
   }
   for (const auto& why : p.excluded) fmt::print("  memory        excluded {}\n", why);
   if (!p.candidates.empty())
-    fmt::print("  memory        {} of {} candidates fit (fp32 weights, gradients, optimizer state and strategy copies, "
-               "sharded over an instance's GPUs; activations not counted)\n",
-               p.candidates.size(), p.candidates.size() + p.excluded.size());
+    fmt::print("  memory        {} of {} candidates fit ({}, sharded over an instance's GPUs; activations not counted)\n",
+               p.candidates.size(), p.candidates.size() + p.excluded.size(),
+               s.workload.has_architecture()
+                   ? fmt::format("weights and gradients {} B, optimizer state {} B, strategy copies fp32",
+                                 s.workload.wire_bytes_per_param, s.workload.optimizer_state_bytes_per_value)
+                   : std::string("fp32 weights, gradients, optimizer state and strategy copies"));
   report.json["checks"]["memory"] = {{"instance_types", types}, {"excluded", p.excluded}};
   report.json["skipped"] = p.skipped;
 }

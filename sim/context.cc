@@ -16,6 +16,7 @@
 #include "kernels/check.h"
 #include "sim/collectives/analytic.h"
 #include "sim/collectives/table.h"
+#include "sim/compute_model.h"
 #include "sim/resilience/membership.h"
 #include "sim/training.h"
 
@@ -95,6 +96,17 @@ double WorkerContext::compute_gradient(int batch) {
   world_.recorder.add_span({rank_, "compute", "forward+backward (measured)", start, now()});
   if (world_.faults) world_.faults->add_work(rank_, batch, now() - start);
   return loss;
+}
+
+void WorkerContext::optimizer_step(const runtime::Tensor& grads, double lr_scale) {
+  const double step_s = optimizer_step_s(world_.scenario, *info().type);
+  if (step_s > 0) {
+    const double start = now();
+    sg4::this_actor::sleep_for(step_s);
+    world_.recorder.add_span({rank_, "compute", "optimizer step", start, now()});
+    if (world_.faults) world_.faults->add_work(rank_, 0, now() - start);
+  }
+  trainer().optimizer_step(grads, lr_scale);
 }
 
 void WorkerContext::sleep(double seconds) {

@@ -151,6 +151,12 @@ class WorkerContext {
   // would, or by the measured wall time when the scenario asks for "measured".  Returns the loss.
   double compute_gradient(int batch);
 
+  // One local optimizer step: the trainer's parameters = optimizer(parameters, grads), after
+  // simulated time advances by optimizer_step_s() of this worker's instance (sim/compute_model.h),
+  // recorded as compute "optimizer step".  No time passes when that is 0 (an unknown GPU memory
+  // bandwidth): not even a zero-length wait, which would reorder SimGrid's events.
+  void optimizer_step(const runtime::Tensor& grads, double lr_scale = 1.0);
+
   // Waits `seconds` of simulated time doing nothing (e.g. matchmaking).
   void sleep(double seconds);
 

@@ -35,6 +35,8 @@ InstanceType parse_instance_type(JsonReader& r, const std::string& name) {
   t.gpu_peak_fp32_flops = r.has("peak_fp32_tflops")
                               ? r.number("peak_fp32_tflops", limits::kMinTflops, limits::kMaxTflops) * kFlopsPerTflop
                               : 0;
+  t.hbm_Bps = r.has("hbm_GBps") ? r.number("hbm_GBps", 0, limits::kMaxHbm_GBps, true) * kBytesPerGB : 0;
+  r.allow("hbm_GBps");
   r.allow("gpu_memory_GB");
   r.allow("peak_fp32_tflops");
   t.reference_region = r.string_or("reference_region", "");

@@ -22,6 +22,8 @@ inline constexpr double kMinTflops = 1e-12;
 inline constexpr double kMaxTflops = 1e6;
 // GPU memory in GB per GPU: up to 1 PB.
 inline constexpr double kMaxGpuMemory_GB = 1e6;
+// GPU memory bandwidth in GB/s per GPU: up to 1 PB/s (an H200 has 4.8 TB/s).
+inline constexpr double kMaxHbm_GBps = 1e6;
 // Prices: $/GB of egress or storage-month, $/hour of an instance.
 inline constexpr double kMaxUsdPerGB = 1e3;
 inline constexpr double kMaxUsdPerHour = 1e6;

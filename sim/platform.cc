@@ -9,6 +9,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "kernels/check.h"
+#include "sim/compute_model.h"
 
 namespace sg4 = simgrid::s4u;
 
@@ -119,7 +120,9 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
     std::vector<std::pair<sg4::Host*, sg4::Link*>> members;
     for (auto& w : nodes_) {
       if (w.region != static_cast<int>(g)) continue;
-      w.host = zone->create_host(w.name, w.type->effective_flops());
+      // Workers at their fleet entry's achieved rate (scenario mfu overrides); servers at the catalog's.
+      w.host = zone->create_host(w.name, w.fleet_entry >= 0 ? worker_flops(scenario, w.fleet_entry)
+                                                            : w.type->effective_flops());
       auto* nic = zone->create_split_duplex_link(w.name + "-nic", w.type->nic_Bps)
                       ->set_latency(region.lan_latency_s / 2);
       nic->seal();

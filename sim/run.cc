@@ -16,6 +16,7 @@
 
 #include "sim/fault_injector.h"
 #include "sim/collectives/analytic.h"
+#include "sim/compute_model.h"
 #include "sim/resilience/membership.h"
 #include "sim/resilience/replica.h"
 #include "sim/result_keys.h"
@@ -120,6 +121,17 @@ nlohmann::ordered_json collectives_block(const Recorder& recorder) {
   return collectives;
 }
 
+// Model-level figures of architecture workloads (legacy model types keep their results as they were):
+// tokens/s (transformers), the MFU achieved = model FLOPs done / (peak FLOP/s of the fleet x
+// simulated time), and the scenario's load warnings.
+void add_model_figures(nlohmann::ordered_json& r, const Scenario& s, double samples, double simulated_s) {
+  const int tokens = s.workload.tokens_per_sample();
+  if (tokens > 0) r["tokens_per_s"] = nullable(samples * tokens / simulated_s, simulated_s > 0);
+  const double peak_flops = fleet_peak_flops(s);
+  r["mfu_achieved"] = nullable(samples * s.workload.flops_per_sample / (peak_flops * simulated_s), simulated_s > 0);
+  r["warnings"] = s.warnings;
+}
+
 nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform, const Ledger& ledger,
                                      const Recorder& recorder, double simulated_s) {
   const int m = static_cast<int>(platform.workers().size());
@@ -159,6 +171,7 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
 
   r[keys::kCollectives] = collectives_block(recorder);
   r[keys::kConvergence] = convergence(s, recorder);
+  if (s.workload.has_architecture()) add_model_figures(r, s, samples, simulated_s);
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include "sim/json_reader.h"
 #include "sim/limits.h"
 #include "sim/strategies/strategy.h"
+#include "sim/workload_model.h"
 
 namespace geotrain::sim {
 namespace {
@@ -54,6 +55,8 @@ FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology, const std:
   f.count = static_cast<int>(r.integer("count", 1, 100000));
   f.pricing = r.choice_or("pricing", "on_demand", {"on_demand", "spot"}) == "spot" ? Pricing::spot
                                                                                    : Pricing::on_demand;
+  f.mfu = r.has("mfu") ? r.number("mfu", 0, 1, true) : 0;
+  r.allow("mfu");
   r.allow("preemption");
   if (r.has("preemption")) {
     auto pr = r.object("preemption");
@@ -96,11 +99,20 @@ DatasetSpec parse_dataset(JsonReader& r, bool real) {
 }
 
 
+bool is_real_model(const std::string& type) {
+  return type == "softmax_regression" || type == "mlp" || type == "linear_regression";
+}
+
 void parse_model(JsonReader& m, Workload& w) {
-  w.model_type = m.choice("type", {"profile", "softmax_regression", "mlp", "linear_regression"});
+  w.model_type =
+      m.choice("type", {"profile", "transformer", "layers", "softmax_regression", "mlp", "linear_regression"});
+  if (w.model_type == "transformer") return parse_transformer(m, w);
+  if (w.model_type == "layers") return parse_layer_list(m, w);
   if (w.model_type == "profile") {
     w.parameters = m.number("parameters", 1, 1e15);
     w.flops_per_sample = m.number("flops_per_sample", 0, limits::kMaxFlopsPerSample, true);
+    // One layer; flops_per_sample stays as given, so compute time does too.
+    w.layers = {{"model", w.parameters, w.flops_per_sample / 3, w.flops_per_sample * 2 / 3}};
   } else if (w.model_type == "mlp") {
     if (!m.has("hidden")) m.fail("hidden", "expected a non-empty array of layer widths, e.g. [100]");
     const auto& h = m.raw("hidden");
@@ -123,7 +135,7 @@ Workload parse_workload(JsonReader& r) {
   parse_model(m, w);
   w.backend = *runtime::parse_backend(r.choice_or("backend", "none", {"none", "cpu"}));
   const bool real = w.backend == runtime::BackendKind::cpu;
-  if (w.model_type != "profile") {
+  if (is_real_model(w.model_type)) {
     auto d = r.object("dataset");
     w.dataset = parse_dataset(d, real);
     w.has_dataset = true;
@@ -137,11 +149,12 @@ Workload parse_workload(JsonReader& r) {
     const runtime::Mlp arch(w.model);
     w.parameters = static_cast<double>(arch.parameter_count());
     w.flops_per_sample = arch.flops_per_sample();
+    w.layers = arch.layers();
   } else {
     r.allow("dataset");
     if (real)
       r.fail("backend", "backend \"cpu\" needs a real model (softmax_regression, mlp or linear_regression), "
-                        "not a size-only profile");
+                        "not a size-only " + w.model_type);
   }
   w.measured_compute = r.choice_or("compute_time", "model", {"model", "measured"}) == "measured";
   if (w.measured_compute && !real)
@@ -151,7 +164,9 @@ Workload parse_workload(JsonReader& r) {
     auto o = r.object("optimizer");
     w.optimizer = parse_optimizer(o);
   }
-  w.wire_bytes_per_param = r.number_or("wire_bytes_per_param", 4, 0.0625, 8);
+  parse_precision(r, w);
+  w.mfu = r.has("mfu") ? r.number("mfu", 0, 1, true) : 0;
+  r.allow("mfu");
   w.batch_per_worker = static_cast<int>(r.integer("batch_per_worker", 1, 1 << 24));
   w.steps = static_cast<int>(r.integer("steps", 1, 100000000));
   w.eval_every = static_cast<int>(r.integer_or("eval_every", 0, 0, 100000000));
@@ -244,6 +259,19 @@ void check_real_model_fits(const Scenario& s) {
                                 limits::kMaxRealModelBytes / 1e9));
 }
 
+// The optimizer step's time needs the GPUs' memory bandwidth: without it the step takes no time.
+void add_memory_bandwidth_warnings(Scenario& s) {
+  std::vector<std::string> named;
+  for (const auto& f : s.fleet) {
+    if (s.topology.instance_types.at(f.instance).hbm_Bps > 0) continue;
+    if (std::find(named.begin(), named.end(), f.instance) != named.end()) continue;
+    named.push_back(f.instance);
+    s.warnings.push_back(fmt::format("instance type \"{}\" has no hbm_GBps: its optimizer steps take no simulated "
+                                     "time (add hbm_GBps, the GPU memory bandwidth, to the instance type)",
+                                     f.instance));
+  }
+}
+
 }  // namespace
 
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
@@ -291,6 +319,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.strategy = r.raw("strategy");
   check_fidelity(s);
   r.finish();
+  add_memory_bandwidth_warnings(s);
   return s;
 }
 

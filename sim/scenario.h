@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/architecture.h"
 #include "runtime/dataset.h"
 #include "runtime/model.h"
 #include "runtime/backend.h"
@@ -27,6 +28,7 @@ struct FleetEntry {
   int count = 0;
   Pricing pricing = Pricing::on_demand;
   PreemptionSpec preemption;  // spot entries only
+  double mfu = 0;             // achieved fraction of peak, (0, 1]; 0: the workload's, else the instance's
 };
 
 struct DatasetSpec {
@@ -44,22 +46,45 @@ struct Target {
   double value = 0;
 };
 
-// What is trained: a size-only profile, or a real model on a dataset.
+// One layer of a workload's model (runtime/architecture.h): name, parameters, forward and backward
+// FLOPs per sample.
+using Layer = runtime::Layer;
+
+// Bytes per value of the precisions a workload may declare ("fp32", "bf16", "fp16", "fp8").
+double dtype_bytes(const std::string& dtype);
+
+// What is trained: a size-only profile or architecture, or a real model on a dataset.
 struct Workload {
-  std::string model_type = "profile";  // profile | softmax_regression | mlp | linear_regression
+  // profile | transformer | layers (size-only) | softmax_regression | mlp | linear_regression (real)
+  std::string model_type = "profile";
   runtime::ModelSpec model;            // real model types
+  runtime::TransformerSpec transformer;  // model_type "transformer"
+  // The model's layers from input to output.  `parameters` and `flops_per_sample` are their sums,
+  // except a profile's flops_per_sample, which stays as given: a profile is one layer "model"
+  // whose forward is 1/3 and backward 2/3 of it.
+  std::vector<runtime::Layer> layers;
   double parameters = 0;               // number of trainable values (derived for real models)
   double flops_per_sample = 0;         // forward + backward FLOPs per sample (derived likewise)
+  double mfu = 0;                      // achieved fraction of peak for all workers; 0: the catalog's
   bool has_dataset = false;
   DatasetSpec dataset;
   runtime::BackendKind backend = runtime::BackendKind::none;  // none: size-only; cpu: real math on the CPU
   bool measured_compute = false;       // compute time from the backend's own wall clock
   runtime::OptimizerSpec optimizer;
-  double wire_bytes_per_param = 4;
+  double wire_bytes_per_param = 4;     // parameters and gradients (precision.params)
+  std::string param_dtype = "fp32";    // "" when wire_bytes_per_param was given instead
+  std::string optimizer_state_dtype = "fp32";
+  double optimizer_state_bytes_per_value = 4;
   int batch_per_worker = 0;            // samples per worker per step
   int steps = 0;
   int eval_every = 0;                  // steps between test evaluations (0: only at the end)
   std::optional<Target> target;
+
+  // A model described by its architecture (transformer or layers): results carry tokens/s, the
+  // MFU achieved and warnings; legacy model types keep their results as they were.
+  bool has_architecture() const { return model_type == "transformer" || model_type == "layers"; }
+  // Tokens per sample: seq_len for a transformer, 0 otherwise.
+  int tokens_per_sample() const { return model_type == "transformer" ? transformer.seq_len : 0; }
 };
 
 // How collectives are simulated: every chunk a SimGrid flow (message), or closed-form timing of
@@ -83,6 +108,7 @@ struct Scenario {
   nlohmann::json strategy;  // validated object; the strategy reads its own knobs
   NetworkSpec network;
   FaultSpec faults;           // zone outages, link faults, time limit ("faults" object)
+  std::vector<std::string> warnings;  // found at load; never fatal (geotrain run prints them)
 
   int worker_count() const;
   // True when some worker can be preempted or some link fail during the run.

@@ -158,6 +158,33 @@ TEST(BadInput, CountBelowOne) {
   expect_bad_value("/fleet/1/count", -1, {": /fleet/1/count: -1: expected an integer in [1, 100000]"});
 }
 
+// Model descriptions (workload.model "transformer" / "layers") and the mfu overrides.
+TEST(BadInput, TransformerHeadsNotDividingDModel) {
+  const json model = {{"type", "transformer"}, {"layers", 2}, {"d_model", 64}, {"heads", 5}, {"seq_len", 16},
+                      {"vocab", 100}};
+  expect_bad_value("/workload/model", model, {": /workload/model/heads: 5: expected a divisor of d_model (64)"});
+  json gqa = model;
+  gqa["heads"] = 4, gqa["kv_heads"] = 3;
+  expect_bad_value("/workload/model", gqa, {": /workload/model/kv_heads: 3: expected a divisor of heads (4)"});
+  gqa["kv_heads"] = 2, gqa["layers"] = 0;
+  expect_bad_value("/workload/model", gqa, {": /workload/model/layers: 0: expected an integer in [1, 100000]"});
+  gqa["layers"] = 2, gqa["rope"] = true;
+  expect_bad_value("/workload/model", gqa, {": /workload/model/rope: unknown key: allowed keys here: "});
+}
+
+TEST(BadInput, LayerListEmptyOrNegative) {
+  expect_bad_value("/workload/model", json{{"type", "layers"}, {"layers", json::array()}},
+                   {": /workload/model/layers: []: expected an array of at least 1 object(s)"});
+  expect_bad_value("/workload/model",
+                   json{{"type", "layers"}, {"layers", {{{"name", "a"}, {"parameters", -5}, {"forward_flops", 1e6}}}}},
+                   {": /workload/model/layers/0/parameters: -5: expected a number in [0, "});
+}
+
+TEST(BadInput, MfuOutsideZeroToOne) {
+  expect_bad_value("/workload/mfu", 1.2, {": /workload/mfu: 1.2: expected a number in (0, 1]"});
+  expect_bad_value("/fleet/1/mfu", 0, {": /fleet/1/mfu: 0: expected a number in (0, 1]"});
+}
+
 TEST(BadInput, FleetRegionNotInTopology) {
   expect_bad_value("/fleet/1/region", "mars",
                    {": /fleet/1/region: \"mars\": expected a region of topology \"tiny\": r0, r1"});

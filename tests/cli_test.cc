@@ -200,4 +200,31 @@ TEST(Cli, SecondSweepIntoALockedFolderExitsTwoNamingFolderLockAndPid) {
   ::close(again);
 }
 
+// ---- model descriptions ----
+
+// The transformer quickstart runs, prints tokens/s and the MFU achieved, and warns of nothing (every
+// catalog type has its memory bandwidth); a type without one is named on stderr.
+TEST(Cli, TransformerQuickstartPrintsTokensAndMfu) {
+  const fs::path dir = fresh_dir("geotrain_cli_transformer");
+  const std::string scenario = std::string(GEOTRAIN_SOURCE_DIR) + "/scenarios/quickstart-transformer.json";
+  CliRun r = run_geotrain("run '" + scenario + "' --out out", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("throughput (tokens/s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MFU achieved"), std::string::npos) << r.out;
+  const json results = json::parse(read_file(dir / "out" / "results.json"));
+  EXPECT_DOUBLE_EQ(results["tokens_per_s"].get<double>(), results["throughput_samples_per_s"].get<double>() * 1024);
+  EXPECT_GT(results["mfu_achieved"].get<double>(), 0);
+  EXPECT_LT(results["mfu_achieved"].get<double>(), 0.4);  // under the scenario's mfu: communication is exposed
+  EXPECT_EQ(results["warnings"], json::array());
+  r = run_geotrain("run '" + scenario + "' --quiet --out out2 --set /topology=" + GEOTRAIN_SOURCE_DIR +
+                       "/topologies/gcp-4-continents.json --set /fleet/0/region=us-central1 --set /fleet/1/region=europe-west1"
+                       " --set /fleet/0/instance=n1-standard-8-t4 --set /fleet/1/instance=n1-standard-8-t4",
+                   dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "geotrain: warning: instance type \"n1-standard-8-t4\" has no hbm_GBps: its optimizer steps take no "
+                   "simulated time (add hbm_GBps, the GPU memory bandwidth, to the instance type)\n");
+  EXPECT_EQ(json::parse(read_file(dir / "out2" / "results.json"))["warnings"].size(), 1u);
+}
+
 }  // namespace

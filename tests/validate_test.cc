@@ -70,6 +70,12 @@ TEST(RecommendTest, CatalogTrainingStateBytesPerParameterInClosedForm) {
   EXPECT_EQ(sim::strategy_state_bytes({{"name", "topk"}, {"error_feedback", true}}, "sgd").worker_B_per_param, 12);
   EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}}, "sgd").worker_B_per_param, 16);
   EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}, {"delayed_update", false}}, "sgd").worker_B_per_param, 12);
+  // A declared precision (bf16 parameters, fp32 or bf16 AdamW state): the strategy's copies stay fp32.
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw", 2, 4).worker_B_per_param, 12);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw", 2, 4).worker_items,
+            "weights 2 + gradients 2 + adamw state 8");
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw", 2, 2).worker_B_per_param, 8);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "diloco"}}, "adamw", 2, 4).worker_B_per_param, 20);
   // Parameter server: the optimizer lives on the servers, each holding 1/K of it.
   const auto ps = sim::strategy_state_bytes({{"name", "parameter_server"}, {"mode", "sync"}, {"shards", 2}}, "adamw");
   EXPECT_EQ(ps.worker_B_per_param, 8);
@@ -255,6 +261,28 @@ TEST(ValidateTest, DilocoOuterStateCountsInTheMemoryCheck) {
   const json planned_report = json::parse(read_file(planned.dir / "out.json"));
   EXPECT_FALSE(planned_report["feasible"].get<bool>());
   EXPECT_FALSE(planned_report["candidates"].empty());
+}
+
+// The same 1.5e9 parameters described as layers in bf16: weights and gradients take 2 B each, so
+// DDP needs 6 GB and DiLoCo (+ fp32 outer copy and Nesterov state) 12 B per parameter = 18 GB.
+TEST(ValidateTest, DeclaredPrecisionSizesTheMemoryCheck) {
+  json d = tiny_deployment();
+  d["topology"]["instance_types"]["gpu"]["gpu_memory_GB"] = 16;
+  d["workload"]["model"] = {{"type", "layers"},
+                            {"layers", {{{"name", "all"}, {"parameters", 1.5e9}, {"forward_flops", 1e9}}}}};
+  d["workload"]["precision"] = {{"params", "bf16"}};
+  const auto v = validate(d, "--json out.json");
+  EXPECT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  EXPECT_NE(v.run.out.find("excluded diloco H=16 allreduce=hierarchical: needs 18 GB per worker on gpu (1.5e+09 "
+                           "parameters x 12 B: weights 2 + gradients 2 + sgd state 0 + outer copy 4 + outer nesterov "
+                           "state 4)"),
+            std::string::npos)
+      << v.run.out;
+  EXPECT_NE(v.run.out.find("(weights and gradients 2 B, optimizer state 4 B, strategy copies fp32"), std::string::npos)
+      << v.run.out;
+  const json report = json::parse(read_file(v.dir / "out.json"));
+  for (const auto& c : report["candidates"])
+    if (c["strategy"]["name"] == "ddp") EXPECT_DOUBLE_EQ(c["state_GB_per_worker"].get<double>(), 6.0);  // 1.5e9 x 4 B
 }
 
 TEST(ValidateTest, UnreachableRegionFails) {

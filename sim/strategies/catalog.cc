@@ -125,13 +125,15 @@ nlohmann::json with_defaults(const nlohmann::json& strategy) {
   return out;
 }
 
-StateBytes strategy_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer) {
+StateBytes strategy_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer, double param_B,
+                                double state_B) {
   const nlohmann::json knobs = with_defaults(strategy);
   const StrategyInfo& info = *find_strategy(knobs["name"].get<std::string>());
   StateBytes b;
-  b.add_worker("weights", kFp32_B);
-  b.add_worker("gradients", kFp32_B);
-  if (info.optimizer_on_workers) b.add_worker(inner_optimizer + " state", optimizer_state_B_per_param(inner_optimizer));
+  b.add_worker("weights", param_B);
+  b.add_worker("gradients", param_B);
+  if (info.optimizer_on_workers)
+    b.add_worker(inner_optimizer + " state", optimizer_state_B_per_param(inner_optimizer) / kFp32_B * state_B);
   if (info.add_state) info.add_state(knobs, inner_optimizer, b);
   return b;
 }

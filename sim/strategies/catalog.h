@@ -93,7 +93,10 @@ nlohmann::json with_defaults(const nlohmann::json& strategy);
 // The training state of `strategy` (accepted by the loader) with the workers' optimizer
 // `inner_optimizer`: weights 4 + gradients 4 + inner optimizer state (sgd 0, momentum/nesterov 4,
 // adamw 8) on every worker (unless the optimizer runs on servers), plus the strategy's own.
-StateBytes strategy_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer);
+// `param_B` and `state_B` replace the 4 B of the weights and gradients and of the inner optimizer's
+// state (a workload's declared precision); the strategies' own copies stay fp32.
+StateBytes strategy_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer,
+                                double param_B = kFp32_B, double state_B = kFp32_B);
 // The catalog as JSON: {"parameters", "inner_optimizer", "strategies": [{name, summary, step_unit,
 // traits, knobs: [...], state: {...at the defaults, for `parameters` and `inner_optimizer`}}]}.
 nlohmann::ordered_json strategy_catalog_json(double parameters, const std::string& inner_optimizer);

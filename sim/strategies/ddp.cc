@@ -27,7 +27,7 @@ class Ddp final : public Strategy {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);  // e.g. int8 compression
       const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }

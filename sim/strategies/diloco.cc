@@ -30,7 +30,7 @@ class Diloco final : public Strategy {
     const Workload& w = ctx.scenario().workload;
     for (long step = ctx.start_round() * h_; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       int group = ctx.group_size();
       if ((step + 1) % h_ == 0 || step + 1 == w.steps) {
         runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);

@@ -57,7 +57,7 @@ class Easgd final : public Strategy {
     }
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       if ((step + 1) % tau_ == 0) {
         const auto center = pull(ctx, server);
         std::vector<float> u;

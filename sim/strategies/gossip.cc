@@ -62,7 +62,7 @@ class Gossip final : public Strategy {
     // A restarted worker resumes at the step it had reached: every worker takes `steps` steps.
     for (long& step = steps_done_[ctx.rank()]; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       if ((step + 1) % period_ == 0) {
         const int peer = draw_peer(ctx);
         if (peer >= 0) push_ ? push(ctx, peer, in_flight) : pull(ctx, peer);

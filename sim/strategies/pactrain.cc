@@ -96,7 +96,7 @@ class PacTrain final : public Strategy {
   void dense_step(WorkerContext& ctx, runtime::Trainer& trainer, const Workload& w, long step) {
     const double loss = ctx.compute_gradient(w.batch_per_worker);
     const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
-    trainer.optimizer_step(trainer.grads());
+    ctx.optimizer_step(trainer.grads());
     resilience::applied(ctx, step + 1, members);
     ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
   }

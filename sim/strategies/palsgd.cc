@@ -37,7 +37,7 @@ class Palsgd final : public Strategy {
     for (; step < warmup_; ++step) {  // plain DDP
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), outer_.allreduce);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
       if (step + 1 == warmup_) global.reset_from(trainer);  // DDP replicas are identical: the mean is any one
       resilience::applied(ctx, step + 1, members);
@@ -49,7 +49,7 @@ class Palsgd final : public Strategy {
         ctx.end_step(0, 0, ctx.group_size());
       } else {
         const double loss = ctx.compute_gradient(w.batch_per_worker);
-        trainer.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
+        ctx.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
         ctx.end_step(w.batch_per_worker, loss, ctx.group_size());
       }
       if ((step - warmup_ + 1) % h_ == 0 || step + 1 == w.steps) {

@@ -61,7 +61,7 @@ class StreamingDiloco final : public Strategy {
     int step = ctx.restarted() && round >= rounds_ ? w.steps : resume_step(round);
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       const int t = step + 1;
       while (!pending.empty() && pending.front().apply_at <= t) apply_front(ctx);
       int group = ctx.group_size();
