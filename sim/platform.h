@@ -4,6 +4,7 @@
 #pragma once
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/scenario.h"
@@ -11,6 +12,8 @@
 
 namespace simgrid::s4u {
 class Host;
+class Link;
+class NetZone;
 }
 
 namespace geotrain::sim {
@@ -66,6 +69,24 @@ class Platform {
   const std::vector<std::vector<int>>& region_groups() const { return region_groups_; }
 
  private:
+  struct RegionZone;  // a region's SimGrid zone and its gateway router
+  using ZoneMember = std::pair<simgrid::s4u::Host*, simgrid::s4u::Link*>;  // a host and its NIC
+
+  // The construction steps, in the order the constructor calls them (SimGrid objects are created
+  // in this order, which the results depend on).
+  // Fills nodes_ (workers in fleet order, then servers); returns the hosts per region, the
+  // checkpoint store counted in its region.
+  std::vector<int> place_nodes(const std::vector<ServerPlacement>& servers);
+  // Region g's zone: a gateway, a host and NIC per node of the region, the service hosts, routes.
+  RegionZone build_region_zone(std::size_t g, simgrid::s4u::NetZone* world);
+  // The fault injector's host (in the first worker's region) and the checkpoint store (in its
+  // region), when the scenario has them and g is their region.
+  void add_service_hosts(std::size_t g, simgrid::s4u::NetZone* zone, std::vector<ZoneMember>& members);
+  // WAN links along the topology graph's routes and the routes between region zones.
+  void build_wan(simgrid::s4u::NetZone* world, const std::vector<RegionZone>& zones);
+  // ring_order_ and region_groups_.
+  void build_ring_order(const std::vector<RegionZone>& zones);
+
   const Scenario& scenario_;
   TopologyGraph graph_;
   std::vector<WorkerInfo> nodes_;
