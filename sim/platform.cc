@@ -17,6 +17,13 @@ namespace {
 
 using Dir = sg4::LinkInRoute::Direction;
 
+// NCCL's socket transport with its thread and socket counts unset (NCCL 2.30,
+// src/transport/net_socket.cc, ncclNetSocketGetNsockNthread): helper threads x sockets per thread,
+// chosen from the NIC's PCI vendor.
+constexpr int kNcclSocketsAwsEna = 2 * 8;    // vendor 0x1d0f: 2 threads x 8 sockets
+constexpr int kNcclSocketsGcpGvnic = 4 * 1;  // vendor 0x1ae0: 4 threads x 1 socket
+constexpr int kNcclSocketsOther = 1;         // no helper threads: the connection's own socket
+
 // The NIC capacity of the first worker of region g (hosts that only coordinate get the same).
 double region_nic_Bps(const std::vector<WorkerInfo>& nodes, std::size_t g) {
   for (const auto& w : nodes)
@@ -229,6 +236,20 @@ void Platform::build_ring_order(const std::vector<RegionZone>& zones) {
   }
 }
 
+int nccl_default_sockets(std::string_view cloud) {
+  if (cloud == "aws") return kNcclSocketsAwsEna;
+  if (cloud == "gcp") return kNcclSocketsGcpGvnic;
+  return kNcclSocketsOther;
+}
+
+int Platform::streams(int src, int dst) const {
+  const NetworkSpec& net = scenario_.network;
+  const WorkerInfo& s = nodes_.at(src);
+  if (s.region != nodes_.at(dst).region) return net.parallel_streams;
+  if (net.collective_streams > 0) return net.collective_streams;
+  return nccl_default_sockets(scenario_.topology.regions[s.region].cloud);
+}
+
 double Platform::latency_s(int src, int dst) const {
   const auto& topo = scenario_.topology;
   const WorkerInfo& s = nodes_.at(src);
@@ -267,7 +288,7 @@ double Platform::rate_cap_Bps(int src, int dst) const {
   }
   const double rtt_s = 2 * latency_s(src, dst);
   GEOTRAIN_CHECK(rtt_s > 0, "a route without latency cannot carry a window cap");
-  return net.parallel_streams * window / rtt_s;
+  return streams(src, dst) * window / rtt_s;
 }
 
 }  // namespace geotrain::sim

@@ -4,6 +4,7 @@
 #pragma once
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct ServerPlacement {
   std::string instance;
   Pricing pricing = Pricing::on_demand;
 };
+
+// Data sockets NCCL's socket transport opens per connection (one channel to one peer) when
+// NCCL_SOCKET_NTHREADS and NCCL_NSOCKS_PERTHREAD are unset: it reads the NIC's PCI vendor and
+// picks 2 threads x 8 sockets on AWS (ENA), 4 x 1 on GCP (gVNIC), otherwise one socket (NCCL 2.30,
+// src/transport/net_socket.cc).  `cloud` is a region's cloud name ("aws", "gcp", ...).
+int nccl_default_sockets(std::string_view cloud);
 
 struct WorkerInfo {
   int rank = 0;            // node id: workers first, then servers
@@ -59,7 +66,11 @@ class Platform {
   double latency_s(int src, int dst) const;
   // Smallest capacity along the route (NICs and WAN links).
   double bottleneck_Bps(int src, int dst) const;
-  // Per-transfer rate cap streams x window / RTT, or 0 when the cap is off.
+  // TCP streams one transfer from node src to node dst opens: network.collective_streams (by
+  // default nccl_default_sockets of the region's cloud) inside a region, network.parallel_streams
+  // between regions.
+  int streams(int src, int dst) const;
+  // Per-transfer rate cap streams(src, dst) x window / RTT, or 0 when the cap is off.
   double rate_cap_Bps(int src, int dst) const;
 
   // All worker ranks in the order a ring should visit them: regions in the order that
