@@ -190,6 +190,8 @@ NetworkSpec parse_network(JsonReader& r) {
   n.default_tcp_window_B = r.number_or("tcp_window_B", n.default_tcp_window_B, limits::kMinWindow_B, limits::kMaxWindow_B);
   n.window_cap = r.boolean_or("window_cap", true);
   n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, 1024));
+  r.allow("collective_streams");
+  if (r.has("collective_streams")) n.collective_streams = static_cast<int>(r.integer("collective_streams", 1, 1024));
   r.finish();
   return n;
 }

@@ -95,7 +95,10 @@ struct NetworkSpec {
   Fidelity fidelity = Fidelity::message;
   double default_tcp_window_B = 4194304;  // SimGrid's own default TCP window, 4 MiB
   bool window_cap = true;                 // cap each flow at streams x window / RTT
-  int parallel_streams = 1;               // TCP streams one transfer opens
+  int parallel_streams = 1;               // TCP streams one transfer between two regions opens
+  int collective_streams = 0;             // TCP streams one transfer inside a region opens;
+                                          // 0: NCCL's default for the region's cloud
+                                          // (nccl_default_sockets, sim/platform.h)
 };
 
 struct Scenario {

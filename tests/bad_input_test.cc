@@ -114,7 +114,13 @@ TEST(BadInput, UnknownTopLevelKey) {
 TEST(BadInput, UnknownNestedKey) {
   expect_bad_value("/network/fidelty", "message",
                    {": /network/fidelty: unknown key: ",
-                    "allowed keys here: fidelity, parallel_streams, tcp_window_B, window_cap"});
+                    "allowed keys here: collective_streams, fidelity, parallel_streams, tcp_window_B, window_cap"});
+}
+
+TEST(BadInput, CollectiveStreamsOutsideOneTo1024) {
+  for (const json& value : {json(0), json(-4), json(1025), json(1e9), json(2.5), json("16")})
+    expect_bad_value("/network/collective_streams", value,
+                     {": /network/collective_streams: " + value.dump() + ": expected an integer in [1, 1024]"});
 }
 
 TEST(BadInput, UnknownKeyInALinkListsTheOptionalKeys) {
