@@ -14,23 +14,12 @@
 namespace geotrain {
 namespace {
 
+using testing::one_transfer_s;
+
 using testing::UniformNet;
 constexpr double kBytesPerGbit = 1e9 / 8;
 constexpr double kRel = 1e-9;  // closed forms: SimGrid's arithmetic, nothing looser
 
-// Simulated time of one transfer of `bytes` from worker 0 to worker 1.
-double one_transfer_s(const nlohmann::json& scenario, std::uint64_t bytes) {
-  const auto r = testing::run_program_isolated(scenario, [&](sim::WorkerContext& ctx) {
-    if (ctx.rank() == 0) {
-      auto tx = ctx.send_async(1, {}, bytes);
-      ctx.wait(tx);
-    } else if (ctx.rank() == 1) {
-      auto rx = ctx.recv_async(0);
-      ctx.wait(rx);
-    }
-  });
-  return r["simulated_s"].get<double>();
-}
 
 // Two workers in one region of `cloud`: NIC 100 Gbit/s, LAN latency 0.5 ms (RTT 1 ms), one
 // stream measured at 5 Gbit/s (window 5 Gbit/s x 1 ms = 625,000 B), window cap on.

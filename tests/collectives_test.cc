@@ -19,6 +19,8 @@
 namespace geotrain {
 namespace {
 
+using testing::one_transfer_s;
+
 using testing::UniformNet;
 constexpr double kBytesPerGbit = 1e9 / 8;
 constexpr double kTolerance = 0.01;  // the 1%
@@ -117,19 +119,6 @@ TEST(CollectiveTiming, HierarchicalBeatsFlatRingOnSlowWanByThePredictedMargin) {
   EXPECT_NEAR(ring - hier, ring_expect - hier_expect, kTolerance * (ring_expect - hier_expect));
 }
 
-// One message of `bytes` from worker 0 to worker 1; returns its transfer time.
-double one_transfer_s(const nlohmann::json& scenario, std::uint64_t bytes) {
-  const auto r = testing::run_program_isolated(scenario, [&](sim::WorkerContext& ctx) {
-    if (ctx.rank() == 0) {
-      auto tx = ctx.send_async(1, {}, bytes);
-      ctx.wait(tx);
-    } else if (ctx.rank() == 1) {
-      auto rx = ctx.recv_async(0);
-      ctx.wait(rx);
-    }
-  });
-  return r["simulated_s"].get<double>();
-}
 
 TEST(WindowCap, SingleFlowRateIsWindowOverRtt) {
   UniformNet net;

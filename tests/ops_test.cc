@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include "runtime/backend.h"
 #include "runtime/optimizer.h"
 #include "sim/json_reader.h"
@@ -121,14 +123,7 @@ TEST(Backend, NamesParseOnceAndTheCpuBackendStepsTheOptimizer) {
 namespace geotrain::sim {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const BadInput& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(WireFormats, ParsedOnceIntoEnumsWithTheNamesInMessages) {
   const auto none = nlohmann::json::object();
