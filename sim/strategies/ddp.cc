@@ -72,8 +72,9 @@ StrategyInfo ddp_strategy() {
                 {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(),
                  "gradient compression on the wire (native: the workload's wire_bytes_per_param)"},
                 {"overlap", KnobType::boolean, nullptr, 0, 0, false, {},
-                 "reduce gradient buckets while the backward goes on (false: compute, then one all-reduce)",
-                 "true when the workload has an architecture (transformer, layers) and the run has no faults"},
+                 "reduce gradient buckets while the backward goes on (false: compute, then one all-reduce); "
+                 "default true for transformer and layers workloads in runs without faults",
+                 "by workload"},
                 {"bucket_cap_MB", KnobType::number, kDefaultBucketCapMB, 0, 1e6, true, {},
                  "gradient bucket size in MiB of wire bytes, as PyTorch DDP's bucket_cap_mb"}};
   info.on_failure = true;
