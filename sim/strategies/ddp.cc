@@ -83,9 +83,9 @@ StrategyInfo ddp_strategy() {
     const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
     const bool overlap = read_boolean(reader, knob_of(knobs, "overlap"), s.workload.has_architecture() && !s.has_faults());
     if (overlap && s.has_faults())
-      reader.fail("overlap", "false in a run with faults (the overlapped step is not modelled under faults yet)");
+      reader.fail("overlap", "expected false in a run with faults (the overlapped step is not modelled under faults yet)");
     if (overlap && s.workload.measured_compute)
-      reader.fail("overlap", "false with compute_time \"measured\" (the overlapped step times layers with the model)");
+      reader.fail("overlap", "expected false with compute_time \"measured\" (the overlapped step times layers with the model)");
     const double cap_MB = read_number(reader, knob_of(knobs, "bucket_cap_MB"));
     return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, overlap, cap_MB * kBytesPerBucketMB);
   };
