@@ -5,10 +5,13 @@
 
 #include <cmath>
 
+#include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Semaphore.hpp>
 
 #include "kernels/check.h"
 #include "kernels/reduce.h"
+#include "sim/collectives/analytic.h"
+#include "sim/collectives/table.h"
 #include "sim/context.h"
 #include "sim/training.h"
 
@@ -41,6 +44,45 @@ void reduce_bucket(WorkerContext& comm, runtime::Tensor& grads, const GradientBu
   if (grads.is_real()) kernels::copy(part.values().data(), grads.slice(bucket.begin, bucket.count).data(), bucket.count);
   comm.allreduce_mean(part, algo);
   if (grads.is_real()) kernels::copy(grads.slice(bucket.begin, bucket.count).data(), part.values().data(), bucket.count);
+}
+
+// "collective" fidelity: the buckets' closed-form times need no helper actor and no event per
+// bucket: the backward is one compute, the ready times follow from the worker's rate, and the
+// buckets are timed in one meeting once every member's backward is done (the last bucket is
+// ready only then, so no all-reduce could have ended earlier).
+void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
+                      AllreduceAlgo algo) {
+  const double start_s = ctx.now();
+  const double rate = simgrid::s4u::this_actor::get_host()->get_speed();  // FLOP/s (compute_flops' rate)
+  double flops = 0;
+  for (const GradientBucket& bucket : buckets) flops += batch * bucket.backward_flops;
+  ctx.compute_flops(flops, 0, "backward");
+  std::vector<double> ready_s;
+  double done = 0;
+  for (const GradientBucket& bucket : buckets) {
+    done += batch * bucket.backward_flops;
+    ready_s.push_back(start_s + done / rate);
+  }
+  ready_s.back() = ctx.now();
+  std::vector<runtime::Tensor> owned;  // the buckets' tensors (grads itself for a whole-model bucket)
+  owned.reserve(buckets.size());
+  std::vector<runtime::Tensor*> parts;
+  for (const GradientBucket& bucket : buckets) {
+    runtime::Tensor& part = owned.emplace_back(grads.is_real() ? runtime::Tensor::zeros(bucket.count)
+                                                               : runtime::Tensor::phantom(bucket.count));
+    part.set_wire_bytes_per_value(grads.wire_bytes_per_value());
+    part.set_sum_format(grads.sum_format());
+    if (grads.is_real()) kernels::copy(part.values().data(), grads.slice(bucket.begin, bucket.count).data(), bucket.count);
+    parts.push_back(&part);
+  }
+  const double backward_end_s = ctx.now();
+  const AllreduceGroup everyone{ctx.platform().ring_order(), ctx.platform().region_groups()};
+  ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, everyone);
+  if (ctx.now() > backward_end_s)
+    ctx.world().recorder.add_span({ctx.rank(), "communication", "wait overlapped", backward_end_s, ctx.now()});
+  if (!grads.is_real()) return;
+  for (std::size_t k = 0; k < buckets.size(); ++k)
+    kernels::copy(grads.slice(buckets[k].begin, buckets[k].count).data(), owned[k].values().data(), buckets[k].count);
 }
 
 }  // namespace
@@ -79,6 +121,10 @@ double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& 
   ctx.compute_flops(batch * runtime::total_forward_flops(w.layers), batch, "forward");
   const double loss = tr.finish_forward_backward();
 
+  if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
+    analytic_buckets(ctx, batch, grads, buckets, algo);
+    return loss;
+  }
   const simgrid::s4u::SemaphorePtr ready = simgrid::s4u::Semaphore::create(0);  // buckets ready, not yet taken
   Overlapped stream = ctx.start_overlapped(kBucketChannel, [&](WorkerContext& comm) {
     for (const GradientBucket& bucket : buckets) {
