@@ -80,6 +80,13 @@ void WorkerContext::compute(double samples) {
   if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
 }
 
+void WorkerContext::compute_flops(double flops, double samples, const char* label) {
+  const double start = now();
+  sg4::this_actor::execute(flops);
+  world_.recorder.add_span({rank_, "compute", label, start, now()});
+  if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
+}
+
 double WorkerContext::compute_gradient(int batch) {
   runtime::Trainer& tr = trainer();
   if (!world_.scenario.workload.measured_compute) {

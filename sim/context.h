@@ -146,6 +146,9 @@ class WorkerContext {
   // Advances simulated time by the compute-time model for forward and backward passes over
   // `samples` samples: samples x flops_per_sample / (instance FLOP/s x utilization).
   void compute(double samples);
+  // Advances simulated time by `flops` at this worker's rate (a part of a pass: "forward",
+  // "backward"), recorded as compute `label`; `samples` count as this worker's work (faults).
+  void compute_flops(double flops, double samples, const char* label);
   // Forward and backward on the next `batch` samples of this worker's shard: the trainer's
   // gradient gets the real mean gradient (real runs) and simulated time advances as compute()
   // would, or by the measured wall time when the scenario asks for "measured".  Returns the loss.

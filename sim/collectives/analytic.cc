@@ -131,6 +131,12 @@ const AnalyticCollectives::Timing& AnalyticCollectives::timing(WorkerContext& ct
     }
     timing.peak_phase_B = std::max(timing.peak_phase_B, bytes);
   }
+  const auto& nodes = ctx.platform().nodes();
+  for (const Flow& f : timing.flows) {
+    auto& [bytes, count] = timing.by_regions[{nodes[f.src].region, nodes[f.dst].region}];
+    bytes += f.bytes;
+    ++count;
+  }
   return timings_.emplace(key, std::move(timing)).first->second;
 }
 
@@ -176,6 +182,68 @@ void AnalyticCollectives::allreduce(WorkerContext& ctx, runtime::Tensor& t, Allr
   GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
   const Timing& timed = timing(ctx, algo.row, order, t, [&] { return entry.schedule(ctx.platform(), t, group); });
   meet(ctx, algo.row, order, t, timed, mean ? ring_order_mean : ring_order_sum);
+}
+
+struct AnalyticCollectives::BucketMeeting {
+  std::vector<std::vector<runtime::Tensor*>> parts;  // [bucket][member position]
+  std::vector<double> ready_s;                       // [bucket]: the latest member's
+  std::vector<std::pair<double, double>> spans;      // [bucket]: its all-reduce's start and end
+  std::uint64_t peak_phase_B = 0;                    // the busiest phase of any bucket
+  std::vector<sg4::ActorPtr> waiting;
+  int arrived = 0;
+};
+
+void AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+                                             const std::vector<double>& ready_s, AllreduceAlgo algo,
+                                             const AllreduceGroup& group) {
+  const std::vector<int>& order = group.order;
+  const int n = static_cast<int>(order.size());
+  const std::size_t buckets = parts.size();
+  GEOTRAIN_CHECK(ready_s.size() == buckets, "a ready time per bucket");
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
+  std::shared_ptr<BucketMeeting>& open = open_buckets_[order];
+  if (!open) {
+    open = std::make_shared<BucketMeeting>();
+    open->parts.assign(buckets, std::vector<runtime::Tensor*>(n, nullptr));
+    open->ready_s.assign(buckets, 0);
+  }
+  const std::shared_ptr<BucketMeeting> m = open;
+  const auto me = std::find(order.begin(), order.end(), ctx.rank()) - order.begin();
+  GEOTRAIN_CHECK(me < n && m->parts.size() == buckets, "a member joined buckets it is not a member of");
+  for (std::size_t k = 0; k < buckets; ++k) {
+    m->parts[k][me] = parts[k];
+    m->ready_s[k] = std::max(m->ready_s[k], ready_s[k]);
+  }
+  const bool last = ++m->arrived == n;
+  if (!last) {
+    m->waiting.push_back(sg4::Actor::self());
+    sg4::this_actor::suspend();  // until the last member resumes it, below
+  } else {
+    open_buckets_.erase(order);
+    Ledger& ledger = ctx.world().ledger;
+    double end_s = 0;  // of the previous bucket; bucket 0 waits only for its readiness (in the past)
+    for (std::size_t k = 0; k < buckets; ++k) {
+      const runtime::Tensor& t = *parts[k];
+      const Timing& timed = timing(ctx, algo.row, order, t, [&] { return entry.schedule(ctx.platform(), t, group); });
+      const double start_s = std::max(m->ready_s[k], end_s);
+      end_s = start_s + timed.seconds;
+      m->spans.emplace_back(start_s, end_s);
+      m->peak_phase_B = std::max(m->peak_phase_B, timed.peak_phase_B);
+      if (t.is_real()) ring_order_mean(m->parts[k]);
+      for (const auto& [regions, sum] : timed.by_regions) ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
+    }
+    for (auto& actor : m->waiting) actor->resume();
+    ledger.add_in_flight(static_cast<double>(m->peak_phase_B));  // one bucket at a time on the stream
+  }
+  Recorder& recorder = ctx.world().recorder;
+  for (std::size_t k = 0; k < buckets; ++k) {
+    const auto [start_s, end_s] = m->spans[k];
+    recorder.add_span({ctx.rank(), "overlapped", std::string("allreduce/") + entry.label, start_s, end_s});
+    recorder.add_collective({"allreduce", entry.label, n, entry.size_B(*parts[k])}, end_s - start_s);
+  }
+  sg4::this_actor::sleep_until(m->spans.back().second);
+  if (last) ctx.world().ledger.add_in_flight(-static_cast<double>(m->peak_phase_B));
 }
 
 void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {

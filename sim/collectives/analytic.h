@@ -49,13 +49,24 @@ class AnalyticCollectives {
   // Ring all-gather of `ring` (member at ring position p holds chunk p): every member ends with
   // every chunk.
   void allgather(WorkerContext& ctx, runtime::Tensor& ring, const std::vector<int>& order);
+  // The gradient buckets of one overlapped step (sim/layer_schedule.h) in one meeting: a member
+  // arrives when its backward is done, with its buckets' tensors (`parts`, in launch order) and
+  // the times they were ready (`ready_s`).  Bucket k's all-reduce (mean, `algo`'s schedule)
+  // starts at the latest member's ready time of bucket k or at the end of bucket k-1's, whichever
+  // is later (one stream), and takes its closed-form time; every member leaves when the last one
+  // ends.  Its spans are recorded as overlapped.  REQUIRES: every member brings the same sizes.
+  void bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+                          const std::vector<double>& ready_s, AllreduceAlgo algo, const AllreduceGroup& group);
 
  private:
   struct Meeting;
+  struct BucketMeeting;
   struct Timing {
     double seconds = 0;
     std::vector<Flow> flows;          // every flow, metered once per call
     std::uint64_t peak_phase_B = 0;   // the busiest phase's bytes: what is in flight at most
+    // The flows summed per (source region, destination region): bytes and count.
+    std::map<std::pair<int, int>, std::pair<std::uint64_t, std::uint64_t>> by_regions;
   };
   // Blocks until every member of `order` (this one among them) arrived with its tensor; the last
   // one runs `math` over the tensors (in `order`) and meters `timing`'s flows; all leave at
@@ -72,6 +83,7 @@ class AnalyticCollectives {
   // Open meetings by (message channel, kind, members): an overlapped collective meets apart.
   std::map<std::tuple<int, int, std::vector<int>>, std::shared_ptr<Meeting>> open_;
   std::map<std::tuple<int, std::vector<int>, std::size_t, double>, Timing> timings_;
+  std::map<std::vector<int>, std::shared_ptr<BucketMeeting>> open_buckets_;
 };
 
 }  // namespace geotrain::sim

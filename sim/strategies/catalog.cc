@@ -81,6 +81,11 @@ bool read_boolean(JsonReader& reader, const KnobSpec& knob) {
   return reader.boolean_or(knob.name, knob.default_value.get<bool>());
 }
 
+bool read_boolean(JsonReader& reader, const KnobSpec& knob, bool fallback) {
+  GEOTRAIN_CHECK(knob.type == KnobType::boolean, "the knob is declared as boolean");
+  return reader.boolean_or(knob.name, fallback);
+}
+
 std::string read_text(JsonReader& reader, const KnobSpec& knob) {
   GEOTRAIN_CHECK(knob.type == KnobType::text && knob.default_value.is_string(), "the knob is declared as string with a default");
   return reader.string_or(knob.name, knob.default_value.get<std::string>());

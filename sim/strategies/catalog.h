@@ -46,6 +46,8 @@ double read_number(JsonReader& reader, const KnobSpec& knob);
 double read_number(JsonReader& reader, const KnobSpec& knob, double fallback);
 std::string read_choice(JsonReader& reader, const KnobSpec& knob);
 bool read_boolean(JsonReader& reader, const KnobSpec& knob);
+// A boolean whose default depends on the scenario (knob.default_value is null).
+bool read_boolean(JsonReader& reader, const KnobSpec& knob, bool fallback);
 std::string read_text(JsonReader& reader, const KnobSpec& knob);
 // The knob called `name` of `knobs`.  An unknown name is an internal error (a check).
 const KnobSpec& knob_of(const std::vector<KnobSpec>& knobs, std::string_view name);
