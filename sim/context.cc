@@ -106,6 +106,11 @@ double WorkerContext::compute_gradient(int batch) {
 }
 
 void WorkerContext::optimizer_step(const runtime::Tensor& grads, double lr_scale) {
+  spend_optimizer_step();
+  trainer().optimizer_step(grads, lr_scale);
+}
+
+void WorkerContext::spend_optimizer_step() {
   const double step_s = optimizer_step_s(world_.scenario, *info().type);
   if (step_s > 0) {
     const double start = now();
@@ -113,7 +118,6 @@ void WorkerContext::optimizer_step(const runtime::Tensor& grads, double lr_scale
     world_.recorder.add_span({rank_, "compute", "optimizer step", start, now()});
     if (world_.faults) world_.faults->add_work(rank_, 0, now() - start);
   }
-  trainer().optimizer_step(grads, lr_scale);
 }
 
 void WorkerContext::sleep(double seconds) {

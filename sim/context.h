@@ -159,6 +159,9 @@ class WorkerContext {
   // recorded as compute "optimizer step".  No time passes when that is 0 (an unknown GPU memory
   // bandwidth): not even a zero-length wait, which would reorder SimGrid's events.
   void optimizer_step(const runtime::Tensor& grads, double lr_scale = 1.0);
+  // optimizer_step()'s time alone, for a step whose values were applied already (DiLoCo's inner
+  // step of an overlapped sync, which must precede its outer gradient).
+  void spend_optimizer_step();
 
   // Waits `seconds` of simulated time doing nothing (e.g. matchmaking).
   void sleep(double seconds);

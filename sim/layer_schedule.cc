@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include <simgrid/s4u/Host.hpp>
 #include <simgrid/s4u/Semaphore.hpp>
 
@@ -46,6 +48,11 @@ void reduce_bucket(WorkerContext& comm, runtime::Tensor& grads, const GradientBu
   if (grads.is_real()) kernels::copy(grads.slice(bucket.begin, bucket.count).data(), part.values().data(), bucket.count);
 }
 
+// The step-level span of a step's bucket all-reduces, e.g. "allreduce/ring x 12 buckets".
+std::string bucket_span_name(AllreduceAlgo algo, std::size_t buckets) {
+  return fmt::format("allreduce/{} x {} buckets", allreduce_entry(algo).label, buckets);
+}
+
 // "collective" fidelity: the buckets' closed-form times need no helper actor and no event per
 // bucket: the backward is one compute, the ready times follow from the worker's rate, and the
 // buckets are timed in one meeting once every member's backward is done (the last bucket is
@@ -77,9 +84,13 @@ void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, con
   }
   const double backward_end_s = ctx.now();
   const AllreduceGroup everyone{ctx.platform().ring_order(), ctx.platform().region_groups()};
-  ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, everyone);
+  Recorder& recorder = ctx.world().recorder;
+  recorder.begin_layers(ctx.rank());
+  const auto [first_start_s, last_end_s] = ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, everyone);
+  recorder.end_layers(ctx.rank());
+  recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, last_end_s});
   if (ctx.now() > backward_end_s)
-    ctx.world().recorder.add_span({ctx.rank(), "communication", "wait overlapped", backward_end_s, ctx.now()});
+    recorder.add_span({ctx.rank(), "communication", "wait overlapped", backward_end_s, ctx.now()});
   if (!grads.is_real()) return;
   for (std::size_t k = 0; k < buckets.size(); ++k)
     kernels::copy(grads.slice(buckets[k].begin, buckets[k].count).data(), owned[k].values().data(), buckets[k].count);
@@ -110,8 +121,14 @@ std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& 
   return buckets;
 }
 
-double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& grads,
-                                const std::vector<GradientBucket>& buckets, AllreduceAlgo algo) {
+std::vector<int> every_worker(const WorkerContext& ctx) {
+  std::vector<int> all(ctx.world_size());
+  for (int r = 0; r < ctx.world_size(); ++r) all[r] = r;
+  return all;
+}
+
+double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
+                       const ReducedTensor& reduced) {
   const Workload& w = ctx.scenario().workload;
   GEOTRAIN_CHECK(!w.measured_compute && !ctx.faults_on(), "overlap needs the compute-time model and no faults");
   runtime::Trainer& tr = ctx.trainer();
@@ -120,23 +137,38 @@ double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& 
   tr.start_forward_backward(batch, ctx.world().training.pool());
   ctx.compute_flops(batch * runtime::total_forward_flops(w.layers), batch, "forward");
   const double loss = tr.finish_forward_backward();
+  runtime::Tensor& tensor = reduced();
 
   if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
-    analytic_buckets(ctx, batch, grads, buckets, algo);
+    analytic_buckets(ctx, batch, tensor, buckets, algo);
     return loss;
   }
+  // The spans of each bucket and its backward are per-layer detail (output.trace "layers"); at
+  // "steps" the step shows one backward span and one span of all its bucket all-reduces.
+  Recorder& recorder = ctx.world().recorder;
   const simgrid::s4u::SemaphorePtr ready = simgrid::s4u::Semaphore::create(0);  // buckets ready, not yet taken
+  double first_start_s = 0, stream_end_s = 0;
   Overlapped stream = ctx.start_overlapped(kBucketChannel, [&](WorkerContext& comm) {
+    recorder.begin_layers(comm.rank());
     for (const GradientBucket& bucket : buckets) {
       ready->acquire();
-      reduce_bucket(comm, grads, bucket, algo);
+      if (&bucket == &buckets.front()) first_start_s = comm.now();
+      reduce_bucket(comm, tensor, bucket, algo);
     }
+    stream_end_s = comm.now();
+    recorder.end_layers(comm.rank());
   });
+  const double backward_start_s = ctx.now();
+  recorder.begin_layers(ctx.rank());
   for (const GradientBucket& bucket : buckets) {
     ctx.compute_flops(batch * bucket.backward_flops, 0, "backward");
     ready->release();
   }
+  recorder.end_layers(ctx.rank());
+  const double backward_end_s = ctx.now();
   ctx.join(stream);
+  recorder.add_step_span({ctx.rank(), "compute", "backward", backward_start_s, backward_end_s});
+  recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, stream_end_s});
   return loss;
 }
 

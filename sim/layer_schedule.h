@@ -3,6 +3,7 @@
 // strategies call it in place of compute_gradient() + one all-reduce (the atomic step).
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "runtime/architecture.h"
@@ -40,18 +41,33 @@ struct GradientBucket {
 std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& layers, std::size_t numel,
                                              double wire_bytes_per_value, double cap_B);
 
-// One step of data-parallel gradient averaging with overlap, on this worker: the forward of all
-// layers, then the backward bucket by bucket; when a bucket's backward is done its all-reduce
-// (mean over all workers, `algo`) may start, and the buckets' all-reduces run one after another
-// in launch order (one NCCL stream) in a helper actor, beside the rest of the backward.  Returns
-// the loss once the last bucket is reduced (`grads` = the trainer's gradient, holding the mean).
-// Real values: one bucket reduces `grads` itself (the atomic step's values bit for bit); with
-// several, each bucket is a ring of its own, so an element's additions start at another member
-// than in the one-bucket ring and the mean may differ in the last bits (as in PyTorch, where the
-// bucket size changes the order of additions too).  `grads`' wire bytes and sum format ride along.
-// REQUIRES: buckets from gradient_buckets() for grads.numel() and the workload's layers; no
-// faults; the compute-time model (not "measured").
-double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& grads,
-                                const std::vector<GradientBucket>& buckets, AllreduceAlgo algo);
+// What a step's buckets reduce, made once the backward's values are known (the real pass ends
+// before the first bucket is reduced): the gradient itself (DDP), or a tensor of the same length
+// derived from it element by element, e.g. DiLoCo's outer gradient after the inner step.
+using ReducedTensor = std::function<runtime::Tensor&()>;
+
+// One step of data-parallel averaging with overlap, on this worker: the forward of all layers,
+// then the backward bucket by bucket; when a bucket's backward is done its all-reduce (mean over
+// all workers, `algo`) of `reduced()`'s values in that bucket may start, and the buckets'
+// all-reduces run one after another in launch order (one NCCL stream) in a helper actor, beside
+// the rest of the backward.  Returns the loss once the last bucket is reduced (the tensor holds
+// the mean).  Real values: one bucket reduces the tensor itself (the atomic step's values bit for
+// bit); with several, each bucket is a ring of its own, so an element's additions start at
+// another member than in the one-bucket ring and the mean may differ in the last bits (as in
+// PyTorch, where the bucket size changes the order of additions too).  The tensor's wire bytes
+// and sum format ride along.  REQUIRES: buckets from gradient_buckets() for the gradient's
+// numel() and the workload's layers; reduced() of that numel; no faults; the compute-time model
+// (not "measured").
+double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
+                       const ReducedTensor& reduced);
+
+// The members of an overlapped step's round: every worker (overlap runs without faults).
+std::vector<int> every_worker(const WorkerContext& ctx);
+
+// DDP's step: the buckets reduce the gradient `grads` itself.
+inline double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& grads,
+                                       const std::vector<GradientBucket>& buckets, AllreduceAlgo algo) {
+  return overlapped_step(ctx, batch, buckets, algo, [&grads]() -> runtime::Tensor& { return grads; });
+}
 
 }  // namespace geotrain::sim

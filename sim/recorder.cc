@@ -9,9 +9,28 @@ namespace geotrain::sim {
 
 void Recorder::add_span(Span span) {
   const double d = span.end_s - span.start_s;
-  if (span.category == "compute") compute_s_[span.rank] += d;
+  if (span.category == "compute") {
+    compute_s_[span.rank] += d;
+    compute_by_name_[span.name] += d;
+  }
   else if (span.category == "communication") comm_s_[span.rank] += d;  // "overlapped" is hidden
+  if (detail_ == TraceDetail::none || (in_layers_[span.rank] > 0 && detail_ != TraceDetail::layers)) return;
   spans_.push_back(std::move(span));
+}
+
+void Recorder::add_step_span(Span span) {
+  if (detail_ == TraceDetail::steps) spans_.push_back(std::move(span));
+}
+
+std::vector<std::string> trace_detail_names() { return {"none", "steps", "layers"}; }
+
+std::string_view trace_detail_name(TraceDetail detail) {
+  switch (detail) {
+    case TraceDetail::none: return "none";
+    case TraceDetail::steps: return "steps";
+    case TraceDetail::layers: return "layers";
+  }
+  return "steps";
 }
 
 void Recorder::add_collective(const CollectiveKey& key, double duration_s) {

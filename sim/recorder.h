@@ -5,12 +5,21 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace geotrain::sim {
+
+// How much of a run trace.json shows ("output": {"trace": ...}): nothing but the workers'
+// names; every step's spans (a layer schedule's buckets as one span each for the backward and
+// for the bucket all-reduces); or also a span per bucket and its backward.
+enum class TraceDetail { none, steps, layers };
+std::string_view trace_detail_name(TraceDetail detail);
+// The names in order of TraceDetail ("none", "steps", "layers").
+std::vector<std::string> trace_detail_names();
 
 struct Span {
   int rank = 0;
@@ -46,9 +55,21 @@ struct CollectiveKey {
 
 class Recorder {
  public:
-  explicit Recorder(int workers) : compute_s_(workers, 0), comm_s_(workers, 0) {}
+  explicit Recorder(int workers, TraceDetail detail = TraceDetail::steps)
+      : compute_s_(workers, 0), comm_s_(workers, 0), in_layers_(workers, 0), detail_(detail) {}
 
+  // Counts the span's time as compute or exposed communication of its rank, and keeps it for
+  // trace.json unless the detail leaves it out (TraceDetail::none; a layer section at "steps").
   void add_span(Span span);
+  // Spans of `rank` from now until the matching end_layers() are per-layer detail: kept only at
+  // TraceDetail::layers (their times still count).  Sections nest (a worker and its stream actor
+  // each open one); the caller adds step-level spans with add_step_span() instead.
+  void begin_layers(int rank) { ++in_layers_[rank]; }
+  void end_layers(int rank) { --in_layers_[rank]; }
+  // A step-level span that stands for a layer section's spans: kept at TraceDetail::steps only.
+  void add_step_span(Span span);
+  // True when per-layer spans are kept (the caller need not add step-level ones).
+  bool keeps_layers() const { return detail_ == TraceDetail::layers; }
   void add_collective(const CollectiveKey& key, double duration_s);
   // A worker finished a step on `samples` samples with mean loss `loss`.  Every `workers` calls
   // (or a forced call) append a timeline row, whose costs and evaluation the caller fills.
@@ -58,6 +79,9 @@ class Recorder {
   void append_row(const TimelineRow& row) { rows_.push_back(row); }
 
   double compute_s(int rank) const { return compute_s_[rank]; }
+  // Compute seconds of all nodes by span name ("forward", "backward", "forward+backward",
+  // "optimizer step", ...).
+  const std::map<std::string, double>& compute_s_by_name() const { return compute_by_name_; }
   double communication_s(int rank) const { return comm_s_[rank]; }
   const std::vector<TimelineRow>& rows() const { return rows_; }
   const std::vector<Span>& spans() const { return spans_; }
@@ -74,6 +98,9 @@ class Recorder {
  private:
   std::vector<Span> spans_;
   std::vector<double> compute_s_, comm_s_;
+  std::map<std::string, double> compute_by_name_;
+  std::vector<int> in_layers_;  // per rank: layer sections open
+  TraceDetail detail_;
   std::map<CollectiveKey, std::pair<std::uint64_t, double>> collectives_;  // count, total time
   long worker_steps_ = 0;
   long since_row_ = 0;        // end_step calls since the last row

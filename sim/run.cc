@@ -121,14 +121,34 @@ nlohmann::ordered_json collectives_block(const Recorder& recorder) {
   return collectives;
 }
 
+// A worker's mean step as the model times it, in seconds per step: forward, backward (an atomic
+// step's "forward+backward" split by the layers' FLOPs, as it is timed), the optimizer step and
+// the exposed communication.  Steps: the timeline's rows (one per `workers` worker-steps).
+nlohmann::ordered_json step_breakdown(const Scenario& s, const Recorder& recorder, int workers, double exposed_comm_s) {
+  const auto& by_name = recorder.compute_s_by_name();
+  const auto seconds = [&by_name](const char* name) {
+    const auto it = by_name.find(name);
+    return it == by_name.end() ? 0.0 : it->second;
+  };
+  const double steps = static_cast<double>(recorder.rows().size());
+  const double forward_share = runtime::total_forward_flops(s.workload.layers) / runtime::total_training_flops(s.workload.layers);
+  const double both = seconds("forward+backward"), per = steps * workers;
+  return {{"forward", nullable((seconds("forward") + both * forward_share) / per, steps > 0)},
+          {"backward", nullable((seconds("backward") + both * (1 - forward_share)) / per, steps > 0)},
+          {"optimizer", nullable(seconds("optimizer step") / per, steps > 0)},
+          {keys::time::kCommunicationExposed, nullable(exposed_comm_s / steps, steps > 0)}};
+}
+
 // Model-level figures of architecture workloads (legacy model types keep their results as they were):
 // tokens/s (transformers), the MFU achieved = model FLOPs done / (peak FLOP/s of the fleet x
-// simulated time), and the scenario's load warnings.
-void add_model_figures(nlohmann::ordered_json& r, const Scenario& s, double samples, double simulated_s) {
+// simulated time), the step breakdown, and the scenario's load warnings.
+void add_model_figures(nlohmann::ordered_json& r, const Scenario& s, const Recorder& recorder, int workers,
+                       double exposed_comm_s, double samples, double simulated_s) {
   const int tokens = s.workload.tokens_per_sample();
   if (tokens > 0) r["tokens_per_s"] = nullable(samples * tokens / simulated_s, simulated_s > 0);
   const double peak_flops = fleet_peak_flops(s);
   r["mfu_achieved"] = nullable(samples * s.workload.flops_per_sample / (peak_flops * simulated_s), simulated_s > 0);
+  r["step_breakdown_s"] = step_breakdown(s, recorder, workers, exposed_comm_s);
   r["warnings"] = s.warnings;
 }
 
@@ -171,7 +191,7 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
 
   r[keys::kCollectives] = collectives_block(recorder);
   r[keys::kConvergence] = convergence(s, recorder);
-  if (s.workload.has_architecture()) add_model_figures(r, s, samples, simulated_s);
+  if (s.workload.has_architecture()) add_model_figures(r, s, recorder, m, comm, samples, simulated_s);
   return r;
 }
 
@@ -272,7 +292,7 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   Platform platform(scenario, servers);
   Ledger ledger(scenario.topology);
   const int workers = static_cast<int>(platform.workers().size());
-  Recorder recorder(static_cast<int>(platform.nodes().size()));  // spans of servers too
+  Recorder recorder(static_cast<int>(platform.nodes().size()), scenario.trace);  // spans of servers too
   Training training(scenario, workers);
   World world{scenario, platform, ledger, recorder, training, {}, {}, 0, nlohmann::ordered_json::object(), false, ""};
   for (int r = 0; r < workers; ++r) world.trainers.push_back(training.make_trainer(r));

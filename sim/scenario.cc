@@ -297,6 +297,14 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     auto nr = r.object("network");
     s.network = parse_network(nr);
   }
+  r.allow("output");
+  if (r.has("output")) {
+    auto out = r.object("output");
+    const std::vector<std::string> names = trace_detail_names();
+    const std::string trace = out.choice_or("trace", "steps", names);
+    s.trace = static_cast<TraceDetail>(std::find(names.begin(), names.end(), trace) - names.begin());
+    out.finish();
+  }
   r.allow("faults");
   if (r.has("faults")) {
     auto fr = r.object("faults");

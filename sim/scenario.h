@@ -14,6 +14,7 @@
 #include "runtime/model.h"
 #include "runtime/backend.h"
 #include "runtime/optimizer.h"
+#include "sim/recorder.h"
 #include "sim/faults.h"
 #include "sim/topology.h"
 
@@ -111,6 +112,7 @@ struct Scenario {
   nlohmann::json strategy;  // validated object; the strategy reads its own knobs
   NetworkSpec network;
   FaultSpec faults;           // zone outages, link faults, time limit ("faults" object)
+  TraceDetail trace = TraceDetail::steps;  // "output": {"trace"}: what trace.json shows
   std::vector<std::string> warnings;  // found at load; never fatal (geotrain run prints them)
 
   int worker_count() const;

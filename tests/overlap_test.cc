@@ -185,6 +185,135 @@ TEST(OverlapSchedule, RealValuesMatchTheAtomicStep) {
   EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]);
 }
 
+// DiLoCo with H = 1 and outer SGD of lr 1 is DDP: with overlap on, its outer gradient streams in
+// the same buckets as DDP's gradient, so the times agree (both fidelities, compute- and
+// communication-bound), and the values agree within fp32 rounding.
+TEST(OverlapSchedule, DilocoWithH1EqualsDdpInTime) {
+  const nlohmann::json diloco = {{"name", "diloco"}, {"H", 1}, {"outer", {{"name", "sgd"}, {"lr", 1.0}}},
+                                 {"wire_format", "fp32"}, {"bucket_cap_MB", 1}};
+  for (const std::string fidelity : {"collective", "message"}) {
+    for (const double bwd : {3.125e10, 6.25e7}) {  // compute-bound, communication-bound
+      auto ddp = layers_scenario({2e6, 1e6, 3e6, 1e6}, 1e9, bwd, fidelity, 3);
+      ddp["strategy"]["bucket_cap_MB"] = 1;
+      auto dl = ddp;
+      dl["strategy"] = diloco;
+      const double expect = simulated_s(ddp);
+      EXPECT_NEAR(simulated_s(dl), expect, 1e-12 * expect) << fidelity << " " << bwd;
+      // The atomic DiLoCo step exposes the whole all-reduce (compute-bound: slower); when
+      // communication-bound, the buckets' latencies make the overlapped step the slower one.
+      dl["strategy"]["overlap"] = false;
+      if (bwd > 1e9) EXPECT_GT(simulated_s(dl), 1.01 * expect) << fidelity;
+      else EXPECT_LT(simulated_s(dl), expect) << fidelity;
+    }
+  }
+}
+
+TEST(OverlapSchedule, DilocoWithH1EqualsDdpInValues) {
+  const nlohmann::json model = {{"type", "mlp"}, {"hidden", {16}}};
+  const nlohmann::json data = {{"name", "fashion_mnist"}, {"train_samples", 256}, {"test_samples", 64}};
+  const nlohmann::json ddp = {{"name", "ddp"}, {"overlap", true}, {"bucket_cap_MB", 0.01}};
+  const nlohmann::json diloco = {{"name", "diloco"}, {"H", 1}, {"outer", {{"name", "sgd"}, {"lr", 1.0}}},
+                                 {"overlap", true}, {"bucket_cap_MB", 0.01}};
+  const auto a = testing::run_captured(testing::real_scenario(test_net(), model, data, ddp, 8, 4, 0.05));
+  const auto b = testing::run_captured(testing::real_scenario(test_net(), model, data, diloco, 8, 4, 0.05));
+  ASSERT_FALSE(a.params.empty());
+  EXPECT_LT(testing::max_rel_diff(b.params, a.params), 1e-5);
+  EXPECT_EQ(b.results["simulated_s"], a.results["simulated_s"]);
+}
+
+// DiLoCo with H > 1: only a round's last inner step overlaps the outer all-reduce; the others are
+// plain local steps.  Closed form, compute-bound, 2 rounds of H = 2.
+TEST(OverlapSchedule, DilocoOverlapsOnlyTheRoundsLastStep) {
+  const std::vector<double> params = {2e6, 1e6, 3e6, 1e6};
+  const double fwd = 1.5e10, bwd = 3.125e10, total = 7e6;
+  for (const std::string fidelity : {"collective", "message"}) {
+    auto s = layers_scenario(params, fwd, bwd, fidelity, 4);
+    s["strategy"] = {{"name", "diloco"}, {"H", 2}, {"wire_format", "fp32"}, {"bucket_cap_MB", 1}};
+    const double compute = kBatch * 4 * (fwd + bwd) / kWorkerFlops;
+    const double local = compute + optimizer_s(total);
+    const double synced = compute + ring_allreduce_s(4 * params[0]) + optimizer_s(total);
+    EXPECT_NEAR(simulated_s(s), 2 * (local + synced), tolerance(2 * (local + synced))) << fidelity;
+  }
+}
+
+// The run's trace.json and results (without perf and the strategy echo).
+struct TracedRun {
+  nlohmann::json results;
+  nlohmann::json trace;
+};
+
+TracedRun traced_run(const nlohmann::json& scenario) {
+  const auto text = sim::run_isolated([&] {
+    const sim::RunOutput out = sim::run_scenario(sim::parse_scenario(scenario, "test.json"));
+    auto results = sim::deterministic_part(out.results);
+    results.erase("strategy");
+    return nlohmann::json{{"results", results}, {"trace", nlohmann::json::parse(out.trace_json)}}.dump();
+  });
+  const auto both = nlohmann::json::parse(text);
+  return {both["results"], both["trace"]};
+}
+
+// Spans of the trace named `name` (all of them with an empty name).
+int spans_named(const nlohmann::json& trace, const std::string& name) {
+  int n = 0;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X" && (name.empty() || e["name"] == name)) ++n;
+  return n;
+}
+
+// output.trace: "layers" shows a span per bucket and per bucket's backward, "steps" (the default)
+// one backward and one all-reduce span per worker and step, "none" no span; the results are the
+// same at every level, in both fidelities.
+TEST(OverlapSchedule, TraceDetailLevels) {
+  constexpr int kSteps = 2, kBuckets = 4;
+  for (const std::string fidelity : {"collective", "message"}) {
+    auto s = layers_scenario({2e6, 1e6, 3e6, 1e6}, 1e9, 2e9, fidelity, kSteps);
+    s["strategy"]["bucket_cap_MB"] = 1;
+    const TracedRun steps = traced_run(s);
+    s["output"] = {{"trace", "layers"}};
+    const TracedRun layers = traced_run(s);
+    s["output"] = {{"trace", "none"}};
+    const TracedRun none = traced_run(s);
+    EXPECT_EQ(steps.results, layers.results) << fidelity;
+    EXPECT_EQ(none.results, layers.results) << fidelity;
+    EXPECT_EQ(spans_named(none.trace, ""), 0) << fidelity;
+    EXPECT_EQ(spans_named(layers.trace, "allreduce/ring"), kWorkers * kSteps * kBuckets) << fidelity;
+    EXPECT_EQ(spans_named(steps.trace, "allreduce/ring"), 0) << fidelity;
+    EXPECT_EQ(spans_named(steps.trace, "allreduce/ring x 4 buckets"), kWorkers * kSteps) << fidelity;
+    EXPECT_EQ(spans_named(steps.trace, "backward"), kWorkers * kSteps) << fidelity;
+    EXPECT_EQ(spans_named(layers.trace, "backward"), kWorkers * kSteps * (fidelity == "message" ? kBuckets : 1)) << fidelity;
+  }
+  auto bad = layers_scenario({1e6, 1e6}, 1e9, 2e9, "collective");
+  bad["output"] = {{"trace", "all"}};
+  const std::string e = testing::parse_error(bad);
+  EXPECT_NE(e.find("/output/trace"), std::string::npos) << e;
+  EXPECT_NE(e.find(": \"all\": expected one of \"none\" | \"steps\" | \"layers\""), std::string::npos) << e;
+  bad["output"] = {{"detail", "steps"}};
+  EXPECT_NE(testing::parse_error(bad).find("/output/detail"), std::string::npos);
+}
+
+// The step breakdown of an architecture workload: forward, backward, optimizer and exposed
+// communication per step, in closed form (compute-bound overlapped step: only the last bucket's
+// all-reduce is exposed; the atomic step splits forward+backward by FLOPs).
+TEST(OverlapSchedule, StepBreakdownInClosedForm) {
+  const std::vector<double> params = {2e6, 1e6, 3e6, 1e6};
+  const double fwd = 1.5e10, bwd = 3.125e10, total = 7e6;
+  for (const std::string fidelity : {"collective", "message"}) {
+    auto s = layers_scenario(params, fwd, bwd, fidelity, 2);
+    s["strategy"]["bucket_cap_MB"] = 1;
+    for (const bool overlap : {true, false}) {
+      s["strategy"]["overlap"] = overlap;
+      const auto b = traced_run(s).results["step_breakdown_s"];
+      const double f = kBatch * 4 * fwd / kWorkerFlops, bw = kBatch * 4 * bwd / kWorkerFlops;
+      const double exposed = overlap ? ring_allreduce_s(4 * params[0]) : ring_allreduce_s(4 * total);
+      EXPECT_NEAR(b["forward"].get<double>(), f, tolerance(f)) << fidelity << overlap;
+      EXPECT_NEAR(b["backward"].get<double>(), bw, tolerance(bw)) << fidelity << overlap;
+      EXPECT_NEAR(b["optimizer"].get<double>(), optimizer_s(total), tolerance(optimizer_s(total))) << fidelity;
+      EXPECT_NEAR(b["communication_exposed"].get<double>(), exposed, tolerance(exposed)) << fidelity << overlap;
+    }
+  }
+}
+
 // (d) Bad knobs: exit 2 naming the file, the JSON path, the value and what is allowed.
 TEST(OverlapSchedule, BadKnobsAreRejected) {
   auto s = layers_scenario({1e6, 1e6}, 1e9, 2e9, "collective");

@@ -193,7 +193,7 @@ struct AnalyticCollectives::BucketMeeting {
   int arrived = 0;
 };
 
-void AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
                                              const std::vector<double>& ready_s, AllreduceAlgo algo,
                                              const AllreduceGroup& group) {
   const std::vector<int>& order = group.order;
@@ -244,6 +244,7 @@ void AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vect
   }
   sg4::this_actor::sleep_until(m->spans.back().second);
   if (last) ctx.world().ledger.add_in_flight(-static_cast<double>(m->peak_phase_B));
+  return {m->spans.front().first, m->spans.back().second};
 }
 
 void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {

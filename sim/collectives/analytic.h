@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "runtime/tensor.h"
@@ -54,8 +55,9 @@ class AnalyticCollectives {
   // the times they were ready (`ready_s`).  Bucket k's all-reduce (mean, `algo`'s schedule)
   // starts at the latest member's ready time of bucket k or at the end of bucket k-1's, whichever
   // is later (one stream), and takes its closed-form time; every member leaves when the last one
-  // ends.  Its spans are recorded as overlapped.  REQUIRES: every member brings the same sizes.
-  void bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+  // ends.  Its spans are recorded as overlapped.  Returns when the first bucket's all-reduce
+  // started and the last one's ended.  REQUIRES: every member brings the same sizes.
+  std::pair<double, double> bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
                           const std::vector<double>& ready_s, AllreduceAlgo algo, const AllreduceGroup& group);
 
  private:

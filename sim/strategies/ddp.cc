@@ -20,12 +20,6 @@
 namespace geotrain::sim {
 namespace {
 
-std::vector<int> all_workers(const WorkerContext& ctx) {
-  std::vector<int> all(ctx.world_size());
-  for (int r = 0; r < ctx.world_size(); ++r) all[r] = r;
-  return all;
-}
-
 class Ddp final : public Strategy {
  public:
   Ddp(AllreduceAlgo algo, MessageFormat wire_format, bool overlap, double bucket_cap_B)
@@ -45,7 +39,7 @@ class Ddp final : public Strategy {
       if (buckets.size() > 1) {
         if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);
         loss = overlapped_gradient_step(ctx, w.batch_per_worker, trainer.grads(), buckets, algo_);
-        members = all_workers(ctx);
+        members = every_worker(ctx);
       } else {
         loss = ctx.compute_gradient(w.batch_per_worker);
         if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);  // e.g. int8 compression
@@ -70,24 +64,14 @@ StrategyInfo ddp_strategy() {
   StrategyInfo info{"ddp", "synchronous data parallel: all-reduce of every step's gradients", {}};
   info.knobs = {{"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
                 {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(),
-                 "gradient compression on the wire (native: the workload's wire_bytes_per_param)"},
-                {"overlap", KnobType::boolean, nullptr, 0, 0, false, {},
-                 "reduce gradient buckets while the backward goes on (false: compute, then one all-reduce); "
-                 "default true for transformer and layers workloads in runs without faults",
-                 "by workload"},
-                {"bucket_cap_MB", KnobType::number, kDefaultBucketCapMB, 0, 1e6, true, {},
-                 "gradient bucket size in MiB of wire bytes, as PyTorch DDP's bucket_cap_mb"}};
+                 "gradient compression on the wire (native: the workload's wire_bytes_per_param)"}};
+  for (auto& k : overlap_knobs()) info.knobs.push_back(std::move(k));
   info.on_failure = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));
     const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
-    const bool overlap = read_boolean(reader, knob_of(knobs, "overlap"), s.workload.has_architecture() && !s.has_faults());
-    if (overlap && s.has_faults())
-      reader.fail("overlap", "expected false in a run with faults (the overlapped step is not modelled under faults yet)");
-    if (overlap && s.workload.measured_compute)
-      reader.fail("overlap", "expected false with compute_time \"measured\" (the overlapped step times layers with the model)");
-    const double cap_MB = read_number(reader, knob_of(knobs, "bucket_cap_MB"));
-    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, overlap, cap_MB * kBytesPerBucketMB);
+    const std::optional<double> cap_B = read_overlap(reader, knobs, s);
+    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, cap_B.has_value(), cap_B.value_or(0));
   };
   return info;
 }

@@ -6,6 +6,7 @@
 #include "kernels/quantize.h"
 #include "kernels/check.h"
 #include "runtime/ops.h"
+#include "sim/layer_schedule.h"
 
 namespace geotrain::sim {
 
@@ -166,6 +167,26 @@ ReplicaState GlobalCopy::state(const World& world) {
 void GlobalCopy::restart_inner(runtime::Trainer& trainer) const {
   merge_into(trainer, 0.0);
   trainer.optimizer().reset();
+}
+
+std::vector<KnobSpec> overlap_knobs() {
+  return {{"overlap", KnobType::boolean, nullptr, 0, 0, false, {},
+           "all-reduce in gradient buckets while the backward goes on (false: compute, then one all-reduce); "
+           "default true for transformer and layers workloads in runs without faults",
+           "by workload"},
+          {"bucket_cap_MB", KnobType::number, kDefaultBucketCapMB, 0, 1e6, true, {},
+           "gradient bucket size in MiB of wire bytes, as PyTorch DDP's bucket_cap_mb"}};
+}
+
+std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s) {
+  const bool overlap = read_boolean(reader, knob_of(knobs, "overlap"), s.workload.has_architecture() && !s.has_faults());
+  if (overlap && s.has_faults())
+    reader.fail("overlap", "expected false in a run with faults (the overlapped step is not modelled under faults yet)");
+  if (overlap && s.workload.measured_compute)
+    reader.fail("overlap", "expected false with compute_time \"measured\" (the overlapped step times layers with the model)");
+  const double cap_MB = read_number(reader, knob_of(knobs, "bucket_cap_MB"));
+  if (!overlap) return std::nullopt;
+  return cap_MB * kBytesPerBucketMB;
 }
 
 }  // namespace geotrain::sim
