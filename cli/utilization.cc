@@ -27,11 +27,17 @@ namespace keys = geotrain::result_keys;
 constexpr double kTargets[] = {0.5, 0.8, 0.9, 0.95, 0.99};
 constexpr double kMaxParameters = 1e15;  // as a profile's "parameters" (docs/SCENARIO_FORMAT.md)
 
+// One model of the spec: a profile of `parameters` values ("parameters"), or a workload.model
+// description ("models"), each with the compute time of one step.
+struct SpecModel {
+  nlohmann::json model;   // the workload.model object; a profile's flops_per_sample is set per point
+  double step_compute_s = 1;
+};
+
 struct Spec {
   nlohmann::json base;
   std::string file;
-  std::vector<double> parameters;
-  double step_compute_s = 1;
+  std::vector<SpecModel> models;
   std::vector<std::pair<std::string, nlohmann::json>> strategies;  // label, strategy object
   std::vector<double> bandwidths_Gbps;
 };
@@ -60,8 +66,31 @@ Spec read_spec(const std::string& file) {
   s.base = sim::read_json_file(base_path.string());
   s.file = base_path.string();  // the scenario's own folder resolves its topology path
   sim::parse_scenario(s.base, s.file);  // a malformed base is reported as itself, before any point is built
-  s.parameters = numbers(r, "parameters", 1, kMaxParameters);
-  s.step_compute_s = r.number("step_compute_s", 0, sim::limits::kMaxTime_s, true);
+  r.allow("parameters");
+  r.allow("step_compute_s");
+  r.allow("models");
+  if (r.has("models") == r.has("parameters"))
+    r.fail(r.has("models") ? "parameters" : "models",
+           "expected either \"parameters\" with \"step_compute_s\" or \"models\", not both and not neither");
+  if (r.has("parameters")) {
+    const double step_s = r.number("step_compute_s", 0, sim::limits::kMaxTime_s, true);
+    for (const double p : numbers(r, "parameters", 1, kMaxParameters))
+      s.models.push_back({{{"type", "profile"}, {"parameters", p}, {"flops_per_sample", 1.0}}, step_s});
+  } else {
+    for (auto& m : r.objects("models", 1)) {
+      SpecModel model{m.raw("model"), m.number("step_compute_s", 0, sim::limits::kMaxTime_s, true)};
+      m.allow("label");  // for people
+      m.finish();
+      nlohmann::json doc = s.base;
+      doc["workload"]["model"] = model.model;
+      try {
+        sim::parse_scenario(doc, s.file);
+      } catch (const sim::BadInput& e) {
+        sim::throw_bad_input(file, m.path_of("model"), "a model the base scenario rejects", e.what());
+      }
+      s.models.push_back(std::move(model));
+    }
+  }
   s.bandwidths_Gbps = numbers(r, "wan_Gbps", sim::limits::kMinBandwidth_Gbps, sim::limits::kMaxBandwidth_Gbps);
   std::sort(s.bandwidths_Gbps.begin(), s.bandwidths_Gbps.end());
   auto strategies = r.object("strategies");
@@ -73,9 +102,9 @@ Spec read_spec(const std::string& file) {
 
 // The base scenario with the model size, the per-step compute time and every WAN link's capacity
 // set; the TCP window cap is lifted (many parallel streams), as in the Streaming DiLoCo paper.
-nlohmann::json point(const Spec& s, double parameters, const nlohmann::json& strategy, double gbps) {
+nlohmann::json point(const Spec& s, const SpecModel& model, const nlohmann::json& strategy, double gbps) {
   nlohmann::json doc = s.base;
-  doc["workload"]["model"] = {{"type", "profile"}, {"parameters", parameters}, {"flops_per_sample", 1.0}};
+  doc["workload"]["model"] = model.model;
   doc["strategy"] = strategy;
   doc["network"]["window_cap"] = false;
   if (doc["topology"].is_string()) {
@@ -95,24 +124,40 @@ nlohmann::json point(const Spec& s, double parameters, const nlohmann::json& str
   return doc;
 }
 
-// The FLOPs per sample that make one step's compute take `step_compute_s` on the first fleet
-// entry's instance type (as the loader resolved it: inline or from the instance catalog).
-double flops_per_sample(const nlohmann::json& doc, const std::string& file, double step_compute_s) {
+// Makes one step's compute take `step_compute_s` on the first fleet entry's instance type (as
+// the loader resolved it: inline or from the instance catalog): a profile gets the FLOPs per
+// sample that take that long at the type's rate; a model with an architecture keeps its FLOPs
+// and gets the achieved utilization (workload.mfu) that takes that long.  Returns the model's
+// parameter count.  Throws BadInput when that utilization would pass 1.
+double set_step_time(nlohmann::json& doc, const std::string& file, double step_compute_s) {
   const sim::Scenario scenario = sim::parse_scenario(doc, file);
   const sim::InstanceType& type = scenario.topology.instance_types.at(scenario.fleet.front().instance);
-  return type.effective_flops() * step_compute_s / scenario.workload.batch_per_worker;
+  const sim::Workload& w = scenario.workload;
+  if (!w.has_architecture()) {
+    doc["workload"]["model"]["flops_per_sample"] = type.effective_flops() * step_compute_s / w.batch_per_worker;
+    return w.parameters;
+  }
+  const double mfu = w.batch_per_worker * w.flops_per_sample / (type.gpus * type.gpu_peak_flops * step_compute_s);
+  if (!(mfu > 0 && mfu <= 1))
+    sim::throw_bad_input(file, "/workload/model", fmt::format("{:.4g} FLOPs per step", w.batch_per_worker * w.flops_per_sample),
+                         fmt::format("a step of {:g} s needs an achieved utilization of {:.4g}: expected at most 1",
+                                     step_compute_s, mfu));
+  doc["workload"]["mfu"] = mfu;
+  return w.parameters;
 }
 
 // Every point is validated before anything runs or is written: a bad strategy names the spec.
 void validate_points(const Spec& s, const std::string& spec_file) {
   for (const auto& [label, strategy] : s.strategies)
-    for (const double parameters : s.parameters)
+    for (std::size_t m = 0; m < s.models.size(); ++m)
       for (const double gbps : s.bandwidths_Gbps) {
         try {
-          sim::parse_scenario(point(s, parameters, strategy, gbps), s.file);
+          nlohmann::json doc = point(s, s.models[m], strategy, gbps);
+          set_step_time(doc, s.file, s.models[m].step_compute_s);
+          sim::parse_scenario(doc, s.file);
         } catch (const sim::BadInput& e) {
           sim::throw_bad_input(spec_file, sim::json_pointer_append("/strategies", label),
-                               fmt::format("{:g} parameters at {:g} Gbit/s", parameters, gbps), e.what());
+                               fmt::format("model {} at {:g} Gbit/s", m, gbps), e.what());
         }
       }
 }
@@ -123,12 +168,13 @@ int run(const std::string& spec_file, const std::string& out_dir) {
   csv::Writer util({"model_parameters", "strategy", "wan_Gbps", "step_time_s", "utilization"});
   csv::Writer needed({"model_parameters", "strategy", "utilization_target", "wan_Gbps_needed"});
   constexpr int kStepTimeDigits = 9, kUtilizationDecimals = 6, kNeededDigits = 4;
-  for (double params : s.parameters)
+  for (const SpecModel& model : s.models)
     for (const auto& [label, strategy] : s.strategies) {
       std::vector<double> u;
+      double params = 0;
       for (double gbps : s.bandwidths_Gbps) {
-        nlohmann::json doc = point(s, params, strategy, gbps);
-        doc["workload"]["model"]["flops_per_sample"] = flops_per_sample(doc, s.file, s.step_compute_s);
+        nlohmann::json doc = point(s, model, strategy, gbps);
+        params = set_step_time(doc, s.file, model.step_compute_s);
         const auto r = nlohmann::json::parse(sim::run_isolated([&] {
           return sim::run_scenario(sim::parse_scenario(doc, s.file)).results.dump();
         }));

@@ -190,7 +190,7 @@ TEST(OverlapSchedule, RealValuesMatchTheAtomicStep) {
 // communication-bound), and the values agree within fp32 rounding.
 TEST(OverlapSchedule, DilocoWithH1EqualsDdpInTime) {
   const nlohmann::json diloco = {{"name", "diloco"}, {"H", 1}, {"outer", {{"name", "sgd"}, {"lr", 1.0}}},
-                                 {"wire_format", "fp32"}, {"bucket_cap_MB", 1}};
+                                 {"wire_format", "fp32"}, {"overlap", true}, {"bucket_cap_MB", 1}};
   for (const std::string fidelity : {"collective", "message"}) {
     for (const double bwd : {3.125e10, 6.25e7}) {  // compute-bound, communication-bound
       auto ddp = layers_scenario({2e6, 1e6, 3e6, 1e6}, 1e9, bwd, fidelity, 3);
@@ -231,6 +231,10 @@ TEST(OverlapSchedule, DilocoOverlapsOnlyTheRoundsLastStep) {
     s["strategy"] = {{"name", "diloco"}, {"H", 2}, {"wire_format", "fp32"}, {"bucket_cap_MB", 1}};
     const double compute = kBatch * 4 * (fwd + bwd) / kWorkerFlops;
     const double local = compute + optimizer_s(total);
+    // Off by default: the atomic sync, one all-reduce of the whole outer gradient.
+    const double atomic = local + ring_allreduce_s(4 * total);
+    EXPECT_NEAR(simulated_s(s), 2 * (local + atomic), tolerance(2 * (local + atomic))) << fidelity;
+    s["strategy"]["overlap"] = true;
     const double synced = compute + ring_allreduce_s(4 * params[0]) + optimizer_s(total);
     EXPECT_NEAR(simulated_s(s), 2 * (local + synced), tolerance(2 * (local + synced))) << fidelity;
   }

@@ -65,7 +65,7 @@ StrategyInfo ddp_strategy() {
   info.knobs = {{"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
                 {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(),
                  "gradient compression on the wire (native: the workload's wire_bytes_per_param)"}};
-  for (auto& k : overlap_knobs()) info.knobs.push_back(std::move(k));
+  for (auto& k : overlap_knobs(true)) info.knobs.push_back(std::move(k));
   info.on_failure = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));

@@ -91,7 +91,7 @@ std::vector<KnobSpec> diloco_knobs(int default_h, const nlohmann::json& default_
   std::vector<KnobSpec> knobs = {{"H", KnobType::integer, default_h, 1, 100000000, false, {},
                                   "inner steps between outer syncs", "", KnobRole::sync_period}};
   for (auto& k : outer_knobs(default_outer)) knobs.push_back(std::move(k));
-  for (auto& k : overlap_knobs()) knobs.push_back(std::move(k));
+  for (auto& k : overlap_knobs(false)) knobs.push_back(std::move(k));
   return knobs;
 }
 

@@ -169,17 +169,24 @@ void GlobalCopy::restart_inner(runtime::Trainer& trainer) const {
   trainer.optimizer().reset();
 }
 
-std::vector<KnobSpec> overlap_knobs() {
-  return {{"overlap", KnobType::boolean, nullptr, 0, 0, false, {},
-           "all-reduce in gradient buckets while the backward goes on (false: compute, then one all-reduce); "
-           "default true for transformer and layers workloads in runs without faults",
-           "by workload"},
+std::vector<KnobSpec> overlap_knobs(bool on_by_workload) {
+  KnobSpec overlap{"overlap", KnobType::boolean, false, 0, 0, false, {},
+                   "all-reduce in gradient buckets while the backward goes on (false: compute, then one all-reduce)"};
+  if (on_by_workload) {
+    overlap.default_value = nullptr;
+    overlap.meaning += "; default true for transformer and layers workloads in runs without faults";
+    overlap.default_text = "by workload";
+  }
+  return {overlap,
           {"bucket_cap_MB", KnobType::number, kDefaultBucketCapMB, 0, 1e6, true, {},
            "gradient bucket size in MiB of wire bytes, as PyTorch DDP's bucket_cap_mb"}};
 }
 
 std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s) {
-  const bool overlap = read_boolean(reader, knob_of(knobs, "overlap"), s.workload.has_architecture() && !s.has_faults());
+  const KnobSpec& knob = knob_of(knobs, "overlap");
+  const bool by_workload = knob.default_value.is_null();
+  const bool overlap = by_workload ? read_boolean(reader, knob, s.workload.has_architecture() && !s.has_faults())
+                                   : read_boolean(reader, knob);
   if (overlap && s.has_faults())
     reader.fail("overlap", "expected false in a run with faults (the overlapped step is not modelled under faults yet)");
   if (overlap && s.workload.measured_compute)

@@ -73,11 +73,11 @@ std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, 
 void deploy_global_copy(World& world, const GlobalCopy& worker0);
 
 // The layer-schedule knobs (sim/layer_schedule.h) of strategies whose all-reduces may overlap
-// the backward: "overlap" and "bucket_cap_MB".
-std::vector<KnobSpec> overlap_knobs();
-// Reads them: the bucket cap in bytes when overlap is on, nullopt when it is off.  Overlap
-// defaults to on for transformer and layers workloads in runs without faults; asking for it with
-// faults or with compute_time "measured" is bad input.
+// the backward: "overlap" and "bucket_cap_MB".  `on_by_workload`: overlap defaults to on for
+// transformer and layers workloads in runs without faults (DDP, as PyTorch DDP); else to off.
+std::vector<KnobSpec> overlap_knobs(bool on_by_workload);
+// Reads them: the bucket cap in bytes when overlap is on, nullopt when it is off.  Asking for
+// overlap with faults or with compute_time "measured" is bad input.
 std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s);
 
 // Reads the wire format knob `key`: one of `allowed` (every kernels::WireFormat when empty), by
