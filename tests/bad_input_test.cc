@@ -114,7 +114,7 @@ TEST(BadInput, UnknownTopLevelKey) {
 TEST(BadInput, UnknownNestedKey) {
   expect_bad_value("/network/fidelty", "message",
                    {": /network/fidelty: unknown key: ",
-                    "allowed keys here: collective_streams, fidelity, parallel_streams, tcp_window_B, window_cap"});
+                    "allowed keys here: collective_streams, fidelity, parallel_streams, streams_exponent, tcp_window_B, window_cap"});
 }
 
 TEST(BadInput, CollectiveStreamsOutsideOneTo1024) {
