@@ -152,7 +152,15 @@ void fit_compute(const Measurements& m, FitResult& out) {
     out.calibration["compute"].push_back({{"label", list.front()->name}, {"instance", instance},
                                           {"model", {{"parameters", parameters}, {"flops_per_sample", flops}}},
                                           {"mfu", value}});
-    for (const auto* c : list) out.rows.push_back({"compute", c->name, c->path, "samples_per_s", c->samples_per_s, value * peak / flops});
+    for (const auto* c : list) {
+      out.rows.push_back({"compute", c->name, c->path, "samples_per_s", c->samples_per_s, value * peak / flops});
+      // A split of the step that does not fit in the wall-clock step (unsynchronized timers do that).
+      const double split_s = c->forward_s + c->backward_s + c->optimizer_s;
+      if (split_s > 0 && c->batch > 0 && split_s > c->batch / c->samples_per_s * (1 + 1e-9))
+        out.warnings.push_back(fmt::format("compute {}: forward + backward + optimizer = {:.4g} s is more than the "
+                                           "wall-clock step of {:.4g} s; the split was not measured with synchronized timers",
+                                           c->name, split_s, c->batch / c->samples_per_s));
+    }
     if (list.size() > 1 && spread(mfu) > kComputeSpreadMax)
       out.warnings.push_back(fmt::format("compute: {} measurements of {} with this model differ by {:.0f}% (more than {:.0f}%)",
                                          list.size(), instance, 100 * spread(mfu), 100 * kComputeSpreadMax));

@@ -43,6 +43,31 @@ std::string region_of(sim::JsonReader& r, const char* key, const sim::Topology& 
   return name;
 }
 
+// The mean duration of the "ProfilerStep#N" events (torch.profiler with a schedule marks each step
+// so) of the Chrome trace named by "profiler_trace", in seconds.
+double profiler_step_s(sim::JsonReader& r) {
+  const std::string path = resolve(r.file(), r.string("profiler_trace"));
+  if (const std::string problem = sim::regular_file_problem(path); !problem.empty())
+    r.fail("profiler_trace", "a Chrome trace file (" + path + ": " + problem + "; relative paths start at this file's folder)");
+  const nlohmann::json doc = sim::read_json_file(path);
+  const nlohmann::json* events = doc.is_object() && doc.contains("traceEvents") ? &doc["traceEvents"] : &doc;
+  if (!events->is_array()) sim::throw_bad_input(path, "/traceEvents", "(missing)", "a Chrome trace: an array of events");
+  double sum_us = 0;
+  int steps = 0;
+  for (const auto& e : *events)
+    if (e.is_object() && e.value("ph", "") == "X" && e.value("name", "").rfind("ProfilerStep#", 0) == 0 &&
+        e.contains("dur") && e["dur"].is_number()) {
+      sum_us += e["dur"].get<double>();
+      ++steps;
+    }
+  if (steps == 0 || !(sum_us > 0))
+    sim::throw_bad_input(path, "/traceEvents", fmt::format("{} events", events->size()),
+                         "complete events (ph \"X\") named \"ProfilerStep#N\" with a duration: record with "
+                         "torch.profiler.profile(schedule=...) and prof.step() after each step");
+  constexpr double kMicrosecond_s = 1e-6;
+  return sum_us / steps * kMicrosecond_s;
+}
+
 ComputeMeasurement parse_compute(sim::JsonReader& r, const sim::Topology& t) {
   ComputeMeasurement m;
   m.path = r.path();
@@ -55,17 +80,27 @@ ComputeMeasurement parse_compute(sim::JsonReader& r, const sim::Topology& t) {
   m.flops_per_sample = model.number("flops_per_sample", 0, sim::limits::kMaxFlopsPerSample, true);
   model.allow("description");
   model.finish();
-  if (r.has("samples_per_s") == r.has("step_time_s"))
-    r.fail("samples_per_s", "exactly one of samples_per_s, or step_time_s with batch (samples per step)");
+  const int given = r.has("samples_per_s") + r.has("step_time_s") + r.has("profiler_trace");
+  if (given != 1)
+    r.fail("samples_per_s", "exactly one of samples_per_s, step_time_s with batch (samples per step), or "
+                            "profiler_trace (a PyTorch profiler Chrome trace) with batch");
   r.allow("samples_per_s");
   r.allow("step_time_s");
+  r.allow("profiler_trace");
   r.allow("batch");
+  if (r.has("batch")) m.batch = static_cast<int>(r.integer("batch", 1, 1 << 24));
   if (r.has("samples_per_s")) {
     m.samples_per_s = r.positive("samples_per_s");
   } else {
-    const double step_s = r.positive("step_time_s");
-    m.samples_per_s = static_cast<double>(r.integer("batch", 1, 1 << 24)) / step_s;
+    if (m.batch == 0) r.fail("batch", "the samples per step (an integer >= 1) beside a step time");
+    const double step_s = r.has("step_time_s") ? r.positive("step_time_s") : profiler_step_s(r);
+    m.samples_per_s = m.batch / step_s;
   }
+  if ((r.has("forward_s") || r.has("backward_s") || r.has("optimizer_s")) && m.batch == 0)
+    r.fail("batch", "the samples per step (an integer >= 1) beside a forward/backward/optimizer split");
+  m.forward_s = r.number_or("forward_s", 0, 0, 1e6);
+  m.backward_s = r.number_or("backward_s", 0, 0, 1e6);
+  m.optimizer_s = r.number_or("optimizer_s", 0, 0, 1e6);
   const auto& type = t.instance_types.at(m.instance);
   const double mfu = m.samples_per_s * m.flops_per_sample / (type.gpus * type.gpu_peak_flops);
   if (mfu > 1)

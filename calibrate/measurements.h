@@ -14,7 +14,9 @@ struct ComputeMeasurement {
   std::string name, path, source;  // path: JSON pointer inside the file
   std::string instance;
   double parameters = 0, flops_per_sample = 0;
-  double samples_per_s = 0;         // given, or batch / step_time_s
+  double samples_per_s = 0;         // given, or batch / step time (given or from a profiler trace)
+  int batch = 0;                    // samples per step (0: not given)
+  double forward_s = 0, backward_s = 0, optimizer_s = 0;  // optional split of one step (0: not given)
 };
 
 // ping: host-to-host RTT between regions a and b (a == b: inside one region).

@@ -191,3 +191,30 @@ TEST(CalibrateCli, BadMeasurementFilesExitTwoAndWriteNothing) {
 
 }  // namespace
 }  // namespace geotrain
+
+namespace geotrain {
+namespace {
+
+// A compute rate from a profiler trace (Chrome format, as torch.profiler exports it: complete
+// events "ProfilerStep#N" in microseconds), and a timer split longer than the step warned about.
+TEST(CalibrateCompute, StepTimeFromAProfilerTraceAndSplitWarnings) {
+  const fs::path dir = testing::fresh_dir("cal_trace");
+  testing::write_file(dir / "topology.json", topology().dump());
+  const json trace = {{"traceEvents", {{{"ph", "X"}, {"name", "ProfilerStep#3"}, {"ts", 0}, {"dur", 800000}},
+                                       {{"ph", "X"}, {"name", "aten::mm"}, {"ts", 10}, {"dur", 5}},
+                                       {{"ph", "X"}, {"name", "ProfilerStep#4"}, {"ts", 800000}, {"dur", 900000}}}}};
+  testing::write_file(dir / "trace.json", trace.dump());
+  json m = {{"topology", "topology.json"}};
+  m["compute"].push_back({{"instance", "gpu"}, {"model", {{"parameters", 1e8}, {"flops_per_sample", kFlops}}},
+                          {"profiler_trace", "trace.json"}, {"batch", 32},
+                          {"forward_s", 0.3}, {"backward_s", 0.7}});  // 1.0 s > the 0.85 s step
+  testing::write_file(dir / "m.json", m.dump());
+  const auto r = calibrate::fit_measurements(calibrate::load_measurements((dir / "m.json").string()), dir.string());
+  // Mean step 0.85 s: 32 / 0.85 samples/s x 2e11 FLOP / 65e12.
+  EXPECT_NEAR(param(r, "mfu gpu").value, 32 / 0.85 * kFlops / kPeak, 1e-12);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("synchronized timers"), std::string::npos) << r.warnings[0];
+}
+
+}  // namespace
+}  // namespace geotrain
