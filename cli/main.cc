@@ -211,7 +211,7 @@ namespace geotrain::cli {
 
 void add_run_command(CLI::App& app, int& exit_code) {
   struct Options {
-    std::string scenario_file, out_dir;
+    std::string scenario_file, out_dir, calibration;
     std::vector<std::string> sets, cfgs;
     bool quiet = false;
     int threads = 0;  // 0: every usable core
@@ -222,12 +222,16 @@ void add_run_command(CLI::App& app, int& exit_code) {
   run->add_option("--out", opts->out_dir, "output folder (default: out/<scenario name>)");
   run->add_option("--set", opts->sets, "override a scenario value: /json/pointer=value (repeatable)");
   run->add_option("--cfg", opts->cfgs, "pass a SimGrid option, KEY:VALUE (repeatable), e.g. --cfg network/TCP-gamma:4194304");
+  run->add_option("--calibration", opts->calibration,
+                  "apply a calibration (geotrain calibrate's calibration.json), as \"calibration\" in the scenario");
   run->add_flag("--quiet", opts->quiet, "print only the seed, not the summary");
   run->add_option("--threads", opts->threads,
                   "threads for the workers' forward/backward passes with real training; the results do not "
                   "depend on it (default: every usable core)")
       ->check(CLI::Range(1, 4096));
   run->callback([opts, &exit_code] {
+    if (!opts->calibration.empty())
+      opts->sets.push_back("/calibration=" + std::filesystem::absolute(opts->calibration).lexically_normal().string());
     exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets, opts->threads, opts->cfgs);
   });
 }
@@ -257,6 +261,7 @@ int main(int argc, char** argv) {
   geotrain::cli::add_validate_command(app, exit_code);
   geotrain::cli::add_report_command(app, exit_code);
   geotrain::cli::add_strategies_command(app, exit_code);
+  geotrain::cli::add_calibrate_command(app, exit_code);
   try {
     app.parse(argc, argv);  // runs the chosen subcommand's callback
   } catch (const CLI::ParseError& e) {

@@ -39,6 +39,7 @@ constexpr double kPercent = 100;
 struct ValidateOptions {
   std::string file, json_out;
   std::vector<std::string> sets;  // --set /json/pointer=value, applied in order before anything else
+  std::string calibration;        // --calibration FILE: a "/calibration" set after the others
   int jobs = 0;  // 0: every usable core
   std::vector<std::string> cfgs;  // SimGrid options, KEY:VALUE
 };
@@ -369,7 +370,10 @@ void write_json(const Report& report, const std::string& file) {
 // Feasibility, then the candidates' runs and the ranking.  Throws BadInput on bad input.
 int validate(const ValidateOptions& o, Report& report) {
   nlohmann::json doc = sim::read_json_file(o.file);
-  geotrain::cli::apply_overrides(doc, o.file, o.sets);
+  std::vector<std::string> sets = o.sets;
+  if (!o.calibration.empty())
+    sets.push_back("/calibration=" + std::filesystem::absolute(o.calibration).lexically_normal().string());
+  geotrain::cli::apply_overrides(doc, o.file, sets);
   report.json["deployment"] = o.file;
   if (const auto pairs = unreachable_fleet_pairs(doc, o.file); !pairs.empty()) {
     for (const auto& [a, b] : pairs) report.fail("reachability: fleet regions " + a + " and " + b + " are joined by no path of links");
@@ -443,6 +447,8 @@ void add_validate_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--json", opts->json_out, "also write the checks and the ranking to this JSON file");
   cmd->add_option("--cfg", opts->cfgs, "pass a SimGrid option to every candidate's run, KEY:VALUE (repeatable)");
   cmd->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--calibration", opts->calibration,
+                  "apply a calibration (geotrain calibrate's calibration.json) to the deployment and its candidates");
   cmd->add_option("--set", opts->sets, "override a deployment value: /json/pointer=value (repeatable), as in run");
   cmd->callback([opts, &exit_code] { exit_code = cmd_validate(*opts); });
 }

@@ -127,6 +127,15 @@ void WorkerContext::sleep(double seconds) {
   world_.recorder.add_span({rank_, "communication", "wait", start, now()});
 }
 
+void WorkerContext::busy(double seconds, const char* label, const char* category) {
+  if (seconds <= 0) return;
+  const double start = now();
+  sg4::this_actor::sleep_for(seconds);
+  world_.recorder.add_span({rank_, overlapped_ ? "overlapped" : category, label, start, now()});
+}
+
+void WorkerContext::launch_collective() { busy(world_.scenario.overheads.collective_launch_s, "collective launch", "communication"); }
+
 bool WorkerContext::claim_step() {
   if (stopped()) return false;
   const long budget = static_cast<long>(world_.scenario.workload.steps) * world_size();
@@ -154,6 +163,7 @@ double WorkerContext::allreduce_weighted_mean(runtime::Tensor& t, AllreduceAlgo 
   const AllreduceEntry& entry = allreduce_entry(algo);
   GEOTRAIN_CHECK(entry.weighted_mean != nullptr, "a weighted mean with an algorithm that has none");
   const AllreduceGroup group = group_of(members);
+  if (group.order.size() > 1) launch_collective();
   CollectiveTimer timer(*this, {"allreduce", entry.label, static_cast<int>(group.order.size()), entry.size_B(t)});
   return entry.weighted_mean(*this, t, group, weight, format);
 }
@@ -177,6 +187,7 @@ AllreduceGroup WorkerContext::group_of(const std::vector<int>& members) const {
 void WorkerContext::allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean) {
   const AllreduceEntry& entry = allreduce_entry(algo);
   const int n = static_cast<int>(group.order.size());
+  if (n > 1) launch_collective();
   CollectiveTimer timer(*this, {"allreduce", entry.label, n, entry.size_B(t)});
   if (n <= 1) return;
   if (world_.analytic && entry.schedule) return world_.analytic->allreduce(*this, t, algo, group, mean);
@@ -186,6 +197,7 @@ void WorkerContext::allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const
 }
 
 void WorkerContext::broadcast(runtime::Tensor& t, int root) {
+  if (world_size() > 1) launch_collective();
   CollectiveTimer timer(*this, {"broadcast", "tree", world_size(), t.wire_bytes(t.numel())});
   std::vector<int> group = platform().ring_order();
   const auto it = std::find(group.begin(), group.end(), root);
@@ -211,6 +223,7 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std:
   for (int r : platform().ring_order())
     if (slot(r) >= 0) group.push_back(r);
   const int n = static_cast<int>(group.size());
+  if (n > 1) launch_collective();
   const std::size_t each = mine.numel();
   runtime::Tensor ring = mine.is_real() ? runtime::Tensor::zeros(each * n)
                                         : runtime::Tensor::phantom(each * n);
@@ -234,6 +247,7 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std:
 
 void WorkerContext::end_step(double samples, double loss, int group) {
   const int workers = group > 0 ? group : world_size();
+  busy(world_.scenario.overheads.step_overhead_s, "framework overhead");
   if (!std::isfinite(loss)) {
     world_.diverged = true;
     world_.stop_reason = fmt::format("diverged: worker {} reported a loss of {} at {:.6g} s", info().name, loss, now());

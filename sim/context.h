@@ -165,6 +165,10 @@ class WorkerContext {
 
   // Waits `seconds` of simulated time doing nothing (e.g. matchmaking).
   void sleep(double seconds);
+  // Spends `seconds` of simulated time on framework software (launches, accumulation, a host-side
+  // optimizer step), recorded as `category` ("compute" or "communication") `label`.  No time
+  // passes when seconds <= 0.
+  void busy(double seconds, const char* label, const char* category = "compute");
 
   // Takes one worker-step from the run's budget (steps x workers); false when spent.  For
   // strategies whose workers progress at their own pace (asynchronous ones).
@@ -296,6 +300,8 @@ class WorkerContext {
   };
 
  private:
+  // Pays the scenario's per-collective launch cost (strategy knob collective_launch_s).
+  void launch_collective();
   void fill_costs(TimelineRow& row) const;
   // The round log of strategies that keep one (sim/resilience/replica.h): the group's first
   // member records the committed round.

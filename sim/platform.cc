@@ -2,6 +2,7 @@
 #include "sim/platform.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include <fmt/format.h>
@@ -291,7 +292,9 @@ double Platform::rate_cap_Bps(int src, int dst) const {
   }
   const double rtt_s = 2 * latency_s(src, dst);
   GEOTRAIN_CHECK(rtt_s > 0, "a route without latency cannot carry a window cap");
-  return streams(src, dst) * window / rtt_s;
+  const int n = streams(src, dst);
+  const double grown = net.streams_exponent == 1 ? n : std::pow(n, net.streams_exponent);
+  return grown * window / rtt_s;
 }
 
 }  // namespace geotrain::sim

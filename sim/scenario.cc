@@ -3,11 +3,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "sim/calibration.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 #include "sim/workload_model.h"
 
@@ -33,6 +36,20 @@ Topology load_topology(JsonReader& r, const std::string& scenario_file) {
   const nlohmann::json doc = read_json_file(p.lexically_normal().string());
   JsonReader tr(doc, p.lexically_normal().string());
   return parse_topology(tr);
+}
+
+// The scenario's "calibration" file (relative paths start at the scenario's folder), if any.
+std::optional<Calibration> load_scenario_calibration(JsonReader& r, const std::string& scenario_file) {
+  r.allow("calibration");
+  if (!r.has("calibration")) return std::nullopt;
+  const auto& v = r.raw("calibration");
+  if (!v.is_string()) r.fail("calibration", "expected the path of a calibration file (geotrain calibrate's calibration.json)");
+  std::filesystem::path p = v.get<std::string>();
+  if (p.is_relative() && !scenario_file.empty()) p = std::filesystem::path(scenario_file).parent_path() / p;
+  const std::string path = p.lexically_normal().string();
+  if (const std::string problem = regular_file_problem(path); !problem.empty())
+    r.fail("calibration", "the calibration file " + path + ": " + problem + " (relative paths start at the scenario's folder)");
+  return load_calibration(path);
 }
 
 FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology, const std::string& file) {
@@ -190,6 +207,7 @@ NetworkSpec parse_network(JsonReader& r) {
   n.default_tcp_window_B = r.number_or("tcp_window_B", n.default_tcp_window_B, limits::kMinWindow_B, limits::kMaxWindow_B);
   n.window_cap = r.boolean_or("window_cap", true);
   n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, 1024));
+  n.streams_exponent = r.number_or("streams_exponent", 1, 0, 1, true);
   r.allow("collective_streams");
   if (r.has("collective_streams")) n.collective_streams = static_cast<int>(r.integer("collective_streams", 1, 1024));
   r.finish();
@@ -283,7 +301,12 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.name = r.string_or("name", std::filesystem::path(file).stem().string());
   r.allow("description");  // free text for people
   s.seed = r.unsigned_integer("seed");
+  const std::optional<Calibration> calibration = load_scenario_calibration(r, file);
   s.topology = load_topology(r, file);
+  if (calibration) {
+    s.calibration = calibration->file;
+    apply_calibration(*calibration, s.topology, s.warnings);
+  }
   check_fleet_size(r);
   for (auto& fr : r.objects("fleet", 1)) s.fleet.push_back(parse_fleet_entry(fr, s.topology, file));
   if (s.worker_count() > limits::kMaxWorkers)
@@ -291,12 +314,19 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
                     fmt::format("expected at most {} workers in all (one SimGrid host each)", limits::kMaxWorkers));
   auto wr = r.object("workload");
   s.workload = parse_workload(wr);
+  if (calibration)
+    for (auto& [name, type] : s.topology.instance_types)
+      if (const double mfu = calibrated_mfu(*calibration, name, s.workload.parameters, s.workload.flops_per_sample); mfu > 0)
+        type.utilization = mfu;
   check_real_model_fits(s);
   r.allow("network");
   if (r.has("network")) {
     auto nr = r.object("network");
     s.network = parse_network(nr);
   }
+  if (calibration && calibration->streams_exponent > 0 &&
+      !(r.has("network") && r.raw("network").contains("streams_exponent")))
+    s.network.streams_exponent = calibration->streams_exponent;
   r.allow("output");
   if (r.has("output")) {
     auto out = r.object("output");
@@ -324,9 +354,12 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     auto cr = r.object("checkpoint");
     s.faults.checkpoint = parse_checkpoint(cr, s.topology);
   }
-  auto st = r.object("strategy");
+  r.object("strategy");  // an object (the message names the scenario's own path)
+  const nlohmann::json strategy = calibration ? calibrated_strategy(*calibration, r.raw("strategy")) : r.raw("strategy");
+  JsonReader st(strategy, file, "/strategy");
   validate_strategy(st, s);
-  s.strategy = r.raw("strategy");
+  s.strategy = strategy;
+  s.overheads = strategy_overheads(s.strategy);
   check_fidelity(s);
   r.finish();
   add_memory_bandwidth_warnings(s);

@@ -97,9 +97,17 @@ struct NetworkSpec {
   double default_tcp_window_B = 4194304;  // SimGrid's own default TCP window, 4 MiB
   bool window_cap = true;                 // cap each flow at streams x window / RTT
   int parallel_streams = 1;               // TCP streams one transfer between two regions opens
+  double streams_exponent = 1;            // the window cap grows as streams^exponent (1: linear)
   int collective_streams = 0;             // TCP streams one transfer inside a region opens;
                                           // 0: NCCL's default for the region's cloud
                                           // (nccl_default_sockets, sim/platform.h)
+};
+
+// Software costs every strategy's framework has (the strategy object's common knobs
+// "step_overhead_s" and "collective_launch_s"; sim/strategies/catalog.h).  Defaults 0.
+struct StrategyOverheads {
+  double step_overhead_s = 0;      // per training step of a worker (after its compute)
+  double collective_launch_s = 0;  // per collective a worker takes part in, before it starts
 };
 
 struct Scenario {
@@ -110,6 +118,8 @@ struct Scenario {
   std::vector<FleetEntry> fleet;
   Workload workload;
   nlohmann::json strategy;  // validated object; the strategy reads its own knobs
+  StrategyOverheads overheads;  // the strategy object's common overhead knobs
+  std::string calibration;      // the calibration file applied ("" for none; sim/calibration.h)
   NetworkSpec network;
   FaultSpec faults;           // zone outages, link faults, time limit ("faults" object)
   TraceDetail trace = TraceDetail::steps;  // "output": {"trace"}: what trace.json shows

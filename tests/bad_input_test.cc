@@ -107,14 +107,14 @@ TEST(BadInput, NumberTooLargeForADouble) {
 TEST(BadInput, UnknownTopLevelKey) {
   expect_bad_value("/seeed", 3,
                    {": /seeed: unknown key: ",
-                    "allowed keys here: checkpoint, description, faults, fleet, name, network, seed, strategy, "
+                    "allowed keys here: calibration, checkpoint, description, faults, fleet, name, network, seed, strategy, "
                     "topology, workload"});
 }
 
 TEST(BadInput, UnknownNestedKey) {
   expect_bad_value("/network/fidelty", "message",
                    {": /network/fidelty: unknown key: ",
-                    "allowed keys here: collective_streams, fidelity, parallel_streams, tcp_window_B, window_cap"});
+                    "allowed keys here: collective_streams, fidelity, parallel_streams, streams_exponent, tcp_window_B, window_cap"});
 }
 
 TEST(BadInput, CollectiveStreamsOutsideOneTo1024) {

@@ -68,8 +68,10 @@ TEST(RecommendTest, CatalogTrainingStateBytesPerParameterInClosedForm) {
   EXPECT_EQ(sim::strategy_state_bytes({{"name", "pactrain"}}, "momentum").worker_B_per_param, 13);  // + 1 B mask
   EXPECT_EQ(sim::strategy_state_bytes({{"name", "topk"}}, "sgd").worker_B_per_param, 8);
   EXPECT_EQ(sim::strategy_state_bytes({{"name", "topk"}, {"error_feedback", true}}, "sgd").worker_B_per_param, 12);
-  EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}}, "sgd").worker_B_per_param, 16);
-  EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}, {"delayed_update", false}}, "sgd").worker_B_per_param, 12);
+  // hivemind's default (delay_grad_averaging false): no round in flight.
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}}, "sgd").worker_B_per_param, 12);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}, {"delay_grad_averaging", true}}, "sgd").worker_B_per_param, 16);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}, {"delayed_update", true}}, "sgd").worker_B_per_param, 16);
   // A declared precision (bf16 parameters, fp32 or bf16 AdamW state): the strategy's copies stay fp32.
   EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw", 2, 4).worker_B_per_param, 12);
   EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw", 2, 4).worker_items,

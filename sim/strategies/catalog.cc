@@ -7,6 +7,7 @@
 
 #include "kernels/check.h"
 #include "sim/json_reader.h"
+#include "sim/scenario.h"
 
 namespace geotrain::sim {
 namespace {
@@ -118,6 +119,22 @@ const KnobSpec& on_failure_knob() {
   return knob;
 }
 
+const std::vector<KnobSpec>& overhead_knobs() {
+  static const std::vector<KnobSpec> knobs = {
+      {"step_overhead_s", KnobType::number, 0.0, 0, JsonReader::kInf, false, {},
+       "framework time per training step of a worker, after its compute (s)"},
+      {"collective_launch_s", KnobType::number, 0.0, 0, JsonReader::kInf, false, {},
+       "fixed time per collective a worker takes part in, before its transfers (s)"}};
+  return knobs;
+}
+
+StrategyOverheads strategy_overheads(const nlohmann::json& strategy) {
+  StrategyOverheads o;
+  o.step_overhead_s = strategy.value("step_overhead_s", 0.0);
+  o.collective_launch_s = strategy.value("collective_launch_s", 0.0);
+  return o;
+}
+
 nlohmann::json with_defaults(const nlohmann::json& strategy) {
   const StrategyInfo* info = find_strategy(strategy.value("name", std::string()));
   GEOTRAIN_CHECK(info != nullptr, "unknown strategy (validated at load)");
@@ -163,7 +180,9 @@ nlohmann::ordered_json strategy_catalog_json(double parameters, const std::strin
                     {"knobs", knobs},
                     {"state_at_defaults", state}});
   }
-  return {{"parameters", parameters}, {"inner_optimizer", inner_optimizer}, {"strategies", list}};
+  nlohmann::ordered_json common = nlohmann::ordered_json::array();
+  for (const auto& k : overhead_knobs()) common.push_back(knob_json(k));
+  return {{"parameters", parameters}, {"inner_optimizer", inner_optimizer}, {"strategies", list}, {"common_knobs", common}};
 }
 
 }  // namespace geotrain::sim

@@ -16,6 +16,7 @@ namespace geotrain::sim {
 class JsonReader;
 class Strategy;
 struct Scenario;
+struct StrategyOverheads;
 
 enum class KnobType { integer, number, boolean, choice, text, object };
 
@@ -88,6 +89,11 @@ const std::vector<StrategyInfo>& strategy_catalog();
 const StrategyInfo* find_strategy(std::string_view name);
 // The "on_failure" knob of strategies with that trait.
 const KnobSpec& on_failure_knob();
+// The knobs every strategy accepts: "step_overhead_s" and "collective_launch_s" (the framework's
+// software costs; defaults 0, which `geotrain calibrate` fits from measured runs).
+const std::vector<KnobSpec>& overhead_knobs();
+// The overheads of `strategy` (a strategy object the scenario loader accepted), defaults filled in.
+StrategyOverheads strategy_overheads(const nlohmann::json& strategy);
 
 // `strategy` (a strategy object the scenario loader accepted) with every knob that has a fixed
 // default filled in.

@@ -15,6 +15,7 @@ std::unique_ptr<Strategy> build(JsonReader& reader, const Scenario& scenario) {
   const auto name = reader.choice("name", strategy_names());
   const StrategyInfo& info = *find_strategy(name);
   const bool wait = info.on_failure && read_choice(reader, on_failure_knob()) == "wait";
+  for (const auto& k : overhead_knobs()) read_number(reader, k);
   auto strategy = info.make(reader, scenario);
   if (info.on_failure) strategy->traits.on_failure = wait ? OnFailure::wait : OnFailure::elastic;
   reader.finish();
