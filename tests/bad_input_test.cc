@@ -107,7 +107,7 @@ TEST(BadInput, NumberTooLargeForADouble) {
 TEST(BadInput, UnknownTopLevelKey) {
   expect_bad_value("/seeed", 3,
                    {": /seeed: unknown key: ",
-                    "allowed keys here: calibration, checkpoint, description, faults, fleet, name, network, seed, strategy, "
+                    "allowed keys here: calibration, checkpoint, description, faults, fleet, name, network, output, seed, strategy, "
                     "topology, workload"});
 }
 
