@@ -18,6 +18,7 @@
 #include "sim/collectives/table.h"
 #include "sim/compute_model.h"
 #include "sim/resilience/membership.h"
+#include "sim/resilience/replica.h"
 #include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;
@@ -238,6 +239,7 @@ void WorkerContext::end_step(double samples, double loss, int group) {
     sg4::Actor::kill_all();   // every other actor; this one ends just below
     sg4::this_actor::exit();
   }
+  if (world_.faults) world_.faults->add_step(rank_);
   if (!world_.recorder.end_step(samples, loss, now(), workers, false)) return;
   TimelineRow& row = world_.recorder.last_row();
   fill_costs(row);
@@ -248,6 +250,7 @@ void WorkerContext::end_step(double samples, double loss, int group) {
 
 void WorkerContext::fill_costs(TimelineRow& row) const {
   row.alive_workers = world_.membership ? world_.membership->alive_count() : world_size();
+  row.useful_samples = resilience::useful_samples(world_);
   row.compute_usd = world_.ledger.compute_usd(row.time_s);
   row.egress_usd = world_.ledger.total_egress_usd();
   row.wan_bytes = world_.ledger.wan_bytes();

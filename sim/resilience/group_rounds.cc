@@ -88,6 +88,7 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
   // in this round: it stays unsynchronized after the commit.
   FaultLog& log = *world_.faults;
   const double samples_at_start = log.work_samples[rank_], compute_at_start = log.work_compute_s[rank_];
+  const long steps_at_start = log.work_steps[rank_];
   for (;;) {
     const auto view = m.current(round);
     GEOTRAIN_CHECK(view && view->has(rank_) && view->round == round,
@@ -103,8 +104,14 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
       view_ = nullptr;
       channel_ = base_channel;
       if (m.commit(view, rank_)) {
-        log.unsynced_samples[rank_] = log.work_samples[rank_] - samples_at_start;
-        log.unsynced_compute_s[rank_] = log.work_compute_s[rank_] - compute_at_start;
+        // The work this worker brought to the round is in the group's model from now on.
+        const double unsynced = log.work_samples[rank_] - samples_at_start;
+        const double unsynced_compute_s = log.work_compute_s[rank_] - compute_at_start;
+        log.commit_round(round, rank_, log.unsynced_samples[rank_] - unsynced,
+                         log.unsynced_compute_s[rank_] - unsynced_compute_s);
+        log.unsynced_samples[rank_] = unsynced;
+        log.unsynced_compute_s[rank_] = unsynced_compute_s;
+        log.unsynced_steps[rank_] = log.work_steps[rank_] - steps_at_start;
         log_round(round, view->members);
         return view->members;
       }
@@ -164,6 +171,7 @@ void WorkerContext::mark_synced() {
   if (!world_.faults) return;
   world_.faults->unsynced_samples[rank_] = 0;
   world_.faults->unsynced_compute_s[rank_] = 0;
+  world_.faults->unsynced_steps[rank_] = 0;
 }
 
 void WorkerContext::write_checkpoint(long round, std::uint64_t bytes, const std::function<void(Checkpoint&)>& fill) {

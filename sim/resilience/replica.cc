@@ -72,7 +72,7 @@ Resilient& default_declaration() {
   return plain;
 }
 
-Resilient& declaration(World& world) { return world.resilient ? *world.resilient : default_declaration(); }
+Resilient& declaration(const World& world) { return world.resilient ? *world.resilient : default_declaration(); }
 
 // A restarted worker's random stream: a new one per incarnation (named after the worker and its
 // preemption count), so it does not replay the draws of its first life.
@@ -123,6 +123,8 @@ bool rejoin(WorkerContext& ctx, Resilient& strategy) {
     // Rounds past this view's were applied in a timeline the group rolled back from (every
     // member lost, back to the checkpoint): their agreement records are void.
     world.agreement.erase(world.agreement.upper_bound(view->round), world.agreement.end());
+    // And their work is out of the deployed model (lost).
+    world.faults->roll_back_to(view->round);
     ReplicaState mine = strategy.replica(world, ctx.rank(), view->round);
     try {
       if (donor >= 0) {
@@ -229,6 +231,34 @@ void report_agreement(World& world) {
         worst = std::max(worst, std::abs(double{a.tensors[i].values[j]} - b.tensors[i].values[j]));
   }
   world.extra[key] = {{"workers", live}, {"max_abs_diff", worst}};
+}
+
+double useful_samples(const World& world) {
+  const double reported = world.recorder.rows().empty() ? 0 : world.recorder.rows().back().samples;
+  if (!world.faults) return reported;
+  return world.faults->useful_samples(declaration(world).traits.group_rounds);
+}
+
+Goodput goodput(const World& world) {
+  const auto& rows = world.recorder.rows();
+  Goodput g;
+  g.work_steps = static_cast<long>(rows.size());
+  g.useful_steps = g.work_steps;
+  g.work_samples = rows.empty() ? 0 : rows.back().samples;
+  g.useful_samples = g.work_samples;
+  if (!world.faults) return g;
+  const FaultLog& log = *world.faults;
+  const Resilient& strategy = declaration(world);
+  g.work_samples = log.total_work_samples();
+  g.useful_samples = useful_samples(world);
+  if (strategy.traits.group_rounds) {
+    g.useful_steps = strategy.steps_at_round(world, log.committed_resume_round());
+  } else {
+    long steps = 0;
+    for (std::size_t r = 0; r < log.work_steps.size(); ++r) steps += log.work_steps[r] - log.lost_steps[r];
+    g.useful_steps = steps / static_cast<long>(log.work_steps.size());
+  }
+  return g;
 }
 
 void log_event(WorkerContext& ctx, const std::string& kind, const std::string& cause) {
