@@ -15,12 +15,6 @@ namespace {
 int kRelease = 0;
 }  // namespace
 
-int GroupView::donor() const {
-  for (int r : members)
-    if (!is_joiner(r)) return r;
-  return -1;
-}
-
 bool GroupView::has(int rank) const { return std::binary_search(members.begin(), members.end(), rank); }
 
 bool GroupView::is_joiner(int rank) const { return std::find(joiners.begin(), joiners.end(), rank) != joiners.end(); }

@@ -27,8 +27,6 @@ struct GroupView {
   bool aborted = false;
   bool committed = false;
   int commits = 0;
-  // A member holding the round's state (not a joiner), or -1 when every member is a joiner.
-  int donor() const;
   bool has(int rank) const;
   bool is_joiner(int rank) const;
 };

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 #include <simgrid/Exception.hpp>
@@ -93,6 +94,46 @@ void write_checkpoint_if_due(WorkerContext& ctx, long round, const std::vector<i
   }
 }
 
+// What copying `bytes` of state from `donor` to `joiner` costs: a donor in another region first
+// (its bytes cross a region boundary), then the egress dollars, then the estimated transfer time
+// (latency + bytes / the route's bottleneck; state moves with enough streams to fill it).
+struct DonorCost {
+  bool other_region = false;
+  double egress_usd = 0;
+  double transfer_s = 0;
+  int rank = 0;
+  auto operator<=>(const DonorCost&) const = default;
+};
+
+DonorCost donor_cost(const World& world, int donor, int joiner, std::uint64_t bytes) {
+  const auto& nodes = world.platform.nodes();
+  const int from = nodes[donor].region, to = nodes[joiner].region;
+  const double b = static_cast<double>(bytes);
+  return {from != to, world.scenario.topology.egress_usd_per_B(from, to) * b,
+          world.platform.latency_s(donor, joiner) + b / world.platform.bottleneck_Bps(donor, joiner), donor};
+}
+
+// The cheapest live holder of the view's state for `joiner` (-1: nobody holds it), logged as a
+// "donor" event with what made it the choice.
+int choose_donor(WorkerContext& ctx, const GroupView& view, std::uint64_t bytes) {
+  World& world = ctx.world();
+  std::optional<DonorCost> best;
+  int holders = 0;
+  for (int r : view.members) {
+    if (view.is_joiner(r) || r == ctx.rank()) continue;
+    ++holders;
+    const DonorCost c = donor_cost(world, r, ctx.rank(), bytes);
+    if (!best || c < *best) best = c;
+  }
+  if (!best) return -1;
+  world.faults->events.push_back(
+      {ctx.now(), ctx.rank(), "donor",
+       fmt::format("{}: {} region, {:.6g} USD egress, {:.6g} s estimated for {} B (cheapest of {} live holders)",
+                   world.platform.nodes()[best->rank].name, best->other_region ? "another" : "same", best->egress_usd,
+                   best->transfer_s, bytes, holders)});
+  return best->rank;
+}
+
 }  // namespace
 
 std::uint64_t state_bytes(std::size_t values, const runtime::OptimizerSpec& optimizer) {
@@ -119,7 +160,7 @@ bool rejoin(WorkerContext& ctx, Resilient& strategy) {
   for (;;) {
     const auto view = ctx.join_group();
     if (!view) return false;
-    const int donor = view->donor();
+    const int donor = choose_donor(ctx, *view, strategy.join_bytes(world, ctx.rank(), view->round));
     // Rounds past this view's were applied in a timeline the group rolled back from (every
     // member lost, back to the checkpoint): their agreement records are void.
     world.agreement.erase(world.agreement.upper_bound(view->round), world.agreement.end());
