@@ -239,7 +239,6 @@ void WorkerContext::end_step(double samples, double loss, int group) {
     sg4::Actor::kill_all();   // every other actor; this one ends just below
     sg4::this_actor::exit();
   }
-  if (world_.faults) world_.faults->add_step(rank_);
   if (!world_.recorder.end_step(samples, loss, now(), workers, false)) return;
   TimelineRow& row = world_.recorder.last_row();
   fill_costs(row);

@@ -108,10 +108,8 @@ void FaultInjector::preempt(int rank, const Outage& outage) {
   ++log.preemptions[rank];
   log.lost_samples[rank] += log.unsynced_samples[rank];
   log.lost_compute_s[rank] += log.unsynced_compute_s[rank];
-  log.lost_steps[rank] += log.unsynced_steps[rank];
   log.unsynced_samples[rank] = 0;
   log.unsynced_compute_s[rank] = 0;
-  log.unsynced_steps[rank] = 0;
   log.events.push_back({outage.down_s, rank, "preempted", outage.cause});
   world_.membership->down(rank);
 }

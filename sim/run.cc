@@ -311,6 +311,8 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   start_actors(world, worker, server, injector != nullptr);
   if (injector) injector->start();
   sg4::Engine::get_instance()->run();
+  // Transfers of aborted rounds left unmatched when the actors ended: cancelled, not freed started.
+  if (faults.membership) faults.membership->cancel_pending();
   if (finish) finish(world);
   resilience::report_agreement(world);
   const double simulated_s = sg4::Engine::get_clock();

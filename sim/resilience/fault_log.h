@@ -35,8 +35,7 @@ struct FaultLog {
   explicit FaultLog(int workers)
       : unsynced_samples(workers, 0), unsynced_compute_s(workers, 0), work_samples(workers, 0),
         work_compute_s(workers, 0), preemptions(workers, 0),
-        lost_samples(workers, 0), lost_compute_s(workers, 0), overhead_s(workers, 0), work_steps(workers, 0),
-        unsynced_steps(workers, 0), lost_steps(workers, 0) {}
+        lost_samples(workers, 0), lost_compute_s(workers, 0), overhead_s(workers, 0) {}
 
   // Work since the worker's last successful synchronization (lost if it dies now).
   std::vector<double> unsynced_samples, unsynced_compute_s;
@@ -55,8 +54,6 @@ struct FaultLog {
   std::vector<std::vector<std::pair<double, std::uint64_t>>> server_checkpoint_writes;
   Checkpoint checkpoint;
 
-  // Goodput.  Worker-steps (end_step calls) like the samples: all, since the last sync, lost.
-  std::vector<long> work_steps, unsynced_steps, lost_steps;
   // Group-round strategies: the work (samples, compute seconds) each member brought to each
   // committed round, by round and rank.  A group rolled back to a checkpoint (or the initial
   // model) forgets the rounds from there on: their work counts as lost, and the rounds are
@@ -98,11 +95,7 @@ struct FaultLog {
     work_samples[rank] += samples;
     work_compute_s[rank] += compute_s;
   }
-  // Worker `rank` ended a step (WorkerContext::end_step).
-  void add_step(int rank) {
-    ++work_steps[rank];
-    ++unsynced_steps[rank];
-  }
+
 };
 
 }  // namespace geotrain::sim

@@ -88,7 +88,6 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
   // in this round: it stays unsynchronized after the commit.
   FaultLog& log = *world_.faults;
   const double samples_at_start = log.work_samples[rank_], compute_at_start = log.work_compute_s[rank_];
-  const long steps_at_start = log.work_steps[rank_];
   for (;;) {
     const auto view = m.current(round);
     GEOTRAIN_CHECK(view && view->has(rank_) && view->round == round,
@@ -111,7 +110,6 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
                          log.unsynced_compute_s[rank_] - unsynced_compute_s);
         log.unsynced_samples[rank_] = unsynced;
         log.unsynced_compute_s[rank_] = unsynced_compute_s;
-        log.unsynced_steps[rank_] = log.work_steps[rank_] - steps_at_start;
         log_round(round, view->members);
         return view->members;
       }
@@ -171,7 +169,6 @@ void WorkerContext::mark_synced() {
   if (!world_.faults) return;
   world_.faults->unsynced_samples[rank_] = 0;
   world_.faults->unsynced_compute_s[rank_] = 0;
-  world_.faults->unsynced_steps[rank_] = 0;
 }
 
 void WorkerContext::write_checkpoint(long round, std::uint64_t bytes, const std::function<void(Checkpoint&)>& fill) {

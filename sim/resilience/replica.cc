@@ -292,13 +292,9 @@ Goodput goodput(const World& world) {
   const Resilient& strategy = declaration(world);
   g.work_samples = log.total_work_samples();
   g.useful_samples = useful_samples(world);
-  if (strategy.traits.group_rounds) {
-    g.useful_steps = strategy.steps_at_round(world, log.committed_resume_round());
-  } else {
-    long steps = 0;
-    for (std::size_t r = 0; r < log.work_steps.size(); ++r) steps += log.work_steps[r] - log.lost_steps[r];
-    g.useful_steps = steps / static_cast<long>(log.work_steps.size());
-  }
+  // Workers on their own (gossip, EASGD, parameter servers) each take their own steps: there the
+  // steps stay the timeline rows.
+  if (strategy.traits.group_rounds) g.useful_steps = strategy.steps_at_round(world, log.committed_resume_round());
   return g;
 }
 
