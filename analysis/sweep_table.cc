@@ -21,6 +21,10 @@ const std::vector<MetricColumn>& sweep_metrics() {
       {"wan_bytes", keys::pointer(keys::kTrafficBytes, keys::traffic::kWan)},
       {"final_test_loss", keys::pointer(keys::kConvergence, keys::convergence::kFinalTestLoss)},
       {"final_test_accuracy", keys::pointer(keys::kConvergence, keys::convergence::kFinalTestAccuracy)},
+      // The work done including what faults lost (throughput above counts useful work only).
+      {"work_throughput_samples_per_s", keys::pointer(keys::kWork, keys::work::kThroughput)},
+      {"lost_samples", keys::pointer(keys::kFaults, "lost_samples")},
+      {"wasted_usd", keys::pointer(keys::kFaults, "wasted_usd")},
   };
   return columns;
 }
@@ -31,6 +35,8 @@ PointRow point_row(const std::string& id, const nlohmann::ordered_json& axes, co
     const nlohmann::ordered_json::json_pointer pointer(m.pointer);
     if (results.contains(pointer) && results.at(pointer).is_number())
       row.metrics.push_back(results.at(pointer).get<double>());
+    else if (m.pointer.rfind(keys::pointer(keys::kFaults), 0) == 0 && !results.contains(keys::kFaults))
+      row.metrics.push_back(0.0);  // a run without faults lost and wasted nothing
     else
       row.metrics.push_back(std::nullopt);
   }

@@ -3,6 +3,7 @@
 // unexpected error, 2 bad input.
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/overrides.h"
 #include "cli/process_pool.h"
+#include "cli/replicas.h"
 #include "common/csv.h"
 #include "runtime/dataset.h"
 #include "runtime/math_pool.h"
@@ -44,9 +46,15 @@ void print_summary(const nlohmann::ordered_json& r, const std::string& out_dir) 
   fmt::print("scenario {} · {} workers · strategy {}\n", r[keys::kScenario].get<std::string>(),
              r[keys::kWorkers].get<int>(), r[keys::kStrategy].dump());
   fmt::print("  {:<28}{:>16}\n", "simulated time (s)", num(r[keys::kSimulatedS]));
-  fmt::print("  {:<28}{:>16}\n", "steps", r[keys::kSteps].dump());
-  fmt::print("  {:<28}{:>16}\n", "samples", num(r[keys::kSamples], "{:.0f}"));
-  fmt::print("  {:<28}{:>16}\n", "throughput (samples/s)", num(r[keys::kThroughput]));
+  const auto& w = r[keys::kWork];
+  const bool lost = r.contains(keys::kFaults);  // work and useful work differ only under faults
+  fmt::print("  {:<28}{:>16}\n", lost ? "steps committed / done" : "steps",
+             lost ? fmt::format("{} / {}", r[keys::kSteps].dump(), w[keys::work::kSteps].dump()) : r[keys::kSteps].dump());
+  fmt::print("  {:<28}{:>16}\n", lost ? "samples useful / done" : "samples",
+             lost ? num(r[keys::kSamples], "{:.0f}") + " / " + num(w[keys::work::kSamples], "{:.0f}")
+                  : num(r[keys::kSamples], "{:.0f}"));
+  fmt::print("  {:<28}{:>16}\n", lost ? "goodput (samples/s)" : "throughput (samples/s)", num(r[keys::kThroughput]));
+  if (lost) fmt::print("  {:<28}{:>16}\n", "work done (samples/s)", num(w[keys::work::kThroughput]));
   if (r.contains("tokens_per_s")) fmt::print("  {:<28}{:>16}\n", "throughput (tokens/s)", num(r["tokens_per_s"]));
   if (r.contains("mfu_achieved")) fmt::print("  {:<28}{:>16}\n", "MFU achieved", num(r["mfu_achieved"], "{:.3g}"));
   fmt::print("  {:<28}{:>16}\n", "compute per worker (s)", num(t[keys::time::kCompute]));
@@ -104,8 +112,14 @@ bool install_simgrid_options(const std::vector<std::string>& cfgs) {
 }
 
 int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, const std::vector<std::string>& sets,
-            int threads, const std::vector<std::string>& cfgs) {
-  geotrain::runtime::set_math_threads(threads > 0 ? threads : geotrain::cli::usable_cores());
+            int threads, const std::vector<std::string>& cfgs, std::optional<long> replicas) {
+  if (replicas && (*replicas < 1 || *replicas > geotrain::cli::kMaxReplicas)) {
+    fmt::print(stderr, "geotrain: bad input: --replicas: {}: expected an integer in [1, {}] (draws of the fault process)\n",
+               *replicas, geotrain::cli::kMaxReplicas);
+    return kExitBadInput;
+  }
+  // Draws run one per core: their real training then gets one thread each.
+  geotrain::runtime::set_math_threads(threads > 0 ? threads : replicas ? 1 : geotrain::cli::usable_cores());
   geotrain::sim::Scenario scenario;
   try {
     nlohmann::json doc = geotrain::sim::read_json_file(scenario_file);
@@ -120,6 +134,7 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
   if (out_dir.empty()) out_dir = (std::filesystem::path("out") / scenario.name).string();
   fmt::print("seed {}\n", scenario.seed);  // first, so any run can be reproduced
   std::fflush(stdout);
+  if (replicas) return geotrain::cli::run_replicas(scenario, out_dir, *replicas, quiet);
   geotrain::sim::RunOutput output;
   try {
     output = geotrain::sim::run_scenario(scenario);
@@ -170,7 +185,8 @@ std::string strategy_label(const nlohmann::json& r, const std::string& file) {
 int cmd_summarize(const std::vector<std::string>& dirs) {
   geotrain::csv::Writer out({"run", "scenario", "strategy", "workers", "simulated_s", "samples", "throughput_samples_per_s",
                              "final_test_accuracy", "final_test_loss", "time_to_target_s", "cost_to_target_usd", "total_usd",
-                             "egress_usd", "wan_bytes", "staleness_mean", "diverged"});
+                             "egress_usd", "wan_bytes", "staleness_mean", "diverged", "work_samples", "lost_samples",
+                             "wasted_usd"});
   auto field = [&out](const nlohmann::json& v) {
     if (v.is_number_integer()) out.text(v.dump());  // exact digits, whatever the size
     else if (v.is_number()) out.number(v.get<double>());
@@ -199,6 +215,12 @@ int cmd_summarize(const std::vector<std::string>& dirs) {
       field(v);
     field(value_at(r, {"staleness", "mean"}));
     field(value_at(r, {"diverged"}));
+    // Goodput: samples above are the useful ones; the work done, what faults lost and the
+    // dollars they wasted (0 in a run without faults).
+    field(value_at(r, {"work", "samples"}));
+    const bool faults = value_at(r, {"faults"}).is_object();
+    field(faults ? value_at(r, {"faults", "lost_samples"}) : nlohmann::json(0));
+    field(faults ? value_at(r, {"faults", "wasted_usd"}) : nlohmann::json(0));
     out.end_row();
   }
   fmt::print("{}", out.str());
@@ -215,6 +237,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
     std::vector<std::string> sets, cfgs;
     bool quiet = false;
     int threads = 0;  // 0: every usable core
+    long replicas = 0;
+    CLI::Option* replicas_option = nullptr;
   };
   auto opts = std::make_shared<Options>();
   auto* run = app.add_subcommand("run", "run one scenario and write results.json, timeline.csv, trace.json");
@@ -229,10 +253,15 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "threads for the workers' forward/backward passes with real training; the results do not "
                   "depend on it (default: every usable core)")
       ->check(CLI::Range(1, 4096));
+  opts->replicas_option = run->add_option(
+      "--replicas", opts->replicas,
+      "run N independent draws of the fault process (draw 0 with the scenario's seed) into OUT/replicas/<i>/ and "
+      "summarize them in OUT/replicas.json");
   run->callback([opts, &exit_code] {
     if (!opts->calibration.empty())
       opts->sets.push_back("/calibration=" + std::filesystem::absolute(opts->calibration).lexically_normal().string());
-    exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets, opts->threads, opts->cfgs);
+    const auto replicas = opts->replicas_option->count() > 0 ? std::optional<long>(opts->replicas) : std::nullopt;
+    exit_code = cmd_run(opts->scenario_file, opts->out_dir, opts->quiet, opts->sets, opts->threads, opts->cfgs, replicas);
   });
 }
 

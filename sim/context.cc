@@ -18,6 +18,7 @@
 #include "sim/collectives/table.h"
 #include "sim/compute_model.h"
 #include "sim/resilience/membership.h"
+#include "sim/resilience/replica.h"
 #include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;
@@ -266,6 +267,7 @@ void WorkerContext::end_step(double samples, double loss, int group) {
 
 void WorkerContext::fill_costs(TimelineRow& row) const {
   row.alive_workers = world_.membership ? world_.membership->alive_count() : world_size();
+  row.useful_samples = resilience::useful_samples(world_);
   row.compute_usd = world_.ledger.compute_usd(row.time_s);
   row.egress_usd = world_.ledger.total_egress_usd();
   row.wan_bytes = world_.ledger.wan_bytes();

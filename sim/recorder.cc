@@ -63,7 +63,7 @@ bool Recorder::end_step(double samples, double loss, double now_s, int workers, 
 std::string Recorder::timeline_csv(bool real_losses) const {
   constexpr int kDigits = 9;  // significant digits of times, dollars and losses
   csv::Writer out({"step", "time_s", "samples", "compute_usd", "egress_usd", "total_usd", "wan_bytes", "train_loss",
-                   "test_loss", "test_accuracy", "alive_workers"});
+                   "test_loss", "test_accuracy", "alive_workers", "useful_samples"});
   for (const auto& r : rows_) {
     out.integer(r.step).significant(r.time_s, kDigits).count(r.samples);
     out.significant(r.compute_usd, kDigits).significant(r.egress_usd, kDigits).significant(r.compute_usd + r.egress_usd, kDigits);
@@ -71,7 +71,7 @@ std::string Recorder::timeline_csv(bool real_losses) const {
     out.significant(real_losses && r.trained ? std::optional(r.train_loss) : std::nullopt, kDigits);
     if (r.evaluated) out.significant(r.test_loss, kDigits).significant(r.test_accuracy, kDigits);
     else out.empty().empty();
-    out.integer(r.alive_workers).end_row();
+    out.integer(r.alive_workers).count(r.useful_samples).end_row();
   }
   return out.str();
 }

@@ -42,6 +42,7 @@ struct TimelineRow {
   double test_loss = 0;
   double test_accuracy = 0;
   int alive_workers = 0;      // workers up at this row (membership changes under faults)
+  double useful_samples = 0;  // cumulative samples in the deployed model (= samples without faults)
 };
 
 // Key of one collective shape: operation, algorithm, group size, bytes.

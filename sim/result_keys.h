@@ -15,7 +15,9 @@ inline constexpr const char* kWorkers = "workers";
 inline constexpr const char* kSimulatedS = "simulated_s";
 inline constexpr const char* kSteps = "steps";
 inline constexpr const char* kSamples = "samples";
-inline constexpr const char* kThroughput = "throughput_samples_per_s";
+inline constexpr const char* kThroughput = "throughput_samples_per_s";  // useful samples per second (goodput)
+inline constexpr const char* kTokens = "tokens";  // useful tokens (transformer workloads)
+inline constexpr const char* kWork = "work";      // the work done, including what was lost
 inline constexpr const char* kTimeBreakdown = "time_breakdown_s";
 inline constexpr const char* kGranularity = "granularity";
 inline constexpr const char* kCostUsd = "cost_usd";
@@ -35,6 +37,13 @@ inline constexpr const char* kCompute = "compute";
 inline constexpr const char* kCommunicationExposed = "communication_exposed";
 inline constexpr const char* kIdle = "idle";
 }  // namespace time
+
+namespace work {  // work
+inline constexpr const char* kSteps = "steps";
+inline constexpr const char* kSamples = "samples";
+inline constexpr const char* kTokens = "tokens";
+inline constexpr const char* kThroughput = "throughput_samples_per_s";
+}  // namespace work
 
 namespace cost {  // cost_usd
 inline constexpr const char* kCompute = "compute";

@@ -146,14 +146,25 @@ void add_model_figures(nlohmann::ordered_json& r, const Scenario& s, const Recor
                        double exposed_comm_s, double samples, double simulated_s) {
   const int tokens = s.workload.tokens_per_sample();
   if (tokens > 0) r["tokens_per_s"] = nullable(samples * tokens / simulated_s, simulated_s > 0);
+  if (tokens > 0) r[keys::kTokens] = samples * tokens;
   const double peak_flops = fleet_peak_flops(s);
   r["mfu_achieved"] = nullable(samples * s.workload.flops_per_sample / (peak_flops * simulated_s), simulated_s > 0);
   r["step_breakdown_s"] = step_breakdown(s, recorder, workers, exposed_comm_s);
   r["warnings"] = s.warnings;
 }
 
+// The work done, including what was lost (equal to the useful work without faults).
+nlohmann::ordered_json work_block(const Scenario& s, const Goodput& g, double simulated_s) {
+  nlohmann::ordered_json w = {{keys::work::kSteps, g.work_steps},
+                              {keys::work::kSamples, g.work_samples},
+                              {keys::work::kThroughput, nullable(g.work_samples / simulated_s, simulated_s > 0)}};
+  if (const int tokens = s.workload.tokens_per_sample(); tokens > 0 && s.workload.has_architecture())
+    w[keys::work::kTokens] = g.work_samples * tokens;
+  return w;
+}
+
 nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform, const Ledger& ledger,
-                                     const Recorder& recorder, double simulated_s) {
+                                     const Recorder& recorder, const Goodput& goodput, double simulated_s) {
   const int m = static_cast<int>(platform.workers().size());
   double compute = 0, comm = 0;
   for (int r = 0; r < m; ++r) {
@@ -162,7 +173,8 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
   }
   compute /= m;
   comm /= m;
-  const double samples = recorder.rows().empty() ? 0 : recorder.rows().back().samples;
+  // Throughput and dollars per sample count the useful work (goodput): what the deployed model holds.
+  const double samples = goodput.useful_samples;
   const double compute_usd = ledger.compute_usd(simulated_s);
   const double egress_usd = ledger.total_egress_usd();
   const double total_usd = compute_usd + egress_usd;
@@ -173,9 +185,10 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
   r[keys::kStrategy] = s.strategy;
   r[keys::kWorkers] = m;
   r[keys::kSimulatedS] = simulated_s;
-  r[keys::kSteps] = recorder.rows().size();
+  r[keys::kSteps] = goodput.useful_steps;
   r[keys::kSamples] = samples;
   r[keys::kThroughput] = nullable(samples / simulated_s, simulated_s > 0);
+  r[keys::kWork] = work_block(s, goodput, simulated_s);
   r[keys::kTimeBreakdown] = {{keys::time::kCompute, compute},
                              {keys::time::kCommunicationExposed, comm},
                              {keys::time::kIdle, std::max(0.0, simulated_s - compute - comm)}};
@@ -207,6 +220,7 @@ void evaluate_at_end(World& world, double simulated_s) {
     row.compute_usd = world.ledger.compute_usd(simulated_s);
     row.egress_usd = world.ledger.total_egress_usd();
     row.wan_bytes = world.ledger.wan_bytes();
+    row.useful_samples = resilience::useful_samples(world);
     recorder.append_row(row);
   }
   evaluate_into(world, recorder.last_row());
@@ -234,7 +248,8 @@ FaultMachinery start_faults(World& world, const Resilient* resilient, const Work
   world.transfers = m.round_transfers.get();
   world.faults = m.fault_log.get();
   m.injector = std::make_unique<FaultInjector>(
-      world, build_schedules(scenario.fleet, scenario.faults.zone_outages, scenario.seed, time_limit_s(scenario)), worker);
+      world, build_schedules(scenario.fleet, scenario.faults.zone_outages,
+                                       scenario.fault_seed.value_or(scenario.seed), time_limit_s(scenario)), worker);
   return m;
 }
 
@@ -256,7 +271,8 @@ void start_actors(World& world, const WorkerProgram& worker, const std::function
 
 // The deterministic results of a finished run (everything but perf).
 nlohmann::ordered_json run_results(World& world, const FaultInjector* injector, double simulated_s) {
-  nlohmann::ordered_json results = build_results(world.scenario, world.platform, world.ledger, world.recorder, simulated_s);
+  nlohmann::ordered_json results = build_results(world.scenario, world.platform, world.ledger, world.recorder,
+                                                 resilience::goodput(world), simulated_s);
   results[keys::kDiverged] = world.diverged;
   results[keys::kStopReason] = world.stop_reason.empty() ? nlohmann::ordered_json(nullptr)
                                                          : nlohmann::ordered_json(world.stop_reason);
@@ -315,6 +331,8 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   start_actors(world, worker, server, injector != nullptr);
   if (injector) injector->start();
   sg4::Engine::get_instance()->run();
+  // Transfers of aborted rounds left unmatched when the actors ended: cancelled, not freed started.
+  if (faults.membership) faults.membership->cancel_pending();
   if (finish) finish(world);
   resilience::report_agreement(world);
   const double simulated_s = sg4::Engine::get_clock();

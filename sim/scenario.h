@@ -114,6 +114,9 @@ struct Scenario {
   std::string file;   // where it was loaded from ("" for scenarios built in code)
   std::string name;
   std::uint64_t seed = 0;
+  // The seed of the fault process alone (hazard draws, restart delays), when it differs from
+  // `seed`: each draw of `geotrain run --replicas N` sets one (never read from a scenario file).
+  std::optional<std::uint64_t> fault_seed;
   Topology topology;
   std::vector<FleetEntry> fleet;
   Workload workload;

@@ -188,8 +188,9 @@ TEST(Sweep, CsvHasOneRowPerPointWithEmptyCellsForNull) {
   const auto row = an::point_row("p0000-00000000", ordered_json{{"/strategy/name", "a,b"}, {"/seed", 3}}, results);
   EXPECT_EQ(an::sweep_csv({"/strategy/name", "/seed", "/x"}, {row}),
             "point,/strategy/name,/seed,/x,throughput_samples_per_s,time_to_target_s,cost_to_target_usd,total_usd,"
-            "egress_usd,wan_bytes,final_test_loss,final_test_accuracy\n"
-            "p0000-00000000,\"a,b\",3,,12.5,,,0.25,0.125,4000,0.5,\n");
+            "egress_usd,wan_bytes,final_test_loss,final_test_accuracy,work_throughput_samples_per_s,lost_samples,"
+            "wasted_usd\n"
+            "p0000-00000000,\"a,b\",3,,12.5,,,0.25,0.125,4000,0.5,,,0,0\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,11 +461,14 @@ TEST(SweepCli, RunsFourPointsAndWritesTheirRowsAndFront) {
   const auto csv = run_four_point_sweep(dir);
   ASSERT_EQ(csv.size(), 5u);
   EXPECT_EQ(csv[0], "point,/strategy/allreduce,/workload/steps,throughput_samples_per_s,time_to_target_s,cost_to_target_usd,"
-                    "total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy");
+                    "total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy,work_throughput_samples_per_s,"
+                    "lost_samples,wasted_usd");
   const std::vector<std::pair<std::string, std::string>> axes = {{"ring", "1"}, {"ring", "2"}, {"tree", "1"}, {"tree", "2"}};
   for (std::size_t i = 0; i < 4; ++i) {
     const auto cells = split_csv_simple(csv[i + 1]);
-    ASSERT_EQ(cells.size(), 11u) << csv[i + 1];
+    ASSERT_EQ(cells.size(), 14u) << csv[i + 1];
+    EXPECT_EQ(cells[3], cells[11]);  // no faults: goodput is the throughput of the work done
+    EXPECT_EQ(cells[12], "0");
     EXPECT_EQ(cells[1], axes[i].first);
     EXPECT_EQ(cells[2], axes[i].second);
     const auto results = an::read_json((dir / "out" / "points" / cells[0] / "results.json").string());

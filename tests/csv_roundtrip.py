@@ -78,11 +78,15 @@ def main(tmp):
     check("summarize final_test_accuracy (null)", s["final_test_accuracy"], "")
     check("summarize staleness_mean (absent)", s["staleness_mean"], "")
     check("summarize diverged", s["diverged"], "false")
+    check("summarize work_samples (= samples without faults)", s["work_samples"], "64")
+    check("summarize lost_samples (no faults)", s["lost_samples"], "0")
+    check("summarize wasted_usd (no faults)", s["wasted_usd"], "0")
     timeline = list(csv.DictReader(io.StringIO(read(os.path.join(run_dir, "timeline.csv")), newline="")))
     check("timeline rows", len(timeline), 2)
     check("timeline samples", [r["samples"] for r in timeline], ["32", "64"])
     check("timeline train_loss of a size-only run (null)", [r["train_loss"] for r in timeline], ["", ""])
     check("timeline alive_workers", [r["alive_workers"] for r in timeline], ["4", "4"])
+    check("timeline useful_samples (= samples without faults)", [r["useful_samples"] for r in timeline], ["32", "64"])
 
     # Sweep axis values with all three, in sweep.csv and pareto.csv.
     names = ["a,b", 'q"uote', "new\nline", NASTY]

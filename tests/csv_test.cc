@@ -80,18 +80,20 @@ TEST(Csv, TimelineKeepsItsFormatWithEmptyLossesAndIntegerCounts) {
   big.train_loss = 0.125;
   big.trained = true;
   big.evaluated = false;
+  big.useful_samples = 1.2e10;  // a count: written as an integer
   recorder.append_row(big);
   const std::string header =
-      "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers\n";
+      "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers,"
+      "useful_samples\n";
   EXPECT_EQ(recorder.timeline_csv(true), header +
-                                             "0,1.5,64,0.001,0.333333333,0.334333333,4000,2.5,,,2\n"
-                                             "1,2,64,0,0,0,0,,0.5,0.8125,1\n"
-                                             "2,123456.789,12800000000,0,0,0,0,0.125,,,1\n");
+                                             "0,1.5,64,0.001,0.333333333,0.334333333,4000,2.5,,,2,0\n"
+                                             "1,2,64,0,0,0,0,,0.5,0.8125,1,0\n"
+                                             "2,123456.789,12800000000,0,0,0,0,0.125,,,1,12000000000\n");
   // Size-only runs report no loss at all: every train_loss cell is empty, not 0.
   EXPECT_EQ(recorder.timeline_csv(false), header +
-                                              "0,1.5,64,0.001,0.333333333,0.334333333,4000,,,,2\n"
-                                              "1,2,64,0,0,0,0,,0.5,0.8125,1\n"
-                                              "2,123456.789,12800000000,0,0,0,0,,,,1\n");
+                                              "0,1.5,64,0.001,0.333333333,0.334333333,4000,,,,2,0\n"
+                                              "1,2,64,0,0,0,0,,0.5,0.8125,1,0\n"
+                                              "2,123456.789,12800000000,0,0,0,0,,,,1,12000000000\n");
 }
 
 }  // namespace

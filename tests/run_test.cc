@@ -60,7 +60,7 @@ TEST(Run, CommandLineWritesAllOutputsAndRepeatsItself) {
     EXPECT_EQ(comm, 8 * 10);
     // timeline.csv: header and one row per step.
     const auto csv = read_file(out / "timeline.csv");
-    EXPECT_EQ(csv.rfind("step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers\n", 0), 0u);
+    EXPECT_EQ(csv.rfind("step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers,useful_samples\n", 0), 0u);
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 11);
   }
   EXPECT_EQ(results[0], results[1]);

@@ -130,6 +130,7 @@ class Wrapped : public sim::Strategy {
   std::uint64_t join_bytes(sim::World& w, int rank, long round) override { return inner_->join_bytes(w, rank, round); }
   void on_restart(sim::World& w, int rank) override { inner_->on_restart(w, rank); }
   void after_load(sim::WorkerContext& ctx, long round, int donor) override { inner_->after_load(ctx, round, donor); }
+  long steps_at_round(const sim::World& w, long round) const override { return inner_->steps_at_round(w, round); }
 
  private:
   std::unique_ptr<sim::Strategy> inner_;

@@ -15,12 +15,6 @@ namespace {
 int kRelease = 0;
 }  // namespace
 
-int GroupView::donor() const {
-  for (int r : members)
-    if (!is_joiner(r)) return r;
-  return -1;
-}
-
 bool GroupView::has(int rank) const { return std::binary_search(members.begin(), members.end(), rank); }
 
 bool GroupView::is_joiner(int rank) const { return std::find(joiners.begin(), joiners.end(), rank) != joiners.end(); }
@@ -147,6 +141,26 @@ void Membership::abort(const std::shared_ptr<GroupView>& view) {
   }
   if (view_ == view) open(view->round, view->attempt + 1, view->members);
   changed_->notify_all();
+}
+
+int Membership::pending_transfers() const {
+  auto pending = [](const sg4::CommPtr& c) { return c->get_state() == sg4::Activity::State::STARTED ? 1 : 0; };
+  int n = 0;
+  for (const auto* kept : {&abandoned_comms_, &releases_})
+    for (const auto& c : *kept) n += pending(c);
+  for (const auto& tracked : comms_)
+    for (const auto& t : tracked) n += pending(t.comm);
+  return n;
+}
+
+void Membership::cancel_pending() {
+  auto cancel = [](const sg4::CommPtr& c) {
+    if (c->get_state() == sg4::Activity::State::STARTED) c->cancel();
+  };
+  for (const auto* kept : {&abandoned_comms_, &releases_})
+    for (const auto& c : *kept) cancel(c);
+  for (const auto& tracked : comms_)
+    for (const auto& t : tracked) cancel(t.comm);
 }
 
 void Membership::close() {

@@ -69,6 +69,10 @@ class Diloco final : public Strategy {
   ReplicaState replica(World& world, int rank, long) override { return globals_[rank]->state(world); }
   // A returning worker restarts from the global copy: theta_m = theta_g, a fresh inner optimizer.
   void after_load(WorkerContext& ctx, long, int) override { globals_[ctx.rank()]->restart_inner(ctx.trainer()); }
+  // Outer round r ends after inner step (r + 1) x H (the last one at the plan's end).
+  long steps_at_round(const World& world, long round) const override {
+    return std::min(round * h_, static_cast<long>(world.scenario.workload.steps));
+  }
 
  private:
   // theta_g = OuterOpt(theta_g, mean delta), and the inner loop restarts from it.

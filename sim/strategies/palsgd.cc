@@ -70,6 +70,11 @@ class Palsgd final : public Strategy {
   }
   // In the warm-up the outer optimizer starts fresh (as everyone's at the end of the warm-up);
   // afterwards theta_m = theta_g and a fresh inner optimizer.
+  // One round per warm-up step, then one per H steps (the last one at the plan's end).
+  long steps_at_round(const World& world, long round) const override {
+    if (round <= warmup_) return round;
+    return std::min(warmup_ + (round - warmup_) * h_, static_cast<long>(world.scenario.workload.steps));
+  }
   void after_load(WorkerContext& ctx, long round, int) override {
     GlobalCopy& global = *globals_[ctx.rank()];
     if (round < warmup_) global.reset_outer();

@@ -94,6 +94,11 @@ class StreamingDiloco final : public Strategy {
     return bytes;
   }
   void on_restart(World&, int rank) override { pending_[rank].clear(); }  // its syncs in flight died with it
+  // A replica resuming at round r has taken the steps up to round r - 1's sync (all of them once
+  // every round synced).
+  long steps_at_round(const World& world, long round) const override {
+    return round >= rounds_ ? world.scenario.workload.steps : resume_step(round);
+  }
   void after_load(WorkerContext& ctx, long round, int donor) override {
     const int rank = ctx.rank();
     if (donor >= 0)
