@@ -145,10 +145,14 @@ bool WorkerContext::claim_step() {
   return true;
 }
 
-void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
+std::vector<int> WorkerContext::all_ranks() const {
   std::vector<int> all(world_size());
   for (int r = 0; r < world_size(); ++r) all[r] = r;
-  allreduce_over(t, algo, group_of(all), true);
+  return all;
+}
+
+void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
+  allreduce_over(t, algo, group_of(all_ranks()), true);
 }
 
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
@@ -208,11 +212,7 @@ void WorkerContext::broadcast(runtime::Tensor& t, int root) {
   tree_broadcast(*this, t, group);
 }
 
-runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) {
-  std::vector<int> all(world_size());
-  for (int r = 0; r < world_size(); ++r) all[r] = r;
-  return allgather(mine, all);
-}
+runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) { return allgather(mine, all_ranks()); }
 
 runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std::vector<int>& members) {
   const auto slot = [&members](int r) {  // where member r's part goes in the result

@@ -133,6 +133,8 @@ class WorkerContext {
   // Node id: workers are 0..world_size()-1, servers follow.
   int rank() const { return rank_; }
   int world_size() const { return static_cast<int>(world_.platform.workers().size()); }
+  // Every worker's rank, ascending: 0 .. world_size() - 1.
+  std::vector<int> all_ranks() const;
   bool is_worker() const { return rank_ < world_size(); }
   const WorkerInfo& info() const { return world_.platform.nodes()[rank_]; }
   const Scenario& scenario() const { return world_.scenario; }

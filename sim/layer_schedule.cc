@@ -121,12 +121,6 @@ std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& 
   return buckets;
 }
 
-std::vector<int> every_worker(const WorkerContext& ctx) {
-  std::vector<int> all(ctx.world_size());
-  for (int r = 0; r < ctx.world_size(); ++r) all[r] = r;
-  return all;
-}
-
 double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
                        const ReducedTensor& reduced) {
   const Workload& w = ctx.scenario().workload;

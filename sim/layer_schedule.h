@@ -61,9 +61,6 @@ using ReducedTensor = std::function<runtime::Tensor&()>;
 double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
                        const ReducedTensor& reduced);
 
-// The members of an overlapped step's round: every worker (overlap runs without faults).
-std::vector<int> every_worker(const WorkerContext& ctx);
-
 // DDP's step: the buckets reduce the gradient `grads` itself.
 inline double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& grads,
                                        const std::vector<GradientBucket>& buckets, AllreduceAlgo algo) {

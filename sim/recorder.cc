@@ -24,14 +24,6 @@ void Recorder::add_step_span(Span span) {
 
 std::vector<std::string> trace_detail_names() { return {"none", "steps", "layers"}; }
 
-std::string_view trace_detail_name(TraceDetail detail) {
-  switch (detail) {
-    case TraceDetail::none: return "none";
-    case TraceDetail::steps: return "steps";
-    case TraceDetail::layers: return "layers";
-  }
-  return "steps";
-}
 
 void Recorder::add_collective(const CollectiveKey& key, double duration_s) {
   auto& [count, total] = collectives_[key];

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -17,7 +16,6 @@ namespace geotrain::sim {
 // names; every step's spans (a layer schedule's buckets as one span each for the backward and
 // for the bucket all-reduces); or also a span per bucket and its backward.
 enum class TraceDetail { none, steps, layers };
-std::string_view trace_detail_name(TraceDetail detail);
 // The names in order of TraceDetail ("none", "steps", "layers").
 std::vector<std::string> trace_detail_names();
 

@@ -78,8 +78,7 @@ std::unique_ptr<TransferObserver> make_round_transfers(Membership& membership) {
 std::vector<int> WorkerContext::sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
                                            const std::function<void()>& restore) {
   if (!world_.membership) {
-    std::vector<int> all(world_size());
-    for (int r = 0; r < world_size(); ++r) all[r] = r;
+    const std::vector<int> all = all_ranks();
     body(all);
     return all;
   }

@@ -22,16 +22,16 @@ namespace {
 
 class Ddp final : public Strategy {
  public:
-  Ddp(AllreduceAlgo algo, MessageFormat wire_format, bool overlap, double bucket_cap_B)
-      : algo_(algo), wire_format_(wire_format), overlap_(overlap), bucket_cap_B_(bucket_cap_B) {}
+  Ddp(AllreduceAlgo algo, MessageFormat wire_format, std::optional<double> bucket_cap_B)
+      : algo_(algo), wire_format_(wire_format), bucket_cap_B_(bucket_cap_B) {}
 
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
     runtime::Trainer& trainer = ctx.trainer();
     std::vector<GradientBucket> buckets;  // the cap counts bytes on the wire, after compression
-    if (overlap_) {
+    if (bucket_cap_B_) {
       if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);
-      buckets = gradient_buckets(w.layers, trainer.grads().numel(), trainer.grads().wire_bytes_per_value(), bucket_cap_B_);
+      buckets = gradient_buckets(w.layers, trainer.grads().numel(), trainer.grads().wire_bytes_per_value(), *bucket_cap_B_);
     }
     for (long step = ctx.start_round(); step < w.steps; ++step) {
       double loss = 0;
@@ -39,7 +39,7 @@ class Ddp final : public Strategy {
       if (buckets.size() > 1) {
         if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);
         loss = overlapped_gradient_step(ctx, w.batch_per_worker, trainer.grads(), buckets, algo_);
-        members = every_worker(ctx);
+        members = ctx.all_ranks();  // overlap runs without faults
       } else {
         loss = ctx.compute_gradient(w.batch_per_worker);
         if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);  // e.g. int8 compression
@@ -54,8 +54,7 @@ class Ddp final : public Strategy {
  private:
   AllreduceAlgo algo_;
   MessageFormat wire_format_;  // native: the workload's wire_bytes_per_param, no quantization
-  bool overlap_;               // bucketed all-reduce overlapping the backward (never under faults)
-  double bucket_cap_B_;
+  std::optional<double> bucket_cap_B_;  // overlap: the gradient's bucket cap in bytes (never under faults)
 };
 
 }  // namespace
@@ -70,8 +69,7 @@ StrategyInfo ddp_strategy() {
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));
     const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
-    const std::optional<double> cap_B = read_overlap(reader, knobs, s);
-    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, cap_B.has_value(), cap_B.value_or(0));
+    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, read_overlap(reader, knobs, s));
   };
   return info;
 }

@@ -48,7 +48,7 @@ class Diloco final : public Strategy {
           return *delta;
         });
         ctx.spend_optimizer_step();
-        outer_step(ctx, global, *delta, round, every_worker(ctx));
+        outer_step(ctx, global, *delta, round, ctx.all_ranks());
         ctx.end_step(w.batch_per_worker, loss, ctx.world_size());
         continue;
       }
