@@ -26,7 +26,7 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const ModelSpec& model) 
 
 double CpuBackend::forward_backward(std::span<float> grads, std::span<const float> params, const float* x,
                                     const std::int32_t* labels, const float* targets, int B) {
-  return model_.loss_and_grad(grads, params, x, labels, targets, B);
+  return model_->loss_and_grad(grads, params, x, labels, targets, B);
 }
 
 void CpuBackend::optimizer_step(Optimizer& optimizer, std::span<float> params, std::span<const float> g,

@@ -20,6 +20,8 @@ class DataError : public std::runtime_error {
 struct Dataset {
   int features = 0;                   // values per sample
   int classes = 0;                    // > 0: classification with labels; 0: regression on y
+  int vocab = 0;                      // > 0: rows are `features` token ids (a language model's
+                                      // sequences: inputs and next-token targets); no labels or y
   std::vector<float> x;               // (N, features)
   std::vector<std::int32_t> labels;   // (N) classification
   std::vector<float> y;               // (N) regression targets

@@ -7,12 +7,18 @@
 #include "kernels/gemm.h"
 #include "kernels/nn.h"
 #include "kernels/check.h"
+#include "runtime/gpt.h"
 
 namespace geotrain::runtime {
 namespace {
 constexpr int kEvalBatch = 1000;
 constexpr double kLossFlopsPerOutput = 5;
 }  // namespace
+
+std::unique_ptr<Network> make_network(const ModelSpec& spec) {
+  if (spec.transformer) return std::make_unique<Gpt>(*spec.transformer);
+  return std::make_unique<Mlp>(spec);
+}
 
 Mlp::Mlp(ModelSpec spec) : spec_(std::move(spec)) {
   widths_.push_back(spec_.inputs);

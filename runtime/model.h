@@ -1,9 +1,13 @@
-// Fully connected models on a flat parameter vector: softmax regression (no hidden layer), an
-// MLP with configurable hidden layers (ReLU or tanh), and linear regression (squared loss).
-// The model holds only its architecture and scratch buffers; parameters and gradients are
-// flat fp32 vectors so collectives can move them whole. Layout per layer: W (in,out), b (out).
+// The models that really train, on a flat parameter vector: the Network interface they share,
+// and the fully connected ones: softmax regression (no hidden layer), an MLP with configurable
+// hidden layers (ReLU or tanh), and linear regression (squared loss).  The GPT-style language
+// model is runtime/gpt.h.  A model holds only its architecture and scratch buffers; parameters
+// and gradients are flat fp32 vectors so collectives can move them whole.  Layout per layer:
+// W (in,out), b (out).
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -22,19 +26,41 @@ struct ModelSpec {
   int outputs = 0;          // classes, or 1 for regression
   Activation activation = Activation::relu;
   Loss loss = Loss::softmax_cross_entropy;
+  // Set: a GPT-style language model (runtime/gpt.h) of this architecture instead of the fully
+  // connected model above; its samples are rows of seq_len + 1 token ids.
+  std::optional<TransformerSpec> transformer;
 };
 
 struct Evaluation {
-  double loss = 0;
-  double accuracy = 0;  // 0 for regression
+  double loss = 0;      // mean per sample (language models: nats per token)
+  double accuracy = 0;  // 0 for regression (language models: next-token accuracy)
 };
 
-class Mlp {
+// A model that trains for real: what a backend runs.
+class Network {
+ public:
+  virtual ~Network() = default;
+  virtual std::size_t parameter_count() const = 0;
+  // Seeded initial values of the whole parameter vector.
+  virtual void init(std::span<float> params, Rng& rng) const = 0;
+  // Mean loss of a batch of B samples and its gradient (overwrites `grads`).  x is (B, inputs);
+  // labels (B) for cross-entropy, targets (B) for squared loss (language models read their
+  // targets from x and ignore both).
+  virtual double loss_and_grad(std::span<float> grads, std::span<const float> params, const float* x,
+                               const std::int32_t* labels, const float* targets, int B) = 0;
+  // Mean loss and accuracy over a whole dataset (batched forward only).
+  virtual Evaluation evaluate(std::span<const float> params, const Dataset& data) = 0;
+};
+
+// The Mlp or the Gpt of `spec`.
+std::unique_ptr<Network> make_network(const ModelSpec& spec);
+
+class Mlp final : public Network {
  public:
   explicit Mlp(ModelSpec spec);
 
   const ModelSpec& spec() const { return spec_; }
-  std::size_t parameter_count() const { return parameter_count_; }
+  std::size_t parameter_count() const override { return parameter_count_; }
   // Forward + backward FLOPs for one training sample, from the architecture:
   // per layer 2*in*out (forward GEMM) + 2*in*out (weight gradient) + 2*in*out (input gradient,
   // not for the first layer) + out (bias) + out (bias gradient) + 2*out (activation and its
@@ -46,14 +72,14 @@ class Mlp {
   std::vector<Layer> layers() const;
 
   // Uniform(-sqrt(6/in), sqrt(6/in)) weights (He et al.), zero biases.
-  void init(std::span<float> params, Rng& rng) const;
+  void init(std::span<float> params, Rng& rng) const override;
 
   // Mean loss of a batch of B samples and its gradient (overwrites `grads`).  x is (B, inputs);
   // labels (B) for cross-entropy, targets (B) for squared loss.
   double loss_and_grad(std::span<float> grads, std::span<const float> params, const float* x,
-                       const std::int32_t* labels, const float* targets, int B);
+                       const std::int32_t* labels, const float* targets, int B) override;
   // Mean loss and accuracy over a whole dataset (batched forward only).
-  Evaluation evaluate(std::span<const float> params, const Dataset& data);
+  Evaluation evaluate(std::span<const float> params, const Dataset& data) override;
 
  private:
   // Forward pass of B rows; fills acts_ (acts_[0] is the input copy, acts_.back() the output).

@@ -2,8 +2,11 @@
 #include "runtime/optimizer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <numbers>
 
 #include "kernels/optim.h"
+#include "kernels/reduce.h"
 #include "kernels/check.h"
 
 namespace geotrain::runtime {
@@ -24,6 +27,17 @@ OptimizerKind kind_of(const OptimizerSpec& spec) {
 }
 }  // namespace
 
+double lr_factor(const OptimizerSpec& spec, long step) {
+  double factor = 1;
+  if (spec.warmup_steps > 0) factor = std::min(1.0, static_cast<double>(step) / spec.warmup_steps);
+  if (spec.cosine && step > spec.warmup_steps) {
+    const double span = static_cast<double>(spec.decay_steps - spec.warmup_steps);
+    const double progress = span > 0 ? std::clamp((step - spec.warmup_steps) / span, 0.0, 1.0) : 1.0;
+    factor *= spec.min_lr_ratio + (1 - spec.min_lr_ratio) * 0.5 * (1 + std::cos(std::numbers::pi * progress));
+  }
+  return factor;
+}
+
 Optimizer::Optimizer(OptimizerSpec spec, std::size_t n) : spec_(std::move(spec)), kind_(kind_of(spec_)) {
   if (kind_ != OptimizerKind::sgd) m_.assign(n, 0.0f);
   if (kind_ == OptimizerKind::adamw) v_.assign(n, 0.0f);
@@ -38,9 +52,16 @@ void Optimizer::reset() {
 void Optimizer::step(std::span<float> w, std::span<const float> g, double lr_scale) {
   GEOTRAIN_CHECK(w.size() == g.size(), "gradient and parameters differ in size");
   ++steps_;
-  double lr = spec_.lr * lr_scale;
-  if (spec_.warmup_steps > 0) lr *= std::min(1.0, static_cast<double>(steps_) / spec_.warmup_steps);
+  const double lr = spec_.lr * lr_scale * lr_factor(spec_, steps_);
   const auto n = w.size();
+  if (spec_.clip_norm > 0) {
+    const double norm = std::sqrt(kernels::sum_of_squares(g.data(), n));
+    if (norm > spec_.clip_norm) {
+      clipped_.assign(g.begin(), g.end());
+      kernels::scale(clipped_.data(), static_cast<float>(spec_.clip_norm / norm), n);
+      g = clipped_;
+    }
+  }
   const float f_lr = static_cast<float>(lr), wd = static_cast<float>(spec_.weight_decay);
   switch (kind_) {
     case OptimizerKind::sgd: kernels::sgd_step(w.data(), g.data(), f_lr, wd, n); break;

@@ -1,5 +1,6 @@
 // An optimizer with its state for one parameter vector: sgd, momentum, nesterov, adamw, with an
-// optional linear learning-rate warm-up.
+// optional linear learning-rate warm-up, an optional cosine decay after it, and optional
+// gradient clipping by global norm.
 #pragma once
 #include <optional>
 #include <span>
@@ -20,7 +21,17 @@ struct OptimizerSpec {
   double weight_decay = 0;   // L2 for the SGD family, decoupled for AdamW
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adamw
   long warmup_steps = 0;     // lr ramps linearly over the first warmup_steps steps
+  bool cosine = false;       // after the warm-up, lr decays as a half cosine ...
+  long decay_steps = 0;      // ... reaching lr x min_lr_ratio at step decay_steps (and staying)
+  double min_lr_ratio = 0.1;
+  double clip_norm = 0;      // > 0: a gradient of larger global L2 norm is scaled down to it
 };
+
+// The learning-rate factor of step `step` (counted from 1) of `spec`: the warm-up's
+// min(1, step / warmup_steps), times, with cosine, min_lr_ratio + (1 - min_lr_ratio) x
+// (1 + cos(pi x progress)) / 2 with progress = (step - warmup_steps) / (decay_steps -
+// warmup_steps) clamped to [0, 1].
+double lr_factor(const OptimizerSpec& spec, long step);
 
 class Optimizer {
  public:
@@ -36,6 +47,7 @@ class Optimizer {
   OptimizerSpec spec_;
   OptimizerKind kind_;  // spec_.name, parsed once
   std::vector<float> m_, v_;
+  std::vector<float> clipped_;  // the scaled-down gradient when clipping applies
   long steps_ = 0;
 };
 

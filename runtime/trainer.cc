@@ -100,6 +100,7 @@ double Trainer::pass_on(std::span<const std::uint32_t> indices) {
   for (int b = 0; b < B; ++b) {
     const std::size_t i = indices[b];
     std::copy_n(train_->x.begin() + static_cast<std::ptrdiff_t>(i * F), F, batch_x_.begin() + static_cast<std::ptrdiff_t>(b) * F);
+    if (train_->vocab > 0) continue;  // a sequence carries its own targets
     if (train_->classes > 0) batch_labels_[b] = train_->labels[i];
     else batch_y_[b] = train_->y[i];
   }

@@ -82,6 +82,11 @@ inline constexpr const char* kFinalTestAccuracy = "final_test_accuracy";
 inline constexpr const char* kTarget = "target";
 inline constexpr const char* kTimeToTargetS = "time_to_target_s";
 inline constexpr const char* kCostToTargetUsd = "cost_to_target_usd";
+// A language model's (real transformer runs): its evaluation set is the validation set.
+inline constexpr const char* kFinalValLoss = "final_val_loss";          // nats per token
+inline constexpr const char* kFinalBitsPerByte = "final_bits_per_byte";  // byte-level tokens: loss / ln 2
+inline constexpr const char* kFinalPerplexity = "final_perplexity";      // exp(loss)
+inline constexpr const char* kFinalNextTokenAccuracy = "final_next_token_accuracy";
 }  // namespace convergence
 
 namespace staleness {

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <numbers>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +79,14 @@ nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) 
   }
   c[keys::convergence::kFinalTestLoss] = nullable(last_eval ? last_eval->test_loss : 0, last_eval != nullptr);
   c[keys::convergence::kFinalTestAccuracy] = nullable(last_eval ? last_eval->test_accuracy : 0, last_eval != nullptr);
+  if (real && s.workload.model_type == "transformer") {
+    const bool valid = last_eval != nullptr;
+    const double loss = valid ? last_eval->test_loss : 0;
+    c[keys::convergence::kFinalValLoss] = nullable(loss, valid);
+    c[keys::convergence::kFinalBitsPerByte] = nullable(loss / std::numbers::ln2, valid);
+    c[keys::convergence::kFinalPerplexity] = nullable(std::exp(loss), valid);
+    c[keys::convergence::kFinalNextTokenAccuracy] = nullable(valid ? last_eval->test_accuracy : 0, valid);
+  }
   c[keys::convergence::kTarget] = target ? nlohmann::ordered_json{{"metric", target->metric}, {"value", target->value}}
                        : nlohmann::ordered_json(nullptr);
   c[keys::convergence::kTimeToTargetS] = nullable(reached ? reached->time_s : 0, reached != nullptr);

@@ -12,6 +12,7 @@
 #include "sim/limits.h"
 #include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
+#include "runtime/gpt.h"
 #include "sim/workload_model.h"
 
 namespace geotrain::sim {
@@ -92,7 +93,8 @@ constexpr int kFashionMnistClasses = 10;
 
 DatasetSpec parse_dataset(JsonReader& r, bool real) {
   DatasetSpec d;
-  d.name = r.choice("name", {"fashion_mnist", "synthetic_linear"});
+  d.name = r.choice("name", {"fashion_mnist", "synthetic_linear", "kjv", "synthetic_text"});
+  if (d.is_text()) return d;  // refused by the caller: text trains a transformer
   d.partition = r.choice_or("partition", "iid", {"iid", "label_skew"}) == "iid" ? runtime::Partition::iid
                                                                                : runtime::Partition::label_skew;
   if (d.name == "fashion_mnist") {
@@ -115,6 +117,54 @@ DatasetSpec parse_dataset(JsonReader& r, bool real) {
   return d;
 }
 
+// Bounds of the text datasets' knobs.
+constexpr long kMaxTextSequences = 10000000;
+constexpr long kMaxSyntheticBooks = 1000;
+constexpr long kMaxSyntheticBookBytes = 100000000;
+
+// The language model's dataset (runtime/corpus.h).  kjv: the corpus file must exist, and the
+// split of its books must give seq_len + 1 tokens to both sides.
+DatasetSpec parse_text_dataset(JsonReader& r, int seq_len) {
+  DatasetSpec d;
+  d.name = r.choice("name", {"kjv", "synthetic_text"});
+  const std::string partition = r.choice_or("partition", "iid", {"iid", "contiguous", "by_book"});
+  d.text_partition = partition == "iid"          ? runtime::TextPartition::iid
+                     : partition == "contiguous" ? runtime::TextPartition::contiguous
+                                                 : runtime::TextPartition::by_book;
+  d.train_samples = static_cast<std::size_t>(r.integer_or("train_sequences", 0, 0, kMaxTextSequences));
+  d.test_samples = static_cast<std::size_t>(r.integer_or("validation_sequences", 32, 1, kMaxTextSequences));
+  d.validation_books = static_cast<int>(r.integer_or("validation_books", 1, 1, kMaxSyntheticBooks));
+  std::vector<runtime::Book> books;
+  if (d.name == "kjv") {
+    std::filesystem::path p = r.string("path");
+    if (p.is_relative() && !r.file().empty()) p = std::filesystem::path(r.file()).parent_path() / p;
+    d.path = p.lexically_normal().string();
+    if (const std::string problem = regular_file_problem(d.path); !problem.empty())
+      r.fail("path", "the KJV corpus " + d.path + ": " + problem + "; make it with `" + runtime::kKjvCommand + " > " +
+                         d.path + "` (Debian package bible-kjv; scripts/setup.sh writes data/kjv.txt); relative "
+                         "paths start at the scenario's folder");
+    try {
+      books = runtime::load_kjv(d.path);
+    } catch (const runtime::DataError& e) {
+      r.fail("path", e.what());
+    }
+  } else {
+    d.books = static_cast<int>(r.integer_or("books", 4, 2, kMaxSyntheticBooks));
+    d.bytes_per_book = static_cast<std::size_t>(r.integer_or("bytes_per_book", 4096, 1, kMaxSyntheticBookBytes));
+    books = runtime::make_synthetic_books(d.books, d.bytes_per_book);
+  }
+  if (d.validation_books >= static_cast<int>(books.size()))
+    r.fail("validation_books", fmt::format("expected an integer in [1, {}]: the corpus has {} books and at least one "
+                                           "must stay for training",
+                                           books.size() - 1, books.size()));
+  try {
+    runtime::make_text_split(books, {seq_len, d.validation_books, 0, 1});
+  } catch (const runtime::DataError& e) {
+    r.fail("name", fmt::format("the corpus cannot give sequences of seq_len + 1 = {} tokens: {}", seq_len + 1, e.what()));
+  }
+  r.finish();
+  return d;
+}
 
 bool is_real_model(const std::string& type) {
   return type == "softmax_regression" || type == "mlp" || type == "linear_regression";
@@ -157,6 +207,8 @@ Workload parse_workload(JsonReader& r) {
     w.dataset = parse_dataset(d, real);
     w.has_dataset = true;
     const bool regression = w.model_type == "linear_regression";
+    if (w.dataset.is_text())
+      r.fail("dataset", "text datasets (kjv, synthetic_text) train a transformer (model type \"transformer\")");
     if (regression != (w.dataset.name == "synthetic_linear"))
       r.fail("dataset", regression ? "linear_regression trains on the synthetic_linear dataset"
                                    : "classification models train on fashion_mnist");
@@ -167,12 +219,24 @@ Workload parse_workload(JsonReader& r) {
     w.parameters = static_cast<double>(arch.parameter_count());
     w.flops_per_sample = arch.flops_per_sample();
     w.layers = arch.layers();
+  } else if (w.model_type == "transformer" && real) {
+    if (const std::string needs = runtime::gpt_unsupported(w.transformer); !needs.empty())
+      r.fail("backend", "backend \"cpu\" trains GPT-2-style transformers only, which need " + needs);
+    if (w.transformer.vocab != runtime::kByteVocab)
+      throw_bad_input(r.file(), json_pointer_append(r.path_of("model"), "vocab"), std::to_string(w.transformer.vocab),
+                      "expected 256: backend \"cpu\" trains on byte-level tokens");
+    auto d = r.object("dataset");
+    w.dataset = parse_text_dataset(d, w.transformer.seq_len);
+    w.has_dataset = true;
+    w.model.transformer = w.transformer;
   } else {
     r.allow("dataset");
     if (real)
-      r.fail("backend", "backend \"cpu\" needs a real model (softmax_regression, mlp or linear_regression), "
-                        "not a size-only " + w.model_type);
+      r.fail("backend", "backend \"cpu\" needs a real model (softmax_regression, mlp, linear_regression or a "
+                        "GPT-2-style transformer), not a size-only " + w.model_type);
   }
+  if (w.has_dataset && !w.dataset.is_text() && w.model_type == "transformer")
+    r.fail("dataset", "a transformer trains on text: dataset kjv or synthetic_text");
   w.measured_compute = r.choice_or("compute_time", "model", {"model", "measured"}) == "measured";
   if (w.measured_compute && !real)
     r.fail("compute_time", "\"measured\" needs a real backend (\"backend\": \"cpu\"); size-only runs use \"model\"");
@@ -186,15 +250,19 @@ Workload parse_workload(JsonReader& r) {
   r.allow("mfu");
   w.batch_per_worker = static_cast<int>(r.integer("batch_per_worker", 1, 1 << 24));
   w.steps = static_cast<int>(r.integer("steps", 1, 100000000));
+  if (w.optimizer.cosine && w.optimizer.decay_steps == 0) w.optimizer.decay_steps = w.steps;
   w.eval_every = static_cast<int>(r.integer_or("eval_every", 0, 0, 100000000));
   r.allow("target");
   if (r.has("target")) {
     auto t = r.object("target");
     const auto keys = t.keys();
-    if (keys.size() != 1 || (keys[0] != "test_accuracy" && keys[0] != "test_loss"))
-      t.fail_here("expected exactly one of {\"test_accuracy\": value in (0, 1]} or {\"test_loss\": value > 0}");
+    const bool lm = w.model_type == "transformer";
+    if (keys.size() != 1 || (keys[0] != "test_accuracy" && keys[0] != "test_loss" && keys[0] != "val_loss"))
+      t.fail_here("expected exactly one of {\"test_accuracy\": value in (0, 1]}, {\"test_loss\": value > 0} or, for a "
+                  "transformer, {\"val_loss\": nats per token > 0}");
+    if (keys[0] == "val_loss" && !lm) t.fail("val_loss", "val_loss is a language model's target (model type transformer)");
     w.target = Target{keys[0], keys[0] == "test_accuracy" ? t.number("test_accuracy", 0, 1, true)
-                                                         : t.positive("test_loss")};
+                                                         : t.positive(keys[0])};
   }
   r.finish();
   return w;
@@ -226,6 +294,10 @@ runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
   o.beta2 = r.number_or("beta2", o.beta2, 0, 1);
   o.eps = r.number_or("eps", o.eps, 0, 1, true);
   o.warmup_steps = r.integer_or("warmup_steps", 0, 0, 1000000000);
+  o.cosine = r.choice_or("schedule", "constant", {"constant", "cosine"}) == "cosine";
+  o.decay_steps = r.integer_or("decay_steps", 0, 0, 1000000000);  // 0 with cosine: the workload's steps
+  o.min_lr_ratio = r.number_or("min_lr_ratio", o.min_lr_ratio, 0, 1);
+  o.clip_norm = r.number_or("clip_norm", 0, 0, limits::kMaxHyperparameter);
   r.finish();
   return o;
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/architecture.h"
+#include "runtime/corpus.h"
 #include "runtime/dataset.h"
 #include "runtime/model.h"
 #include "runtime/backend.h"
@@ -33,17 +34,26 @@ struct FleetEntry {
 };
 
 struct DatasetSpec {
-  std::string name;            // "fashion_mnist" | "synthetic_linear"
-  std::string path;            // fashion_mnist: folder of the IDX files
-  std::size_t train_samples = 0;  // 0: all (fashion_mnist)
-  std::size_t test_samples = 0;
+  // "fashion_mnist" | "synthetic_linear" (classification and regression); "kjv" |
+  // "synthetic_text" (the language model's byte-level text, runtime/corpus.h)
+  std::string name;
+  std::string path;            // fashion_mnist: folder of the IDX files; kjv: the corpus file
+  std::size_t train_samples = 0;  // 0: all (fashion_mnist); text: training sequences (0: all)
+  std::size_t test_samples = 0;   // text: validation sequences
   runtime::Partition partition = runtime::Partition::iid;
+  runtime::TextPartition text_partition = runtime::TextPartition::iid;
   int features = 0;            // synthetic_linear
   double noise = 0;            // synthetic_linear: target noise standard deviation
+  int validation_books = 1;    // text: the last books, held out for validation
+  int books = 0;               // synthetic_text: books of ...
+  std::size_t bytes_per_book = 0;  // ... about this many bytes
+  bool is_text() const { return name == "kjv" || name == "synthetic_text"; }
 };
 
 struct Target {
-  std::string metric;  // "test_accuracy" (reached when >= value) | "test_loss" (when <= value)
+  // "test_accuracy" (reached when >= value) | "test_loss" (when <= value) | "val_loss" (a
+  // language model's validation loss in nats per token, when <= value)
+  std::string metric;
   double value = 0;
 };
 

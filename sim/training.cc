@@ -13,17 +13,27 @@ Training::Training(const Scenario& scenario, int workers) : scenario_(scenario) 
   if (!real_) return;
   kernels::set_blas_threads(1);  // reproducible, and leaves cores to parallel runs
   const DatasetSpec& d = w.dataset;
-  if (d.name == "fashion_mnist") {
-    data_ = runtime::load_fashion_mnist(d.path, d.train_samples, d.test_samples);
-  } else {
-    data_ = runtime::make_synthetic_linear(d.features, d.train_samples, d.test_samples, d.noise, scenario.seed).data;
-  }
   runtime::Rng shard_rng = runtime::Rng::substream(scenario.seed, "shards");
-  shards_ = runtime::make_shards(data_.train, workers, d.partition, shard_rng);
+  if (d.is_text()) {
+    const auto books = d.name == "kjv" ? runtime::load_kjv(d.path)
+                                       : runtime::make_synthetic_books(d.books, d.bytes_per_book);
+    runtime::TextSplit split =
+        runtime::make_text_split(books, {w.transformer.seq_len, d.validation_books, d.train_samples, d.test_samples});
+    shards_ = runtime::make_text_shards(split, workers, d.text_partition, shard_rng);
+    data_.train = std::move(split.train);
+    data_.test = std::move(split.validation);
+  } else {
+    if (d.name == "fashion_mnist") {
+      data_ = runtime::load_fashion_mnist(d.path, d.train_samples, d.test_samples);
+    } else {
+      data_ = runtime::make_synthetic_linear(d.features, d.train_samples, d.test_samples, d.noise, scenario.seed).data;
+    }
+    shards_ = runtime::make_shards(data_.train, workers, d.partition, shard_rng);
+  }
   runtime::Rng init_rng = runtime::Rng::substream(scenario.seed, "init");
   initial_.resize(static_cast<std::size_t>(w.parameters));
-  runtime::Mlp(w.model).init(initial_, init_rng);
-  eval_model_ = std::make_unique<runtime::Mlp>(w.model);
+  eval_model_ = runtime::make_network(w.model);
+  eval_model_->init(initial_, init_rng);
   const int threads = std::min(runtime::math_threads(), workers);
   if (threads > 1) pool_ = std::make_unique<runtime::MathPool>(threads);
 }

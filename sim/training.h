@@ -20,7 +20,8 @@ class Training {
   bool is_real() const { return real_; }
   // The trainer of worker `rank` (its own shard and RNG sub-stream, the shared initial model).
   std::unique_ptr<runtime::Trainer> make_trainer(int rank) const;
-  // Test loss and accuracy of `params`.  REQUIRES: is_real().
+  // Test loss and accuracy of `params` (a language model: validation loss per token and
+  // next-token accuracy).  REQUIRES: is_real().
   runtime::Evaluation evaluate(std::span<const float> params);
   const std::vector<float>& initial_parameters() const { return initial_; }
   // Threads for the workers' forward/backward passes: min(runtime::math_threads(), workers) when
@@ -34,7 +35,7 @@ class Training {
   runtime::TrainTest data_;
   std::vector<std::vector<std::uint32_t>> shards_;
   std::vector<float> initial_;
-  std::unique_ptr<runtime::Mlp> eval_model_;
+  std::unique_ptr<runtime::Network> eval_model_;
   std::unique_ptr<runtime::MathPool> pool_;
 };
 

@@ -100,7 +100,8 @@ void parse_layer_list(JsonReader& m, Workload& w) {
 }
 
 void parse_precision(JsonReader& r, Workload& w) {
-  std::string params = w.model_type == "transformer" ? "bf16" : "fp32";
+  // A size-only transformer trains in bf16 by default; the CPU backend computes in fp32.
+  std::string params = w.model_type == "transformer" && w.backend == runtime::BackendKind::none ? "bf16" : "fp32";
   r.allow("precision");
   bool params_given = false;
   if (r.has("precision")) {
