@@ -126,19 +126,23 @@ void layernorm_backward(float* din, float* dgamma, float* dbeta, const float* do
   }
 }
 
+// With u = sqrt(2/pi) (x + 0.044715 x^3): 0.5 (1 + tanh u) = s = 1 / (1 + e^(-2u)), the logistic
+// of 2u, so gelu(x) = x s and gelu'(x) = s + 2 x s (1 - s) du/dx (1 - tanh^2 u = 4 s (1 - s)).
+// One expf instead of tanhf (which goes through expm1f), half the time, no cancellation.
+namespace {
+float gelu_gate(float x) { return 1.0f / (1.0f + std::exp(-2.0f * kGeluScale * (x + kGeluCubic * x * x * x))); }
+}  // namespace
+
 void gelu_forward(float* out, const float* in, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const float x = in[i];
-    out[i] = 0.5f * x * (1.0f + std::tanh(kGeluScale * (x + kGeluCubic * x * x * x)));
-  }
+  for (std::size_t i = 0; i < n; ++i) out[i] = in[i] * gelu_gate(in[i]);
 }
 
 void gelu_backward(float* din, const float* dout, const float* in, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     const float x = in[i];
-    const float th = std::tanh(kGeluScale * (x + kGeluCubic * x * x * x));
+    const float s = gelu_gate(x);
     const float du = kGeluScale * (1.0f + 3.0f * kGeluCubic * x * x);
-    din[i] = dout[i] * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
+    din[i] = dout[i] * (s + 2.0f * x * s * (1.0f - s) * du);
   }
 }
 

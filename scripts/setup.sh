@@ -8,6 +8,7 @@ packages=(cmake g++ make pkg-config
           libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
           libcli11-dev libfmt-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist
           libnlopt-cxx-dev  # geotrain calibrate's least-squares fits
+          bible-kjv bible-kjv-text  # the language model's corpus (data/kjv.txt, written below)
           python3  # the regression suite (results.json without perf) and tests/csv_roundtrip.py (CSV read back)
           chromium fonts-dejavu-core)  # only for the headless-browser test of `geotrain report` pages
 missing=()
@@ -20,6 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The King James Bible as plain verses, written once: `bible` prints the same text every time.
+if [ ! -s data/kjv.txt ]; then
+  mkdir -p data
+  bible -f gen1:1-rev22:21 > data/kjv.txt.partial && mv data/kjv.txt.partial data/kjv.txt
 fi
 
 build_type=${GEOTRAIN_BUILD_TYPE:-Release}

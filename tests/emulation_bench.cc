@@ -158,6 +158,53 @@ void BM_BareStepsWithAverageInEachReplica(benchmark::State& state) {
 }
 BENCHMARK(BM_BareStepsWithAverageInEachReplica)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 
+// diloco-lm's model with the same 4 workers, 20 DDP steps, on synthetic text (no file needed).
+constexpr int kLmBatch = 2;
+constexpr int kLmSteps = 20;
+nlohmann::json lm_scenario() {
+  auto s = scenario(100);
+  s["workload"]["model"] = {{"type", "transformer"}, {"layers", 4}, {"d_model", 128}, {"heads", 4},
+                            {"seq_len", 128}, {"vocab", 256}};
+  s["workload"]["dataset"] = {{"name", "synthetic_text"}, {"books", 8}, {"bytes_per_book", 20000},
+                              {"validation_sequences", 1}};
+  s["workload"]["optimizer"] = {{"name", "adamw"}, {"lr", 1e-3}};
+  s["workload"]["batch_per_worker"] = kLmBatch;
+  s["workload"]["steps"] = kLmSteps;
+  return s;
+}
+
+// The emulated DDP run of the language model, one math thread.
+void BM_EmulatedLmDdpRun(benchmark::State& state) {
+  const auto s = lm_scenario();
+  for (auto _ : state) {
+    const double seconds = std::stod(sim::run_isolated([&s] {
+      runtime::set_math_threads(1);
+      const auto out = sim::run_scenario(sim::parse_scenario(s, "bench.json"));
+      return std::to_string(out.results["perf"]["run_wall_s"].get<double>());
+    }));
+    state.SetIterationTime(seconds);
+  }
+  state.counters["worker_steps"] = kWorkers * kLmSteps;
+}
+BENCHMARK(BM_EmulatedLmDdpRun)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// Its bare steps: every worker's forward/backward/AdamW step, in turn.
+void BM_BareLmTrainingSteps(benchmark::State& state) {
+  const sim::Scenario s = sim::parse_scenario(lm_scenario(), "bench.json");
+  sim::Training training(s, kWorkers);
+  std::vector<std::unique_ptr<runtime::Trainer>> trainers;
+  for (int r = 0; r < kWorkers; ++r) trainers.push_back(training.make_trainer(r));
+  for (auto _ : state) {
+    for (int step = 0; step < kLmSteps; ++step)
+      for (auto& t : trainers) {
+        t->forward_backward(kLmBatch);
+        t->optimizer_step(t->grads());
+      }
+  }
+  state.counters["worker_steps"] = kWorkers * kLmSteps;
+}
+BENCHMARK(BM_BareLmTrainingSteps)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -55,6 +55,15 @@ TEST(LmKernels, GeluIsGpt2sTanhApproximation) {
   }
   EXPECT_NEAR(y[4], 0.841192, 1e-6);  // gelu_tanh(1)
   EXPECT_EQ(y[2], 0.0f);
+  // Far out the gate saturates without inf or NaN: gelu(-30) = -0, gelu(30) = 30, slopes 0 and 1.
+  const std::vector<float> far = {-30.0f, 30.0f}, ones = {1.0f, 1.0f};
+  std::vector<float> g(2), dg(2);
+  kernels::gelu_forward(g.data(), far.data(), 2);
+  kernels::gelu_backward(dg.data(), ones.data(), far.data(), 2);
+  EXPECT_EQ(g[0], 0.0f);
+  EXPECT_EQ(g[1], 30.0f);
+  EXPECT_EQ(dg[0], 0.0f);
+  EXPECT_EQ(dg[1], 1.0f);
 }
 
 TEST(LmKernels, GeluBackwardMatchesFiniteDifferences) {

@@ -171,6 +171,21 @@ TEST(Lm, KjvVersesBecomeBooksOfText) {
   }
 }
 
+// The corpus scripts/setup.sh writes (skipped without it: the unit tests need no file).
+TEST(Lm, TheKjvCorpusHas66Books) {
+  const std::string path = std::string(GEOTRAIN_SOURCE_DIR) + "/data/kjv.txt";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path << ": scripts/setup.sh writes it";
+  const auto books = runtime::load_kjv(path);
+  ASSERT_EQ(books.size(), 66u);
+  EXPECT_EQ(books.front().name, "Ge");
+  EXPECT_EQ(books.back().name, "Rev");
+  EXPECT_EQ(books.front().text.rfind("In the beginning God created the heaven and the earth.\n", 0), 0u);
+  EXPECT_TRUE(books.back().text.ends_with("The grace of our Lord Jesus Christ be with you all. Amen.\n"));
+  std::size_t bytes = 0;
+  for (const auto& b : books) bytes += b.text.size();
+  EXPECT_GT(bytes, 4000000u);  // about 4.4 MB with the references, a little less without
+}
+
 TEST(Lm, SplitHoldsOutTheLastBooksAndShardsDealWholeBooks) {
   std::vector<runtime::Book> books = {{"a", std::string(25, 'a')}, {"b", std::string(9, 'b')},
                                       {"c", std::string(17, 'c')}, {"d", std::string(12, 'd')}};
@@ -218,7 +233,7 @@ TEST(Lm, DdpWithMWorkersEqualsOneWorkerWithMTimesTheBatch) {
   const auto single =
       run_captured(lm_scenario(one, {{"name", "ddp"}}, kWorkers * kBatch, kSteps, kWorkers * kBatch, true));
   const auto ddp = run_captured(lm_scenario(many, {{"name", "ddp"}}, kBatch, kSteps, kWorkers * kBatch, true));
-  EXPECT_LT(max_rel_diff(ddp.params, single.params), 1e-4);
+  EXPECT_LT(max_rel_diff(ddp.params, single.params), 1e-5);
   EXPECT_GT(max_rel_diff(ddp.params, run_captured(lm_scenario(many, {{"name", "ddp"}}, kBatch, 1, kWorkers * kBatch, true)).params), 1e-2);
 }
 
@@ -229,7 +244,8 @@ TEST(Lm, DilocoWithH1AndOuterSgd1EqualsDdp) {
   const auto ddp = run_captured(lm_scenario(net, {{"name", "ddp"}}, 4, 10, 0, true));
   const auto diloco = run_captured(lm_scenario(
       net, {{"name", "diloco"}, {"H", 1}, {"outer", {{"name", "sgd"}, {"lr", 1.0}, {"momentum", 0.0}}}}, 4, 10, 0, true));
-  EXPECT_LT(max_rel_diff(diloco.params, ddp.params), 1e-4);
+  // The outer step theta - (theta - mean of local thetas) rounds once more than DDP's update.
+  EXPECT_LT(max_rel_diff(diloco.params, ddp.params), 3e-5);
 }
 
 TEST(Lm, EveryStrategyLowersTheValidationLoss) {
