@@ -45,6 +45,9 @@ struct Message {
   // Request/reply protocols under faults (parameter servers, EASGD): the request's id, echoed in
   // its reply, so that a requester recognizes a reply (or a release) meant for an earlier request.
   long request = 0;
+  // A message sent without a wait (put(): posts, detached sends) across regions: its bytes count
+  // in the trace's WAN in-flight counter until the receiver takes it (wait() or receive_inbox()).
+  std::uint64_t wan_in_flight_B = 0;
 };
 
 // A send or receive in flight.  Movable; wait on it with WorkerContext::wait*.
@@ -54,6 +57,7 @@ struct Transfer {
   // failed round may still complete after its Transfer is gone (sim/membership.h keeps the slot).
   std::shared_ptr<Message*> slot;
   std::uint64_t in_flight_B = 0;   // sends: bytes counted in flight until the wait
+  int dst = -1;                    // sends: the destination node
 };
 
 // A collective started with WorkerContext::start_overlapped(); join it with join().
@@ -246,6 +250,13 @@ class WorkerContext {
 
  private:
   void fill_costs(TimelineRow& row) const;
+  // The trace's WAN in-flight counter from node src to node dst changes by delta_B (nothing when
+  // both are in one region).
+  void wan_in_flight(int src, int dst, std::int64_t delta_B);
+  // A send's bytes stop counting in flight (the sender's wait returned or was aborted).
+  void end_in_flight(Transfer& t);
+  // The receiver took a message: a WAN message nobody waited for stops counting in flight.
+  void taken(Message& msg);
   // The mean over `order` (ring order; `groups`: the members of each region, for hierarchical).
   void allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
                            const std::vector<std::vector<int>>& groups);

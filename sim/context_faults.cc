@@ -1,5 +1,7 @@
 // WorkerContext under faults: synchronous rounds over group views, joining after a restart,
 // pulling state from a live peer, and checkpoints in the object store.
+#include <cstdint>
+
 #include <simgrid/s4u.hpp>
 
 #include "kernels/check.h"
@@ -23,13 +25,17 @@ void host_transfer(World& world, int rank, sg4::Host* from, int from_region, sg4
   auto comm = sg4::Comm::sendto_init(from, to);
   comm->set_payload_size(bytes);
   world.ledger.add_transfer(from_region, to_region, bytes);
+  const auto wan_B = from_region != to_region ? static_cast<std::int64_t>(bytes) : 0;
+  if (wan_B > 0) world.recorder.add_wan_in_flight(from_region, to_region, wan_B, start);
   comm->start();
   try {
     comm->wait();
   } catch (const simgrid::Exception&) {
+    if (wan_B > 0) world.recorder.add_wan_in_flight(from_region, to_region, -wan_B, sg4::Engine::get_clock());
     world.recorder.add_span({rank, "communication", what + " (failed)", start, sg4::Engine::get_clock()});
     throw;
   }
+  if (wan_B > 0) world.recorder.add_wan_in_flight(from_region, to_region, -wan_B, sg4::Engine::get_clock());
   world.recorder.add_span({rank, "communication", what, start, sg4::Engine::get_clock()});
 }
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "kernels/check.h"
+
 namespace geotrain::sim {
 
 void Recorder::add_span(Span span) {
@@ -50,20 +52,50 @@ std::string Recorder::timeline_csv() const {
   return out;
 }
 
-std::string Recorder::trace_json(const std::vector<std::string>& worker_names) const {
+void Recorder::add_wan_in_flight(int src_region, int dst_region, std::int64_t delta_B, double now_s) {
+  const std::pair<int, int> pair{src_region, dst_region};
+  std::int64_t& now_B = wan_in_flight_B_[pair];
+  now_B += delta_B;
+  GEOTRAIN_CHECK(now_B >= 0, "WAN bytes in flight went below 0");
+  const auto last = wan_last_sample_.find(pair);
+  if (last != wan_last_sample_.end() && wan_samples_[last->second].time_s == now_s) {
+    wan_samples_[last->second].bytes = now_B;  // one sample per time: the value after all changes
+    return;
+  }
+  wan_last_sample_[pair] = wan_samples_.size();
+  wan_samples_.push_back({now_s, src_region, dst_region, now_B});
+}
+
+void Recorder::close_wan_in_flight(double end_s) {
+  for (const auto& [pair, bytes] : wan_in_flight_B_)
+    if (bytes > 0) add_wan_in_flight(pair.first, pair.second, -bytes, end_s);
+}
+
+std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const {
   nlohmann::ordered_json events = nlohmann::ordered_json::array();
-  for (std::size_t i = 0; i < worker_names.size(); ++i)
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", i},
-                      {"args", {{"name", worker_names[i]}}}});
+  for (std::size_t r = 0; r < region_names.size(); ++r) {
+    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", r}, {"args", {{"name", region_names[r]}}}});
+    events.push_back({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", r}, {"args", {{"sort_index", r}}}});
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", nodes[i].region}, {"tid", i},
+                      {"args", {{"name", nodes[i].name}}}});
   constexpr double kMicrosecondsPerSecond = 1e6;
   for (const auto& s : spans_)
     events.push_back({{"name", s.name},
                       {"cat", s.category},
                       {"ph", "X"},
-                      {"pid", 0},
+                      {"pid", nodes.at(static_cast<std::size_t>(s.rank)).region},
                       {"tid", s.rank},
                       {"ts", s.start_s * kMicrosecondsPerSecond},
                       {"dur", (s.end_s - s.start_s) * kMicrosecondsPerSecond}});
+  for (const auto& w : wan_samples_)
+    events.push_back({{"name", "WAN in flight to " + region_names.at(static_cast<std::size_t>(w.dst_region)) + " (bytes)"},
+                      {"cat", "wan"},
+                      {"ph", "C"},
+                      {"pid", w.src_region},
+                      {"ts", w.time_s * kMicrosecondsPerSecond},
+                      {"args", {{"bytes", w.bytes}}}});
   nlohmann::ordered_json doc = {{"displayTimeUnit", "ms"}, {"traceEvents", events}};
   return doc.dump() + "\n";
 }

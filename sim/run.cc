@@ -222,9 +222,12 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
                          {"transfers_per_wall_s", ledger.transfers() / wall_s},
                          {"simulated_steps_per_wall_s", recorder.rows().size() / wall_s}};
   out.timeline_csv = recorder.timeline_csv();
-  std::vector<std::string> names;
-  for (const auto& w : platform.nodes()) names.push_back(w.name);
-  out.trace_json = recorder.trace_json(names);
+  std::vector<TraceNode> nodes;
+  for (const auto& w : platform.nodes()) nodes.push_back({w.name, w.region});
+  std::vector<std::string> region_names;
+  for (const auto& region : scenario.topology.regions) region_names.push_back(region.name);
+  recorder.close_wan_in_flight(simulated_s);
+  out.trace_json = recorder.trace_json(nodes, region_names);
   return out;
 }
 

@@ -2,6 +2,8 @@
 #include "sim/collectives/analytic.h"
 
 #include <algorithm>
+#include <map>
+#include <utility>
 
 #include <simgrid/s4u.hpp>
 
@@ -138,12 +140,18 @@ void AnalyticCollectives::meet(WorkerContext& ctx, int op, const std::vector<int
     if (t.is_real()) math(m->tensors);
     Ledger& ledger = ctx.world().ledger;
     const auto& nodes = ctx.platform().nodes();
-    for (const Flow& f : timing.flows) ledger.add_transfer(nodes[f.src].region, nodes[f.dst].region, f.bytes);
+    std::map<std::pair<int, int>, std::int64_t> wan_B;  // (src, dst) region: the collective's WAN bytes
+    for (const Flow& f : timing.flows) {
+      ledger.add_transfer(nodes[f.src].region, nodes[f.dst].region, f.bytes);
+      if (nodes[f.src].region != nodes[f.dst].region) wan_B[{nodes[f.src].region, nodes[f.dst].region}] += f.bytes;
+    }
     m->end_s = ctx.now() + timing.seconds;
     for (auto& actor : m->waiting) actor->resume();
     ledger.add_in_flight(static_cast<double>(timing.peak_phase_B));
+    for (const auto& [pair, bytes] : wan_B) ctx.world().recorder.add_wan_in_flight(pair.first, pair.second, bytes, ctx.now());
     sg4::this_actor::sleep_until(m->end_s);
     ledger.add_in_flight(-static_cast<double>(timing.peak_phase_B));
+    for (const auto& [pair, bytes] : wan_B) ctx.world().recorder.add_wan_in_flight(pair.first, pair.second, -bytes, ctx.now());
     return;
   }
   sg4::this_actor::sleep_until(m->end_s);
