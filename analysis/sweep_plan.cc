@@ -61,18 +61,41 @@ nlohmann::json load_base(const nlohmann::ordered_json& doc, const std::string& f
   return nlohmann::json(scenario);
 }
 
+// A labelled value {"label": "H=100", "value": 100} (an object with exactly these two keys) sets
+// `value` and `label` and returns true; any other JSON is a plain value (returns false).
+bool labelled(const nlohmann::ordered_json& v, const std::string& file, const std::string& path, nlohmann::ordered_json& value,
+              std::string& label) {
+  if (!v.is_object() || v.size() != 2 || !v.contains("label") || !v.contains("value")) return false;
+  if (!v["label"].is_string() || v["label"].get<std::string>().empty())
+    throw_input_error(file, path + "/label", v["label"].dump(), "expected a non-empty string (the value's label)");
+  value = v["value"];
+  label = v["label"].get<std::string>();
+  return true;
+}
+
+// The axes of one point (raw values) and the labels of its labelled values.
+struct PointAxes {
+  nlohmann::ordered_json axes = nlohmann::ordered_json::object();
+  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
+};
+
 void check_axis_pointer(const std::string& file, const std::string& path, const std::string& pointer) {
   std::vector<std::string> tokens;
   const std::string problem = split_pointer(pointer, tokens);
   if (!problem.empty()) throw_input_error(file, path, pointer, problem);
 }
 
-// Grid axes in file order; each a non-empty array of values.
-std::vector<std::pair<std::string, nlohmann::ordered_json>> grid_axes(const nlohmann::ordered_json& grid,
-                                                                       const std::string& file) {
+struct GridAxis {
+  std::string pointer;
+  std::vector<nlohmann::ordered_json> values;
+  std::vector<std::string> labels;  // per value; "" when unlabelled
+};
+
+// Grid axes in file order; each a non-empty array of values, labelled or not (labels unique).
+std::vector<GridAxis> grid_axes(const nlohmann::ordered_json& grid, const std::string& file) {
   if (!grid.is_object() || grid.empty())
     throw_input_error(file, "/grid", value_text(grid), "expected a non-empty object {\"/json/pointer\": [values...]}");
-  std::vector<std::pair<std::string, nlohmann::ordered_json>> axes;
+  std::vector<GridAxis> axes;
   std::size_t count = 1;
   for (const auto& [pointer, values] : grid.items()) {
     const std::string path = child("/grid", pointer);
@@ -82,42 +105,63 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> grid_axes(const nloh
     count *= values.size();
     if (count > kMaxSweepPoints)
       throw_input_error(file, "/grid", "", fmt::format("the grid has more than {} points", kMaxSweepPoints));
-    axes.emplace_back(pointer, values);
+    GridAxis axis{pointer, {}, {}};
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      nlohmann::ordered_json value;
+      std::string label;
+      const std::string at = fmt::format("{}/{}", path, i);
+      if (!labelled(values[i], file, at, value, label)) value = values[i];
+      if (!label.empty() && std::find(axis.labels.begin(), axis.labels.end(), label) != axis.labels.end())
+        throw_input_error(file, at + "/label", values[i]["label"].dump(), "expected a label this axis does not use yet");
+      axis.values.push_back(std::move(value));
+      axis.labels.push_back(label);
+    }
+    axes.push_back(std::move(axis));
   }
   return axes;
 }
 
-std::vector<nlohmann::ordered_json> expand_grid(const nlohmann::ordered_json& grid, const std::string& file) {
+std::vector<PointAxes> expand_grid(const nlohmann::ordered_json& grid, const std::string& file) {
   const auto axes = grid_axes(grid, file);
   std::size_t count = 1;
-  for (const auto& axis : axes) count *= axis.second.size();
-  std::vector<nlohmann::ordered_json> points;
+  for (const auto& axis : axes) count *= axis.values.size();
+  std::vector<PointAxes> points;
   points.reserve(count);
+  std::vector<std::size_t> pick(axes.size());
   for (std::size_t i = 0; i < count; ++i) {
-    nlohmann::ordered_json point = nlohmann::ordered_json::object();
     std::size_t rest = i;
     for (std::size_t a = axes.size(); a-- > 0;) {  // the last axis varies fastest
-      const auto& values = axes[a].second;
-      point[axes[a].first] = values[rest % values.size()];
-      rest /= values.size();
+      pick[a] = rest % axes[a].values.size();
+      rest /= axes[a].values.size();
     }
-    nlohmann::ordered_json ordered = nlohmann::ordered_json::object();  // axis order, not reversed
-    for (const auto& axis : axes) ordered[axis.first] = point[axis.first];
-    points.push_back(std::move(ordered));
+    PointAxes point;
+    for (std::size_t a = 0; a < axes.size(); ++a) {  // axis order
+      point.axes[axes[a].pointer] = axes[a].values[pick[a]];
+      if (!axes[a].labels[pick[a]].empty()) point.labels[axes[a].pointer] = axes[a].labels[pick[a]];
+    }
+    points.push_back(std::move(point));
   }
   return points;
 }
 
-std::vector<nlohmann::ordered_json> list_points(const nlohmann::ordered_json& list, const std::string& file) {
+std::vector<PointAxes> list_points(const nlohmann::ordered_json& list, const std::string& file) {
   if (!list.is_array() || list.empty())
     throw_input_error(file, "/list", value_text(list), "expected a non-empty array of {\"/json/pointer\": value} objects");
   if (list.size() > kMaxSweepPoints) throw_input_error(file, "/list", "", fmt::format("more than {} points", kMaxSweepPoints));
-  std::vector<nlohmann::ordered_json> points;
+  std::vector<PointAxes> points;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string path = "/list/" + std::to_string(i);
     if (!list[i].is_object()) throw_input_error(file, path, value_text(list[i]), "expected an object {\"/json/pointer\": value}");
-    for (const auto& [pointer, value] : list[i].items()) check_axis_pointer(file, child(path, pointer), pointer);
-    points.push_back(list[i]);
+    PointAxes point;
+    for (const auto& [pointer, v] : list[i].items()) {
+      check_axis_pointer(file, child(path, pointer), pointer);
+      nlohmann::ordered_json value;
+      std::string label;
+      if (labelled(v, file, child(path, pointer), value, label)) point.labels[pointer] = label;
+      else value = v;
+      point.axes[pointer] = std::move(value);
+    }
+    points.push_back(std::move(point));
   }
   return points;
 }
@@ -180,12 +224,13 @@ SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file
   plan.name = doc.contains("name") ? doc["name"].get<std::string>() : fs::path(file).stem().string();
   const nlohmann::json base = load_base(doc, file, plan.base_file);
   const auto axes_of_points = doc.contains("grid") ? expand_grid(doc["grid"], file) : list_points(doc["list"], file);
-  for (const auto& axes : axes_of_points)
-    for (const auto& [pointer, value] : axes.items())
+  for (const auto& point : axes_of_points)
+    for (const auto& [pointer, value] : point.axes.items())
       if (std::find(plan.axis_pointers.begin(), plan.axis_pointers.end(), pointer) == plan.axis_pointers.end())
         plan.axis_pointers.push_back(pointer);
   for (std::size_t i = 0; i < axes_of_points.size(); ++i) {
-    SweepPoint p{i, point_id(i, axes_of_points.size(), axes_of_points[i]), axes_of_points[i], base};
+    const auto& axes = axes_of_points[i].axes;
+    SweepPoint p{i, point_id(i, axes_of_points.size(), axes), axes, base, axes_of_points[i].labels};
     for (const auto& [pointer, value] : p.axes.items())
       if (std::string problem = set_pointer(p.scenario, pointer, nlohmann::json(value)); !problem.empty())
         throw_input_error(file, fmt::format("point {} ({})", p.id, axes_text(p.axes)), pointer, problem);
@@ -195,6 +240,12 @@ SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file
 }
 
 SweepPlan load_sweep(const std::string& file) { return parse_sweep(read_json(file), file); }
+
+nlohmann::ordered_json shown_axes(const SweepPoint& p) {
+  nlohmann::ordered_json shown = p.axes;
+  for (const auto& [pointer, label] : p.labels.items()) shown[pointer] = label;
+  return shown;
+}
 
 std::string scenario_hash(const nlohmann::json& scenario, const std::string& base_file) {
   std::string text = scenario.dump();

@@ -22,6 +22,7 @@ std::string number_text(double v) {
 const std::vector<MetricColumn>& sweep_metrics() {
   static const std::vector<MetricColumn> columns = {
       {"throughput_samples_per_s", "/throughput_samples_per_s"},
+      {"simulated_s", "/simulated_s"},
       {"time_to_target_s", "/convergence/time_to_target_s"},
       {"cost_to_target_usd", "/convergence/cost_to_target_usd"},
       {"total_usd", "/cost_usd/total"},

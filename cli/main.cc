@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "analysis/sweep_table.h"
 #include "cli/commands.h"
 #include "cli/process_pool.h"
 #include "runtime/dataset.h"
@@ -134,11 +135,12 @@ int cmd_run(const std::string& scenario_file, std::string out_dir, bool quiet, c
   return 0;
 }
 
-// One CSV row per run folder: the figures people compare runs by.
+// One CSV row per run folder: the figures people compare runs by (the metric columns are those of
+// sweep.csv, analysis::sweep_metrics()).
 int cmd_summarize(const std::vector<std::string>& dirs) {
-  fmt::print("run,scenario,strategy,workers,simulated_s,samples,throughput_samples_per_s,final_test_accuracy,"
-             "final_test_loss,time_to_target_s,cost_to_target_usd,total_usd,egress_usd,wan_bytes,"
-             "staleness_mean,diverged\n");
+  std::string header = "run,scenario,strategy,workers,samples";
+  for (const auto& m : geotrain::analysis::sweep_metrics()) header += std::string(",") + m.column;
+  fmt::print("{},staleness_mean,diverged\n", header);
   auto field = [](const nlohmann::json& v) { return v.is_null() ? std::string() : v.dump(); };
   for (const auto& dir : dirs) {
     const auto file = (std::filesystem::path(dir) / "results.json").string();
@@ -149,16 +151,17 @@ int cmd_summarize(const std::vector<std::string>& dirs) {
       fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
       return kExitBadInput;
     }
-    const auto& c = r["convergence"];
     std::string strategy = r["strategy"]["name"].get<std::string>();
     for (const char* knob : {"allreduce", "mode", "form"})
       if (r["strategy"].contains(knob)) strategy += "/" + r["strategy"][knob].get<std::string>();
-    fmt::print("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", dir, r["scenario"].get<std::string>(), strategy,
-               field(r["workers"]), field(r["simulated_s"]), field(r["samples"]), field(r["throughput_samples_per_s"]),
-               field(c["final_test_accuracy"]), field(c["final_test_loss"]), field(c["time_to_target_s"]),
-               field(c["cost_to_target_usd"]), field(r["cost_usd"]["total"]), field(r["cost_usd"]["egress"]),
-               field(r["traffic_bytes"]["wan"]), r.contains("staleness") ? field(r["staleness"]["mean"]) : "",
-               field(r["diverged"]));
+    std::string row = fmt::format("{},{},{},{},{}", dir, r["scenario"].get<std::string>(), strategy, field(r["workers"]),
+                                  field(r["samples"]));
+    for (const auto& m : geotrain::analysis::sweep_metrics()) {
+      const nlohmann::json::json_pointer pointer(m.pointer);
+      row += ',';
+      if (r.contains(pointer)) row += field(r.at(pointer));
+    }
+    fmt::print("{},{},{}\n", row, r.contains("staleness") ? field(r["staleness"]["mean"]) : "", field(r["diverged"]));
   }
   return 0;
 }
