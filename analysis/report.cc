@@ -30,6 +30,7 @@ code{font-size:12px;background:#f3f4f6;padding:1px 4px;border-radius:3px}
 .charts{display:flex;flex-wrap:wrap;gap:18px 24px;margin:6px 0 14px}
 figure{margin:0;flex:1 1 460px;min-width:0}
 figure.wide{flex-basis:100%;margin:6px 0 12px}
+.charts figure:last-child:nth-child(odd):not(:first-child){flex-grow:0;flex-basis:calc(50% - 12px)}
 figcaption{font-weight:600;margin:2px 0 4px}
 svg{width:100%;height:auto;display:block}
 svg text{font-family:inherit}
