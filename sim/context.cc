@@ -15,7 +15,7 @@
 #include "kernels/reduce.h"
 #include "kernels/check.h"
 #include "sim/collectives/analytic.h"
-#include "sim/membership.h"
+#include "sim/resilience/membership.h"
 #include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;
@@ -75,10 +75,7 @@ void WorkerContext::compute(double samples) {
   const double start = now();
   sg4::this_actor::execute(samples * world_.scenario.workload.flops_per_sample);
   world_.recorder.add_span({rank_, "compute", "forward+backward", start, now()});
-  if (world_.faults) {
-    world_.faults->unsynced_samples[rank_] += samples;
-    world_.faults->unsynced_compute_s[rank_] += now() - start;
-  }
+  if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
 }
 
 double WorkerContext::compute_gradient(int batch) {
@@ -95,10 +92,7 @@ double WorkerContext::compute_gradient(int batch) {
   const double start = now();
   sg4::this_actor::sleep_for(wall_s);
   world_.recorder.add_span({rank_, "compute", "forward+backward (measured)", start, now()});
-  if (world_.faults) {
-    world_.faults->unsynced_samples[rank_] += batch;
-    world_.faults->unsynced_compute_s[rank_] += now() - start;
-  }
+  if (world_.faults) world_.faults->add_work(rank_, batch, now() - start);
   return loss;
 }
 
@@ -261,7 +255,7 @@ Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64
   world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
   t.dst = dst;
   wan_in_flight(rank_, dst, static_cast<std::int64_t>(bytes));
-  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm, true);
+  if (world_.transfers) world_.transfers->started(*this, t, true);
   return t;
 }
 
@@ -279,7 +273,7 @@ void WorkerContext::end_in_flight(Transfer& t) {
 
 Transfer WorkerContext::recv_async(int src, int channel) {
   Transfer t = recv_reply_async(src, channel < 0 ? channel_ : channel);
-  if (world_.membership && is_worker()) world_.membership->track(rank_, t.comm, false, t.slot);
+  if (world_.transfers) world_.transfers->started(*this, t, false);
   return t;
 }
 
@@ -372,26 +366,8 @@ void WorkerContext::discard_inbox() { inbox(rank_)->clear(); }
 
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
   const double start = now();
-  if (world_.membership && is_worker()) {
-    // Aborted (a member died or a link failed): the round is retried by sync_round().  A
-    // transfer of an aborted view never completes the round, even if it finished.
-    auto forget = [&] {
-      end_in_flight(t);
-      world_.membership->untrack(rank_, t.comm.get());
-      if (t.slot) *t.slot = nullptr;  // a release message (not ours to delete) or a leaked payload
-    };
-    try {
-      if (view_ && view_->aborted) throw RoundAborted{};
-      t.comm->wait();
-      if (view_ && view_->aborted) throw RoundAborted{};
-    } catch (...) {
-      forget();
-      throw;
-    }
-    world_.membership->untrack(rank_, t.comm.get());
-  } else {
-    t.comm->wait();
-  }
+  if (world_.transfers) world_.transfers->wait(*this, t);  // on an abort it ends t's in-flight count
+  else t.comm->wait();
   // Waits of request/reply protocols (servers, gossip) are communication too; collectives
   // record theirs as one span of the whole collective.
   if (!in_collective_ && now() > start)

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +18,7 @@
 #include "runtime/tensor.h"
 #include "runtime/trainer.h"
 #include "sim/collectives/collectives.h"
-#include "sim/fault_log.h"
+#include "sim/resilience/fault_log.h"
 #include "sim/ledger.h"
 #include "sim/platform.h"
 #include "sim/recorder.h"
@@ -54,7 +55,7 @@ struct Message {
 struct Transfer {
   simgrid::s4u::CommPtr comm;
   // Receives only: where SimGrid puts the payload.  Shared: under faults a receive abandoned by a
-  // failed round may still complete after its Transfer is gone (sim/membership.h keeps the slot).
+  // failed round may still complete after its Transfer is gone (sim/resilience/membership.h keeps the slot).
   std::shared_ptr<Message*> slot;
   std::uint64_t in_flight_B = 0;   // sends: bytes counted in flight until the wait
   int dst = -1;                    // sends: the destination node
@@ -67,6 +68,19 @@ struct Overlapped {
 
 class Training;
 class Membership;
+class Resilient;
+class WorkerContext;
+
+// The resilience layer's hook on workers' transfers (installed in runs with faults, null
+// otherwise; sim/resilience/membership.h): it tracks them, so that a round that fails can cancel
+// them, and waits on them, so that a transfer of an aborted round fails its waiter.
+class TransferObserver {
+ public:
+  virtual ~TransferObserver() = default;
+  virtual void started(WorkerContext& ctx, Transfer& t, bool is_send) = 0;
+  // Waits for `t` to complete; throws when its round aborts (RoundAborted) or it fails.
+  virtual void wait(WorkerContext& ctx, Transfer& t) = 0;
+};
 class AnalyticCollectives;
 struct GroupView;
 
@@ -99,6 +113,14 @@ struct World {
   // "collective" fidelity (sim/collectives/analytic.h): collectives meet here instead of running
   // as flows.  Null in message fidelity.
   AnalyticCollectives* analytic = nullptr;
+  // The strategy's declarations to the resilience layer (sim/resilience/replica.h); null for bare
+  // worker programs (a data-parallel replica is assumed).
+  Resilient* resilient = nullptr;
+  TransferObserver* transfers = nullptr;
+  // The resilience layer's records: per round, the first worker that applied it and the hash of
+  // its state (the agreement check), and the samples each member brought (the round log).
+  std::map<long, std::pair<int, std::uint64_t>> agreement;
+  std::map<long, std::map<int, double>> round_samples;
 };
 
 // Evaluates the deployed parameters on the test set into `row`.  REQUIRES: real training.
@@ -145,12 +167,16 @@ class WorkerContext {
   // are rebuilt over the members, in the platform's ring order.
   void allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
 
-  // --- Faults (sim/membership.h).  Without faults these reduce to the plain calls. ---
+  // --- Faults (sim/resilience/membership.h).  Without faults these reduce to the plain calls. ---
   // True when workers can be preempted or links fail in this run.
   bool faults_on() const { return world_.membership != nullptr; }
   // This worker came back after a preemption (its actor was started anew).
   bool restarted() const { return restarted_; }
   void mark_restarted() { restarted_ = true; }
+  // The round this worker's program starts at: 0, or the round a returning worker rejoined at
+  // (set by the resilience layer before the program runs).
+  long start_round() const { return start_round_; }
+  void set_start_round(long round) { start_round_ = round; }
   // One round of a synchronous strategy: `body(members)` runs the round's collectives among the
   // view's members.  When the view aborts (a member died, a transfer failed) `restore()` puts
   // back what body changed, and after scenario faults.retry_after_s the round runs again with the
@@ -224,6 +250,8 @@ class WorkerContext {
   void join(Overlapped& op);
   // The message channel this context's collectives use (0 unless an overlapped helper).
   int channel() const { return channel_; }
+  // The view of the group round in progress (sync_round, faults only), else null.
+  const std::shared_ptr<GroupView>& round_view() const { return view_; }
 
   // Receives the next message of this node's inbox (blocks).
   std::unique_ptr<Message> receive_inbox();
@@ -232,6 +260,9 @@ class WorkerContext {
   void discard_inbox();
   // Waits for the transfer; for a receive returns the message (caller owns it).
   std::unique_ptr<Message> wait(Transfer& t);
+  // A send's bytes stop counting in flight (ledger and trace): its wait returned, or the
+  // resilience layer aborted it.  Nothing for a receive or a send already ended.
+  void end_in_flight(Transfer& t);
 
   // Times a collective for the trace and the collective statistics.
   class CollectiveTimer {
@@ -253,10 +284,11 @@ class WorkerContext {
   // The trace's WAN in-flight counter from node src to node dst changes by delta_B (nothing when
   // both are in one region).
   void wan_in_flight(int src, int dst, std::int64_t delta_B);
-  // A send's bytes stop counting in flight (the sender's wait returned or was aborted).
-  void end_in_flight(Transfer& t);
   // The receiver took a message: a WAN message nobody waited for stops counting in flight.
   void taken(Message& msg);
+  // The round log of strategies that keep one (sim/resilience/replica.h): the group's first
+  // member records the committed round.
+  void log_round(long round, const std::vector<int>& members);
   // The mean over `order` (ring order; `groups`: the members of each region, for hierarchical).
   void allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
                            const std::vector<std::vector<int>>& groups);
@@ -271,6 +303,7 @@ class WorkerContext {
   int channel_ = 0;
   bool overlapped_ = false;
   bool restarted_ = false;
+  long start_round_ = 0;
   std::shared_ptr<GroupView> view_;  // the view of the round in progress (sync_round, faults only)
 };
 

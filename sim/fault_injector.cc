@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
 
-#include "sim/membership.h"
+#include "sim/resilience/membership.h"
 
 namespace sg4 = simgrid::s4u;
 

@@ -9,7 +9,8 @@
 
 #include "sim/fault_injector.h"
 #include "sim/collectives/analytic.h"
-#include "sim/membership.h"
+#include "sim/resilience/membership.h"
+#include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -145,7 +146,7 @@ void evaluate_at_end(World& world, double simulated_s) {
 }
 
 // Runs the worker programs (and server programs) of one simulation and assembles the output.
-RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>& servers,
+RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::vector<ServerPlacement>& servers,
                    const std::function<void(World&)>& prepare, const WorkerProgram& worker,
                    const std::function<void(WorkerContext&, int)>& server,
                    const std::function<void(World&)>& finish) {
@@ -164,6 +165,7 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
   };
   // Faults: group views, counters, and the injector that starts the workers.
   std::unique_ptr<Membership> membership;
+  std::unique_ptr<TransferObserver> round_transfers;
   std::unique_ptr<FaultLog> fault_log;
   std::unique_ptr<FaultInjector> injector;
   std::unique_ptr<AnalyticCollectives> analytic;
@@ -172,14 +174,20 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
     world.analytic = analytic.get();
   }
   if (scenario.has_faults()) {
-    membership = std::make_unique<Membership>(workers, scenario.strategy.value("on_failure", "elastic") != "wait");
+    const bool elastic = !resilient || resilient->traits.on_failure == OnFailure::elastic;
+    membership = std::make_unique<Membership>(workers, elastic);
     fault_log = std::make_unique<FaultLog>(workers);
     world.membership = membership.get();
+    round_transfers = make_round_transfers(*membership);
+    world.transfers = round_transfers.get();
     world.faults = fault_log.get();
     injector = std::make_unique<FaultInjector>(
         world, build_schedules(scenario.fleet, scenario.faults.zone_outages, scenario.seed, time_limit_s(scenario)),
         worker);
   }
+  world.resilient = resilient;
+  if (membership && resilient && resilient->traits.round_log_key)
+    world.extra[resilient->traits.round_log_key] = nlohmann::ordered_json::array();
   if (prepare) prepare(world);
   const auto run_start = std::chrono::steady_clock::now();
   for (const auto& node : platform.nodes()) {
@@ -195,6 +203,7 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
   if (injector) injector->start();
   sg4::Engine::get_instance()->run();
   if (finish) finish(world);
+  resilience::report_agreement(world);
   const double simulated_s = sg4::Engine::get_clock();
   if (injector) injector->record_down_spans(simulated_s);
   evaluate_at_end(world, simulated_s);
@@ -234,13 +243,18 @@ RunOutput simulate(const Scenario& scenario, const std::vector<ServerPlacement>&
 }  // namespace
 
 RunOutput run_program(const Scenario& scenario, const WorkerProgram& program) {
-  return simulate(scenario, {}, nullptr, program, [](WorkerContext&, int) {}, nullptr);
+  return simulate(scenario, nullptr, {}, nullptr, program, [](WorkerContext&, int) {}, nullptr);
 }
 
 RunOutput run_strategy(const Scenario& scenario, Strategy& strategy) {
   return simulate(
-      scenario, strategy.servers(scenario), [&strategy](World& w) { strategy.prepare(w); },
-      [&strategy](WorkerContext& ctx) { strategy.run(ctx); },
+      scenario, &strategy, strategy.servers(scenario), [&strategy](World& w) { strategy.prepare(w); },
+      [&strategy](WorkerContext& ctx) {
+        // A returning worker of a group-round strategy rejoins its group and reloads its state
+        // first (the resilience layer); the program then starts at ctx.start_round().
+        if (ctx.restarted() && strategy.traits.group_rounds && !resilience::rejoin(ctx, strategy)) return;
+        strategy.run(ctx);
+      },
       [&strategy](WorkerContext& ctx, int index) { strategy.run_server(ctx, index); },
       [&strategy](World& w) { strategy.finish(w); });
 }

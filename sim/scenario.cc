@@ -205,45 +205,6 @@ int Scenario::worker_count() const {
 
 namespace {
 
-// "faults.servers" names servers of the strategy: its parameter-server shards or EASGD's center.
-void check_server_faults(const Scenario& s) {
-  if (s.faults.servers.empty()) return;
-  const auto servers = static_cast<int>(make_strategy(s)->servers(s).size());
-  const std::string name = s.strategy.value("name", "");
-  if (servers == 0)
-    throw_bad_input(s.file, "/faults/servers", "strategy \"" + name + "\"",
-                    "server faults need a strategy with servers: parameter_server (its shards) or easgd "
-                    "(its center, shard 0)");
-  for (std::size_t i = 0; i < s.faults.servers.size(); ++i)
-    if (s.faults.servers[i].shard >= servers)
-      throw_bad_input(s.file, "/faults/servers/" + std::to_string(i) + "/shard",
-                      std::to_string(s.faults.servers[i].shard),
-                      fmt::format("expected a shard of strategy \"{}\": 0 to {}", name, servers - 1));
-}
-
-// Parameter servers, EASGD and gossip send requests whose replies a down link would lose with
-// nothing to release the requester (server and peer deaths do release it): refused rather than
-// left to wait until the time limit.  Bandwidth and latency profiles are fine.
-void check_link_downs(const Scenario& s) {
-  const std::string name = s.strategy.value("name", "");
-  if (name != "parameter_server" && name != "easgd" && name != "gossip") return;
-  for (std::size_t i = 0; i < s.faults.links.size(); ++i)
-    if (!s.faults.links[i].down.empty())
-      throw_bad_input(s.file, "/faults/links/" + std::to_string(i) + "/down", "strategy \"" + name + "\"",
-                      "link down windows are not modeled for parameter_server, easgd and gossip yet (a request "
-                      "lost on a down link would wait for its reply until the time limit); use bandwidth and "
-                      "latency profiles, or a strategy with group rounds");
-}
-
-// Gossip has no group state to checkpoint (every worker holds its own replica): a "checkpoint"
-// there would be silently ignored.
-void check_checkpoint_use(const Scenario& s) {
-  const std::string name = s.strategy.value("name", "");
-  if (s.faults.checkpoint && name == "gossip")
-    throw_bad_input(s.file, "/checkpoint", "strategy \"gossip\"",
-                    "gossip writes no checkpoints (a returning worker copies a live peer); remove \"checkpoint\"");
-}
-
 // Under faults a collective must be able to fail half-way (a member dies, a link goes down):
 // only flows do that.
 void check_fidelity(const Scenario& s) {
@@ -293,9 +254,6 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   auto st = r.object("strategy");
   validate_strategy(st, s);
   s.strategy = r.raw("strategy");
-  check_server_faults(s);
-  check_checkpoint_use(s);
-  check_link_downs(s);
   check_fidelity(s);
   r.finish();
   return s;

@@ -1,4 +1,4 @@
-// Faults of the server-based strategies (sim/strategies/server_link.h): asynchronous and
+// Faults of the server-based strategies (sim/resilience/server_link.h): asynchronous and
 // synchronous parameter servers going on with the live workers (against sequential SGD, elastic
 // DDP and hand-stepped groups, a returning worker included), replies that never reach a dead
 // incarnation, server down windows with and without checkpoints, EASGD through a preemption and

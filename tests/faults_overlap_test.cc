@@ -63,19 +63,14 @@ struct Run {
   std::vector<float> params;
 };
 
-class CaptureDeployed final : public sim::Strategy {
+class CaptureDeployed final : public testing::Wrapped {
  public:
-  explicit CaptureDeployed(std::unique_ptr<sim::Strategy> inner) : inner_(std::move(inner)) {}
-  void prepare(sim::World& w) override { inner_->prepare(w); }
-  void run(sim::WorkerContext& ctx) override { inner_->run(ctx); }
+  using Wrapped::Wrapped;
   void finish(sim::World& w) override {
-    inner_->finish(w);
+    Wrapped::finish(w);
     params = w.deployed_parameters();
   }
   std::vector<float> params;
-
- private:
-  std::unique_ptr<sim::Strategy> inner_;
 };
 
 Run run_captured(const json& scenario) {

@@ -83,11 +83,9 @@ struct Replicas {
   std::vector<std::vector<float>> params;
 };
 
-class CaptureReplicas final : public sim::Strategy {
+class CaptureReplicas final : public testing::Wrapped {
  public:
-  explicit CaptureReplicas(std::unique_ptr<sim::Strategy> inner) : inner_(std::move(inner)) {}
-  void prepare(sim::World& w) override { inner_->prepare(w); }
-  void run(sim::WorkerContext& ctx) override { inner_->run(ctx); }
+  using Wrapped::Wrapped;
   void finish(sim::World& w) override {
     for (const auto& t : w.trainers) {
       const auto v = t->params().values();
@@ -95,9 +93,6 @@ class CaptureReplicas final : public sim::Strategy {
     }
   }
   std::vector<std::vector<float>> params;
-
- private:
-  std::unique_ptr<sim::Strategy> inner_;
 };
 
 Replicas run_replicas(const json& scenario) {

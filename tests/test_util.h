@@ -92,22 +92,36 @@ struct Captured {
   std::vector<float> params;
 };
 
-class Capture final : public sim::Strategy {
+// A strategy that does what `inner` does (program, servers, its declarations to the resilience
+// layer); tests derive from it to look at the world at the end.
+class Wrapped : public sim::Strategy {
  public:
-  explicit Capture(std::unique_ptr<sim::Strategy> inner) : inner_(std::move(inner)) {}
+  explicit Wrapped(std::unique_ptr<sim::Strategy> inner) : inner_(std::move(inner)) { traits = inner_->traits; }
   std::vector<sim::ServerPlacement> servers(const sim::Scenario& s) const override { return inner_->servers(s); }
   void prepare(sim::World& w) override { inner_->prepare(w); }
   void run(sim::WorkerContext& ctx) override { inner_->run(ctx); }
   void run_server(sim::WorkerContext& ctx, int i) override { inner_->run_server(ctx, i); }
+  void finish(sim::World& w) override { inner_->finish(w); }
+  sim::ReplicaState replica(sim::World& w, int rank, long round) override { return inner_->replica(w, rank, round); }
+  std::uint64_t join_bytes(sim::World& w, int rank, long round) override { return inner_->join_bytes(w, rank, round); }
+  void on_restart(sim::World& w, int rank) override { inner_->on_restart(w, rank); }
+  void after_load(sim::WorkerContext& ctx, long round, int donor) override { inner_->after_load(ctx, round, donor); }
+
+ private:
+  std::unique_ptr<sim::Strategy> inner_;
+};
+
+// Captures the deployed parameters at the end.
+class Capture final : public Wrapped {
+ public:
+  using Wrapped::Wrapped;
   void finish(sim::World& w) override {
+    Wrapped::finish(w);
     params = w.deployed_parameters();
     if (!std::all_of(params.begin(), params.end(), [](float x) { return std::isfinite(x); }))
       params.clear();  // a diverged run: JSON cannot carry NaN
   }
   std::vector<float> params;
-
- private:
-  std::unique_ptr<sim::Strategy> inner_;
 };
 
 inline Captured run_captured(const nlohmann::json& scenario) {

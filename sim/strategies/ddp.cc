@@ -2,13 +2,13 @@
 // its batch, the gradients are averaged with an all-reduce, and every replica applies the mean
 // with its own (identical) optimizer, so the replicas stay identical.  Optional gradient
 // compression: "wire_format" quantizes each worker's gradient once before the all-reduce.
-// Under faults a step is a round of the group (sim/membership.h): a preempted member's gradient
-// is lost and the step is redone by the survivors (elastic) or after its replacement (wait); a
-// returning worker copies a live replica (parameters and optimizer state).
+// Each step is a round of the group (sim/resilience/): under faults a preempted member's gradient
+// is lost and the step is redone by the survivors; the replica is the trainer's parameters and
+// optimizer state (the layer's default declaration).
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
-#include "sim/strategies/restart.h"
+#include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -21,17 +21,12 @@ class Ddp final : public Strategy {
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
     runtime::Trainer& trainer = ctx.trainer();
-    const std::uint64_t bytes = state_bytes(trainer.params().numel(), w.optimizer);
-    long step = 0;
-    if (ctx.restarted() && (step = rejoin(ctx, replica_state(ctx, bytes))) < 0) return;
-    std::vector<float> saved;  // the gradient before the all-reduce, for a retry (faults only)
-    for (; step < w.steps; ++step) {
+    for (long step = ctx.start_round(); step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       if (wire_format_ != "native") apply_wire_format(trainer.grads(), wire_format_);  // e.g. fp16 compression
-      const auto members = allreduce_mean_round(ctx, step, trainer.grads(), algo_, saved);
+      const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
       trainer.optimizer_step(trainer.grads());
-      if (ctx.faults_on())
-        maybe_checkpoint(ctx, step + 1, members, bytes, [&trainer](Checkpoint& c) { save_replica(trainer, c); });
+      resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
   }
@@ -44,10 +39,12 @@ class Ddp final : public Strategy {
 }  // namespace
 
 std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
-  parse_on_failure(reader);
+  const OnFailure on_failure = parse_on_failure(reader);
   const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
   const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
+  auto ddp = std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
+  ddp->traits.on_failure = on_failure;
+  return ddp;
 }
 
 }  // namespace geotrain::sim

@@ -2,12 +2,13 @@
 // optimizer, then the workers all-reduce the outer gradient delta = theta_g - theta_m, apply the
 // outer optimizer to the global copy and restart from it.  Local SGD is the same program with
 // outer SGD, lr 1, no momentum: plain parameter averaging every H steps.
-// Under faults an outer round counts only the workers of its group that finished it; a returning
-// worker restarts from the global copy (of a live member, else the checkpoint) at the next round.
+// Each outer round is a round of the group (sim/resilience/): under faults it counts only the
+// workers that finished it; the replica is the global copy and outer optimizer, and a returning
+// worker restarts its inner loop from the global copy.
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
-#include "sim/strategies/restart.h"
+#include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -26,62 +27,29 @@ class Diloco final : public Strategy {
     runtime::Trainer& trainer = ctx.trainer();
     GlobalCopy& global = *globals_[ctx.rank()];
     const Workload& w = ctx.scenario().workload;
-    const std::uint64_t bytes = state_bytes(trainer.params().numel(), outer_.optimizer);
-    long step = 0;
-    if (ctx.restarted()) {
-      const long round = rejoin(ctx, state_source(ctx, bytes));
-      if (round < 0) return;
-      step = round * h_;
-    }
-    std::vector<float> saved;  // the outer gradient before the all-reduce, for a retry (faults only)
-    for (; step < w.steps; ++step) {
+    for (long step = ctx.start_round() * h_; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       trainer.optimizer_step(trainer.grads());
       int group = ctx.group_size();
       if ((step + 1) % h_ == 0 || step + 1 == w.steps) {
         runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);
         const long round = step / h_;
-        const auto members = allreduce_mean_round(ctx, round, delta, outer_.allreduce, saved);
+        const auto members = resilience::allreduce_round(ctx, round, delta, outer_.allreduce);
         global.step(delta);
         global.merge_into(trainer, 0.0);
+        resilience::applied(ctx, round + 1, members);
         group = static_cast<int>(members.size());
-        if (ctx.faults_on())
-          maybe_checkpoint(ctx, round + 1, members, bytes, [&global](Checkpoint& c) {
-            if (global.params().is_real()) c.params.assign(global.params().values().begin(), global.params().values().end());
-            c.optimizer = std::make_shared<runtime::Optimizer>(global.optimizer());
-          });
       }
-      ctx.end_step(w.batch_per_worker, loss, ctx.faults_on() ? group : 0);
+      ctx.end_step(w.batch_per_worker, loss, group);
     }
   }
 
- private:
-  // A returning worker takes the global copy (and outer optimizer state) and restarts its inner
-  // optimizer.
-  StateSource state_source(WorkerContext& ctx, std::uint64_t bytes) {
-    runtime::Trainer& trainer = ctx.trainer();
-    GlobalCopy& global = *globals_[ctx.rank()];
-    StateSource s;
-    s.bytes = bytes;
-    s.from_donor = [this, &trainer, &global](int donor) {
-      const GlobalCopy& d = *globals_[donor];
-      global.load(d.params().is_real() ? d.params().values() : std::span<const float>(), d.optimizer());
-      global.merge_into(trainer, 0.0);
-      trainer.optimizer().reset();
-    };
-    s.from_checkpoint = [&trainer, &global](const Checkpoint& c) {
-      global.load(c.params, *c.optimizer);
-      global.merge_into(trainer, 0.0);
-      trainer.optimizer().reset();
-    };
-    s.from_initial = [&ctx, &trainer, &global] {
-      global.load(ctx.world().training.initial_parameters(), runtime::Optimizer(global.optimizer().spec(), trainer.params().numel()));
-      global.merge_into(trainer, 0.0);
-      trainer.optimizer().reset();
-    };
-    return s;
-  }
+  // The replica: the global copy and the outer optimizer.
+  ReplicaState replica(World& world, int rank, long) override { return globals_[rank]->state(world); }
+  // A returning worker restarts from the global copy: theta_m = theta_g, a fresh inner optimizer.
+  void after_load(WorkerContext& ctx, long, int) override { globals_[ctx.rank()]->restart_inner(ctx.trainer()); }
 
+ private:
   int h_;
   OuterConfig outer_;
   std::vector<std::unique_ptr<GlobalCopy>> globals_;  // per worker
@@ -91,19 +59,23 @@ class Diloco final : public Strategy {
 }  // namespace
 
 std::unique_ptr<Strategy> make_diloco(JsonReader& reader, const Scenario&) {
-  parse_on_failure(reader);
+  const OnFailure on_failure = parse_on_failure(reader);
   // Paper defaults: H = 500, outer Nesterov lr 0.7, momentum 0.9.
   const int h = static_cast<int>(reader.integer_or("H", 500, 1, 100000000));
-  return std::make_unique<Diloco>(h, parse_outer(reader, nesterov_spec(0.7, 0.9)));
+  auto diloco = std::make_unique<Diloco>(h, parse_outer(reader, nesterov_spec(0.7, 0.9)));
+  diloco->traits.on_failure = on_failure;
+  return diloco;
 }
 
 std::unique_ptr<Strategy> make_local_sgd(JsonReader& reader, const Scenario&) {
-  parse_on_failure(reader);
+  const OnFailure on_failure = parse_on_failure(reader);
   runtime::OptimizerSpec averaging;
   averaging.name = "sgd";
   averaging.lr = 1.0;
   const int h = static_cast<int>(reader.integer_or("H", 100, 1, 100000000));
-  return std::make_unique<Diloco>(h, parse_outer(reader, averaging));
+  auto local_sgd = std::make_unique<Diloco>(h, parse_outer(reader, averaging));
+  local_sgd->traits.on_failure = on_failure;
+  return local_sgd;
 }
 
 }  // namespace geotrain::sim

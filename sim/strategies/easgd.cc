@@ -2,7 +2,7 @@
 // every tau steps a worker pulls the center copy theta_g from a server, computes
 // u = beta * (theta_m - theta_g), moves theta_m -= u and pushes u, which the server adds to the
 // center asynchronously (theta_g += u).  The deployed model is the average of the replicas.
-// Under faults (sim/strategies/server_link.h) the others go on: a preempted worker loses its
+// Under faults (sim/resilience/server_link.h) the others go on: a preempted worker loses its
 // local steps since its last push that landed; when it returns it restarts from the center (its
 // first action is a pull) at the step of that push.  The center (server 0) that fails restarts
 // from its last checkpoint (written every checkpoint.every_steps pushes applied), else from the
@@ -13,11 +13,10 @@
 
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
-#include "sim/membership.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
-#include "sim/strategies/restart.h"
-#include "sim/strategies/server_link.h"
+#include "sim/resilience/replica.h"
+#include "sim/resilience/server_link.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -35,7 +34,7 @@ class Easgd final : public Strategy {
     center_ = world.training.initial_parameters();
     synced_step_.assign(world.trainers.size(), 0);
     world.workers_finish_alone = true;  // each worker takes its own steps
-    world.deployed_parameters = [this, &world] { return world.membership ? live_average(world) : average_of_replicas(world); };
+    world.deployed_parameters = [this, &world] { return live_average(world); };
     link_.prepare(world, [this](WorkerContext& ctx, int index) { run_server(ctx, index); });
   }
 
@@ -45,7 +44,6 @@ class Easgd final : public Strategy {
     const Workload& w = ctx.scenario().workload;
     const std::vector<int> server{ctx.world_size()};
     const std::size_t n = trainer.params().numel();
-    const bool faults = ctx.faults_on();
     int step = 0;
     if (ctx.restarted()) {
       // Back from a preemption: the local work since the last push is gone; restart from the center.
@@ -53,8 +51,7 @@ class Easgd final : public Strategy {
       const auto center = pull(ctx, server);
       if (trainer.is_real()) kernels::copy(trainer.params().values().data(), center->values.data(), n);
       trainer.optimizer().reset();
-      ctx.world().faults->events.push_back(
-          {ctx.now(), ctx.rank(), "joined", "state from the center (" + ctx.platform().nodes()[server[0]].name + ")"});
+      resilience::log_event(ctx, "joined", "state from the center (" + ctx.platform().nodes()[server[0]].name + ")");
     }
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
@@ -74,16 +71,12 @@ class Easgd final : public Strategy {
           WireBody body = to_wire(u, n, wire_format_, w.wire_bytes_per_param);
           return std::pair{Message{std::move(body.values), kPush, -1, 0}, body.bytes};
         });
-        if (faults) {
-          ctx.mark_synced();
-          synced_step_[ctx.rank()] = step + 1;
-        }
+        ctx.mark_synced();  // the push landed: a preemption no longer loses these steps
+        synced_step_[ctx.rank()] = step + 1;
       }
       ctx.end_step(w.batch_per_worker, loss);
     }
-    if (!faults) ctx.post(server[0], {{}, kDone, -1, 0}, kRequestBytes);
-    // Under faults the server is a daemon: its answer to this says the last push was applied.
-    else link_.ask_all(ctx, server, [](std::size_t) { return Message{{}, kDone}; }, kRequestBytes);
+    link_.say_done(ctx, server, true);
     // Done: if it is preempted now and comes back, it only restores its replica from the center.
     synced_step_[ctx.rank()] = w.steps;
     link_.finish_worker(ctx);
@@ -94,11 +87,10 @@ class Easgd final : public Strategy {
     const Workload& w = ctx.scenario().workload;
     const auto n = static_cast<std::size_t>(w.parameters);
     if (ctx.restarted()) restore(ctx);
-    for (int done = 0; ctx.faults_on() || done < ctx.world_size();) {
+    for (int done = 0; ServerLink::serving(ctx, done);) {
       auto msg = link_.receive(ctx);
       if (msg->kind == kDone) {
-        if (ctx.faults_on()) link_.reply(ctx, *msg, {{}, kReply, -1, 0}, kRequestBytes);
-        else ++done;
+        link_.done(ctx, *msg, {{}, kReply, -1, 0}, done);
       } else if (msg->kind == kPull) {
         WireBody body = to_wire(center_, n, wire_format_, w.wire_bytes_per_param);
         link_.reply(ctx, *msg, {std::move(body.values), kReply, -1, 0}, body.bytes);
@@ -146,11 +138,11 @@ class Easgd final : public Strategy {
     return kFp32Bytes * static_cast<std::uint64_t>(ctx.scenario().workload.parameters);
   }
 
-  // Faults: the mean of the replicas of the workers that are up (a preempted worker's replica is
-  // gone with its instance); the center when none is.
+  // The mean of the replicas of the workers that are up (under faults a preempted worker's
+  // replica is gone with its instance); the center when none is.
   std::vector<float> live_average(const World& world) const {
     std::vector<bool> alive(world.trainers.size());
-    for (std::size_t r = 0; r < alive.size(); ++r) alive[r] = world.membership->alive(static_cast<int>(r));
+    for (std::size_t r = 0; r < alive.size(); ++r) alive[r] = resilience::alive(world, static_cast<int>(r));
     if (std::find(alive.begin(), alive.end(), true) == alive.end()) return center_;
     return average_of_replicas(world, alive);
   }
@@ -173,7 +165,10 @@ std::unique_ptr<Strategy> make_easgd(JsonReader& reader, const Scenario& scenari
   // Zhang et al. recommend beta = 0.9 shared over the workers (their alpha = beta / p).
   const double beta = reader.number_or("beta", 0.9 / scenario.worker_count(), 0, 1, true);
   const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  return std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario), wire);
+  auto easgd = std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario), wire);
+  easgd->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
+  easgd->traits.survives_link_down = false;
+  return easgd;
 }
 
 }  // namespace geotrain::sim

@@ -12,10 +12,10 @@
 #include <simgrid/Exception.hpp>
 
 #include "sim/json_reader.h"
-#include "sim/membership.h"
+#include "sim/resilience/membership.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
-#include "sim/strategies/restart.h"
+#include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -211,31 +211,10 @@ class Gossip final : public Strategy {
   // replayed), empties its inbox of what reached its previous incarnation, and copies the
   // state (parameters and optimizer) of a random serving peer, else the initial model.
   void come_back(WorkerContext& ctx) {
-    const int me = ctx.rank();
-    World& world = ctx.world();
-    restart_rng(ctx);
-    awaiting_[me] = {};
-    pushes_[me] = {};
+    awaiting_[ctx.rank()] = {};
+    pushes_[ctx.rank()] = {};
     ctx.discard_inbox();
-    const std::uint64_t bytes = state_bytes(ctx.trainer().params().numel(), ctx.scenario().workload.optimizer);
-    const StateSource source = replica_state(ctx, bytes);
-    for (;;) {
-      const int donor = draw_peer(ctx);
-      try {
-        if (donor >= 0) {
-          ctx.pull_state(donor, bytes);
-          source.from_donor(donor);
-        } else {
-          source.from_initial();
-        }
-        world.faults->events.push_back(
-            {ctx.now(), me, "joined", donor >= 0 ? "state from " + ctx.platform().nodes()[donor].name : "initial model"});
-        return;
-      } catch (const simgrid::Exception&) {
-        // The donor went down while sending: after the failure detection delay, draw another.
-        ctx.sleep(ctx.scenario().faults.retry_after_s);
-      }
-    }
+    resilience::reload_from_peer(ctx, *this, [this, &ctx] { return draw_peer(ctx); });
   }
 
   void count_failed(World& world) { world.extra["gossip"]["failed_exchanges"] = ++failed_exchanges_; }
@@ -263,7 +242,11 @@ std::unique_ptr<Strategy> make_gossip(JsonReader& reader, const Scenario&) {
   const bool push = reader.choice_or("form", "pull", {"pull", "push"}) == "push";
   const int period = static_cast<int>(reader.integer_or("period", 1, 1, 1000000));
   const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  return std::make_unique<Gossip>(push, period, wire);
+  auto gossip = std::make_unique<Gossip>(push, period, wire);
+  gossip->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
+  gossip->traits.survives_link_down = false;
+  gossip->traits.checkpoints = false;  // every worker holds its own replica: no group state
+  return gossip;
 }
 
 }  // namespace geotrain::sim

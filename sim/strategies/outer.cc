@@ -121,13 +121,21 @@ void GlobalCopy::merge_into(runtime::Trainer& trainer, double alpha) const {
   for (std::size_t i = 0; i < range_.count; ++i) m[i] = alpha == 0 ? g[i] : a * m[i] + (1 - a) * g[i];
 }
 
-}  // namespace geotrain::sim
+ReplicaState GlobalCopy::state(const World& world) {
+  ReplicaState s;
+  if (theta_g_.is_real())
+    s.tensors.push_back({theta_g_.values(),
+                         std::span<const float>(world.training.initial_parameters()).subspan(range_.begin, range_.count)});
+  else
+    s.tensors.push_back({});
+  s.optimizers.push_back(&outer_);
+  s.bytes = state_bytes(range_.count, outer_.spec());
+  return s;
+}
 
-namespace geotrain::sim {
-
-void GlobalCopy::load(std::span<const float> values, const runtime::Optimizer& outer) {
-  if (theta_g_.is_real() && !values.empty()) std::copy(values.begin(), values.end(), theta_g_.values().begin());
-  outer_ = outer;
+void GlobalCopy::restart_inner(runtime::Trainer& trainer) const {
+  merge_into(trainer, 0.0);
+  trainer.optimizer().reset();
 }
 
 }  // namespace geotrain::sim

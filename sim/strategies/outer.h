@@ -14,6 +14,7 @@
 #include "sim/collectives/collectives.h"
 #include "sim/context.h"
 #include "sim/json_reader.h"
+#include "sim/resilience/replica.h"
 #include "sim/scenario.h"
 
 namespace geotrain::sim {
@@ -44,8 +45,13 @@ class GlobalCopy {
   void merge_into(runtime::Trainer& trainer, double alpha) const;
   // The outer optimizer (its moments are part of the state a returning worker reloads).
   const runtime::Optimizer& optimizer() const { return outer_; }
-  // theta_g and the outer optimizer from saved state (values empty: size-only, sizes only).
-  void load(std::span<const float> values, const runtime::Optimizer& outer);
+  // The replica state it holds (sim/resilience/replica.h): theta_g, which starts as the initial
+  // parameters' range, and the outer optimizer; sized as the range's values and moments.
+  ReplicaState state(const World& world);
+  // A returning worker's restart from it: theta_m[range] = theta_g, a fresh inner optimizer.
+  void restart_inner(runtime::Trainer& trainer) const;
+  // The outer optimizer starts afresh (its moments at zero).
+  void reset_outer() { outer_.reset(); }
 
  private:
   ChunkRange range_;

@@ -3,9 +3,9 @@
 // then each step masks the gradient, compacts the (1-s)N kept entries into a dense vector (no
 // indices on the wire), all-reduces it, scatters it back, steps, and re-applies the mask.
 // Optional ternary quantization of the compact gradient.
-// Under faults every step (warm-up or sparse) is a round of the group, as in DDP; a returning
-// worker copies a live replica's parameters, optimizer and mask.  Checkpoints hold the mask too
-// (one byte per parameter), so a group that rolls back keeps the mask it pruned with.
+// Every step (warm-up or sparse) is a round of the group (sim/resilience/), as in DDP; the
+// replica is the parameters, optimizer and mask, so a returning worker, or a group that rolls
+// back to a checkpoint, keeps the mask it pruned with.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +14,7 @@
 #include "kernels/sparse.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
-#include "sim/strategies/restart.h"
+#include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -31,6 +31,7 @@ class PacTrain final : public Strategy {
 
   void prepare(World& world) override {
     masks_.assign(world.trainers.size(), {});
+    warmup_ = checkpoint_.empty() ? std::min(warmup_, world.scenario.workload.steps) : 0;
     if (checkpoint_.empty() || !world.trainers[0]->is_real()) return;
     std::ifstream in(checkpoint_, std::ios::binary);
     pretrained_.resize(world.trainers[0]->params().numel());
@@ -41,14 +42,10 @@ class PacTrain final : public Strategy {
   void run(WorkerContext& ctx) override {
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
-    const int warmup = checkpoint_.empty() ? std::min(warmup_, w.steps) : 0;
     const std::size_t n = trainer.params().numel();
     std::vector<std::uint8_t>& mask = masks_[ctx.rank()];  // empty until pruned (and in size-only runs)
-    long step = 0;
-    if (ctx.restarted() && (step = rejoin(ctx, [&](long round) { return state_source(ctx, round, warmup); })) < 0)
-      return;
-    std::vector<float> saved;  // what the round's all-reduce overwrites, for a retry (faults only)
-    for (; step < warmup; ++step) dense_step(ctx, trainer, w, step, saved);
+    long step = ctx.start_round();
+    for (; step < warmup_; ++step) dense_step(ctx, trainer, w, step);
     // Replicas are identical after DDP (or a shared checkpoint): every worker derives the same mask
     // (a worker that returned after the pruning holds its donor's already).
     std::size_t kept = kernels::pruning_kept_count(n, sparsity_);
@@ -66,60 +63,43 @@ class PacTrain final : public Strategy {
       compact.set_wire_bytes_per_value(w.wire_bytes_per_param);
       if (trainer.is_real()) kernels::compact_masked(compact.values().data(), trainer.grads().values().data(), mask.data(), n);
       if (quantize_ == "ternary") apply_wire_format(compact, "ternary");
-      const auto members = allreduce_mean_round(ctx, step, compact, algo_, saved);
+      const auto members = resilience::allreduce_round(ctx, step, compact, algo_);
       if (trainer.is_real()) {
         kernels::scatter_masked(trainer.grads().values().data(), compact.values().data(), mask.data(), n);
         trainer.optimizer_step(trainer.grads());
         kernels::apply_mask(trainer.params().values().data(), mask.data(), n);
       }
-      if (ctx.faults_on())
-        maybe_checkpoint(ctx, step + 1, members, state_bytes_of(ctx, true), [&](Checkpoint& c) {
-          save_replica(trainer, c);
-          c.mask = mask;
-        });
+      resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
   }
 
+  // The replica: parameters and optimizer, plus the mask once pruned (one byte per parameter;
+  // the mask is computed after the warm-up's last round, so a checkpoint of that round has none).
+  // From the start of the job the parameters are the pre-trained checkpoint's, when there is one.
+  ReplicaState replica(World& world, int rank, long round) override {
+    ReplicaState s = Strategy::replica(world, rank, round);
+    if (!pretrained_.empty()) s.tensors.front().initial = pretrained_;
+    s.opaque = &masks_[rank];
+    if (round > warmup_) s.bytes += mask_bytes(world);
+    return s;
+  }
+  // A worker joining at the warm-up's end or later pulls a mask (its donor has pruned).
+  std::uint64_t join_bytes(World& world, int rank, long round) override {
+    return Strategy::replica(world, rank, round).bytes + (round >= warmup_ ? mask_bytes(world) : 0);
+  }
+
  private:
-  void dense_step(WorkerContext& ctx, runtime::Trainer& trainer, const Workload& w, long step,
-                  std::vector<float>& saved) {
+  void dense_step(WorkerContext& ctx, runtime::Trainer& trainer, const Workload& w, long step) {
     const double loss = ctx.compute_gradient(w.batch_per_worker);
-    const auto members = allreduce_mean_round(ctx, step, trainer.grads(), algo_, saved);
+    const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
     trainer.optimizer_step(trainer.grads());
-    if (ctx.faults_on())
-      maybe_checkpoint(ctx, step + 1, members, state_bytes_of(ctx, false),
-                       [&trainer](Checkpoint& c) { save_replica(trainer, c); });
+    resilience::applied(ctx, step + 1, members);
     ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
   }
 
-  // Bytes of a replica's state: parameters and optimizer, plus the mask once pruned.
-  static std::uint64_t state_bytes_of(WorkerContext& ctx, bool with_mask) {
-    const std::size_t n = ctx.trainer().params().numel();
-    return state_bytes(n, ctx.scenario().workload.optimizer) + (with_mask ? kMaskBytesPerParam * n : 0);
-  }
-
-  // A returning worker copies a replica and its mask (empty before the pruning, which it then does
-  // itself); from the initial model it restarts from the pre-trained checkpoint when there is one.
-  StateSource state_source(WorkerContext& ctx, long round, int warmup) {
-    std::vector<std::uint8_t>& mask = masks_[ctx.rank()];
-    // A live member at a round from the warm-up's end on has pruned already.
-    StateSource s = replica_state(ctx, state_bytes_of(ctx, round >= warmup));
-    s.from_donor = [this, &mask, replica = s.from_donor](int donor) {
-      replica(donor);
-      mask = masks_[donor];
-    };
-    s.from_checkpoint = [&mask, replica = s.from_checkpoint](const Checkpoint& c) {
-      replica(c);
-      mask = c.mask;
-    };
-    s.from_initial = [this, &ctx, &mask, replica = s.from_initial] {
-      replica();
-      runtime::Trainer& t = ctx.trainer();
-      if (t.is_real() && !pretrained_.empty()) std::copy(pretrained_.begin(), pretrained_.end(), t.params().values().begin());
-      mask.clear();
-    };
-    return s;
+  static std::uint64_t mask_bytes(const World& world) {
+    return kMaskBytesPerParam * static_cast<std::uint64_t>(world.trainers.front()->params().numel());
   }
 
   double sparsity_;
@@ -134,7 +114,7 @@ class PacTrain final : public Strategy {
 }  // namespace
 
 std::unique_ptr<Strategy> make_pactrain(JsonReader& reader, const Scenario& scenario) {
-  parse_on_failure(reader);
+  const OnFailure on_failure = parse_on_failure(reader);
   const double sparsity = reader.number_or("sparsity", 0.5, 0, 0.999);
   const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 20, 0, 100000000));
   const std::string quantize = reader.choice_or("quantize", "none", {"none", "ternary"});
@@ -150,7 +130,9 @@ std::unique_ptr<Strategy> make_pactrain(JsonReader& reader, const Scenario& scen
                                     " bytes (the model's parameters), relative to the scenario's folder");
     checkpoint = p.string();
   }
-  return std::make_unique<PacTrain>(sparsity, warmup, quantize, algo, checkpoint);
+  auto pactrain = std::make_unique<PacTrain>(sparsity, warmup, quantize, algo, checkpoint);
+  pactrain->traits.on_failure = on_failure;
+  return pactrain;
 }
 
 }  // namespace geotrain::sim

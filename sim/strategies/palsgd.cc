@@ -3,14 +3,13 @@
 //   theta_m -= (lr/p) * eta * (theta_m - theta_g)      (no backward pass, no compute time)
 // and otherwise an inner optimizer step with learning rate lr/(1-p).  Every H steps the workers
 // all-reduce delta = theta_g - theta_m and take an outer (Nesterov) step, as DiLoCo does.
-// Under faults each warm-up step and each outer round is a round of the group (rounds 0..W-1 are
-// the W warm-up steps, outer round j is round W + j): a warm-up step behaves as DDP's, an outer
-// round as DiLoCo's (it counts only the workers that finished it; a returning worker restarts from
-// the global copy with a fresh inner optimizer).
+// Each warm-up step and each outer round is a round of the group (sim/resilience/; rounds 0..W-1
+// are the W warm-up steps, outer round j is round W + j): a warm-up step behaves as DDP's, an
+// outer round as DiLoCo's.
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/outer.h"
-#include "sim/strategies/restart.h"
+#include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -24,32 +23,22 @@ class Palsgd final : public Strategy {
   void prepare(World& world) override {
     globals_ = make_global_copies(world, outer_.optimizer);
     deploy_global_copy(world, *globals_[0]);
+    warmup_ = std::min(warmup_, world.scenario.workload.steps);
   }
 
   void run(WorkerContext& ctx) override {
     runtime::Trainer& trainer = ctx.trainer();
     GlobalCopy& global = *globals_[ctx.rank()];
     const Workload& w = ctx.scenario().workload;
-    const int warmup = std::min(warmup_, w.steps);
-    long step = 0;
-    if (ctx.restarted()) {
-      restart_rng(ctx);  // its pull draws do not replay its first life's
-      const long round = rejoin(ctx, [&](long r) { return state_source(ctx, r, warmup); });
-      if (round < 0) return;
-      step = round < warmup ? round : warmup + (round - warmup) * h_;
-    }
-    std::vector<float> saved;  // what the round's all-reduce overwrites, for a retry (faults only)
-    for (; step < warmup; ++step) {  // plain DDP
+    const long start = ctx.start_round();
+    long step = start < warmup_ ? start : warmup_ + (start - warmup_) * h_;
+    for (; step < warmup_; ++step) {  // plain DDP
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      const auto members = allreduce_mean_round(ctx, step, trainer.grads(), outer_.allreduce, saved);
+      const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), outer_.allreduce);
       trainer.optimizer_step(trainer.grads());
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
-      if (step + 1 == warmup) global.reset_from(trainer);  // DDP replicas are identical: the mean is any one
-      if (ctx.faults_on())
-        maybe_checkpoint(ctx, step + 1, members, bytes_at(ctx, step + 1, warmup), [&](Checkpoint& c) {
-          if (step + 1 < warmup) save_replica(trainer, c);
-          else save_global(global, c);
-        });
+      if (step + 1 == warmup_) global.reset_from(trainer);  // DDP replicas are identical: the mean is any one
+      resilience::applied(ctx, step + 1, members);
     }
     const double pull = w.optimizer.lr / p_ * eta_;  // only used when p > 0
     for (; step < w.steps; ++step) {
@@ -61,17 +50,28 @@ class Palsgd final : public Strategy {
         trainer.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
         ctx.end_step(w.batch_per_worker, loss, ctx.group_size());
       }
-      if ((step - warmup + 1) % h_ == 0 || step + 1 == w.steps) {
+      if ((step - warmup_ + 1) % h_ == 0 || step + 1 == w.steps) {
         runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);
-        const long round = warmup + (step - warmup) / h_;
-        const auto members = allreduce_mean_round(ctx, round, delta, outer_.allreduce, saved);
+        const long round = warmup_ + (step - warmup_) / h_;
+        const auto members = resilience::allreduce_round(ctx, round, delta, outer_.allreduce);
         global.step(delta);
         global.merge_into(trainer, 0.0);
-        if (ctx.faults_on())
-          maybe_checkpoint(ctx, round + 1, members, bytes_at(ctx, round + 1, warmup),
-                           [&global](Checkpoint& c) { save_global(global, c); });
+        resilience::applied(ctx, round + 1, members);
       }
     }
+  }
+
+  // The replica at round `round`: in the warm-up a DDP replica (parameters and inner optimizer),
+  // afterwards the global copy and the outer optimizer.
+  ReplicaState replica(World& world, int rank, long round) override {
+    return round < warmup_ ? Strategy::replica(world, rank, round) : globals_[rank]->state(world);
+  }
+  // In the warm-up the outer optimizer starts fresh (as everyone's at the end of the warm-up);
+  // afterwards theta_m = theta_g and a fresh inner optimizer.
+  void after_load(WorkerContext& ctx, long round, int) override {
+    GlobalCopy& global = *globals_[ctx.rank()];
+    if (round < warmup_) global.reset_outer();
+    else global.restart_inner(ctx.trainer());
   }
 
  private:
@@ -81,59 +81,6 @@ class Palsgd final : public Strategy {
     const auto g = global.params().values();
     const float k = static_cast<float>(strength);
     for (std::size_t i = 0; i < m.size(); ++i) m[i] -= k * (m[i] - g[i]);
-  }
-
-  static void save_global(const GlobalCopy& global, Checkpoint& c) {
-    if (global.params().is_real()) c.params.assign(global.params().values().begin(), global.params().values().end());
-    c.optimizer = std::make_shared<runtime::Optimizer>(global.optimizer());
-  }
-
-  // Bytes of the state at round `round`: in the warm-up a DDP replica (parameters and inner
-  // optimizer), afterwards the global copy and the outer optimizer.
-  std::uint64_t bytes_at(WorkerContext& ctx, long round, int warmup) const {
-    const runtime::OptimizerSpec& inner = ctx.scenario().workload.optimizer;
-    return state_bytes(ctx.trainer().params().numel(), round < warmup ? inner : outer_.optimizer);
-  }
-
-  // What a worker returning at round `round` reloads.  In the warm-up: a replica, and its global
-  // copy's outer optimizer starts fresh (as everyone's at the end of the warm-up).  Afterwards:
-  // the global copy and outer optimizer, theta_m = theta_g, a fresh inner optimizer.
-  StateSource state_source(WorkerContext& ctx, long round, int warmup) {
-    runtime::Trainer& trainer = ctx.trainer();
-    GlobalCopy& global = *globals_[ctx.rank()];
-    const runtime::Optimizer fresh_outer(global.optimizer().spec(), trainer.is_real() ? trainer.params().numel() : 0);
-    if (round < warmup) {
-      StateSource s = replica_state(ctx, bytes_at(ctx, round, warmup));
-      s.from_donor = [&global, fresh_outer, replica = s.from_donor](int donor) {
-        replica(donor);
-        global.load({}, fresh_outer);
-      };
-      s.from_checkpoint = [&global, fresh_outer, replica = s.from_checkpoint](const Checkpoint& c) {
-        replica(c);
-        global.load({}, fresh_outer);
-      };
-      s.from_initial = [&global, fresh_outer, replica = s.from_initial] {
-        replica();
-        global.load({}, fresh_outer);
-      };
-      return s;
-    }
-    StateSource s;
-    s.bytes = bytes_at(ctx, round, warmup);
-    auto restart_from = [&trainer, &global](std::span<const float> values, const runtime::Optimizer& outer) {
-      global.load(values, outer);
-      global.merge_into(trainer, 0.0);
-      trainer.optimizer().reset();
-    };
-    s.from_donor = [this, restart_from](int donor) {
-      const GlobalCopy& d = *globals_[donor];
-      restart_from(d.params().is_real() ? d.params().values() : std::span<const float>(), d.optimizer());
-    };
-    s.from_checkpoint = [restart_from](const Checkpoint& c) { restart_from(c.params, *c.optimizer); };
-    s.from_initial = [&ctx, restart_from, fresh_outer] {
-      restart_from(ctx.world().training.initial_parameters(), fresh_outer);
-    };
-    return s;
   }
 
   int h_;
@@ -147,13 +94,15 @@ class Palsgd final : public Strategy {
 }  // namespace
 
 std::unique_ptr<Strategy> make_palsgd(JsonReader& reader, const Scenario&) {
-  parse_on_failure(reader);
+  const OnFailure on_failure = parse_on_failure(reader);
   const int h = static_cast<int>(reader.integer_or("H", 64, 1, 100000000));
   const double p = reader.number_or("p", 0.1, 0, 0.99);
   const double eta = reader.number_or("eta", 0.5, 0, 10);
   const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 0, 0, 100000000));
   // The paper's outer optimizer: Nesterov, momentum 0.9.
-  return std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, nesterov_spec(0.7, 0.9)));
+  auto palsgd = std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, nesterov_spec(0.7, 0.9)));
+  palsgd->traits.on_failure = on_failure;
+  return palsgd;
 }
 
 }  // namespace geotrain::sim

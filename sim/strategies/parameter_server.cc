@@ -3,7 +3,7 @@
 // shard applies every push on arrival (simulated-time order); staleness = shard version at apply
 // minus the version the worker pulled.  Synchronous mode: a shard waits for the pushes of all
 // workers for a round, averages them, applies once, then answers the next round's pulls.
-// Under faults (sim/strategies/server_link.h) training goes on with the live workers:
+// Under faults (sim/resilience/server_link.h) training goes on with the live workers:
 // - asynchronous: shards apply pushes in arrival order, whoever sent them; a worker preempted
 //   before its push landed loses that gradient and its step goes back to the run's budget; a
 //   returning worker holds no state: it just pulls again.
@@ -24,10 +24,10 @@
 #include "kernels/reduce.h"
 #include "sim/collectives/collectives.h"
 #include "sim/json_reader.h"
-#include "sim/membership.h"
+#include "sim/resilience/membership.h"
 #include "sim/strategies/outer.h"
-#include "sim/strategies/restart.h"
-#include "sim/strategies/server_link.h"
+#include "sim/resilience/replica.h"
+#include "sim/resilience/server_link.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -146,22 +146,16 @@ class ParameterServer final : public Strategy {
       }
       ctx.end_step(w.batch_per_worker, loss, sync_ && faults ? ctx.world().membership->alive_count() : 0);
     }
-    if (!faults) {
-      for (int s = 0; s < shard_count_; ++s) ctx.post(m + s, {{}, kDone, -1, 0}, kRequestBytes);
-    } else if (!sync_) {
-      // Servers are daemons under faults: their answer to this says the last push was applied.
-      link_.ask_all(ctx, servers, [](std::size_t) { return Message{{}, kDone}; }, kRequestBytes);
-    }
+    link_.say_done(ctx, servers, !sync_);
   }
 
   void serve_async(WorkerContext& ctx, Shard& shard) {
     const int m = ctx.world_size();
     int done = 0;
-    while (ctx.faults_on() || done < m) {
+    while (ServerLink::serving(ctx, done)) {
       auto msg = link_.receive(ctx);
       if (msg->kind == kDone) {
-        if (ctx.faults_on()) link_.reply(ctx, *msg, {{}, kReply, -1, shard.clock}, kRequestBytes);
-        else ++done;
+        link_.done(ctx, *msg, {{}, kReply, -1, shard.clock}, done);
       } else if (msg->kind == kPull) {
         reply_parameters(ctx, shard, *msg, shard.clock);
       } else if (msg->kind == kPush) {  // apply now
@@ -316,7 +310,10 @@ std::unique_ptr<Strategy> make_parameter_server(JsonReader& reader, const Scenar
   const bool sync = reader.choice_or("mode", "async", {"async", "sync"}) == "sync";
   const int shards = static_cast<int>(reader.integer_or("shards", 1, 1, 1024));
   const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  return std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario), wire);
+  auto ps = std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario), wire);
+  ps->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
+  ps->traits.survives_link_down = false;
+  return ps;
 }
 
 }  // namespace geotrain::sim

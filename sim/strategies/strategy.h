@@ -7,14 +7,15 @@
 #include <vector>
 
 #include "sim/context.h"
+#include "sim/resilience/replica.h"
 
 namespace geotrain::sim {
 
 class JsonReader;
 
-class Strategy {
+// A strategy also declares its replica state and traits to the resilience layer (Resilient).
+class Strategy : public Resilient {
  public:
-  virtual ~Strategy() = default;
   // Nodes besides the workers this strategy needs (parameter-server shards, a center copy).
   virtual std::vector<ServerPlacement> servers(const Scenario&) const { return {}; }
   // Called once before any actor starts, e.g. to say which parameters to evaluate

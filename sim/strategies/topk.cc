@@ -2,15 +2,15 @@
 // entries of its gradient, with its own indices, so the workers all-gather (value, index) pairs
 // -- the volume grows with the worker count -- and each sums the M sparse gradients.  "dgc" is the
 // same with error feedback: what a worker did not send stays in its residual for later steps.
-// Under faults a step is a round of the group (sim/membership.h): the sparse gradients of the
-// committed view's members are averaged; a returning worker copies a live replica (parameters and
-// optimizer) and starts with a zero residual (the residual was the dead worker's local memory).
+// Each step is a round of the group (sim/resilience/): the sparse gradients of the committed
+// view's members are averaged; the replica is the parameters and optimizer (a returning worker
+// starts with a zero residual: the residual was the dead worker's local memory).
 #include <bit>
 
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
 #include "sim/json_reader.h"
-#include "sim/strategies/restart.h"
+#include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -25,14 +25,11 @@ class TopK final : public Strategy {
     const Workload& w = ctx.scenario().workload;
     const std::size_t n = trainer.params().numel();
     const std::size_t k = std::max<std::size_t>(1, static_cast<std::size_t>(ratio_ * static_cast<double>(n)));
-    const std::uint64_t bytes = state_bytes(n, w.optimizer);
-    long step = 0;
     // A returning worker copies a live replica; its residual (local memory) restarts at zero.
-    if (ctx.restarted() && (step = rejoin(ctx, replica_state(ctx, bytes))) < 0) return;
     std::vector<float> residual(trainer.is_real() && error_feedback_ ? n : 0, 0.0f);
     std::vector<std::int32_t> idx(trainer.is_real() ? k : 0);
     std::vector<float> val(trainer.is_real() ? k : 0);
-    for (; step < w.steps; ++step) {
+    for (long step = ctx.start_round(); step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       // One message per worker: k values then k indices (bit-copied into floats), 4 B each.
       runtime::Tensor packed = trainer.is_real() ? runtime::Tensor::zeros(2 * k) : runtime::Tensor::phantom(2 * k);
@@ -61,8 +58,7 @@ class TopK final : public Strategy {
         kernels::scale(g.data(), 1.0f / static_cast<float>(members.size()), n);
         trainer.optimizer_step(trainer.grads());
       }
-      if (ctx.faults_on())
-        maybe_checkpoint(ctx, step + 1, members, bytes, [&trainer](Checkpoint& c) { save_replica(trainer, c); });
+      resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
   }
@@ -75,16 +71,20 @@ class TopK final : public Strategy {
 }  // namespace
 
 std::unique_ptr<Strategy> make_topk(JsonReader& reader, const Scenario&) {
-  parse_on_failure(reader);
+  const OnFailure on_failure = parse_on_failure(reader);
   const double ratio = reader.number_or("ratio", 0.01, 0, 1, true);
   const bool ef = reader.boolean_or("error_feedback", false);
-  return std::make_unique<TopK>(ratio, ef);
+  auto topk = std::make_unique<TopK>(ratio, ef);
+  topk->traits.on_failure = on_failure;
+  return topk;
 }
 
 std::unique_ptr<Strategy> make_dgc(JsonReader& reader, const Scenario&) {
-  parse_on_failure(reader);
+  const OnFailure on_failure = parse_on_failure(reader);
   const double ratio = reader.number_or("ratio", 0.001, 0, 1, true);
-  return std::make_unique<TopK>(ratio, true);
+  auto dgc = std::make_unique<TopK>(ratio, true);
+  dgc->traits.on_failure = on_failure;
+  return dgc;
 }
 
 }  // namespace geotrain::sim

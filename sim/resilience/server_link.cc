@@ -1,12 +1,12 @@
 // ServerLink: requests, replies, retries and server restarts of parameter servers and EASGD.
-#include "sim/strategies/server_link.h"
+#include "sim/resilience/server_link.h"
 
 #include <algorithm>
 
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 
-#include "sim/membership.h"
+#include "sim/resilience/membership.h"
 #include "sim/strategies/strategy.h"
 
 namespace sg4 = simgrid::s4u;
@@ -242,6 +242,19 @@ void ServerLink::worker_going_down(World& world, int rank) {
     notice.request = incarnation << kIncarnationShift;
     WorkerContext(world, rank).post(workers_ + static_cast<int>(s), std::move(notice), 0);
   }
+}
+
+void ServerLink::say_done(WorkerContext& ctx, const std::vector<int>& servers, bool confirm) {
+  if (!ctx.faults_on()) {
+    for (int server : servers) ctx.post(server, {{}, kDone, -1, 0}, kRequestBytes);
+  } else if (confirm) {
+    ask_all(ctx, servers, [](std::size_t) { return Message{{}, kDone}; }, kRequestBytes);
+  }
+}
+
+void ServerLink::done(WorkerContext& ctx, const Message& request, Message answer, int& done) {
+  if (ctx.faults_on()) reply(ctx, request, std::move(answer), kRequestBytes);
+  else ++done;
 }
 
 }  // namespace geotrain::sim

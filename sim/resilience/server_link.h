@@ -62,7 +62,17 @@ class ServerLink {
   void push_all(WorkerContext& ctx, const std::vector<int>& servers,
                 const std::function<std::pair<Message, std::uint64_t>(std::size_t)>& make);
 
+  // Last thing before finish_worker(): without faults a kDone posted to each server; under
+  // faults, when `confirm`, a kDone request each server answers once this worker's last push was
+  // applied (servers are daemons then: nobody counts the workers that are done).
+  void say_done(WorkerContext& ctx, const std::vector<int>& servers, bool confirm);
+
   // --- In a server's program ---
+  // The server's loop goes on: under faults always (a daemon), else until every worker said done.
+  static bool serving(const WorkerContext& ctx, int done) { return ctx.faults_on() || done < ctx.world_size(); }
+  // A worker said done (kDone): under faults it gets `answer` (its last push was applied), else
+  // it is counted in `done`.
+  void done(WorkerContext& ctx, const Message& request, Message answer, int& done);
   // Under faults: the server becomes a daemon.  Call first.
   void start_server(WorkerContext& ctx);
   // The next message of the server's inbox; under faults messages whose transfer failed (their

@@ -1,5 +1,5 @@
 // Membership: views, aborts and commits of synchronous rounds under faults.
-#include "sim/membership.h"
+#include "sim/resilience/membership.h"
 
 #include <algorithm>
 

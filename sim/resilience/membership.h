@@ -11,6 +11,8 @@
 #include <simgrid/s4u/ConditionVariable.hpp>
 #include <simgrid/s4u/Mutex.hpp>
 
+#include "sim/context.h"
+
 namespace geotrain::sim {
 
 // Thrown inside a round whose view was aborted (sync_round() retries the round).
@@ -31,6 +33,11 @@ struct GroupView {
   bool is_joiner(int rank) const;
 };
 
+class Membership;
+// The transfer hook of runs with faults (sim/context.h): workers' transfers are tracked by
+// `membership`, and a wait fails when the waiter's round view aborted.
+std::unique_ptr<TransferObserver> make_round_transfers(Membership& membership);
+
 class Membership {
  public:
   // `elastic`: a round goes on with the survivors; otherwise it waits until all `workers` are
@@ -44,6 +51,8 @@ class Membership {
   void down(int rank);
   void ready(int rank);
   bool alive(int rank) const { return alive_[rank]; }
+  // Up and holding the current state (not preempted, not reloading after a restart).
+  bool holds_state(int rank) const { return alive_[rank] && joined_[rank]; }
   // Protocols outside group views (gossip) learn of a preemption before the worker's host goes
   // off, while its actors still live (a message posted to it later would find a receiver that
   // is dead and not yet removed): the fault injector calls preempting(rank), which runs the

@@ -6,7 +6,8 @@
 
 #include "kernels/check.h"
 #include "sim/context.h"
-#include "sim/membership.h"
+#include "sim/resilience/membership.h"
+#include "sim/resilience/replica.h"
 
 namespace sg4 = simgrid::s4u;
 
@@ -39,7 +40,45 @@ void host_transfer(World& world, int rank, sg4::Host* from, int from_region, sg4
   world.recorder.add_span({rank, "communication", what, start, sg4::Engine::get_clock()});
 }
 
+// Workers' transfers in runs with faults: tracked by the membership (an abort cancels them); a
+// transfer of an aborted view never completes the round, even if it finished.
+class RoundTransfers final : public TransferObserver {
+ public:
+  explicit RoundTransfers(Membership& membership) : m_(membership) {}
+
+  void started(WorkerContext& ctx, Transfer& t, bool is_send) override {
+    if (ctx.is_worker()) m_.track(ctx.rank(), t.comm, is_send, is_send ? nullptr : t.slot);
+  }
+
+  void wait(WorkerContext& ctx, Transfer& t) override {
+    if (!ctx.is_worker()) {
+      t.comm->wait();
+      return;
+    }
+    const auto& view = ctx.round_view();
+    try {
+      if (view && view->aborted) throw RoundAborted{};
+      t.comm->wait();
+      if (view && view->aborted) throw RoundAborted{};
+    } catch (...) {
+      // Aborted (a member died or a link failed): the round is retried by sync_round().
+      ctx.end_in_flight(t);
+      m_.untrack(ctx.rank(), t.comm.get());
+      if (t.slot) *t.slot = nullptr;  // a release message (not ours to delete) or a leaked payload
+      throw;
+    }
+    m_.untrack(ctx.rank(), t.comm.get());
+  }
+
+ private:
+  Membership& m_;
+};
+
 }  // namespace
+
+std::unique_ptr<TransferObserver> make_round_transfers(Membership& membership) {
+  return std::make_unique<RoundTransfers>(membership);
+}
 
 std::vector<int> WorkerContext::sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
                                            const std::function<void()>& restore) {
@@ -50,6 +89,10 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
     return all;
   }
   Membership& m = *world_.membership;
+  // Work done from here on (by this worker's other actor, while an overlapped round runs) is not
+  // in this round: it stays unsynchronized after the commit.
+  FaultLog& log = *world_.faults;
+  const double samples_at_start = log.work_samples[rank_], compute_at_start = log.work_compute_s[rank_];
   for (;;) {
     const auto view = m.current(round);
     GEOTRAIN_CHECK(view && view->has(rank_) && view->round == round,
@@ -65,8 +108,9 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
       view_ = nullptr;
       channel_ = base_channel;
       if (m.commit(view, rank_)) {
-        world_.faults->unsynced_samples[rank_] = 0;
-        world_.faults->unsynced_compute_s[rank_] = 0;
+        log.unsynced_samples[rank_] = log.work_samples[rank_] - samples_at_start;
+        log.unsynced_compute_s[rank_] = log.work_compute_s[rank_] - compute_at_start;
+        log_round(round, view->members);
         return view->members;
       }
     } catch (const simgrid::Exception&) {
@@ -84,6 +128,15 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
     world_.recorder.add_span({rank_, "communication", failed ? "retry after a failed transfer" : "re-form group",
                               start, now()});
   }
+}
+
+void WorkerContext::log_round(long round, const std::vector<int>& members) {
+  const char* key = world_.resilient ? world_.resilient->traits.round_log_key : nullptr;
+  if (!key || rank_ != members.front()) return;
+  double samples = 0;
+  for (int p : members) samples += world_.round_samples[round][p];
+  world_.round_samples.erase(round);
+  world_.extra[key].push_back({{"round", round}, {"time_s", now()}, {"members", members.size()}, {"samples", samples}});
 }
 
 int WorkerContext::group_size() const {
