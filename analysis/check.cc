@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 constexpr const char* kResults = "results.json";
 
 std::string detect_layout(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw_input_error(dir, "", "", "no such folder");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw_input_error(dir, "", "", ec && ec != std::errc::no_such_file_or_directory ? ec.message() : "no such folder");
   if (fs::exists(fs::path(dir) / kResults)) return "run";
   if (fs::is_directory(fs::path(dir) / "points")) return "sweep";
   for (const auto& entry : fs::directory_iterator(dir))

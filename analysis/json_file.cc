@@ -1,11 +1,19 @@
 // JSON file reading, atomic writes and hashing for the analysis library.
 #include "analysis/json_file.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "common/files.h"
 
 namespace geotrain::analysis {
 
@@ -17,7 +25,10 @@ void throw_input_error(std::string_view file, std::string_view path, std::string
   throw InputError(message);
 }
 
+std::string regular_file_problem(const std::string& file) { return common::regular_file_problem(file); }
+
 bool read_text(const std::string& file, std::string& text) {
+  if (!regular_file_problem(file).empty()) return false;  // never opens a FIFO: that could block forever
   std::ifstream in(file, std::ios::binary);
   if (!in) return false;
   std::ostringstream buffer;
@@ -26,25 +37,54 @@ bool read_text(const std::string& file, std::string& text) {
   return !in.bad();
 }
 
-nlohmann::ordered_json read_json(const std::string& file) {
-  if (std::filesystem::is_directory(file)) throw_input_error(file, "", "", "is a folder, expected a JSON file");
-  std::string text;
-  if (!read_text(file, text)) throw_input_error(file, "", "", "cannot read this file (missing or unreadable)");
+nlohmann::ordered_json parse_json(const std::string& text, std::string_view file, std::string_view path) {
+  struct TooDeep {};
+  const nlohmann::ordered_json::parser_callback_t limit_depth = [](int depth, nlohmann::json::parse_event_t event,
+                                                                   nlohmann::ordered_json&) {
+    if (depth >= kMaxJsonDepth &&
+        (event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start))
+      throw TooDeep{};
+    return true;
+  };
   try {
-    return nlohmann::ordered_json::parse(text);
+    return nlohmann::ordered_json::parse(text, limit_depth);
+  } catch (const TooDeep&) {
+    throw_input_error(file, path, "", fmt::format("malformed JSON: arrays and objects nested deeper than {} levels", kMaxJsonDepth));
   } catch (const nlohmann::json::parse_error& e) {
-    throw_input_error(file, "", "", fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()));
+    throw_input_error(file, path, "", fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // "[json.exception.out_of_range.406] number overflow parsing '1e400'"
+    throw_input_error(file, path, "", fmt::format("malformed JSON: {} (numbers must fit in a double, |x| <= 1.8e308)", e.what()));
   }
 }
 
+nlohmann::ordered_json read_json(const std::string& file) {
+  if (const std::string problem = regular_file_problem(file); !problem.empty())
+    throw_input_error(file, "", "", problem == "no such file" ? "cannot read this file (missing or unreadable)" : problem);
+  std::string text;
+  if (!read_text(file, text)) throw_input_error(file, "", "", "cannot read this file (missing or unreadable)");
+  return parse_json(text, file, "");
+}
+
+std::string temporary_name(const std::string& file) {
+  static std::atomic<unsigned long> counter{0};
+  return fmt::format("{}.partial.{}.{}", file, static_cast<long>(::getpid()), counter.fetch_add(1));
+}
+
 void write_text_atomically(const std::string& file, const std::string& text) {
-  const std::string tmp = file + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw std::runtime_error("cannot write " + tmp);
+  const std::string tmp = temporary_name(file);
+  try {
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << text;
+      if (!out) throw std::runtime_error("cannot write " + tmp);
+    }
+    std::filesystem::rename(tmp, file);
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);  // no stray temporary file
+    throw;
   }
-  std::filesystem::rename(tmp, file);
 }
 
 std::uint64_t fnv1a_64(std::string_view text, std::uint64_t seed) {

@@ -2,17 +2,18 @@
 #include "analysis/recommend.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "analysis/json_file.h"
+#include "sim/result_keys.h"  // header only: the results.json keys
 
 namespace geotrain::analysis {
 namespace {
 
-constexpr double kFp32_B = 4;            // bytes of one fp32 value
-constexpr double kMaskEntry_B = 1;       // PacTrain's mask: one byte per parameter (kernels/sparse.h)
 constexpr double kSamplesPerMillion = 1e6;
 constexpr double kBytesPerGB = 1e9;
 constexpr double kPercent = 100;
@@ -25,81 +26,47 @@ constexpr double kPactrainSparsity = 0.8;  // PacTrain: under 2% accuracy loss a
 constexpr double kTopkRatio = 0.01;        // 1% of the gradient, with error feedback (DGC-style)
 constexpr int kHivemindTargetBatch = 32768;  // samples per round: Erben et al. 2023's setting
 
-// fp32 copies of the parameters an optimizer keeps besides the weights (momentum buffer; AdamW m, v).
-double optimizer_state_B(const std::string& name) {
-  if (name == "momentum" || name == "nesterov") return kFp32_B;
-  if (name == "adamw") return 2 * kFp32_B;
-  return 0;  // sgd
-}
+// The wire formats the DiLoCo family's "wire_format" accepts (sim/strategies/outer.cc).
+constexpr const char* kOuterWireFormats[] = {"fp32", "bf16", "fp16", "int8", "fp4", "ternary"};
 
-// Defaults of the knobs that set a strategy's sync period or warm-up; they mirror the make_*
-// functions in sim/strategies/ (and docs/SCENARIO_FORMAT.md#strategy).
-struct StepKnob {
-  const char* strategy;
-  const char* knob;
-  int default_value;
-};
-constexpr StepKnob kPeriodKnobs[] = {{"diloco", "H", 500},         {"local_sgd", "H", 100}, {"streaming_diloco", "H", 100},
-                                     {"palsgd", "H", 64},          {"easgd", "tau", 4},     {"gossip", "period", 1}};
-constexpr StepKnob kWarmupKnobs[] = {{"pactrain", "warmup_steps", 20}, {"palsgd", "warmup_steps", 0}};
-// The DiLoCo family keeps an outer copy with its outer optimizer; the default optimizer of each
-// (local_sgd: plain averaging, SGD lr 1).
-struct OuterDefault {
-  const char* strategy;
-  const char* optimizer;
-};
-constexpr OuterDefault kOuterDefaults[] = {
-    {"diloco", "nesterov"}, {"streaming_diloco", "nesterov"}, {"palsgd", "nesterov"}, {"local_sgd", "sgd"}};
-
-int knob_value(const nlohmann::json& strategy, const StepKnob& k) {
-  return strategy.contains(k.knob) ? static_cast<int>(strategy[k.knob].get<double>()) : k.default_value;
+// Samples per Hivemind round: its target_batch (default as in sim/strategies/hivemind.cc).
+double hivemind_target_batch(const nlohmann::json& strategy) {
+  return strategy.contains("target_batch") ? strategy["target_batch"].get<double>() : kHivemindTargetBatch;
 }
 
 std::string name_of(const nlohmann::json& strategy) { return strategy.value("name", std::string()); }
 
-void add_item(std::string& items, double& total, const std::string& what, double bytes) {
-  items += fmt::format("{}{} {:g}", items.empty() ? "" : " + ", what, bytes);
-  total += bytes;
+// The catalog's entry of `strategy` (the loader accepted it, so the catalog has it).
+const nlohmann::json& catalog_entry(const nlohmann::json& catalog, const nlohmann::json& strategy) {
+  for (const auto& s : catalog.at("strategies"))
+    if (s.at("name") == name_of(strategy)) return s;
+  throw std::invalid_argument("strategy " + name_of(strategy) + " is not in the strategy catalog");
 }
 
-void add_worker_extras(const nlohmann::json& s, const std::string& name, StateBytes& b) {
-  for (const auto& d : kOuterDefaults) {
-    if (name != d.strategy) continue;
-    const std::string outer = s.contains("outer") ? s["outer"].value("name", std::string(d.optimizer)) : d.optimizer;
-    add_item(b.worker_items, b.worker_B_per_param, "outer copy", kFp32_B);
-    add_item(b.worker_items, b.worker_B_per_param, "outer " + outer + " state", optimizer_state_B(outer));
-  }
-  if (name == "dgc" || (name == "topk" && s.value("error_feedback", false)))
-    add_item(b.worker_items, b.worker_B_per_param, "error-feedback residual", kFp32_B);
-  if (name == "pactrain") add_item(b.worker_items, b.worker_B_per_param, "mask", kMaskEntry_B);
-  if (name == "hivemind") {
-    add_item(b.worker_items, b.worker_B_per_param, "accumulator", kFp32_B);
-    if (s.value("delayed_update", true)) add_item(b.worker_items, b.worker_B_per_param, "round in flight", kFp32_B);
-  }
-  if (name == "easgd") add_item(b.worker_items, b.worker_B_per_param, "pulled center", kFp32_B);
-  if (name == "gossip") add_item(b.worker_items, b.worker_B_per_param, "peer copy", kFp32_B);
+// The knob of `strategy` with `role` in the catalog ("sync_period", "warmup", "warm_start"), or null.
+const nlohmann::json* knob_with_role(const nlohmann::json& catalog, const nlohmann::json& strategy, const char* role) {
+  for (const auto& k : catalog_entry(catalog, strategy).at("knobs"))
+    if (k.value("role", std::string()) == role) return &k;
+  return nullptr;
 }
 
-void add_server_state(const nlohmann::json& s, const std::string& name, const std::string& inner, StateBytes& b) {
-  if (name == "easgd") add_item(b.server_items, b.server_B_per_param, "center", kFp32_B);
-  if (name != "parameter_server") return;
-  const double shards = s.contains("shards") ? s["shards"].get<double>() : 1;
-  double total = 0;
-  std::string items;
-  add_item(items, total, "weights", kFp32_B);
-  add_item(items, total, inner + " state", optimizer_state_B(inner));
-  if (s.value("mode", std::string("async")) == "sync") add_item(items, total, "gradient sum", kFp32_B);
-  b.server_B_per_param = total / shards;
-  b.server_items = shards > 1 ? fmt::format("({}) / {:g} shards", items, shards) : items;
+// The value of an integer knob: the strategy's, else the catalog's default.
+int knob_value(const nlohmann::json& strategy, const nlohmann::json& knob) {
+  const std::string name = knob.at("name");
+  return static_cast<int>((strategy.contains(name) ? strategy[name] : knob.at("default")).get<double>());
 }
 
 std::vector<Candidate> listed_candidates(const DeploymentShape& shape) {
   const std::string outer_algo = shape.regions >= 2 ? "hierarchical" : "ring";
+  const std::string wire = planned_wire_format(shape);
   std::vector<nlohmann::json> list = {{{"name", "ddp"}, {"allreduce", "ring"}}};
   if (shape.regions >= 2) list.push_back({{"name", "ddp"}, {"allreduce", "hierarchical"}});
-  for (const int h : kDilocoH) list.push_back({{"name", "diloco"}, {"H", h}, {"allreduce", outer_algo}});
+  for (const int h : kDilocoH) {
+    list.push_back({{"name", "diloco"}, {"H", h}, {"allreduce", outer_algo}});
+    if (!wire.empty()) list.back()["wire_format"] = wire;
+  }
   list.push_back({{"name", "streaming_diloco"}, {"H", kStreamingH}, {"fragments", kStreamingFragments}, {"tau", kStreamingTau},
-                  {"wire_format", "fp4"}, {"allreduce", outer_algo}});
+                  {"wire_format", wire.empty() ? "fp4" : wire}, {"allreduce", outer_algo}});
   list.push_back({{"name", "pactrain"}, {"sparsity", kPactrainSparsity}, {"warmup_steps", 0}});
   list.push_back({{"name", "topk"}, {"ratio", kTopkRatio}, {"error_feedback", true}});
   if (shape.any_spot) list.push_back({{"name", "hivemind"}, {"target_batch", kHivemindTargetBatch}});
@@ -117,61 +84,79 @@ bool knobs_subset(const nlohmann::json& a, const nlohmann::json& b) {
 }
 
 // The sync period of a strategy in steps (1 for strategies that synchronize every step).
-int sync_period(const nlohmann::json& strategy) {
-  for (const auto& k : kPeriodKnobs)
-    if (name_of(strategy) == k.strategy) return knob_value(strategy, k);
-  return 1;
+int sync_period(const nlohmann::json& catalog, const nlohmann::json& strategy) {
+  const nlohmann::json* knob = knob_with_role(catalog, strategy, "sync_period");
+  return knob ? knob_value(strategy, *knob) : 1;
 }
 
 }  // namespace
 
-StateBytes training_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer) {
-  StateBytes b;
-  const std::string name = name_of(strategy);
-  add_item(b.worker_items, b.worker_B_per_param, "weights", kFp32_B);
-  add_item(b.worker_items, b.worker_B_per_param, "gradients", kFp32_B);
-  if (name != "parameter_server")
-    add_item(b.worker_items, b.worker_B_per_param, inner_optimizer + " state", optimizer_state_B(inner_optimizer));
-  add_worker_extras(strategy, name, b);
-  add_server_state(strategy, name, inner_optimizer, b);
-  return b;
+double planned_samples(const DeploymentShape& shape) {
+  if (shape.workers <= 0 || shape.batch_per_worker <= 0) return 0;
+  const auto& plan = shape.planned_strategy;
+  if (!plan.is_null() && name_of(plan) == "hivemind") return double{shape.planned_steps} * hivemind_target_batch(plan);
+  return double{shape.planned_steps} * shape.workers * shape.batch_per_worker;
 }
 
-std::vector<Candidate> candidate_strategies(const DeploymentShape& shape, std::vector<std::string>& skipped) {
+int planned_length(const nlohmann::json& strategy, const DeploymentShape& shape) {
+  const double samples = planned_samples(shape);
+  if (samples <= 0) return shape.planned_steps;
+  const double per_unit = name_of(strategy) == "hivemind" ? hivemind_target_batch(strategy)
+                                                          : double{shape.workers} * shape.batch_per_worker;
+  const double units = std::ceil(samples / per_unit);
+  return static_cast<int>(std::clamp(units, 1.0, static_cast<double>(std::numeric_limits<int>::max())));
+}
+
+std::string planned_wire_format(const DeploymentShape& shape) {
+  const auto& plan = shape.planned_strategy;
+  if (!plan.is_object()) return "";
+  const char* key = name_of(plan) == "hivemind" ? "compression" : "wire_format";
+  const std::string wire = plan.contains(key) && plan[key].is_string() ? plan[key].get<std::string>() : "";
+  for (const char* allowed : kOuterWireFormats)
+    if (wire == allowed) return wire;
+  return "";
+}
+
+std::vector<Candidate> candidate_strategies(const nlohmann::json& catalog, const DeploymentShape& shape,
+                                            std::vector<std::string>& skipped) {
   std::vector<Candidate> out;
   bool planned_listed = false;
   for (auto& c : listed_candidates(shape)) {
     c.as_planned = !shape.planned_strategy.is_null() && c.strategy == shape.planned_strategy;
     planned_listed = planned_listed || c.as_planned;
-    if (const int period = sync_period(c.strategy); period > shape.planned_steps && !c.as_planned) {
+    const int planned = planned_length(c.strategy, shape);
+    if (const int period = sync_period(catalog, c.strategy); period > planned && !c.as_planned) {
       skipped.push_back(fmt::format("{} {}: sync period {} steps exceeds the planned {} steps", c.name, c.knobs, period,
-                                    shape.planned_steps));
+                                    planned));
       continue;
     }
-    c.steps = representative_steps(c.strategy, shape.planned_steps);
+    c.steps = representative_steps(catalog, c.strategy, planned);
     out.push_back(std::move(c));
   }
   if (!shape.planned_strategy.is_null() && !planned_listed) {
     const auto& s = shape.planned_strategy;
-    out.insert(out.begin(), Candidate{name_of(s), knob_text(s), s, representative_steps(s, shape.planned_steps), true, ""});
+    out.insert(out.begin(),
+               Candidate{name_of(s), knob_text(s), s, representative_steps(catalog, s, shape.planned_steps), true, ""});
   }
-  for (auto& c : out)
-    if (const int w = warmup_steps(c.strategy); w > 0 && c.steps < shape.planned_steps)
+  for (auto& c : out) {
+    const int planned = planned_length(c.strategy, shape);
+    if (const int w = warmup_steps(catalog, c.strategy); w > 0 && c.steps < planned)
       c.note = fmt::format("warm-up is {} of {} simulated steps ({:.3g}%; plan: {:.3g}%)", std::min(w, c.steps), c.steps,
-                           kPercent * std::min(w, c.steps) / c.steps, kPercent * std::min(w, shape.planned_steps) / shape.planned_steps);
+                           kPercent * std::min(w, c.steps) / c.steps, kPercent * std::min(w, planned) / planned);
+  }
   return out;
 }
 
-int warmup_steps(const nlohmann::json& strategy) {
-  for (const auto& k : kWarmupKnobs)
-    if (name_of(strategy) == k.strategy && !strategy.contains("checkpoint")) return knob_value(strategy, k);
-  return 0;
+int warmup_steps(const nlohmann::json& catalog, const nlohmann::json& strategy) {
+  const nlohmann::json* warmup = knob_with_role(catalog, strategy, "warmup");
+  const nlohmann::json* warm_start = knob_with_role(catalog, strategy, "warm_start");
+  if (!warmup || (warm_start && strategy.contains(warm_start->at("name").get<std::string>()))) return 0;
+  return knob_value(strategy, *warmup);
 }
 
-int representative_steps(const nlohmann::json& strategy, int planned_steps) {
-  if (name_of(strategy) == "hivemind") return std::max(1, std::min(planned_steps, kSyncPeriods));  // rounds
-  const int warmup = warmup_steps(strategy);
-  long steps = static_cast<long>(kSyncPeriods) * sync_period(strategy) + warmup;
+int representative_steps(const nlohmann::json& catalog, const nlohmann::json& strategy, int planned_steps) {
+  const int warmup = warmup_steps(catalog, strategy);
+  long steps = static_cast<long>(kSyncPeriods) * sync_period(catalog, strategy) + warmup;
   if (warmup > 0) steps = std::max<long>(steps, kWarmupRunSteps);
   return static_cast<int>(std::max(1L, std::min<long>(planned_steps, steps)));
 }
@@ -195,29 +180,43 @@ double CandidateResult::wan_GB_per_million_samples() const {
   return samples > 0 ? wan_bytes / samples * kSamplesPerMillion / kBytesPerGB : 0;
 }
 
+namespace {
+namespace keys = geotrain::result_keys;
+// The results.json members candidate_result() reads.
+const std::vector<std::string>& summary_pointers() {
+  static const std::vector<std::string> pointers = {
+      keys::pointer(keys::kSimulatedS),           keys::pointer(keys::kSamples),
+      keys::pointer(keys::kThroughput),           keys::pointer(keys::kCostUsd, keys::cost::kCompute),
+      keys::pointer(keys::kCostUsd, keys::cost::kEgress), keys::pointer(keys::kTrafficBytes, keys::traffic::kWan),
+      keys::pointer(keys::kGranularity),          keys::pointer(keys::kStaleness, keys::staleness::kMean)};
+  return pointers;
+}
+}  // namespace
+
 CandidateResult candidate_result(const nlohmann::json& r) {
   auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : 0.0; };
-  auto at = [&](const char* pointer) -> const nlohmann::json& {
+  auto at = [&](const std::string& pointer) -> const nlohmann::json& {
     static const nlohmann::json kNull;
     const nlohmann::json::json_pointer p(pointer);
     return r.contains(p) ? r[p] : kNull;
   };
   CandidateResult c;
-  c.simulated_s = number(at("/simulated_s"));
-  c.samples = number(at("/samples"));
-  c.throughput_samples_per_s = number(at("/throughput_samples_per_s"));
-  c.compute_usd = number(at("/cost_usd/compute"));
-  c.egress_usd = number(at("/cost_usd/egress"));
-  c.wan_bytes = number(at("/traffic_bytes/wan"));
-  if (at("/granularity").is_number()) c.granularity = at("/granularity").get<double>();
-  if (at("/staleness/mean").is_number()) c.staleness_mean = at("/staleness/mean").get<double>();
+  c.simulated_s = number(at(keys::pointer(keys::kSimulatedS)));
+  c.samples = number(at(keys::pointer(keys::kSamples)));
+  c.throughput_samples_per_s = number(at(keys::pointer(keys::kThroughput)));
+  c.compute_usd = number(at(keys::pointer(keys::kCostUsd, keys::cost::kCompute)));
+  c.egress_usd = number(at(keys::pointer(keys::kCostUsd, keys::cost::kEgress)));
+  c.wan_bytes = number(at(keys::pointer(keys::kTrafficBytes, keys::traffic::kWan)));
+  const auto& granularity = at(keys::pointer(keys::kGranularity));
+  if (granularity.is_number()) c.granularity = granularity.get<double>();
+  const auto& staleness = at(keys::pointer(keys::kStaleness, keys::staleness::kMean));
+  if (staleness.is_number()) c.staleness_mean = staleness.get<double>();
   return c;
 }
 
 nlohmann::json result_summary(const nlohmann::json& r) {
   nlohmann::json s;
-  for (const char* pointer : {"/simulated_s", "/samples", "/throughput_samples_per_s", "/cost_usd/compute",
-                              "/cost_usd/egress", "/traffic_bytes/wan", "/granularity", "/staleness/mean"}) {
+  for (const auto& pointer : summary_pointers()) {
     const nlohmann::json::json_pointer p(pointer);
     if (r.contains(p)) s[p] = r[p];
   }

@@ -1,6 +1,8 @@
 // Strategy recommendation for a planned deployment (`geotrain validate`): the candidate
-// strategies, the training state each keeps per parameter (the memory check), the short run that
-// represents each, and the ranking of their size-only results. Pure: runs no simulation.
+// strategies, the short run that represents each, and the ranking of their size-only results.
+// Pure: runs no simulation. What it knows of the strategies (knob defaults, which knob is a sync
+// period or a warm-up) it reads from the strategy catalog, the JSON `geotrain strategies --json`
+// prints (sim::strategy_catalog_json(); the catalog also gives each strategy's training state).
 #pragma once
 #include <cstddef>
 #include <optional>
@@ -11,34 +13,27 @@
 
 namespace geotrain::analysis {
 
-// Training state per model parameter, in bytes, with every value in fp32 (4 B). Activations are
-// not counted (a size-only profile does not give the architecture), so these are lower bounds.
-struct StateBytes {
-  double worker_B_per_param = 0;  // one worker = one instance (sharded over its GPUs or not)
-  double server_B_per_param = 0;  // one strategy server node (already divided by the shard count); 0: none
-  std::string worker_items;       // e.g. "weights 4 + gradients 4 + adamw state 8"
-  std::string server_items;       // "" when there is no server
-};
-
-// The state of `strategy` (a strategy object the scenario loader accepted) with the workers'
-// optimizer called `inner_optimizer` ("sgd" | "momentum" | "nesterov" | "adamw"):
-//   every worker: weights 4 + gradients 4 + inner optimizer state (sgd 0, momentum/nesterov 4, adamw 8),
-//     except parameter_server workers, whose optimizer runs on the servers;
-//   diloco, local_sgd, streaming_diloco, palsgd: + outer copy theta_g 4 + outer optimizer state;
-//   topk with error_feedback, dgc: + residual 4; pactrain: + mask 1;
-//   hivemind: + accumulator 4, + 4 more with delayed_update (the previous round is in flight);
-//   easgd: + pulled center 4; gossip: + a peer's copy 4;
-//   parameter_server servers: (weights 4 + optimizer state, + sum 4 in sync mode) / shards;
-//   easgd server: center 4.
-StateBytes training_state_bytes(const nlohmann::json& strategy, const std::string& inner_optimizer);
-
 // What the candidates depend on.
 struct DeploymentShape {
-  int planned_steps = 0;            // workload.steps of the deployment
+  int planned_steps = 0;            // workload.steps of the deployment (rounds for a Hivemind plan)
   int regions = 0;                  // distinct regions of the fleet
   bool any_spot = false;            // a fleet entry is priced spot
   nlohmann::json planned_strategy;  // the deployment's strategy object; null when it names none
+  int workers = 0;                  // workers of the fleet (0: unknown, lengths are not converted)
+  int batch_per_worker = 0;         // workload.batch_per_worker (0: unknown)
 };
+
+// Samples the plan trains on: planned_steps rounds of target_batch samples for a Hivemind plan,
+// else planned_steps x workers x batch_per_worker (0 when workers or batch_per_worker is unknown).
+double planned_samples(const DeploymentShape& shape);
+// The plan's length in `strategy`'s own unit, for the same samples: rounds of target_batch for
+// hivemind, else steps of workers x batch_per_worker; rounded up, at least 1.  The plan's own
+// strategy gets planned_steps back; with workers or batch_per_worker unknown, planned_steps.
+int planned_length(const nlohmann::json& strategy, const DeploymentShape& shape);
+// The wire format of the plan that the DiLoCo-family candidates take over: its "wire_format"
+// (or a Hivemind plan's "compression") when it names one they accept (fp32, bf16, fp16, int8,
+// fp4, ternary); "" otherwise ("native", none, no plan).
+std::string planned_wire_format(const DeploymentShape& shape);
 
 struct Candidate {
   std::string name;          // strategy name
@@ -56,21 +51,28 @@ inline constexpr int kSyncPeriods = 3;
 // first, then ddp ring, ddp hierarchical (2+ regions), diloco H = 16, 64, 256, streaming_diloco
 // (H 64, 4 fragments, tau 1, fp4), pactrain (sparsity 0.8, no warm-up: the steady state), topk
 // (1%, error feedback), hivemind (target batch 32768; spot fleets only), parameter_server (async,
-// 1 shard). The DiLoCo family uses a hierarchical all-reduce on 2+ regions. Candidates whose
-// sync period exceeds the planned steps are left out, with the reason appended to `skipped`.
-std::vector<Candidate> candidate_strategies(const DeploymentShape& shape, std::vector<std::string>& skipped);
+// 1 shard). The DiLoCo family uses a hierarchical all-reduce on 2+ regions, and the plan's wire
+// format when it names one (planned_wire_format; streaming_diloco's fp4 gives way to it).
+// Candidates whose sync period exceeds the plan's length in steps (planned_length: a Hivemind
+// plan's rounds are converted through samples) are left out, with the reason appended to
+// `skipped`.  Each candidate's steps are representative_steps() of its planned_length().
+// `catalog`: the strategy catalog JSON (every strategy named here or planned is in it).
+std::vector<Candidate> candidate_strategies(const nlohmann::json& catalog, const DeploymentShape& shape,
+                                            std::vector<std::string>& skipped);
 
 // Steps run at least when a strategy has a warm-up, so that the warm-up takes its planned share
 // of the run (the whole plan when it is at most this long).
 inline constexpr int kWarmupRunSteps = 2000;
 
 // Steps of a short run that stands for the whole deployment: kSyncPeriods sync periods (H for the
-// DiLoCo family, tau for easgd, period for gossip, else 1 step), never more than `planned_steps`.
-// With warm-up steps w (pactrain, palsgd): max(w + kSyncPeriods periods, kWarmupRunSteps), never
-// more than `planned_steps`. hivemind: kSyncPeriods rounds.
-int representative_steps(const nlohmann::json& strategy, int planned_steps);
-// The warm-up steps of a strategy (pactrain without a checkpoint, palsgd), else 0.
-int warmup_steps(const nlohmann::json& strategy);
+// DiLoCo family, tau for easgd, period for gossip: the catalog's "sync_period" knob; else 1 step,
+// or round for hivemind), never more than `planned_steps`. With warm-up steps w (the "warmup"
+// knob: pactrain, palsgd): max(w + kSyncPeriods periods, kWarmupRunSteps), never more than
+// `planned_steps`.
+int representative_steps(const nlohmann::json& catalog, const nlohmann::json& strategy, int planned_steps);
+// The warm-up steps of a strategy (its "warmup" knob unless its "warm_start" knob is set: pactrain
+// without a checkpoint, palsgd), else 0.
+int warmup_steps(const nlohmann::json& catalog, const nlohmann::json& strategy);
 
 // "allreduce=ring H=64": the strategy's knobs (every key but name) as key=value, in key order.
 std::string knob_text(const nlohmann::json& strategy);

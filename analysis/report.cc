@@ -97,7 +97,10 @@ std::string document(const report::Page& page) {
 }  // namespace
 
 std::string report_html(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw_input_error(dir, "", "", "no such folder: expected a run folder or a sweep folder");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw_input_error(dir, "", "", (ec && ec != std::errc::no_such_file_or_directory ? ec.message() + ": " : std::string("no such folder: ")) +
+                                       "expected a run folder or a sweep folder");
   if (fs::exists(fs::path(dir) / "results.json")) return document(report::run_page(dir));
   if (fs::exists(fs::path(dir) / "sweep.csv")) return document(report::sweep_page(dir));
   if (fs::is_directory(fs::path(dir) / "points"))

@@ -38,7 +38,7 @@ struct TimelineRow {
   double step = 0, time_s = 0, samples = 0;                 // index, simulated s, samples (cumulative)
   double compute_usd = 0, egress_usd = 0, total_usd = 0;    // USD, cumulative
   double wan_bytes = 0;                                     // bytes, cumulative
-  double train_loss = 0;                                    // 0 in size-only runs
+  double train_loss = 0;                                    // 0 where the cell is empty (size-only runs)
   std::optional<double> test_loss, test_accuracy;           // only on evaluated rows
   std::optional<double> alive_workers;                      // workers up; absent from older files
 };

@@ -9,11 +9,13 @@
 #include "analysis/json_file.h"
 #include "analysis/report_pages.h"
 #include "analysis/report_svg.h"
+#include "sim/result_keys.h"  // header only: the results.json keys
 
 namespace geotrain::analysis::report {
 namespace {
 
 namespace fs = std::filesystem;
+namespace keys = geotrain::result_keys;
 using Json = nlohmann::ordered_json;
 
 constexpr std::size_t kMaxCostBars = 24;       // compute + the largest egress pairs; the rest summed
@@ -35,40 +37,41 @@ std::string or_dash(const std::optional<double>& v, const std::function<std::str
 }
 
 std::string summary_html(const Json& r, const std::string& file) {
-  auto opt = [&](const char* p) { return optional_number_at(r, p, file); };
+  auto opt = [&](const std::string& p) { return optional_number_at(r, p, file); };
   auto pct = [](double f) { return num(100 * f) + "%"; };
   std::vector<Fact> facts = {
-      {"workers", num(number_at(r, "/workers", file))},
-      {"simulated time", duration_text(number_at(r, "/simulated_s", file))},
-      {"samples", num(number_at(r, "/samples", file))},
-      {"throughput (samples/s)", or_dash(opt("/throughput_samples_per_s"), num)},
-      {"compute per worker", or_dash(opt("/time_breakdown_s/compute"), duration_text)},
-      {"communication exposed", or_dash(opt("/time_breakdown_s/communication_exposed"), duration_text)},
-      {"compute cost ($)", usd_text(number_at(r, "/cost_usd/compute", file))},
-      {"egress cost ($)", usd_text(number_at(r, "/cost_usd/egress", file))},
-      {"total cost ($)", usd_text(number_at(r, "/cost_usd/total", file))},
-      {"$ per 1M samples", or_dash(opt("/usd_per_million_samples"), usd_text)},
-      {"traffic total (GB)", num(number_at(r, "/traffic_bytes/total", file) / kBytesPerGB)},
-      {"traffic WAN (GB)", num(number_at(r, "/traffic_bytes/wan", file) / kBytesPerGB)},
-      {"final train loss", or_dash(opt("/convergence/final_train_loss"), num)},
-      {"final test loss", or_dash(opt("/convergence/final_test_loss"), num)},
-      {"final test accuracy (%)", or_dash(opt("/convergence/final_test_accuracy"), pct)},
+      {"workers", num(number_at(r, keys::pointer(keys::kWorkers), file))},
+      {"simulated time", duration_text(number_at(r, keys::pointer(keys::kSimulatedS), file))},
+      {"samples", num(number_at(r, keys::pointer(keys::kSamples), file))},
+      {"throughput (samples/s)", or_dash(opt(keys::pointer(keys::kThroughput)), num)},
+      {"compute per worker", or_dash(opt(keys::pointer(keys::kTimeBreakdown, keys::time::kCompute)), duration_text)},
+      {"communication exposed", or_dash(opt(keys::pointer(keys::kTimeBreakdown, keys::time::kCommunicationExposed)), duration_text)},
+      {"compute cost ($)", usd_text(number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kCompute), file))},
+      {"egress cost ($)", usd_text(number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kEgress), file))},
+      {"total cost ($)", usd_text(number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kTotal), file))},
+      {"$ per 1M samples", or_dash(opt(keys::pointer(keys::kUsdPerMillionSamples)), usd_text)},
+      {"traffic total (GB)", num(number_at(r, keys::pointer(keys::kTrafficBytes, keys::traffic::kTotal), file) / kBytesPerGB)},
+      {"traffic WAN (GB)", num(number_at(r, keys::pointer(keys::kTrafficBytes, keys::traffic::kWan), file) / kBytesPerGB)},
+      {"final train loss", or_dash(opt(keys::pointer(keys::kConvergence, keys::convergence::kFinalTrainLoss)), num)},
+      {"final test loss", or_dash(opt(keys::pointer(keys::kConvergence, keys::convergence::kFinalTestLoss)), num)},
+      {"final test accuracy (%)", or_dash(opt(keys::pointer(keys::kConvergence, keys::convergence::kFinalTestAccuracy)), pct)},
   };
-  if (r.contains(Json::json_pointer("/convergence/target")) && r["convergence"]["target"].is_object()) {
-    const auto& target = r["convergence"]["target"];
+  if (r.contains(Json::json_pointer(keys::pointer(keys::kConvergence, keys::convergence::kTarget))) &&
+      r[keys::kConvergence][keys::convergence::kTarget].is_object()) {
+    const auto& target = r[keys::kConvergence][keys::convergence::kTarget];
     facts.push_back({"target", target.contains("metric") && target.contains("value")
                                    ? value_text(target["metric"]) + " " + value_text(target["value"])
                                    : value_text(target)});
-    facts.push_back({"time to target", or_dash(opt("/convergence/time_to_target_s"), duration_text)});
-    facts.push_back({"cost to target ($)", or_dash(opt("/convergence/cost_to_target_usd"), usd_text)});
+    facts.push_back({"time to target", or_dash(opt(keys::pointer(keys::kConvergence, keys::convergence::kTimeToTargetS)), duration_text)});
+    facts.push_back({"cost to target ($)", or_dash(opt(keys::pointer(keys::kConvergence, keys::convergence::kCostToTargetUsd)), usd_text)});
   }
-  if (r.contains("stop_reason") && r["stop_reason"].is_string()) facts.push_back({"stopped early", r["stop_reason"].get<std::string>()});
+  if (r.contains(keys::kStopReason) && r[keys::kStopReason].is_string()) facts.push_back({"stopped early", r[keys::kStopReason].get<std::string>()});
   return facts_html(facts);
 }
 
 // The target line of a chart of `metric` ("test_accuracy" in %, "test_loss"), when the run has one.
 void add_target(Chart& chart, const Json& r, const std::string& metric, double scale) {
-  const Json::json_pointer p("/convergence/target");
+  const Json::json_pointer p(keys::pointer(keys::kConvergence, keys::convergence::kTarget));
   if (!r.contains(p) || !r.at(p).is_object() || r.at(p).value("metric", "") != metric) return;
   if (!r.at(p).contains("value") || !r.at(p)["value"].is_number()) return;
   chart.y_reference = r.at(p)["value"].get<double>() * scale;
@@ -161,21 +164,22 @@ std::string progress_html(const std::vector<TimelineRow>& rows, const Json& r) {
 }
 
 std::vector<LinkTraffic> read_links(const Json& r, const std::string& file) {
-  const Json::json_pointer p("/links");
+  const Json::json_pointer p(keys::pointer(keys::kLinks));
   if (!r.contains(p) || !r.at(p).is_array())
-    throw_input_error(file, "/links", r.contains(p) ? value_text(r.at(p)) : "missing", "expected an array of region pairs");
+    throw_input_error(file, keys::pointer(keys::kLinks), r.contains(p) ? value_text(r.at(p)) : "missing", "expected an array of region pairs");
   std::vector<LinkTraffic> links;
   for (std::size_t i = 0; i < r.at(p).size(); ++i) {
-    const std::string at = fmt::format("/links/{}/", i);
-    links.push_back({string_at(r, at + "src_region", file), string_at(r, at + "dst_region", file),
-                     number_at(r, at + "bytes", file), number_at(r, at + "usd_per_GB", file),
-                     number_at(r, at + "egress_usd", file)});
+    const std::string at = keys::pointer(keys::kLinks, std::to_string(i)) + "/";
+    links.push_back({string_at(r, at + keys::link::kSrcRegion, file), string_at(r, at + keys::link::kDstRegion, file),
+                     number_at(r, at + keys::link::kBytes, file), number_at(r, at + keys::link::kUsdPerGB, file),
+                     number_at(r, at + keys::link::kEgressUsd, file)});
   }
   return links;
 }
 
 std::string cost_html(const Json& r, const std::vector<LinkTraffic>& links, const std::string& file) {
-  const double compute = number_at(r, "/cost_usd/compute", file), egress = number_at(r, "/cost_usd/egress", file);
+  const double compute = number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kCompute), file);
+  const double egress = number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kEgress), file);
   std::vector<Bar> bars = {{"compute (instances)", compute, colour(0), "data-kind=\"compute\" data-usd=\"" + exact_number(compute) + "\""}};
   std::vector<std::size_t> order(links.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -204,25 +208,25 @@ std::string cost_html(const Json& r, const std::vector<LinkTraffic>& links, cons
   html += fmt::format("<tr class=\"sum\"><td colspan=\"4\">egress, all pairs</td><td class=\"n\">{}</td></tr>"
                       "<tr class=\"sum\"><td colspan=\"4\">compute (instances)</td><td class=\"n\">{}</td></tr>"
                       "<tr class=\"sum\"><td colspan=\"4\">total</td><td class=\"n\">{}</td></tr></table>",
-                      usd_text(egress), usd_text(compute), usd_text(number_at(r, "/cost_usd/total", file)));
+                      usd_text(egress), usd_text(compute), usd_text(number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kTotal), file)));
   if (order.size() > kMaxLinkRows) html += fmt::format("<p class=\"note\">The {} costliest of {} region pairs are listed.</p>", kMaxLinkRows, order.size());
   return html;
 }
 
 std::string collectives_html(const Json& r, const std::string& file) {
-  const Json::json_pointer p("/collectives");
+  const Json::json_pointer p(keys::pointer(keys::kCollectives));
   if (!r.contains(p) || !r.at(p).is_array() || r.at(p).empty()) return "<p class=\"empty\">no collectives in this run</p>";
   std::string html = "<table><tr><th>op</th><th>algorithm</th><th class=\"n\">ranks</th><th class=\"n\">size per rank</th>"
                      "<th class=\"n\">count</th><th class=\"n\">mean time (s)</th><th class=\"n\">algbw (GB/s)</th>"
                      "<th class=\"n\">busbw (GB/s)</th></tr>";
   for (std::size_t i = 0; i < r.at(p).size(); ++i) {
-    const std::string at = fmt::format("/collectives/{}/", i);
+    const std::string at = keys::pointer(keys::kCollectives, std::to_string(i)) + "/";
     html += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
                         "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                        escape(string_at(r, at + "op", file)), escape(string_at(r, at + "algorithm", file)),
-                        num(number_at(r, at + "ranks", file)), escape(bytes_text(number_at(r, at + "size_B", file))),
-                        num(number_at(r, at + "count", file)), num(number_at(r, at + "mean_time_s", file)),
-                        num(number_at(r, at + "algbw_GBps", file)), num(number_at(r, at + "busbw_GBps", file)));
+                        escape(string_at(r, at + keys::collective::kOp, file)), escape(string_at(r, at + keys::collective::kAlgorithm, file)),
+                        num(number_at(r, at + keys::collective::kRanks, file)), escape(bytes_text(number_at(r, at + keys::collective::kSizeB, file))),
+                        num(number_at(r, at + keys::collective::kCount, file)), num(number_at(r, at + keys::collective::kMeanTimeS, file)),
+                        num(number_at(r, at + keys::collective::kAlgbwGBps, file)), num(number_at(r, at + keys::collective::kBusbwGBps, file)));
   }
   return html + "</table>";
 }
@@ -237,15 +241,15 @@ Page run_page(const std::string& dir) {
   const std::string file = (fs::path(dir) / "results.json").string();
   const Json r = read_json(file);
   if (!r.is_object()) throw_input_error(file, "", value_text(r), "expected a JSON object (results.json of geotrain run)");
-  const std::string scenario = string_at(r, "/scenario", file);
-  const Json::json_pointer strategy_ptr("/strategy");
+  const std::string scenario = string_at(r, keys::pointer(keys::kScenario), file);
+  const Json::json_pointer strategy_ptr(keys::pointer(keys::kStrategy));
   if (!r.contains(strategy_ptr) || !r.at(strategy_ptr).is_object())
-    throw_input_error(file, "/strategy", r.contains(strategy_ptr) ? value_text(r.at(strategy_ptr)) : "missing", "expected an object");
+    throw_input_error(file, keys::pointer(keys::kStrategy), r.contains(strategy_ptr) ? value_text(r.at(strategy_ptr)) : "missing", "expected an object");
   const auto links = read_links(r, file);
   Page page{"run " + scenario, ""};
   std::string& b = page.body;
   b += "<h1>geotrain report · run " + escape(scenario) + "</h1>";
-  const auto seed = optional_number_at(r, "/seed", file);
+  const auto seed = optional_number_at(r, keys::pointer(keys::kSeed), file);
   b += "<p class=\"sub\">strategy <code>" + escape(r.at(strategy_ptr).dump()) + "</code>" +
        (seed ? " · seed " + escape(num(*seed)) : std::string()) + " · simulated time and dollars, not wall clock</p>";
   b += "<h2>Key figures</h2>" + summary_html(r, file);
@@ -256,7 +260,7 @@ Page run_page(const std::string& dir) {
   b += "<h2>Cost breakdown</h2>" + cost_html(r, links, file);
   b += "<h2>Utilization per worker</h2>";
   const fs::path trace = fs::path(dir) / "trace.json";
-  b += fs::exists(trace) ? utilization_html(read_trace(trace.string()), number_at(r, "/simulated_s", file))
+  b += fs::exists(trace) ? utilization_html(read_trace(trace.string()), number_at(r, keys::pointer(keys::kSimulatedS), file))
                          : missing_file_html("trace.json", "no utilization timeline");
   b += "<h2>Topology and traffic</h2>" + topology_html(links);
   b += "<h2>Collectives</h2>" + collectives_html(r, file);

@@ -53,16 +53,19 @@ nlohmann::json load_base(const nlohmann::ordered_json& doc, const std::string& f
   fs::path p = base.get<std::string>();
   if (p.is_relative()) p = fs::path(file).parent_path() / p;
   base_file = p.lexically_normal().string();
-  if (!fs::exists(base_file))
+  if (const std::string problem = regular_file_problem(base_file); problem == "no such file")
     throw_input_error(file, "/base", base.get<std::string>(),
                       "no such scenario file (" + base_file + "; relative paths start at the sweep file's folder)");
+  else if (!problem.empty())
+    throw_input_error(file, "/base", base.get<std::string>(), base_file + ": " + problem);
   const nlohmann::ordered_json scenario = read_json(base_file);
   if (!scenario.is_object()) throw_input_error(base_file, "", "", "expected a scenario object");
   return nlohmann::json(scenario);
 }
 
 // A labelled value {"label": "H=100", "value": 100} (an object with exactly these two keys) sets
-// `value` and `label` and returns true; any other JSON is a plain value (returns false).
+// `value` and `label` and returns true; any other JSON is a plain value (returns false).  Throws
+// InputError at `path` for a label that is not a non-empty string.
 bool labelled(const nlohmann::ordered_json& v, const std::string& file, const std::string& path, nlohmann::ordered_json& value,
               std::string& label) {
   if (!v.is_object() || v.size() != 2 || !v.contains("label") || !v.contains("value")) return false;
@@ -73,23 +76,11 @@ bool labelled(const nlohmann::ordered_json& v, const std::string& file, const st
   return true;
 }
 
-// The axes of one point (raw values) and the labels of its labelled values.
-struct PointAxes {
-  nlohmann::ordered_json axes = nlohmann::ordered_json::object();
-  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
-};
-
 void check_axis_pointer(const std::string& file, const std::string& path, const std::string& pointer) {
   std::vector<std::string> tokens;
   const std::string problem = split_pointer(pointer, tokens);
   if (!problem.empty()) throw_input_error(file, path, pointer, problem);
 }
-
-struct GridAxis {
-  std::string pointer;
-  std::vector<nlohmann::ordered_json> values;
-  std::vector<std::string> labels;  // per value; "" when unlabelled
-};
 
 // Grid axes in file order; each a non-empty array of values, labelled or not (labels unique).
 std::vector<GridAxis> grid_axes(const nlohmann::ordered_json& grid, const std::string& file) {
@@ -121,49 +112,20 @@ std::vector<GridAxis> grid_axes(const nlohmann::ordered_json& grid, const std::s
   return axes;
 }
 
-std::vector<PointAxes> expand_grid(const nlohmann::ordered_json& grid, const std::string& file) {
-  const auto axes = grid_axes(grid, file);
-  std::size_t count = 1;
-  for (const auto& axis : axes) count *= axis.values.size();
-  std::vector<PointAxes> points;
-  points.reserve(count);
-  std::vector<std::size_t> pick(axes.size());
-  for (std::size_t i = 0; i < count; ++i) {
-    std::size_t rest = i;
-    for (std::size_t a = axes.size(); a-- > 0;) {  // the last axis varies fastest
-      pick[a] = rest % axes[a].values.size();
-      rest /= axes[a].values.size();
-    }
-    PointAxes point;
-    for (std::size_t a = 0; a < axes.size(); ++a) {  // axis order
-      point.axes[axes[a].pointer] = axes[a].values[pick[a]];
-      if (!axes[a].labels[pick[a]].empty()) point.labels[axes[a].pointer] = axes[a].labels[pick[a]];
-    }
-    points.push_back(std::move(point));
-  }
-  return points;
-}
-
-std::vector<PointAxes> list_points(const nlohmann::ordered_json& list, const std::string& file) {
+void check_list(const nlohmann::ordered_json& list, const std::string& file) {
   if (!list.is_array() || list.empty())
     throw_input_error(file, "/list", value_text(list), "expected a non-empty array of {\"/json/pointer\": value} objects");
   if (list.size() > kMaxSweepPoints) throw_input_error(file, "/list", "", fmt::format("more than {} points", kMaxSweepPoints));
-  std::vector<PointAxes> points;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string path = "/list/" + std::to_string(i);
     if (!list[i].is_object()) throw_input_error(file, path, value_text(list[i]), "expected an object {\"/json/pointer\": value}");
-    PointAxes point;
     for (const auto& [pointer, v] : list[i].items()) {
       check_axis_pointer(file, child(path, pointer), pointer);
       nlohmann::ordered_json value;
       std::string label;
-      if (labelled(v, file, child(path, pointer), value, label)) point.labels[pointer] = label;
-      else value = v;
-      point.axes[pointer] = std::move(value);
+      labelled(v, file, child(path, pointer), value, label);  // a bad label fails here, at load
     }
-    points.push_back(std::move(point));
   }
-  return points;
 }
 
 void check_sweep_keys(const nlohmann::ordered_json& doc, const std::string& file) {
@@ -217,25 +179,59 @@ std::string axes_text(const nlohmann::ordered_json& axes) {
   return text;
 }
 
+SweepPoint SweepPoints::operator[](std::size_t i) const {
+  nlohmann::ordered_json axes = nlohmann::ordered_json::object();
+  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
+  if (grid_.empty()) {
+    for (const auto& [pointer, v] : list_[i].items()) {  // labels checked at load (check_list)
+      std::string label;
+      if (labelled(v, file_, "", axes[pointer], label)) labels[pointer] = label;
+      else axes[pointer] = v;
+    }
+  } else {
+    std::vector<std::size_t> digit(grid_.size());
+    std::size_t rest = i;
+    for (std::size_t a = grid_.size(); a-- > 0;) {  // the last axis varies fastest
+      digit[a] = rest % grid_[a].values.size();
+      rest /= grid_[a].values.size();
+    }
+    for (std::size_t a = 0; a < grid_.size(); ++a) {  // axis order
+      axes[grid_[a].pointer] = grid_[a].values[digit[a]];
+      if (!grid_[a].labels[digit[a]].empty()) labels[grid_[a].pointer] = grid_[a].labels[digit[a]];
+    }
+  }
+  SweepPoint p{i, point_id(i, count_, axes), std::move(axes), base_, std::move(labels)};
+  for (const auto& [pointer, value] : p.axes.items())
+    if (std::string problem = set_pointer(p.scenario, pointer, nlohmann::json(value)); !problem.empty())
+      throw_input_error(file_, fmt::format("point {} ({})", p.id, axes_text(p.axes)), pointer, problem);
+  return p;
+}
+
 SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file) {
   check_sweep_keys(doc, file);
   SweepPlan plan;
   plan.file = file;
   plan.name = doc.contains("name") ? doc["name"].get<std::string>() : fs::path(file).stem().string();
-  const nlohmann::json base = load_base(doc, file, plan.base_file);
-  const auto axes_of_points = doc.contains("grid") ? expand_grid(doc["grid"], file) : list_points(doc["list"], file);
-  for (const auto& point : axes_of_points)
-    for (const auto& [pointer, value] : point.axes.items())
-      if (std::find(plan.axis_pointers.begin(), plan.axis_pointers.end(), pointer) == plan.axis_pointers.end())
-        plan.axis_pointers.push_back(pointer);
-  for (std::size_t i = 0; i < axes_of_points.size(); ++i) {
-    const auto& axes = axes_of_points[i].axes;
-    SweepPoint p{i, point_id(i, axes_of_points.size(), axes), axes, base, axes_of_points[i].labels};
-    for (const auto& [pointer, value] : p.axes.items())
-      if (std::string problem = set_pointer(p.scenario, pointer, nlohmann::json(value)); !problem.empty())
-        throw_input_error(file, fmt::format("point {} ({})", p.id, axes_text(p.axes)), pointer, problem);
-    plan.points.push_back(std::move(p));
+  SweepPoints& points = plan.points;
+  points.file_ = file;
+  points.base_ = load_base(doc, file, plan.base_file);
+  if (doc.contains("grid")) {
+    points.grid_ = grid_axes(doc["grid"], file);
+    points.count_ = 1;
+    for (const auto& axis : points.grid_) {
+      points.count_ *= axis.values.size();
+      plan.axis_pointers.push_back(axis.pointer);
+    }
+  } else {
+    check_list(doc["list"], file);
+    points.list_ = doc["list"];
+    points.count_ = points.list_.size();
+    for (const auto& axes : points.list_)
+      for (const auto& [pointer, value] : axes.items())
+        if (std::find(plan.axis_pointers.begin(), plan.axis_pointers.end(), pointer) == plan.axis_pointers.end())
+          plan.axis_pointers.push_back(pointer);
   }
+  (void)points[0];  // a pointer the base cannot take fails at load
   return plan;
 }
 

@@ -3,6 +3,7 @@
 // document with stable id. Plans only; running is cli/.
 #pragma once
 #include <cstddef>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 namespace geotrain::analysis {
 
+struct SweepPlan;
 struct SweepPoint {
   std::size_t index = 0;
   std::string id;                  // "p0003-1a2b3c4d": index, then a hash of the axes
@@ -20,21 +22,68 @@ struct SweepPoint {
   nlohmann::ordered_json labels = nlohmann::ordered_json::object();
 };
 
+// One axis of a grid: its values (labels taken off) and their labels ("" when unlabelled).
+struct GridAxis {
+  std::string pointer;
+  std::vector<nlohmann::ordered_json> values;
+  std::vector<std::string> labels;
+};
+
+// The points of a plan, built on demand from the axes (a plan of 1,000,000 points holds only its
+// axes, never 1,000,000 scenario documents).  Indexable and iterable; each access builds the point.
+class SweepPoints {
+ public:
+  std::size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  // Point i: its id, axes and the base scenario with the axes applied.  REQUIRES: i < size().
+  // Throws InputError naming the sweep file and the point when an axis cannot be set in the base.
+  SweepPoint operator[](std::size_t i) const;
+
+  class iterator {
+   public:
+    using value_type = SweepPoint;
+    using difference_type = std::ptrdiff_t;
+    iterator(const SweepPoints* points, std::size_t i) : points_(points), i_(i) {}
+    SweepPoint operator*() const { return (*points_)[i_]; }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const SweepPoints* points_;
+    std::size_t i_;
+  };
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, count_}; }
+
+ private:
+  friend SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file);
+  std::string file_;
+  nlohmann::json base_;
+  std::vector<GridAxis> grid_;                                         // (a grid)
+  nlohmann::ordered_json list_;                                        // the points' axes (a list)
+  std::size_t count_ = 0;
+};
+
 struct SweepPlan {
   std::string file;                // the sweep file
   std::string name;                // "name" of the sweep file, else its file name without extension
   std::string base_file;           // where the base scenario came from: relative paths inside it
                                    // (topology) start at this file's folder
   std::vector<std::string> axis_pointers;  // every axis, in order (sweep.csv columns)
-  std::vector<SweepPoint> points;
+  SweepPoints points;
 };
 
 // The most points one sweep file may expand to (a guard against a mistyped grid).
 inline constexpr std::size_t kMaxSweepPoints = 1000000;
 
-// Loads and expands a sweep file.  A relative "base" path starts at the sweep file's folder.
-// Throws InputError naming the sweep file, the JSON path and what is allowed.  The scenarios are
-// not validated here (that needs sim/; cli/sweep.cc does it before running anything).
+// Loads a sweep file; its points are built on demand (SweepPoints).  A relative "base" path starts
+// at the sweep file's folder.  Throws InputError naming the sweep file, the JSON path and what is
+// allowed (the first point is built here, so a pointer the base cannot take fails at load).  The
+// scenarios are not validated here (that needs sim/; cli/sweep.cc does it before running anything).
 SweepPlan load_sweep(const std::string& file);
 SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file);
 

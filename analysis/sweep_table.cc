@@ -1,35 +1,31 @@
 // Sweep tables: metric extraction from results.json and CSV writing.
 #include "analysis/sweep_table.h"
 
-#include <cmath>
 #include <stdexcept>
 
-#include <fmt/format.h>
+#include "common/csv.h"
+
+#include "sim/result_keys.h"  // header only: the results.json keys
 
 namespace geotrain::analysis {
-namespace {
 
-// Whole numbers as integers (byte counts read as in results.json), others in the shortest text
-// that reads back to the same double.
-std::string number_text(double v) {
-  constexpr double kExactIntegerLimit = 9007199254740992.0;  // 2^53: doubles are exact integers below it
-  if (std::fabs(v) < kExactIntegerLimit && v == std::trunc(v)) return fmt::format("{}", static_cast<long long>(v));
-  return nlohmann::json(v).dump();
-}
-
-}  // namespace
+namespace keys = geotrain::result_keys;
 
 const std::vector<MetricColumn>& sweep_metrics() {
   static const std::vector<MetricColumn> columns = {
-      {"throughput_samples_per_s", "/throughput_samples_per_s"},
-      {"simulated_s", "/simulated_s"},
-      {"time_to_target_s", "/convergence/time_to_target_s"},
-      {"cost_to_target_usd", "/convergence/cost_to_target_usd"},
-      {"total_usd", "/cost_usd/total"},
-      {"egress_usd", "/cost_usd/egress"},
-      {"wan_bytes", "/traffic_bytes/wan"},
-      {"final_test_loss", "/convergence/final_test_loss"},
-      {"final_test_accuracy", "/convergence/final_test_accuracy"},
+      {"throughput_samples_per_s", keys::pointer(keys::kThroughput)},
+      {"simulated_s", keys::pointer(keys::kSimulatedS)},
+      {"time_to_target_s", keys::pointer(keys::kConvergence, keys::convergence::kTimeToTargetS)},
+      {"cost_to_target_usd", keys::pointer(keys::kConvergence, keys::convergence::kCostToTargetUsd)},
+      {"total_usd", keys::pointer(keys::kCostUsd, keys::cost::kTotal)},
+      {"egress_usd", keys::pointer(keys::kCostUsd, keys::cost::kEgress)},
+      {"wan_bytes", keys::pointer(keys::kTrafficBytes, keys::traffic::kWan)},
+      {"final_test_loss", keys::pointer(keys::kConvergence, keys::convergence::kFinalTestLoss)},
+      {"final_test_accuracy", keys::pointer(keys::kConvergence, keys::convergence::kFinalTestAccuracy)},
+      // The work done including what faults lost (throughput above counts useful work only).
+      {"work_throughput_samples_per_s", keys::pointer(keys::kWork, keys::work::kThroughput)},
+      {"lost_samples", keys::pointer(keys::kFaults, "lost_samples")},
+      {"wasted_usd", keys::pointer(keys::kFaults, "wasted_usd")},
   };
   return columns;
 }
@@ -40,6 +36,8 @@ PointRow point_row(const std::string& id, const nlohmann::ordered_json& axes, co
     const nlohmann::ordered_json::json_pointer pointer(m.pointer);
     if (results.contains(pointer) && results.at(pointer).is_number())
       row.metrics.push_back(results.at(pointer).get<double>());
+    else if (m.pointer.rfind(keys::pointer(keys::kFaults), 0) == 0 && !results.contains(keys::kFaults))
+      row.metrics.push_back(0.0);  // a run without faults lost and wasted nothing
     else
       row.metrics.push_back(std::nullopt);
   }
@@ -53,29 +51,21 @@ std::optional<double> metric(const PointRow& row, const std::string& column) {
   throw std::invalid_argument("no sweep metric column " + column);
 }
 
-std::string csv_cell(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
 std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows) {
-  std::string csv = "point";
-  for (const auto& pointer : axis_pointers) csv += "," + csv_cell(pointer);
-  for (const auto& m : sweep_metrics()) csv += std::string(",") + m.column;
-  csv += "\n";
+  std::vector<std::string> header = {"point"};
+  header.insert(header.end(), axis_pointers.begin(), axis_pointers.end());
+  for (const auto& m : sweep_metrics()) header.emplace_back(m.column);
+  csv::Writer out(header);
   for (const auto& row : rows) {
-    csv += csv_cell(row.id);
+    out.text(row.id);
     for (const auto& pointer : axis_pointers) {
       const auto it = row.axes.find(pointer);
-      const std::string text = it == row.axes.end() ? "" : it->is_string() ? it->get<std::string>() : it->dump();
-      csv += "," + csv_cell(text);
+      out.text(it == row.axes.end() ? "" : it->is_string() ? it->get<std::string>() : it->dump());
     }
-    for (const auto& value : row.metrics) csv += "," + (value ? number_text(*value) : std::string());
-    csv += "\n";
+    for (const auto& value : row.metrics) out.number(value);
+    out.end_row();
   }
-  return csv;
+  return out.str();
 }
 
 }  // namespace geotrain::analysis

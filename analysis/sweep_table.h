@@ -11,12 +11,13 @@ namespace geotrain::analysis {
 
 struct MetricColumn {
   const char* column;   // CSV header, unit in the name
-  const char* pointer;  // where results.json keeps it
+  std::string pointer;  // where results.json keeps it
 };
 
 // throughput_samples_per_s, simulated_s, time_to_target_s, cost_to_target_usd, total_usd,
-// egress_usd, wan_bytes, final_test_loss, final_test_accuracy: the figures people sort runs by,
-// in the order of sweep.csv's metric columns and of `geotrain summarize`'s (one column set).
+// egress_usd, wan_bytes, final_test_loss, final_test_accuracy, work_throughput_samples_per_s,
+// lost_samples, wasted_usd: the figures people sort runs by, in the order of sweep.csv's metric
+// columns and of `geotrain summarize`'s (one column set).
 const std::vector<MetricColumn>& sweep_metrics();
 
 struct PointRow {
@@ -34,10 +35,7 @@ std::optional<double> metric(const PointRow& row, const std::string& column);
 // CSV text: header "point,<axis pointers...>,<metric columns...>", then one line per row.
 // Strings are written bare, other axis values as JSON; whole-number metrics as integers, others
 // with round-trip precision; null metrics are empty cells; cells with
-// a comma, quote or newline are quoted (RFC 4180).
+// a comma, quote, CR or LF are quoted (RFC 4180; the project's CSV writer, common/csv.h).
 std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows);
-
-// The cell text of one value (exposed for tests).
-std::string csv_cell(const std::string& text);
 
 }  // namespace geotrain::analysis

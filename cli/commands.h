@@ -18,5 +18,7 @@ void add_sweep_command(CLI::App& app, int& exit_code);         // cli/sweep.cc
 void add_check_command(CLI::App& app, int& exit_code);         // cli/check.cc
 void add_validate_command(CLI::App& app, int& exit_code);      // cli/validate.cc
 void add_report_command(CLI::App& app, int& exit_code);        // cli/report.cc
+void add_strategies_command(CLI::App& app, int& exit_code);    // cli/strategies.cc
+void add_calibrate_command(CLI::App& app, int& exit_code);     // cli/calibrate.cc
 
 }  // namespace geotrain::cli

@@ -2,6 +2,8 @@
 #include "cli/process_pool.h"
 
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,9 +74,13 @@ void run_in_processes(std::size_t count, int jobs, const std::function<TaskResul
       int fds[2];
       if (::pipe(fds) != 0) throw std::runtime_error("run_in_processes: pipe failed");
       std::fflush(nullptr);  // or the child would flush the parent's buffered output again
+      const pid_t parent = ::getpid();
       const pid_t pid = ::fork();
       if (pid < 0) throw std::runtime_error("run_in_processes: fork failed");
       if (pid == 0) {
+        // The child dies with its parent (a killed sweep leaves no simulation writing behind it);
+        // the parent may have died before the request took effect.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);
         ::close(fds[0]);
         child_main(fds[1], next, task);
       }

@@ -15,7 +15,8 @@ struct TaskOutcome {
 
 // In the child, `task(i)` runs and returns {code, message}; its result travels back through a
 // pipe (message cut to 4 kB).  In the parent, `done(i, outcome)` is called as each task
-// finishes, in completion order.  REQUIRES: jobs >= 1.  Throws std::runtime_error when it cannot
+// finishes, in completion order.  A child is killed (SIGKILL) when the parent dies, so no task
+// outlives the process that started it.  REQUIRES: jobs >= 1.  Throws std::runtime_error when it cannot
 // fork or make a pipe.
 struct TaskResult {
   int code = 0;

@@ -1,7 +1,13 @@
 // `geotrain sweep SWEEP.json --out DIR [--jobs N] [--rerun]`: runs every point of a sweep (one
 // simulation per forked process, N at a time), resumes finished points, writes DIR/sweep.csv
-// and DIR/pareto.csv. The sweep file format is in docs/SWEEPS.md.
+// and DIR/pareto.csv. One sweep at a time per folder (DIR/sweep.lock). The sweep file format is in
+// docs/SWEEPS.md.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <cstdio>
@@ -33,24 +39,32 @@ using geotrain::cli::TaskResult;
 
 constexpr const char* kPointRecord = "point.json";  // axes and scenario hash of a point folder
 constexpr const char* kResults = "results.json";
+constexpr const char* kLockFile = "sweep.lock";       // flock(2)ed by the sweep running in a folder
 
 struct SweepOptions {
   std::string sweep_file, out_dir;
   int jobs = 0;  // 0: every usable core
   bool rerun = false;
+  std::vector<std::string> cfgs;  // SimGrid options, KEY:VALUE
 };
 
 fs::path point_dir(const std::string& out_dir, const analysis::SweepPoint& p) { return fs::path(out_dir) / "points" / p.id; }
 
-// Validates every point's scenario before anything runs.  On a bad point prints the one-line
-// message (sweep file, point axes, scenario error) and returns false.
-bool validate_points(const analysis::SweepPlan& plan, std::vector<sim::Scenario>& scenarios) {
-  scenarios.reserve(plan.points.size());
-  for (const auto& p : plan.points) {
+// Validates every point's scenario before anything runs (each point is built, checked and
+// dropped: a sweep of 1,000,000 points never holds 1,000,000 scenarios).  On a bad point prints the
+// one-line message (sweep file, point axes, scenario error) and returns false.
+bool validate_points(const analysis::SweepPlan& plan) {
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
     try {
-      scenarios.push_back(sim::parse_scenario(p.scenario, plan.base_file));
-    } catch (const sim::BadInput& e) {
-      fmt::print(stderr, "geotrain: bad input: {}: point {} ({}): {}\n", plan.file, p.id, analysis::axes_text(p.axes), e.what());
+      const analysis::SweepPoint p = plan.points[i];
+      try {
+        sim::parse_scenario(p.scenario, plan.base_file);
+      } catch (const sim::BadInput& e) {
+        fmt::print(stderr, "geotrain: bad input: {}: point {} ({}): {}\n", plan.file, p.id, analysis::axes_text(p.axes), e.what());
+        return false;
+      }
+    } catch (const analysis::InputError& e) {
+      fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
       return false;
     }
   }
@@ -144,16 +158,16 @@ class Progress {
 };
 
 // Runs the points in `to_run`; returns the worst exit code of a failed point (0: none failed).
-int run_points(const analysis::SweepPlan& plan, const std::vector<sim::Scenario>& scenarios, const std::vector<std::size_t>& to_run,
+int run_points(const analysis::SweepPlan& plan, const std::vector<std::size_t>& to_run,
                const SweepOptions& opts, std::set<std::size_t>& failed) {
   const int jobs = opts.jobs > 0 ? opts.jobs : geotrain::cli::usable_cores();
   Progress progress(to_run.size(), ::isatty(STDERR_FILENO) != 0);
   int worst = 0;
   auto task = [&](std::size_t k) -> TaskResult {  // runs in the child process
-    const std::size_t i = to_run[k];
+    const analysis::SweepPoint p = plan.points[to_run[k]];
     try {
-      const sim::RunOutput output = sim::run_scenario(scenarios[i]);
-      sim::write_outputs(output, point_dir(opts.out_dir, plan.points[i]).string());
+      const sim::RunOutput output = sim::run_scenario(sim::parse_scenario(p.scenario, plan.base_file));
+      sim::write_outputs(output, point_dir(opts.out_dir, p).string());
       return {0, ""};
     } catch (const geotrain::runtime::DataError& e) {
       return {geotrain::cli::kExitBadInput, plan.base_file + ": " + e.what()};
@@ -162,7 +176,7 @@ int run_points(const analysis::SweepPlan& plan, const std::vector<sim::Scenario>
     }
   };
   auto done = [&](std::size_t k, const TaskOutcome& outcome) {
-    const auto& p = plan.points[to_run[k]];
+    const analysis::SweepPoint p = plan.points[to_run[k]];
     progress.finished(p.id, outcome);
     if (outcome.code == 0) return;
     failed.insert(to_run[k]);
@@ -194,6 +208,52 @@ void write_tables(const analysis::SweepPlan& plan, const std::string& out_dir, c
              front.speed_column, front.maximize_speed ? "maximized" : "minimized");
 }
 
+// An exclusive flock(2) on DIR/sweep.lock for the life of this process (its forked point runs
+// share it). The kernel drops it when the process ends, however it ends, so a killed sweep leaves
+// no stale lock; the file itself stays, holding the pid of the last sweep that held it.
+class FolderLock {
+ public:
+  ~FolderLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+
+  // Takes the lock; false (with `why` set) when another process holds it or it cannot be taken.
+  bool acquire(const std::string& out_dir, std::string& why) {
+    fs::create_directories(out_dir);
+    const std::string file = (fs::path(out_dir) / kLockFile).string();
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      why = fmt::format("cannot open the lock file {}: {}", file, std::strerror(errno));
+      return false;
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      std::string pid = holder_pid();
+      why = error == EWOULDBLOCK
+                ? fmt::format("{} is in use: another sweep (pid {}) holds its lock file {}; wait for it to finish, or "
+                              "write this sweep into another folder",
+                              out_dir, pid.empty() ? "unknown" : pid, file)
+                : fmt::format("cannot lock {}: {}", file, std::strerror(error));
+      return false;
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+      fmt::print(stderr, "sweep: note: could not record this pid in {}\n", file);  // the lock still holds
+    return true;
+  }
+
+ private:
+  std::string holder_pid() const {
+    char buffer[32] = {};
+    const ssize_t n = ::pread(fd_, buffer, sizeof buffer - 1, 0);
+    std::string text = n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : "";
+    text.erase(text.find_last_not_of(" \n") + 1);
+    return text;
+  }
+
+  int fd_ = -1;
+};
+
 // Point folders under DIR/points that this sweep does not own (an older version of the sweep).
 std::size_t foreign_point_folders(const analysis::SweepPlan& plan, const std::string& out_dir) {
   std::set<std::string> ids;
@@ -208,14 +268,23 @@ std::size_t foreign_point_folders(const analysis::SweepPlan& plan, const std::st
 int cmd_sweep(const SweepOptions& opts) {
   const auto start = std::chrono::steady_clock::now();
   analysis::SweepPlan plan;
-  std::vector<sim::Scenario> scenarios;
   try {
     plan = analysis::load_sweep(opts.sweep_file);
   } catch (const analysis::InputError& e) {
     fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
     return geotrain::cli::kExitBadInput;
   }
-  if (!validate_points(plan, scenarios)) return geotrain::cli::kExitBadInput;
+  if (!validate_points(plan)) return geotrain::cli::kExitBadInput;
+  if (const std::string problem = sim::check_simgrid_options(opts.cfgs); !problem.empty()) {
+    fmt::print(stderr, "geotrain: bad input: {}\n", problem);
+    return geotrain::cli::kExitBadInput;
+  }
+  sim::set_simgrid_options(opts.cfgs);
+  FolderLock lock;
+  if (std::string why; !lock.acquire(opts.out_dir, why)) {
+    fmt::print(stderr, "geotrain: sweep: {}\n", why);
+    return geotrain::cli::kExitBadInput;
+  }
   std::vector<std::size_t> to_run;
   for (const auto& p : plan.points) {
     const fs::path dir = point_dir(opts.out_dir, p);
@@ -231,7 +300,7 @@ int cmd_sweep(const SweepOptions& opts) {
   if (reused > 0)
     fmt::print(stderr, "sweep: reusing {} finished points (results.json present, same scenario hash)\n", reused);
   std::set<std::size_t> failed;
-  const int worst = run_points(plan, scenarios, to_run, opts, failed);
+  const int worst = run_points(plan, to_run, opts, failed);
   write_tables(plan, opts.out_dir, failed);
   if (const std::size_t foreign = foreign_point_folders(plan, opts.out_dir); foreign > 0)
     fmt::print("note: {} folders in {}/points belong to no point of this sweep (left in place)\n", foreign, opts.out_dir);
@@ -252,6 +321,7 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   sweep->add_option("sweep", opts->sweep_file, "sweep JSON file (docs/SWEEPS.md)")->required();
   sweep->add_option("--out", opts->out_dir, "output folder: points/<id>/, sweep.csv, pareto.csv")->required();
   sweep->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
+  sweep->add_option("--cfg", opts->cfgs, "pass a SimGrid option to every point, KEY:VALUE (repeatable)");
   sweep->add_flag("--rerun", opts->rerun, "run every point again, even those already finished");
   sweep->callback([opts, &exit_code] { exit_code = cmd_sweep(*opts); });
 }

@@ -1,7 +1,8 @@
 // `geotrain topo TOPOLOGY.json [--regions a,b,c] [--json]`: inspect a topology before running it.
 // Prints, for a fleet of regions (default: all), the host-to-host RTT, capacity, single-stream
 // and egress price matrices along the routes the simulator uses, the bottleneck links, the ring
-// order, relay shortcuts and load warnings. Reads the topology only; runs no simulation.
+// order, relay shortcuts and load warnings, and the instance types each region offers. Reads the
+// topology only; runs no simulation.
 #include <algorithm>
 #include <limits>
 #include <sstream>
@@ -129,6 +130,15 @@ double ring_rtt_s(const FleetView& v, const std::vector<int>& order) {
 
 bool in_fleet(const std::vector<int>& f, int r) { return std::find(f.begin(), f.end(), r) != f.end(); }
 
+// The instance types a fleet entry may place in region `r` (Topology::placement_error is empty),
+// in name order: those of its cloud (or of no cloud), and only those it lists where it lists any.
+ordered_json offered_types(const sim::Topology& t, int r) {
+  ordered_json types = ordered_json::array();
+  for (const auto& [name, type] : t.instance_types)
+    if (t.placement_error(r, name).empty()) types.push_back(name);
+  return types;
+}
+
 template <typename Cell>
 ordered_json matrix_json(const std::vector<int>& f, Cell cell) {
   ordered_json m = ordered_json::array();
@@ -151,7 +161,7 @@ ordered_json to_json(const sim::Topology& t, const FleetView& v, const std::stri
   j["regions"] = ordered_json::array();
   for (int r : f)
     j["regions"].push_back({{"name", t.regions[r].name}, {"cloud", t.regions[r].cloud},
-                            {"continent", t.regions[r].continent}});
+                            {"continent", t.regions[r].continent}, {"instance_types", offered_types(t, r)}});
   j["rtt_ms"] = matrix_json(f, [&](int a, int b) { return v.rtt_s(a, b) * kMsPerSecond; });
   j["capacity_Gbps"] = matrix_json(f, [&](int a, int b) {
     const double c = v.capacity_Bps(a, b);
@@ -211,6 +221,12 @@ void print_text(const sim::Topology& t, const ordered_json& j) {
   for (const auto& r : j["regions"]) names.push_back(r["name"].get<std::string>());
   fmt::print("topology {} ({}): {} regions, {} links, {} instance types; fleet of {} regions\n", t.name,
              j["file"].get<std::string>(), t.regions.size(), t.links.size(), t.instance_types.size(), names.size());
+  fmt::print("\ninstance types each region offers (a fleet entry may place only these there)\n");
+  for (std::size_t r = 0; r < names.size(); ++r) {
+    std::string types;
+    for (const auto& type : j["regions"][r]["instance_types"]) types += (types.empty() ? "" : ", ") + type.get<std::string>();
+    fmt::print("  {:>3} {}: {}\n", fmt::format("[{}]", r), names[r], types.empty() ? "none" : types);
+  }
   print_matrix("RTT (ms), host to host along the simulator's route", j["rtt_ms"], names, "{:.1f}");
   print_matrix("capacity (Gbit/s), lowest link on the route, each direction (- inside a region: NICs only)",
                j["capacity_Gbps"], names, "{:.2f}");

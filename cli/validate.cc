@@ -1,7 +1,8 @@
-// `geotrain validate DEPLOYMENT.json [--json FILE] [--jobs N]`: is a planned deployment feasible
-// (every fleet region reachable, the training state fits the GPUs, spot assumptions stated), and
-// which strategy should it use? Runs every candidate strategy size-only (one process each) and
-// prints them ranked by dollars per 1M samples. Not a convergence study: nothing real is trained.
+// `geotrain validate DEPLOYMENT.json [--json FILE] [--jobs N] [--set /json/pointer=value]...`: is
+// a planned deployment feasible (every fleet region reachable, the training state fits the GPUs,
+// spot assumptions stated), and which strategy should it use? Runs every candidate strategy
+// size-only (one process each) and prints them ranked by dollars per 1M samples. Not a
+// convergence study: nothing real is trained.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -14,10 +15,12 @@
 #include "analysis/json_file.h"
 #include "analysis/recommend.h"
 #include "cli/commands.h"
+#include "cli/overrides.h"
 #include "cli/process_pool.h"
 #include "sim/json_reader.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
+#include "sim/strategies/catalog.h"
 #include "sim/topology_graph.h"
 
 namespace {
@@ -35,7 +38,10 @@ constexpr double kPercent = 100;
 
 struct ValidateOptions {
   std::string file, json_out;
+  std::vector<std::string> sets;  // --set /json/pointer=value, applied in order before anything else
+  std::string calibration;        // --calibration FILE: a "/calibration" set after the others
   int jobs = 0;  // 0: every usable core
+  std::vector<std::string> cfgs;  // SimGrid options, KEY:VALUE
 };
 
 // The findings so far; written to --json FILE whatever the outcome (except bad input).
@@ -59,7 +65,8 @@ nlohmann::json raw_topology(const nlohmann::json& doc, const std::string& file) 
   if (!t.is_string()) return nullptr;
   fs::path p = t.get<std::string>();
   if (p.is_relative()) p = fs::path(file).parent_path() / p;
-  return fs::exists(p) ? sim::read_json_file(p.lexically_normal().string()) : nlohmann::json(nullptr);
+  std::error_code ec;
+  return fs::exists(p, ec) ? sim::read_json_file(p.lexically_normal().string()) : nlohmann::json(nullptr);
 }
 
 // Pairs of fleet regions with no path of links between them, read from the raw document (the
@@ -105,7 +112,7 @@ nlohmann::json candidate_doc(nlohmann::json doc, const nlohmann::json& strategy,
 }
 
 // Where a candidate's memory does not fit: "" when it fits everywhere (or no memory is known).
-std::string memory_problem(const sim::Scenario& s, const analysis::Candidate& c, const analysis::StateBytes& b) {
+std::string memory_problem(const sim::Scenario& s, const analysis::Candidate& c, const sim::StateBytes& b) {
   auto check = [&](const std::string& type_name, double B_per_param, const std::string& items, const char* role) {
     const sim::InstanceType& t = s.topology.instance_types.at(type_name);
     const double needed_B = s.workload.parameters * B_per_param, available_B = t.gpus * t.gpu_memory_B;
@@ -148,7 +155,7 @@ void state_spot_assumptions(const sim::Scenario& s, const nlohmann::json& doc, R
 
 struct Planned {
   std::vector<analysis::Candidate> candidates;
-  std::vector<analysis::StateBytes> state;
+  std::vector<sim::StateBytes> state;
   std::vector<sim::Scenario> scenarios;
   std::vector<std::string> excluded, skipped;
   std::string smallest_excluded;  // the exclusion with the least state per worker
@@ -159,6 +166,8 @@ Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, co
   analysis::DeploymentShape shape;
   shape.planned_steps = base.workload.steps;
   shape.planned_strategy = planned;
+  shape.workers = base.worker_count();
+  shape.batch_per_worker = base.workload.batch_per_worker;
   std::set<int> regions;
   for (const auto& f : base.fleet) {
     regions.insert(f.region_index);
@@ -167,8 +176,14 @@ Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, co
   shape.regions = static_cast<int>(regions.size());
   Planned p;
   double smallest_B = 0;
-  for (auto& c : analysis::candidate_strategies(shape, p.skipped)) {
-    const auto state = analysis::training_state_bytes(c.strategy, base.workload.optimizer.name);
+  const auto catalog = sim::strategy_catalog_json(base.workload.parameters, base.workload.optimizer.name);
+  for (auto& c : analysis::candidate_strategies(nlohmann::json::parse(catalog.dump()), shape, p.skipped)) {
+    // Architecture workloads declare their precision; legacy ones keep the fp32 check.
+    const sim::Workload& w = base.workload;
+    const auto state = w.has_architecture() ? sim::strategy_state_bytes(c.strategy, w.optimizer.name,
+                                                                        w.wire_bytes_per_param,
+                                                                        w.optimizer_state_bytes_per_value)
+                                            : sim::strategy_state_bytes(c.strategy, w.optimizer.name);
     if (const auto why = memory_problem(base, c, state); !why.empty()) {
       p.excluded.push_back(why + (c.as_planned ? " (as planned)" : ""));
       if (p.smallest_excluded.empty() || state.worker_B_per_param < smallest_B) {
@@ -252,7 +267,7 @@ void print_ranking(const Planned& p, const std::vector<analysis::CandidateResult
   }
 }
 
-ordered_json candidate_json(const analysis::Candidate& c, const analysis::StateBytes& s, const analysis::CandidateResult& x,
+ordered_json candidate_json(const analysis::Candidate& c, const sim::StateBytes& s, const analysis::CandidateResult& x,
                             double parameters, std::size_t rank) {
   auto nullable = [](std::optional<double> v) { return v ? ordered_json(*v) : ordered_json(nullptr); };
   ordered_json w = ordered_json::array();
@@ -336,9 +351,12 @@ void state_memory(const sim::Scenario& s, const Planned& p, Report& report) {
   }
   for (const auto& why : p.excluded) fmt::print("  memory        excluded {}\n", why);
   if (!p.candidates.empty())
-    fmt::print("  memory        {} of {} candidates fit (fp32 weights, gradients, optimizer state and strategy copies, "
-               "sharded over an instance's GPUs; activations not counted)\n",
-               p.candidates.size(), p.candidates.size() + p.excluded.size());
+    fmt::print("  memory        {} of {} candidates fit ({}, sharded over an instance's GPUs; activations not counted)\n",
+               p.candidates.size(), p.candidates.size() + p.excluded.size(),
+               s.workload.has_architecture()
+                   ? fmt::format("weights and gradients {} B, optimizer state {} B, strategy copies fp32",
+                                 s.workload.wire_bytes_per_param, s.workload.optimizer_state_bytes_per_value)
+                   : std::string("fp32 weights, gradients, optimizer state and strategy copies"));
   report.json["checks"]["memory"] = {{"instance_types", types}, {"excluded", p.excluded}};
   report.json["skipped"] = p.skipped;
 }
@@ -351,7 +369,11 @@ void write_json(const Report& report, const std::string& file) {
 
 // Feasibility, then the candidates' runs and the ranking.  Throws BadInput on bad input.
 int validate(const ValidateOptions& o, Report& report) {
-  const nlohmann::json doc = sim::read_json_file(o.file);
+  nlohmann::json doc = sim::read_json_file(o.file);
+  std::vector<std::string> sets = o.sets;
+  if (!o.calibration.empty())
+    sets.push_back("/calibration=" + std::filesystem::absolute(o.calibration).lexically_normal().string());
+  geotrain::cli::apply_overrides(doc, o.file, sets);
   report.json["deployment"] = o.file;
   if (const auto pairs = unreachable_fleet_pairs(doc, o.file); !pairs.empty()) {
     for (const auto& [a, b] : pairs) report.fail("reachability: fleet regions " + a + " and " + b + " are joined by no path of links");
@@ -387,10 +409,23 @@ int validate(const ValidateOptions& o, Report& report) {
   return report.feasible() ? kExitOk : kExitCheckFailed;
 }
 
+// The --json target: a file that can be written (not a folder, in an existing folder).
+void check_json_target(const std::string& file) {
+  if (file.empty()) return;
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) sim::throw_bad_input(file, "--json", "", "is a folder; expected the path of a JSON file to write");
+  const fs::path parent = fs::path(file).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    sim::throw_bad_input(file, "--json", "", "its folder " + parent.string() + " does not exist");
+}
+
 int cmd_validate(const ValidateOptions& o) {
   Report report;
   int code = kExitOk;
   try {
+    check_json_target(o.json_out);
+    if (const std::string problem = sim::check_simgrid_options(o.cfgs); !problem.empty()) throw sim::BadInput(problem);
+    sim::set_simgrid_options(o.cfgs);
     code = validate(o, report);
   } catch (const sim::BadInput& e) {
     fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
@@ -410,7 +445,11 @@ void add_validate_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("validate", "check a planned deployment and rank candidate strategies (size-only)");
   cmd->add_option("deployment", opts->file, "scenario JSON file; its strategy is optional")->required();
   cmd->add_option("--json", opts->json_out, "also write the checks and the ranking to this JSON file");
+  cmd->add_option("--cfg", opts->cfgs, "pass a SimGrid option to every candidate's run, KEY:VALUE (repeatable)");
   cmd->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--calibration", opts->calibration,
+                  "apply a calibration (geotrain calibrate's calibration.json) to the deployment and its candidates");
+  cmd->add_option("--set", opts->sets, "override a deployment value: /json/pointer=value (repeatable), as in run");
   cmd->callback([opts, &exit_code] { exit_code = cmd_validate(*opts); });
 }
 

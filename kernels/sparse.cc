@@ -100,6 +100,17 @@ void scatter_add_indices(float* out, const float* dense, const std::int32_t* idx
   for (std::size_t j = 0; j < nnz; ++j) out[idx[j]] += dense[j];
 }
 
+void pack_pairs(float* packed, const float* val, const std::int32_t* idx, std::size_t k) {
+  for (std::size_t j = 0; j < k; ++j) {
+    packed[j] = val[j];
+    packed[k + j] = std::bit_cast<float>(idx[j]);
+  }
+}
+
+void scatter_add_pairs(float* out, const float* packed, std::size_t k) {
+  for (std::size_t j = 0; j < k; ++j) out[std::bit_cast<std::int32_t>(packed[k + j])] += packed[j];
+}
+
 std::size_t pruning_kept_count(std::size_t n, double sparsity) {
   GEOTRAIN_CHECK(sparsity >= 0.0 && sparsity < 1.0, "0 <= sparsity < 1");
   return static_cast<std::size_t>(std::llround((1.0 - sparsity) * static_cast<double>(n)));

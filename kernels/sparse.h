@@ -40,6 +40,11 @@ void gather_indices(float* dense, const float* x, const std::int32_t* idx, std::
 void scatter_indices(float* out, const float* dense, const std::int32_t* idx, std::size_t nnz, std::size_t n);
 // out[idx[j]] += dense[j] for j in [0, nnz); the other entries are untouched.
 void scatter_add_indices(float* out, const float* dense, const std::int32_t* idx, std::size_t nnz);
+// One message of k (value, index) pairs in fp32 slots: packed(2k) <- val(k), then idx(k) with
+// each index's bits copied into a float (std::bit_cast, no conversion).
+void pack_pairs(float* packed, const float* val, const std::int32_t* idx, std::size_t k);
+// out[index j] += value j for j in [0, k) of a message written by pack_pairs, in pair order.
+void scatter_add_pairs(float* out, const float* packed, std::size_t k);
 
 // ---- magnitude pruning ----------------------------------------------------------------------
 

@@ -103,6 +103,8 @@ std::vector<std::vector<std::uint32_t>> make_shards(const Dataset& data, int wor
   if (partition == Partition::label_skew && data.classes > 0)
     std::stable_sort(idx.begin(), idx.end(),
                      [&](std::uint32_t a, std::uint32_t b) { return data.labels[a] < data.labels[b]; });
+  if (partition == Partition::label_skew && data.classes == 0)  // regression: by target value
+    std::stable_sort(idx.begin(), idx.end(), [&](std::uint32_t a, std::uint32_t b) { return data.y[a] < data.y[b]; });
   std::vector<std::vector<std::uint32_t>> shards(workers);
   const std::size_t n = idx.size();
   for (int w = 0; w < workers; ++w) {

@@ -51,7 +51,8 @@ enum class Partition { iid, label_skew };
 
 // Splits the indices of `data` into `workers` disjoint shards of near-equal size.  iid: a
 // seeded shuffle; label_skew: sorted by label (shuffled within a label), so each worker sees
-// only a few classes.
+// only a few classes (regression: sorted by target value, so each worker sees one range of
+// targets; with noise its shard has a least-squares optimum of its own).
 std::vector<std::vector<std::uint32_t>> make_shards(const Dataset& data, int workers, Partition partition,
                                                     Rng& rng);
 

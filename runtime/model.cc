@@ -2,6 +2,7 @@
 #include "runtime/model.h"
 
 #include <cmath>
+#include <string>
 
 #include "kernels/gemm.h"
 #include "kernels/nn.h"
@@ -31,6 +32,21 @@ double Mlp::flops_per_sample() const {
     if (l < layers) flops += 2 * out;         // activation and its derivative
   }
   return flops + kLossFlopsPerOutput * widths_.back();
+}
+
+std::vector<Layer> Mlp::layers() const {
+  std::vector<Layer> out;
+  const std::size_t count = widths_.size() - 1;
+  for (std::size_t l = 1; l <= count; ++l) {
+    const double in = widths_[l - 1], width = widths_[l];
+    const bool hidden = l < count;
+    Layer layer{"dense" + std::to_string(l - 1), in * width + width, 0, 0};
+    layer.forward_flops = 2 * in * width + width + (hidden ? width : 0);  // GEMM, bias, activation
+    layer.backward_flops = 2 * in * width + width + (l > 1 ? 2 * in * width : 0) + (hidden ? width : 0);
+    if (!hidden) layer.forward_flops += kLossFlopsPerOutput * width;
+    out.push_back(std::move(layer));
+  }
+  return out;
 }
 
 void Mlp::init(std::span<float> params, Rng& rng) const {

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "runtime/architecture.h"
 #include "runtime/dataset.h"
 #include "runtime/rng.h"
 
@@ -39,6 +40,10 @@ class Mlp {
   // not for the first layer) + out (bias) + out (bias gradient) + 2*out (activation and its
   // derivative, hidden layers), plus 5 per output for the loss.
   double flops_per_sample() const;
+  // The same per layer ("dense0", "dense1", ...): parameters in*out + out; forward the GEMM, the
+  // bias and the activation (hidden layers), plus the loss in the last layer; backward the rest.
+  // The sums are parameter_count() and flops_per_sample().
+  std::vector<Layer> layers() const;
 
   // Uniform(-sqrt(6/in), sqrt(6/in)) weights (He et al.), zero biases.
   void init(std::span<float> params, Rng& rng) const;

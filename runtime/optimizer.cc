@@ -8,9 +8,25 @@
 
 namespace geotrain::runtime {
 
-Optimizer::Optimizer(OptimizerSpec spec, std::size_t n) : spec_(std::move(spec)) {
-  if (spec_.name != "sgd") m_.assign(n, 0.0f);
-  if (spec_.name == "adamw") v_.assign(n, 0.0f);
+std::optional<OptimizerKind> parse_optimizer_kind(std::string_view name) {
+  if (name == "sgd") return OptimizerKind::sgd;
+  if (name == "momentum") return OptimizerKind::momentum;
+  if (name == "nesterov") return OptimizerKind::nesterov;
+  if (name == "adamw") return OptimizerKind::adamw;
+  return std::nullopt;
+}
+
+namespace {
+OptimizerKind kind_of(const OptimizerSpec& spec) {
+  const auto kind = parse_optimizer_kind(spec.name);
+  GEOTRAIN_CHECK(kind.has_value(), "unknown optimizer (validated at load)");
+  return *kind;
+}
+}  // namespace
+
+Optimizer::Optimizer(OptimizerSpec spec, std::size_t n) : spec_(std::move(spec)), kind_(kind_of(spec_)) {
+  if (kind_ != OptimizerKind::sgd) m_.assign(n, 0.0f);
+  if (kind_ == OptimizerKind::adamw) v_.assign(n, 0.0f);
 }
 
 void Optimizer::reset() {
@@ -26,15 +42,18 @@ void Optimizer::step(std::span<float> w, std::span<const float> g, double lr_sca
   if (spec_.warmup_steps > 0) lr *= std::min(1.0, static_cast<double>(steps_) / spec_.warmup_steps);
   const auto n = w.size();
   const float f_lr = static_cast<float>(lr), wd = static_cast<float>(spec_.weight_decay);
-  if (spec_.name == "sgd") kernels::sgd_step(w.data(), g.data(), f_lr, wd, n);
-  else if (spec_.name == "momentum")
-    kernels::momentum_step(w.data(), m_.data(), g.data(), f_lr, static_cast<float>(spec_.momentum), wd, n);
-  else if (spec_.name == "nesterov")
-    kernels::nesterov_step(w.data(), m_.data(), g.data(), f_lr, static_cast<float>(spec_.momentum), wd, n);
-  else {
-    GEOTRAIN_CHECK(spec_.name == "adamw", "unknown optimizer");
-    kernels::adamw_step(w.data(), m_.data(), v_.data(), g.data(), f_lr, static_cast<float>(spec_.beta1),
-                        static_cast<float>(spec_.beta2), static_cast<float>(spec_.eps), wd, steps_, n);
+  switch (kind_) {
+    case OptimizerKind::sgd: kernels::sgd_step(w.data(), g.data(), f_lr, wd, n); break;
+    case OptimizerKind::momentum:
+      kernels::momentum_step(w.data(), m_.data(), g.data(), f_lr, static_cast<float>(spec_.momentum), wd, n);
+      break;
+    case OptimizerKind::nesterov:
+      kernels::nesterov_step(w.data(), m_.data(), g.data(), f_lr, static_cast<float>(spec_.momentum), wd, n);
+      break;
+    case OptimizerKind::adamw:
+      kernels::adamw_step(w.data(), m_.data(), v_.data(), g.data(), f_lr, static_cast<float>(spec_.beta1),
+                          static_cast<float>(spec_.beta2), static_cast<float>(spec_.eps), wd, steps_, n);
+      break;
   }
 }
 

@@ -1,11 +1,17 @@
 // An optimizer with its state for one parameter vector: sgd, momentum, nesterov, adamw, with an
 // optional linear learning-rate warm-up.
 #pragma once
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace geotrain::runtime {
+
+enum class OptimizerKind { sgd, momentum, nesterov, adamw };
+// "sgd" | "momentum" | "nesterov" | "adamw" -> the kind; anything else -> nullopt.
+std::optional<OptimizerKind> parse_optimizer_kind(std::string_view name);
 
 struct OptimizerSpec {
   std::string name = "sgd";  // "sgd" | "momentum" | "nesterov" | "adamw"
@@ -28,6 +34,7 @@ class Optimizer {
 
  private:
   OptimizerSpec spec_;
+  OptimizerKind kind_;  // spec_.name, parsed once
   std::vector<float> m_, v_;
   long steps_ = 0;
 };

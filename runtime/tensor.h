@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include "kernels/quantize.h"
+
 namespace geotrain::runtime {
 
 class Tensor {
@@ -27,6 +29,12 @@ class Tensor {
   void set_wire_bytes_per_value(double bytes) { wire_bytes_per_value_ = bytes; }
   // Bytes that `count` values of this tensor occupy on the wire, rounded up to whole bytes.
   std::uint64_t wire_bytes(std::size_t count) const;
+  // The format the values of an all-reduce of this tensor travel in (kernels/quantize.h): every
+  // partial sum a member sends is rounded through it first, and so is a complete sum once, by the
+  // member that completes it, before it goes back out (every member ends with the same values).
+  // fp32 (the default): nothing is rounded.  The bytes stay wire_bytes_per_value's.
+  kernels::WireFormat sum_format() const { return sum_format_; }
+  void set_sum_format(kernels::WireFormat format) { sum_format_ = format; }
 
   // REQUIRES: is_real().
   std::span<float> values();
@@ -40,6 +48,7 @@ class Tensor {
   std::size_t numel_ = 0;
   bool real_ = false;
   double wire_bytes_per_value_ = 4.0;
+  kernels::WireFormat sum_format_ = kernels::WireFormat::fp32;
   std::vector<float> data_;
 };
 

@@ -1,4 +1,4 @@
-// Trainer: batches from the shard, loss and gradient through the model, optimizer steps.
+// Trainer: batches from the shard, loss and gradient and optimizer steps through the backend.
 #include "runtime/trainer.h"
 
 #include <algorithm>
@@ -15,15 +15,16 @@ Trainer::Trainer(std::size_t parameters, double wire_bytes, OptimizerSpec optimi
 }
 
 Trainer::Trainer(const ModelSpec& model, const Dataset& train, std::vector<std::uint32_t> shard,
-                 OptimizerSpec optimizer, std::span<const float> initial, Rng rng, double wire_bytes)
+                 OptimizerSpec optimizer, std::span<const float> initial, Rng rng, double wire_bytes,
+                 BackendKind backend)
     : params_(Tensor::from({initial.begin(), initial.end()})),
       grads_(Tensor::zeros(initial.size())),
       optimizer_(std::move(optimizer), initial.size()),
-      model_(std::make_unique<Mlp>(model)),
+      backend_(make_backend(backend, model)),
       train_(&train),
       shard_(std::move(shard)),
       rng_(rng) {
-  GEOTRAIN_CHECK(model_->parameter_count() == initial.size(), "initial parameters do not fit the model");
+  GEOTRAIN_CHECK(backend_->parameter_count() == initial.size(), "initial parameters do not fit the model");
   GEOTRAIN_CHECK(!shard_.empty(), "a worker's data shard is empty");
   params_.set_wire_bytes_per_value(wire_bytes);
   grads_.set_wire_bytes_per_value(wire_bytes);
@@ -102,14 +103,14 @@ double Trainer::pass_on(std::span<const std::uint32_t> indices) {
     if (train_->classes > 0) batch_labels_[b] = train_->labels[i];
     else batch_y_[b] = train_->y[i];
   }
-  return model_->loss_and_grad(grads_.values(), params_.values(), batch_x_.data(), batch_labels_.data(),
-                               batch_y_.data(), B);
+  return backend_->forward_backward(grads_.values(), params_.values(), batch_x_.data(), batch_labels_.data(),
+                                    batch_y_.data(), B);
 }
 
 void Trainer::optimizer_step(const Tensor& g, double lr_scale) {
   settle();
   if (!is_real()) return;
-  optimizer_.step(params_.values(), g.values(), lr_scale);
+  backend_->optimizer_step(optimizer_, params_.values(), g.values(), lr_scale);
 }
 
 }  // namespace geotrain::runtime

@@ -1,6 +1,7 @@
 // What one worker trains: its replica of the parameters, its gradient buffer, its optimizer and
-// its shard of the data. A real trainer runs the model on the CPU; a phantom trainer has only
-// sizes (timing-and-cost runs of any model size), and the same strategy code drives both.
+// its shard of the data. A real trainer runs the model and the optimizer on its Backend
+// (runtime/backend.h); a phantom trainer has only sizes and no backend (timing-and-cost runs of
+// any model size), and the same strategy code drives both.
 #pragma once
 #include <cstdint>
 #include <exception>
@@ -8,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "runtime/backend.h"
 #include "runtime/dataset.h"
 #include "runtime/math_pool.h"
 #include "runtime/model.h"
@@ -21,9 +23,10 @@ class Trainer {
  public:
   // Size-only: `parameters` values, `wire_bytes` per value on the wire.
   Trainer(std::size_t parameters, double wire_bytes, OptimizerSpec optimizer);
-  // Real: starts from `initial` parameters.  REQUIRES: `train` outlives the trainer.
+  // Real: starts from `initial` parameters, runs on a `backend` backend.  REQUIRES: `train`
+  // outlives the trainer; backend != none.
   Trainer(const ModelSpec& model, const Dataset& train, std::vector<std::uint32_t> shard, OptimizerSpec optimizer,
-          std::span<const float> initial, Rng rng, double wire_bytes);
+          std::span<const float> initial, Rng rng, double wire_bytes, BackendKind backend = BackendKind::cpu);
 
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -67,7 +70,7 @@ class Trainer {
  private:
   Tensor params_, grads_;
   Optimizer optimizer_;
-  std::unique_ptr<Mlp> model_;
+  std::unique_ptr<Backend> backend_;  // null for phantom trainers
   const Dataset* train_ = nullptr;
   std::vector<std::uint32_t> shard_;
   std::size_t cursor_ = 0;

@@ -323,11 +323,11 @@ def check_egress(regions, cost, aws):
 # ---- instance catalog --------------------------------------------------------------------------
 
 def instance_entry(t, advisor):
-    model, fp16, fp32, mem, gpu_src = GPUS[t["gpu"]]
-    e = {"cloud": t["cloud"], "gpu_model": model, "gpus": t["gpus"], "gpu_memory_GB": mem,
+    model, fp16, fp32, mem, gpu_src, hbm, hbm_src = GPUS[t["gpu"]]
+    e = {"cloud": t["cloud"], "gpu_model": model, "gpus": t["gpus"], "gpu_memory_GB": mem, "hbm_GBps": hbm,
          "gpu_peak_tflops": fp16, "peak_fp32_tflops": fp32, "utilization": t["utilization"],
          "nic_Gbps": t["nic_Gbps"], "reference_region": t["reference_region"]}
-    src = {"gpu": gpu_src, "utilization": UTILIZATION_SOURCE, "nic": t["nic_source"]}
+    src = {"gpu": gpu_src, "hbm": hbm_src, "utilization": UTILIZATION_SOURCE, "nic": t["nic_source"]}
     if t["cloud"] == "aws":
         adv = advisor[t["reference_region"]]["Linux"][t["name"]]
         od = AWS_ON_DEMAND[t["name"]]

@@ -125,25 +125,35 @@ AZURE_PRICE_SOURCE = "skypilot-catalog v6 azure/vms.csv @098741e, eastus, on-dem
 GCP_AZ_BAND_SOURCE = ("ASSUMPTION: GCP and Azure publish no per-type interruption rates in the sources; "
                       "assumed the worst AWS band (>20%/month) so spot plans err on the safe side")
 
-# Per-GPU vendor figures: (model, dense FP16/BF16 tensor TFLOP/s, FP32 TFLOP/s, memory GB, source).
+# Per-GPU vendor figures: (model, dense FP16/BF16 tensor TFLOP/s, FP32 TFLOP/s, memory GB, source,
+# memory bandwidth GB/s, its source).
 GPUS = {
-    "T4": ("NVIDIA T4", 65.0, 8.1, 16, "NVIDIA T4 datasheet (2019): FP16 mixed precision 65 TFLOPS, FP32 8.1"),
+    "T4": ("NVIDIA T4", 65.0, 8.1, 16, "NVIDIA T4 datasheet (2019): FP16 mixed precision 65 TFLOPS, FP32 8.1",
+           320, "NVIDIA T4 datasheet (2019): 16 GB GDDR6, 320 GB/s"),
     "A10G": ("NVIDIA A10G", 125.0, 31.2, 24,
              "NVIDIA A10 datasheet (2021): FP16 tensor 125 TFLOPS dense, FP32 31.2; AWS A10G is the same "
-             "GA102 part and NVIDIA publishes no separate sheet: an upper bound"),
+             "GA102 part and NVIDIA publishes no separate sheet: an upper bound",
+             600, "NVIDIA A10 datasheet (2021): 24 GB GDDR6, 600 GB/s; AWS A10G is the same GA102 part with the "
+             "same memory (NVIDIA publishes no separate sheet)"),
     "L4": ("NVIDIA L4", 121.0, 30.3, 24, "NVIDIA L4 datasheet (2023): FP16 tensor 242 TFLOPS with sparsity = "
-           "121 dense, FP32 30.3"),
-    "V100": ("NVIDIA V100 SXM2 16GB", 125.0, 15.7, 16, "NVIDIA V100 datasheet (2020): tensor 125 TFLOPS, FP32 15.7"),
+           "121 dense, FP32 30.3", 300, "NVIDIA L4 datasheet (2023): 24 GB GDDR6, 300 GB/s"),
+    "V100": ("NVIDIA V100 SXM2 16GB", 125.0, 15.7, 16, "NVIDIA V100 datasheet (2020): tensor 125 TFLOPS, FP32 15.7",
+             900, "NVIDIA V100 datasheet (2020): V100 SXM2 HBM2, 900 GB/s"),
     "A100-40": ("NVIDIA A100 SXM4 40GB", 312.0, 19.5, 40,
-                "NVIDIA A100 datasheet (2021): BF16/FP16 tensor 312 TFLOPS dense, FP32 19.5"),
+                "NVIDIA A100 datasheet (2021): BF16/FP16 tensor 312 TFLOPS dense, FP32 19.5",
+                1555, "NVIDIA A100 datasheet (2021): A100 40GB SXM HBM2, 1,555 GB/s"),
     "A100-80": ("NVIDIA A100 SXM4 80GB", 312.0, 19.5, 80,
-                "NVIDIA A100 datasheet (2021): BF16/FP16 tensor 312 TFLOPS dense, FP32 19.5"),
+                "NVIDIA A100 datasheet (2021): BF16/FP16 tensor 312 TFLOPS dense, FP32 19.5",
+                2039, "NVIDIA A100 datasheet (2021): A100 80GB SXM HBM2e, 2,039 GB/s"),
     "A100-80-PCIe": ("NVIDIA A100 PCIe 80GB", 312.0, 19.5, 80,
-                     "NVIDIA A100 datasheet (2021): BF16/FP16 tensor 312 TFLOPS dense, FP32 19.5"),
+                     "NVIDIA A100 datasheet (2021): BF16/FP16 tensor 312 TFLOPS dense, FP32 19.5",
+                     1935, "NVIDIA A100 datasheet (2021): A100 80GB PCIe HBM2e, 1,935 GB/s"),
     "H100": ("NVIDIA H100 SXM5 80GB", 989.5, 67.0, 80,
-             "NVIDIA H100 datasheet (2023): BF16 tensor 1979 TFLOPS with sparsity = 989.5 dense, FP32 67"),
+             "NVIDIA H100 datasheet (2023): BF16 tensor 1979 TFLOPS with sparsity = 989.5 dense, FP32 67",
+             3350, "NVIDIA H100 datasheet (2023): H100 SXM HBM3, 3.35 TB/s"),
     "H200": ("NVIDIA H200 SXM 141GB", 989.5, 67.0, 141,
-             "NVIDIA H200 datasheet (2024): BF16 tensor 1979 TFLOPS with sparsity = 989.5 dense, FP32 67"),
+             "NVIDIA H200 datasheet (2024): BF16 tensor 1979 TFLOPS with sparsity = 989.5 dense, FP32 67",
+             4800, "NVIDIA H200 datasheet (2024): H200 SXM 141 GB HBM3e, 4.8 TB/s"),
 }
 UTILIZATION = {"inference": 0.35, "training": 0.40}
 UTILIZATION_SOURCE = ("ASSUMPTION: achieved fraction of dense peak in training (model FLOPs utilization "

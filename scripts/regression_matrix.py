@@ -27,7 +27,7 @@ STRATEGIES = {
     "pactrain": {"name": "pactrain", "sparsity": 0.5, "warmup_steps": 3, "quantize": "ternary"},
     "topk": {"name": "topk", "ratio": 0.1, "error_feedback": True},
     "dgc": {"name": "dgc", "ratio": 0.05},
-    "hivemind": {"name": "hivemind", "target_batch": 64, "matchmaking_s": 0.5},
+    "hivemind": {"name": "hivemind", "target_batch": 64, "matchmaking_s": 0.5, "delay_grad_averaging": True},
     "hivemind-sync": {"name": "hivemind", "target_batch": 48, "matchmaking_s": 0.2, "delayed_update": False,
                       "compression": "fp32"},
 }

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make pkg-config
           libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
           libcli11-dev libfmt-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist
-          python3  # the regression suite compares results.json without its perf block
+          libnlopt-cxx-dev  # geotrain calibrate's least-squares fits
+          python3  # the regression suite (results.json without perf) and tests/csv_roundtrip.py (CSV read back)
           chromium fonts-dejavu-core)  # only for the headless-browser test of `geotrain report` pages
 missing=()
 for p in "${packages[@]}"; do

@@ -15,7 +15,10 @@
 #include "kernels/reduce.h"
 #include "kernels/check.h"
 #include "sim/collectives/analytic.h"
+#include "sim/collectives/table.h"
+#include "sim/compute_model.h"
 #include "sim/resilience/membership.h"
+#include "sim/resilience/replica.h"
 #include "sim/training.h"
 
 namespace sg4 = simgrid::s4u;
@@ -78,6 +81,13 @@ void WorkerContext::compute(double samples) {
   if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
 }
 
+void WorkerContext::compute_flops(double flops, double samples, const char* label) {
+  const double start = now();
+  sg4::this_actor::execute(flops);
+  world_.recorder.add_span({rank_, "compute", label, start, now()});
+  if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
+}
+
 double WorkerContext::compute_gradient(int batch) {
   runtime::Trainer& tr = trainer();
   if (!world_.scenario.workload.measured_compute) {
@@ -96,12 +106,36 @@ double WorkerContext::compute_gradient(int batch) {
   return loss;
 }
 
+void WorkerContext::optimizer_step(const runtime::Tensor& grads, double lr_scale) {
+  spend_optimizer_step();
+  trainer().optimizer_step(grads, lr_scale);
+}
+
+void WorkerContext::spend_optimizer_step() {
+  const double step_s = optimizer_step_s(world_.scenario, *info().type);
+  if (step_s > 0) {
+    const double start = now();
+    sg4::this_actor::sleep_for(step_s);
+    world_.recorder.add_span({rank_, "compute", "optimizer step", start, now()});
+    if (world_.faults) world_.faults->add_work(rank_, 0, now() - start);
+  }
+}
+
 void WorkerContext::sleep(double seconds) {
   if (seconds <= 0) return;
   const double start = now();
   sg4::this_actor::sleep_for(seconds);
   world_.recorder.add_span({rank_, "communication", "wait", start, now()});
 }
+
+void WorkerContext::busy(double seconds, const char* label, const char* category) {
+  if (seconds <= 0) return;
+  const double start = now();
+  sg4::this_actor::sleep_for(seconds);
+  world_.recorder.add_span({rank_, overlapped_ ? "overlapped" : category, label, start, now()});
+}
+
+void WorkerContext::launch_collective() { busy(world_.scenario.overheads.collective_launch_s, "collective launch", "communication"); }
 
 bool WorkerContext::claim_step() {
   if (stopped()) return false;
@@ -111,54 +145,64 @@ bool WorkerContext::claim_step() {
   return true;
 }
 
-namespace {
-
-// Leaves the sum, except the ring, which leaves the mean (it scales each chunk once, inside):
-// returns true when `t` holds the mean.
-bool allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                   const std::vector<std::vector<int>>& groups) {
-  switch (algo) {
-    case AllreduceAlgo::ring: ring_allreduce_mean(ctx, t, order); return true;
-    case AllreduceAlgo::tree: tree_allreduce_sum(ctx, t, order); break;
-    case AllreduceAlgo::hierarchical: hierarchical_allreduce_sum(ctx, t, groups); break;
-    case AllreduceAlgo::butterfly: butterfly_allreduce_sum(ctx, t, order, std::vector<double>(order.size(), 1.0)); break;
-  }
-  return false;
+std::vector<int> WorkerContext::all_ranks() const {
+  std::vector<int> all(world_size());
+  for (int r = 0; r < world_size(); ++r) all[r] = r;
+  return all;
 }
 
-}  // namespace
-
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
-  allreduce_mean_over(t, algo, platform().ring_order(), platform().region_groups());
+  allreduce_over(t, algo, group_of(all_ranks()), true);
 }
 
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
-  if (static_cast<int>(members.size()) == world_size()) return allreduce_mean(t, algo);
+  allreduce_over(t, algo, group_of(members), true);
+}
+
+void WorkerContext::allreduce_sum(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
+  allreduce_over(t, algo, group_of(members), false);
+}
+
+double WorkerContext::allreduce_weighted_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members,
+                                              double weight, kernels::WireFormat format) {
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  GEOTRAIN_CHECK(entry.weighted_mean != nullptr, "a weighted mean with an algorithm that has none");
+  const AllreduceGroup group = group_of(members);
+  if (group.order.size() > 1) launch_collective();
+  CollectiveTimer timer(*this, {"allreduce", entry.label, static_cast<int>(group.order.size()), entry.size_B(t)});
+  return entry.weighted_mean(*this, t, group, weight, format);
+}
+
+AllreduceGroup WorkerContext::group_of(const std::vector<int>& members) const {
+  if (static_cast<int>(members.size()) == world_size()) return {platform().ring_order(), platform().region_groups()};
   const auto member = [&members](int r) { return std::binary_search(members.begin(), members.end(), r); };
   GEOTRAIN_CHECK(member(rank_), "an all-reduce among members this worker is not one of");
-  std::vector<int> order;
+  AllreduceGroup group;
   for (int r : platform().ring_order())
-    if (member(r)) order.push_back(r);
-  std::vector<std::vector<int>> groups;
+    if (member(r)) group.order.push_back(r);
   for (const auto& region : platform().region_groups()) {
     std::vector<int> g;
     for (int r : region)
       if (member(r)) g.push_back(r);
-    if (!g.empty()) groups.push_back(std::move(g));
+    if (!g.empty()) group.regions.push_back(std::move(g));
   }
-  allreduce_mean_over(t, algo, order, groups);
+  return group;
 }
 
-void WorkerContext::allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                                        const std::vector<std::vector<int>>& groups) {
-  const int n = static_cast<int>(order.size());
-  CollectiveTimer timer(*this, {"allreduce", allreduce_algo_name(algo), n, t.wire_bytes(t.numel())});
-  if (world_.analytic) return world_.analytic->allreduce_mean(*this, t, algo, order, groups);
-  const bool mean = n > 1 && allreduce_sum(*this, t, algo, order, groups);
-  if (t.is_real() && !mean) kernels::scale(t.values().data(), 1.0f / static_cast<float>(n), t.numel());
+void WorkerContext::allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean) {
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  const int n = static_cast<int>(group.order.size());
+  if (n > 1) launch_collective();
+  CollectiveTimer timer(*this, {"allreduce", entry.label, n, entry.size_B(t)});
+  if (n <= 1) return;
+  if (world_.analytic && entry.schedule) return world_.analytic->allreduce(*this, t, algo, group, mean);
+  if (mean && entry.mean) return entry.mean(*this, t, group);
+  entry.sum(*this, t, group);
+  if (t.is_real() && mean) kernels::scale(t.values().data(), 1.0f / static_cast<float>(n), t.numel());
 }
 
 void WorkerContext::broadcast(runtime::Tensor& t, int root) {
+  if (world_size() > 1) launch_collective();
   CollectiveTimer timer(*this, {"broadcast", "tree", world_size(), t.wire_bytes(t.numel())});
   std::vector<int> group = platform().ring_order();
   const auto it = std::find(group.begin(), group.end(), root);
@@ -168,11 +212,7 @@ void WorkerContext::broadcast(runtime::Tensor& t, int root) {
   tree_broadcast(*this, t, group);
 }
 
-runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) {
-  std::vector<int> all(world_size());
-  for (int r = 0; r < world_size(); ++r) all[r] = r;
-  return allgather(mine, all);
-}
+runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) { return allgather(mine, all_ranks()); }
 
 runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std::vector<int>& members) {
   const auto slot = [&members](int r) {  // where member r's part goes in the result
@@ -184,6 +224,7 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std:
   for (int r : platform().ring_order())
     if (slot(r) >= 0) group.push_back(r);
   const int n = static_cast<int>(group.size());
+  if (n > 1) launch_collective();
   const std::size_t each = mine.numel();
   runtime::Tensor ring = mine.is_real() ? runtime::Tensor::zeros(each * n)
                                         : runtime::Tensor::phantom(each * n);
@@ -207,6 +248,7 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std:
 
 void WorkerContext::end_step(double samples, double loss, int group) {
   const int workers = group > 0 ? group : world_size();
+  busy(world_.scenario.overheads.step_overhead_s, "framework overhead");
   if (!std::isfinite(loss)) {
     world_.diverged = true;
     world_.stop_reason = fmt::format("diverged: worker {} reported a loss of {} at {:.6g} s", info().name, loss, now());
@@ -225,6 +267,7 @@ void WorkerContext::end_step(double samples, double loss, int group) {
 
 void WorkerContext::fill_costs(TimelineRow& row) const {
   row.alive_workers = world_.membership ? world_.membership->alive_count() : world_size();
+  row.useful_samples = resilience::useful_samples(world_);
   row.compute_usd = world_.ledger.compute_usd(row.time_s);
   row.egress_usd = world_.ledger.total_egress_usd();
   row.wan_bytes = world_.ledger.wan_bytes();

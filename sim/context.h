@@ -17,7 +17,7 @@
 #include "runtime/rng.h"
 #include "runtime/tensor.h"
 #include "runtime/trainer.h"
-#include "sim/collectives/collectives.h"
+#include "sim/collectives/algo.h"
 #include "sim/resilience/fault_log.h"
 #include "sim/ledger.h"
 #include "sim/platform.h"
@@ -49,6 +49,9 @@ struct Message {
   // A message sent without a wait (put(): posts, detached sends) across regions: its bytes count
   // in the trace's WAN in-flight counter until the receiver takes it (wait() or receive_inbox()).
   std::uint64_t wan_in_flight_B = 0;
+  // A weighted average's weight, sent beside the values as metadata (hivemind's averager: the
+  // peer's sample count; never part of the compressed values).
+  double weight = 0;
 };
 
 // A send or receive in flight.  Movable; wait on it with WorkerContext::wait*.
@@ -83,6 +86,7 @@ class TransferObserver {
 };
 class AnalyticCollectives;
 struct GroupView;
+struct AllreduceGroup;  // sim/collectives/collectives.h
 
 // The shared state of one simulation.  SimGrid runs one actor at a time, so no locking.
 struct World {
@@ -133,6 +137,8 @@ class WorkerContext {
   // Node id: workers are 0..world_size()-1, servers follow.
   int rank() const { return rank_; }
   int world_size() const { return static_cast<int>(world_.platform.workers().size()); }
+  // Every worker's rank, ascending: 0 .. world_size() - 1.
+  std::vector<int> all_ranks() const;
   bool is_worker() const { return rank_ < world_size(); }
   const WorkerInfo& info() const { return world_.platform.nodes()[rank_]; }
   const Scenario& scenario() const { return world_.scenario; }
@@ -146,13 +152,29 @@ class WorkerContext {
   // Advances simulated time by the compute-time model for forward and backward passes over
   // `samples` samples: samples x flops_per_sample / (instance FLOP/s x utilization).
   void compute(double samples);
+  // Advances simulated time by `flops` at this worker's rate (a part of a pass: "forward",
+  // "backward"), recorded as compute `label`; `samples` count as this worker's work (faults).
+  void compute_flops(double flops, double samples, const char* label);
   // Forward and backward on the next `batch` samples of this worker's shard: the trainer's
   // gradient gets the real mean gradient (real runs) and simulated time advances as compute()
   // would, or by the measured wall time when the scenario asks for "measured".  Returns the loss.
   double compute_gradient(int batch);
 
+  // One local optimizer step: the trainer's parameters = optimizer(parameters, grads), after
+  // simulated time advances by optimizer_step_s() of this worker's instance (sim/compute_model.h),
+  // recorded as compute "optimizer step".  No time passes when that is 0 (an unknown GPU memory
+  // bandwidth): not even a zero-length wait, which would reorder SimGrid's events.
+  void optimizer_step(const runtime::Tensor& grads, double lr_scale = 1.0);
+  // optimizer_step()'s time alone, for a step whose values were applied already (DiLoCo's inner
+  // step of an overlapped sync, which must precede its outer gradient).
+  void spend_optimizer_step();
+
   // Waits `seconds` of simulated time doing nothing (e.g. matchmaking).
   void sleep(double seconds);
+  // Spends `seconds` of simulated time on framework software (launches, accumulation, a host-side
+  // optimizer step), recorded as `category` ("compute" or "communication") `label`.  No time
+  // passes when seconds <= 0.
+  void busy(double seconds, const char* label, const char* category = "compute");
 
   // Takes one worker-step from the run's budget (steps x workers); false when spent.  For
   // strategies whose workers progress at their own pace (asynchronous ones).
@@ -166,6 +188,13 @@ class WorkerContext {
   // Same over `members` (ascending ranks, this worker among them): the ring, tree and hierarchy
   // are rebuilt over the members, in the platform's ring order.
   void allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
+  // The same leaving the element-wise sum.
+  void allreduce_sum(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members);
+  // The weighted mean sum_j weight_j x t_j / sum_j weight_j over `members`, each bringing its own
+  // `weight`, with values (and partial results) travelling in `format`; returns the total weight.
+  // REQUIRES: algo's table row has a weighted mean (Hivemind's averager: weighted_butterfly).
+  double allreduce_weighted_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members,
+                                 double weight, kernels::WireFormat format);
 
   // --- Faults (sim/resilience/membership.h).  Without faults these reduce to the plain calls. ---
   // True when workers can be preempted or links fail in this run.
@@ -280,6 +309,8 @@ class WorkerContext {
   };
 
  private:
+  // Pays the scenario's per-collective launch cost (strategy knob collective_launch_s).
+  void launch_collective();
   void fill_costs(TimelineRow& row) const;
   // The trace's WAN in-flight counter from node src to node dst changes by delta_B (nothing when
   // both are in one region).
@@ -289,9 +320,11 @@ class WorkerContext {
   // The round log of strategies that keep one (sim/resilience/replica.h): the group's first
   // member records the committed round.
   void log_round(long round, const std::vector<int>& members);
-  // The mean over `order` (ring order; `groups`: the members of each region, for hierarchical).
-  void allreduce_mean_over(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                           const std::vector<std::vector<int>>& groups);
+  // `members` (ascending ranks) in ring order and by region: the whole platform's when every
+  // worker is a member.
+  AllreduceGroup group_of(const std::vector<int>& members) const;
+  // The all-reduce over `group` with `algo`'s table row; leaves the mean or the sum.
+  void allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean);
   // A put of `message` to `box` (a mailbox towards node dst), rate-capped and metered; not started.
   simgrid::s4u::CommPtr put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes);
 

@@ -7,6 +7,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "sim/resilience/membership.h"
+#include "sim/resilience/replica.h"
 
 namespace sg4 = simgrid::s4u;
 
@@ -196,12 +197,14 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
   const FaultLog& log = *world.faults;
   const Scenario& s = world.scenario;
   long preemptions = 0;
-  double lost_samples = 0, lost_compute_s = 0, wasted_usd = 0;
+  // Lost: every sample trained on that the deployed model does not hold (lost in a preemption, in
+  // a group's rollback to a checkpoint, or never synchronized by the end).
+  const double lost_samples = log.total_work_samples() - resilience::useful_samples(world);
+  double lost_compute_s = 0, wasted_usd = 0;
   std::vector<double> up_s(s.fleet.size(), 0), total_s(s.fleet.size(), 0);
   for (std::size_t r = 0; r < injector.schedules().size(); ++r) {
     const WorkerInfo& w = world.platform.nodes()[r];
     preemptions += log.preemptions[r];
-    lost_samples += log.lost_samples[r];
     lost_compute_s += log.lost_compute_s[r];
     wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * usd_per_s(w, false);
     double down = 0;

@@ -9,6 +9,7 @@
 
 #include "runtime/rng.h"
 #include "sim/json_reader.h"
+#include "sim/limits.h"
 #include "sim/scenario.h"
 
 namespace geotrain::sim {
@@ -17,6 +18,8 @@ namespace {
 // AWS states interruption frequencies per month of 730 hours (the Spot Instance Advisor).
 constexpr double kSecondsPerMonth = 730.0 * 3600.0;
 constexpr double kMsPerS = 1000.0;
+// Available instances per tick of a trace: at most the workers a scenario may have.
+constexpr long kMaxTraceCount = limits::kMaxWorkers;
 
 double draw_delay(const DelaySpec& d, runtime::Rng& rng) {
   if (d.distribution == "exponential") return rng.exponential(1.0 / d.value_s);
@@ -34,14 +37,18 @@ AvailabilityTrace parse_ticks(const std::string& file, const nlohmann::json& doc
   t.file = file;
   t.format = "ticks_json";
   auto meta = r.object("metadata");
-  const double gap_s = meta.positive("gap_seconds");
+  const double gap_s = meta.number("gap_seconds", 0, limits::kMaxTime_s, true);
   meta.keys();  // other metadata is informative: accept every key
   if (!r.has("data") || !r.raw("data").is_array() || r.raw("data").empty())
     r.fail("data", "expected a non-empty array of available counts, one per tick");
   const auto& data = r.raw("data");
   for (std::size_t i = 0; i < data.size(); ++i) {
-    if (!data[i].is_number_integer() || data[i].get<long>() < 0)
-      throw_bad_input(file, "/data/" + std::to_string(i), json_value_text(data[i]), "expected a count >= 0");
+    // Unsigned first: a count of 2^32 must not wrap to 0 as an int.
+    if (!data[i].is_number_integer() || data[i].get<long>() < 0 ||
+        (data[i].is_number_unsigned() && data[i].get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxTraceCount)) ||
+        data[i].get<long>() > kMaxTraceCount)
+      throw_bad_input(file, "/data/" + std::to_string(i), json_value_text(data[i]),
+                      "expected a count in [0, " + std::to_string(kMaxTraceCount) + "]");
     const int n = data[i].get<int>();
     if (t.counts.empty() || t.counts.back().second != n) t.counts.emplace_back(gap_s * static_cast<double>(i), n);
   }
@@ -65,12 +72,12 @@ AvailabilityTrace parse_csv(const std::string& file, std::istream& in) {
     std::stringstream ss(line);
     for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
     const std::string allowed = "expected rows \"time_ms,available_count\" or \"time_ms,add|remove,node\", "
-                                "time ascending";
+                                "time ascending from 0 to 1e12 ms, count 0 to " + std::to_string(kMaxTraceCount);
     double ms = 0;
     try {
       std::size_t used = 0;
       ms = std::stod(cells.at(0), &used);
-      if (used != cells[0].size() || !(ms >= 0)) throw std::invalid_argument("time");
+      if (used != cells[0].size() || !(ms >= 0) || !(ms <= limits::kMaxTime_s * kMsPerS)) throw std::invalid_argument("time");
     } catch (const std::exception&) {
       bad_line(file, number, line, allowed);
     }
@@ -85,7 +92,7 @@ AvailabilityTrace parse_csv(const std::string& file, std::istream& in) {
       try {
         std::size_t used = 0;
         n = std::stoi(cells[1], &used);
-        if (used != cells[1].size()) n = -1;
+        if (used != cells[1].size() || n > kMaxTraceCount) n = -1;
       } catch (const std::exception&) {
       }
       if (n < 0) bad_line(file, number, line, allowed);
@@ -164,6 +171,7 @@ double band_rate_per_s(const std::string& band) {
 }
 
 AvailabilityTrace load_availability_trace(const std::string& file) {
+  check_regular_file(file);  // a FIFO would block the open
   std::ifstream in(file, std::ios::binary);
   if (!in) throw_bad_input(file, "", "", "no such trace file (or not readable)");
   in >> std::ws;

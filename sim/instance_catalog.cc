@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "sim/json_reader.h"
+#include "sim/limits.h"
 
 namespace geotrain::sim {
 namespace {
@@ -20,17 +21,22 @@ InstanceType parse_instance_type(JsonReader& r, const std::string& name) {
   InstanceType t;
   t.name = name;
   t.gpus = static_cast<int>(r.integer_or("gpus", 1, 1, 1024));
-  t.gpu_peak_flops = r.positive("gpu_peak_tflops") * kFlopsPerTflop;
+  t.gpu_peak_flops = r.number("gpu_peak_tflops", limits::kMinTflops, limits::kMaxTflops) * kFlopsPerTflop;
   t.utilization = r.number("utilization", 0, 1, true);
-  t.nic_Bps = r.positive("nic_Gbps") * kBitsPerGbit / kBitsPerByte;
+  t.nic_Bps = r.number("nic_Gbps", limits::kMinBandwidth_Gbps, limits::kMaxBandwidth_Gbps) * kBitsPerGbit / kBitsPerByte;
   auto p = r.object("usd_per_hour");
-  t.usd_per_hour_on_demand = p.non_negative("on_demand");
-  t.usd_per_hour_spot = p.non_negative("spot");
+  t.usd_per_hour_on_demand = p.number("on_demand", 0, limits::kMaxUsdPerHour);
+  t.usd_per_hour_spot = p.number("spot", 0, limits::kMaxUsdPerHour);
   p.finish();
   t.cloud = r.string_or("cloud", "");
   t.gpu_model = r.string_or("gpu_model", "");
-  t.gpu_memory_B = r.has("gpu_memory_GB") ? r.positive("gpu_memory_GB") * kBytesPerGB : 0;
-  t.gpu_peak_fp32_flops = r.has("peak_fp32_tflops") ? r.positive("peak_fp32_tflops") * kFlopsPerTflop : 0;
+  t.gpu_memory_B =
+      r.has("gpu_memory_GB") ? r.number("gpu_memory_GB", 0, limits::kMaxGpuMemory_GB, true) * kBytesPerGB : 0;
+  t.gpu_peak_fp32_flops = r.has("peak_fp32_tflops")
+                              ? r.number("peak_fp32_tflops", limits::kMinTflops, limits::kMaxTflops) * kFlopsPerTflop
+                              : 0;
+  t.hbm_Bps = r.has("hbm_GBps") ? r.number("hbm_GBps", 0, limits::kMaxHbm_GBps, true) * kBytesPerGB : 0;
+  r.allow("hbm_GBps");
   r.allow("gpu_memory_GB");
   r.allow("peak_fp32_tflops");
   t.reference_region = r.string_or("reference_region", "");
@@ -48,9 +54,11 @@ void merge_instance_catalog(const std::string& topology_file, const std::string&
   std::filesystem::path p = catalog;
   if (p.is_relative()) p = std::filesystem::path(topology_file).parent_path() / p;
   const std::string file = p.lexically_normal().string();
-  if (!std::filesystem::exists(p))
+  if (const std::string problem = regular_file_problem(file); problem == "no such file")
     throw_bad_input(topology_file, pointer, "\"" + catalog + "\"",
                     "no such instance catalog (" + file + "; relative paths start at this file's folder)");
+  else if (!problem.empty())
+    throw_bad_input(topology_file, pointer, "\"" + catalog + "\"", "the instance catalog " + problem);
   const nlohmann::json doc = read_json_file(file);
   JsonReader r(doc, file);
   r.string("name");

@@ -1,6 +1,8 @@
 // run_isolated: fork, run, send the result back through a pipe.
 #include "sim/isolate.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,9 +29,11 @@ std::string run_isolated(const std::function<std::string()>& fn) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("run_isolated: pipe failed");
   std::fflush(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("run_isolated: fork failed");
   if (pid == 0) {
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);  // dies with its parent
     ::close(fds[0]);
     std::string reply;
     try {

@@ -1,11 +1,17 @@
 // JsonReader: typed, range-checked access to user JSON with one-line error messages.
 #include "sim/json_reader.h"
 
-#include <filesystem>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "common/files.h"
 
 namespace geotrain::sim {
 namespace {
@@ -44,30 +50,73 @@ void throw_bad_input(std::string_view file, std::string_view path, std::string_v
   throw BadInput(msg);
 }
 
-nlohmann::json read_json_file(const std::string& file) {
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec) && !ec) throw_bad_input(file, "", "", "no such file");
-  if (std::filesystem::is_directory(file, ec))
-    throw_bad_input(file, "", "", "is a folder; expected a JSON file");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw_bad_input(file, "", "", "cannot open the file (is it readable?)");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+std::string regular_file_problem(const std::string& file) { return common::regular_file_problem(file); }
+
+void check_regular_file(const std::string& file, std::string_view path) {
+  if (const std::string problem = regular_file_problem(file); !problem.empty()) throw_bad_input(file, path, "", problem);
+}
+
+nlohmann::json parse_json_text(const std::string& text, std::string_view file, std::string_view path) {
+  struct TooDeep {};
+  const nlohmann::json::parser_callback_t limit_depth = [](int depth, nlohmann::json::parse_event_t event,
+                                                           nlohmann::json&) {
+    if (depth >= kMaxJsonDepth && (event == nlohmann::json::parse_event_t::object_start ||
+                                   event == nlohmann::json::parse_event_t::array_start))
+      throw TooDeep{};
+    return true;
+  };
   try {
-    return nlohmann::json::parse(buffer.str());
+    return nlohmann::json::parse(text, limit_depth);
+  } catch (const TooDeep&) {
+    throw_bad_input(file, path, "", fmt::format("malformed JSON: arrays and objects nested deeper than {} levels",
+                                                kMaxJsonDepth));
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() reads "[json.exception.parse_error.101] parse error at line L, column C: ...".
     std::string what = e.what();
     const auto pos = what.find("parse error");
-    throw_bad_input(file, "", "", "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
-  } catch (const nlohmann::json::out_of_range& e) {
+    throw_bad_input(file, path, "", "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos)));
+  } catch (const nlohmann::json::exception& e) {
     // e.what() reads "[json.exception.out_of_range.406] number overflow parsing '1e400'".
     std::string what = e.what();
     const auto pos = what.find("] ");
-    throw_bad_input(file, "", "",
+    throw_bad_input(file, path, "",
                     "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)) +
                         " (numbers must fit in a double, |x| <= 1.8e308)");
   }
+}
+
+nlohmann::json read_json_file(const std::string& file) {
+  check_regular_file(file);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw_bad_input(file, "", "", "cannot open the file (is it readable?)");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw_bad_input(file, "", "", "cannot read the file");
+  return parse_json_text(buffer.str(), file);
+}
+
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    std::uint32_t code = 0;
+    if (c < 0x80) extra = 0, code = c;
+    else if ((c & 0xE0) == 0xC0) extra = 1, code = c & 0x1F;
+    else if ((c & 0xF0) == 0xE0) extra = 2, code = c & 0x0F;
+    else if ((c & 0xF8) == 0xF0) extra = 3, code = c & 0x07;
+    else return false;
+    if (i + extra >= text.size()) return false;  // cut short
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto d = static_cast<unsigned char>(text[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      code = (code << 6) | (d & 0x3F);
+    }
+    // Overlong forms, UTF-16 surrogates and code points beyond U+10FFFF are not UTF-8.
+    static constexpr std::uint32_t kMinCode[] = {0, 0x80, 0x800, 0x10000};
+    if (code < kMinCode[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
 }
 
 std::string json_pointer_append(std::string_view base, std::string_view key) {
@@ -136,12 +185,22 @@ std::int64_t JsonReader::integer(std::string_view key, std::int64_t min, std::in
       max == INT64_MAX ? fmt::format("an integer >= {}", min)
                        : fmt::format("an integer in [{}, {}]", min, max);
   const auto& v = require(key, nlohmann::json::value_t::number_float, allowed);
-  const double x = v.get<double>();
-  if (!v.is_number_integer() && !(x == static_cast<double>(static_cast<std::int64_t>(x))))
-    throw_bad_input(file_, path_of(key), json_value_text(v), "expected " + allowed);
-  if (x < static_cast<double>(min) || x > static_cast<double>(max))
-    throw_bad_input(file_, path_of(key), json_value_text(v), "expected " + allowed);
-  return v.is_number_integer() ? v.get<std::int64_t>() : static_cast<std::int64_t>(x);
+  auto refuse = [&] { throw_bad_input(file_, path_of(key), json_value_text(v), "expected " + allowed); };
+  std::int64_t n = 0;
+  if (v.is_number_unsigned()) {
+    if (v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) refuse();
+    n = static_cast<std::int64_t>(v.get<std::uint64_t>());
+  } else if (v.is_number_integer()) {
+    n = v.get<std::int64_t>();
+  } else {
+    // Range first: converting a double beyond int64 to an integer is undefined behaviour.
+    constexpr double kTwoTo63 = 9223372036854775808.0;
+    const double x = v.get<double>();
+    if (!(x > -kTwoTo63 && x < kTwoTo63) || x != std::trunc(x)) refuse();
+    n = static_cast<std::int64_t>(x);
+  }
+  if (n < min || n > max) refuse();
+  return n;
 }
 
 std::int64_t JsonReader::integer_or(std::string_view key, std::int64_t fallback, std::int64_t min,
@@ -216,7 +275,9 @@ std::vector<JsonReader> JsonReader::objects(std::string_view key, std::size_t mi
 
 const nlohmann::json& JsonReader::raw(std::string_view key) {
   known_.emplace(key);
-  return json_.at(std::string(key));
+  const auto it = json_.find(key);
+  if (it == json_.end()) throw_bad_input(file_, path_of(key), "missing", "required here");
+  return *it;
 }
 
 std::vector<std::string> JsonReader::keys() {

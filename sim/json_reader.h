@@ -25,9 +25,27 @@ class BadInput : public std::runtime_error {
 [[noreturn]] void throw_bad_input(std::string_view file, std::string_view path,
                                   std::string_view value, std::string_view allowed);
 
-// Reads and parses a JSON file.  Missing file and malformed JSON (with line and column) are
-// BadInput errors naming the file.
+// The deepest nesting of arrays and objects any JSON input may have (deeper documents are refused
+// while parsing, before anything recursive can overflow the stack).
+inline constexpr int kMaxJsonDepth = 256;
+
+// Refuses, without opening it, a path that is not a regular file: missing, a folder, a FIFO, a
+// device or a socket (opening a FIFO with no writer would block forever), or a path the system
+// cannot look up (a name over 255 bytes).  `path` is the JSON path (or option) that named it, if any.
+void check_regular_file(const std::string& file, std::string_view path = "");
+// Why `file` is not a regular file, as check_regular_file says it ("" when it is one).
+std::string regular_file_problem(const std::string& file);
+
+// Parses JSON text with the nesting limit.  Malformed JSON (with line and column), numbers beyond
+// a double and nesting deeper than kMaxJsonDepth are BadInput errors naming `file` and `path`.
+nlohmann::json parse_json_text(const std::string& text, std::string_view file, std::string_view path = "");
+
+// Reads and parses a JSON file (check_regular_file, then parse_json_text).  Every problem is a
+// BadInput error naming the file.
 nlohmann::json read_json_file(const std::string& file);
+
+// True when `text` is valid UTF-8 (what JSON strings must be).
+bool is_valid_utf8(std::string_view text);
 
 // Appends `key` to a JSON pointer, escaping '~' and '/'.
 std::string json_pointer_append(std::string_view base, std::string_view key);
@@ -74,7 +92,7 @@ class JsonReader {
   JsonReader object(std::string_view key);
   // The members of a required array of objects (at least min_size of them).
   std::vector<JsonReader> objects(std::string_view key, std::size_t min_size);
-  // The raw value of a present key (marks it known).  REQUIRES: has(key).
+  // The raw value of a key (marks it known); a missing key is a BadInput error.
   const nlohmann::json& raw(std::string_view key);
   // Iterates over the members of this object (marks all known).
   std::vector<std::string> keys();

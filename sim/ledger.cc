@@ -14,6 +14,11 @@ void Ledger::add_transfer(int src_region, int dst_region, std::uint64_t bytes) {
   ++transfers_;
 }
 
+void Ledger::add_transfers(int src_region, int dst_region, std::uint64_t bytes, std::uint64_t count) {
+  bytes_[src_region][dst_region] += bytes;
+  transfers_ += count;
+}
+
 double Ledger::compute_usd(double simulated_s) const {
   double usd = compute_usd_per_s_ * simulated_s;
   for (const Segment& s : segments_)

@@ -15,6 +15,8 @@ class Ledger {
 
   // Meters one transfer of `bytes` from a host in region src to a host in region dst.
   void add_transfer(int src_region, int dst_region, std::uint64_t bytes);
+  // `count` transfers of `bytes` in all from src_region to dst_region (closed-form collectives).
+  void add_transfers(int src_region, int dst_region, std::uint64_t bytes, std::uint64_t count);
   // Adds an instance that bills `usd_per_s` while it runs (from simulated time 0 on).
   void add_instance(double usd_per_s) { compute_usd_per_s_ += usd_per_s; }
   // Adds a billing segment: `usd_per_s` from from_s until to_s (a preempted instance stops

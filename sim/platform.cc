@@ -2,6 +2,7 @@
 #include "sim/platform.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "kernels/check.h"
+#include "sim/compute_model.h"
 
 namespace sg4 = simgrid::s4u;
 
@@ -17,10 +19,12 @@ namespace {
 
 using Dir = sg4::LinkInRoute::Direction;
 
-struct RegionZone {
-  sg4::NetZone* zone = nullptr;
-  simgrid::kernel::routing::NetPoint* gateway = nullptr;
-};
+// NCCL's socket transport with its thread and socket counts unset (NCCL 2.30,
+// src/transport/net_socket.cc, ncclNetSocketGetNsockNthread): helper threads x sockets per thread,
+// chosen from the NIC's PCI vendor.
+constexpr int kNcclSocketsAwsEna = 2 * 8;    // vendor 0x1d0f: 2 threads x 8 sockets
+constexpr int kNcclSocketsGcpGvnic = 4 * 1;  // vendor 0x1ae0: 4 threads x 1 socket
+constexpr int kNcclSocketsOther = 1;         // no helper threads: the connection's own socket
 
 // The NIC capacity of the first worker of region g (hosts that only coordinate get the same).
 double region_nic_Bps(const std::vector<WorkerInfo>& nodes, std::size_t g) {
@@ -63,20 +67,62 @@ void apply_link_faults(sg4::SplitDuplexLink* link, const WanLink& l, const Topol
   }
 }
 
+// A host of a region zone and its split-duplex NIC.
+using ZoneMember = std::pair<sg4::Host*, sg4::Link*>;
+
+// A split-duplex NIC of `Bps` in both directions with half the region's LAN latency (host to
+// gateway); the caller seals it.
+sg4::SplitDuplexLink* create_nic(sg4::NetZone* zone, const std::string& name, double Bps, const Region& region) {
+  auto* nic = zone->create_split_duplex_link(name, Bps);
+  nic->set_latency(region.lan_latency_s / 2);
+  return nic;
+}
+
+// Routes of one region zone: every member to and from the gateway through its NIC, and every
+// member to every other member through both NICs.
+void route_zone_members(sg4::NetZone* zone, simgrid::kernel::routing::NetPoint* gateway,
+                        const std::vector<ZoneMember>& members) {
+  for (const auto& [host, nic] : members) {
+    zone->add_route(host->get_netpoint(), gateway, nullptr, nullptr, {{nic, Dir::UP}}, false);
+    zone->add_route(gateway, host->get_netpoint(), nullptr, nullptr, {{nic, Dir::DOWN}}, false);
+    for (const auto& [peer, peer_nic] : members)
+      if (peer != host)
+        zone->add_route(host->get_netpoint(), peer->get_netpoint(), nullptr, nullptr,
+                        {{nic, Dir::UP}, {peer_nic, Dir::DOWN}}, false);
+  }
+}
+
 }  // namespace
+
+struct Platform::RegionZone {
+  sg4::NetZone* zone = nullptr;
+  simgrid::kernel::routing::NetPoint* gateway = nullptr;
+};
 
 Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>& servers)
     : scenario_(scenario), graph_(scenario.topology) {
   const Topology& topo = scenario.topology;
   auto* world = sg4::create_full_zone("world");
+  const std::vector<int> per_region_count = place_nodes(servers);
 
-  // Workers, in fleet order; ranks are dense.  Then servers.
+  // One zone per region that has hosts; then the WAN between them; then the ring order.
+  std::vector<RegionZone> zones(topo.regions.size());
+  for (std::size_t g = 0; g < topo.regions.size(); ++g)
+    if (per_region_count[g] > 0) zones[g] = build_region_zone(g, world);
+  build_wan(world, zones);
+  world->seal();
+  build_ring_order(zones);
+}
+
+std::vector<int> Platform::place_nodes(const std::vector<ServerPlacement>& servers) {
+  const Topology& topo = scenario_.topology;
   std::vector<int> per_region_count(topo.regions.size(), 0);
   auto price_per_s = [](const InstanceType& type, Pricing pricing) {
     return (pricing == Pricing::spot ? type.usd_per_hour_spot : type.usd_per_hour_on_demand) / 3600.0;
   };
-  for (std::size_t f = 0; f < scenario.fleet.size(); ++f) {
-    const FleetEntry& e = scenario.fleet[f];
+  // Workers, in fleet order; ranks are dense.  Then servers.
+  for (std::size_t f = 0; f < scenario_.fleet.size(); ++f) {
+    const FleetEntry& e = scenario_.fleet[f];
     const InstanceType& type = topo.instance_types.at(e.instance);
     for (int i = 0; i < e.count; ++i) {
       WorkerInfo w;
@@ -103,58 +149,59 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
     ++per_region_count[w.region];
     nodes_.push_back(w);
   }
-
-  const auto& checkpoint = scenario.faults.checkpoint;
+  const auto& checkpoint = scenario_.faults.checkpoint;
   if (checkpoint) ++per_region_count[checkpoint->store_region_index];
+  return per_region_count;
+}
 
-  // One zone per region that has workers, with a gateway router and a split-duplex NIC per host.
-  std::vector<RegionZone> zones(topo.regions.size());
-  for (std::size_t g = 0; g < topo.regions.size(); ++g) {
-    if (per_region_count[g] == 0) continue;
-    const Region& region = topo.regions[g];
-    auto* zone = sg4::create_full_zone(region.name);
-    zone->set_parent(world);
-    zones[g].zone = zone;
-    zones[g].gateway = zone->create_router(region.name + "-gw");
-    std::vector<std::pair<sg4::Host*, sg4::Link*>> members;
-    for (auto& w : nodes_) {
-      if (w.region != static_cast<int>(g)) continue;
-      w.host = zone->create_host(w.name, w.type->effective_flops());
-      auto* nic = zone->create_split_duplex_link(w.name + "-nic", w.type->nic_Bps)
-                      ->set_latency(region.lan_latency_s / 2);
-      nic->seal();
-      members.emplace_back(w.host, nic);
-    }
-    if (scenario.has_faults() && !nodes_.empty() && nodes_.front().region == static_cast<int>(g)) {
-      // The fault injector's host: never fails; routed, so that it can release blocked transfers.
-      control_host_ = zone->create_host("fault-injector", 1e9);
-      auto* nic = zone->create_split_duplex_link("fault-injector-nic", region_nic_Bps(nodes_, g));
-      nic->set_latency(region.lan_latency_s / 2);
-      nic->seal();
-      members.emplace_back(control_host_, nic);
-    }
-    if (checkpoint && checkpoint->store_region_index == static_cast<int>(g)) {
-      // The object store: writes flow in at write_Bps, reads out at read_Bps.
-      store_host_ = zone->create_host("checkpoint-store", 1e9);
-      auto* nic = zone->create_split_duplex_link("checkpoint-store-nic", checkpoint->write_Bps);
-      nic->set_latency(region.lan_latency_s / 2);
-      nic->get_link_up()->set_bandwidth(checkpoint->read_Bps);
-      nic->get_link_down()->set_bandwidth(checkpoint->write_Bps);
-      nic->seal();
-      members.emplace_back(store_host_, nic);
-    }
-    for (auto& [host, nic] : members) {
-      zone->add_route(host->get_netpoint(), zones[g].gateway, nullptr, nullptr, {{nic, Dir::UP}}, false);
-      zone->add_route(zones[g].gateway, host->get_netpoint(), nullptr, nullptr, {{nic, Dir::DOWN}}, false);
-      for (auto& [peer, peer_nic] : members)
-        if (peer != host)
-          zone->add_route(host->get_netpoint(), peer->get_netpoint(), nullptr, nullptr,
-                          {{nic, Dir::UP}, {peer_nic, Dir::DOWN}}, false);
-    }
-    zone->seal();
+Platform::RegionZone Platform::build_region_zone(std::size_t g, sg4::NetZone* world) {
+  const Region& region = scenario_.topology.regions[g];
+  RegionZone rz;
+  rz.zone = sg4::create_full_zone(region.name);
+  rz.zone->set_parent(world);
+  rz.gateway = rz.zone->create_router(region.name + "-gw");
+  // A host and a NIC per worker and server of the region, in node order.
+  std::vector<ZoneMember> members;
+  for (auto& w : nodes_) {
+    if (w.region != static_cast<int>(g)) continue;
+    // Workers at their fleet entry's achieved rate (scenario mfu overrides); servers at the catalog's.
+    w.host = rz.zone->create_host(w.name, w.fleet_entry >= 0 ? worker_flops(scenario_, w.fleet_entry)
+                                                              : w.type->effective_flops());
+    auto* nic = create_nic(rz.zone, w.name + "-nic", w.type->nic_Bps, region);
+    nic->seal();
+    members.emplace_back(w.host, nic);
   }
+  add_service_hosts(g, rz.zone, members);
+  route_zone_members(rz.zone, rz.gateway, members);
+  rz.zone->seal();
+  return rz;
+}
 
-  // WAN links (only those some route uses are created) and routes between region zones.
+void Platform::add_service_hosts(std::size_t g, sg4::NetZone* zone, std::vector<ZoneMember>& members) {
+  const Region& region = scenario_.topology.regions[g];
+  if (scenario_.has_faults() && !nodes_.empty() && nodes_.front().region == static_cast<int>(g)) {
+    // The fault injector's host: never fails; routed, so that it can release blocked transfers.
+    control_host_ = zone->create_host("fault-injector", 1e9);
+    auto* nic = create_nic(zone, "fault-injector-nic", region_nic_Bps(nodes_, g), region);
+    nic->seal();
+    members.emplace_back(control_host_, nic);
+  }
+  const auto& checkpoint = scenario_.faults.checkpoint;
+  if (checkpoint && checkpoint->store_region_index == static_cast<int>(g)) {
+    // The object store: writes flow in at write_Bps, reads out at read_Bps.
+    store_host_ = zone->create_host("checkpoint-store", 1e9);
+    auto* nic = create_nic(zone, "checkpoint-store-nic", checkpoint->write_Bps, region);
+    nic->get_link_up()->set_bandwidth(checkpoint->read_Bps);
+    nic->get_link_down()->set_bandwidth(checkpoint->write_Bps);
+    nic->seal();
+    members.emplace_back(store_host_, nic);
+  }
+}
+
+void Platform::build_wan(sg4::NetZone* world, const std::vector<RegionZone>& zones) {
+  // WAN links (only those some route uses are created, in first-use order) and routes between
+  // region zones.
+  const Topology& topo = scenario_.topology;
   std::map<int, sg4::SplitDuplexLink*> wan;
   auto wan_link = [&](int index) {
     auto it = wan.find(index);
@@ -163,7 +210,7 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
     auto* link = world->create_split_duplex_link(
         fmt::format("wan-{}-{}", topo.regions[l.a].name, topo.regions[l.b].name), l.capacity_Bps);
     link->set_latency(l.latency_s);
-    apply_link_faults(link, l, topo, scenario.faults.links);
+    apply_link_faults(link, l, topo, scenario_.faults.links);
     link->seal();
     return wan[index] = link;
   };
@@ -176,9 +223,10 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
       world->add_route(zones[a].zone->get_netpoint(), zones[b].zone->get_netpoint(),
                        zones[a].gateway, zones[b].gateway, links, false);
     }
-  world->seal();
+}
 
-  // Ring order: regions ordered by the graph, workers grouped by region.
+void Platform::build_ring_order(const std::vector<RegionZone>& zones) {
+  // Regions ordered by the graph, workers grouped by region.
   std::vector<int> used;
   for (std::size_t g = 0; g < zones.size(); ++g)
     if (zones[g].zone) used.push_back(static_cast<int>(g));
@@ -190,6 +238,20 @@ Platform::Platform(const Scenario& scenario, const std::vector<ServerPlacement>&
     ring_order_.insert(ring_order_.end(), group.begin(), group.end());
     region_groups_.push_back(std::move(group));
   }
+}
+
+int nccl_default_sockets(std::string_view cloud) {
+  if (cloud == "aws") return kNcclSocketsAwsEna;
+  if (cloud == "gcp") return kNcclSocketsGcpGvnic;
+  return kNcclSocketsOther;
+}
+
+int Platform::streams(int src, int dst) const {
+  const NetworkSpec& net = scenario_.network;
+  const WorkerInfo& s = nodes_.at(src);
+  if (s.region != nodes_.at(dst).region) return net.parallel_streams;
+  if (net.collective_streams > 0) return net.collective_streams;
+  return nccl_default_sockets(scenario_.topology.regions[s.region].cloud);
 }
 
 double Platform::latency_s(int src, int dst) const {
@@ -230,7 +292,9 @@ double Platform::rate_cap_Bps(int src, int dst) const {
   }
   const double rtt_s = 2 * latency_s(src, dst);
   GEOTRAIN_CHECK(rtt_s > 0, "a route without latency cannot carry a window cap");
-  return net.parallel_streams * window / rtt_s;
+  const int n = streams(src, dst);
+  const double grown = net.streams_exponent == 1 ? n : std::pow(n, net.streams_exponent);
+  return grown * window / rtt_s;
 }
 
 }  // namespace geotrain::sim

@@ -4,6 +4,8 @@
 #pragma once
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sim/scenario.h"
@@ -11,6 +13,8 @@
 
 namespace simgrid::s4u {
 class Host;
+class Link;
+class NetZone;
 }
 
 namespace geotrain::sim {
@@ -21,6 +25,12 @@ struct ServerPlacement {
   std::string instance;
   Pricing pricing = Pricing::on_demand;
 };
+
+// Data sockets NCCL's socket transport opens per connection (one channel to one peer) when
+// NCCL_SOCKET_NTHREADS and NCCL_NSOCKS_PERTHREAD are unset: it reads the NIC's PCI vendor and
+// picks 2 threads x 8 sockets on AWS (ENA), 4 x 1 on GCP (gVNIC), otherwise one socket (NCCL 2.30,
+// src/transport/net_socket.cc).  `cloud` is a region's cloud name ("aws", "gcp", ...).
+int nccl_default_sockets(std::string_view cloud);
 
 struct WorkerInfo {
   int rank = 0;            // node id: workers first, then servers
@@ -56,7 +66,11 @@ class Platform {
   double latency_s(int src, int dst) const;
   // Smallest capacity along the route (NICs and WAN links).
   double bottleneck_Bps(int src, int dst) const;
-  // Per-transfer rate cap streams x window / RTT, or 0 when the cap is off.
+  // TCP streams one transfer from node src to node dst opens: network.collective_streams (by
+  // default nccl_default_sockets of the region's cloud) inside a region, network.parallel_streams
+  // between regions.
+  int streams(int src, int dst) const;
+  // Per-transfer rate cap streams(src, dst) x window / RTT, or 0 when the cap is off.
   double rate_cap_Bps(int src, int dst) const;
 
   // All worker ranks in the order a ring should visit them: regions in the order that
@@ -66,6 +80,24 @@ class Platform {
   const std::vector<std::vector<int>>& region_groups() const { return region_groups_; }
 
  private:
+  struct RegionZone;  // a region's SimGrid zone and its gateway router
+  using ZoneMember = std::pair<simgrid::s4u::Host*, simgrid::s4u::Link*>;  // a host and its NIC
+
+  // The construction steps, in the order the constructor calls them (SimGrid objects are created
+  // in this order, which the results depend on).
+  // Fills nodes_ (workers in fleet order, then servers); returns the hosts per region, the
+  // checkpoint store counted in its region.
+  std::vector<int> place_nodes(const std::vector<ServerPlacement>& servers);
+  // Region g's zone: a gateway, a host and NIC per node of the region, the service hosts, routes.
+  RegionZone build_region_zone(std::size_t g, simgrid::s4u::NetZone* world);
+  // The fault injector's host (in the first worker's region) and the checkpoint store (in its
+  // region), when the scenario has them and g is their region.
+  void add_service_hosts(std::size_t g, simgrid::s4u::NetZone* zone, std::vector<ZoneMember>& members);
+  // WAN links along the topology graph's routes and the routes between region zones.
+  void build_wan(simgrid::s4u::NetZone* world, const std::vector<RegionZone>& zones);
+  // ring_order_ and region_groups_.
+  void build_ring_order(const std::vector<RegionZone>& zones);
+
   const Scenario& scenario_;
   TopologyGraph graph_;
   std::vector<WorkerInfo> nodes_;

@@ -3,16 +3,28 @@
 
 #include <fmt/format.h>
 
+#include "common/csv.h"
 #include "kernels/check.h"
 
 namespace geotrain::sim {
 
 void Recorder::add_span(Span span) {
   const double d = span.end_s - span.start_s;
-  if (span.category == "compute") compute_s_[span.rank] += d;
+  if (span.category == "compute") {
+    compute_s_[span.rank] += d;
+    compute_by_name_[span.name] += d;
+  }
   else if (span.category == "communication") comm_s_[span.rank] += d;  // "overlapped" is hidden
+  if (detail_ == TraceDetail::none || (in_layers_[span.rank] > 0 && detail_ != TraceDetail::layers)) return;
   spans_.push_back(std::move(span));
 }
+
+void Recorder::add_step_span(Span span) {
+  if (detail_ == TraceDetail::steps) spans_.push_back(std::move(span));
+}
+
+std::vector<std::string> trace_detail_names() { return {"none", "steps", "layers"}; }
+
 
 void Recorder::add_collective(const CollectiveKey& key, double duration_s) {
   auto& [count, total] = collectives_[key];
@@ -34,22 +46,27 @@ bool Recorder::end_step(double samples, double loss, double now_s, int workers, 
   row.time_s = now_s;
   row.samples = samples_;
   row.train_loss = losses_ > 0 ? loss_sum_ / losses_ : 0.0;
+  row.trained = losses_ > 0;
   loss_sum_ = 0;
   losses_ = 0;
   rows_.push_back(row);
   return true;
 }
 
-std::string Recorder::timeline_csv() const {
-  std::string out =
-      "step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers\n";
+std::string Recorder::timeline_csv(bool real_losses) const {
+  constexpr int kDigits = 9;  // significant digits of times, dollars and losses
+  csv::Writer out({"step", "time_s", "samples", "compute_usd", "egress_usd", "total_usd", "wan_bytes", "train_loss",
+                   "test_loss", "test_accuracy", "alive_workers", "useful_samples"});
   for (const auto& r : rows_) {
-    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g},", r.step, r.time_s, r.samples,
-                       r.compute_usd, r.egress_usd, r.compute_usd + r.egress_usd, r.wan_bytes, r.train_loss);
-    out += r.evaluated ? fmt::format("{:.9g},{:.9g},", r.test_loss, r.test_accuracy) : std::string(",,");
-    out += fmt::format("{}\n", r.alive_workers);
+    out.integer(r.step).significant(r.time_s, kDigits).count(r.samples);
+    out.significant(r.compute_usd, kDigits).significant(r.egress_usd, kDigits).significant(r.compute_usd + r.egress_usd, kDigits);
+    out.integer(r.wan_bytes);
+    out.significant(real_losses && r.trained ? std::optional(r.train_loss) : std::nullopt, kDigits);
+    if (r.evaluated) out.significant(r.test_loss, kDigits).significant(r.test_accuracy, kDigits);
+    else out.empty().empty();
+    out.integer(r.alive_workers).count(r.useful_samples).end_row();
   }
-  return out;
+  return out.str();
 }
 
 void Recorder::add_wan_in_flight(int src_region, int dst_region, std::int64_t delta_B, double now_s) {
@@ -57,6 +74,7 @@ void Recorder::add_wan_in_flight(int src_region, int dst_region, std::int64_t de
   std::int64_t& now_B = wan_in_flight_B_[pair];
   now_B += delta_B;
   GEOTRAIN_CHECK(now_B >= 0, "WAN bytes in flight went below 0");
+  if (detail_ == TraceDetail::none) return;  // counted (the check above) but not traced
   const auto last = wan_last_sample_.find(pair);
   if (last != wan_last_sample_.end() && wan_samples_[last->second].time_s == now_s) {
     wan_samples_[last->second].bytes = now_B;  // one sample per time: the value after all changes

@@ -13,6 +13,13 @@
 
 namespace geotrain::sim {
 
+// How much of a run trace.json shows ("output": {"trace": ...}): nothing but the workers'
+// names; every step's spans (a layer schedule's buckets as one span each for the backward and
+// for the bucket all-reduces); or also a span per bucket and its backward.
+enum class TraceDetail { none, steps, layers };
+// The names in order of TraceDetail ("none", "steps", "layers").
+std::vector<std::string> trace_detail_names();
+
 struct Span {
   int rank = 0;
   std::string category;  // "compute", "communication" (exposed) or "overlapped" (hidden by compute)
@@ -29,10 +36,12 @@ struct TimelineRow {
   double egress_usd = 0;      // cumulative
   std::uint64_t wan_bytes = 0;
   double train_loss = 0;      // mean of the losses reported since the previous row
+  bool trained = false;       // a step since the previous row reported a loss (train_loss is one)
   bool evaluated = false;     // test_* hold an evaluation of the deployed model
   double test_loss = 0;
   double test_accuracy = 0;
   int alive_workers = 0;      // workers up at this row (membership changes under faults)
+  double useful_samples = 0;  // cumulative samples in the deployed model (= samples without faults)
 };
 
 // Key of one collective shape: operation, algorithm, group size, bytes.
@@ -59,9 +68,21 @@ struct WanInFlightSample {
 
 class Recorder {
  public:
-  explicit Recorder(int workers) : compute_s_(workers, 0), comm_s_(workers, 0) {}
+  explicit Recorder(int workers, TraceDetail detail = TraceDetail::steps)
+      : compute_s_(workers, 0), comm_s_(workers, 0), in_layers_(workers, 0), detail_(detail) {}
 
+  // Counts the span's time as compute or exposed communication of its rank, and keeps it for
+  // trace.json unless the detail leaves it out (TraceDetail::none; a layer section at "steps").
   void add_span(Span span);
+  // Spans of `rank` from now until the matching end_layers() are per-layer detail: kept only at
+  // TraceDetail::layers (their times still count).  Sections nest (a worker and its stream actor
+  // each open one); the caller adds step-level spans with add_step_span() instead.
+  void begin_layers(int rank) { ++in_layers_[rank]; }
+  void end_layers(int rank) { --in_layers_[rank]; }
+  // A step-level span that stands for a layer section's spans: kept at TraceDetail::steps only.
+  void add_step_span(Span span);
+  // True when per-layer spans are kept (the caller need not add step-level ones).
+  bool keeps_layers() const { return detail_ == TraceDetail::layers; }
   void add_collective(const CollectiveKey& key, double duration_s);
   // A worker finished a step on `samples` samples with mean loss `loss`.  Every `workers` calls
   // (or a forced call) append a timeline row, whose costs and evaluation the caller fills.
@@ -71,6 +92,9 @@ class Recorder {
   void append_row(const TimelineRow& row) { rows_.push_back(row); }
 
   double compute_s(int rank) const { return compute_s_[rank]; }
+  // Compute seconds of all nodes by span name ("forward", "backward", "forward+backward",
+  // "optimizer step", ...).
+  const std::map<std::string, double>& compute_s_by_name() const { return compute_by_name_; }
   double communication_s(int rank) const { return comm_s_[rank]; }
   const std::vector<TimelineRow>& rows() const { return rows_; }
   const std::vector<Span>& spans() const { return spans_; }
@@ -87,7 +111,9 @@ class Recorder {
   void close_wan_in_flight(double end_s);
   const std::vector<WanInFlightSample>& wan_in_flight() const { return wan_samples_; }
 
-  std::string timeline_csv() const;
+  // timeline.csv; train_loss is empty on rows without a reported loss and everywhere when
+  // `real_losses` is false (size-only runs report no loss).
+  std::string timeline_csv(bool real_losses) const;
   // Chrome trace event format: a process per region (pid = region index, named by
   // `region_names`), a thread per node (tid = rank, named by its TraceNode) in its region's
   // process, a complete event per span, and a counter track ("ph":"C") per WAN pair with traffic,
@@ -97,6 +123,9 @@ class Recorder {
  private:
   std::vector<Span> spans_;
   std::vector<double> compute_s_, comm_s_;
+  std::map<std::string, double> compute_by_name_;
+  std::vector<int> in_layers_;  // per rank: layer sections open
+  TraceDetail detail_;
   std::map<CollectiveKey, std::pair<std::uint64_t, double>> collectives_;  // count, total time
   long worker_steps_ = 0;
   long since_row_ = 0;        // end_step calls since the last row

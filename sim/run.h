@@ -5,6 +5,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -31,11 +32,21 @@ RunOutput run_strategy(const Scenario& scenario, Strategy& strategy);
 // Runs `program` on every worker instead of a strategy (tests, benchmarks).
 RunOutput run_program(const Scenario& scenario, const WorkerProgram& program);
 
+// SimGrid options ("KEY:VALUE", as SimGrid's --cfg=KEY:VALUE) that every later simulation of this
+// process (and of its forked children) applies after geotrain's own engine settings.
+void set_simgrid_options(std::vector<std::string> options);
+// "" when SimGrid accepts every option, else one line naming the option and SimGrid's reason.
+// Tries them in a forked child (SimGrid aborts on some values), so no engine starts here.
+std::string check_simgrid_options(const std::vector<std::string>& options);
+
 // Writes DIR/results.json, DIR/timeline.csv and DIR/trace.json.  Each file is written under a
 // temporary name and renamed, results.json last, so a half-written run never looks finished.
 void write_outputs(const RunOutput& output, const std::string& dir);
 
 // The results without the "perf" block: what must be byte-identical across runs.
 nlohmann::ordered_json deterministic_part(const nlohmann::ordered_json& results);
+
+// "MAJOR.MINOR.PATCH" of the SimGrid headers this build was compiled against (`geotrain --version`).
+std::string simgrid_version();
 
 }  // namespace geotrain::sim

@@ -3,11 +3,16 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
+#include "sim/calibration.h"
 #include "sim/json_reader.h"
+#include "sim/limits.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
+#include "sim/workload_model.h"
 
 namespace geotrain::sim {
 namespace {
@@ -23,12 +28,28 @@ Topology load_topology(JsonReader& r, const std::string& scenario_file) {
   std::filesystem::path p = v.get<std::string>();
   if (p.is_relative() && !scenario_file.empty())
     p = std::filesystem::path(scenario_file).parent_path() / p;
-  if (!std::filesystem::exists(p))
+  if (const std::string problem = regular_file_problem(p.lexically_normal().string()); problem == "no such file")
     r.fail("topology", "no such topology file (" + p.lexically_normal().string() +
                            "; relative paths start at the scenario's folder)");
+  else if (!problem.empty())
+    r.fail("topology", "the topology file " + problem);
   const nlohmann::json doc = read_json_file(p.lexically_normal().string());
   JsonReader tr(doc, p.lexically_normal().string());
   return parse_topology(tr);
+}
+
+// The scenario's "calibration" file (relative paths start at the scenario's folder), if any.
+std::optional<Calibration> load_scenario_calibration(JsonReader& r, const std::string& scenario_file) {
+  r.allow("calibration");
+  if (!r.has("calibration")) return std::nullopt;
+  const auto& v = r.raw("calibration");
+  if (!v.is_string()) r.fail("calibration", "expected the path of a calibration file (geotrain calibrate's calibration.json)");
+  std::filesystem::path p = v.get<std::string>();
+  if (p.is_relative() && !scenario_file.empty()) p = std::filesystem::path(scenario_file).parent_path() / p;
+  const std::string path = p.lexically_normal().string();
+  if (const std::string problem = regular_file_problem(path); !problem.empty())
+    r.fail("calibration", "the calibration file " + path + ": " + problem + " (relative paths start at the scenario's folder)");
+  return load_calibration(path);
 }
 
 FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology, const std::string& file) {
@@ -51,6 +72,8 @@ FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology, const std:
   f.count = static_cast<int>(r.integer("count", 1, 100000));
   f.pricing = r.choice_or("pricing", "on_demand", {"on_demand", "spot"}) == "spot" ? Pricing::spot
                                                                                    : Pricing::on_demand;
+  f.mfu = r.has("mfu") ? r.number("mfu", 0, 1, true) : 0;
+  r.allow("mfu");
   r.allow("preemption");
   if (r.has("preemption")) {
     auto pr = r.object("preemption");
@@ -77,26 +100,36 @@ DatasetSpec parse_dataset(JsonReader& r, bool real) {
     d.train_samples = static_cast<std::size_t>(r.integer_or("train_samples", 0, 0, 60000));
     d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 0, 0, 10000));
     d.features = kFashionMnistPixels;
-    if (real && !std::filesystem::exists(std::filesystem::path(d.path) / "train-images-idx3-ubyte.gz") &&
-        !std::filesystem::exists(std::filesystem::path(d.path) / "train-images-idx3-ubyte"))
+    std::error_code ec;
+    if (real && !std::filesystem::is_regular_file(std::filesystem::path(d.path) / "train-images-idx3-ubyte.gz", ec) &&
+        !std::filesystem::is_regular_file(std::filesystem::path(d.path) / "train-images-idx3-ubyte", ec))
       r.fail("path", "no Fashion-MNIST IDX files there; install the Debian package dataset-fashion-mnist "
                      "(apt-get install dataset-fashion-mnist) or point path at a folder holding them");
   } else {
     d.features = static_cast<int>(r.integer("features", 1, 100000));
     d.train_samples = static_cast<std::size_t>(r.integer("train_samples", 1, 10000000));
     d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 1000, 1, 10000000));
-    d.noise = r.non_negative_or("noise", 0);
+    d.noise = r.number_or("noise", 0, 0, limits::kMaxHyperparameter);
   }
   r.finish();
   return d;
 }
 
 
+bool is_real_model(const std::string& type) {
+  return type == "softmax_regression" || type == "mlp" || type == "linear_regression";
+}
+
 void parse_model(JsonReader& m, Workload& w) {
-  w.model_type = m.choice("type", {"profile", "softmax_regression", "mlp", "linear_regression"});
+  w.model_type =
+      m.choice("type", {"profile", "transformer", "layers", "softmax_regression", "mlp", "linear_regression"});
+  if (w.model_type == "transformer") return parse_transformer(m, w);
+  if (w.model_type == "layers") return parse_layer_list(m, w);
   if (w.model_type == "profile") {
     w.parameters = m.number("parameters", 1, 1e15);
-    w.flops_per_sample = m.positive("flops_per_sample");
+    w.flops_per_sample = m.number("flops_per_sample", 0, limits::kMaxFlopsPerSample, true);
+    // One layer; flops_per_sample stays as given, so compute time does too.
+    w.layers = {{"model", w.parameters, w.flops_per_sample / 3, w.flops_per_sample * 2 / 3}};
   } else if (w.model_type == "mlp") {
     if (!m.has("hidden")) m.fail("hidden", "expected a non-empty array of layer widths, e.g. [100]");
     const auto& h = m.raw("hidden");
@@ -117,9 +150,9 @@ Workload parse_workload(JsonReader& r) {
   Workload w;
   auto m = r.object("model");
   parse_model(m, w);
-  w.backend = r.choice_or("backend", "none", {"none", "cpu"});
-  const bool real = w.backend == "cpu";
-  if (w.model_type != "profile") {
+  w.backend = *runtime::parse_backend(r.choice_or("backend", "none", {"none", "cpu"}));
+  const bool real = w.backend == runtime::BackendKind::cpu;
+  if (is_real_model(w.model_type)) {
     auto d = r.object("dataset");
     w.dataset = parse_dataset(d, real);
     w.has_dataset = true;
@@ -133,11 +166,12 @@ Workload parse_workload(JsonReader& r) {
     const runtime::Mlp arch(w.model);
     w.parameters = static_cast<double>(arch.parameter_count());
     w.flops_per_sample = arch.flops_per_sample();
+    w.layers = arch.layers();
   } else {
     r.allow("dataset");
     if (real)
       r.fail("backend", "backend \"cpu\" needs a real model (softmax_regression, mlp or linear_regression), "
-                        "not a size-only profile");
+                        "not a size-only " + w.model_type);
   }
   w.measured_compute = r.choice_or("compute_time", "model", {"model", "measured"}) == "measured";
   if (w.measured_compute && !real)
@@ -147,7 +181,9 @@ Workload parse_workload(JsonReader& r) {
     auto o = r.object("optimizer");
     w.optimizer = parse_optimizer(o);
   }
-  w.wire_bytes_per_param = r.number_or("wire_bytes_per_param", 4, 0.0625, 8);
+  parse_precision(r, w);
+  w.mfu = r.has("mfu") ? r.number("mfu", 0, 1, true) : 0;
+  r.allow("mfu");
   w.batch_per_worker = static_cast<int>(r.integer("batch_per_worker", 1, 1 << 24));
   w.steps = static_cast<int>(r.integer("steps", 1, 100000000));
   w.eval_every = static_cast<int>(r.integer_or("eval_every", 0, 0, 100000000));
@@ -166,10 +202,14 @@ Workload parse_workload(JsonReader& r) {
 
 NetworkSpec parse_network(JsonReader& r) {
   NetworkSpec n;
-  n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"});
-  n.default_tcp_window_B = r.positive_or("tcp_window_B", n.default_tcp_window_B);
+  n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"}) == "collective" ? Fidelity::collective
+                                                                                            : Fidelity::message;
+  n.default_tcp_window_B = r.number_or("tcp_window_B", n.default_tcp_window_B, limits::kMinWindow_B, limits::kMaxWindow_B);
   n.window_cap = r.boolean_or("window_cap", true);
   n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, 1024));
+  n.streams_exponent = r.number_or("streams_exponent", 1, 0, 1, true);
+  r.allow("collective_streams");
+  if (r.has("collective_streams")) n.collective_streams = static_cast<int>(r.integer("collective_streams", 1, 1024));
   r.finish();
   return n;
 }
@@ -179,12 +219,12 @@ NetworkSpec parse_network(JsonReader& r) {
 runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
   runtime::OptimizerSpec o;
   o.name = r.choice("name", {"sgd", "momentum", "nesterov", "adamw"});
-  o.lr = r.positive("lr");
+  o.lr = r.number("lr", 0, limits::kMaxHyperparameter, true);
   o.momentum = r.number_or("momentum", o.momentum, 0, 1);
-  o.weight_decay = r.non_negative_or("weight_decay", 0);
+  o.weight_decay = r.number_or("weight_decay", 0, 0, limits::kMaxHyperparameter);
   o.beta1 = r.number_or("beta1", o.beta1, 0, 1);
   o.beta2 = r.number_or("beta2", o.beta2, 0, 1);
-  o.eps = r.positive_or("eps", o.eps);
+  o.eps = r.number_or("eps", o.eps, 0, 1, true);
   o.warmup_steps = r.integer_or("warmup_steps", 0, 0, 1000000000);
   r.finish();
   return o;
@@ -208,10 +248,48 @@ namespace {
 // Under faults a collective must be able to fail half-way (a member dies, a link goes down):
 // only flows do that.
 void check_fidelity(const Scenario& s) {
-  if (s.network.fidelity == "collective" && s.has_faults())
+  if (s.network.fidelity == Fidelity::collective && s.has_faults())
     throw_bad_input(s.file, "/network/fidelity", "\"collective\"",
                     "the collective fidelity does not model faults (preemptions, link faults, checkpoints): a "
                     "collective there cannot fail half-way; use \"message\" for runs with faults");
+}
+
+// The fleet array's length, before any entry is read: one entry is at least one worker.
+void check_fleet_size(JsonReader& r) {
+  if (r.has("fleet") && r.raw("fleet").is_array() && r.raw("fleet").size() > static_cast<std::size_t>(limits::kMaxWorkers))
+    throw_bad_input(r.file(), "/fleet", fmt::format("{} entries", r.raw("fleet").size()),
+                    fmt::format("expected at most {} entries (at most {} workers in all)", limits::kMaxWorkers,
+                                limits::kMaxWorkers));
+}
+
+// Real training holds copies of the model per worker in this process's memory: a model and fleet
+// that cannot fit are refused here, with the numbers, rather than dying of bad_alloc later.
+void check_real_model_fits(const Scenario& s) {
+  if (s.workload.backend == runtime::BackendKind::none) return;
+  constexpr double kBytesPerFloat = 4;
+  const double needed_B =
+      s.workload.parameters * s.worker_count() * kBytesPerFloat * limits::kRealCopiesPerParameter;
+  if (needed_B > limits::kMaxRealModelBytes)
+    throw_bad_input(s.file, "/workload/model",
+                    fmt::format("{:.4g} parameters x {} workers", s.workload.parameters, s.worker_count()),
+                    fmt::format("real training (backend \"{}\") needs about {:.4g} GB here ({:g} float copies per "
+                                "parameter per worker), over the limit of {:g} GB; use backend \"none\" (size-only) "
+                                "for models this large",
+                                runtime::backend_name(s.workload.backend), needed_B / 1e9, limits::kRealCopiesPerParameter,
+                                limits::kMaxRealModelBytes / 1e9));
+}
+
+// The optimizer step's time needs the GPUs' memory bandwidth: without it the step takes no time.
+void add_memory_bandwidth_warnings(Scenario& s) {
+  std::vector<std::string> named;
+  for (const auto& f : s.fleet) {
+    if (s.topology.instance_types.at(f.instance).hbm_Bps > 0) continue;
+    if (std::find(named.begin(), named.end(), f.instance) != named.end()) continue;
+    named.push_back(f.instance);
+    s.warnings.push_back(fmt::format("instance type \"{}\" has no hbm_GBps: its optimizer steps take no simulated "
+                                     "time (add hbm_GBps, the GPU memory bandwidth, to the instance type)",
+                                     f.instance));
+  }
 }
 
 }  // namespace
@@ -223,14 +301,39 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.name = r.string_or("name", std::filesystem::path(file).stem().string());
   r.allow("description");  // free text for people
   s.seed = r.unsigned_integer("seed");
+  const std::optional<Calibration> calibration = load_scenario_calibration(r, file);
   s.topology = load_topology(r, file);
+  if (calibration) {
+    s.calibration = calibration->file;
+    apply_calibration(*calibration, s.topology, s.warnings);
+  }
+  check_fleet_size(r);
   for (auto& fr : r.objects("fleet", 1)) s.fleet.push_back(parse_fleet_entry(fr, s.topology, file));
+  if (s.worker_count() > limits::kMaxWorkers)
+    throw_bad_input(file, "/fleet", fmt::format("{} workers", s.worker_count()),
+                    fmt::format("expected at most {} workers in all (one SimGrid host each)", limits::kMaxWorkers));
   auto wr = r.object("workload");
   s.workload = parse_workload(wr);
+  if (calibration)
+    for (auto& [name, type] : s.topology.instance_types)
+      if (const double mfu = calibrated_mfu(*calibration, name, s.workload.parameters, s.workload.flops_per_sample); mfu > 0)
+        type.utilization = mfu;
+  check_real_model_fits(s);
   r.allow("network");
   if (r.has("network")) {
     auto nr = r.object("network");
     s.network = parse_network(nr);
+  }
+  if (calibration && calibration->streams_exponent > 0 &&
+      !(r.has("network") && r.raw("network").contains("streams_exponent")))
+    s.network.streams_exponent = calibration->streams_exponent;
+  r.allow("output");
+  if (r.has("output")) {
+    auto out = r.object("output");
+    const std::vector<std::string> names = trace_detail_names();
+    const std::string trace = out.choice_or("trace", "steps", names);
+    s.trace = static_cast<TraceDetail>(std::find(names.begin(), names.end(), trace) - names.begin());
+    out.finish();
   }
   r.allow("faults");
   if (r.has("faults")) {
@@ -251,11 +354,15 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     auto cr = r.object("checkpoint");
     s.faults.checkpoint = parse_checkpoint(cr, s.topology);
   }
-  auto st = r.object("strategy");
+  r.object("strategy");  // an object (the message names the scenario's own path)
+  const nlohmann::json strategy = calibration ? calibrated_strategy(*calibration, r.raw("strategy")) : r.raw("strategy");
+  JsonReader st(strategy, file, "/strategy");
   validate_strategy(st, s);
-  s.strategy = r.raw("strategy");
+  s.strategy = strategy;
+  s.overheads = strategy_overheads(s.strategy);
   check_fidelity(s);
   r.finish();
+  add_memory_bandwidth_warnings(s);
   return s;
 }
 

@@ -7,6 +7,7 @@
 
 #include "sim/instance_catalog.h"
 #include "sim/json_reader.h"
+#include "sim/limits.h"
 #include "sim/topology_checks.h"
 #include "sim/topology_graph.h"
 
@@ -20,6 +21,18 @@ constexpr double kBitsPerGbit = 1e9;
 
 double gbps_to_Bps(double gbps) { return gbps * kBitsPerGbit / kBitsPerByte; }
 
+// A price in $/GB: [0, kMaxUsdPerGB].
+double price(JsonReader& r, std::string_view key) { return r.number(key, 0, limits::kMaxUsdPerGB); }
+double price_or(JsonReader& r, std::string_view key, double fallback) {
+  return r.number_or(key, fallback, 0, limits::kMaxUsdPerGB);
+}
+double latency_ms(JsonReader& r, std::string_view key) {
+  return r.number(key, limits::kMinLatency_ms, limits::kMaxLatency_ms);
+}
+double bandwidth_Gbps(JsonReader& r, std::string_view key) {
+  return r.number(key, limits::kMinBandwidth_Gbps, limits::kMaxBandwidth_Gbps);
+}
+
 // A price given as a number (when allow_number), or as an object of per-continent numbers
 // (optionally with "default").
 std::map<std::string, double> read_price_map(JsonReader& r, std::string_view key, bool allow_number) {
@@ -29,27 +42,28 @@ std::map<std::string, double> read_price_map(JsonReader& r, std::string_view key
   const auto& v = r.raw(key);
   if (!allow_number && !v.is_object()) r.fail(key, "expected an object {continent: $/GB}");
   if (v.is_number()) {
-    if (v.get<double>() < 0) r.fail(key, "expected a price >= 0 $/GB");
+    if (!(v.get<double>() >= 0 && v.get<double>() <= limits::kMaxUsdPerGB))
+      r.fail(key, fmt::format("expected a price in [0, {:g}] $/GB", limits::kMaxUsdPerGB));
     out["default"] = v.get<double>() / kBytesPerGB;
     return out;
   }
   if (!v.is_object()) r.fail(key, "expected a price in $/GB or an object {continent: $/GB}");
   JsonReader m(v, r.file(), r.path_of(key));
-  for (const auto& continent : m.keys()) out[continent] = m.non_negative(continent) / kBytesPerGB;
+  for (const auto& continent : m.keys()) out[continent] = price(m, continent) / kBytesPerGB;
   return out;
 }
 
 EgressRules parse_egress(JsonReader& r) {
   EgressRules e;
-  e.same_zone_usd_per_B = r.non_negative_or("same_zone", 0) / kBytesPerGB;
-  e.cross_zone_usd_per_B = r.non_negative("cross_zone") / kBytesPerGB;
+  e.same_zone_usd_per_B = price_or(r, "same_zone", 0) / kBytesPerGB;
+  e.cross_zone_usd_per_B = price(r, "cross_zone") / kBytesPerGB;
   e.same_continent_usd_per_B = read_price_map(r, "same_continent", true);
   if (!e.same_continent_usd_per_B.count("default") && e.same_continent_usd_per_B.empty())
     r.fail("same_continent", "expected a price in $/GB or an object {continent: $/GB}");
-  e.inter_continent_usd_per_B = r.non_negative("inter_continent") / kBytesPerGB;
+  e.inter_continent_usd_per_B = price(r, "inter_continent") / kBytesPerGB;
   e.inter_continent_to_usd_per_B = read_price_map(r, "inter_continent_to", false);
   e.inter_continent_from_usd_per_B = read_price_map(r, "inter_continent_from", false);
-  e.internet_usd_per_B = r.non_negative("internet") / kBytesPerGB;
+  e.internet_usd_per_B = price(r, "internet") / kBytesPerGB;
   e.internet_to_usd_per_B = read_price_map(r, "internet_to", false);
   r.allow("source");  // documentation only
   r.finish();
@@ -61,8 +75,8 @@ void parse_region_egress(JsonReader& r, Region& g) {
   r.allow("egress_usd_per_GB");
   if (!r.has("egress_usd_per_GB")) return;
   auto e = r.object("egress_usd_per_GB");
-  if (e.has("inter_region")) g.inter_region_usd_per_B = e.non_negative("inter_region") / kBytesPerGB;
-  if (e.has("internet")) g.internet_usd_per_B = e.non_negative("internet") / kBytesPerGB;
+  if (e.has("inter_region")) g.inter_region_usd_per_B = price(e, "inter_region") / kBytesPerGB;
+  if (e.has("internet")) g.internet_usd_per_B = price(e, "internet") / kBytesPerGB;
   e.allow("inter_region");
   e.allow("internet");
   e.finish();
@@ -93,10 +107,10 @@ Region parse_region(JsonReader& r) {
   g.continent = r.string("continent");
   g.cloud_region = r.string_or("cloud_region", g.name);
   g.zone = r.string_or("zone", g.name);
-  g.lan_latency_s = r.positive_or("lan_latency_ms", 0.1) * kSecondsPerMs;
+  g.lan_latency_s = r.number_or("lan_latency_ms", 0.1, limits::kMinLatency_ms, limits::kMaxLatency_ms) * kSecondsPerMs;
   r.allow("lan_single_stream_Gbps");
   if (r.has("lan_single_stream_Gbps"))
-    g.lan_window_B = gbps_to_Bps(r.positive("lan_single_stream_Gbps")) * 2 * g.lan_latency_s;
+    g.lan_window_B = gbps_to_Bps(bandwidth_Gbps(r, "lan_single_stream_Gbps")) * 2 * g.lan_latency_s;
   r.allow("latitude_deg");
   r.allow("longitude_deg");
   if (r.has("latitude_deg") != r.has("longitude_deg"))
@@ -126,24 +140,24 @@ WanLink parse_link(JsonReader& lr, const Topology& t) {
     (std::string(end) == "a" ? l.a : l.b) = idx;
   }
   if (l.a == l.b) lr.fail("b", "a link must join two different regions");
-  l.latency_s = lr.positive("latency_ms") * kSecondsPerMs;
-  l.capacity_Bps = gbps_to_Bps(lr.positive("capacity_Gbps"));
+  l.latency_s = latency_ms(lr, "latency_ms") * kSecondsPerMs;
+  l.capacity_Bps = gbps_to_Bps(bandwidth_Gbps(lr, "capacity_Gbps"));
   lr.allow("tcp_window_B");
   lr.allow("single_stream_Gbps");
   if (lr.has("tcp_window_B") && lr.has("single_stream_Gbps"))
     lr.fail("single_stream_Gbps", "give tcp_window_B or single_stream_Gbps, not both");
-  if (lr.has("tcp_window_B")) l.tcp_window_B = lr.positive("tcp_window_B");
+  if (lr.has("tcp_window_B")) l.tcp_window_B = lr.number("tcp_window_B", limits::kMinWindow_B, limits::kMaxWindow_B);
   if (lr.has("single_stream_Gbps")) {
     // window = rate x host-to-host RTT, so one stream over this link reproduces the
     // measured rate exactly (the RTT includes half of each region's LAN latency).
     const double host_rtt_s = 2 * l.latency_s + t.regions[l.a].lan_latency_s + t.regions[l.b].lan_latency_s;
-    l.tcp_window_B = gbps_to_Bps(lr.positive("single_stream_Gbps")) * host_rtt_s;
+    l.tcp_window_B = gbps_to_Bps(bandwidth_Gbps(lr, "single_stream_Gbps")) * host_rtt_s;
   }
   lr.allow("measured_rtt_ms");
   if (lr.has("measured_rtt_ms")) {
     auto m = lr.object("measured_rtt_ms");
-    l.measured_rtt_ab_s = m.has("a_to_b") ? m.positive("a_to_b") * kSecondsPerMs : 0;
-    l.measured_rtt_ba_s = m.has("b_to_a") ? m.positive("b_to_a") * kSecondsPerMs : 0;
+    l.measured_rtt_ab_s = m.has("a_to_b") ? latency_ms(m, "a_to_b") * kSecondsPerMs : 0;
+    l.measured_rtt_ba_s = m.has("b_to_a") ? latency_ms(m, "b_to_a") * kSecondsPerMs : 0;
     m.allow("a_to_b");
     m.allow("b_to_a");
     m.finish();

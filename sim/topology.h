@@ -60,6 +60,7 @@ struct InstanceType {
   std::string gpu_model;
   double gpu_memory_B = 0;              // per GPU
   double gpu_peak_fp32_flops = 0;       // per GPU, reference only
+  double hbm_Bps = 0;                   // GPU memory bandwidth per GPU, bytes/s; 0: unknown
   std::string reference_region;         // where the prices hold
   std::string spot_interruption_band;   // "<5%", "5-10%", "10-15%", "15-20%", ">20%" per month
   // FLOP/s of the whole instance in training.

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "sim/json_reader.h"
+#include "sim/limits.h"
 
 namespace geotrain::sim {
 namespace {
@@ -81,12 +82,17 @@ double RttEstimate::rtt_s(const Region& a, const Region& b) const {
   return fixed_s + routing_factor * ideal;
 }
 
+// Plausibility bounds of an RTT model: a path at most 100 times the great circle, signals at most
+// light speed in vacuum (299.8 km/ms) with room.
+constexpr double kMaxRoutingFactor = 100;
+constexpr double kMaxFiberKmPerMs = 1000;
+
 RttEstimate parse_rtt_estimate(JsonReader& r, const Topology& t) {
   RttEstimate e;
   e.present = true;
-  e.routing_factor = r.positive("routing_factor");
-  e.fixed_s = r.non_negative("fixed_ms") * kSecondsPerMs;
-  e.fiber_m_per_s = r.positive("fiber_km_per_ms") * kMetresPerKm / kSecondsPerMs;
+  e.routing_factor = r.number("routing_factor", 0, kMaxRoutingFactor, true);
+  e.fixed_s = r.number("fixed_ms", 0, limits::kMaxLatency_ms) * kSecondsPerMs;
+  e.fiber_m_per_s = r.number("fiber_km_per_ms", 0, kMaxFiberKmPerMs, true) * kMetresPerKm / kSecondsPerMs;
   e.training_pairs = static_cast<int>(r.integer("training_pairs", 0, 1000000));
   const auto holdout_pairs = r.integer("holdout_pairs", 0, 1000000);
   e.holdout_median_abs_error_s = r.non_negative("holdout_median_abs_error_ms") * kSecondsPerMs;

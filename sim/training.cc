@@ -9,7 +9,7 @@ namespace geotrain::sim {
 
 Training::Training(const Scenario& scenario, int workers) : scenario_(scenario) {
   const Workload& w = scenario.workload;
-  real_ = w.backend == "cpu";
+  real_ = w.backend != runtime::BackendKind::none;
   if (!real_) return;
   kernels::set_blas_threads(1);  // reproducible, and leaves cores to parallel runs
   const DatasetSpec& d = w.dataset;
@@ -35,7 +35,7 @@ std::unique_ptr<runtime::Trainer> Training::make_trainer(int rank) const {
                                               w.optimizer);
   return std::make_unique<runtime::Trainer>(w.model, data_.train, shards_[rank], w.optimizer, initial_,
                                             runtime::Rng::substream(scenario_.seed, "data-" + std::to_string(rank)),
-                                            w.wire_bytes_per_param);
+                                            w.wire_bytes_per_param, w.backend);
 }
 
 runtime::Evaluation Training::evaluate(std::span<const float> params) {

@@ -222,9 +222,9 @@ TEST(Sweep, CsvHasOneRowPerPointWithEmptyCellsForNull) {
   const auto row = an::point_row("p0000-00000000", ordered_json{{"/strategy/name", "a,b"}, {"/seed", 3}}, results);
   EXPECT_EQ(an::sweep_csv({"/strategy/name", "/seed", "/x"}, {row}),
             "point,/strategy/name,/seed,/x,throughput_samples_per_s,simulated_s,time_to_target_s,cost_to_target_usd,"
-            "total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy\n"
-            "p0000-00000000,\"a,b\",3,,12.5,,,,0.25,0.125,4000,0.5,\n");
-  EXPECT_EQ(an::csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+            "total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy,work_throughput_samples_per_s,lost_samples,"
+            "wasted_usd\n"
+            "p0000-00000000,\"a,b\",3,,12.5,,,,0.25,0.125,4000,0.5,,,0,0\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,11 +495,14 @@ TEST(SweepCli, RunsFourPointsAndWritesTheirRowsAndFront) {
   const auto csv = run_four_point_sweep(dir);
   ASSERT_EQ(csv.size(), 5u);
   EXPECT_EQ(csv[0], "point,/strategy/allreduce,/workload/steps,throughput_samples_per_s,simulated_s,time_to_target_s,"
-                    "cost_to_target_usd,total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy");
+                    "cost_to_target_usd,total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy,"
+                    "work_throughput_samples_per_s,lost_samples,wasted_usd");
   const std::vector<std::pair<std::string, std::string>> axes = {{"ring", "1"}, {"ring", "2"}, {"tree", "1"}, {"tree", "2"}};
   for (std::size_t i = 0; i < 4; ++i) {
     const auto cells = split_csv_simple(csv[i + 1]);
-    ASSERT_EQ(cells.size(), 12u) << csv[i + 1];
+    ASSERT_EQ(cells.size(), 15u) << csv[i + 1];
+    EXPECT_EQ(cells[3], cells[12]);  // no faults: goodput is the throughput of the work done
+    EXPECT_EQ(cells[13], "0");
     EXPECT_EQ(cells[1], axes[i].first);
     EXPECT_EQ(cells[2], axes[i].second);
     const auto results = an::read_json((dir / "out" / "points" / cells[0] / "results.json").string());
@@ -535,9 +538,9 @@ TEST(SweepCli, RunsFourPointsAndWritesTheirRowsAndFront) {
   const auto summary_lines = lines_of(summary.out);
   ASSERT_EQ(summary_lines.size(), 2u) << summary.out;
   const std::string metric_header = csv[0].substr(csv[0].find(",throughput_samples_per_s"));
-  EXPECT_EQ(summary_lines[0], "run,scenario,strategy,workers,samples" + metric_header + ",staleness_mean,diverged");
+  EXPECT_EQ(summary_lines[0], "run,scenario,strategy,workers,samples" + metric_header + ",staleness_mean,diverged,work_samples");
   const auto summary_cells = split_csv_simple(summary_lines[1]), sweep_cells = split_csv_simple(csv[4]);
-  ASSERT_EQ(summary_cells.size(), 5 + an::sweep_metrics().size() + 2);
+  ASSERT_EQ(summary_cells.size(), 5 + an::sweep_metrics().size() + 3);
   EXPECT_EQ(summary_cells[2], "ddp/tree");
   for (std::size_t k = 0; k < an::sweep_metrics().size(); ++k) {
     const std::string &mine = summary_cells[5 + k], &theirs = sweep_cells[3 + k];

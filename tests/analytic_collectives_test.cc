@@ -2,6 +2,7 @@
 // simulated time on uncontended networks for every algorithm, the same values bit for bit (the
 // ring's order of additions), the same bytes and dollars, whole runs with the same final model;
 // the sharing rule in closed form; and what it refuses.
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <map>
@@ -83,8 +84,16 @@ TEST(CollectiveFidelity, SameTimeAndBytesAsMessagesOnUniformNetworks) {
 TEST(CollectiveFidelity, SameTimeAndBytesAsMessagesOnUnequalWanLinks) {
   for (const std::string algo : {"ring", "tree", "hierarchical", "butterfly"})
     for (const std::vector<int>& counts : std::vector<std::vector<int>>{{1, 1, 1, 1}, {2, 3, 2, 1}, {4, 4, 4, 4}})
+    {
+      // The tree's phases overlap in message fidelity (a member forwards while its parent still
+      // sends). With GCP's 4 NCCL sockets an in-region flow fills the 16 Gbit/s NIC, so a WAN
+      // flow of an overlapping phase through the same NIC shares it; the closed form counts them
+      // in different phases: up to 0.15% faster here.
+      const bool in_region_pairs = *std::max_element(counts.begin(), counts.end()) > 1;
+      const double overlap = algo == "tree" && in_region_pairs ? 0.005 : 0;
       expect_same_allreduce(testing::gcp_scenario(counts, 1e6, algo), 2500000, algo,
-                            fmt::format("gcp {}", nlohmann::json(counts).dump()));
+                            fmt::format("gcp {}", nlohmann::json(counts).dump()), overlap);
+    }
 }
 
 // The ring in closed form, computed on its own: 2(M-1) (alpha + S / (M beta)).

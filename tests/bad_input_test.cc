@@ -107,14 +107,20 @@ TEST(BadInput, NumberTooLargeForADouble) {
 TEST(BadInput, UnknownTopLevelKey) {
   expect_bad_value("/seeed", 3,
                    {": /seeed: unknown key: ",
-                    "allowed keys here: checkpoint, description, faults, fleet, name, network, seed, strategy, "
+                    "allowed keys here: calibration, checkpoint, description, faults, fleet, name, network, output, seed, strategy, "
                     "topology, workload"});
 }
 
 TEST(BadInput, UnknownNestedKey) {
   expect_bad_value("/network/fidelty", "message",
                    {": /network/fidelty: unknown key: ",
-                    "allowed keys here: fidelity, parallel_streams, tcp_window_B, window_cap"});
+                    "allowed keys here: collective_streams, fidelity, parallel_streams, streams_exponent, tcp_window_B, window_cap"});
+}
+
+TEST(BadInput, CollectiveStreamsOutsideOneTo1024) {
+  for (const json& value : {json(0), json(-4), json(1025), json(1e9), json(2.5), json("16")})
+    expect_bad_value("/network/collective_streams", value,
+                     {": /network/collective_streams: " + value.dump() + ": expected an integer in [1, 1024]"});
 }
 
 TEST(BadInput, UnknownKeyInALinkListsTheOptionalKeys) {
@@ -134,28 +140,55 @@ TEST(BadInput, WrongType) {
 
 TEST(BadInput, NonPositiveLinkCapacity) {
   expect_bad_value("/topology/links/0/capacity_Gbps", 0,
-                   {": /topology/links/0/capacity_Gbps: 0: expected a number > 0"});
+                   {": /topology/links/0/capacity_Gbps: 0: expected a number in [1e-06, 100000]"});
   expect_bad_value("/topology/links/0/capacity_Gbps", -2.5,
-                   {": /topology/links/0/capacity_Gbps: -2.5: expected a number > 0"});
+                   {": /topology/links/0/capacity_Gbps: -2.5: expected a number in [1e-06, 100000]"});
 }
 
 TEST(BadInput, NonPositiveLinkLatency) {
   expect_bad_value("/topology/links/0/latency_ms", 0,
-                   {": /topology/links/0/latency_ms: 0: expected a number > 0"});
+                   {": /topology/links/0/latency_ms: 0: expected a number in [0.0001, 10000]"});
   expect_bad_value("/topology/links/0/latency_ms", -40,
-                   {": /topology/links/0/latency_ms: -40: expected a number > 0"});
+                   {": /topology/links/0/latency_ms: -40: expected a number in [0.0001, 10000]"});
 }
 
 TEST(BadInput, NonPositiveNic) {
   expect_bad_value("/topology/instance_types/gpu/nic_Gbps", 0,
-                   {": /topology/instance_types/gpu/nic_Gbps: 0: expected a number > 0"});
+                   {": /topology/instance_types/gpu/nic_Gbps: 0: expected a number in [1e-06, 100000]"});
   expect_bad_value("/topology/instance_types/gpu/nic_Gbps", -100,
-                   {": /topology/instance_types/gpu/nic_Gbps: -100: expected a number > 0"});
+                   {": /topology/instance_types/gpu/nic_Gbps: -100: expected a number in [1e-06, 100000]"});
 }
 
 TEST(BadInput, CountBelowOne) {
   expect_bad_value("/fleet/1/count", 0, {": /fleet/1/count: 0: expected an integer in [1, 100000]"});
   expect_bad_value("/fleet/1/count", -1, {": /fleet/1/count: -1: expected an integer in [1, 100000]"});
+}
+
+// Model descriptions (workload.model "transformer" / "layers") and the mfu overrides.
+TEST(BadInput, TransformerHeadsNotDividingDModel) {
+  const json model = {{"type", "transformer"}, {"layers", 2}, {"d_model", 64}, {"heads", 5}, {"seq_len", 16},
+                      {"vocab", 100}};
+  expect_bad_value("/workload/model", model, {": /workload/model/heads: 5: expected a divisor of d_model (64)"});
+  json gqa = model;
+  gqa["heads"] = 4, gqa["kv_heads"] = 3;
+  expect_bad_value("/workload/model", gqa, {": /workload/model/kv_heads: 3: expected a divisor of heads (4)"});
+  gqa["kv_heads"] = 2, gqa["layers"] = 0;
+  expect_bad_value("/workload/model", gqa, {": /workload/model/layers: 0: expected an integer in [1, 100000]"});
+  gqa["layers"] = 2, gqa["rope"] = true;
+  expect_bad_value("/workload/model", gqa, {": /workload/model/rope: unknown key: allowed keys here: "});
+}
+
+TEST(BadInput, LayerListEmptyOrNegative) {
+  expect_bad_value("/workload/model", json{{"type", "layers"}, {"layers", json::array()}},
+                   {": /workload/model/layers: []: expected an array of at least 1 object(s)"});
+  expect_bad_value("/workload/model",
+                   json{{"type", "layers"}, {"layers", {{{"name", "a"}, {"parameters", -5}, {"forward_flops", 1e6}}}}},
+                   {": /workload/model/layers/0/parameters: -5: expected a number in [0, "});
+}
+
+TEST(BadInput, MfuOutsideZeroToOne) {
+  expect_bad_value("/workload/mfu", 1.2, {": /workload/mfu: 1.2: expected a number in (0, 1]"});
+  expect_bad_value("/fleet/1/mfu", 0, {": /fleet/1/mfu: 0: expected a number in (0, 1]"});
 }
 
 TEST(BadInput, FleetRegionNotInTopology) {
@@ -205,7 +238,7 @@ TEST(BadInput, BadValueInTopologyFileNamesThatFile) {
   const RunResult r = run_geotrain(dir / "scenario.json", dir / "out");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(r.err, "geotrain: bad input: " + (dir / "topo.json").string() +
-                       ": /links/0/capacity_Gbps: -1: expected a number > 0\n");
+                       ": /links/0/capacity_Gbps: -1: expected a number in [1e-06, 100000]\n");
   EXPECT_FALSE(fs::exists(dir / "out"));
 }
 

@@ -4,16 +4,22 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <numeric>
 
 #include <gtest/gtest.h>
 
+#include "kernels/quantize.h"
 #include "runtime/rng.h"
+#include "sim/collectives/collectives.h"
 #include "sim/context.h"
+#include "sim/strategies/outer.h"
 #include "test_util.h"
 
 namespace geotrain {
 namespace {
+
+using testing::one_transfer_s;
 
 using testing::UniformNet;
 constexpr double kBytesPerGbit = 1e9 / 8;
@@ -113,19 +119,6 @@ TEST(CollectiveTiming, HierarchicalBeatsFlatRingOnSlowWanByThePredictedMargin) {
   EXPECT_NEAR(ring - hier, ring_expect - hier_expect, kTolerance * (ring_expect - hier_expect));
 }
 
-// One message of `bytes` from worker 0 to worker 1; returns its transfer time.
-double one_transfer_s(const nlohmann::json& scenario, std::uint64_t bytes) {
-  const auto r = testing::run_program_isolated(scenario, [&](sim::WorkerContext& ctx) {
-    if (ctx.rank() == 0) {
-      auto tx = ctx.send_async(1, {}, bytes);
-      ctx.wait(tx);
-    } else if (ctx.rank() == 1) {
-      auto rx = ctx.recv_async(0);
-      ctx.wait(rx);
-    }
-  });
-  return r["simulated_s"].get<double>();
-}
 
 TEST(WindowCap, SingleFlowRateIsWindowOverRtt) {
   UniformNet net;
@@ -214,7 +207,7 @@ TEST(CollectiveData, RingMeanIsTheRingOrderSumBitForBitAndSurvivesImmediateOverw
         for (int r = 0; r < m; ++r) outputs["means"].push_back(nullptr);
         sim::run_program(s, [&](sim::WorkerContext& ctx) {
           runtime::Tensor t = runtime::Tensor::from(inputs(ctx.rank()));
-          ctx.allreduce_mean(t, sim::AllreduceAlgo::ring);
+          ctx.allreduce_mean(t, sim::allreduce_algo_from_name("ring"));
           outputs["means"][ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
           std::fill(t.values().begin(), t.values().end(), kOverwritten);
           outputs["ring"] = ctx.platform().ring_order();
@@ -243,6 +236,93 @@ TEST(CollectiveData, RingMeanIsTheRingOrderSumBitForBitAndSurvivesImmediateOverw
               << ", expected " << expect[i];
       }
     }
+}
+
+// A compressed all-reduce must round what it sends: with an int8 wire format every partial sum
+// of the ring is quantized before each hop and each complete chunk once before the all-gather,
+// so the values are what an explicit per-hop quantization gives, bit for bit, and every hop is
+// billed at the int8 size: 4 workers in 4 regions, 2(M-1) chunk messages on each ring hop.
+TEST(CollectiveData, Int8RingRoundsEveryHopAndBillsIntBytesPerHop) {
+  constexpr int kWorkers = 4;
+  constexpr std::size_t kNumel = 1000;  // chunks of 250 values: one int8 block (one fp32 scale) each
+  UniformNet net;
+  net.regions = kWorkers;
+  net.workers_per_region = 1;
+  const auto inputs = [](int rank) {
+    runtime::Rng rng(4000 + rank);
+    std::vector<float> v(kNumel);
+    for (auto& x : v) x = static_cast<float>(rng.normal() * 10);
+    return v;
+  };
+  for (const std::string fidelity : {"message", "collective"}) {
+    auto scenario = testing::uniform_scenario(net, kNumel, "ring");
+    scenario["network"]["fidelity"] = fidelity;
+    const auto out = nlohmann::json::parse(sim::run_isolated([&] {
+      const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
+      nlohmann::json outputs = {{"ring", nullptr}, {"means", nlohmann::json::array()}};
+      for (int r = 0; r < kWorkers; ++r) outputs["means"].push_back(nullptr);
+      outputs["results"] = sim::run_program(s, [&](sim::WorkerContext& ctx) {
+                             runtime::Tensor t = runtime::Tensor::from(inputs(ctx.rank()));
+                             sim::set_allreduce_wire_format(t, kernels::WireFormat::int8);
+                             ctx.allreduce_mean(t, sim::allreduce_algo_from_name("ring"));
+                             outputs["means"][ctx.rank()] = std::vector<float>(t.values().begin(), t.values().end());
+                             outputs["ring"] = ctx.platform().ring_order();
+                           }).results;
+      return outputs.dump();
+    }));
+    const auto ring = out["ring"].get<std::vector<int>>();
+    ASSERT_EQ(static_cast<int>(ring.size()), kWorkers);
+    // Bytes by hop: worker r is alone in region r; each ring hop carries 2(M-1) chunks of 250
+    // values at 1 byte each plus one 4-byte scale, and no other pair carries anything.
+    const std::uint64_t chunk_B = kernels::wire_bytes(kernels::WireFormat::int8, kNumel / kWorkers, 256);
+    ASSERT_EQ(chunk_B, 254u);
+    std::map<std::pair<std::string, std::string>, std::uint64_t> hops;
+    for (const auto& l : out["results"]["links"]) hops[{l["src_region"], l["dst_region"]}] = l["bytes"];
+    EXPECT_EQ(hops.size(), static_cast<std::size_t>(kWorkers)) << fidelity;
+    for (int p = 0; p < kWorkers; ++p) {
+      const auto hop = std::pair{"r" + std::to_string(ring[p]), "r" + std::to_string(ring[(p + 1) % kWorkers])};
+      EXPECT_EQ(hops[hop], 2 * (kWorkers - 1) * chunk_B) << fidelity << " " << hop.first << "->" << hop.second;
+    }
+    // Values: chunk c starts at ring position c; each member quantizes the partial sum it sends
+    // (one int8 message of the chunk), the receiver adds it to its own values, the last one
+    // scales by fp32 1/M, then quantizes the complete chunk once.
+    const auto round_int8 = [](std::vector<float>& v) {
+      kernels::roundtrip(kernels::WireFormat::int8, v.data(), v.data(), v.size(), kernels::kDefaultBlockValues);
+    };
+    std::vector<float> expect(kNumel);
+    for (int c = 0; c < kWorkers; ++c) {
+      const sim::ChunkRange range = sim::chunk_range(kNumel, kWorkers, c);
+      const auto own = [&](int p) {
+        const auto x = inputs(ring[p % kWorkers]);
+        return std::vector<float>(x.begin() + range.begin, x.begin() + range.begin + range.count);
+      };
+      std::vector<float> acc = own(c);
+      for (int k = 1; k < kWorkers; ++k) {
+        round_int8(acc);
+        const auto x = own(c + k);
+        for (std::size_t i = 0; i < acc.size(); ++i)
+          acc[i] = k + 1 < kWorkers ? x[i] + acc[i] : (x[i] + acc[i]) * (1.0f / kWorkers);
+      }
+      round_int8(acc);
+      std::copy(acc.begin(), acc.end(), expect.begin() + range.begin);
+    }
+    double max_error = 0;  // against the exact mean (what fp32 partial sums came close to)
+    for (int r = 0; r < kWorkers; ++r) {
+      const auto got = out["means"][r].get<std::vector<float>>();
+      ASSERT_EQ(got.size(), kNumel);
+      for (std::size_t i = 0; i < kNumel; ++i)
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(got[i]), std::bit_cast<std::uint32_t>(expect[i]))
+            << fidelity << " rank " << r << " i=" << i << ": got " << got[i] << ", expected " << expect[i];
+    }
+    std::vector<std::vector<float>> x;
+    for (int r = 0; r < kWorkers; ++r) x.push_back(inputs(r));
+    for (std::size_t i = 0; i < kNumel; ++i) {
+      double mean = 0;
+      for (int r = 0; r < kWorkers; ++r) mean += x[r][i] / double{kWorkers};
+      max_error = std::max(max_error, std::abs(mean - expect[i]));
+    }
+    EXPECT_GT(max_error, 0.01) << "int8 rounding shows in the values";
+  }
 }
 
 TEST(CollectiveData, BroadcastAndAllgatherCarryRealValues) {

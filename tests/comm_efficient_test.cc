@@ -86,6 +86,29 @@ TEST(Equivalence, HivemindAllAliveNoDelayTargetMbEqualsDdp) {
   EXPECT_LT(max_rel_diff(hive, ddp), 1e-5);
 }
 
+// fp16's largest finite value is 65504: a peer that accumulates more samples than that in a
+// round must still average (the sample count travels as a weight beside the compressed mean
+// gradient, as hivemind's averager does, never inside the fp16 tensor).
+nlohmann::json hivemind_linear(const std::string& compression, int samples_per_peer, int rounds) {
+  UniformNet net;
+  net.workers_per_region = 2;
+  const nlohmann::json model = {{"type", "linear_regression"}};
+  const nlohmann::json data = {{"name", "synthetic_linear"}, {"features", 8}, {"train_samples", 512}, {"noise", 0.1}};
+  const nlohmann::json strategy = {{"name", "hivemind"}, {"target_batch", 2 * samples_per_peer},
+                                   {"matchmaking_s", 0}, {"compression", compression}, {"delayed_update", false}};
+  return real_scenario(net, model, data, strategy, samples_per_peer, rounds, 0.05);
+}
+
+TEST(Hivemind, Fp16RoundsOfMoreThan65504SamplesPerPeerMatchFp32) {
+  constexpr int kSamplesPerPeer = 66000, kRounds = 10;
+  const auto scenario = hivemind_linear("fp32", kSamplesPerPeer, kRounds);
+  const auto fp32 = run_captured(scenario).params;
+  const auto fp16 = run_captured(hivemind_linear("fp16", kSamplesPerPeer, kRounds)).params;
+  ASSERT_EQ(fp16.size(), 9u);  // 8 weights and a bias, all finite
+  EXPECT_LT(testing::distance_to_optimum(fp32, scenario), 0.8);  // the model moved (from 1: zeros)
+  EXPECT_LT(max_rel_diff(fp16, fp32), 2e-3);                      // fp16 rounding of the mean gradient only
+}
+
 // Size-only traffic, read from the ledger.
 nlohmann::json phantom_run(const UniformNet& net, double parameters, const nlohmann::json& strategy, int steps) {
   auto s = testing::uniform_scenario(net, parameters, "ring");

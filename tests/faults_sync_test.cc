@@ -283,7 +283,8 @@ TEST(FaultsSync, APacTrainGroupRolledBackToACheckpointKeepsItsMask) {
   const auto bytes = f["checkpoint_bytes"].get<std::uint64_t>();
   EXPECT_EQ(bytes % (5 * kPacParams), 0u);
   EXPECT_EQ(bytes, 7 * 5 * kPacParams);  // written at rounds 5, 10, 15, 20, 25, 30; read once
-  EXPECT_GT(r.results["steps"].get<int>(), 30);  // steps 10 and 11 done twice
+  EXPECT_GT(r.results["work"]["steps"].get<int>(), 30);  // steps 10 and 11 done twice
+  EXPECT_EQ(r.results["steps"], 30);                      // 30 committed
   const auto mask_zeros = zeros_of(clean.params[0]);
   for (int w = 0; w < 4; ++w) EXPECT_EQ(zeros_of(r.params[w]), mask_zeros) << "worker " << w;
 }

@@ -3,17 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace geotrain::sim {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const BadInput& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(JsonReader, RangeAndTypeErrorsNameFilePathValueAndRange) {
   const auto doc = nlohmann::json::parse(R"({"a": {"b/c": -3, "s": 5}})");

@@ -402,7 +402,7 @@ TEST(ReportCli, BadRunFolderExitsTwoNamingTheFile) {
 TEST(ReportCli, BadSweepFolderExitsTwoNamingTheFile) {
   const fs::path sweep = geotrain::testing::make_sweep(fresh_dir());
   const std::string csv = read_file(sweep / "sweep.csv"), pareto = read_file(sweep / "pareto.csv");
-  write_file(sweep / "pareto.csv", csv.substr(0, csv.find('\n') + 1) + "p9999-00000000,a,b,1,4,1,2,,,1,1,1,,\n");
+  write_file(sweep / "pareto.csv", csv.substr(0, csv.find('\n') + 1) + "p9999-00000000,a,b,1,4,1,2,,,1,1,1,,,4,0,0\n");
   expect_bad_input(sweep, (sweep / "pareto.csv").string() + ": column point: p9999-00000000: expected a point of sweep.csv");
   write_file(sweep / "pareto.csv", pareto);
   write_file(sweep / "sweep.csv", "point,throughput\np1,2\n");

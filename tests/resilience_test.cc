@@ -22,7 +22,7 @@ class DriftingDdp final : public sim::Strategy {
     const sim::Workload& w = ctx.scenario().workload;
     for (long step = ctx.start_round(); step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      const auto members = sim::resilience::allreduce_round(ctx, step, trainer.grads(), sim::AllreduceAlgo::ring);
+      const auto members = sim::resilience::allreduce_round(ctx, step, trainer.grads(), sim::allreduce_algo_from_name("ring"));
       trainer.optimizer_step(trainer.grads());
       if (ctx.rank() == drift_ && step + 1 == at_) trainer.params().values()[0] += 1e-6f;
       sim::resilience::applied(ctx, step + 1, members);

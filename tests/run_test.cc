@@ -60,7 +60,7 @@ TEST(Run, CommandLineWritesAllOutputsAndRepeatsItself) {
     EXPECT_EQ(comm, 8 * 10);
     // timeline.csv: header and one row per step.
     const auto csv = read_file(out / "timeline.csv");
-    EXPECT_EQ(csv.rfind("step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers\n", 0), 0u);
+    EXPECT_EQ(csv.rfind("step,time_s,samples,compute_usd,egress_usd,total_usd,wan_bytes,train_loss,test_loss,test_accuracy,alive_workers,useful_samples\n", 0), 0u);
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 11);
   }
   EXPECT_EQ(results[0], results[1]);
@@ -146,6 +146,39 @@ TEST(Utilization, DataParallelMatchesTheRingClosedFormAndStreamingNeedsLeastBand
   // needed.csv: a row per model x strategy x target.
   std::ifstream needed(dir / "needed.csv");
   EXPECT_EQ(std::count(std::istreambuf_iterator<char>(needed), {}, '\n'), 1 + 3 * 4 * 5);
+}
+
+// The paper's spec ("models"): each model keeps its architecture and its stated step time: the
+// one-all-reduce data-parallel step at 1 Tbit/s is the step time plus the ring in closed form
+// (two replicas, bf16 gradient of the model's parameters, 50.01 ms host to host one way).
+TEST(Utilization, ModelsKeepTheirArchitectureAndStepTime) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "geotrain_utilization_models_test";
+  std::filesystem::remove_all(dir);
+  const std::string cmd = std::string(GEOTRAIN_BINARY) + " utilization " + GEOTRAIN_SOURCE_DIR +
+                          "/scenarios/streaming-diloco-paper.json --out " + dir.string() + " > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const auto u = read_utilization(dir / "utilization.csv");
+  ASSERT_EQ(u.size(), 3u * 4u * 9u);
+  const std::vector<std::pair<double, double>> models = {{1278332928, 0.1}, {9805701120, 0.8}, {101022617600, 4.9}};
+  for (const auto& [params, step_s] : models) {
+    const double comm = 2 * (0.05001 + 2 * params / 2 / (1e12 / 8));
+    EXPECT_NEAR((u.at({params, "data_parallel_one_allreduce", 1000})), step_s / (step_s + comm), 1e-3) << params;
+    EXPECT_LT((u.at({params, "data_parallel_25MiB_buckets", 1000})), u.at({params, "data_parallel_one_allreduce", 1000}));
+  }
+  // A step too short for the model on the type (more than its peak) is bad input, naming the spec.
+  const auto spec = dir / "bad.json";
+  std::ofstream(spec) << R"({"base": ")" << GEOTRAIN_SOURCE_DIR << R"(/scenarios/streaming-diloco-paper-base.json",
+    "models": [{"model": {"type": "transformer", "layers": 80, "d_model": 10240, "heads": 80, "seq_len": 2048,
+                          "vocab": 32000}, "step_compute_s": 0.01}],
+    "wan_Gbps": [1], "strategies": {"dp": {"name": "ddp"}}})";
+  const std::string bad = std::string(GEOTRAIN_BINARY) + " utilization " + spec.string() + " --out " + (dir / "o").string() +
+                          " 2> " + (dir / "err").string();
+  EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 2);
+  std::ifstream err(dir / "err");
+  const std::string e((std::istreambuf_iterator<char>(err)), {});
+  EXPECT_NE(e.find("bad.json: /strategies/dp"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected at most 1"), std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(dir / "o"));
 }
 
 }  // namespace

@@ -109,7 +109,7 @@ RunFigures run_geotrain() {
     runtime::Tensor grad = runtime::Tensor::phantom(kParameters);
     for (int step = 0; step < kAllreducesPerRun; ++step) {
       ctx.compute(kBatchPerWorker);
-      ctx.allreduce_mean(grad, sim::AllreduceAlgo::ring);
+      ctx.allreduce_mean(grad, sim::allreduce_algo_from_name("ring"));
       ctx.end_step(kBatchPerWorker);
     }
   });

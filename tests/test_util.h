@@ -86,6 +86,30 @@ inline nlohmann::json run_program_isolated(const nlohmann::json& scenario, const
   }));
 }
 
+// Simulated time of one message of `bytes` from worker 0 to worker 1 of `scenario`.
+inline double one_transfer_s(const nlohmann::json& scenario, std::uint64_t bytes) {
+  const auto r = run_program_isolated(scenario, [&](sim::WorkerContext& ctx) {
+    if (ctx.rank() == 0) {
+      auto tx = ctx.send_async(1, {}, bytes);
+      ctx.wait(tx);
+    } else if (ctx.rank() == 1) {
+      auto rx = ctx.recv_async(0);
+      ctx.wait(rx);
+    }
+  });
+  return r["simulated_s"].get<double>();
+}
+
+// The BadInput message `f` throws, or "no error".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sim::BadInput& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 // Runs the scenario's strategy and captures the deployed parameters at the end.
 struct Captured {
   nlohmann::json results;
@@ -106,6 +130,7 @@ class Wrapped : public sim::Strategy {
   std::uint64_t join_bytes(sim::World& w, int rank, long round) override { return inner_->join_bytes(w, rank, round); }
   void on_restart(sim::World& w, int rank) override { inner_->on_restart(w, rank); }
   void after_load(sim::WorkerContext& ctx, long round, int donor) override { inner_->after_load(ctx, round, donor); }
+  long steps_at_round(const sim::World& w, long round) const override { return inner_->steps_at_round(w, round); }
 
  private:
   std::unique_ptr<sim::Strategy> inner_;

@@ -12,11 +12,13 @@
 
 #include "analysis/recommend.h"
 #include "cli_test_util.h"
+#include "sim/strategies/catalog.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 namespace an = geotrain::analysis;
+namespace sim = geotrain::sim;
 using nlohmann::json;
 using geotrain::testing::read_file;
 using geotrain::testing::write_file;
@@ -47,58 +49,69 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-// ---- analysis/recommend.h ----
+// The strategy catalog as recommend reads it (what `geotrain strategies --json` prints).
+json catalog() { return json::parse(sim::strategy_catalog_json(1, "sgd").dump()); }
 
-TEST(RecommendTest, TrainingStateBytesPerParameterInClosedForm) {
+// ---- analysis/recommend.h and the catalog's state sizes ----
+
+TEST(RecommendTest, CatalogTrainingStateBytesPerParameterInClosedForm) {
   // weights 4 + gradients 4 + optimizer state (sgd 0, momentum 4, adamw 8), plus strategy copies.
-  EXPECT_EQ(an::training_state_bytes({{"name", "ddp"}}, "sgd").worker_B_per_param, 8);
-  EXPECT_EQ(an::training_state_bytes({{"name", "ddp"}}, "adamw").worker_B_per_param, 16);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "sgd").worker_B_per_param, 8);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw").worker_B_per_param, 16);
   // DiLoCo: + outer copy 4 + outer Nesterov momentum 4.
-  EXPECT_EQ(an::training_state_bytes({{"name", "diloco"}, {"H", 64}}, "adamw").worker_B_per_param, 24);
-  EXPECT_EQ(an::training_state_bytes({{"name", "streaming_diloco"}}, "sgd").worker_B_per_param, 16);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "diloco"}, {"H", 64}}, "adamw").worker_B_per_param, 24);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "streaming_diloco"}}, "sgd").worker_B_per_param, 16);
   // Local SGD averages with outer SGD (no state); an AdamW outer keeps two copies.
-  EXPECT_EQ(an::training_state_bytes({{"name", "local_sgd"}}, "sgd").worker_B_per_param, 12);
-  EXPECT_EQ(an::training_state_bytes({{"name", "diloco"}, {"outer", {{"name", "adamw"}, {"lr", 0.1}}}}, "sgd").worker_B_per_param,
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "local_sgd"}}, "sgd").worker_B_per_param, 12);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "diloco"}, {"outer", {{"name", "adamw"}, {"lr", 0.1}}}}, "sgd").worker_B_per_param,
             20);
-  EXPECT_EQ(an::training_state_bytes({{"name", "pactrain"}}, "momentum").worker_B_per_param, 13);  // + 1 B mask
-  EXPECT_EQ(an::training_state_bytes({{"name", "topk"}}, "sgd").worker_B_per_param, 8);
-  EXPECT_EQ(an::training_state_bytes({{"name", "topk"}, {"error_feedback", true}}, "sgd").worker_B_per_param, 12);
-  EXPECT_EQ(an::training_state_bytes({{"name", "hivemind"}}, "sgd").worker_B_per_param, 16);
-  EXPECT_EQ(an::training_state_bytes({{"name", "hivemind"}, {"delayed_update", false}}, "sgd").worker_B_per_param, 12);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "pactrain"}}, "momentum").worker_B_per_param, 13);  // + 1 B mask
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "topk"}}, "sgd").worker_B_per_param, 8);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "topk"}, {"error_feedback", true}}, "sgd").worker_B_per_param, 12);
+  // hivemind's default (delay_grad_averaging false): no round in flight.
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}}, "sgd").worker_B_per_param, 12);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}, {"delay_grad_averaging", true}}, "sgd").worker_B_per_param, 16);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "hivemind"}, {"delayed_update", true}}, "sgd").worker_B_per_param, 16);
+  // A declared precision (bf16 parameters, fp32 or bf16 AdamW state): the strategy's copies stay fp32.
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw", 2, 4).worker_B_per_param, 12);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw", 2, 4).worker_items,
+            "weights 2 + gradients 2 + adamw state 8");
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw", 2, 2).worker_B_per_param, 8);
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "diloco"}}, "adamw", 2, 4).worker_B_per_param, 20);
   // Parameter server: the optimizer lives on the servers, each holding 1/K of it.
-  const auto ps = an::training_state_bytes({{"name", "parameter_server"}, {"mode", "sync"}, {"shards", 2}}, "adamw");
+  const auto ps = sim::strategy_state_bytes({{"name", "parameter_server"}, {"mode", "sync"}, {"shards", 2}}, "adamw");
   EXPECT_EQ(ps.worker_B_per_param, 8);
   EXPECT_EQ(ps.server_B_per_param, (4 + 8 + 4) / 2.0);
-  EXPECT_EQ(an::training_state_bytes({{"name", "ddp"}}, "adamw").worker_items, "weights 4 + gradients 4 + adamw state 8");
+  EXPECT_EQ(sim::strategy_state_bytes({{"name", "ddp"}}, "adamw").worker_items, "weights 4 + gradients 4 + adamw state 8");
 }
 
 TEST(RecommendTest, RepresentativeStepsCoverThreeSyncPeriods) {
-  EXPECT_EQ(an::representative_steps({{"name", "ddp"}}, 1000), 3);
-  EXPECT_EQ(an::representative_steps({{"name", "diloco"}, {"H", 64}}, 1000), 192);
-  EXPECT_EQ(an::representative_steps({{"name", "diloco"}}, 1000), 1000);  // default H 500: capped at the plan
-  EXPECT_EQ(an::representative_steps({{"name", "local_sgd"}}, 1000), 300);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "ddp"}}, 1000), 3);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "diloco"}, {"H", 64}}, 1000), 192);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "diloco"}}, 1000), 1000);  // default H 500: capped at the plan
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "local_sgd"}}, 1000), 300);
   // A warm-up keeps its planned share: the whole plan up to kWarmupRunSteps = 2000 steps.
-  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}}, 1000), 1000);
-  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}}, 5000), 2000);
-  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}, {"warmup_steps", 2500}}, 5000), 2503);
-  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}, {"checkpoint", "w.bin"}}, 1000), 3);
-  EXPECT_EQ(an::representative_steps({{"name", "pactrain"}, {"warmup_steps", 0}}, 1000), 3);
-  EXPECT_EQ(an::representative_steps({{"name", "hivemind"}}, 1000), 3);  // rounds
-  EXPECT_EQ(an::representative_steps({{"name", "easgd"}}, 1000), 12);
-  EXPECT_EQ(an::representative_steps({{"name", "ddp"}}, 2), 2);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "pactrain"}}, 1000), 1000);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "pactrain"}}, 5000), 2000);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "pactrain"}, {"warmup_steps", 2500}}, 5000), 2503);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "pactrain"}, {"checkpoint", "w.bin"}}, 1000), 3);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "pactrain"}, {"warmup_steps", 0}}, 1000), 3);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "hivemind"}}, 1000), 3);  // rounds
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "easgd"}}, 1000), 12);
+  EXPECT_EQ(an::representative_steps(catalog(), {{"name", "ddp"}}, 2), 2);
 }
 
 TEST(RecommendTest, CandidatesMarkThePlannedStrategyOnceAndSkipLongPeriods) {
   an::DeploymentShape shape{100, 2, false, json{{"name", "ddp"}, {"allreduce", "hierarchical"}}};
   std::vector<std::string> skipped;
-  const auto c = an::candidate_strategies(shape, skipped);
+  const auto c = an::candidate_strategies(catalog(), shape, skipped);
   EXPECT_EQ(std::count_if(c.begin(), c.end(), [](const an::Candidate& x) { return x.as_planned; }), 1);
   EXPECT_EQ(std::count_if(c.begin(), c.end(), [](const an::Candidate& x) { return x.knobs == "allreduce=hierarchical"; }), 1);
   EXPECT_EQ(skipped.size(), 1u);  // diloco H=256 > 100 planned steps
   EXPECT_TRUE(std::none_of(c.begin(), c.end(), [](const an::Candidate& x) { return x.name == "hivemind"; }));
   shape.any_spot = true;
   shape.planned_strategy = json{{"name", "local_sgd"}, {"H", 8}};
-  const auto d = an::candidate_strategies(shape, skipped);
+  const auto d = an::candidate_strategies(catalog(), shape, skipped);
   ASSERT_FALSE(d.empty());
   EXPECT_TRUE(d.front().as_planned);  // not in the list: first
   EXPECT_EQ(d.front().knobs, "H=8");
@@ -106,10 +119,65 @@ TEST(RecommendTest, CandidatesMarkThePlannedStrategyOnceAndSkipLongPeriods) {
   EXPECT_TRUE(std::any_of(d.begin(), d.end(), [](const an::Candidate& x) { return x.name == "hivemind"; }));
 }
 
+// A Hivemind plan counts rounds of target_batch samples, the other strategies steps of
+// workers x batch_per_worker samples: the candidates' lengths go through samples.
+TEST(RecommendTest, HivemindRoundsAndStepsCompareThroughSamples) {
+  // 10 rounds of 32768 samples = 327680 samples = 2560 steps of 2 workers x 64.
+  an::DeploymentShape shape{10, 2, true, json{{"name", "hivemind"}, {"target_batch", 32768}, {"matchmaking_s", 5}}, 2, 64};
+  EXPECT_EQ(an::planned_samples(shape), 327680);
+  EXPECT_EQ(an::planned_length({{"name", "diloco"}, {"H", 256}}, shape), 2560);
+  EXPECT_EQ(an::planned_length(shape.planned_strategy, shape), 10);
+  std::vector<std::string> skipped;
+  const auto c = an::candidate_strategies(catalog(), shape, skipped);
+  EXPECT_TRUE(skipped.empty()) << skipped.front();  // before: every DiLoCo H > 10 "rounds" was skipped
+  const auto steps_of = [&c](const std::string& knobs) {
+    const auto it = std::find_if(c.begin(), c.end(), [&](const an::Candidate& x) { return x.knobs == knobs; });
+    return it == c.end() ? -1 : it->steps;
+  };
+  EXPECT_EQ(steps_of("H=256 allreduce=hierarchical"), 3 * 256);
+  EXPECT_EQ(steps_of("allreduce=ring"), 3);  // ddp: 3 sync periods of 1 step
+  ASSERT_TRUE(c.front().as_planned);
+  EXPECT_EQ(c.front().steps, 3);  // the plan: 3 of its 10 rounds
+  EXPECT_EQ(steps_of("target_batch=32768"), 3);  // the listed Hivemind: 10 rounds too
+  // The other way round: 100 steps of 2 x 64 = 12800 samples, under one round of 32768.
+  shape.planned_steps = 100;
+  shape.planned_strategy = json{{"name", "ddp"}};
+  EXPECT_EQ(an::planned_length({{"name", "hivemind"}, {"target_batch", 32768}}, shape), 1);
+  EXPECT_EQ(an::planned_length({{"name", "hivemind"}, {"target_batch", 6400}}, shape), 2);
+  const auto d = an::candidate_strategies(catalog(), shape, skipped);
+  const auto hive = std::find_if(d.begin(), d.end(), [](const an::Candidate& x) { return x.name == "hivemind"; });
+  ASSERT_NE(hive, d.end());
+  EXPECT_EQ(hive->steps, 1);  // one round stands for the plan's 12800 samples
+  // Unknown fleet shape: no conversion.
+  shape.workers = 0;
+  EXPECT_EQ(an::planned_length({{"name", "hivemind"}}, shape), 100);
+}
+
+TEST(RecommendTest, DilocoCandidatesCarryThePlannedWireFormat) {
+  an::DeploymentShape shape{1000, 2, false, json{{"name", "ddp"}, {"wire_format", "int8"}}, 4, 32};
+  EXPECT_EQ(an::planned_wire_format(shape), "int8");
+  std::vector<std::string> skipped;
+  int outer = 0;
+  for (const auto& c : an::candidate_strategies(catalog(), shape, skipped)) {
+    if (c.name != "diloco" && c.name != "streaming_diloco") continue;
+    ++outer;
+    EXPECT_EQ(c.strategy.value("wire_format", ""), "int8") << c.knobs;
+  }
+  EXPECT_EQ(outer, 4);  // diloco H = 16, 64, 256 and streaming_diloco
+  shape.planned_strategy = json{{"name", "hivemind"}, {"compression", "bf16"}};
+  EXPECT_EQ(an::planned_wire_format(shape), "bf16");
+  shape.planned_strategy = json{{"name", "ddp"}, {"wire_format", "native"}};  // not a DiLoCo format
+  EXPECT_EQ(an::planned_wire_format(shape), "");
+  for (const auto& c : an::candidate_strategies(catalog(), shape, skipped)) {
+    if (c.name == "diloco") EXPECT_FALSE(c.strategy.contains("wire_format")) << c.knobs;
+    if (c.name == "streaming_diloco") EXPECT_EQ(c.strategy["wire_format"], "fp4");
+  }
+}
+
 TEST(RecommendTest, ListedCandidateIdenticalToThePlannedOneIsDropped) {
   an::DeploymentShape shape{1000, 2, true, json{{"name", "hivemind"}, {"target_batch", 32768}, {"matchmaking_s", 5}}};
   std::vector<std::string> skipped;
-  const auto c = an::candidate_strategies(shape, skipped);
+  const auto c = an::candidate_strategies(catalog(), shape, skipped);
   ASSERT_TRUE(c.front().as_planned);
   std::vector<an::CandidateResult> r(c.size());
   for (std::size_t i = 0; i < r.size(); ++i) r[i].samples = c[i].name == "hivemind" ? 0 : static_cast<double>(i);
@@ -195,6 +263,28 @@ TEST(ValidateTest, DilocoOuterStateCountsInTheMemoryCheck) {
   const json planned_report = json::parse(read_file(planned.dir / "out.json"));
   EXPECT_FALSE(planned_report["feasible"].get<bool>());
   EXPECT_FALSE(planned_report["candidates"].empty());
+}
+
+// The same 1.5e9 parameters described as layers in bf16: weights and gradients take 2 B each, so
+// DDP needs 6 GB and DiLoCo (+ fp32 outer copy and Nesterov state) 12 B per parameter = 18 GB.
+TEST(ValidateTest, DeclaredPrecisionSizesTheMemoryCheck) {
+  json d = tiny_deployment();
+  d["topology"]["instance_types"]["gpu"]["gpu_memory_GB"] = 16;
+  d["workload"]["model"] = {{"type", "layers"},
+                            {"layers", {{{"name", "all"}, {"parameters", 1.5e9}, {"forward_flops", 1e9}}}}};
+  d["workload"]["precision"] = {{"params", "bf16"}};
+  const auto v = validate(d, "--json out.json");
+  EXPECT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  EXPECT_NE(v.run.out.find("excluded diloco H=16 allreduce=hierarchical: needs 18 GB per worker on gpu (1.5e+09 "
+                           "parameters x 12 B: weights 2 + gradients 2 + sgd state 0 + outer copy 4 + outer nesterov "
+                           "state 4)"),
+            std::string::npos)
+      << v.run.out;
+  EXPECT_NE(v.run.out.find("(weights and gradients 2 B, optimizer state 4 B, strategy copies fp32"), std::string::npos)
+      << v.run.out;
+  const json report = json::parse(read_file(v.dir / "out.json"));
+  for (const auto& c : report["candidates"])
+    if (c["strategy"]["name"] == "ddp") EXPECT_DOUBLE_EQ(c["state_GB_per_worker"].get<double>(), 6.0);  // 1.5e9 x 4 B
 }
 
 TEST(ValidateTest, UnreachableRegionFails) {

@@ -8,6 +8,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "kernels/check.h"
+#include "sim/collectives/table.h"
 #include "sim/context.h"
 
 namespace sg4 = simgrid::s4u;
@@ -61,7 +62,10 @@ double schedule_time_s(const Platform& platform, const Schedule& schedule) {
   return *std::max_element(ready.begin(), ready.end());
 }
 
-void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
+namespace {
+
+// Chunk c summed from member c on around the ring; scaled by 1/n in the last addition when `mean`.
+void ring_order_reduce(const std::vector<runtime::Tensor*>& members, bool mean) {
   const int n = static_cast<int>(members.size());
   if (n <= 1) return;
   const std::size_t numel = members[0]->numel();
@@ -71,7 +75,15 @@ void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
     data.push_back(t->values().data());
   }
   const float factor = 1.0f / static_cast<float>(n);
+  // The ring rounds every partial sum it sends, and each complete chunk once, through the sum
+  // format (ring_allreduce.cc); a slab of kBlock values starts on a block of the format, so
+  // rounding slab by slab is rounding the chunk as one message.
+  const kernels::WireFormat format = members[0]->sum_format();
+  const auto round_to_format = [format](float* v, std::size_t len) {
+    if (format != kernels::WireFormat::fp32) kernels::roundtrip(format, v, v, len, kernels::kDefaultBlockValues);
+  };
   constexpr std::size_t kBlock = 2048;  // the running sum stays in L1
+  static_assert(kBlock % kernels::kDefaultBlockValues == 0, "slabs must start on a block of the wire format");
   float acc[kBlock];
   for (int c = 0; c < n; ++c) {
     const ChunkRange chunk = chunk_range(numel, n, c);
@@ -79,17 +91,24 @@ void ring_order_mean(const std::vector<runtime::Tensor*>& members) {
       const std::size_t len = std::min(kBlock, chunk.begin + chunk.count - b);
       std::copy(data[c] + b, data[c] + b + len, acc);
       for (int s = 1; s < n; ++s) {
+        round_to_format(acc, len);  // sent by the member before
         const float* x = data[(c + s) % n] + b;
-        if (s + 1 < n) {
+        if (s + 1 < n || !mean) {
           for (std::size_t k = 0; k < len; ++k) acc[k] = x[k] + acc[k];
         } else {
           for (std::size_t k = 0; k < len; ++k) acc[k] = (x[k] + acc[k]) * factor;
         }
       }
+      round_to_format(acc, len);  // complete
       for (float* d : data) std::copy(acc, acc + len, d + b);
     }
   }
 }
+
+}  // namespace
+
+void ring_order_mean(const std::vector<runtime::Tensor*>& members) { ring_order_reduce(members, true); }
+void ring_order_sum(const std::vector<runtime::Tensor*>& members) { ring_order_reduce(members, false); }
 
 struct AnalyticCollectives::Meeting {
   std::vector<runtime::Tensor*> tensors;  // by position in the members' order
@@ -113,6 +132,12 @@ const AnalyticCollectives::Timing& AnalyticCollectives::timing(WorkerContext& ct
       bytes += f.bytes;
     }
     timing.peak_phase_B = std::max(timing.peak_phase_B, bytes);
+  }
+  const auto& nodes = ctx.platform().nodes();
+  for (const Flow& f : timing.flows) {
+    auto& [bytes, count] = timing.by_regions[{nodes[f.src].region, nodes[f.dst].region}];
+    bytes += f.bytes;
+    ++count;
   }
   return timings_.emplace(key, std::move(timing)).first->second;
 }
@@ -157,20 +182,77 @@ void AnalyticCollectives::meet(WorkerContext& ctx, int op, const std::vector<int
   sg4::this_actor::sleep_until(m->end_s);
 }
 
-void AnalyticCollectives::allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo,
-                                         const std::vector<int>& order, const std::vector<std::vector<int>>& groups) {
+void AnalyticCollectives::allreduce(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo,
+                                    const AllreduceGroup& group, bool mean) {
+  const std::vector<int>& order = group.order;
   if (order.size() <= 1) return;
-  const Timing& timed = timing(ctx, static_cast<int>(algo), order, t, [&]() -> Schedule {
-    switch (algo) {
-      case AllreduceAlgo::ring: return ring_allreduce_schedule(t, order);
-      case AllreduceAlgo::tree: return tree_allreduce_schedule(t, order);
-      case AllreduceAlgo::hierarchical: return hierarchical_allreduce_schedule(t, groups);
-      case AllreduceAlgo::butterfly:
-        return butterfly_allreduce_schedule(t, order, std::vector<double>(order.size(), 1.0));
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
+  const Timing& timed = timing(ctx, algo.row, order, t, [&] { return entry.schedule(ctx.platform(), t, group); });
+  meet(ctx, algo.row, order, t, timed, mean ? ring_order_mean : ring_order_sum);
+}
+
+struct AnalyticCollectives::BucketMeeting {
+  std::vector<std::vector<runtime::Tensor*>> parts;  // [bucket][member position]
+  std::vector<double> ready_s;                       // [bucket]: the latest member's
+  std::vector<std::pair<double, double>> spans;      // [bucket]: its all-reduce's start and end
+  std::uint64_t peak_phase_B = 0;                    // the busiest phase of any bucket
+  std::vector<sg4::ActorPtr> waiting;
+  int arrived = 0;
+};
+
+std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+                                             const std::vector<double>& ready_s, AllreduceAlgo algo,
+                                             const AllreduceGroup& group) {
+  const std::vector<int>& order = group.order;
+  const int n = static_cast<int>(order.size());
+  const std::size_t buckets = parts.size();
+  GEOTRAIN_CHECK(ready_s.size() == buckets, "a ready time per bucket");
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
+  std::shared_ptr<BucketMeeting>& open = open_buckets_[order];
+  if (!open) {
+    open = std::make_shared<BucketMeeting>();
+    open->parts.assign(buckets, std::vector<runtime::Tensor*>(n, nullptr));
+    open->ready_s.assign(buckets, 0);
+  }
+  const std::shared_ptr<BucketMeeting> m = open;
+  const auto me = std::find(order.begin(), order.end(), ctx.rank()) - order.begin();
+  GEOTRAIN_CHECK(me < n && m->parts.size() == buckets, "a member joined buckets it is not a member of");
+  for (std::size_t k = 0; k < buckets; ++k) {
+    m->parts[k][me] = parts[k];
+    m->ready_s[k] = std::max(m->ready_s[k], ready_s[k]);
+  }
+  const bool last = ++m->arrived == n;
+  if (!last) {
+    m->waiting.push_back(sg4::Actor::self());
+    sg4::this_actor::suspend();  // until the last member resumes it, below
+  } else {
+    open_buckets_.erase(order);
+    Ledger& ledger = ctx.world().ledger;
+    double end_s = 0;  // of the previous bucket; bucket 0 waits only for its readiness (in the past)
+    for (std::size_t k = 0; k < buckets; ++k) {
+      const runtime::Tensor& t = *parts[k];
+      const Timing& timed = timing(ctx, algo.row, order, t, [&] { return entry.schedule(ctx.platform(), t, group); });
+      const double start_s = std::max(m->ready_s[k], end_s);
+      end_s = start_s + timed.seconds;
+      m->spans.emplace_back(start_s, end_s);
+      m->peak_phase_B = std::max(m->peak_phase_B, timed.peak_phase_B);
+      if (t.is_real()) ring_order_mean(m->parts[k]);
+      for (const auto& [regions, sum] : timed.by_regions) ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
     }
-    return {};
-  });
-  meet(ctx, static_cast<int>(algo), order, t, timed, ring_order_mean);
+    for (auto& actor : m->waiting) actor->resume();
+    ledger.add_in_flight(static_cast<double>(m->peak_phase_B));  // one bucket at a time on the stream
+  }
+  Recorder& recorder = ctx.world().recorder;
+  for (std::size_t k = 0; k < buckets; ++k) {
+    const auto [start_s, end_s] = m->spans[k];
+    recorder.add_span({ctx.rank(), "overlapped", std::string("allreduce/") + entry.label, start_s, end_s});
+    recorder.add_collective({"allreduce", entry.label, n, entry.size_B(*parts[k])}, end_s - start_s);
+  }
+  sg4::this_actor::sleep_until(m->spans.back().second);
+  if (last) ctx.world().ledger.add_in_flight(-static_cast<double>(m->peak_phase_B));
+  return {m->spans.front().first, m->spans.back().second};
 }
 
 void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {

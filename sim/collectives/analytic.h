@@ -14,9 +14,11 @@
 #include <map>
 #include <memory>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "runtime/tensor.h"
+#include "sim/collectives/algo.h"
 #include "sim/collectives/collectives.h"
 #include "sim/platform.h"
 
@@ -34,25 +36,39 @@ double schedule_time_s(const Platform& platform, const Schedule& schedule);
 // member's tensor: chunk c summed from member c on around the ring, scaled in the last addition
 // (ring_allreduce.cc).  Tensors: real, the same numel.
 void ring_order_mean(const std::vector<runtime::Tensor*>& members);
+// The same without the scaling: the sum ring_allreduce_sum leaves.
+void ring_order_sum(const std::vector<runtime::Tensor*>& members);
 
 // The meeting points of one simulation.  SimGrid runs one actor at a time: no locking.
 class AnalyticCollectives {
  public:
-  // The mean of `t` over `order` (the ring order; `groups`: the regions, for hierarchical).
-  void allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& order,
-                      const std::vector<std::vector<int>>& groups);
+  // The mean (or the sum) of `t` over `group`, timed by the schedule of `algo`'s table row
+  // (table.h).  REQUIRES: the row has a schedule.
+  void allreduce(WorkerContext& ctx, runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean);
   // Tree broadcast of the tensor of group[0] to every member.
   void broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group);
   // Ring all-gather of `ring` (member at ring position p holds chunk p): every member ends with
   // every chunk.
   void allgather(WorkerContext& ctx, runtime::Tensor& ring, const std::vector<int>& order);
+  // The gradient buckets of one overlapped step (sim/layer_schedule.h) in one meeting: a member
+  // arrives when its backward is done, with its buckets' tensors (`parts`, in launch order) and
+  // the times they were ready (`ready_s`).  Bucket k's all-reduce (mean, `algo`'s schedule)
+  // starts at the latest member's ready time of bucket k or at the end of bucket k-1's, whichever
+  // is later (one stream), and takes its closed-form time; every member leaves when the last one
+  // ends.  Its spans are recorded as overlapped.  Returns when the first bucket's all-reduce
+  // started and the last one's ended.  REQUIRES: every member brings the same sizes.
+  std::pair<double, double> bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+                          const std::vector<double>& ready_s, AllreduceAlgo algo, const AllreduceGroup& group);
 
  private:
   struct Meeting;
+  struct BucketMeeting;
   struct Timing {
     double seconds = 0;
     std::vector<Flow> flows;          // every flow, metered once per call
     std::uint64_t peak_phase_B = 0;   // the busiest phase's bytes: what is in flight at most
+    // The flows summed per (source region, destination region): bytes and count.
+    std::map<std::pair<int, int>, std::pair<std::uint64_t, std::uint64_t>> by_regions;
   };
   // Blocks until every member of `order` (this one among them) arrived with its tensor; the last
   // one runs `math` over the tensors (in `order`) and meters `timing`'s flows; all leave at
@@ -69,6 +85,7 @@ class AnalyticCollectives {
   // Open meetings by (message channel, kind, members): an overlapped collective meets apart.
   std::map<std::tuple<int, int, std::vector<int>>, std::shared_ptr<Meeting>> open_;
   std::map<std::tuple<int, std::vector<int>, std::size_t, double>, Timing> timings_;
+  std::map<std::vector<int>, std::shared_ptr<BucketMeeting>> open_buckets_;
 };
 
 }  // namespace geotrain::sim

@@ -34,7 +34,10 @@ void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::
   for (int j = 0; j < n; ++j)
     if (j != me) rx[j] = ctx.recv_async(group[j]);
   for (int j = 0; j < n; ++j)
-    if (j != me) tx.push_back(ctx.send_async(group[j], detail::values_of(t, parts[j]), t.wire_bytes(parts[j].count)));
+    if (j != me) {
+      detail::round_to_sum_format(t, parts[j]);  // what goes out is in the sum format
+      tx.push_back(ctx.send_async(group[j], detail::values_of(t, parts[j]), t.wire_bytes(parts[j].count)));
+    }
   std::vector<std::unique_ptr<Message>> got(n);
   for (int j = 0; j < n; ++j)
     if (j != me) got[j] = ctx.wait(rx[j]);
@@ -47,6 +50,7 @@ void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::
     }
     kernels::copy(t.slice(parts[me].begin, parts[me].count).data(), sum.data(), sum.size());
   }
+  detail::round_to_sum_format(t, parts[me]);  // the complete sum, once
   // All-gather: every owner sends its reduced part to everyone.
   tx.clear();
   for (int j = 0; j < n; ++j)
@@ -56,6 +60,65 @@ void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::
   for (int j = 0; j < n; ++j)
     if (j != me) detail::overwrite(t, parts[j], *ctx.wait(rx[j]));
   for (auto& x : tx) ctx.wait(x);
+}
+
+double butterfly_allreduce_weighted_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
+                                         const std::vector<double>& part_weights, double weight,
+                                         kernels::WireFormat format) {
+  const int n = static_cast<int>(group.size());
+  if (n <= 1) {
+    if (weight == 0 && t.is_real()) kernels::scale(t.values().data(), 0.0f, t.numel());
+    return weight;
+  }
+  const int me = detail::index_in(group, ctx.rank());
+  const std::vector<ChunkRange> parts = weighted_chunks(t.numel(), part_weights);
+  // Reduce-scatter: everyone sends part j, with its weight, to member j.
+  std::vector<Transfer> rx(n), tx;
+  for (int j = 0; j < n; ++j)
+    if (j != me) rx[j] = ctx.recv_async(group[j]);
+  for (int j = 0; j < n; ++j)
+    if (j != me) {
+      Message m{detail::values_of(t, parts[j])};
+      m.weight = weight;
+      tx.push_back(ctx.send_message_async(group[j], std::move(m), t.wire_bytes(parts[j].count)));
+    }
+  std::vector<std::unique_ptr<Message>> got(n);
+  for (int j = 0; j < n; ++j)
+    if (j != me) got[j] = ctx.wait(rx[j]);
+  for (auto& x : tx) ctx.wait(x);
+  double total = 0;  // in group order, whoever arrived first
+  for (int j = 0; j < n; ++j) total += j == me ? weight : got[j]->weight;
+  if (t.is_real()) {
+    const ChunkRange mine = parts[me];
+    std::vector<float> average(mine.count, 0.0f);
+    if (total > 0) {
+      for (int j = 0; j < n; ++j) {
+        const float* src = j == me ? t.slice(mine.begin, mine.count).data() : got[j]->values.data();
+        const double w = j == me ? weight : got[j]->weight;
+        kernels::add_scaled_into(average.data(), src, static_cast<float>(w / total), mine.count);
+      }
+      kernels::roundtrip(format, average.data(), average.data(), mine.count, kernels::kDefaultBlockValues);
+    }
+    kernels::copy(t.slice(mine.begin, mine.count).data(), average.data(), mine.count);
+  }
+  // All-gather: every owner sends its averaged part, with the total weight, to everyone.
+  tx.clear();
+  for (int j = 0; j < n; ++j)
+    if (j != me) rx[j] = ctx.recv_async(group[j]);
+  for (int j = 0; j < n; ++j)
+    if (j != me) {
+      Message m{detail::values_of(t, parts[me])};
+      m.weight = total;
+      tx.push_back(ctx.send_message_async(group[j], std::move(m), t.wire_bytes(parts[me].count)));
+    }
+  for (int j = 0; j < n; ++j)
+    if (j != me) {
+      const std::unique_ptr<Message> m = ctx.wait(rx[j]);
+      GEOTRAIN_CHECK(m->weight == total, "members of a weighted average disagree on its total weight");
+      detail::overwrite(t, parts[j], *m);
+    }
+  for (auto& x : tx) ctx.wait(x);
+  return total;
 }
 
 Schedule butterfly_allreduce_schedule(const runtime::Tensor& t, const std::vector<int>& group,

@@ -1,31 +1,8 @@
-// Shared helpers of the collectives: algorithm names, chunk ranges, composing schedules.
+// Shared helpers of the collectives: chunk ranges, composing schedules.
 #include "kernels/check.h"
 #include "sim/collectives/collectives.h"
 
 namespace geotrain::sim {
-
-const char* allreduce_algo_name(AllreduceAlgo algo) {
-  switch (algo) {
-    case AllreduceAlgo::ring: return "ring";
-    case AllreduceAlgo::tree: return "tree";
-    case AllreduceAlgo::hierarchical: return "hierarchical";
-    case AllreduceAlgo::butterfly: return "butterfly";
-  }
-  return "?";
-}
-
-const std::vector<std::string>& allreduce_algo_names() {
-  static const std::vector<std::string> names = {"ring", "tree", "hierarchical", "butterfly"};
-  return names;
-}
-
-AllreduceAlgo allreduce_algo_from_name(const std::string& name) {
-  if (name == "ring") return AllreduceAlgo::ring;
-  if (name == "tree") return AllreduceAlgo::tree;
-  if (name == "butterfly") return AllreduceAlgo::butterfly;
-  GEOTRAIN_CHECK(name == "hierarchical", "unknown all-reduce algorithm name");
-  return AllreduceAlgo::hierarchical;
-}
 
 ChunkRange chunk_range(std::size_t numel, int parts, int index) {
   GEOTRAIN_CHECK(parts > 0 && index >= 0 && index < parts, "chunk index out of range");

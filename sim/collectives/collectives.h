@@ -1,27 +1,30 @@
-// Collective algorithms over a group of workers, one algorithm per file. Every member of
-// `group` (worker ranks, in ring order) calls the same function with a tensor of the same numel.
+// Collective algorithms over a group of workers, one algorithm per file; the all-reduces are
+// dispatched through their table (table.h).  Every member of `group` (worker ranks, in ring
+// order) calls the same function with a tensor of the same numel.
 // The *_sum functions leave the element-wise sum; WorkerContext::allreduce_mean divides (the ring
 // divides inside: ring_allreduce_mean).
 // Real tensors carry values, phantom tensors carry only bytes; the traffic is identical.
+// Written against the worker context (sim/context.h); this header needs only its name.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "kernels/quantize.h"
 #include "runtime/tensor.h"
 
 namespace geotrain::sim {
 
 class WorkerContext;
 
-enum class AllreduceAlgo { ring, tree, hierarchical, butterfly };
+class Platform;
 
-// "ring" | "tree" | "hierarchical" | "butterfly".
-const char* allreduce_algo_name(AllreduceAlgo algo);
-// The names above; also used to validate scenario input.
-const std::vector<std::string>& allreduce_algo_names();
-AllreduceAlgo allreduce_algo_from_name(const std::string& name);  // REQUIRES: a valid name
+// The members of one all-reduce call, as the table's entries take them (table.h).
+struct AllreduceGroup {
+  std::vector<int> order;                 // the members in the platform's ring order
+  std::vector<std::vector<int>> regions;  // the members of each region (leader first), regions in ring order
+};
 
 // Chunk `index` of `parts` near-equal chunks of [0, numel): the first numel % parts chunks are
 // one value longer.
@@ -51,8 +54,25 @@ void tree_broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<in
 // all-to-all reduce-scatter of the parts, then all-to-all gather.  weights: one per member, > 0.
 void butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
                              const std::vector<double>& weights);
+// Hivemind's averager: the same exchange, leaving sum_j weight_j x t_j / sum_j weight_j.  Each
+// member's `weight` (its sample count) travels beside its values as metadata; the owner of a part
+// averages it in fp32 (in group order), rounds the average through `format` (what goes back on
+// the wire, so every member ends with the same values), and sends it back with the total weight.
+// Returns the total weight (0: no member brought any, and t is left all zeros).  The values of t
+// should already be in `format` (the sender's compression); bytes as butterfly_allreduce_sum.
+double butterfly_allreduce_weighted_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
+                                         const std::vector<double>& part_weights, double weight,
+                                         kernels::WireFormat format);
 // The parts: consecutive ranges of [0, numel) proportional to the weights.
 std::vector<ChunkRange> weighted_chunks(std::size_t numel, const std::vector<double>& weights);
+// Hivemind's bandwidth-weighted butterfly: the butterfly over group.order with each member's
+// part sized by its NIC bandwidth (weighted_butterfly.cc).
+void weighted_butterfly_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const AllreduceGroup& group);
+// The same exchange as Hivemind's averager: butterfly_allreduce_weighted_mean with those parts.
+double weighted_butterfly_weighted_mean(WorkerContext& ctx, runtime::Tensor& t, const AllreduceGroup& group,
+                                        double weight, kernels::WireFormat format);
+// Its weights: the NIC bandwidth of each member of `order`, bytes/s.
+std::vector<double> nic_weights(const Platform& platform, const std::vector<int>& order);
 // Hierarchical all-reduce: ring reduce to one leader per region, ring all-reduce among the
 // leaders, scatter + ring all-gather back inside each region.  `regions`: the groups of each
 // region (leader first), regions in ring order.

@@ -18,6 +18,7 @@ void gather_to_leader(WorkerContext& ctx, runtime::Tensor& t, const std::vector<
       detail::overwrite(t, chunk_range(t.numel(), k, (m + 1) % k), *ctx.wait(rx[m - 1]));
   } else {
     const ChunkRange mine = chunk_range(t.numel(), k, (i + 1) % k);
+    detail::round_to_sum_format(t, mine);  // the region's partial sum goes out in the sum format
     Transfer tx = ctx.send_async(region[0], detail::values_of(t, mine), t.wire_bytes(mine.count));
     ctx.wait(tx);
   }
@@ -58,6 +59,9 @@ void hierarchical_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t,
     gather_to_leader(ctx, t, *mine, i);
   }
   if (i == 0) ring_allreduce_sum(ctx, t, leaders);
+  // One region: the leader's own chunk is complete here (the leaders' ring rounds the others').
+  if (i == 0 && local && leaders.size() == 1)
+    detail::round_to_sum_format(t, chunk_range(t.numel(), static_cast<int>(mine->size()), 1 % static_cast<int>(mine->size())));
   if (local) {
     scatter_from_leader(ctx, t, *mine, i);
     ring_allgather_chunks(ctx, t, *mine, 1);

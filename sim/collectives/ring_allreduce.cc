@@ -17,15 +17,6 @@
 #include "sim/collectives/ring_internal.h"
 
 namespace geotrain::sim {
-namespace {
-
-// dst[k] = (dst[k] + src[k]) * factor: bit for bit kernels::add_into then kernels::scale (each
-// operation rounds to fp32 either way), in one pass.
-void add_then_scale(float* dst, const float* src, float factor, std::size_t n) {
-  for (std::size_t k = 0; k < n; ++k) dst[k] = (dst[k] + src[k]) * factor;
-}
-
-}  // namespace
 
 namespace detail {
 
@@ -39,10 +30,12 @@ void ring_reduce_scatter(WorkerContext& ctx, runtime::Tensor& t, const std::vect
   for (int s = 0; s < n - 1; ++s) {
     const ChunkRange out = chunk_range(t.numel(), n, mod(i - s, n));
     const ChunkRange in = chunk_range(t.numel(), n, mod(i - s - 1, n));
+    lender.before_write(out);
+    round_to_sum_format(t, out);  // the partial sum goes out in the sum format
     if (s == n - 2 && factor != 1.0f) {
       exchange_lent(ctx, t, lender, next, out, prev, in,
                     [factor](float* dst, const float* src, std::size_t count) {
-                      add_then_scale(dst, src, factor, count);
+                      kernels::add_then_scale(dst, src, factor, count);
                     });
     } else {
       exchange_lent(ctx, t, lender, next, out, prev, in, kernels::add_into);
@@ -57,9 +50,25 @@ void ring_reduce_scatter_sum(WorkerContext& ctx, runtime::Tensor& t, const std::
   detail::ring_reduce_scatter(ctx, t, group, lender, 1.0f);
 }
 
+namespace {
+
+// After the reduce-scatter member i holds the complete chunk i+1: rounded once through the sum
+// format, before the all-gather sends it around unchanged.
+void round_completed_chunk(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group,
+                           detail::Lender& lender) {
+  const int n = static_cast<int>(group.size());
+  if (n <= 1) return;
+  const ChunkRange mine = chunk_range(t.numel(), n, (detail::index_in(group, ctx.rank()) + 1) % n);
+  lender.before_write(mine);
+  detail::round_to_sum_format(t, mine);
+}
+
+}  // namespace
+
 void ring_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {
   detail::Lender lender;
   detail::ring_reduce_scatter(ctx, t, group, lender, 1.0f);
+  round_completed_chunk(ctx, t, group, lender);
   detail::ring_allgather(ctx, t, group, 1, lender);
 }
 
@@ -67,6 +76,7 @@ void ring_allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vect
   const float factor = 1.0f / static_cast<float>(group.size());
   detail::Lender lender;
   detail::ring_reduce_scatter(ctx, t, group, lender, factor);
+  round_completed_chunk(ctx, t, group, lender);
   detail::ring_allgather(ctx, t, group, 1, lender);
 }
 

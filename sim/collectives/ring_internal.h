@@ -42,6 +42,14 @@ inline void overwrite(runtime::Tensor& t, ChunkRange c, const Message& m) {
 
 inline int mod(int a, int n) { return ((a % n) + n) % n; }
 
+// Rounds t[c] in place through t's sum format (runtime/tensor.h), as one message of c.count
+// values (its blocks start at c.begin); nothing for phantom tensors or fp32.
+inline void round_to_sum_format(runtime::Tensor& t, ChunkRange c) {
+  if (!t.is_real() || t.sum_format() == kernels::WireFormat::fp32 || c.count == 0) return;
+  float* v = t.slice(c.begin, c.count).data();
+  kernels::roundtrip(t.sum_format(), v, v, c.count, kernels::kDefaultBlockValues);
+}
+
 // One zero-copy ring step: lends t[out] to `dst` while receiving from `src` the values for
 // t[in], which `fold(t[in] data, received data, count)` applies to real tensors.  The received
 // values are read as soon as they arrive, before this member waits for its own send: so a member

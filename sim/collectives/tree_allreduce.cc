@@ -17,6 +17,7 @@ void tree_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t, const std::vecto
   for (int c : {2 * i + 1, 2 * i + 2})
     if (c < n) from_children.push_back(ctx.recv_async(group[c]));
   for (auto& rx : from_children) detail::accumulate(t, all, *ctx.wait(rx));
+  detail::round_to_sum_format(t, all);  // a partial sum going up, or (the root) the complete sum
   if (i > 0) {
     Transfer tx = ctx.send_async(group[(i - 1) / 2], detail::values_of(t, all), t.wire_bytes(t.numel()));
     ctx.wait(tx);

@@ -3,7 +3,9 @@
 // fault injector; turned into the results' "faults" block by sim/run.cc.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,40 @@ struct FaultLog {
   std::vector<std::vector<std::pair<double, std::uint64_t>>> server_checkpoint_writes;
   Checkpoint checkpoint;
 
+  // Group-round strategies: the work (samples, compute seconds) each member brought to each
+  // committed round, by round and rank.  A group rolled back to a checkpoint (or the initial
+  // model) forgets the rounds from there on: their work counts as lost, and the rounds are
+  // committed anew.
+  std::map<long, std::map<int, std::pair<double, double>>> committed_rounds;
+
+  void commit_round(long round, int rank, double samples, double compute_s) {
+    auto& [s, c] = committed_rounds[round][rank];
+    s += samples;
+    c += compute_s;
+  }
+  void roll_back_to(long round) {
+    for (auto it = committed_rounds.lower_bound(round); it != committed_rounds.end(); ++it)
+      for (const auto& [rank, work] : it->second) {
+        lost_samples[rank] += work.first;
+        lost_compute_s[rank] += work.second;
+      }
+    committed_rounds.erase(committed_rounds.lower_bound(round), committed_rounds.end());
+  }
+  // The round a group's model resumes at: one past the last committed round (0: none).
+  long committed_resume_round() const { return committed_rounds.empty() ? 0 : committed_rounds.rbegin()->first + 1; }
+  double total_work_samples() const { return std::accumulate(work_samples.begin(), work_samples.end(), 0.0); }
+  double total_lost_samples() const { return std::accumulate(lost_samples.begin(), lost_samples.end(), 0.0); }
+  // The samples in the deployed model so far.  Group rounds: those of the committed rounds.  Else
+  // (workers on their own: gossip, EASGD, parameter servers) every sample not lost in a
+  // preemption: a live worker's unsynchronized steps are in its own model.
+  double useful_samples(bool group_rounds) const {
+    if (!group_rounds) return total_work_samples() - total_lost_samples();
+    double sum = 0;
+    for (const auto& [round, members] : committed_rounds)
+      for (const auto& [rank, work] : members) sum += work.first;
+    return sum;
+  }
+
   // Worker `rank` trained on `samples` samples for `compute_s` seconds.
   void add_work(int rank, double samples, double compute_s) {
     unsynced_samples[rank] += samples;
@@ -59,6 +95,7 @@ struct FaultLog {
     work_samples[rank] += samples;
     work_compute_s[rank] += compute_s;
   }
+
 };
 
 }  // namespace geotrain::sim

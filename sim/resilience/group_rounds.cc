@@ -83,8 +83,7 @@ std::unique_ptr<TransferObserver> make_round_transfers(Membership& membership) {
 std::vector<int> WorkerContext::sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
                                            const std::function<void()>& restore) {
   if (!world_.membership) {
-    std::vector<int> all(world_size());
-    for (int r = 0; r < world_size(); ++r) all[r] = r;
+    const std::vector<int> all = all_ranks();
     body(all);
     return all;
   }
@@ -108,8 +107,13 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
       view_ = nullptr;
       channel_ = base_channel;
       if (m.commit(view, rank_)) {
-        log.unsynced_samples[rank_] = log.work_samples[rank_] - samples_at_start;
-        log.unsynced_compute_s[rank_] = log.work_compute_s[rank_] - compute_at_start;
+        // The work this worker brought to the round is in the group's model from now on.
+        const double unsynced = log.work_samples[rank_] - samples_at_start;
+        const double unsynced_compute_s = log.work_compute_s[rank_] - compute_at_start;
+        log.commit_round(round, rank_, log.unsynced_samples[rank_] - unsynced,
+                         log.unsynced_compute_s[rank_] - unsynced_compute_s);
+        log.unsynced_samples[rank_] = unsynced;
+        log.unsynced_compute_s[rank_] = unsynced_compute_s;
         log_round(round, view->members);
         return view->members;
       }

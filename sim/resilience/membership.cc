@@ -15,12 +15,6 @@ namespace {
 int kRelease = 0;
 }  // namespace
 
-int GroupView::donor() const {
-  for (int r : members)
-    if (!is_joiner(r)) return r;
-  return -1;
-}
-
 bool GroupView::has(int rank) const { return std::binary_search(members.begin(), members.end(), rank); }
 
 bool GroupView::is_joiner(int rank) const { return std::find(joiners.begin(), joiners.end(), rank) != joiners.end(); }
@@ -149,6 +143,26 @@ void Membership::abort(const std::shared_ptr<GroupView>& view) {
   changed_->notify_all();
 }
 
+int Membership::pending_transfers() const {
+  auto pending = [](const sg4::CommPtr& c) { return c->get_state() == sg4::Activity::State::STARTED ? 1 : 0; };
+  int n = 0;
+  for (const auto* kept : {&abandoned_comms_, &releases_})
+    for (const auto& c : *kept) n += pending(c);
+  for (const auto& tracked : comms_)
+    for (const auto& t : tracked) n += pending(t.comm);
+  return n;
+}
+
+void Membership::cancel_pending() {
+  auto cancel = [](const sg4::CommPtr& c) {
+    if (c->get_state() == sg4::Activity::State::STARTED) c->cancel();
+  };
+  for (const auto* kept : {&abandoned_comms_, &releases_})
+    for (const auto& c : *kept) cancel(c);
+  for (const auto& tracked : comms_)
+    for (const auto& t : tracked) cancel(t.comm);
+}
+
 void Membership::close() {
   closed_ = true;
   changed_->notify_all();
@@ -167,11 +181,14 @@ void Membership::untrack(int rank, const sg4::Comm* comm) {
 }
 
 void Membership::keep_if_pending(const Tracked& t) {
-  if (!t.slot) return;
   const auto state = t.comm->get_state();
-  if (state != sg4::Activity::State::FINISHED && state != sg4::Activity::State::FAILED &&
-      state != sg4::Activity::State::CANCELED)
-    abandoned_slots_.push_back(t.slot);
+  if (state == sg4::Activity::State::FINISHED || state == sg4::Activity::State::FAILED ||
+      state == sg4::Activity::State::CANCELED)
+    return;
+  // SimGrid's kernel still writes into the transfer's s4u object (the received size) and the
+  // receive's slot when it completes: both must outlive it.
+  abandoned_comms_.push_back(t.comm);
+  if (t.slot) abandoned_slots_.push_back(t.slot);
 }
 
 }  // namespace geotrain::sim

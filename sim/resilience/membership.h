@@ -27,8 +27,6 @@ struct GroupView {
   bool aborted = false;
   bool committed = false;
   int commits = 0;
-  // A member holding the round's state (not a joiner), or -1 when every member is a joiner.
-  int donor() const;
   bool has(int rank) const;
   bool is_joiner(int rank) const;
 };
@@ -90,6 +88,12 @@ class Membership {
   // transfer abandons its other receives, which the abort's releases or late senders complete).
   void track(int rank, const simgrid::s4u::CommPtr& comm, bool is_send, std::shared_ptr<void> slot = nullptr);
   void untrack(int rank, const simgrid::s4u::Comm* comm);
+  // Transfers kept here that never completed (started, unmatched or still flowing).
+  int pending_transfers() const;
+  // The run is over (the engine returned): cancels those transfers, so that none is freed while
+  // started (SimGrid prints a backtrace for a started transfer it frees: "Comm freed before its
+  // completion").  REQUIRES: no actor runs any more.
+  void cancel_pending();
 
  private:
   void open(long round, int attempt, const std::vector<int>& previous);
@@ -110,10 +114,12 @@ class Membership {
     bool is_send;
     std::shared_ptr<void> slot;
   };
-  // Keeps the slot of a receive that may still complete (not finished, failed or cancelled).
+  // Keeps a transfer that may still complete (not finished, failed or cancelled), and a
+  // receive's slot, alive until the end of the run.
   void keep_if_pending(const Tracked& t);
   std::vector<std::vector<Tracked>> comms_;
   std::vector<std::shared_ptr<void>> abandoned_slots_;
+  std::vector<simgrid::s4u::CommPtr> abandoned_comms_;  // pending transfers of failed rounds
   // Transfers the abort started to release blocked members (kept alive here), and their sinks.
   std::vector<simgrid::s4u::CommPtr> releases_;
   std::vector<std::unique_ptr<void*>> sinks_;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include <fmt/format.h>
 #include <simgrid/Exception.hpp>
@@ -72,7 +73,7 @@ Resilient& default_declaration() {
   return plain;
 }
 
-Resilient& declaration(World& world) { return world.resilient ? *world.resilient : default_declaration(); }
+Resilient& declaration(const World& world) { return world.resilient ? *world.resilient : default_declaration(); }
 
 // A restarted worker's random stream: a new one per incarnation (named after the worker and its
 // preemption count), so it does not replay the draws of its first life.
@@ -93,6 +94,46 @@ void write_checkpoint_if_due(WorkerContext& ctx, long round, const std::vector<i
   }
 }
 
+// What copying `bytes` of state from `donor` to `joiner` costs: a donor in another region first
+// (its bytes cross a region boundary), then the egress dollars, then the estimated transfer time
+// (latency + bytes / the route's bottleneck; state moves with enough streams to fill it).
+struct DonorCost {
+  bool other_region = false;
+  double egress_usd = 0;
+  double transfer_s = 0;
+  int rank = 0;
+  auto operator<=>(const DonorCost&) const = default;
+};
+
+DonorCost donor_cost(const World& world, int donor, int joiner, std::uint64_t bytes) {
+  const auto& nodes = world.platform.nodes();
+  const int from = nodes[donor].region, to = nodes[joiner].region;
+  const double b = static_cast<double>(bytes);
+  return {from != to, world.scenario.topology.egress_usd_per_B(from, to) * b,
+          world.platform.latency_s(donor, joiner) + b / world.platform.bottleneck_Bps(donor, joiner), donor};
+}
+
+// The cheapest live holder of the view's state for `joiner` (-1: nobody holds it), logged as a
+// "donor" event with what made it the choice.
+int choose_donor(WorkerContext& ctx, const GroupView& view, std::uint64_t bytes) {
+  World& world = ctx.world();
+  std::optional<DonorCost> best;
+  int holders = 0;
+  for (int r : view.members) {
+    if (view.is_joiner(r) || r == ctx.rank()) continue;
+    ++holders;
+    const DonorCost c = donor_cost(world, r, ctx.rank(), bytes);
+    if (!best || c < *best) best = c;
+  }
+  if (!best) return -1;
+  world.faults->events.push_back(
+      {ctx.now(), ctx.rank(), "donor",
+       fmt::format("{}: {} region, {:.6g} USD egress, {:.6g} s estimated for {} B (cheapest of {} live holders)",
+                   world.platform.nodes()[best->rank].name, best->other_region ? "another" : "same", best->egress_usd,
+                   best->transfer_s, bytes, holders)});
+  return best->rank;
+}
+
 }  // namespace
 
 std::uint64_t state_bytes(std::size_t values, const runtime::OptimizerSpec& optimizer) {
@@ -110,11 +151,6 @@ ReplicaState Resilient::replica(World& world, int rank, long) {
   return s;
 }
 
-OnFailure parse_on_failure(JsonReader& reader) {
-  return reader.choice_or("on_failure", "elastic", {"elastic", "wait"}) == "wait" ? OnFailure::wait
-                                                                                  : OnFailure::elastic;
-}
-
 namespace resilience {
 
 bool rejoin(WorkerContext& ctx, Resilient& strategy) {
@@ -124,7 +160,12 @@ bool rejoin(WorkerContext& ctx, Resilient& strategy) {
   for (;;) {
     const auto view = ctx.join_group();
     if (!view) return false;
-    const int donor = view->donor();
+    const int donor = choose_donor(ctx, *view, strategy.join_bytes(world, ctx.rank(), view->round));
+    // Rounds past this view's were applied in a timeline the group rolled back from (every
+    // member lost, back to the checkpoint): their agreement records are void.
+    world.agreement.erase(world.agreement.upper_bound(view->round), world.agreement.end());
+    // And their work is out of the deployed model (lost).
+    world.faults->roll_back_to(view->round);
     ReplicaState mine = strategy.replica(world, ctx.rank(), view->round);
     try {
       if (donor >= 0) {
@@ -231,6 +272,30 @@ void report_agreement(World& world) {
         worst = std::max(worst, std::abs(double{a.tensors[i].values[j]} - b.tensors[i].values[j]));
   }
   world.extra[key] = {{"workers", live}, {"max_abs_diff", worst}};
+}
+
+double useful_samples(const World& world) {
+  const double reported = world.recorder.rows().empty() ? 0 : world.recorder.rows().back().samples;
+  if (!world.faults) return reported;
+  return world.faults->useful_samples(declaration(world).traits.group_rounds);
+}
+
+Goodput goodput(const World& world) {
+  const auto& rows = world.recorder.rows();
+  Goodput g;
+  g.work_steps = static_cast<long>(rows.size());
+  g.useful_steps = g.work_steps;
+  g.work_samples = rows.empty() ? 0 : rows.back().samples;
+  g.useful_samples = g.work_samples;
+  if (!world.faults) return g;
+  const FaultLog& log = *world.faults;
+  const Resilient& strategy = declaration(world);
+  g.work_samples = log.total_work_samples();
+  g.useful_samples = useful_samples(world);
+  // Workers on their own (gossip, EASGD, parameter servers) each take their own steps: there the
+  // steps stay the timeline rows.
+  if (strategy.traits.group_rounds) g.useful_steps = strategy.steps_at_round(world, log.committed_resume_round());
+  return g;
 }
 
 void log_event(WorkerContext& ctx, const std::string& kind, const std::string& cause) {

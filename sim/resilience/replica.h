@@ -83,10 +83,22 @@ class Resilient {
   // checkpoint or the initial model): rebuild what derives from it, and from a donor take over
   // what is not state proper (e.g. rounds it committed but has not applied yet).
   virtual void after_load(WorkerContext&, long /*round*/, int /*donor*/) {}
+  // The steps of the plan (workload.steps) a replica resuming at `round` has taken: the
+  // committed steps of a run with faults.  Default: one step per round.
+  virtual long steps_at_round(const World&, long round) const { return round; }
 };
 
-// The "on_failure" knob of group-round strategies: "elastic" (default) or "wait".
-OnFailure parse_on_failure(JsonReader& reader);
+// What a run's work brought to the deployed model (goodput), and all the work it did.  Without
+// faults the two are equal.
+struct Goodput {
+  double useful_samples = 0;  // samples in the deployed model
+  long useful_steps = 0;      // steps of the plan the deployed model has taken
+  double work_samples = 0;    // every sample trained on, including work later lost
+  long work_steps = 0;        // steps done (timeline rows), including steps later lost or redone
+};
+
+// The "on_failure" knob of group-round strategies ("elastic", default, or "wait") is read by
+// the registry (sim/strategies/catalog.h: on_failure_knob()).
 
 namespace resilience {
 
@@ -120,6 +132,11 @@ void log_round_samples(WorkerContext& ctx, long round, double samples);
 // At the end of a run with faults, with the strategy's agreement_key: how many workers hold live
 // state and the largest difference between their declared states (0: they agree, as they must).
 void report_agreement(World& world);
+
+// The run's goodput (sim/resilience/fault_log.h for what counts as committed).
+Goodput goodput(const World& world);
+// The samples in the deployed model so far (every sample reported without faults).
+double useful_samples(const World& world);
 
 // A fault event on ctx's node (e.g. "joined", with where its state came from).
 void log_event(WorkerContext& ctx, const std::string& kind, const std::string& cause);

@@ -1,14 +1,20 @@
 // Synchronous data parallel (Jin et al. 2016): every step each worker computes a gradient on
 // its batch, the gradients are averaged with an all-reduce, and every replica applies the mean
 // with its own (identical) optimizer, so the replicas stay identical.  Optional gradient
-// compression: "wire_format" quantizes each worker's gradient once before the all-reduce.
+// compression: "wire_format" sizes the all-reduce's messages, and every partial sum is rounded
+// through it before each hop (the complete sum once), as a compressed all-reduce must.
 // Each step is a round of the group (sim/resilience/): under faults a preempted member's gradient
 // is lost and the step is redone by the survivors; the replica is the trainer's parameters and
 // optimizer state (the layer's default declaration).
+// With "overlap" (sim/layer_schedule.h) the all-reduce is split into buckets of bucket_cap_MB in
+// reverse layer order, reduced while the backward goes on, as PyTorch DDP does; one bucket, or
+// overlap off, is the atomic step: compute, then one all-reduce.
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
+#include "sim/layer_schedule.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -16,16 +22,30 @@ namespace {
 
 class Ddp final : public Strategy {
  public:
-  Ddp(AllreduceAlgo algo, std::string wire_format) : algo_(algo), wire_format_(std::move(wire_format)) {}
+  Ddp(AllreduceAlgo algo, MessageFormat wire_format, std::optional<double> bucket_cap_B)
+      : algo_(algo), wire_format_(wire_format), bucket_cap_B_(bucket_cap_B) {}
 
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
     runtime::Trainer& trainer = ctx.trainer();
+    std::vector<GradientBucket> buckets;  // the cap counts bytes on the wire, after compression
+    if (bucket_cap_B_) {
+      if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);
+      buckets = gradient_buckets(w.layers, trainer.grads().numel(), trainer.grads().wire_bytes_per_value(), *bucket_cap_B_);
+    }
     for (long step = ctx.start_round(); step < w.steps; ++step) {
-      const double loss = ctx.compute_gradient(w.batch_per_worker);
-      if (wire_format_ != "native") apply_wire_format(trainer.grads(), wire_format_);  // e.g. fp16 compression
-      const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
-      trainer.optimizer_step(trainer.grads());
+      double loss = 0;
+      std::vector<int> members;
+      if (buckets.size() > 1) {
+        if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);
+        loss = overlapped_gradient_step(ctx, w.batch_per_worker, trainer.grads(), buckets, algo_);
+        members = ctx.all_ranks();  // overlap runs without faults
+      } else {
+        loss = ctx.compute_gradient(w.batch_per_worker);
+        if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);  // e.g. int8 compression
+        members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
+      }
+      ctx.optimizer_step(trainer.grads());
       resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
@@ -33,18 +53,25 @@ class Ddp final : public Strategy {
 
  private:
   AllreduceAlgo algo_;
-  std::string wire_format_;  // "native": the workload's wire_bytes_per_param, no quantization
+  MessageFormat wire_format_;  // native: the workload's wire_bytes_per_param, no quantization
+  std::optional<double> bucket_cap_B_;  // overlap: the gradient's bucket cap in bytes (never under faults)
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const auto algo = reader.choice_or("allreduce", "ring", allreduce_algo_names());
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  auto ddp = std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire);
-  ddp->traits.on_failure = on_failure;
-  return ddp;
+StrategyInfo ddp_strategy() {
+  StrategyInfo info{"ddp", "synchronous data parallel: all-reduce of every step's gradients", {}};
+  info.knobs = {{"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(),
+                 "gradient compression on the wire (native: the workload's wire_bytes_per_param)"}};
+  for (auto& k : overlap_knobs(true)) info.knobs.push_back(std::move(k));
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
+    const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));
+    const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
+    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, read_overlap(reader, knobs, s));
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

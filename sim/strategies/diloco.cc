@@ -7,8 +7,10 @@
 // worker restarts its inner loop from the global copy.
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
+#include "sim/layer_schedule.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -16,7 +18,8 @@ namespace {
 
 class Diloco final : public Strategy {
  public:
-  Diloco(int h, OuterConfig outer) : h_(h), outer_(std::move(outer)) {}
+  Diloco(int h, OuterConfig outer, std::optional<double> bucket_cap_B)
+      : h_(h), outer_(std::move(outer)), bucket_cap_B_(bucket_cap_B) {}
 
   void prepare(World& world) override {
     globals_ = make_global_copies(world, outer_.optimizer);
@@ -27,17 +30,35 @@ class Diloco final : public Strategy {
     runtime::Trainer& trainer = ctx.trainer();
     GlobalCopy& global = *globals_[ctx.rank()];
     const Workload& w = ctx.scenario().workload;
+    // With overlap the outer gradient is cut into buckets of bucket_cap_MB of its wire bytes.
+    std::vector<GradientBucket> buckets;
+    if (bucket_cap_B_)
+      buckets = gradient_buckets(w.layers, trainer.grads().numel(), wire_bytes_per_value(outer_.wire_format), *bucket_cap_B_);
     for (long step = ctx.start_round() * h_; step < w.steps; ++step) {
+      const bool sync = (step + 1) % h_ == 0 || step + 1 == w.steps;
+      const long round = step / h_;
+      if (sync && buckets.size() > 1) {
+        // The round's last inner step streams the outer gradient: the inner optimizer is
+        // element-wise, so a bucket's delta is known once its gradients are, and it is reduced
+        // while the backward goes on, as DDP's gradient buckets are.
+        std::optional<runtime::Tensor> delta;
+        const double loss = overlapped_step(ctx, w.batch_per_worker, buckets, outer_.allreduce, [&]() -> runtime::Tensor& {
+          trainer.optimizer_step(trainer.grads());
+          delta.emplace(global.outer_gradient(trainer, outer_.wire_format));
+          return *delta;
+        });
+        ctx.spend_optimizer_step();
+        outer_step(ctx, global, *delta, round, ctx.all_ranks());
+        ctx.end_step(w.batch_per_worker, loss, ctx.world_size());
+        continue;
+      }
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       int group = ctx.group_size();
-      if ((step + 1) % h_ == 0 || step + 1 == w.steps) {
+      if (sync) {
         runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);
-        const long round = step / h_;
         const auto members = resilience::allreduce_round(ctx, round, delta, outer_.allreduce);
-        global.step(delta);
-        global.merge_into(trainer, 0.0);
-        resilience::applied(ctx, round + 1, members);
+        outer_step(ctx, global, delta, round, members);
         group = static_cast<int>(members.size());
       }
       ctx.end_step(w.batch_per_worker, loss, group);
@@ -48,34 +69,60 @@ class Diloco final : public Strategy {
   ReplicaState replica(World& world, int rank, long) override { return globals_[rank]->state(world); }
   // A returning worker restarts from the global copy: theta_m = theta_g, a fresh inner optimizer.
   void after_load(WorkerContext& ctx, long, int) override { globals_[ctx.rank()]->restart_inner(ctx.trainer()); }
+  // Outer round r ends after inner step (r + 1) x H (the last one at the plan's end).
+  long steps_at_round(const World& world, long round) const override {
+    return std::min(round * h_, static_cast<long>(world.scenario.workload.steps));
+  }
 
  private:
+  // theta_g = OuterOpt(theta_g, mean delta), and the inner loop restarts from it.
+  static void outer_step(WorkerContext& ctx, GlobalCopy& global, const runtime::Tensor& mean_delta, long round,
+                         const std::vector<int>& members) {
+    global.step(mean_delta);
+    global.merge_into(ctx.trainer(), 0.0);
+    resilience::applied(ctx, round + 1, members);
+  }
+
   int h_;
   OuterConfig outer_;
+  std::optional<double> bucket_cap_B_;  // overlap: the outer gradient's bucket cap in bytes
   std::vector<std::unique_ptr<GlobalCopy>> globals_;  // per worker
 };
 
 
-}  // namespace
-
-std::unique_ptr<Strategy> make_diloco(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  // Paper defaults: H = 500, outer Nesterov lr 0.7, momentum 0.9.
-  const int h = static_cast<int>(reader.integer_or("H", 500, 1, 100000000));
-  auto diloco = std::make_unique<Diloco>(h, parse_outer(reader, nesterov_spec(0.7, 0.9)));
-  diloco->traits.on_failure = on_failure;
-  return diloco;
+// The DiLoCo outer loop's knobs: H and the outer loop's (outer optimizer `default_outer`).
+std::vector<KnobSpec> diloco_knobs(int default_h, const nlohmann::json& default_outer) {
+  std::vector<KnobSpec> knobs = {{"H", KnobType::integer, default_h, 1, 100000000, false, {},
+                                  "inner steps between outer syncs", "", KnobRole::sync_period}};
+  for (auto& k : outer_knobs(default_outer)) knobs.push_back(std::move(k));
+  for (auto& k : overlap_knobs(false)) knobs.push_back(std::move(k));
+  return knobs;
 }
 
-std::unique_ptr<Strategy> make_local_sgd(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  runtime::OptimizerSpec averaging;
-  averaging.name = "sgd";
-  averaging.lr = 1.0;
-  const int h = static_cast<int>(reader.integer_or("H", 100, 1, 100000000));
-  auto local_sgd = std::make_unique<Diloco>(h, parse_outer(reader, averaging));
-  local_sgd->traits.on_failure = on_failure;
-  return local_sgd;
+StrategyInfo diloco_family(std::string name, std::string summary, std::vector<KnobSpec> knobs) {
+  StrategyInfo info{std::move(name), std::move(summary), std::move(knobs)};
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
+    const int h = static_cast<int>(read_integer(reader, knob_of(knobs, "H")));
+    OuterConfig outer = parse_outer(reader, knobs);
+    return std::make_unique<Diloco>(h, std::move(outer), read_overlap(reader, knobs, s));
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) { add_outer_state(knobs, b); };
+  return info;
+}
+
+}  // namespace
+
+StrategyInfo diloco_strategy() {
+  // Paper defaults: H = 500, outer Nesterov lr 0.7, momentum 0.9.
+  return diloco_family("diloco", "DiLoCo: H local steps, then an outer optimizer step on the mean parameter change",
+                       diloco_knobs(500, {{"name", "nesterov"}, {"lr", 0.7}, {"momentum", 0.9}}));
+}
+
+StrategyInfo local_sgd_strategy() {
+  // Plain periodic averaging: the outer step is SGD with lr 1.
+  return diloco_family("local_sgd", "local SGD: H local steps, then the replicas are averaged",
+                       diloco_knobs(100, {{"name", "sgd"}, {"lr", 1.0}}));
 }
 
 }  // namespace geotrain::sim

@@ -12,11 +12,13 @@
 #include <fmt/format.h>
 
 #include "kernels/reduce.h"
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/resilience/server_link.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 
@@ -25,8 +27,8 @@ namespace {
 
 class Easgd final : public Strategy {
  public:
-  Easgd(int tau, double beta, ServerPlacement placement, std::string wire_format)
-      : tau_(tau), beta_(beta), placement_(placement), wire_format_(std::move(wire_format)) {}
+  Easgd(int tau, double beta, ServerPlacement placement, MessageFormat wire_format)
+      : tau_(tau), beta_(beta), placement_(placement), wire_format_(wire_format) {}
 
   std::vector<ServerPlacement> servers(const Scenario&) const override { return {placement_}; }
 
@@ -55,17 +57,13 @@ class Easgd final : public Strategy {
     }
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       if ((step + 1) % tau_ == 0) {
         const auto center = pull(ctx, server);
         std::vector<float> u;
         if (trainer.is_real()) {
-          auto theta = trainer.params().values();
-          u.resize(theta.size());
-          for (std::size_t i = 0; i < u.size(); ++i) {
-            u[i] = static_cast<float>(beta_ * (theta[i] - center->values[i]));
-            theta[i] -= u[i];
-          }
+          u.resize(n);
+          runtime::ops::elastic_step(u, trainer.params().values(), center->values, beta_);
         }
         link_.push_all(ctx, server, [&](std::size_t) {
           WireBody body = to_wire(u, n, wire_format_, w.wire_bytes_per_param);
@@ -150,7 +148,7 @@ class Easgd final : public Strategy {
   int tau_;
   double beta_;
   ServerPlacement placement_;
-  std::string wire_format_;  // pulls' replies and pushes
+  MessageFormat wire_format_;  // pulls' replies and pushes
   std::vector<float> center_;
   long applied_ = 0;                 // pushes applied to the center (since its last restart's state)
   std::optional<std::pair<long, std::vector<float>>> checkpoint_;  // faults: (pushes applied, center)
@@ -160,15 +158,29 @@ class Easgd final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_easgd(JsonReader& reader, const Scenario& scenario) {
-  const int tau = static_cast<int>(reader.integer_or("tau", 4, 1, 1000000));
-  // Zhang et al. recommend beta = 0.9 shared over the workers (their alpha = beta / p).
-  const double beta = reader.number_or("beta", 0.9 / scenario.worker_count(), 0, 1, true);
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  auto easgd = std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario), wire);
-  easgd->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
-  easgd->traits.survives_link_down = false;
-  return easgd;
+StrategyInfo easgd_strategy() {
+  StrategyInfo info{"easgd", "elastic averaging SGD: workers and a center variable pull toward each other every tau steps", {}};
+  info.knobs = {{"tau", KnobType::integer, 4, 1, 1000000, false, {}, "local steps between exchanges with the center", "",
+                 KnobRole::sync_period},
+                // Zhang et al. recommend beta = 0.9 shared over the workers (their alpha = beta / p).
+                {"beta", KnobType::number, nullptr, 0, 1, true, {}, "moving rate toward the center", "0.9 / workers"},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(), "compression of the exchanged parameters"},
+                {"server", KnobType::object, nullptr, 0, 0, false, {}, "where the server nodes run: {region, instance, pricing}",
+                 "the first fleet entry's region and instance, on demand"}};
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
+    const int tau = static_cast<int>(read_integer(reader, knob_of(knobs, "tau")));
+    const double beta = read_number(reader, knob_of(knobs, "beta"), 0.9 / scenario.worker_count());
+    const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
+    auto strategy = std::make_unique<Easgd>(tau, beta, parse_server_placement(reader, scenario), wire);
+    strategy->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
+    strategy->traits.survives_link_down = false;
+    return strategy;
+  };
+  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) {
+    b.add_worker("pulled center", kFp32_B);
+    b.add_server("center", kFp32_B);
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

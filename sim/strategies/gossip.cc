@@ -11,11 +11,13 @@
 #include <fmt/format.h>
 #include <simgrid/Exception.hpp>
 
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/resilience/membership.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -26,15 +28,13 @@ constexpr int kGossipChannel = 2;
 constexpr int kPeerLost = 100;
 
 void average_into(runtime::Trainer& t, const std::vector<float>& other) {
-  if (!t.is_real()) return;
-  auto theta = t.params().values();
-  for (std::size_t i = 0; i < theta.size(); ++i) theta[i] = 0.5f * (theta[i] + other[i]);
+  runtime::ops::average_pair(t.params(), other);
 }
 
 class Gossip final : public Strategy {
  public:
-  Gossip(bool push, int period, std::string wire_format)
-      : push_(push), period_(period), wire_format_(std::move(wire_format)) {}
+  Gossip(bool push, int period, MessageFormat wire_format)
+      : push_(push), period_(period), wire_format_(wire_format) {}
 
   void prepare(World& world) override {
     // Under faults a worker that is down took its replica with it: the average is the serving
@@ -62,7 +62,7 @@ class Gossip final : public Strategy {
     // A restarted worker resumes at the step it had reached: every worker takes `steps` steps.
     for (long& step = steps_done_[ctx.rank()]; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       if ((step + 1) % period_ == 0) {
         const int peer = draw_peer(ctx);
         if (peer >= 0) push_ ? push(ctx, peer, in_flight) : pull(ctx, peer);
@@ -227,7 +227,7 @@ class Gossip final : public Strategy {
 
   bool push_;
   int period_;
-  std::string wire_format_;
+  MessageFormat wire_format_;
   std::vector<long> steps_done_;   // per worker, across its incarnations
   std::vector<bool> serving_;      // faults: up, holding state, its responder taking messages
   std::vector<Awaited> awaiting_;  // per worker: the pull it waits on
@@ -238,15 +238,24 @@ class Gossip final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_gossip(JsonReader& reader, const Scenario&) {
-  const bool push = reader.choice_or("form", "pull", {"pull", "push"}) == "push";
-  const int period = static_cast<int>(reader.integer_or("period", 1, 1, 1000000));
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  auto gossip = std::make_unique<Gossip>(push, period, wire);
-  gossip->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
-  gossip->traits.survives_link_down = false;
-  gossip->traits.checkpoints = false;  // every worker holds its own replica: no group state
-  return gossip;
+StrategyInfo gossip_strategy() {
+  StrategyInfo info{"gossip", "gossip averaging: each worker averages with one random peer", {}};
+  info.knobs = {{"form", KnobType::choice, "pull", 0, 0, false, {"pull", "push"}, "pull a peer's copy or push one's own"},
+                {"period", KnobType::integer, 1, 1, 1000000, false, {}, "local steps between gossip exchanges", "",
+                 KnobRole::sync_period},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(), "compression of the exchanged parameters"}};
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const bool push = read_choice(reader, knob_of(knobs, "form")) == "push";
+    const int period = static_cast<int>(read_integer(reader, knob_of(knobs, "period")));
+    const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
+    auto strategy = std::make_unique<Gossip>(push, period, wire);
+    strategy->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
+    strategy->traits.survives_link_down = false;
+    strategy->traits.checkpoints = false;  // every worker holds its own replica: no group state
+    return strategy;
+  };
+  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("peer copy", kFp32_B); };
+  return info;
 }
 
 }  // namespace geotrain::sim

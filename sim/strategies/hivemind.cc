@@ -1,10 +1,15 @@
 // Hivemind-style collaborative averaging (as used by Erben et al. 2023): peers train and
 // accumulate gradients, reporting their samples for the current round; once the samples reported
 // for the round reach the target batch size, every peer waits the matchmaking delay, compresses
-// its accumulated gradient (fp16 by default) and joins a butterfly all-reduce whose parts are
-// sized by each peer's bandwidth.  The sample-weighted mean gradient is applied at once, or one
-// round late (delayed update) so that the averaging overlaps the next round's compute.
-// workload.steps counts rounds (optimizer steps).
+// its mean gradient over the round (fp16 by default) and joins a butterfly all-reduce whose parts
+// are sized by each peer's bandwidth, with its sample count as the weight (metadata beside the
+// compressed values, as hivemind's averager sends it: a count never goes through fp16, whose
+// largest value is 65504).  hivemind.Optimizer's options (hivemind/optim/optimizer.py):
+// delay_grad_averaging (default false) averages in the background and applies the result one
+// round late, else training waits for the averaging; delay_optimizer_step runs the optimizer step
+// in the background; offload_optimizer steps on the host (time from host memory bandwidth).  The
+// averager's software throughput bounds each peer's averaging; each micro-step pays the
+// accumulation of its gradients.  workload.steps counts rounds (optimizer steps).
 // Each averaging round is a round of the group (sim/resilience/): its group is the live peers;
 // a peer that vanishes drops out, its progress report expires and its gradients are lost; a
 // returning peer copies a live peer's replica and the averaged round it has not applied yet.
@@ -14,21 +19,46 @@
 #include <map>
 #include <optional>
 
+#include "kernels/quantize.h"
 #include "kernels/reduce.h"
+#include "runtime/ops.h"
+#include "sim/compute_model.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
 namespace {
 
+// hivemind.Optimizer's options and the costs of its software, as the knobs give them.
+struct HivemindOptions {
+  double target_batch = 0;
+  double matchmaking_s = 0;       // per round, blocking: group formation (matchmaking, DHT)
+  kernels::WireFormat compression = kernels::WireFormat::fp16;
+  bool delay_grad_averaging = false;
+  bool delay_optimizer_step = false;
+  bool offload_optimizer = true;
+  double host_memory_Bps = 0;     // offloaded optimizer step; 0: unknown (the step takes no time)
+  double averager_Bps = 0;        // the averager's throughput per peer; 0: unbounded
+  double accumulate_s = 0;        // per micro-step: accumulating the gradients
+};
+
+// Bytes one offloaded optimizer step touches per parameter on the host: the fp32 master weights
+// and each optimizer state tensor read and written, the fp32 gradient read (hivemind keeps fp32
+// copies of all of them in host memory when the optimizer is offloaded).
+double offloaded_step_bytes_per_param(const runtime::OptimizerSpec& optimizer) {
+  constexpr double kReadAndWrite = 2;
+  return kFp32_B * (kReadAndWrite * (1 + optimizer_state_tensors(optimizer)) + 1);
+}
+
 class Hivemind final : public Strategy {
+  const AllreduceAlgo kButterfly = allreduce_algo_from_name("weighted_butterfly");
+
  public:
-  Hivemind(double target_batch, double matchmaking_s, std::string compression, bool delayed)
-      : target_batch_(target_batch), matchmaking_s_(matchmaking_s), compression_(std::move(compression)),
-        delayed_(delayed) {}
+  explicit Hivemind(HivemindOptions o) : o_(o) {}
 
   void prepare(World& world) override {
     const std::size_t peers = world.trainers.size();
@@ -45,49 +75,55 @@ class Hivemind final : public Strategy {
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
     const std::size_t n = trainer.params().numel();
-    std::optional<Overlapped> in_flight;
+    const double step_s = optimizer_step_time_s(ctx);
+    std::optional<Overlapped> in_flight;  // the background averaging and/or optimizer step
     // Averaged (or being averaged) in the background, applied a round late; a returning peer
     // starts with its donor's.
     std::shared_ptr<Round> averaging = unapplied_[rank];
     for (long round = ctx.start_round(); round < w.steps; ++round) {
-      // Accumulate sample-weighted gradients, plus the sample count in the last slot.
+      // Accumulate sample-weighted gradients (fp32, on the peer).
       auto mine = std::make_shared<Round>();
       mine->round = round;
-      mine->sum = trainer.is_real() ? runtime::Tensor::zeros(n + 1) : runtime::Tensor::phantom(n + 1);
+      mine->grad = trainer.is_real() ? runtime::Tensor::zeros(n) : runtime::Tensor::phantom(n);
       progress_[rank] = {round, 0};
-      while (committed(ctx.world(), round) < target_batch_) {
+      while (committed(ctx.world(), round) < o_.target_batch) {
         progress_[rank].samples += w.batch_per_worker;  // reported before computing, as hivemind does
         const double loss = ctx.compute_gradient(w.batch_per_worker);
-        if (trainer.is_real()) {
-          auto a = mine->sum.values();
-          const auto g = trainer.grads().values();
-          for (std::size_t i = 0; i < n; ++i) a[i] += g[i] * static_cast<float>(w.batch_per_worker);
-          a[n] += static_cast<float>(w.batch_per_worker);
-        }
+        if (trainer.is_real())
+          kernels::add_scaled_into(mine->grad.values().data(), trainer.grads().values().data(),
+                                   static_cast<float>(w.batch_per_worker), n);
+        ctx.busy(o_.accumulate_s, "gradient accumulation");
         mine->samples += w.batch_per_worker;
         ctx.end_step(w.batch_per_worker, loss, ctx.group_size());
       }
-      if (averaging) {  // delayed update: apply the previous round now
-        if (in_flight) ctx.join(*in_flight);
-        in_flight.reset();
+      if (in_flight) ctx.join(*in_flight);  // the previous round's background work
+      in_flight.reset();
+      if (averaging) {  // delayed gradient averaging: apply the previous round now
         apply(ctx, *averaging);
         averaging.reset();
       }
-      ctx.sleep(matchmaking_s_);
-      apply_wire_format(mine->sum, compression_);
-      if (delayed_) {
-        in_flight = ctx.start_overlapped(1, [this, mine](WorkerContext& c) { average(c, *mine); });
+      ctx.sleep(o_.matchmaking_s);
+      if (mine->grad.is_real() && mine->samples > 0)  // the mean gradient, what the peer compresses
+        kernels::scale(mine->grad.values().data(), static_cast<float>(1.0 / mine->samples), n);
+      apply_wire_format(mine->grad, o_.compression);
+      if (o_.delay_grad_averaging) {  // averaging and optimizer step in the background
+        in_flight = ctx.start_overlapped(1, [this, mine, step_s](WorkerContext& c) {
+          average(c, *mine);
+          c.busy(step_s, "optimizer step");
+        });
         averaging = mine;
         unapplied_[rank] = mine;
-      } else {
+      } else {  // training waits for the averaging
         average(ctx, *mine);
+        if (o_.delay_optimizer_step && step_s > 0)
+          in_flight = ctx.start_overlapped(1, [step_s](WorkerContext& c) { c.busy(step_s, "optimizer step"); });
+        else
+          ctx.busy(step_s, "optimizer step");
         apply(ctx, *mine);
       }
     }
-    if (averaging) {
-      if (in_flight) ctx.join(*in_flight);
-      apply(ctx, *averaging);
-    }
+    if (in_flight) ctx.join(*in_flight);
+    if (averaging) apply(ctx, *averaging);
   }
 
   // A peer restarts: its progress report and the round it had not applied died with it.
@@ -96,10 +132,11 @@ class Hivemind final : public Strategy {
     unapplied_[rank] = nullptr;
   }
   // Every peer holds the same parameters and optimizer (the default replica); from a donor it
-  // also takes the averaged round the donor has not applied yet (delayed update), which it then
+  // also takes the averaged round the donor has not applied yet (delayed averaging), which it then
   // applies at the same point.  The bytes count that round whenever it may exist.
   std::uint64_t join_bytes(World& world, int rank, long round) override {
-    const std::uint64_t pending = delayed_ ? kFp32Bytes * (world.trainers[rank]->params().numel() + 1) : 0;
+    const std::uint64_t pending =
+        o_.delay_grad_averaging ? kFp32Bytes * (world.trainers[rank]->params().numel() + 1) : 0;
     return replica(world, rank, round).bytes + pending;
   }
   void after_load(WorkerContext& ctx, long round, int donor) override {
@@ -114,12 +151,13 @@ class Hivemind final : public Strategy {
     long round = -1;
     double samples = 0;
   };
-  // One peer's part of an averaging round: sum(g x samples) with the sample count in the last
-  // slot (the sum over the group once averaged), and the committed group.
+  // One peer's part of an averaging round: its mean gradient over its samples (the group's
+  // sample-weighted mean once averaged) and the committed group.
   struct Round {
     long round = 0;
-    runtime::Tensor sum = runtime::Tensor::phantom(0);
-    double samples = 0;        // this peer's
+    runtime::Tensor grad = runtime::Tensor::phantom(0);
+    double samples = 0;        // this peer's: its weight in the average
+    double group_samples = 0;  // the group's, once averaged (0: nobody brought any)
     std::vector<int> members;
   };
 
@@ -135,58 +173,110 @@ class Hivemind final : public Strategy {
     return sum;
   }
 
-  // The butterfly among the round's members (ring order), parts sized by their NIC bandwidth.
+  // The optimizer step's time: offloaded, the host touches offloaded_step_bytes_per_param at
+  // host_memory_Bps (0 when unknown); else the GPU's step (sim/compute_model.h).
+  double optimizer_step_time_s(WorkerContext& ctx) const {
+    const Scenario& s = ctx.scenario();
+    if (!o_.offload_optimizer) return optimizer_step_s(s, *ctx.info().type);
+    if (o_.host_memory_Bps <= 0) return 0;
+    return s.workload.parameters * offloaded_step_bytes_per_param(s.workload.optimizer) / o_.host_memory_Bps;
+  }
+
+  // The butterfly among the round's members (ring order), parts sized by their NIC bandwidth.  A
+  // peer sends and receives 2 (n-1)/n of the compressed gradient; with averager_Bps the round
+  // lasts at least those bytes at that rate (software bound: serialization, compression).
   void average(WorkerContext& c, Round& r) {
     resilience::log_round_samples(c, r.round, r.samples);
-    r.members = resilience::group_round(c, r.round, r.sum, [&](const std::vector<int>& members) {
-      std::vector<int> order;
-      std::vector<double> weights;
-      for (int p : c.platform().ring_order())
-        if (std::binary_search(members.begin(), members.end(), p)) {
-          order.push_back(p);
-          weights.push_back(c.platform().nodes()[p].type->nic_Bps);
-        }
-      butterfly_allreduce_sum(c, r.sum, order, weights);
+    r.members = resilience::group_round(c, r.round, r.grad, [&](const std::vector<int>& members) {
+      const double start = c.now();
+      r.group_samples = c.allreduce_weighted_mean(r.grad, kButterfly, members, r.samples, o_.compression);
+      if (o_.averager_Bps <= 0 || members.size() < 2) return;
+      const double m = static_cast<double>(members.size());
+      const double bytes = 2 * (m - 1) / m * static_cast<double>(r.grad.wire_bytes(r.grad.numel()));
+      const double launch_s = c.scenario().overheads.collective_launch_s;  // paid before the transfers
+      c.busy(start + launch_s + bytes / o_.averager_Bps - c.now(), "averager throughput", "communication");
     });
   }
 
-  // g = sum(g_i * samples_i) / sum(samples_i); then the inner optimizer steps with it (no step
+  // g = sum(mean_i * samples_i) / sum(samples_i); then the inner optimizer steps with it (no step
   // when the group brought no samples, e.g. only a peer that joined after the round filled).
   void apply(WorkerContext& ctx, const Round& r) {
     runtime::Trainer& trainer = ctx.trainer();
     if (unapplied_[ctx.rank()].get() == &r) unapplied_[ctx.rank()] = nullptr;
-    if (trainer.is_real()) {
-      const auto s = r.sum.values();
-      const std::size_t n = s.size() - 1;
-      if (s[n] > 0) {
-        auto g = trainer.grads().values();
-        for (std::size_t i = 0; i < n; ++i) g[i] = s[i] / s[n];
-        trainer.optimizer_step(trainer.grads());
-      }
+    if (trainer.is_real() && r.group_samples > 0) {
+      kernels::copy(trainer.grads().values().data(), r.grad.values().data(), r.grad.numel());
+      trainer.optimizer_step(trainer.grads());
     }
     resilience::applied(ctx, r.round + 1, r.members);
   }
 
-  double target_batch_, matchmaking_s_;
-  std::string compression_;
-  bool delayed_;
+  HivemindOptions o_;
   std::vector<Progress> progress_;                  // [peer]
   std::vector<std::shared_ptr<Round>> unapplied_;   // [peer]: averaging launched, not applied yet
 };
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_hivemind(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const double target = reader.number_or("target_batch", 32768, 1, 1e12);
-  const double matchmaking = reader.non_negative_or("matchmaking_s", 5.0);
-  const std::string compression = reader.choice_or("compression", "fp16", {"fp32", "fp16", "bf16"});
-  const bool delayed = reader.boolean_or("delayed_update", true);
-  auto hivemind = std::make_unique<Hivemind>(target, matchmaking, compression, delayed);
-  hivemind->traits.on_failure = on_failure;
-  hivemind->traits.agreement_key = "live_replicas";
-  hivemind->traits.round_log_key = "averaging_rounds";
-  return hivemind;
+StrategyInfo hivemind_strategy() {
+  StrategyInfo info{"hivemind", "Hivemind: workers accumulate until the swarm reaches a target batch, then average", {}};
+  const nlohmann::json unset;  // a default that depends on other knobs (default_text)
+  info.knobs = {
+      {"target_batch", KnobType::number, 32768, 1, 1e12, false, {}, "samples the swarm accumulates per round"},
+      {"matchmaking_s", KnobType::number, 5.0, 0, JsonReader::kInf, false, {},
+       "blocking fixed cost per round: forming the averaging group (matchmaking, DHT) (s)"},
+      {"compression", KnobType::choice, "fp16", 0, 0, false, {"fp32", "fp16", "bf16"}, "format of the averaged gradients"},
+      {"delay_grad_averaging", KnobType::boolean, false, 0, 0, false, {},
+       "average gradients in the background and apply them one round late (hivemind's default: false, "
+       "training waits for the averaging); needs delay_optimizer_step"},
+      {"delayed_update", KnobType::boolean, unset, 0, 0, false, {}, "former name of delay_grad_averaging",
+       "delay_grad_averaging"},
+      {"delay_optimizer_step", KnobType::boolean, unset, 0, 0, false, {},
+       "run the optimizer step in the background (hivemind: needs offload_optimizer)", "delay_grad_averaging"},
+      {"offload_optimizer", KnobType::boolean, true, 0, 0, false, {},
+       "the optimizer steps on the host (hivemind's default when given params): time from host_memory_GBps"},
+      {"host_memory_GBps", KnobType::number, 0.0, 0, JsonReader::kInf, false, {},
+       "host memory bandwidth of an offloaded optimizer step (GB/s); 0: unknown, the step takes no time"},
+      {"averager_GBps", KnobType::number, 0.0, 0, JsonReader::kInf, false, {},
+       "the averager's throughput per peer, bytes sent (GB/s); 0: unbounded (network only)"},
+      {"accumulate_s", KnobType::number, 0.0, 0, JsonReader::kInf, false, {},
+       "per micro-step cost of accumulating the gradients and reporting progress (s)"}};
+  info.step_unit = "round";
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    HivemindOptions o;
+    o.target_batch = read_number(reader, knob_of(knobs, "target_batch"));
+    o.matchmaking_s = read_number(reader, knob_of(knobs, "matchmaking_s"));
+    o.compression = *kernels::parse_wire_format(read_choice(reader, knob_of(knobs, "compression")));
+    if (reader.has("delayed_update") && reader.has("delay_grad_averaging"))
+      reader.fail("delayed_update", "give delay_grad_averaging (its new name) or delayed_update, not both");
+    o.delay_grad_averaging = reader.has("delayed_update")
+                                 ? read_boolean(reader, knob_of(knobs, "delayed_update"), false)
+                                 : read_boolean(reader, knob_of(knobs, "delay_grad_averaging"));
+    reader.allow("delayed_update");
+    reader.allow("delay_grad_averaging");
+    o.delay_optimizer_step = read_boolean(reader, knob_of(knobs, "delay_optimizer_step"), o.delay_grad_averaging);
+    o.offload_optimizer = read_boolean(reader, knob_of(knobs, "offload_optimizer"));
+    if (o.delay_grad_averaging && !o.delay_optimizer_step)
+      reader.fail("delay_optimizer_step", "true when delay_grad_averaging is true (hivemind: delay_grad_averaging "
+                                          "requires delay_optimizer_step)");
+    if (o.delay_optimizer_step && !o.offload_optimizer)
+      reader.fail("offload_optimizer", "true when delay_optimizer_step is true (hivemind: the background step "
+                                       "runs on the offloaded optimizer)");
+    o.host_memory_Bps = read_number(reader, knob_of(knobs, "host_memory_GBps")) * 1e9;
+    o.averager_Bps = read_number(reader, knob_of(knobs, "averager_GBps")) * 1e9;
+    o.accumulate_s = read_number(reader, knob_of(knobs, "accumulate_s"));
+    auto strategy = std::make_unique<Hivemind>(o);
+    strategy->traits.agreement_key = "live_replicas";
+    strategy->traits.round_log_key = "averaging_rounds";
+    return strategy;
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) {
+    b.add_worker("accumulator", kFp32_B);
+    const bool delayed = knobs.contains("delayed_update") ? knobs["delayed_update"].get<bool>()
+                                                          : knobs["delay_grad_averaging"].get<bool>();
+    if (delayed) b.add_worker("round in flight", kFp32_B);
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -5,42 +5,94 @@
 
 #include "kernels/quantize.h"
 #include "kernels/check.h"
+#include "runtime/ops.h"
+#include "sim/layer_schedule.h"
 
 namespace geotrain::sim {
 
-OuterConfig parse_outer(JsonReader& reader, runtime::OptimizerSpec default_outer) {
+std::vector<KnobSpec> outer_knobs(const nlohmann::json& default_outer) {
+  return {{"outer", KnobType::object, default_outer, 0, 0, false, {},
+           "outer optimizer (an optimizer object like workload.optimizer) applied to the mean outer gradient"},
+          {"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm of the outer sync"},
+          {"wire_format", KnobType::choice, "fp32", 0, 0, false, wire_format_names(),
+           "how outer gradients travel (quantized once at the sender)"}};
+}
+
+OuterConfig parse_outer(JsonReader& reader, const std::vector<KnobSpec>& knobs) {
   OuterConfig c;
-  c.optimizer = default_outer;
+  const KnobSpec& outer = knob_of(knobs, "outer");
+  JsonReader defaults(outer.default_value, "", "/outer");
+  c.optimizer = parse_optimizer(defaults);
   reader.allow("outer");
   if (reader.has("outer")) {
     auto o = reader.object("outer");
     c.optimizer = parse_optimizer(o);
   }
-  c.allreduce = allreduce_algo_from_name(reader.choice_or("allreduce", "ring", allreduce_algo_names()));
-  c.wire_format = reader.choice_or("wire_format", "fp32", {"fp32", "bf16", "fp16", "int8", "fp4", "ternary"});
+  c.allreduce = allreduce_algo_from_name(read_choice(reader, knob_of(knobs, "allreduce")));
+  c.wire_format = *kernels::parse_wire_format(read_choice(reader, knob_of(knobs, "wire_format")));
   return c;
 }
 
-namespace {
-constexpr std::size_t kScaleBlock = 256;  // values per scale of the block-scaled formats
+void add_outer_state(const nlohmann::json& knobs, StateBytes& state) {
+  const std::string outer = knobs["outer"].value("name", std::string());
+  state.add_worker("outer copy", kFp32_B);
+  state.add_worker("outer " + outer + " state", optimizer_state_B_per_param(outer));
+}
 
-kernels::WireFormat format_of(const std::string& name) {
+namespace {
+// Every wire format, in the order the error messages list them.
+constexpr kernels::WireFormat kAllFormats[] = {kernels::WireFormat::fp32, kernels::WireFormat::bf16,
+                                               kernels::WireFormat::fp16, kernels::WireFormat::int8,
+                                               kernels::WireFormat::fp4_e3m0, kernels::WireFormat::ternary};
+constexpr std::string_view kNative = "native";
+}  // namespace
+
+std::vector<std::string> wire_format_names() {
+  std::vector<std::string> names;
+  for (const auto f : kAllFormats) names.emplace_back(kernels::wire_format_name(f));
+  return names;
+}
+
+std::vector<std::string> message_format_names() {
+  std::vector<std::string> names{std::string(kNative)};
+  for (auto& n : wire_format_names()) names.push_back(std::move(n));
+  return names;
+}
+
+MessageFormat message_format_from_name(const std::string& name) {
+  if (name == kNative) return std::nullopt;
   const auto f = kernels::parse_wire_format(name);
   GEOTRAIN_CHECK(f.has_value(), "unknown wire format (validated at load)");
   return *f;
 }
-}  // namespace
 
-double wire_bytes_per_value(const std::string& format) {
-  constexpr std::size_t kValues = kScaleBlock * 4096;  // a multiple of the block: exact overhead
-  return static_cast<double>(kernels::wire_bytes(format_of(format), kValues, kScaleBlock)) / kValues;
+kernels::WireFormat read_wire_format(JsonReader& reader, std::string_view key, kernels::WireFormat fallback,
+                                     const std::vector<kernels::WireFormat>& allowed) {
+  std::vector<std::string> names;
+  for (const auto f : allowed) names.emplace_back(kernels::wire_format_name(f));
+  if (allowed.empty()) names = wire_format_names();
+  const std::string name = reader.choice_or(key, std::string(kernels::wire_format_name(fallback)), names);
+  return *kernels::parse_wire_format(name);
 }
 
-void apply_wire_format(runtime::Tensor& t, const std::string& format) {
+MessageFormat read_message_format(JsonReader& reader) {
+  return message_format_from_name(reader.choice_or("wire_format", std::string(kNative), message_format_names()));
+}
+
+double wire_bytes_per_value(kernels::WireFormat format) {
+  constexpr std::size_t kBlock = runtime::ops::kWireScaleBlock;
+  constexpr std::size_t kValues = kBlock * 4096;  // a multiple of the block: exact overhead
+  return static_cast<double>(kernels::wire_bytes(format, kValues, kBlock)) / kValues;
+}
+
+void apply_wire_format(runtime::Tensor& t, kernels::WireFormat format) {
   t.set_wire_bytes_per_value(wire_bytes_per_value(format));
-  if (!t.is_real() || format == "fp32") return;
-  auto v = t.values();
-  kernels::roundtrip(format_of(format), v.data(), v.data(), v.size(), kScaleBlock);  // in place
+  runtime::ops::quantize_roundtrip(t, format);
+}
+
+void set_allreduce_wire_format(runtime::Tensor& t, kernels::WireFormat format) {
+  t.set_wire_bytes_per_value(wire_bytes_per_value(format));
+  t.set_sum_format(format);
 }
 
 std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer) {
@@ -57,28 +109,14 @@ void deploy_global_copy(World& world, const GlobalCopy& worker0) {
   };
 }
 
-runtime::OptimizerSpec nesterov_spec(double lr, double momentum) {
-  runtime::OptimizerSpec o;
-  o.name = "nesterov";
-  o.lr = lr;
-  o.momentum = momentum;
-  return o;
-}
-
-WireBody to_wire(std::span<const float> values, std::size_t count, const std::string& format,
+WireBody to_wire(std::span<const float> values, std::size_t count, MessageFormat format,
                  double native_bytes_per_value) {
   WireBody body;
-  const double per_value = format == "native" ? native_bytes_per_value : wire_bytes_per_value(format);
+  const double per_value = format ? wire_bytes_per_value(*format) : native_bytes_per_value;
   body.bytes = static_cast<std::uint64_t>(std::ceil(static_cast<double>(count) * per_value));
   body.values.assign(values.begin(), values.end());
-  if (!body.values.empty() && format != "native" && format != "fp32")
-    kernels::roundtrip(format_of(format), body.values.data(), body.values.data(), body.values.size(), kScaleBlock);
+  if (format && !body.values.empty()) runtime::ops::quantize_roundtrip(body.values, *format);
   return body;
-}
-
-const std::vector<std::string>& wire_format_names() {
-  static const std::vector<std::string> names = {"native", "fp32", "bf16", "fp16", "int8", "fp4", "ternary"};
-  return names;
 }
 
 GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer)
@@ -90,13 +128,10 @@ GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const 
   theta_g_.set_wire_bytes_per_value(trainer.params().wire_bytes_per_value());
 }
 
-runtime::Tensor GlobalCopy::outer_gradient(const runtime::Trainer& trainer, const std::string& wire_format) const {
+runtime::Tensor GlobalCopy::outer_gradient(const runtime::Trainer& trainer, kernels::WireFormat wire_format) const {
   runtime::Tensor delta = trainer.is_real() ? runtime::Tensor::zeros(range_.count) : runtime::Tensor::phantom(range_.count);
   if (trainer.is_real()) {
-    const auto m = trainer.params().slice(range_.begin, range_.count);
-    const auto g = theta_g_.values();
-    auto d = delta.values();
-    for (std::size_t i = 0; i < range_.count; ++i) d[i] = g[i] - m[i];
+    runtime::ops::sub(delta.values(), theta_g_.values(), trainer.params().slice(range_.begin, range_.count));
   }
   apply_wire_format(delta, wire_format);
   return delta;
@@ -109,16 +144,12 @@ void GlobalCopy::step(const runtime::Tensor& mean_delta) {
 
 void GlobalCopy::reset_from(const runtime::Trainer& trainer) {
   if (!trainer.is_real()) return;
-  const auto m = trainer.params().slice(range_.begin, range_.count);
-  std::copy(m.begin(), m.end(), theta_g_.values().begin());
+  runtime::ops::copy(theta_g_, trainer.params().slice(range_.begin, range_.count));
 }
 
 void GlobalCopy::merge_into(runtime::Trainer& trainer, double alpha) const {
   if (!trainer.is_real()) return;
-  auto m = trainer.params().slice(range_.begin, range_.count);
-  const auto g = theta_g_.values();
-  const float a = static_cast<float>(alpha);
-  for (std::size_t i = 0; i < range_.count; ++i) m[i] = alpha == 0 ? g[i] : a * m[i] + (1 - a) * g[i];
+  runtime::ops::lerp(trainer.params().slice(range_.begin, range_.count), theta_g_.values(), alpha);
 }
 
 ReplicaState GlobalCopy::state(const World& world) {
@@ -136,6 +167,33 @@ ReplicaState GlobalCopy::state(const World& world) {
 void GlobalCopy::restart_inner(runtime::Trainer& trainer) const {
   merge_into(trainer, 0.0);
   trainer.optimizer().reset();
+}
+
+std::vector<KnobSpec> overlap_knobs(bool on_by_workload) {
+  KnobSpec overlap{"overlap", KnobType::boolean, false, 0, 0, false, {},
+                   "all-reduce in gradient buckets while the backward goes on (false: compute, then one all-reduce)"};
+  if (on_by_workload) {
+    overlap.default_value = nullptr;
+    overlap.meaning += "; default true for transformer and layers workloads in runs without faults";
+    overlap.default_text = "by workload";
+  }
+  return {overlap,
+          {"bucket_cap_MB", KnobType::number, kDefaultBucketCapMB, 0, 1e6, true, {},
+           "gradient bucket size in MiB of wire bytes, as PyTorch DDP's bucket_cap_mb"}};
+}
+
+std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s) {
+  const KnobSpec& knob = knob_of(knobs, "overlap");
+  const bool by_workload = knob.default_value.is_null();
+  const bool overlap = by_workload ? read_boolean(reader, knob, s.workload.has_architecture() && !s.has_faults())
+                                   : read_boolean(reader, knob);
+  if (overlap && s.has_faults())
+    reader.fail("overlap", "expected false in a run with faults (the overlapped step is not modelled under faults yet)");
+  if (overlap && s.workload.measured_compute)
+    reader.fail("overlap", "expected false with compute_time \"measured\" (the overlapped step times layers with the model)");
+  const double cap_MB = read_number(reader, knob_of(knobs, "bucket_cap_MB"));
+  if (!overlap) return std::nullopt;
+  return cap_MB * kBytesPerBucketMB;
 }
 
 }  // namespace geotrain::sim

@@ -4,10 +4,12 @@
 // step theta_g = OuterOpt(theta_g, mean delta).  Size-only runs keep sizes, skip the math.
 #pragma once
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "kernels/quantize.h"
 #include "runtime/optimizer.h"
 #include "runtime/tensor.h"
 #include "runtime/trainer.h"
@@ -16,17 +18,23 @@
 #include "sim/json_reader.h"
 #include "sim/resilience/replica.h"
 #include "sim/scenario.h"
+#include "sim/strategies/catalog.h"
 
 namespace geotrain::sim {
 
 struct OuterConfig {
   runtime::OptimizerSpec optimizer;    // Nesterov by default (DiLoCo); SGD lr 1 = averaging
-  AllreduceAlgo allreduce = AllreduceAlgo::ring;
-  std::string wire_format = "fp32";    // how outer gradients travel: fp32 | bf16 | fp16 | fp4
+  AllreduceAlgo allreduce = allreduce_algo_from_name("ring");
+  kernels::WireFormat wire_format = kernels::WireFormat::fp32;  // how outer gradients travel
 };
 
-// Reads "outer" (an optimizer object), "allreduce" and "wire_format" with the given defaults.
-OuterConfig parse_outer(JsonReader& reader, runtime::OptimizerSpec default_outer);
+// The knobs of the outer loop: "outer" (an optimizer object; `default_outer` when absent),
+// "allreduce" and "wire_format" of the outer gradients.
+std::vector<KnobSpec> outer_knobs(const nlohmann::json& default_outer);
+// Reads them.  REQUIRES: `knobs` holds outer_knobs()'s knobs.
+OuterConfig parse_outer(JsonReader& reader, const std::vector<KnobSpec>& knobs);
+// Adds the outer copy theta_g and its optimizer's state (knobs: the strategy with its defaults).
+void add_outer_state(const nlohmann::json& knobs, StateBytes& state);
 
 // The global copy of parameters [begin, begin+count) and its outer optimizer.
 class GlobalCopy {
@@ -36,7 +44,7 @@ class GlobalCopy {
   const runtime::Tensor& params() const { return theta_g_; }
   // delta = theta_g - theta_m over the range, in `wire_format` (real values pass through the
   // format's quantization once, at the sender; the sum is kept in fp32).
-  runtime::Tensor outer_gradient(const runtime::Trainer& trainer, const std::string& wire_format) const;
+  runtime::Tensor outer_gradient(const runtime::Trainer& trainer, kernels::WireFormat wire_format) const;
   // theta_g = OuterOpt(theta_g, delta).
   void step(const runtime::Tensor& mean_delta);
   // theta_g = theta_m over the range (a fresh start, e.g. after a warm-up).
@@ -63,24 +71,49 @@ class GlobalCopy {
 std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer);
 // Makes worker 0's global copy the deployed model (all workers hold the same one).
 void deploy_global_copy(World& world, const GlobalCopy& worker0);
-// A Nesterov outer optimizer spec.
-runtime::OptimizerSpec nesterov_spec(double lr, double momentum);
+
+// The layer-schedule knobs (sim/layer_schedule.h) of strategies whose all-reduces may overlap
+// the backward: "overlap" and "bucket_cap_MB".  `on_by_workload`: overlap defaults to on for
+// transformer and layers workloads in runs without faults (DDP, as PyTorch DDP); else to off.
+std::vector<KnobSpec> overlap_knobs(bool on_by_workload);
+// Reads them: the bucket cap in bytes when overlap is on, nullopt when it is off.  Asking for
+// overlap with faults or with compute_time "measured" is bad input.
+std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s);
+
+// Reads the wire format knob `key`: one of `allowed` (every kernels::WireFormat when empty), by
+// its kernels::wire_format_name; `fallback` when absent.  Throws BadInput listing the names.
+kernels::WireFormat read_wire_format(JsonReader& reader, std::string_view key, kernels::WireFormat fallback,
+                                     const std::vector<kernels::WireFormat>& allowed = {});
+
+// A strategy message's format, parsed once at load: nullopt is "native" (the workload's
+// wire_bytes_per_param, no quantization: gradient compression off), else a wire format.
+using MessageFormat = std::optional<kernels::WireFormat>;
+// Reads a strategy's "wire_format" knob: "native" (the default) or any wire format name.
+MessageFormat read_message_format(JsonReader& reader);
+// Every wire format's name; the same with "native" first (the choices of a "wire_format" knob).
+std::vector<std::string> wire_format_names();
+std::vector<std::string> message_format_names();
+// The format called `name` (nullopt: native).  REQUIRES: one of message_format_names().
+MessageFormat message_format_from_name(const std::string& name);
 
 // Bytes one value takes on the wire in `format` (per-block scale overhead included).
-double wire_bytes_per_value(const std::string& format);
-// Quantizes and dequantizes a real tensor in `format` (no-op for fp32 and phantom tensors).
-void apply_wire_format(runtime::Tensor& t, const std::string& format);
+double wire_bytes_per_value(kernels::WireFormat format);
+// Sets t's wire format and quantizes and dequantizes its values in it (no-op on the values for
+// fp32 and phantom tensors).
+void apply_wire_format(runtime::Tensor& t, kernels::WireFormat format);
+// For a tensor about to be all-reduced in `format` (ddp, pactrain): sizes its messages by the
+// format and makes the all-reduce round every partial sum it sends, and each complete sum once,
+// through it (runtime::Tensor::sum_format), as a real compressed all-reduce must; the values are
+// left as they are until then.
+void set_allreduce_wire_format(runtime::Tensor& t, kernels::WireFormat format);
 
 // A message body of `count` values in `format`: the values after one quantization round trip
-// (empty for size-only runs, where `values` is empty) and its bytes on the wire.  "native" is
-// the workload's wire_bytes_per_param with no quantization (gradient compression off).
+// (empty for size-only runs, where `values` is empty) and its bytes on the wire.
 struct WireBody {
   std::vector<float> values;
   std::uint64_t bytes = 0;
 };
-WireBody to_wire(std::span<const float> values, std::size_t count, const std::string& format,
+WireBody to_wire(std::span<const float> values, std::size_t count, MessageFormat format,
                  double native_bytes_per_value);
-// The wire formats a strategy's "wire_format" knob accepts ("native" first, the default).
-const std::vector<std::string>& wire_format_names();
 
 }  // namespace geotrain::sim

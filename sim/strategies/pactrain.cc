@@ -2,7 +2,8 @@
 // warm-up, or on a pre-trained checkpoint) into one global mask K, identical on every worker;
 // then each step masks the gradient, compacts the (1-s)N kept entries into a dense vector (no
 // indices on the wire), all-reduces it, scatters it back, steps, and re-applies the mask.
-// Optional ternary quantization of the compact gradient.
+// Optional ternary quantization of the compact gradient: every partial sum of the all-reduce is
+// rounded to ternary before each hop (the complete sum once).
 // Every step (warm-up or sparse) is a round of the group (sim/resilience/), as in DDP; the
 // replica is the parameters, optimizer and mask, so a returning worker, or a group that rolls
 // back to a checkpoint, keeps the mask it pruned with.
@@ -12,7 +13,9 @@
 
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
@@ -26,8 +29,8 @@ constexpr std::uint64_t kMaskBytesPerParam = 1;
 
 class PacTrain final : public Strategy {
  public:
-  PacTrain(double sparsity, int warmup, std::string quantize, AllreduceAlgo algo, std::string checkpoint)
-      : sparsity_(sparsity), warmup_(warmup), quantize_(std::move(quantize)), algo_(algo), checkpoint_(std::move(checkpoint)) {}
+  PacTrain(double sparsity, int warmup, bool ternary, AllreduceAlgo algo, std::string checkpoint)
+      : sparsity_(sparsity), warmup_(warmup), ternary_(ternary), algo_(algo), checkpoint_(std::move(checkpoint)) {}
 
   void prepare(World& world) override {
     masks_.assign(world.trainers.size(), {});
@@ -36,7 +39,7 @@ class PacTrain final : public Strategy {
     std::ifstream in(checkpoint_, std::ios::binary);
     pretrained_.resize(world.trainers[0]->params().numel());
     in.read(reinterpret_cast<char*>(pretrained_.data()), static_cast<std::streamsize>(pretrained_.size() * sizeof(float)));
-    for (auto& t : world.trainers) std::copy(pretrained_.begin(), pretrained_.end(), t->params().values().begin());
+    for (auto& t : world.trainers) runtime::ops::copy(t->params(), pretrained_);
   }
 
   void run(WorkerContext& ctx) override {
@@ -62,7 +65,7 @@ class PacTrain final : public Strategy {
       runtime::Tensor compact = trainer.is_real() ? runtime::Tensor::zeros(kept) : runtime::Tensor::phantom(kept);
       compact.set_wire_bytes_per_value(w.wire_bytes_per_param);
       if (trainer.is_real()) kernels::compact_masked(compact.values().data(), trainer.grads().values().data(), mask.data(), n);
-      if (quantize_ == "ternary") apply_wire_format(compact, "ternary");
+      if (ternary_) set_allreduce_wire_format(compact, kernels::WireFormat::ternary);
       const auto members = resilience::allreduce_round(ctx, step, compact, algo_);
       if (trainer.is_real()) {
         kernels::scatter_masked(trainer.grads().values().data(), compact.values().data(), mask.data(), n);
@@ -93,7 +96,7 @@ class PacTrain final : public Strategy {
   void dense_step(WorkerContext& ctx, runtime::Trainer& trainer, const Workload& w, long step) {
     const double loss = ctx.compute_gradient(w.batch_per_worker);
     const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
-    trainer.optimizer_step(trainer.grads());
+    ctx.optimizer_step(trainer.grads());
     resilience::applied(ctx, step + 1, members);
     ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
   }
@@ -104,7 +107,7 @@ class PacTrain final : public Strategy {
 
   double sparsity_;
   int warmup_;
-  std::string quantize_;
+  bool ternary_;  // quantize the compact gradient to ternary
   AllreduceAlgo algo_;
   std::string checkpoint_;
   std::vector<float> pretrained_;                   // the checkpoint's parameters (real runs)
@@ -113,26 +116,36 @@ class PacTrain final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_pactrain(JsonReader& reader, const Scenario& scenario) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const double sparsity = reader.number_or("sparsity", 0.5, 0, 0.999);
-  const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 20, 0, 100000000));
-  const std::string quantize = reader.choice_or("quantize", "none", {"none", "ternary"});
-  const auto algo = allreduce_algo_from_name(reader.choice_or("allreduce", "ring", allreduce_algo_names()));
-  std::string checkpoint = reader.string_or("checkpoint", "");
-  if (!checkpoint.empty()) {
-    // A raw little-endian fp32 file holding exactly the model's parameters.
-    std::filesystem::path p = checkpoint;
-    if (p.is_relative() && !scenario.file.empty()) p = std::filesystem::path(scenario.file).parent_path() / p;
-    const auto expected = static_cast<std::uintmax_t>(scenario.workload.parameters) * sizeof(float);
-    if (!std::filesystem::is_regular_file(p) || std::filesystem::file_size(p) != expected)
-      reader.fail("checkpoint", "expected a raw fp32 file of exactly " + std::to_string(expected) +
-                                    " bytes (the model's parameters), relative to the scenario's folder");
-    checkpoint = p.string();
-  }
-  auto pactrain = std::make_unique<PacTrain>(sparsity, warmup, quantize, algo, checkpoint);
-  pactrain->traits.on_failure = on_failure;
-  return pactrain;
+StrategyInfo pactrain_strategy() {
+  StrategyInfo info{"pactrain", "PacTrain: prune after a dense warm-up, then all-reduce only the kept (masked) gradients", {}};
+  info.knobs = {{"sparsity", KnobType::number, 0.5, 0, 0.999, false, {}, "share of the weights pruned after the warm-up"},
+                {"warmup_steps", KnobType::integer, 20, 0, 100000000, false, {}, "dense steps before pruning", "", KnobRole::warmup},
+                {"quantize", KnobType::choice, "none", 0, 0, false, {"none", "ternary"}, "quantization of the sparse gradients"},
+                {"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
+                {"checkpoint", KnobType::text, "", 0, 0, false, {},
+                 "raw fp32 file of pretrained parameters (relative to the scenario): no warm-up", "", KnobRole::warm_start}};
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
+    const double sparsity = read_number(reader, knob_of(knobs, "sparsity"));
+    const int warmup = static_cast<int>(read_integer(reader, knob_of(knobs, "warmup_steps")));
+    const bool ternary = read_choice(reader, knob_of(knobs, "quantize")) == "ternary";
+    const auto algo = allreduce_algo_from_name(read_choice(reader, knob_of(knobs, "allreduce")));
+    std::string checkpoint = read_text(reader, knob_of(knobs, "checkpoint"));
+    if (!checkpoint.empty()) {
+      // A raw little-endian fp32 file holding exactly the model's parameters.
+      std::filesystem::path p = checkpoint;
+      if (p.is_relative() && !scenario.file.empty()) p = std::filesystem::path(scenario.file).parent_path() / p;
+      const auto expected = static_cast<std::uintmax_t>(scenario.workload.parameters) * sizeof(float);
+      if (!std::filesystem::is_regular_file(p) || std::filesystem::file_size(p) != expected)
+        reader.fail("checkpoint", "expected a raw fp32 file of exactly " + std::to_string(expected) +
+                                      " bytes (the model's parameters), relative to the scenario's folder");
+      checkpoint = p.string();
+    }
+    return std::make_unique<PacTrain>(sparsity, warmup, ternary, algo, checkpoint);
+  };
+  constexpr double kMaskEntry_B = 1;  // one byte per parameter (kernels/sparse.h)
+  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("mask", kMaskEntry_B); };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -7,7 +7,9 @@
 // are the W warm-up steps, outer round j is round W + j): a warm-up step behaves as DDP's, an
 // outer round as DiLoCo's.
 #include "kernels/reduce.h"
+#include "runtime/ops.h"
 #include "sim/json_reader.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
@@ -35,7 +37,7 @@ class Palsgd final : public Strategy {
     for (; step < warmup_; ++step) {  // plain DDP
       const double loss = ctx.compute_gradient(w.batch_per_worker);
       const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), outer_.allreduce);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
       if (step + 1 == warmup_) global.reset_from(trainer);  // DDP replicas are identical: the mean is any one
       resilience::applied(ctx, step + 1, members);
@@ -47,7 +49,7 @@ class Palsgd final : public Strategy {
         ctx.end_step(0, 0, ctx.group_size());
       } else {
         const double loss = ctx.compute_gradient(w.batch_per_worker);
-        trainer.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
+        ctx.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
         ctx.end_step(w.batch_per_worker, loss, ctx.group_size());
       }
       if ((step - warmup_ + 1) % h_ == 0 || step + 1 == w.steps) {
@@ -68,6 +70,11 @@ class Palsgd final : public Strategy {
   }
   // In the warm-up the outer optimizer starts fresh (as everyone's at the end of the warm-up);
   // afterwards theta_m = theta_g and a fresh inner optimizer.
+  // One round per warm-up step, then one per H steps (the last one at the plan's end).
+  long steps_at_round(const World& world, long round) const override {
+    if (round <= warmup_) return round;
+    return std::min(warmup_ + (round - warmup_) * h_, static_cast<long>(world.scenario.workload.steps));
+  }
   void after_load(WorkerContext& ctx, long round, int) override {
     GlobalCopy& global = *globals_[ctx.rank()];
     if (round < warmup_) global.reset_outer();
@@ -77,10 +84,7 @@ class Palsgd final : public Strategy {
  private:
   static void pull_toward(runtime::Trainer& trainer, const GlobalCopy& global, double strength) {
     if (!trainer.is_real()) return;
-    auto m = trainer.params().values();
-    const auto g = global.params().values();
-    const float k = static_cast<float>(strength);
-    for (std::size_t i = 0; i < m.size(); ++i) m[i] -= k * (m[i] - g[i]);
+    runtime::ops::pull_toward(trainer.params().values(), global.params().values(), static_cast<float>(strength));
   }
 
   int h_;
@@ -93,16 +97,25 @@ class Palsgd final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_palsgd(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const int h = static_cast<int>(reader.integer_or("H", 64, 1, 100000000));
-  const double p = reader.number_or("p", 0.1, 0, 0.99);
-  const double eta = reader.number_or("eta", 0.5, 0, 10);
-  const int warmup = static_cast<int>(reader.integer_or("warmup_steps", 0, 0, 100000000));
+StrategyInfo palsgd_strategy() {
+  StrategyInfo info{"palsgd", "PALSGD: local SGD with probabilistic pseudo-synchronization and a DiLoCo outer step", {}};
+  info.knobs = {{"H", KnobType::integer, 64, 1, 100000000, false, {}, "inner steps between outer syncs", "", KnobRole::sync_period},
+                {"p", KnobType::number, 0.1, 0, 0.99, false, {}, "probability of a pseudo-synchronization per step"},
+                {"eta", KnobType::number, 0.5, 0, 10, false, {}, "pull strength of a pseudo-synchronization"},
+                {"warmup_steps", KnobType::integer, 0, 0, 100000000, false, {}, "synchronous (DDP) steps before the local phase", "",
+                 KnobRole::warmup}};
   // The paper's outer optimizer: Nesterov, momentum 0.9.
-  auto palsgd = std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, nesterov_spec(0.7, 0.9)));
-  palsgd->traits.on_failure = on_failure;
-  return palsgd;
+  for (auto& k : outer_knobs({{"name", "nesterov"}, {"lr", 0.7}, {"momentum", 0.9}})) info.knobs.push_back(std::move(k));
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const int h = static_cast<int>(read_integer(reader, knob_of(knobs, "H")));
+    const double p = read_number(reader, knob_of(knobs, "p"));
+    const double eta = read_number(reader, knob_of(knobs, "eta"));
+    const int warmup = static_cast<int>(read_integer(reader, knob_of(knobs, "warmup_steps")));
+    return std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, knobs));
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) { add_outer_state(knobs, b); };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -25,6 +25,7 @@
 #include "sim/collectives/collectives.h"
 #include "sim/json_reader.h"
 #include "sim/resilience/membership.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/resilience/server_link.h"
@@ -56,8 +57,8 @@ struct Shard {
 
 class ParameterServer final : public Strategy {
  public:
-  ParameterServer(bool sync, int shards, ServerPlacement placement, std::string wire_format)
-      : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(std::move(wire_format)) {}
+  ParameterServer(bool sync, int shards, ServerPlacement placement, MessageFormat wire_format)
+      : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(wire_format) {}
 
   std::vector<ServerPlacement> servers(const Scenario&) const override {
     return std::vector<ServerPlacement>(shard_count_, placement_);
@@ -295,7 +296,7 @@ class ParameterServer final : public Strategy {
   bool sync_;
   int shard_count_;
   ServerPlacement placement_;
-  std::string wire_format_;  // pushes and replies
+  MessageFormat wire_format_;  // pushes and replies
   std::vector<Shard> shards_;
   ServerLink link_;
   std::vector<bool> claim_open_;  // asynchronous under faults: a claimed step not yet pushed
@@ -306,14 +307,33 @@ class ParameterServer final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_parameter_server(JsonReader& reader, const Scenario& scenario) {
-  const bool sync = reader.choice_or("mode", "async", {"async", "sync"}) == "sync";
-  const int shards = static_cast<int>(reader.integer_or("shards", 1, 1, 1024));
-  const auto wire = reader.choice_or("wire_format", "native", wire_format_names());
-  auto ps = std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario), wire);
-  ps->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
-  ps->traits.survives_link_down = false;
-  return ps;
+StrategyInfo parameter_server_strategy() {
+  StrategyInfo info{"parameter_server", "parameter server: workers push gradients to sharded servers that run the optimizer", {}};
+  info.knobs = {{"mode", KnobType::choice, "async", 0, 0, false, {"async", "sync"}, "apply each push at once, or once all have pushed"},
+                {"shards", KnobType::integer, 1, 1, 1024, false, {}, "server nodes, each holding a slice of the parameters"},
+                {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(), "compression of pushes and pulls"},
+                {"server", KnobType::object, nullptr, 0, 0, false, {}, "where the server nodes run: {region, instance, pricing}",
+                 "the first fleet entry's region and instance, on demand"}};
+  info.optimizer_on_workers = false;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
+    const bool sync = read_choice(reader, knob_of(knobs, "mode")) == "sync";
+    const int shards = static_cast<int>(read_integer(reader, knob_of(knobs, "shards")));
+    const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
+    auto strategy = std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario), wire);
+    strategy->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
+    strategy->traits.survives_link_down = false;
+    return strategy;
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string& inner, StateBytes& b) {
+    StateBytes server;  // one whole copy, then divided over the shards
+    server.add_server("weights", kFp32_B);
+    server.add_server(inner + " state", optimizer_state_B_per_param(inner));
+    if (knobs["mode"] == "sync") server.add_server("gradient sum", kFp32_B);
+    const double shards = knobs["shards"].get<double>();
+    b.server_B_per_param = server.server_B_per_param / shards;
+    b.server_items = shards > 1 ? fmt::format("({}) / {:g} shards", server.server_items, shards) : server.server_items;
+  };
+  return info;
 }
 
 }  // namespace geotrain::sim

@@ -1,36 +1,23 @@
-// Strategy registry: name -> factory that parses (and so validates) the strategy's knobs.
-#include <functional>
-#include <map>
+// Strategy registry: the catalog of strategies (sim/strategies/catalog.h), name -> factory that
+// parses (and so validates) the strategy's knobs through their declarations.
+#include <algorithm>
 
 #include <fmt/format.h>
 
 #include "sim/json_reader.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
 namespace {
 
-using Factory = std::function<std::unique_ptr<Strategy>(JsonReader&, const Scenario&)>;
-
-const std::map<std::string, Factory>& factories() {
-  static const std::map<std::string, Factory> table = {{"ddp", make_ddp},
-                                                       {"parameter_server", make_parameter_server},
-                                                       {"easgd", make_easgd},
-                                                       {"gossip", make_gossip},
-                                                       {"diloco", make_diloco},
-                                                       {"local_sgd", make_local_sgd},
-                                                       {"streaming_diloco", make_streaming_diloco},
-                                                       {"palsgd", make_palsgd},
-                                                       {"pactrain", make_pactrain},
-                                                       {"topk", make_topk},
-                                                       {"dgc", make_dgc},
-                                                       {"hivemind", make_hivemind}};
-  return table;
-}
-
 std::unique_ptr<Strategy> build(JsonReader& reader, const Scenario& scenario) {
   const auto name = reader.choice("name", strategy_names());
-  auto strategy = factories().at(name)(reader, scenario);
+  const StrategyInfo& info = *find_strategy(name);
+  const bool wait = info.on_failure && read_choice(reader, on_failure_knob()) == "wait";
+  for (const auto& k : overhead_knobs()) read_number(reader, k);
+  auto strategy = info.make(reader, scenario);
+  if (info.on_failure) strategy->traits.on_failure = wait ? OnFailure::wait : OnFailure::elastic;
   reader.finish();
   return strategy;
 }
@@ -67,10 +54,22 @@ void check_faults(const Strategy& strategy, const std::string& name, const Scena
 
 }  // namespace
 
+const std::vector<StrategyInfo>& strategy_catalog() {
+  static const std::vector<StrategyInfo> catalog = [] {
+    std::vector<StrategyInfo> out = {ddp_strategy(),    parameter_server_strategy(), easgd_strategy(),
+                                     gossip_strategy(), diloco_strategy(),           local_sgd_strategy(),
+                                     streaming_diloco_strategy(), palsgd_strategy(), pactrain_strategy(),
+                                     topk_strategy(),   dgc_strategy(),              hivemind_strategy()};
+    std::sort(out.begin(), out.end(), [](const StrategyInfo& a, const StrategyInfo& b) { return a.name < b.name; });
+    return out;
+  }();
+  return catalog;
+}
+
 const std::vector<std::string>& strategy_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const auto& [name, f] : factories()) out.push_back(name);
+    for (const auto& s : strategy_catalog()) out.push_back(s.name);
     return out;
   }();
   return names;

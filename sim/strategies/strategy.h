@@ -37,20 +37,6 @@ void validate_strategy(JsonReader& reader, const Scenario& scenario);
 // Builds the strategy of a validated scenario.
 std::unique_ptr<Strategy> make_strategy(const Scenario& scenario);
 
-// One entry per strategy file.
-std::unique_ptr<Strategy> make_ddp(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_parameter_server(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_easgd(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_gossip(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_diloco(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_local_sgd(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_streaming_diloco(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_palsgd(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_pactrain(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_topk(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_dgc(JsonReader& reader, const Scenario& scenario);
-std::unique_ptr<Strategy> make_hivemind(JsonReader& reader, const Scenario& scenario);
-
 // Where a strategy's server nodes go: the optional "server" object {region, instance, pricing};
 // defaults to the region and instance type of the first fleet entry, on demand.
 ServerPlacement parse_server_placement(JsonReader& reader, const Scenario& scenario);

@@ -21,6 +21,7 @@
 #include "sim/json_reader.h"
 #include "sim/resilience/membership.h"
 #include "sim/strategies/average.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
@@ -60,7 +61,7 @@ class StreamingDiloco final : public Strategy {
     int step = ctx.restarted() && round >= rounds_ ? w.steps : resume_step(round);
     for (; step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      trainer.optimizer_step(trainer.grads());
+      ctx.optimizer_step(trainer.grads());
       const int t = step + 1;
       while (!pending.empty() && pending.front().apply_at <= t) apply_front(ctx);
       int group = ctx.group_size();
@@ -93,6 +94,11 @@ class StreamingDiloco final : public Strategy {
     return bytes;
   }
   void on_restart(World&, int rank) override { pending_[rank].clear(); }  // its syncs in flight died with it
+  // A replica resuming at round r has taken the steps up to round r - 1's sync (all of them once
+  // every round synced).
+  long steps_at_round(const World& world, long round) const override {
+    return round >= rounds_ ? world.scenario.workload.steps : resume_step(round);
+  }
   void after_load(WorkerContext& ctx, long round, int donor) override {
     const int rank = ctx.rank();
     if (donor >= 0)
@@ -184,19 +190,29 @@ class StreamingDiloco final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_streaming_diloco(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const int h = static_cast<int>(reader.integer_or("H", 100, 1, 100000000));
-  const int fragments = static_cast<int>(reader.integer_or("fragments", 1, 1, 4096));
-  if (fragments > h) reader.fail("fragments", "expected at most H fragments (each needs its own sync step)");
-  const int tau = static_cast<int>(reader.integer_or("tau", 1, 0, 1000000));
-  if (tau >= h) reader.fail("tau", "expected tau < H (one sync of a fragment in flight at a time)");
-  const double alpha = reader.number_or("alpha", 0.5, 0, 1);
+StrategyInfo streaming_diloco_strategy() {
+  StrategyInfo info{"streaming_diloco", "Streaming DiLoCo: DiLoCo syncing strided fragments that overlap later steps", {}};
+  info.knobs = {{"H", KnobType::integer, 100, 1, 100000000, false, {}, "inner steps between syncs of one fragment", "",
+                 KnobRole::sync_period},
+                {"fragments", KnobType::integer, 1, 1, 4096, false, {}, "fragments synced in turn (at most H)"},
+                {"tau", KnobType::integer, 1, 0, 1000000, false, {}, "steps a fragment's sync overlaps (< H)"},
+                {"alpha", KnobType::number, 0.5, 0, 1, false, {}, "share of the local parameters kept when merging"}};
   // The paper's outer Nesterov: lr ~0.4, momentum 0.9.
-  auto streaming = std::make_unique<StreamingDiloco>(h, fragments, tau, alpha, parse_outer(reader, nesterov_spec(0.4, 0.9)));
-  streaming->traits.on_failure = on_failure;
-  streaming->traits.agreement_key = "live_global_copies";
-  return streaming;
+  for (auto& k : outer_knobs({{"name", "nesterov"}, {"lr", 0.4}, {"momentum", 0.9}})) info.knobs.push_back(std::move(k));
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const int h = static_cast<int>(read_integer(reader, knob_of(knobs, "H")));
+    const int fragments = static_cast<int>(read_integer(reader, knob_of(knobs, "fragments")));
+    if (fragments > h) reader.fail("fragments", "expected at most H fragments (each needs its own sync step)");
+    const int tau = static_cast<int>(read_integer(reader, knob_of(knobs, "tau")));
+    if (tau >= h) reader.fail("tau", "expected tau < H (one sync of a fragment in flight at a time)");
+    const double alpha = read_number(reader, knob_of(knobs, "alpha"));
+    auto strategy = std::make_unique<StreamingDiloco>(h, fragments, tau, alpha, parse_outer(reader, knobs));
+    strategy->traits.agreement_key = "live_global_copies";
+    return strategy;
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) { add_outer_state(knobs, b); };
+  return info;
 }
 
 }  // namespace geotrain::sim

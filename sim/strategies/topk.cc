@@ -11,6 +11,7 @@
 #include "kernels/sparse.h"
 #include "sim/json_reader.h"
 #include "sim/resilience/replica.h"
+#include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
@@ -37,11 +38,7 @@ class TopK final : public Strategy {
         const float* g = trainer.grads().values().data();
         if (error_feedback_) kernels::error_feedback_topk(idx.data(), val.data(), residual.data(), g, n, k);
         else kernels::topk_by_magnitude(idx.data(), val.data(), g, n, k);
-        auto p = packed.values();
-        for (std::size_t j = 0; j < k; ++j) {
-          p[j] = val[j];
-          p[k + j] = std::bit_cast<float>(idx[j]);
-        }
+        kernels::pack_pairs(packed.values().data(), val.data(), idx.data(), k);
       }
       // The all-gather leaves `packed` (and the residual) as they were: a retry sends them again,
       // so there is nothing to restore.
@@ -53,8 +50,7 @@ class TopK final : public Strategy {
         std::fill(g.begin(), g.end(), 0.0f);
         const auto a = all.values();
         for (std::size_t m = 0; m < members.size(); ++m)  // the members' rank order: a fixed order of additions
-          for (std::size_t j = 0; j < k; ++j)
-            g[std::bit_cast<std::int32_t>(a[m * 2 * k + k + j])] += a[m * 2 * k + j];
+          kernels::scatter_add_pairs(g.data(), a.data() + m * 2 * k, k);
         kernels::scale(g.data(), 1.0f / static_cast<float>(members.size()), n);
         trainer.optimizer_step(trainer.grads());
       }
@@ -70,21 +66,32 @@ class TopK final : public Strategy {
 
 }  // namespace
 
-std::unique_ptr<Strategy> make_topk(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const double ratio = reader.number_or("ratio", 0.01, 0, 1, true);
-  const bool ef = reader.boolean_or("error_feedback", false);
-  auto topk = std::make_unique<TopK>(ratio, ef);
-  topk->traits.on_failure = on_failure;
-  return topk;
+StrategyInfo topk_strategy() {
+  StrategyInfo info{"topk", "top-k sparsification: each worker sends its largest gradient entries", {}};
+  info.knobs = {{"ratio", KnobType::number, 0.01, 0, 1, true, {}, "share of the gradient's entries sent"},
+                {"error_feedback", KnobType::boolean, false, 0, 0, false, {}, "keep what was not sent and add it next step"}};
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const double ratio = read_number(reader, knob_of(knobs, "ratio"));
+    const bool ef = read_boolean(reader, knob_of(knobs, "error_feedback"));
+    return std::make_unique<TopK>(ratio, ef);
+  };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) {
+    if (knobs["error_feedback"].get<bool>()) b.add_worker("error-feedback residual", kFp32_B);
+  };
+  return info;
 }
 
-std::unique_ptr<Strategy> make_dgc(JsonReader& reader, const Scenario&) {
-  const OnFailure on_failure = parse_on_failure(reader);
-  const double ratio = reader.number_or("ratio", 0.001, 0, 1, true);
-  auto dgc = std::make_unique<TopK>(ratio, true);
-  dgc->traits.on_failure = on_failure;
-  return dgc;
+StrategyInfo dgc_strategy() {
+  StrategyInfo info{"dgc", "deep gradient compression: top-k with error feedback", {}};
+  info.knobs = {{"ratio", KnobType::number, 0.001, 0, 1, true, {}, "share of the gradient's entries sent"}};
+  info.on_failure = true;
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+    const double ratio = read_number(reader, knob_of(knobs, "ratio"));
+    return std::make_unique<TopK>(ratio, true);
+  };
+  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("error-feedback residual", kFp32_B); };
+  return info;
 }
 
 }  // namespace geotrain::sim

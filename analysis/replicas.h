@@ -1,0 +1,38 @@
+// Monte-Carlo over the fault process: the summary of N draws of one scenario (`geotrain run
+// --replicas N`), from their results.json documents: per figure the mean, standard deviation,
+// percentiles and a 95% confidence interval of the mean.  Reads results only (no simulation).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace geotrain::analysis {
+
+// The fault seed of draw `index` of a scenario seeded `seed`: the scenario's own seed for draw 0
+// (one draw is a plain run), then sub-streams of it.  Deterministic.
+std::uint64_t replica_fault_seed(std::uint64_t seed, std::size_t index);
+
+struct Stats {
+  std::size_t n = 0;     // draws that have the figure (time to target: those that reached it)
+  double mean = 0, sd = 0;  // sd: sample standard deviation (n - 1), 0 for one draw
+  double p5 = 0, p50 = 0, p95 = 0;  // percentiles, linear between order statistics
+  double ci95_low = 0, ci95_high = 0;  // mean -+ t(0.975, n - 1) sd / sqrt(n); the mean for one draw
+};
+
+// Statistics of `values` (any order).  REQUIRES: not empty.
+Stats stats_of(std::vector<double> values);
+
+// Student's t quantile at 0.975 for `df` degrees of freedom (table to 30, then Cornish-Fisher).
+double t975(std::size_t df);
+
+// The figures summarized, as (name in the summary, JSON pointer in results.json).
+const std::vector<std::pair<std::string, std::string>>& replica_metrics();
+
+// The summary document of draws `results` (in draw order) whose fault seeds are `fault_seeds`.
+nlohmann::ordered_json replica_summary(const std::vector<nlohmann::ordered_json>& results,
+                                       const std::vector<std::uint64_t>& fault_seeds);
+
+}  // namespace geotrain::analysis

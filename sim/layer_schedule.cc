@@ -1,0 +1,169 @@
+// Gradient buckets in reverse layer order, and the overlapped step: the worker's actor computes,
+// a helper actor (the worker's "NCCL stream") reduces the buckets in launch order as they become
+// ready.  A semaphore counts the ready buckets: deterministic, no simulated time of its own.
+#include "sim/layer_schedule.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Semaphore.hpp>
+
+#include "kernels/check.h"
+#include "kernels/reduce.h"
+#include "sim/collectives/analytic.h"
+#include "sim/collectives/table.h"
+#include "sim/context.h"
+#include "sim/training.h"
+
+namespace geotrain::sim {
+namespace {
+
+// The helper's message channel: apart from channel 0, where the worker's other collectives run.
+constexpr int kBucketChannel = 1;
+
+// Where each layer's values begin in the flat gradient (one more entry: the end, numel).
+std::vector<std::size_t> layer_offsets(const std::vector<runtime::Layer>& layers, std::size_t numel) {
+  std::vector<std::size_t> offsets(layers.size() + 1, 0);
+  double cumulative = 0;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    cumulative += layers[l].parameters;
+    const auto end = static_cast<std::size_t>(std::llround(cumulative));
+    offsets[l + 1] = std::min(std::max(end, offsets[l]), numel);
+  }
+  offsets.back() = numel;
+  return offsets;
+}
+
+// Mean of `bucket`'s values of `grads` over all workers, in `comm`'s context.
+void reduce_bucket(WorkerContext& comm, runtime::Tensor& grads, const GradientBucket& bucket, AllreduceAlgo algo) {
+  if (bucket.count == 0) return;
+  if (bucket.count == grads.numel()) return comm.allreduce_mean(grads, algo);
+  runtime::Tensor part = grads.is_real() ? runtime::Tensor::zeros(bucket.count) : runtime::Tensor::phantom(bucket.count);
+  part.set_wire_bytes_per_value(grads.wire_bytes_per_value());
+  part.set_sum_format(grads.sum_format());
+  if (grads.is_real()) kernels::copy(part.values().data(), grads.slice(bucket.begin, bucket.count).data(), bucket.count);
+  comm.allreduce_mean(part, algo);
+  if (grads.is_real()) kernels::copy(grads.slice(bucket.begin, bucket.count).data(), part.values().data(), bucket.count);
+}
+
+// The step-level span of a step's bucket all-reduces, e.g. "allreduce/ring x 12 buckets".
+std::string bucket_span_name(AllreduceAlgo algo, std::size_t buckets) {
+  return fmt::format("allreduce/{} x {} buckets", allreduce_entry(algo).label, buckets);
+}
+
+// "collective" fidelity: the buckets' closed-form times need no helper actor and no event per
+// bucket: the backward is one compute, the ready times follow from the worker's rate, and the
+// buckets are timed in one meeting once every member's backward is done (the last bucket is
+// ready only then, so no all-reduce could have ended earlier).
+void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
+                      AllreduceAlgo algo) {
+  const double start_s = ctx.now();
+  const double rate = simgrid::s4u::this_actor::get_host()->get_speed();  // FLOP/s (compute_flops' rate)
+  double flops = 0;
+  for (const GradientBucket& bucket : buckets) flops += batch * bucket.backward_flops;
+  ctx.compute_flops(flops, 0, "backward");
+  std::vector<double> ready_s;
+  double done = 0;
+  for (const GradientBucket& bucket : buckets) {
+    done += batch * bucket.backward_flops;
+    ready_s.push_back(start_s + done / rate);
+  }
+  ready_s.back() = ctx.now();
+  std::vector<runtime::Tensor> owned;  // the buckets' tensors (grads itself for a whole-model bucket)
+  owned.reserve(buckets.size());
+  std::vector<runtime::Tensor*> parts;
+  for (const GradientBucket& bucket : buckets) {
+    runtime::Tensor& part = owned.emplace_back(grads.is_real() ? runtime::Tensor::zeros(bucket.count)
+                                                               : runtime::Tensor::phantom(bucket.count));
+    part.set_wire_bytes_per_value(grads.wire_bytes_per_value());
+    part.set_sum_format(grads.sum_format());
+    if (grads.is_real()) kernels::copy(part.values().data(), grads.slice(bucket.begin, bucket.count).data(), bucket.count);
+    parts.push_back(&part);
+  }
+  const double backward_end_s = ctx.now();
+  const AllreduceGroup everyone{ctx.platform().ring_order(), ctx.platform().region_groups()};
+  Recorder& recorder = ctx.world().recorder;
+  recorder.begin_layers(ctx.rank());
+  const auto [first_start_s, last_end_s] = ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, everyone);
+  recorder.end_layers(ctx.rank());
+  recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, last_end_s});
+  if (ctx.now() > backward_end_s)
+    recorder.add_span({ctx.rank(), "communication", "wait overlapped", backward_end_s, ctx.now()});
+  if (!grads.is_real()) return;
+  for (std::size_t k = 0; k < buckets.size(); ++k)
+    kernels::copy(grads.slice(buckets[k].begin, buckets[k].count).data(), owned[k].values().data(), buckets[k].count);
+}
+
+}  // namespace
+
+std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& layers, std::size_t numel,
+                                             double wire_bytes_per_value, double cap_B) {
+  GEOTRAIN_CHECK(!layers.empty() && cap_B > 0, "buckets need layers and a positive cap");
+  const std::vector<std::size_t> offsets = layer_offsets(layers, numel);
+  std::vector<GradientBucket> buckets;
+  double bucket_B = 0;
+  for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
+    const std::size_t values = offsets[l + 1] - offsets[l];
+    const double layer_B = static_cast<double>(values) * wire_bytes_per_value;
+    if (buckets.empty() || (buckets.back().count > 0 && bucket_B + layer_B > cap_B)) {
+      buckets.push_back({offsets[l + 1], 0, l, l, 0});
+      bucket_B = 0;
+    }
+    GradientBucket& b = buckets.back();
+    b.begin = offsets[l];
+    b.count += values;
+    b.first_layer = l;
+    b.backward_flops += layers[l].backward_flops;
+    bucket_B += layer_B;
+  }
+  return buckets;
+}
+
+double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
+                       const ReducedTensor& reduced) {
+  const Workload& w = ctx.scenario().workload;
+  GEOTRAIN_CHECK(!w.measured_compute && !ctx.faults_on(), "overlap needs the compute-time model and no faults");
+  runtime::Trainer& tr = ctx.trainer();
+  // The real pass runs on the pool while the simulated forward goes on; its gradient is complete
+  // before the first bucket is reduced.
+  tr.start_forward_backward(batch, ctx.world().training.pool());
+  ctx.compute_flops(batch * runtime::total_forward_flops(w.layers), batch, "forward");
+  const double loss = tr.finish_forward_backward();
+  runtime::Tensor& tensor = reduced();
+
+  if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
+    analytic_buckets(ctx, batch, tensor, buckets, algo);
+    return loss;
+  }
+  // The spans of each bucket and its backward are per-layer detail (output.trace "layers"); at
+  // "steps" the step shows one backward span and one span of all its bucket all-reduces.
+  Recorder& recorder = ctx.world().recorder;
+  const simgrid::s4u::SemaphorePtr ready = simgrid::s4u::Semaphore::create(0);  // buckets ready, not yet taken
+  double first_start_s = 0, stream_end_s = 0;
+  Overlapped stream = ctx.start_overlapped(kBucketChannel, [&](WorkerContext& comm) {
+    recorder.begin_layers(comm.rank());
+    for (const GradientBucket& bucket : buckets) {
+      ready->acquire();
+      if (&bucket == &buckets.front()) first_start_s = comm.now();
+      reduce_bucket(comm, tensor, bucket, algo);
+    }
+    stream_end_s = comm.now();
+    recorder.end_layers(comm.rank());
+  });
+  const double backward_start_s = ctx.now();
+  recorder.begin_layers(ctx.rank());
+  for (const GradientBucket& bucket : buckets) {
+    ctx.compute_flops(batch * bucket.backward_flops, 0, "backward");
+    ready->release();
+  }
+  recorder.end_layers(ctx.rank());
+  const double backward_end_s = ctx.now();
+  ctx.join(stream);
+  recorder.add_step_span({ctx.rank(), "compute", "backward", backward_start_s, backward_end_s});
+  recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, stream_end_s});
+  return loss;
+}
+
+}  // namespace geotrain::sim

@@ -1,0 +1,70 @@
+// Layer schedules: a data-parallel step whose gradient all-reduce is split into buckets that are
+// reduced while the backward pass goes on (PyTorch DDP's reducer over NCCL).  Not a strategy:
+// strategies call it in place of compute_gradient() + one all-reduce (the atomic step).
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <vector>
+
+#include "runtime/architecture.h"
+#include "runtime/tensor.h"
+#include "sim/collectives/algo.h"
+
+namespace geotrain::sim {
+
+class WorkerContext;
+
+// PyTorch's bucket_cap_mb counts mebibytes (it multiplies by 1024 x 1024), so does bucket_cap_MB.
+inline constexpr double kBytesPerBucketMB = 1024.0 * 1024.0;
+// PyTorch DDP's default bucket_cap_mb (torch.nn.parallel.DistributedDataParallel).
+inline constexpr double kDefaultBucketCapMB = 25;
+
+// The gradients of consecutive layers, reduced by one all-reduce.
+struct GradientBucket {
+  std::size_t begin = 0;       // its first value in the flat gradient
+  std::size_t count = 0;       // values
+  int first_layer = 0;         // its layers are first_layer..last_layer (input-to-output order)
+  int last_layer = 0;
+  double backward_flops = 0;   // per sample, the backward of its layers
+};
+
+// The buckets of a gradient of `numel` values laid out as `layers` (input to output; layer l
+// holds the next round(parameters) values, the last layer ends at numel), in launch order: the
+// backward produces gradients from the last layer to the first, so bucket 0 holds the last
+// layers.  What is modelled of PyTorch DDP (docs of DistributedDataParallel, bucket_cap_mb):
+// gradients are assigned to buckets in reverse order of the parameters, each bucket up to
+// bucket_cap_mb, and a bucket's all-reduce is launched once every gradient in it is ready.  Here
+// a layer is the unit (PyTorch assigns parameter tensors), a new bucket is started when adding
+// the next layer would pass `cap_B` (a layer bigger than the cap is a bucket of its own; PyTorch
+// closes a bucket once it reached the cap and makes its first bucket 1 MiB), layer bytes =
+// values x `wire_bytes_per_value`.  REQUIRES: layers not empty, cap_B > 0.
+std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& layers, std::size_t numel,
+                                             double wire_bytes_per_value, double cap_B);
+
+// What a step's buckets reduce, made once the backward's values are known (the real pass ends
+// before the first bucket is reduced): the gradient itself (DDP), or a tensor of the same length
+// derived from it element by element, e.g. DiLoCo's outer gradient after the inner step.
+using ReducedTensor = std::function<runtime::Tensor&()>;
+
+// One step of data-parallel averaging with overlap, on this worker: the forward of all layers,
+// then the backward bucket by bucket; when a bucket's backward is done its all-reduce (mean over
+// all workers, `algo`) of `reduced()`'s values in that bucket may start, and the buckets'
+// all-reduces run one after another in launch order (one NCCL stream) in a helper actor, beside
+// the rest of the backward.  Returns the loss once the last bucket is reduced (the tensor holds
+// the mean).  Real values: one bucket reduces the tensor itself (the atomic step's values bit for
+// bit); with several, each bucket is a ring of its own, so an element's additions start at
+// another member than in the one-bucket ring and the mean may differ in the last bits (as in
+// PyTorch, where the bucket size changes the order of additions too).  The tensor's wire bytes
+// and sum format ride along.  REQUIRES: buckets from gradient_buckets() for the gradient's
+// numel() and the workload's layers; reduced() of that numel; no faults; the compute-time model
+// (not "measured").
+double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
+                       const ReducedTensor& reduced);
+
+// DDP's step: the buckets reduce the gradient `grads` itself.
+inline double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& grads,
+                                       const std::vector<GradientBucket>& buckets, AllreduceAlgo algo) {
+  return overlapped_step(ctx, batch, buckets, algo, [&grads]() -> runtime::Tensor& { return grads; });
+}
+
+}  // namespace geotrain::sim

@@ -1,0 +1,64 @@
+// Google Benchmark of the layer schedule's cost: a 48-layer transformer (GPT-2 XL's shape), DDP
+// ring, 64 workers in two regions, collective fidelity, 20 steps, with the atomic step
+// ("overlap": false) as the baseline in the same binary, and overlap with 25 MiB buckets at
+// output.trace "steps" (the default) and "layers".  The time is perf.run_wall_s (the simulation,
+// not the writing of files); each run is a fresh process (one SimGrid engine per process).
+// Run: build/tests/geotrain_overlap_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <string>
+
+#include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
+
+#include "sim/isolate.h"
+#include "sim/run.h"
+#include "sim/scenario.h"
+
+namespace {
+
+using namespace geotrain;
+
+constexpr int kSteps = 20;
+
+nlohmann::json scenario(bool overlap, const std::string& trace) {
+  auto s = nlohmann::json::parse(R"({
+    "name": "overlap-bench", "seed": 1,
+    "topology": {"name": "two-regions",
+      "regions": [{"name": "us", "cloud": "c", "continent": "north_america", "lan_latency_ms": 0.05},
+                  {"name": "eu", "cloud": "c", "continent": "europe", "lan_latency_ms": 0.05}],
+      "links": [{"a": "us", "b": "eu", "latency_ms": 50, "capacity_Gbps": 100}],
+      "instance_types": {"8xa100": {"gpus": 8, "gpu_peak_tflops": 312, "utilization": 0.4, "nic_Gbps": 100,
+                                    "hbm_GBps": 1555, "usd_per_hour": {"on_demand": 29.39, "spot": 8.8}}},
+      "egress_usd_per_GB": {"c": {"cross_zone": 0.01, "same_continent": 0.02, "inter_continent": 0.08, "internet": 0.12}}},
+    "fleet": [{"region": "us", "instance": "8xa100", "count": 32}, {"region": "eu", "instance": "8xa100", "count": 32}],
+    "workload": {"model": {"type": "transformer", "layers": 48, "d_model": 1600, "heads": 25, "seq_len": 1024, "vocab": 50257},
+                 "optimizer": {"name": "adamw", "lr": 0.0001}, "batch_per_worker": 8, "steps": 20},
+    "strategy": {"name": "ddp", "allreduce": "ring"},
+    "network": {"fidelity": "collective"}})");
+  s["workload"]["steps"] = kSteps;
+  s["strategy"]["overlap"] = overlap;
+  s["output"] = {{"trace", trace}};
+  return s;
+}
+
+void measure(benchmark::State& state, bool overlap, const std::string& trace) {
+  const auto s = scenario(overlap, trace);
+  for (auto _ : state) {
+    const double seconds = std::stod(sim::run_isolated([&s] {
+      const auto out = sim::run_scenario(sim::parse_scenario(s, "bench.json"));
+      return std::to_string(out.results["perf"]["run_wall_s"].get<double>());
+    }));
+    state.SetIterationTime(seconds);
+  }
+}
+
+void BM_AtomicStep(benchmark::State& state) { measure(state, false, "steps"); }
+void BM_OverlapTraceSteps(benchmark::State& state) { measure(state, true, "steps"); }
+void BM_OverlapTraceLayers(benchmark::State& state) { measure(state, true, "layers"); }
+
+BENCHMARK(BM_AtomicStep)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_OverlapTraceSteps)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_OverlapTraceLayers)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
