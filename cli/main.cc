@@ -283,6 +283,7 @@ int main(int argc, char** argv) {
   geotrain::cli::add_topo_command(app, exit_code);
   geotrain::cli::add_sweep_command(app, exit_code);
   geotrain::cli::add_check_command(app, exit_code);
+  geotrain::cli::add_schema_command(app, exit_code);
   geotrain::cli::add_validate_command(app, exit_code);
   geotrain::cli::add_report_command(app, exit_code);
   geotrain::cli::add_strategies_command(app, exit_code);

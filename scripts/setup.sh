@@ -9,6 +9,7 @@ packages=(cmake g++ make pkg-config
           libcli11-dev libfmt-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist
           libnlopt-cxx-dev  # geotrain calibrate's least-squares fits
           python3  # the regression suite (results.json without perf) and tests/csv_roundtrip.py (CSV read back)
+          python3-jsonschema  # tests/schema_check.py: shipped scenarios against `geotrain schema`
           chromium fonts-dejavu-core)  # only for the headless-browser test of `geotrain report` pages
 missing=()
 for p in "${packages[@]}"; do
