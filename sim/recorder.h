@@ -109,7 +109,12 @@ class Recorder {
   // The run ended at end_s: what is still counted in flight (a message nobody took, a transfer a
   // fault cut off) stops counting there, so every counter ends at 0.
   void close_wan_in_flight(double end_s);
-  const std::vector<WanInFlightSample>& wan_in_flight() const { return wan_samples_; }
+  // `bytes` in flight from region src to region dst from start_s to end_s, times that need not
+  // follow the clock (collective fidelity's bucketed all-reduce times its buckets ahead).
+  void add_wan_window(int src_region, int dst_region, std::int64_t bytes, double start_s, double end_s);
+  // The samples: per WAN pair, the bytes in flight after all changes at each time, in time order
+  // (ties in the order the changes were made).
+  std::vector<WanInFlightSample> wan_in_flight() const;
 
   // timeline.csv; train_loss is empty on rows without a reported loss and everywhere when
   // `real_losses` is false (size-only runs report no loss).
@@ -134,8 +139,7 @@ class Recorder {
   int losses_ = 0;
   std::vector<TimelineRow> rows_;
   std::map<std::pair<int, int>, std::int64_t> wan_in_flight_B_;        // (src, dst) region: now
-  std::map<std::pair<int, int>, std::size_t> wan_last_sample_;         // its latest sample
-  std::vector<WanInFlightSample> wan_samples_;                          // in time order
+  std::vector<WanInFlightSample> wan_changes_;  // .bytes: the change, in the order made
 };
 
 // nccl-tests bus bandwidth factor for an operation over `ranks` ranks.

@@ -122,6 +122,36 @@ TEST(Trace, CollectiveFidelityCountsEachCollectivesBytesPerPair) {
   }
 }
 
+// Collective fidelity with DDP's overlapped buckets (four layers of 1 MB, one bucket each, timed
+// ahead of the clock): each bucket's WAN bytes of a pair are in flight while the bucket runs, one
+// bucket at a time on the stream, so the rises of a counter add up to the pair's bytes.
+TEST(Trace, OverlappedBucketsCountWhileEachBucketRuns) {
+  constexpr int kSteps = 2;
+  json s = three_region_ring("collective", kSteps);
+  json layers = json::array();
+  for (int l = 0; l < 4; ++l)
+    layers.push_back({{"name", "l" + std::to_string(l)}, {"parameters", 250000}, {"forward_flops", 1e9}, {"backward_flops", 2e9}});
+  s["workload"]["model"] = {{"type", "layers"}, {"layers", layers}};
+  s["strategy"] = {{"name", "ddp"}, {"allreduce", "ring"}, {"overlap", true}, {"bucket_cap_MB", 1}};
+  const TraceRun run = run_traced(s);
+  const auto tracks = counters(run.trace);
+  const auto links = wan_link_bytes(run.results);
+  ASSERT_FALSE(links.empty());
+  ASSERT_EQ(tracks.size(), links.size());
+  for (const auto& [key, samples] : tracks) {
+    double rises = 0;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      EXPECT_GE(samples[i].second, 0) << key.second;
+      if (i > 0) {
+        EXPECT_GT(samples[i].first, samples[i - 1].first) << key.second << ": one sample per time, in order";
+      }
+      rises += samples[i].second;
+    }
+    EXPECT_EQ(rises, links.at(key)) << key.second;
+    EXPECT_EQ(samples.back().second, 0) << key.second;
+  }
+}
+
 TEST(Trace, SameScenarioSameTrace) {
   const json s = three_region_ring("message", 2);
   EXPECT_EQ(run_traced(s).trace.dump(), run_traced(s).trace.dump());

@@ -239,7 +239,12 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
       m->spans.emplace_back(start_s, end_s);
       m->peak_phase_B = std::max(m->peak_phase_B, timed.peak_phase_B);
       if (t.is_real()) ring_order_mean(m->parts[k]);
-      for (const auto& [regions, sum] : timed.by_regions) ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
+      for (const auto& [regions, sum] : timed.by_regions) {
+        ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
+        if (regions.first != regions.second)  // the trace's WAN counter: the bucket's bytes while it runs
+          ctx.world().recorder.add_wan_window(regions.first, regions.second, static_cast<std::int64_t>(sum.first),
+                                              start_s, end_s);
+      }
     }
     for (auto& actor : m->waiting) actor->resume();
     ledger.add_in_flight(static_cast<double>(m->peak_phase_B));  // one bucket at a time on the stream
