@@ -53,7 +53,8 @@ const nlohmann::json* knob_with_role(const nlohmann::json& catalog, const nlohma
 // The value of an integer knob: the strategy's, else the catalog's default.
 int knob_value(const nlohmann::json& strategy, const nlohmann::json& knob) {
   const std::string name = knob.at("name");
-  return static_cast<int>((strategy.contains(name) ? strategy[name] : knob.at("default")).get<double>());
+  const nlohmann::json& value = strategy.contains(name) ? strategy[name] : knob.at("default");
+  return value.is_number() ? static_cast<int>(value.get<double>()) : 0;  // null: depends on the scenario
 }
 
 std::vector<Candidate> listed_candidates(const DeploymentShape& shape) {

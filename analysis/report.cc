@@ -30,6 +30,7 @@ code{font-size:12px;background:#f3f4f6;padding:1px 4px;border-radius:3px}
 .charts{display:flex;flex-wrap:wrap;gap:18px 24px;margin:6px 0 14px}
 figure{margin:0;flex:1 1 460px;min-width:0}
 figure.wide{flex-basis:100%;margin:6px 0 12px}
+.charts figure:last-child:nth-child(odd):not(:first-child){flex-grow:0;flex-basis:calc(50% - 12px)}
 figcaption{font-weight:600;margin:2px 0 4px}
 svg{width:100%;height:auto;display:block}
 svg text{font-family:inherit}
@@ -59,10 +60,10 @@ svg text{font-family:inherit}
 .sw.box{width:12px;height:12px;border:0;background:var(--c)}
 .note{color:#666;font-size:12px;margin:4px 0}
 .empty{color:#666;font-style:italic;padding:14px;border:1px dashed #ccc;background:#fafafa;margin:6px 0}
-table{border-collapse:collapse;font-size:13px;margin:8px 0}
-th,td{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+table{border-collapse:collapse;font-size:13px;margin:8px 0;max-width:100%}
+th,td{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f6f7f9}
-.n{text-align:right;font-variant-numeric:tabular-nums}
+.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.sum td{font-weight:600;border-top:1px solid #ccc}
 tr.front td{background:#fff8e6}
 td.id{white-space:nowrap;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}

@@ -128,13 +128,18 @@ std::vector<TimelineRow> read_timeline(const std::string& file) {
     if (it == header.end()) throw_input_error(file, "line 1", "no column " + name, "expected the columns of timeline.csv (README.md)");
     at.push_back(static_cast<std::size_t>(it - header.begin()));
   }
+  const auto& header = records[0].cells;
+  const auto alive_at = std::find(header.begin(), header.end(), "alive_workers");
   std::vector<TimelineRow> rows;
   for (std::size_t r = 1; r < records.size(); ++r) {
     const auto& rec = records[r];
     std::vector<std::optional<double>> v;
     for (std::size_t k = 0; k < kColumns.size(); ++k)
       v.push_back(cell_number(rec.cells[at[k]], file, rec.line, kColumns[k], k >= 7));  // train_loss on: may be empty
-    rows.push_back({*v[0], *v[1], *v[2], *v[3], *v[4], *v[5], *v[6], v[7].value_or(0), v[8], v[9]});
+    rows.push_back({*v[0], *v[1], *v[2], *v[3], *v[4], *v[5], *v[6], v[7].value_or(0), v[8], v[9], std::nullopt});
+    if (alive_at != header.end())
+      rows.back().alive_workers =
+          cell_number(rec.cells[static_cast<std::size_t>(alive_at - header.begin())], file, rec.line, "alive_workers", false);
   }
   return rows;
 }

@@ -40,9 +40,11 @@ struct TimelineRow {
   double wan_bytes = 0;                                     // bytes, cumulative
   double train_loss = 0;                                    // 0 where the cell is empty (size-only runs)
   std::optional<double> test_loss, test_accuracy;           // only on evaluated rows
+  std::optional<double> alive_workers;                      // workers up; absent from older files
 };
 
-// The rows of a timeline.csv (columns found by name; extra columns ignored).
+// The rows of a timeline.csv (columns found by name; extra columns ignored; alive_workers
+// optional).
 std::vector<TimelineRow> read_timeline(const std::string& file);
 
 enum class Activity { compute, communication, overlapped, other };  // trace.json "cat"

@@ -41,11 +41,11 @@ std::string summary_html(const Json& r, const std::string& file) {
   auto pct = [](double f) { return num(100 * f) + "%"; };
   std::vector<Fact> facts = {
       {"workers", num(number_at(r, keys::pointer(keys::kWorkers), file))},
-      {"simulated time (s)", num(number_at(r, keys::pointer(keys::kSimulatedS), file))},
+      {"simulated time", duration_text(number_at(r, keys::pointer(keys::kSimulatedS), file))},
       {"samples", num(number_at(r, keys::pointer(keys::kSamples), file))},
       {"throughput (samples/s)", or_dash(opt(keys::pointer(keys::kThroughput)), num)},
-      {"compute per worker (s)", or_dash(opt(keys::pointer(keys::kTimeBreakdown, keys::time::kCompute)), num)},
-      {"communication exposed (s)", or_dash(opt(keys::pointer(keys::kTimeBreakdown, keys::time::kCommunicationExposed)), num)},
+      {"compute per worker", or_dash(opt(keys::pointer(keys::kTimeBreakdown, keys::time::kCompute)), duration_text)},
+      {"communication exposed", or_dash(opt(keys::pointer(keys::kTimeBreakdown, keys::time::kCommunicationExposed)), duration_text)},
       {"compute cost ($)", usd_text(number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kCompute), file))},
       {"egress cost ($)", usd_text(number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kEgress), file))},
       {"total cost ($)", usd_text(number_at(r, keys::pointer(keys::kCostUsd, keys::cost::kTotal), file))},
@@ -62,7 +62,7 @@ std::string summary_html(const Json& r, const std::string& file) {
     facts.push_back({"target", target.contains("metric") && target.contains("value")
                                    ? value_text(target["metric"]) + " " + value_text(target["value"])
                                    : value_text(target)});
-    facts.push_back({"time to target (s)", or_dash(opt(keys::pointer(keys::kConvergence, keys::convergence::kTimeToTargetS)), num)});
+    facts.push_back({"time to target", or_dash(opt(keys::pointer(keys::kConvergence, keys::convergence::kTimeToTargetS)), duration_text)});
     facts.push_back({"cost to target ($)", or_dash(opt(keys::pointer(keys::kConvergence, keys::convergence::kCostToTargetUsd)), usd_text)});
   }
   if (r.contains(keys::kStopReason) && r[keys::kStopReason].is_string()) facts.push_back({"stopped early", r[keys::kStopReason].get<std::string>()});
@@ -78,9 +78,10 @@ void add_target(Chart& chart, const Json& r, const std::string& metric, double s
   chart.y_reference_label = "target " + num(*chart.y_reference) + (scale == 100 ? "%" : "");
 }
 
-// Loss and accuracy against one x (simulated time, or dollars).
+// Loss and accuracy against one x (simulated time, or dollars), divided by x_unit (seconds per hour
+// for a time axis in hours, else 1).
 std::string progress_pair(const std::vector<TimelineRow>& rows, const Json& r, const std::string& x_name, const std::string& x_label,
-                          double TimelineRow::*x_of, bool has_loss) {
+                          double TimelineRow::*x_of, double x_unit, bool has_loss) {
   Chart loss = chart_of("Loss vs " + x_name, x_label, "loss (unitless)");
   Chart acc = chart_of("Test accuracy vs " + x_name, x_label, "test accuracy (%)");
   Series train = series_of("train loss (mean since the previous row)", colour(0));
@@ -88,9 +89,10 @@ std::string progress_pair(const std::vector<TimelineRow>& rows, const Json& r, c
   Series accuracy = series_of("test accuracy (evaluations)", colour(2));
   test_loss.markers = accuracy.markers = true;
   for (const auto& row : rows) {
-    if (has_loss) train.points.emplace_back(row.*x_of, row.train_loss);
-    if (row.test_loss) test_loss.points.emplace_back(row.*x_of, *row.test_loss);
-    if (row.test_accuracy) accuracy.points.emplace_back(row.*x_of, 100 * *row.test_accuracy);
+    const double x = row.*x_of / x_unit;
+    if (has_loss) train.points.emplace_back(x, row.train_loss);
+    if (row.test_loss) test_loss.points.emplace_back(x, *row.test_loss);
+    if (row.test_accuracy) accuracy.points.emplace_back(x, 100 * *row.test_accuracy);
   }
   loss.series = {train, test_loss};
   acc.series = {accuracy};
@@ -104,18 +106,44 @@ std::string progress_pair(const std::vector<TimelineRow>& rows, const Json& r, c
   return html;
 }
 
+// Workers up over simulated time (timeline.csv's alive_workers), for runs with faults or whose
+// count changed: a step line that holds each row's count until the next row.  "" otherwise.
+std::string alive_html(const std::vector<TimelineRow>& rows, const Json& r, const TimeUnit& unit) {
+  const bool faults = r.contains("faults") && r["faults"].is_object();
+  bool changed = false;
+  for (const auto& row : rows) {
+    if (!row.alive_workers) return "";
+    changed = changed || *row.alive_workers != *rows.front().alive_workers;
+  }
+  if (!faults && !changed) return "";
+  Chart chart = chart_of("Workers alive vs simulated time", std::string("simulated time (") + unit.name + ")", "workers alive (workers)");
+  Series alive = series_of("workers alive (timeline.csv rows)", colour(3));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const double x = rows[i].time_s / unit.seconds;
+    if (i > 0 && *rows[i].alive_workers != *rows[i - 1].alive_workers) alive.points.emplace_back(x, *rows[i - 1].alive_workers);
+    alive.points.emplace_back(x, *rows[i].alive_workers);
+  }
+  chart.series = {alive};
+  chart.x_from_zero = chart.y_from_zero = true;
+  if (faults && r["faults"].contains("preemptions") && r["faults"]["preemptions"].is_number())
+    chart.notes.push_back(fmt::format("{} preemptions in this run (results.json faults).", num(r["faults"]["preemptions"].get<double>())));
+  return chart_html(chart);
+}
+
 std::string progress_html(const std::vector<TimelineRow>& rows, const Json& r) {
   if (rows.empty()) return "<p class=\"empty\">timeline.csv has no rows: no progress to plot</p>";
+  const TimeUnit unit = time_unit(rows.back().time_s);
+  const std::string time_label = std::string("simulated time (") + unit.name + ")";
   const bool has_loss = std::any_of(rows.begin(), rows.end(), [](const TimelineRow& t) { return t.train_loss != 0; });
   const bool has_eval = std::any_of(rows.begin(), rows.end(), [](const TimelineRow& t) { return t.test_loss.has_value(); });
   std::string html;
   if (!has_loss && !has_eval)
     html += "<p class=\"empty\">no evaluations in this run (size-only workload: no loss or accuracy to plot)</p>";
   else
-    html += "<div class=\"charts\">" + progress_pair(rows, r, "simulated time", "simulated time (s)", &TimelineRow::time_s, has_loss) +
-            progress_pair(rows, r, "dollars", "total cost so far ($)", &TimelineRow::total_usd, has_loss) + "</div>";
-  Chart cost = chart_of("Cumulative cost vs simulated time", "simulated time (s)", "cost so far ($)");
-  Chart samples = chart_of("Samples vs simulated time", "simulated time (s)", "samples trained (samples)");
+    html += "<div class=\"charts\">" + progress_pair(rows, r, "simulated time", time_label, &TimelineRow::time_s, unit.seconds, has_loss) +
+            progress_pair(rows, r, "dollars", "total cost so far ($)", &TimelineRow::total_usd, 1, has_loss) + "</div>";
+  Chart cost = chart_of("Cumulative cost vs simulated time", time_label, "cost so far ($)");
+  Chart samples = chart_of("Samples vs simulated time", time_label, "samples trained (samples)");
   Series compute = series_of("compute (instances)", colour(0));
   Series egress = series_of("egress", colour(1));
   Series total = series_of("total", colour(6));
@@ -123,15 +151,16 @@ std::string progress_html(const std::vector<TimelineRow>& rows, const Json& r) {
   total.dashed = true;
   for (Series* s : {&compute, &egress, &total, &trained}) s->points.emplace_back(0, 0);  // cumulative: nothing at time 0
   for (const auto& row : rows) {
-    compute.points.emplace_back(row.time_s, row.compute_usd);
-    egress.points.emplace_back(row.time_s, row.egress_usd);
-    total.points.emplace_back(row.time_s, row.total_usd);
-    trained.points.emplace_back(row.time_s, row.samples);
+    const double x = row.time_s / unit.seconds;
+    compute.points.emplace_back(x, row.compute_usd);
+    egress.points.emplace_back(x, row.egress_usd);
+    total.points.emplace_back(x, row.total_usd);
+    trained.points.emplace_back(x, row.samples);
   }
   cost.series = {compute, egress, total};
   samples.series = {trained};
   cost.x_from_zero = cost.y_from_zero = samples.x_from_zero = samples.y_from_zero = true;
-  return html + "<div class=\"charts\">" + chart_html(cost) + chart_html(samples) + "</div>";
+  return html + "<div class=\"charts\">" + chart_html(cost) + chart_html(samples) + alive_html(rows, r, unit) + "</div>";
 }
 
 std::vector<LinkTraffic> read_links(const Json& r, const std::string& file) {

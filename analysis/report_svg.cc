@@ -18,6 +18,23 @@ constexpr double kChartWidth = 520, kChartHeight = 300;      // half the page
 constexpr double kWideWidth = 1040, kWideHeight = 440;       // the whole page width
 constexpr double kMarginLeft = 66, kMarginRight = 18, kMarginTop = 14, kMarginBottom = 46;
 constexpr int kTargetTicks = 5;
+// The y axis label (rotated, 12px) is centred at kYLabelX; its glyphs reach kYLabelBand.  Tick
+// labels (11px) end kTickGap left of the frame; kTickCharWidth is a generous width per character.
+constexpr double kYLabelX = 14, kYLabelBand = 22, kTickGap = 6, kTickCharWidth = 6.6;
+
+// The right margin that keeps the last x tick label (centred on its tick) inside the chart.
+double right_margin(const Scale& x) {
+  const auto ticks = x.ticks();
+  const double half = ticks.empty() ? 0 : kTickCharWidth * static_cast<double>(x.tick_text(ticks.back()).size()) / 2;
+  return std::max(kMarginRight, half + 2);
+}
+
+// The left margin that keeps the y tick labels right of the y axis label: at least kMarginLeft.
+double left_margin(const Scale& y) {
+  std::size_t longest = 0;
+  for (const double t : y.ticks()) longest = std::max(longest, y.tick_text(t).size());
+  return std::max(kMarginLeft, kYLabelBand + kTickCharWidth * static_cast<double>(longest) + kTickGap + 4);
+}
 
 std::string px(double v) { return fmt::format("{:.1f}", v); }
 
@@ -56,7 +73,7 @@ std::string axes_svg(const Scale& x, const Scale& y, const Chart& chart) {
   std::string svg;
   for (const double t : y.ticks()) {
     svg += fmt::format("<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>", px(x.px_lo), px(x.px_hi), px(y(t)), px(y(t)));
-    svg += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", px(x.px_lo - 6), px(y(t) + 4),
+    svg += fmt::format("<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", px(x.px_lo - kTickGap), px(y(t) + 4),
                        escape(y.tick_text(t)));
   }
   for (const double t : x.ticks()) {
@@ -68,8 +85,8 @@ std::string axes_svg(const Scale& x, const Scale& y, const Chart& chart) {
                      px(x.px_hi - x.px_lo), px(y.px_lo - y.px_hi));
   svg += fmt::format("<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", px((x.px_lo + x.px_hi) / 2),
                      px(y.px_lo + kMarginBottom - 8), escape(chart.x_label));
-  svg += fmt::format("<text class=\"axis\" transform=\"translate(14,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
-                     px((y.px_lo + y.px_hi) / 2), escape(chart.y_label));
+  svg += fmt::format("<text class=\"axis\" transform=\"translate({},{}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+                     px(kYLabelX), px((y.px_lo + y.px_hi) / 2), escape(chart.y_label));
   return svg;
 }
 
@@ -116,6 +133,21 @@ std::string escape(std::string_view text) {
   return out;
 }
 
+std::string thousands(std::string fixed) {
+  const std::size_t digits_from = fixed[0] == '-' ? 1 : 0;
+  std::size_t point = fixed.find('.');
+  if (point == std::string::npos) point = fixed.size();
+  for (std::size_t at = point; at > digits_from + 3; at -= 3) fixed.insert(at - 3, ",");
+  return fixed;
+}
+
+std::string shortened(const std::string& text, std::size_t max_chars) {
+  if (text.size() <= max_chars || max_chars < 2) return text;
+  std::size_t cut = max_chars - 1;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+  return text.substr(0, cut) + "…";
+}
+
 std::string num(double v) {
   if (!std::isfinite(v)) return std::isnan(v) ? "NaN" : (v > 0 ? "inf" : "-inf");
   if (v == 0) return "0";
@@ -127,14 +159,24 @@ std::string num(double v) {
       s.erase(s.find_last_not_of('0') + 1);
       if (s.back() == '.') s.pop_back();
     }
-    return s;
+    return thousands(s);
   }
   return fmt::format("{:.3e}", v);
 }
 
 std::string usd_text(double usd) {
-  if (std::fabs(usd) >= 1) return fmt::format("${:.2f}", usd);
+  if (std::fabs(usd) >= 1) return "$" + thousands(fmt::format("{:.2f}", usd));
   return fmt::format("${}", num(std::stod(fmt::format("{:.3g}", usd))));
+}
+
+TimeUnit time_unit(double max_s) {
+  if (max_s > kHoursFromSeconds) return {"h", kSecondsPerHour};
+  return {"s", 1};
+}
+
+std::string duration_text(double seconds) {
+  const TimeUnit unit = time_unit(std::fabs(seconds));
+  return num(seconds / unit.seconds) + " " + unit.name;
 }
 
 std::string bytes_text(double bytes) {
@@ -196,7 +238,7 @@ std::string Scale::tick_text(double v) const {
   if (log || std::fabs(v) >= 1e7 || step < 1e-4) return num(v);
   const int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9)));
   std::string s = fmt::format("{:.{}f}", v, decimals);
-  return s == "-0" ? "0" : s;
+  return s == "-0" ? "0" : thousands(s);
 }
 
 Scale make_scale(const std::vector<double>& values, bool from_zero, bool log, double px_lo, double px_hi) {
@@ -237,8 +279,9 @@ std::string chart_html(const Chart& chart) {
     ys.push_back(*chart.y_reference * (1 - kReferenceRoom));
   }
   const double width = chart.wide ? kWideWidth : kChartWidth, height = chart.wide ? kWideHeight : kChartHeight;
-  const Scale x = make_scale(xs, chart.x_from_zero, chart.log_x, kMarginLeft, width - kMarginRight);
   const Scale y = make_scale(ys, chart.y_from_zero, chart.log_y, height - kMarginBottom, kMarginTop);
+  Scale x = make_scale(xs, chart.x_from_zero, chart.log_x, left_margin(y), width - kMarginRight);
+  x.px_hi = width - right_margin(x);  // ticks are in data units: the pixels do not change them
   std::vector<std::string> notes = chart.notes;
   std::string svg = fmt::format("<svg viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">", width, height,
                                 escape(chart.title));
@@ -261,6 +304,7 @@ std::string bars_html(const std::string& title, const std::string& x_label, cons
   std::size_t longest = 0;
   for (const auto& b : bars) values.push_back(b.value), longest = std::max(longest, b.label.size());
   const double label_width = std::clamp(kCharWidth * static_cast<double>(longest) + 16, kMinLabelWidth, kMaxLabelWidth);
+  const auto label_chars = static_cast<std::size_t>((label_width - 16) / kCharWidth);
   const Scale x = make_scale(values, true, false, label_width, kWidth - kValueWidth);
   const double height = kTop + kRow * static_cast<double>(bars.size()) + kAxis;
   const double axis_y = kTop + kRow * static_cast<double>(bars.size());
@@ -273,7 +317,7 @@ std::string bars_html(const std::string& title, const std::string& x_label, cons
     const auto& b = bars[i];
     const double top = kTop + kRow * static_cast<double>(i) + (kRow - kBarHeight) / 2;
     svg += fmt::format("<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", px(label_width - 8),
-                       px(top + kBarHeight - 3), escape(b.label));
+                       px(top + kBarHeight - 3), escape(shortened(b.label, label_chars)));
     svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"{}><title>{}: {}</title></rect>", px(x(0)),
                        px(top), px(std::max(0.0, x(b.value) - x(0))), px(kBarHeight), escape(b.colour),
                        b.attrs.empty() ? "" : " " + b.attrs, escape(b.label), escape(value_text(b.value)));

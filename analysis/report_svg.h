@@ -15,10 +15,29 @@ namespace geotrain::analysis::report {
 // Escapes &, <, >, " and ' so any text is safe inside HTML/SVG text and attribute values.
 std::string escape(std::string_view text);
 
-// Text for people: up to 4 significant digits, no exponent for ordinary magnitudes.
+// Text for people: up to 4 significant digits, no exponent for ordinary magnitudes, thousands
+// separated by commas ("1,234,567", "12,350", "0.5").
 std::string num(double v);
-// "$0.32", "$12.50", "$0.000174": dollars, 2 decimals from $1 up, else 3 significant digits.
+// "$0.32", "$12.50", "$1,234.50", "$0.000174": dollars, 2 decimals from $1 up, else 3 significant
+// digits.
 std::string usd_text(double usd);
+// `text` cut to at most max_chars bytes, ending in "…" when cut (never inside a UTF-8 character).
+std::string shortened(const std::string& text, std::size_t max_chars);
+// Commas between thousands of the integer part of a fixed-notation number: "-1234567.5" ->
+// "-1,234,567.5".
+std::string thousands(std::string fixed);
+
+// Simulated times above 2 hours are shown in hours, shorter ones in seconds.
+inline constexpr double kSecondsPerHour = 3600;
+inline constexpr double kHoursFromSeconds = 2 * kSecondsPerHour;
+struct TimeUnit {
+  const char* name;  // "s" or "h"
+  double seconds;    // seconds per unit
+};
+// The unit for times up to max_s: "h" when max_s > 2 h, else "s".
+TimeUnit time_unit(double max_s);
+// "12.5 s", "5,400 s", "3.5 h": a simulated duration in its time_unit().
+std::string duration_text(double seconds);
 // "4 GB", "400 MB", "12.3 kB" (decimal units: GB = 1e9 bytes).
 std::string bytes_text(double bytes);
 // Whole numbers as integers, others in the shortest text that reads back to the same double (for

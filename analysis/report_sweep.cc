@@ -23,7 +23,7 @@ constexpr double kLogAxisRatio = 100;            // max/min beyond which an axis
 
 struct SweepPoints {
   SweepCsv csv;
-  std::vector<std::string> strategy;   // per row
+  std::vector<std::string> strategy;   // per row: its series (legend) name, series_names()
   std::vector<std::size_t> front;      // row indices, in pareto.csv order
   std::string speed_column;            // time_to_target_s or throughput_samples_per_s
   std::vector<std::string> notes;
@@ -43,11 +43,66 @@ std::vector<std::size_t> front_rows(const SweepCsv& sweep, const std::string& pa
   return front;
 }
 
-std::string strategy_of(const fs::path& dir, const std::string& id) {
+// A point's strategy object (results.json) and the labels of its strategy axes (point.json).
+struct PointStrategy {
+  std::string label;                 // strategy_label(), or "unknown ..."
+  nlohmann::ordered_json strategy;   // null when unknown
+  std::string axis_labels;           // labels of axes under /strategy, joined; "" when none
+};
+
+PointStrategy strategy_of(const fs::path& dir, const std::string& id) {
+  PointStrategy p{"unknown (no results.json)", nullptr, ""};
   const fs::path results = dir / "points" / id / "results.json";
-  if (!fs::exists(results)) return "unknown (no results.json)";
-  const auto doc = read_json(results.string());
-  return doc.is_object() && doc.contains("strategy") ? strategy_label(doc["strategy"]) : "unknown";
+  if (fs::exists(results)) {
+    const auto doc = read_json(results.string());
+    const bool known = doc.is_object() && doc.contains("strategy");
+    p.label = known ? strategy_label(doc["strategy"]) : "unknown";
+    if (known) p.strategy = doc["strategy"];
+  }
+  const fs::path record = dir / "points" / id / "point.json";
+  if (fs::exists(record)) {
+    const auto doc = read_json(record.string());
+    if (doc.is_object() && doc.contains("labels") && doc["labels"].is_object())
+      for (const auto& [pointer, label] : doc["labels"].items())
+        if ((pointer == "/strategy" || pointer.rfind("/strategy/", 0) == 0) && label.is_string())
+          p.axis_labels += (p.axis_labels.empty() ? "" : " ") + label.get<std::string>();
+  }
+  return p;
+}
+
+std::string knob_text(const nlohmann::ordered_json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// The legend name of each point: the labels of its strategy axes when the sweep file gave them,
+// else its strategy_label() plus the knobs that differ between points of that label ("diloco
+// H=100" vs "diloco H=500"), so variants of one strategy are told apart.
+std::vector<std::string> series_names(const std::vector<PointStrategy>& points) {
+  std::map<std::string, std::vector<std::size_t>> by_label;
+  for (std::size_t i = 0; i < points.size(); ++i) by_label[points[i].label].push_back(i);
+  std::vector<std::string> names(points.size());
+  for (const auto& [label, idx] : by_label) {
+    std::vector<std::string> knobs;  // keys whose values differ inside the group, in order of first sight
+    for (const std::size_t i : idx) {
+      if (!points[i].strategy.is_object()) continue;
+      for (const auto& [key, value] : points[i].strategy.items()) {
+        if (std::find(knobs.begin(), knobs.end(), key) != knobs.end()) continue;
+        for (const std::size_t j : idx) {
+          const auto& other = points[j].strategy;
+          if (other.is_object() && (!other.contains(key) || other[key] != value)) {
+            knobs.push_back(key);
+            break;
+          }
+        }
+      }
+    }
+    for (const std::size_t i : idx) {
+      std::string name = label;
+      for (const auto& key : knobs)
+        if (points[i].strategy.is_object() && points[i].strategy.contains(key))
+          name += " " + key + "=" + knob_text(points[i].strategy[key]);
+      names[i] = points[i].axis_labels.empty() ? name : points[i].axis_labels;
+    }
+  }
+  return names;
 }
 
 SweepPoints load(const std::string& dir) {
@@ -66,7 +121,9 @@ SweepPoints load(const std::string& dir) {
     s.front = computed.rows;
     s.notes.push_back("No pareto.csv in this folder: the front was computed from sweep.csv.");
   }
-  for (const auto& row : s.csv.rows) s.strategy.push_back(strategy_of(dir, row.id));
+  std::vector<PointStrategy> strategies;
+  for (const auto& row : s.csv.rows) strategies.push_back(strategy_of(dir, row.id));
+  s.strategy = series_names(strategies);
   return s;
 }
 
@@ -177,10 +234,10 @@ std::string scatter_html(const SweepPoints& s) {
 }
 
 std::string table_html(const SweepPoints& s, const std::vector<std::size_t>& idx, const std::set<std::size_t>& front) {
-  const SpeedAxis axis = speed_axis(s.speed_column);
+  const bool time = !speed_axis(s.speed_column).maximize;  // time to target: seconds, or hours above 2 h
   std::string html = fmt::format("<table><tr><th>point</th><th>strategy</th><th>axes</th><th class=\"n\">{}</th>"
                                  "<th class=\"n\">total ($)</th><th class=\"n\">egress ($)</th><th class=\"n\">WAN (GB)</th></tr>",
-                                 escape(axis.label.substr(0, axis.label.find(','))));
+                                 time ? "time to target" : "throughput (samples/s)");
   auto cell = [](const std::optional<double>& v, auto text) { return v ? text(*v) : std::string("—"); };
   constexpr double kBytesPerGB = 1e9;
   for (const std::size_t i : idx) {
@@ -188,7 +245,7 @@ std::string table_html(const SweepPoints& s, const std::vector<std::size_t>& idx
     html += fmt::format("<tr{}><td class=\"id\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
                         "<td class=\"n\">{}</td></tr>",
                         front.count(i) ? " class=\"front\"" : "", escape(row.id), escape(s.strategy[i]), escape(axes_of(row)),
-                        cell(metric(row, s.speed_column), num), cell(metric(row, "total_usd"), usd_text),
+                        cell(metric(row, s.speed_column), time ? duration_text : num), cell(metric(row, "total_usd"), usd_text),
                         cell(metric(row, "egress_usd"), usd_text),
                         cell(metric(row, "wan_bytes"), [](double b) { return num(b / kBytesPerGB); }));
   }

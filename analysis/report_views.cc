@@ -19,7 +19,11 @@ namespace {
 std::string px(double v) { return fmt::format("{:.1f}", v); }
 
 // Utilization timeline geometry (SVG user units).
-constexpr double kTimelineWidth = 1040, kTrackLabelWidth = 230, kTimelineRight = 16;
+constexpr double kTimelineWidth = 1040, kTimelineRight = 16;
+// Track labels (12px): kLabelCharWidth is a generous width per character; the label column grows
+// with the longest label between these bounds, and longer labels are shortened (the full text
+// in the track's tooltip).
+constexpr double kLabelCharWidth = 7, kMinTrackLabelWidth = 160, kMaxTrackLabelWidth = 420, kLabelPad = 16;
 constexpr double kTrackPitch = 20, kBandHeight = 12, kStripHeight = 4, kTimelineTop = 6, kTimelineAxis = 42;
 constexpr double kMergeGapPx = 0.5;  // spans closer than this on screen are drawn as one rectangle
 constexpr std::size_t kMinBins = 20, kMaxBins = 400;
@@ -119,7 +123,7 @@ std::string track_label(const std::string& track, const std::array<double, kActi
   title = track + ":";
   for (std::size_t a = 0; a < kActivities.size(); ++a)
     if (busy_s[a] > 0 || a < 2)
-      title += fmt::format(" {} {} s ({}%);", activity_name(kActivities[a]), num(busy_s[a]), num(100 * busy_s[a] / end_s));
+      title += fmt::format(" {} {} ({}%);", activity_name(kActivities[a]), duration_text(busy_s[a]), num(100 * busy_s[a] / end_s));
   title.pop_back();
   const double compute_pct = 100 * busy_s[0] / end_s;
   const std::string shown = compute_pct > 0 && compute_pct < 0.1 ? "<0.1" : num(std::round(compute_pct * 10) / 10);
@@ -135,9 +139,9 @@ std::vector<Rect> timeline_rects(const Trace& trace, std::size_t tracks, double 
   for (const auto& s : trace.spans) present.insert(s.activity);
   const std::size_t bins = std::clamp(kMaxTimelineRects / (present.size() * tracks), kMinBins, kMaxBins);
   notes.push_back(fmt::format("{} spans ({} rectangles even after merging neighbours) are too many to draw one by one: "
-                              "time is cut into {} bins of {} s per track; in each bin the bar heights are the shares "
+                              "time is cut into {} bins of {} per track; in each bin the bar heights are the shares "
                               "of the bin spent computing and communicating (overlapped communication: colour strength).",
-                              trace.spans.size(), rects.size(), bins, num(end_s / static_cast<double>(bins))));
+                              trace.spans.size(), rects.size(), bins, duration_text(end_s / static_cast<double>(bins))));
   return binned_rects(trace, tracks, end_s, bins, x);
 }
 
@@ -237,26 +241,34 @@ std::string utilization_html(const Trace& trace, double simulated_s) {
   const std::size_t tracks = std::min(trace.tracks.size(), kMaxTimelineTracks);
   std::vector<std::string> notes;
   if (tracks < trace.tracks.size()) notes.push_back(fmt::format("Showing the first {} of {} tracks.", tracks, trace.tracks.size()));
-  const Scale x = make_scale({0.0, end_s}, true, false, kTrackLabelWidth, kTimelineWidth - kTimelineRight);
+  std::vector<std::array<double, kActivities.size()>> busy_s(tracks);  // per track, seconds per activity
+  for (const auto& s : trace.spans)
+    if (s.track < tracks) busy_s[s.track][static_cast<std::size_t>(s.activity)] += s.end_s - s.start_s;
+  std::vector<std::string> labels(tracks), titles(tracks);
+  std::size_t longest = 0;
+  for (std::size_t t = 0; t < tracks; ++t)
+    labels[t] = track_label(trace.tracks[t], busy_s[t], end_s, titles[t]), longest = std::max(longest, labels[t].size());
+  const double label_width =
+      std::clamp(kLabelCharWidth * static_cast<double>(longest) + kLabelPad, kMinTrackLabelWidth, kMaxTrackLabelWidth);
+  const auto label_chars = static_cast<std::size_t>((label_width - kLabelPad) / kLabelCharWidth);
+  const TimeUnit unit = time_unit(end_s);
+  const Scale x_unit = make_scale({0.0, end_s / unit.seconds}, true, false, label_width, kTimelineWidth - kTimelineRight);
+  Scale x = x_unit;  // in seconds, for the spans
+  x.lo *= unit.seconds, x.hi *= unit.seconds, x.step *= unit.seconds;
   const std::vector<Rect> rects = timeline_rects(trace, tracks, end_s, x, notes);
   const double axis_y = kTimelineTop + kTrackPitch * static_cast<double>(tracks);
   const double height = axis_y + kTimelineAxis;
   std::string svg = fmt::format("<svg viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"utilization per worker\">", kTimelineWidth, px(height));
-  for (const double t : x.ticks())
+  for (const double t : x_unit.ticks())
     svg += fmt::format("<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text class=\"tick\" x=\"{0}\" y=\"{3}\" "
                        "text-anchor=\"middle\">{4}</text>",
-                       px(x(t)), px(kTimelineTop), px(axis_y), px(axis_y + 16), escape(x.tick_text(t)));
-  std::vector<std::array<double, kActivities.size()>> busy_s(tracks);  // per track, seconds per activity
-  for (const auto& s : trace.spans)
-    if (s.track < tracks) busy_s[s.track][static_cast<std::size_t>(s.activity)] += s.end_s - s.start_s;
+                       px(x_unit(t)), px(kTimelineTop), px(axis_y), px(axis_y + 16), escape(x_unit.tick_text(t)));
   for (std::size_t t = 0; t < tracks; ++t) {
     const double top = kTimelineTop + kTrackPitch * static_cast<double>(t);
-    std::string title;
-    const std::string label = track_label(trace.tracks[t], busy_s[t], end_s, title);
-    svg += fmt::format("<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", px(kTrackLabelWidth - 8),
-                       px(top + kBandHeight - 1), escape(label));
+    svg += fmt::format("<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"end\"><title>{}</title>{}</text>",
+                       px(label_width - 8), px(top + kBandHeight - 1), escape(labels[t]), escape(shortened(labels[t], label_chars)));
     svg += fmt::format("<rect class=\"idle\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}</title></rect>", px(x.px_lo),
-                       px(top), px(x(end_s) - x.px_lo), px(kBandHeight), escape(title));
+                       px(top), px(x(end_s) - x.px_lo), px(kBandHeight), escape(titles[t]));
   }
   for (const auto& r : rects) {
     const Band band = band_of(r.activity, kTimelineTop + kTrackPitch * static_cast<double>(r.track));
@@ -265,8 +277,8 @@ std::string utilization_html(const Trace& trace, double simulated_s) {
                        px(band.height * (r.top - r.bottom)), activity_colour(r.activity),
                        r.opacity < 1 ? fmt::format(" fill-opacity=\"{}\"", r.opacity) : "");
   }
-  svg += fmt::format("<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">simulated time (s)</text></svg>",
-                     px((x.px_lo + x.px_hi) / 2), px(height - 6));
+  svg += fmt::format("<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">simulated time ({})</text></svg>",
+                     px((x.px_lo + x.px_hi) / 2), px(height - 6), unit.name);
   std::string html = "<figure class=\"wide\"><figcaption>Utilization per worker (" + std::to_string(rects.size()) +
                      " rectangles drawn)</figcaption>" + timeline_legend() + svg;
   for (const auto& n : notes) html += "<p class=\"note\">" + escape(n) + "</p>";

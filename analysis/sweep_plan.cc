@@ -63,18 +63,30 @@ nlohmann::json load_base(const nlohmann::ordered_json& doc, const std::string& f
   return nlohmann::json(scenario);
 }
 
+// A labelled value {"label": "H=100", "value": 100} (an object with exactly these two keys) sets
+// `value` and `label` and returns true; any other JSON is a plain value (returns false).  Throws
+// InputError at `path` for a label that is not a non-empty string.
+bool labelled(const nlohmann::ordered_json& v, const std::string& file, const std::string& path, nlohmann::ordered_json& value,
+              std::string& label) {
+  if (!v.is_object() || v.size() != 2 || !v.contains("label") || !v.contains("value")) return false;
+  if (!v["label"].is_string() || v["label"].get<std::string>().empty())
+    throw_input_error(file, path + "/label", v["label"].dump(), "expected a non-empty string (the value's label)");
+  value = v["value"];
+  label = v["label"].get<std::string>();
+  return true;
+}
+
 void check_axis_pointer(const std::string& file, const std::string& path, const std::string& pointer) {
   std::vector<std::string> tokens;
   const std::string problem = split_pointer(pointer, tokens);
   if (!problem.empty()) throw_input_error(file, path, pointer, problem);
 }
 
-// Grid axes in file order; each a non-empty array of values.
-std::vector<std::pair<std::string, nlohmann::ordered_json>> grid_axes(const nlohmann::ordered_json& grid,
-                                                                       const std::string& file) {
+// Grid axes in file order; each a non-empty array of values, labelled or not (labels unique).
+std::vector<GridAxis> grid_axes(const nlohmann::ordered_json& grid, const std::string& file) {
   if (!grid.is_object() || grid.empty())
     throw_input_error(file, "/grid", value_text(grid), "expected a non-empty object {\"/json/pointer\": [values...]}");
-  std::vector<std::pair<std::string, nlohmann::ordered_json>> axes;
+  std::vector<GridAxis> axes;
   std::size_t count = 1;
   for (const auto& [pointer, values] : grid.items()) {
     const std::string path = child("/grid", pointer);
@@ -84,7 +96,18 @@ std::vector<std::pair<std::string, nlohmann::ordered_json>> grid_axes(const nloh
     count *= values.size();
     if (count > kMaxSweepPoints)
       throw_input_error(file, "/grid", "", fmt::format("the grid has more than {} points", kMaxSweepPoints));
-    axes.emplace_back(pointer, values);
+    GridAxis axis{pointer, {}, {}};
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      nlohmann::ordered_json value;
+      std::string label;
+      const std::string at = fmt::format("{}/{}", path, i);
+      if (!labelled(values[i], file, at, value, label)) value = values[i];
+      if (!label.empty() && std::find(axis.labels.begin(), axis.labels.end(), label) != axis.labels.end())
+        throw_input_error(file, at + "/label", values[i]["label"].dump(), "expected a label this axis does not use yet");
+      axis.values.push_back(std::move(value));
+      axis.labels.push_back(label);
+    }
+    axes.push_back(std::move(axis));
   }
   return axes;
 }
@@ -96,7 +119,12 @@ void check_list(const nlohmann::ordered_json& list, const std::string& file) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string path = "/list/" + std::to_string(i);
     if (!list[i].is_object()) throw_input_error(file, path, value_text(list[i]), "expected an object {\"/json/pointer\": value}");
-    for (const auto& [pointer, value] : list[i].items()) check_axis_pointer(file, child(path, pointer), pointer);
+    for (const auto& [pointer, v] : list[i].items()) {
+      check_axis_pointer(file, child(path, pointer), pointer);
+      nlohmann::ordered_json value;
+      std::string label;
+      labelled(v, file, child(path, pointer), value, label);  // a bad label fails here, at load
+    }
   }
 }
 
@@ -153,18 +181,26 @@ std::string axes_text(const nlohmann::ordered_json& axes) {
 
 SweepPoint SweepPoints::operator[](std::size_t i) const {
   nlohmann::ordered_json axes = nlohmann::ordered_json::object();
+  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
   if (grid_.empty()) {
-    axes = list_[i];
+    for (const auto& [pointer, v] : list_[i].items()) {  // labels checked at load (check_list)
+      std::string label;
+      if (labelled(v, file_, "", axes[pointer], label)) labels[pointer] = label;
+      else axes[pointer] = v;
+    }
   } else {
     std::vector<std::size_t> digit(grid_.size());
     std::size_t rest = i;
     for (std::size_t a = grid_.size(); a-- > 0;) {  // the last axis varies fastest
-      digit[a] = rest % grid_[a].second.size();
-      rest /= grid_[a].second.size();
+      digit[a] = rest % grid_[a].values.size();
+      rest /= grid_[a].values.size();
     }
-    for (std::size_t a = 0; a < grid_.size(); ++a) axes[grid_[a].first] = grid_[a].second[digit[a]];  // axis order
+    for (std::size_t a = 0; a < grid_.size(); ++a) {  // axis order
+      axes[grid_[a].pointer] = grid_[a].values[digit[a]];
+      if (!grid_[a].labels[digit[a]].empty()) labels[grid_[a].pointer] = grid_[a].labels[digit[a]];
+    }
   }
-  SweepPoint p{i, point_id(i, count_, axes), std::move(axes), base_};
+  SweepPoint p{i, point_id(i, count_, axes), std::move(axes), base_, std::move(labels)};
   for (const auto& [pointer, value] : p.axes.items())
     if (std::string problem = set_pointer(p.scenario, pointer, nlohmann::json(value)); !problem.empty())
       throw_input_error(file_, fmt::format("point {} ({})", p.id, axes_text(p.axes)), pointer, problem);
@@ -182,9 +218,9 @@ SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file
   if (doc.contains("grid")) {
     points.grid_ = grid_axes(doc["grid"], file);
     points.count_ = 1;
-    for (const auto& [pointer, values] : points.grid_) {
-      points.count_ *= values.size();
-      plan.axis_pointers.push_back(pointer);
+    for (const auto& axis : points.grid_) {
+      points.count_ *= axis.values.size();
+      plan.axis_pointers.push_back(axis.pointer);
     }
   } else {
     check_list(doc["list"], file);
@@ -200,6 +236,12 @@ SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file
 }
 
 SweepPlan load_sweep(const std::string& file) { return parse_sweep(read_json(file), file); }
+
+nlohmann::ordered_json shown_axes(const SweepPoint& p) {
+  nlohmann::ordered_json shown = p.axes;
+  for (const auto& [pointer, label] : p.labels.items()) shown[pointer] = label;
+  return shown;
+}
 
 std::string scenario_hash(const nlohmann::json& scenario, const std::string& base_file) {
   std::string text = scenario.dump();

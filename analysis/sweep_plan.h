@@ -1,5 +1,6 @@
-// A sweep plan: a sweep file ({"base": scenario, "grid": {pointer: [values]}} or {"list": [...]})
-// expanded into points, each a scenario document with stable id. Plans only; running is cli/.
+// A sweep plan: a sweep file ({"base": scenario, "grid": {pointer: [values]}} or {"list": [...]};
+// a value may be labelled: {"label": "H=100", "value": 100}) expanded into points, each a scenario
+// document with stable id. Plans only; running is cli/.
 #pragma once
 #include <cstddef>
 #include <iterator>
@@ -16,6 +17,16 @@ struct SweepPoint {
   std::string id;                  // "p0003-1a2b3c4d": index, then a hash of the axes
   nlohmann::ordered_json axes;     // {"/pointer": value, ...} in axis order
   nlohmann::json scenario;         // the base scenario with the axes applied
+  // {"/pointer": "label"} for the axes whose value was given labelled ({"label": ..., "value": ...});
+  // labels name values for people (sweep.csv, the report) and are not part of the id.
+  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
+};
+
+// One axis of a grid: its values (labels taken off) and their labels ("" when unlabelled).
+struct GridAxis {
+  std::string pointer;
+  std::vector<nlohmann::ordered_json> values;
+  std::vector<std::string> labels;
 };
 
 // The points of a plan, built on demand from the axes (a plan of 1,000,000 points holds only its
@@ -52,7 +63,7 @@ class SweepPoints {
   friend SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file);
   std::string file_;
   nlohmann::json base_;
-  std::vector<std::pair<std::string, nlohmann::ordered_json>> grid_;  // axis pointer, values (a grid)
+  std::vector<GridAxis> grid_;                                         // (a grid)
   nlohmann::ordered_json list_;                                        // the points' axes (a list)
   std::size_t count_ = 0;
 };
@@ -83,6 +94,9 @@ std::string point_id(std::size_t index, std::size_t count, const nlohmann::order
 // Sets `doc`[pointer] = value.  Missing object members are created (an axis may set an optional
 // key); an array index must exist.  Returns "" on success, else why the pointer cannot be set.
 std::string set_pointer(nlohmann::json& doc, const std::string& pointer, const nlohmann::json& value);
+
+// The axes of a point as sweep.csv and the report show them: a labelled value as its label.
+nlohmann::ordered_json shown_axes(const SweepPoint& p);
 
 // "/strategy/allreduce=ring, /seed=3": the axes of a point, for messages.
 std::string axes_text(const nlohmann::ordered_json& axes);

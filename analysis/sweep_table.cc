@@ -14,6 +14,7 @@ namespace keys = geotrain::result_keys;
 const std::vector<MetricColumn>& sweep_metrics() {
   static const std::vector<MetricColumn> columns = {
       {"throughput_samples_per_s", keys::pointer(keys::kThroughput)},
+      {"simulated_s", keys::pointer(keys::kSimulatedS)},
       {"time_to_target_s", keys::pointer(keys::kConvergence, keys::convergence::kTimeToTargetS)},
       {"cost_to_target_usd", keys::pointer(keys::kConvergence, keys::convergence::kCostToTargetUsd)},
       {"total_usd", keys::pointer(keys::kCostUsd, keys::cost::kTotal)},

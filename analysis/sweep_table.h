@@ -14,8 +14,10 @@ struct MetricColumn {
   std::string pointer;  // where results.json keeps it
 };
 
-// throughput_samples_per_s, time_to_target_s, cost_to_target_usd, total_usd, egress_usd,
-// wan_bytes, final_test_loss, final_test_accuracy: the order of sweep.csv's metric columns.
+// throughput_samples_per_s, simulated_s, time_to_target_s, cost_to_target_usd, total_usd,
+// egress_usd, wan_bytes, final_test_loss, final_test_accuracy, work_throughput_samples_per_s,
+// lost_samples, wasted_usd: the figures people sort runs by, in the order of sweep.csv's metric
+// columns and of `geotrain summarize`'s (one column set).
 const std::vector<MetricColumn>& sweep_metrics();
 
 struct PointRow {

@@ -20,5 +20,6 @@ void add_validate_command(CLI::App& app, int& exit_code);      // cli/validate.c
 void add_report_command(CLI::App& app, int& exit_code);        // cli/report.cc
 void add_strategies_command(CLI::App& app, int& exit_code);    // cli/strategies.cc
 void add_calibrate_command(CLI::App& app, int& exit_code);     // cli/calibrate.cc
+void add_schema_command(CLI::App& app, int& exit_code);        // cli/schema.cc
 
 }  // namespace geotrain::cli

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "geotrain_version.h"  // generated at build time (cli/version.cmake)
+#include "analysis/sweep_table.h"
 #include "cli/commands.h"
 #include "cli/overrides.h"
 #include "cli/process_pool.h"
@@ -180,13 +181,14 @@ std::string strategy_label(const nlohmann::json& r, const std::string& file) {
   return label;
 }
 
-// One CSV row per run folder: the figures people compare runs by (RFC 4180 cells: a run folder
-// or scenario name with a comma, quote or newline is quoted; nulls are empty; counts integers).
+// One CSV row per run folder: the figures people compare runs by, the metric columns those of
+// sweep.csv (analysis::sweep_metrics(), one column set) in RFC 4180 cells: a run folder or
+// scenario name with a comma, quote or newline is quoted; nulls are empty; counts integers.
 int cmd_summarize(const std::vector<std::string>& dirs) {
-  geotrain::csv::Writer out({"run", "scenario", "strategy", "workers", "simulated_s", "samples", "throughput_samples_per_s",
-                             "final_test_accuracy", "final_test_loss", "time_to_target_s", "cost_to_target_usd", "total_usd",
-                             "egress_usd", "wan_bytes", "staleness_mean", "diverged", "work_samples", "lost_samples",
-                             "wasted_usd"});
+  std::vector<std::string> header = {"run", "scenario", "strategy", "workers", "samples"};
+  for (const auto& m : geotrain::analysis::sweep_metrics()) header.emplace_back(m.column);
+  for (const char* column : {"staleness_mean", "diverged", "work_samples"}) header.emplace_back(column);
+  geotrain::csv::Writer out(header);
   auto field = [&out](const nlohmann::json& v) {
     if (v.is_number_integer()) out.text(v.dump());  // exact digits, whatever the size
     else if (v.is_number()) out.number(v.get<double>());
@@ -205,22 +207,16 @@ int cmd_summarize(const std::vector<std::string>& dirs) {
       fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
       return kExitBadInput;
     }
-    const auto& c = value_at(r, {"convergence"});
     out.text(dir).text(r["scenario"].get<std::string>()).text(strategy);
-    for (const auto& v : {value_at(r, {"workers"}), value_at(r, {"simulated_s"}), value_at(r, {"samples"}),
-                          value_at(r, {"throughput_samples_per_s"}), value_at(c, {"final_test_accuracy"}),
-                          value_at(c, {"final_test_loss"}), value_at(c, {"time_to_target_s"}),
-                          value_at(c, {"cost_to_target_usd"}), value_at(r, {"cost_usd", "total"}),
-                          value_at(r, {"cost_usd", "egress"}), value_at(r, {"traffic_bytes", "wan"})})
-      field(v);
+    field(value_at(r, {"workers"}));
+    field(value_at(r, {"samples"}));
+    // The sweep's metric columns (goodput: throughput counts useful samples; the work done, what
+    // faults lost and the dollars they wasted follow, lost and wasted 0 in a run without faults).
+    const auto row = geotrain::analysis::point_row(dir, nlohmann::ordered_json::object(), nlohmann::ordered_json(r));
+    for (const auto& value : row.metrics) out.number(value);
     field(value_at(r, {"staleness", "mean"}));
     field(value_at(r, {"diverged"}));
-    // Goodput: samples above are the useful ones; the work done, what faults lost and the
-    // dollars they wasted (0 in a run without faults).
     field(value_at(r, {"work", "samples"}));
-    const bool faults = value_at(r, {"faults"}).is_object();
-    field(faults ? value_at(r, {"faults", "lost_samples"}) : nlohmann::json(0));
-    field(faults ? value_at(r, {"faults", "wasted_usd"}) : nlohmann::json(0));
     out.end_row();
   }
   fmt::print("{}", out.str());
@@ -287,6 +283,7 @@ int main(int argc, char** argv) {
   geotrain::cli::add_topo_command(app, exit_code);
   geotrain::cli::add_sweep_command(app, exit_code);
   geotrain::cli::add_check_command(app, exit_code);
+  geotrain::cli::add_schema_command(app, exit_code);
   geotrain::cli::add_validate_command(app, exit_code);
   geotrain::cli::add_report_command(app, exit_code);
   geotrain::cli::add_strategies_command(app, exit_code);

@@ -91,6 +91,18 @@ void prepare_point(const analysis::SweepPlan& plan, const analysis::SweepPoint& 
                                    {"sweep_file", plan.file}, {"base_file", plan.base_file},
                                    {"axes", p.axes},      {"scenario_hash", hash},
                                    {"scenario", p.scenario}};
+  if (!p.labels.empty()) record["labels"] = p.labels;
+  analysis::write_text_atomically((dir / kPointRecord).string(), record.dump(2) + "\n");
+}
+
+// A reused point: its point.json takes the labels of this version of the sweep file (labels do not
+// change results, so a relabelled point is not run again).
+void update_labels(const analysis::SweepPoint& p, const fs::path& dir) {
+  auto record = analysis::read_json((dir / kPointRecord).string());
+  const nlohmann::ordered_json before = record.value("labels", nlohmann::ordered_json::object());
+  if (before == p.labels) return;
+  if (p.labels.empty()) record.erase("labels");
+  else record["labels"] = p.labels;
   analysis::write_text_atomically((dir / kPointRecord).string(), record.dump(2) + "\n");
 }
 
@@ -184,7 +196,7 @@ void write_tables(const analysis::SweepPlan& plan, const std::string& out_dir, c
   for (const auto& p : plan.points) {
     if (failed.count(p.index)) continue;
     const auto results = analysis::read_json((point_dir(out_dir, p) / kResults).string());
-    rows.push_back(analysis::point_row(p.id, p.axes, results));
+    rows.push_back(analysis::point_row(p.id, analysis::shown_axes(p), results));
   }
   analysis::write_text_atomically((fs::path(out_dir) / "sweep.csv").string(), analysis::sweep_csv(plan.axis_pointers, rows));
   const analysis::SweepPareto front = analysis::sweep_pareto(rows);
@@ -277,7 +289,10 @@ int cmd_sweep(const SweepOptions& opts) {
   for (const auto& p : plan.points) {
     const fs::path dir = point_dir(opts.out_dir, p);
     const std::string hash = analysis::scenario_hash(p.scenario, plan.base_file);
-    if (!opts.rerun && finished(dir, hash)) continue;
+    if (!opts.rerun && finished(dir, hash)) {
+      update_labels(p, dir);
+      continue;
+    }
     prepare_point(plan, p, dir, hash);
     to_run.push_back(p.index);
   }

@@ -130,4 +130,38 @@ void error_feedback_topk(std::int32_t* idx, float* val, float* residual, const f
   for (std::size_t j = 0; j < k; ++j) residual[idx[j]] = 0.0f;
 }
 
+double clip_by_norm(float* x, double max_norm, std::size_t n) {
+  GEOTRAIN_CHECK(max_norm > 0, "a clipping threshold above 0");
+  double sum_sq = 0;
+  for (std::size_t i = 0; i < n; ++i) sum_sq += static_cast<double>(x[i]) * x[i];
+  const double norm = std::sqrt(sum_sq);
+  if (norm > max_norm) {
+    const float factor = static_cast<float>(max_norm / norm);
+    for (std::size_t i = 0; i < n; ++i) x[i] *= factor;
+  }
+  return norm;
+}
+
+void momentum_correction(float* u, float* v, const float* g, float m, bool nesterov, std::size_t n) {
+  if (nesterov) {
+    for (std::size_t i = 0; i < n; ++i) {
+      u[i] = m * (u[i] + g[i]);
+      v[i] += u[i] + g[i];
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      u[i] = m * u[i] + g[i];
+      v[i] += u[i];
+    }
+  }
+}
+
+void select_and_mask(std::int32_t* idx, float* val, float* v, float* u, std::size_t n, std::size_t k) {
+  topk_by_magnitude(idx, val, v, n, k);
+  for (std::size_t j = 0; j < k; ++j) {
+    v[idx[j]] = 0.0f;
+    if (u) u[idx[j]] = 0.0f;
+  }
+}
+
 }  // namespace geotrain::kernels

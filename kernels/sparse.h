@@ -66,4 +66,19 @@ std::size_t magnitude_prune_mask(std::uint8_t* mask, const float* x, std::size_t
 void error_feedback_topk(std::int32_t* idx, float* val, float* residual, const float* g, std::size_t n,
                          std::size_t k);
 
+// ---- Deep Gradient Compression (Lin et al. 2018) -------------------------------------------
+
+// Local gradient clipping: when the L2 norm of x(n) exceeds max_norm, x *= max_norm / norm.
+// Returns the norm before clipping (summed in double, in index order).  REQUIRES: max_norm > 0.
+double clip_by_norm(float* x, double max_norm, std::size_t n);
+// Momentum correction: the velocity v(n) accumulates the momentum u(n) instead of the gradient:
+//   momentum:  u = m u + g;      v += u
+//   nesterov:  u = m (u + g);    v += u + g
+// (the sparsification then selects from v, and the update step applies no momentum again).
+void momentum_correction(float* u, float* v, const float* g, float m, bool nesterov, std::size_t n);
+// Top-k of the velocity v(n) (as topk_by_magnitude: idx ascending), moved out of v (v[idx] = 0),
+// and, when u is not null, momentum factor masking: u[idx] = 0 (the momentum of a sent entry
+// stops, so stale momentum does not keep pushing it).  REQUIRES: k <= n.
+void select_and_mask(std::int32_t* idx, float* val, float* v, float* u, std::size_t n, std::size_t k);
+
 }  // namespace geotrain::kernels

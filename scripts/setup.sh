@@ -10,6 +10,7 @@ packages=(cmake g++ make pkg-config
           libnlopt-cxx-dev  # geotrain calibrate's least-squares fits
           bible-kjv bible-kjv-text  # the language model's corpus (data/kjv.txt, written below)
           python3  # the regression suite (results.json without perf) and tests/csv_roundtrip.py (CSV read back)
+          python3-jsonschema  # tests/schema_check.py: shipped scenarios against `geotrain schema`
           chromium fonts-dejavu-core)  # only for the headless-browser test of `geotrain report` pages
 missing=()
 for p in "${packages[@]}"; do

@@ -296,8 +296,22 @@ Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64
   if (cap > 0) t.comm->set_rate(cap);
   t.comm->start();
   world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
+  t.dst = dst;
+  wan_in_flight(rank_, dst, static_cast<std::int64_t>(bytes));
   if (world_.transfers) world_.transfers->started(*this, t, true);
   return t;
+}
+
+void WorkerContext::wan_in_flight(int src, int dst, std::int64_t delta_B) {
+  const int src_region = platform().nodes()[src].region, dst_region = platform().nodes()[dst].region;
+  if (src_region != dst_region && delta_B != 0) world_.recorder.add_wan_in_flight(src_region, dst_region, delta_B, now());
+}
+
+void WorkerContext::end_in_flight(Transfer& t) {
+  if (t.in_flight_B == 0) return;
+  world_.ledger.add_in_flight(-static_cast<double>(t.in_flight_B));
+  wan_in_flight(rank_, t.dst, -static_cast<std::int64_t>(t.in_flight_B));
+  t.in_flight_B = 0;
 }
 
 Transfer WorkerContext::recv_async(int src, int channel) {
@@ -319,6 +333,10 @@ Transfer WorkerContext::recv_reply_async(int src, int channel) {
 simgrid::s4u::CommPtr WorkerContext::put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
   message.from = rank_;
+  if (platform().nodes()[dst].region != info().region) {
+    message.wan_in_flight_B = bytes;  // until the receiver takes it: nobody waits for this send
+    wan_in_flight(rank_, dst, static_cast<std::int64_t>(bytes));
+  }
   auto comm = box->put_init(new Message(std::move(message)), bytes);
   const double cap = platform().rate_cap_Bps(rank_, dst);
   if (cap > 0) comm->set_rate(cap);
@@ -382,25 +400,32 @@ std::unique_ptr<Message> WorkerContext::receive_inbox() {
     inbox(rank_)->set_receiver(sg4::Actor::self());
     inbox_owner_ = true;
   }
-  return std::unique_ptr<Message>(inbox(rank_)->get<Message>());
+  std::unique_ptr<Message> msg(inbox(rank_)->get<Message>());
+  taken(*msg);
+  return msg;
 }
 
 void WorkerContext::discard_inbox() { inbox(rank_)->clear(); }
 
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
   const double start = now();
-  if (world_.transfers) world_.transfers->wait(*this, t);
+  if (world_.transfers) world_.transfers->wait(*this, t);  // on an abort it ends t's in-flight count
   else t.comm->wait();
   // Waits of request/reply protocols (servers, gossip) are communication too; collectives
   // record theirs as one span of the whole collective.
   if (!in_collective_ && now() > start)
     world_.recorder.add_span({rank_, overlapped_ ? "overlapped" : "communication", "wait transfer", start, now()});
-  if (t.in_flight_B > 0) {
-    world_.ledger.add_in_flight(-static_cast<double>(t.in_flight_B));
-    t.in_flight_B = 0;
-  }
+  end_in_flight(t);
   if (!t.slot) return nullptr;
-  return std::unique_ptr<Message>(*t.slot);
+  std::unique_ptr<Message> msg(*t.slot);
+  if (msg) taken(*msg);
+  return msg;
+}
+
+void WorkerContext::taken(Message& msg) {
+  if (msg.wan_in_flight_B == 0) return;
+  wan_in_flight(msg.from, rank_, -static_cast<std::int64_t>(msg.wan_in_flight_B));
+  msg.wan_in_flight_B = 0;
 }
 
 WorkerContext::CollectiveTimer::CollectiveTimer(WorkerContext& ctx, CollectiveKey key)

@@ -46,6 +46,9 @@ struct Message {
   // Request/reply protocols under faults (parameter servers, EASGD): the request's id, echoed in
   // its reply, so that a requester recognizes a reply (or a release) meant for an earlier request.
   long request = 0;
+  // A message sent without a wait (put(): posts, detached sends) across regions: its bytes count
+  // in the trace's WAN in-flight counter until the receiver takes it (wait() or receive_inbox()).
+  std::uint64_t wan_in_flight_B = 0;
   // A weighted average's weight, sent beside the values as metadata (hivemind's averager: the
   // peer's sample count; never part of the compressed values).
   double weight = 0;
@@ -58,6 +61,7 @@ struct Transfer {
   // failed round may still complete after its Transfer is gone (sim/resilience/membership.h keeps the slot).
   std::shared_ptr<Message*> slot;
   std::uint64_t in_flight_B = 0;   // sends: bytes counted in flight until the wait
+  int dst = -1;                    // sends: the destination node
 };
 
 // A collective started with WorkerContext::start_overlapped(); join it with join().
@@ -285,6 +289,9 @@ class WorkerContext {
   void discard_inbox();
   // Waits for the transfer; for a receive returns the message (caller owns it).
   std::unique_ptr<Message> wait(Transfer& t);
+  // A send's bytes stop counting in flight (ledger and trace): its wait returned, or the
+  // resilience layer aborted it.  Nothing for a receive or a send already ended.
+  void end_in_flight(Transfer& t);
 
   // Times a collective for the trace and the collective statistics.
   class CollectiveTimer {
@@ -305,6 +312,11 @@ class WorkerContext {
   // Pays the scenario's per-collective launch cost (strategy knob collective_launch_s).
   void launch_collective();
   void fill_costs(TimelineRow& row) const;
+  // The trace's WAN in-flight counter from node src to node dst changes by delta_B (nothing when
+  // both are in one region).
+  void wan_in_flight(int src, int dst, std::int64_t delta_B);
+  // The receiver took a message: a WAN message nobody waited for stops counting in flight.
+  void taken(Message& msg);
   // The round log of strategies that keep one (sim/resilience/replica.h): the group's first
   // member records the committed round.
   void log_round(long round, const std::vector<int>& members);

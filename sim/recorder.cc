@@ -1,9 +1,12 @@
 // Recorder: spans, collective statistics, timeline rows, and their CSV / trace renderings.
 #include "sim/recorder.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/csv.h"
+#include "kernels/check.h"
 
 namespace geotrain::sim {
 
@@ -68,20 +71,73 @@ std::string Recorder::timeline_csv(bool real_losses) const {
   return out.str();
 }
 
-std::string Recorder::trace_json(const std::vector<std::string>& worker_names) const {
+void Recorder::add_wan_in_flight(int src_region, int dst_region, std::int64_t delta_B, double now_s) {
+  std::int64_t& now_B = wan_in_flight_B_[{src_region, dst_region}];
+  now_B += delta_B;
+  GEOTRAIN_CHECK(now_B >= 0, "WAN bytes in flight went below 0");
+  if (detail_ == TraceDetail::none) return;  // counted (the check above) but not traced
+  wan_changes_.push_back({now_s, src_region, dst_region, delta_B});
+}
+
+void Recorder::add_wan_window(int src_region, int dst_region, std::int64_t bytes, double start_s, double end_s) {
+  GEOTRAIN_CHECK(bytes >= 0 && start_s <= end_s, "a WAN window of bytes >= 0 from its start to its end");
+  if (detail_ == TraceDetail::none || bytes == 0) return;
+  wan_changes_.push_back({start_s, src_region, dst_region, bytes});
+  wan_changes_.push_back({end_s, src_region, dst_region, -bytes});
+}
+
+void Recorder::close_wan_in_flight(double end_s) {
+  for (const auto& [pair, bytes] : wan_in_flight_B_)
+    if (bytes > 0) add_wan_in_flight(pair.first, pair.second, -bytes, end_s);
+}
+
+std::vector<WanInFlightSample> Recorder::wan_in_flight() const {
+  std::vector<WanInFlightSample> changes = wan_changes_;  // .bytes: the change
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const WanInFlightSample& a, const WanInFlightSample& b) { return a.time_s < b.time_s; });
+  std::vector<WanInFlightSample> samples;
+  std::map<std::pair<int, int>, std::int64_t> now_B;
+  std::map<std::pair<int, int>, std::size_t> last;  // each pair's latest sample
+  for (const auto& c : changes) {
+    const std::pair<int, int> pair{c.src_region, c.dst_region};
+    const std::int64_t bytes = now_B[pair] += c.bytes;
+    GEOTRAIN_CHECK(bytes >= 0, "WAN bytes in flight went below 0");
+    const auto it = last.find(pair);
+    if (it != last.end() && samples[it->second].time_s == c.time_s) {
+      samples[it->second].bytes = bytes;  // one sample per time: the value after all changes
+      continue;
+    }
+    last[pair] = samples.size();
+    samples.push_back({c.time_s, c.src_region, c.dst_region, bytes});
+  }
+  return samples;
+}
+
+std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const {
   nlohmann::ordered_json events = nlohmann::ordered_json::array();
-  for (std::size_t i = 0; i < worker_names.size(); ++i)
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 0}, {"tid", i},
-                      {"args", {{"name", worker_names[i]}}}});
+  for (std::size_t r = 0; r < region_names.size(); ++r) {
+    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", r}, {"args", {{"name", region_names[r]}}}});
+    events.push_back({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", r}, {"args", {{"sort_index", r}}}});
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", nodes[i].region}, {"tid", i},
+                      {"args", {{"name", nodes[i].name}}}});
   constexpr double kMicrosecondsPerSecond = 1e6;
   for (const auto& s : spans_)
     events.push_back({{"name", s.name},
                       {"cat", s.category},
                       {"ph", "X"},
-                      {"pid", 0},
+                      {"pid", nodes.at(static_cast<std::size_t>(s.rank)).region},
                       {"tid", s.rank},
                       {"ts", s.start_s * kMicrosecondsPerSecond},
                       {"dur", (s.end_s - s.start_s) * kMicrosecondsPerSecond}});
+  for (const auto& w : wan_in_flight())
+    events.push_back({{"name", "WAN in flight to " + region_names.at(static_cast<std::size_t>(w.dst_region)) + " (bytes)"},
+                      {"cat", "wan"},
+                      {"ph", "C"},
+                      {"pid", w.src_region},
+                      {"ts", w.time_s * kMicrosecondsPerSecond},
+                      {"args", {{"bytes", w.bytes}}}});
   nlohmann::ordered_json doc = {{"displayTimeUnit", "ms"}, {"traceEvents", events}};
   return doc.dump() + "\n";
 }

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -52,6 +53,19 @@ struct CollectiveKey {
   auto operator<=>(const CollectiveKey&) const = default;
 };
 
+// A node of the trace: its name (the thread) and its region (the process).
+struct TraceNode {
+  std::string name;
+  int region = 0;
+};
+
+// The trace's bytes in flight from one region to another, from time_s on.
+struct WanInFlightSample {
+  double time_s = 0;
+  int src_region = 0, dst_region = 0;
+  std::int64_t bytes = 0;
+};
+
 class Recorder {
  public:
   explicit Recorder(int workers, TraceDetail detail = TraceDetail::steps)
@@ -88,11 +102,28 @@ class Recorder {
     return collectives_;
   }
 
+  // The bytes in flight from region src to region dst (a WAN pair: src != dst) change by delta_B
+  // at now_s (a transfer started: > 0; it ended: < 0).  Changes at one time merge into one sample.
+  // REQUIRES: now_s never decreases between calls for one pair; the count never goes below 0.
+  void add_wan_in_flight(int src_region, int dst_region, std::int64_t delta_B, double now_s);
+  // The run ended at end_s: what is still counted in flight (a message nobody took, a transfer a
+  // fault cut off) stops counting there, so every counter ends at 0.
+  void close_wan_in_flight(double end_s);
+  // `bytes` in flight from region src to region dst from start_s to end_s, times that need not
+  // follow the clock (collective fidelity's bucketed all-reduce times its buckets ahead).
+  void add_wan_window(int src_region, int dst_region, std::int64_t bytes, double start_s, double end_s);
+  // The samples: per WAN pair, the bytes in flight after all changes at each time, in time order
+  // (ties in the order the changes were made).
+  std::vector<WanInFlightSample> wan_in_flight() const;
+
   // timeline.csv; train_loss is empty on rows without a reported loss and everywhere when
   // `real_losses` is false (size-only runs report no loss).
   std::string timeline_csv(bool real_losses) const;
-  // Chrome trace event format: one track per worker (names from `worker_names`).
-  std::string trace_json(const std::vector<std::string>& worker_names) const;
+  // Chrome trace event format: a process per region (pid = region index, named by
+  // `region_names`), a thread per node (tid = rank, named by its TraceNode) in its region's
+  // process, a complete event per span, and a counter track ("ph":"C") per WAN pair with traffic,
+  // in the source region's process: "WAN in flight to <dst> (bytes)".
+  std::string trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const;
 
  private:
   std::vector<Span> spans_;
@@ -107,6 +138,8 @@ class Recorder {
   double loss_sum_ = 0;
   int losses_ = 0;
   std::vector<TimelineRow> rows_;
+  std::map<std::pair<int, int>, std::int64_t> wan_in_flight_B_;        // (src, dst) region: now
+  std::vector<WanInFlightSample> wan_changes_;  // .bytes: the change, in the order made
 };
 
 // nccl-tests bus bandwidth factor for an operation over `ranks` ranks.

@@ -356,9 +356,12 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   out.results = run_results(world, injector, simulated_s);
   out.results[keys::kPerf] = perf_block(world, wall_s, run_wall_s);
   out.timeline_csv = recorder.timeline_csv(training.is_real());
-  std::vector<std::string> names;
-  for (const auto& w : platform.nodes()) names.push_back(w.name);
-  out.trace_json = recorder.trace_json(names);
+  std::vector<TraceNode> nodes;
+  for (const auto& w : platform.nodes()) nodes.push_back({w.name, w.region});
+  std::vector<std::string> region_names;
+  for (const auto& region : scenario.topology.regions) region_names.push_back(region.name);
+  recorder.close_wan_in_flight(simulated_s);
+  out.trace_json = recorder.trace_json(nodes, region_names);
   return out;
 }
 

@@ -24,6 +24,8 @@ class Training {
   // next-token accuracy).  REQUIRES: is_real().
   runtime::Evaluation evaluate(std::span<const float> params);
   const std::vector<float>& initial_parameters() const { return initial_; }
+  // Samples of the training set (0 when not real: no data is read).
+  std::size_t train_samples() const { return data_.train.size(); }
   // Threads for the workers' forward/backward passes: min(runtime::math_threads(), workers) when
   // real and more than one, else none (null).  Outlives the trainers made here only if the
   // Training does: destroy trainers first.

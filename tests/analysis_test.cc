@@ -149,6 +149,34 @@ TEST(Sweep, SetPointerCreatesObjectMembersButNotArrayEntries) {
   EXPECT_EQ(doc["seed"], 7);  // failed sets change nothing they did not reach
 }
 
+TEST(Sweep, LabelledValuesNameTheirValuesButKeepTheIds) {
+  const auto plain = plan_of(tiny_sweep("grid", R"({"/strategy": [{"name": "diloco", "H": 100}, {"name": "diloco", "H": 500}],
+                                                  "/seed": [1, 2]})"));
+  const auto named = plan_of(tiny_sweep("grid", R"({"/strategy": [{"label": "DiLoCo H=100", "value": {"name": "diloco", "H": 100}},
+                                                                  {"name": "diloco", "H": 500}],
+                                                  "/seed": [{"label": "seed one", "value": 1}, 2]})"));
+  ASSERT_EQ(named.points.size(), 4u);
+  EXPECT_EQ(named.axis_pointers, plain.axis_pointers);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(named.points[i].id, plain.points[i].id);  // labels are for people: a relabelled point is the same point
+    EXPECT_EQ(named.points[i].axes, plain.points[i].axes);
+    EXPECT_EQ(named.points[i].scenario, plain.points[i].scenario);
+  }
+  EXPECT_EQ(named.points[0].scenario["strategy"], json({{"name", "diloco"}, {"H", 100}}));  // the value, unwrapped
+  EXPECT_EQ(named.points[0].labels, (ordered_json{{"/strategy", "DiLoCo H=100"}, {"/seed", "seed one"}}));
+  EXPECT_EQ(named.points[1].labels, (ordered_json{{"/strategy", "DiLoCo H=100"}}));
+  EXPECT_EQ(named.points[3].labels, ordered_json::object());
+  // As sweep.csv shows them: the label where there is one, else the value.
+  EXPECT_EQ(an::shown_axes(named.points[1]), (ordered_json{{"/strategy", "DiLoCo H=100"}, {"/seed", 2}}));
+  EXPECT_EQ(an::shown_axes(named.points[2]), (ordered_json{{"/strategy", {{"name", "diloco"}, {"H", 500}}}, {"/seed", "seed one"}}));
+  // In a list too; an object with other keys than exactly label and value is a plain value.
+  const auto list = plan_of(tiny_sweep("list", R"([{"/seed": {"label": "s7", "value": 7}}, {"/network": {"label": "x", "fidelity": "message"}}])"));
+  EXPECT_EQ(list.points[0].scenario["seed"], 7);
+  EXPECT_EQ(list.points[0].labels, (ordered_json{{"/seed", "s7"}}));
+  EXPECT_EQ(list.points[1].labels, ordered_json::object());
+  EXPECT_EQ(list.points[1].scenario["network"]["label"], "x");  // left for the scenario's validation to refuse
+}
+
 TEST(Sweep, BadSweepFilesNameTheFileAndThePath) {
   auto message = [](const std::string& text) {
     try {
@@ -165,6 +193,12 @@ TEST(Sweep, BadSweepFilesNameTheFileAndThePath) {
   EXPECT_EQ(message(R"({"grid": {"/seed": [1]}})"), "dir/s.json: /base: required: a scenario file path or an inline scenario object");
   EXPECT_EQ(message(R"({"base": "nope.json", "grid": {"/seed": [1]}})"),
             "dir/s.json: /base: nope.json: no such scenario file (dir/nope.json; relative paths start at the sweep file's folder)");
+  EXPECT_EQ(message(tiny_sweep("grid", R"({"/seed": [{"label": "", "value": 1}]})")),
+            "dir/s.json: /grid/~1seed/0/label: \"\": expected a non-empty string (the value's label)");
+  EXPECT_EQ(message(tiny_sweep("grid", R"({"/seed": [{"label": "a", "value": 1}, {"label": "a", "value": 2}]})")),
+            "dir/s.json: /grid/~1seed/1/label: \"a\": expected a label this axis does not use yet");
+  EXPECT_EQ(message(tiny_sweep("list", R"([{"/seed": {"label": 3, "value": 1}}])")),
+            "dir/s.json: /list/0/~1seed/label: 3: expected a non-empty string (the value's label)");
   const std::string bad_index = message(tiny_sweep("grid", R"({"/fleet/3/count": [1]})"));
   EXPECT_NE(bad_index.find("dir/s.json: point p0000-"), std::string::npos) << bad_index;
   EXPECT_NE(bad_index.find("(/fleet/3/count=1)"), std::string::npos) << bad_index;
@@ -187,10 +221,10 @@ TEST(Sweep, CsvHasOneRowPerPointWithEmptyCellsForNull) {
     "final_test_loss": 0.5, "final_test_accuracy": null}})");
   const auto row = an::point_row("p0000-00000000", ordered_json{{"/strategy/name", "a,b"}, {"/seed", 3}}, results);
   EXPECT_EQ(an::sweep_csv({"/strategy/name", "/seed", "/x"}, {row}),
-            "point,/strategy/name,/seed,/x,throughput_samples_per_s,time_to_target_s,cost_to_target_usd,total_usd,"
-            "egress_usd,wan_bytes,final_test_loss,final_test_accuracy,work_throughput_samples_per_s,lost_samples,"
+            "point,/strategy/name,/seed,/x,throughput_samples_per_s,simulated_s,time_to_target_s,cost_to_target_usd,"
+            "total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy,work_throughput_samples_per_s,lost_samples,"
             "wasted_usd\n"
-            "p0000-00000000,\"a,b\",3,,12.5,,,0.25,0.125,4000,0.5,,,0,0\n");
+            "p0000-00000000,\"a,b\",3,,12.5,,,,0.25,0.125,4000,0.5,,,0,0\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,24 +494,25 @@ TEST(SweepCli, RunsFourPointsAndWritesTheirRowsAndFront) {
   const fs::path dir = fresh_dir();
   const auto csv = run_four_point_sweep(dir);
   ASSERT_EQ(csv.size(), 5u);
-  EXPECT_EQ(csv[0], "point,/strategy/allreduce,/workload/steps,throughput_samples_per_s,time_to_target_s,cost_to_target_usd,"
-                    "total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy,work_throughput_samples_per_s,"
-                    "lost_samples,wasted_usd");
+  EXPECT_EQ(csv[0], "point,/strategy/allreduce,/workload/steps,throughput_samples_per_s,simulated_s,time_to_target_s,"
+                    "cost_to_target_usd,total_usd,egress_usd,wan_bytes,final_test_loss,final_test_accuracy,"
+                    "work_throughput_samples_per_s,lost_samples,wasted_usd");
   const std::vector<std::pair<std::string, std::string>> axes = {{"ring", "1"}, {"ring", "2"}, {"tree", "1"}, {"tree", "2"}};
   for (std::size_t i = 0; i < 4; ++i) {
     const auto cells = split_csv_simple(csv[i + 1]);
-    ASSERT_EQ(cells.size(), 14u) << csv[i + 1];
-    EXPECT_EQ(cells[3], cells[11]);  // no faults: goodput is the throughput of the work done
-    EXPECT_EQ(cells[12], "0");
+    ASSERT_EQ(cells.size(), 15u) << csv[i + 1];
+    EXPECT_EQ(cells[3], cells[12]);  // no faults: goodput is the throughput of the work done
+    EXPECT_EQ(cells[13], "0");
     EXPECT_EQ(cells[1], axes[i].first);
     EXPECT_EQ(cells[2], axes[i].second);
     const auto results = an::read_json((dir / "out" / "points" / cells[0] / "results.json").string());
     EXPECT_EQ(results["steps"], std::stoi(axes[i].second));
     EXPECT_EQ(results["strategy"]["allreduce"], axes[i].first);
     EXPECT_EQ(std::stod(cells[3]), results["throughput_samples_per_s"].get<double>());  // round-trip precision
-    EXPECT_EQ(std::stod(cells[6]), results["cost_usd"]["total"].get<double>());
-    EXPECT_EQ(cells[8], results["traffic_bytes"]["wan"].dump());  // bytes: an integer in both
-    EXPECT_EQ(cells[4], "");  // no target: time_to_target_s is null
+    EXPECT_EQ(std::stod(cells[4]), results["simulated_s"].get<double>());
+    EXPECT_EQ(std::stod(cells[7]), results["cost_usd"]["total"].get<double>());
+    EXPECT_EQ(cells[9], results["traffic_bytes"]["wan"].dump());  // bytes: an integer in both
+    EXPECT_EQ(cells[5], "");  // no target: time_to_target_s is null
     EXPECT_GT(std::stod(cells[3]), 0);
     EXPECT_TRUE(fs::exists(dir / "out" / "points" / cells[0] / "trace.json"));
     EXPECT_EQ(an::read_json((dir / "out" / "points" / cells[0] / "point.json").string())["axes"]["/workload/steps"],
@@ -496,6 +531,24 @@ TEST(SweepCli, RunsFourPointsAndWritesTheirRowsAndFront) {
   ASSERT_GE(pareto.size(), 2u);
   EXPECT_EQ(pareto[0], csv[0]);
   for (std::size_t i = 1; i < pareto.size(); ++i) EXPECT_NE(std::find(csv.begin(), csv.end(), pareto[i]), csv.end());
+  // `geotrain summarize` prints the metric columns of sweep.csv, in its order, with the same numbers.
+  const std::string point = split_csv_simple(csv[4])[0];
+  const Cli summary = geotrain(dir, "summarize out/points/" + point);
+  ASSERT_EQ(summary.exit_code, 0) << summary.err;
+  const auto summary_lines = lines_of(summary.out);
+  ASSERT_EQ(summary_lines.size(), 2u) << summary.out;
+  const std::string metric_header = csv[0].substr(csv[0].find(",throughput_samples_per_s"));
+  EXPECT_EQ(summary_lines[0], "run,scenario,strategy,workers,samples" + metric_header + ",staleness_mean,diverged,work_samples");
+  const auto summary_cells = split_csv_simple(summary_lines[1]), sweep_cells = split_csv_simple(csv[4]);
+  ASSERT_EQ(summary_cells.size(), 5 + an::sweep_metrics().size() + 3);
+  EXPECT_EQ(summary_cells[2], "ddp/tree");
+  for (std::size_t k = 0; k < an::sweep_metrics().size(); ++k) {
+    const std::string &mine = summary_cells[5 + k], &theirs = sweep_cells[3 + k];
+    EXPECT_EQ(mine.empty(), theirs.empty()) << an::sweep_metrics()[k].column;
+    if (!mine.empty()) {
+      EXPECT_EQ(std::stod(mine), std::stod(theirs)) << an::sweep_metrics()[k].column;
+    }
+  }
   const Cli check = geotrain(dir, "check out out");  // a sweep checks clean against itself
   EXPECT_EQ(check.exit_code, 0) << check.out;
   EXPECT_NE(check.out.find("check: 4 runs compared with out: 4 passed, 0 failed"), std::string::npos) << check.out;

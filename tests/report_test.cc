@@ -79,10 +79,89 @@ TEST(ReportPieces, NiceTicksAndNumberText) {
   EXPECT_DOUBLE_EQ(l(100), 150);
   EXPECT_EQ(rp::usd_text(0.32), "$0.32");
   EXPECT_EQ(rp::usd_text(0.000174321), "$0.000174");
-  EXPECT_EQ(rp::usd_text(1234.5), "$1234.50");
+  EXPECT_EQ(rp::usd_text(1234.5), "$1,234.50");
   EXPECT_EQ(rp::bytes_text(4e9), "4 GB");
   EXPECT_EQ(rp::bytes_text(143118000), "143 MB");
   EXPECT_EQ(rp::num(16.3484), "16.35");
+}
+
+TEST(ReportPieces, ThousandsSeparatorsAndHours) {
+  EXPECT_EQ(rp::thousands("1234567"), "1,234,567");
+  EXPECT_EQ(rp::thousands("-1000.25"), "-1,000.25");
+  EXPECT_EQ(rp::thousands("999.5"), "999.5");
+  EXPECT_EQ(rp::thousands("-123"), "-123");
+  EXPECT_EQ(rp::num(1234567), "1,234,567");
+  EXPECT_EQ(rp::num(-12345.6), "-12,346");
+  EXPECT_EQ(rp::num(1234.5678), "1,235");
+  EXPECT_EQ(rp::num(999.94), "999.9");
+  EXPECT_EQ(rp::num(0.012345), "0.01235");
+  EXPECT_EQ(rp::num(2.5e9), "2.500e+09");
+  EXPECT_EQ(rp::usd_text(1234567.891), "$1,234,567.89");
+  EXPECT_EQ(rp::usd_text(999.999), "$1,000.00");
+  // Simulated times: seconds up to 2 h, hours above.
+  EXPECT_STREQ(rp::time_unit(7200).name, "s");
+  EXPECT_STREQ(rp::time_unit(7200.5).name, "h");
+  EXPECT_DOUBLE_EQ(rp::time_unit(1e6).seconds, 3600);
+  EXPECT_EQ(rp::duration_text(59.5), "59.5 s");
+  EXPECT_EQ(rp::duration_text(7200), "7,200 s");
+  EXPECT_EQ(rp::duration_text(9000), "2.5 h");
+  EXPECT_EQ(rp::duration_text(172800), "48 h");
+  // Tick labels of a linear axis in the millions.
+  const rp::Scale m = rp::make_scale({0, 1.9e6}, true, false, 0, 100);
+  EXPECT_DOUBLE_EQ(m.step, 5e5);
+  EXPECT_EQ(m.tick_text(1.5e6), "1,500,000");
+  EXPECT_EQ(rp::shortened("us-central1:0 · 5% compute", 9), "us-centr…");
+  EXPECT_EQ(rp::shortened("short", 9), "short");
+}
+
+// The x of each tick label of the y axis (text-anchor end) and its text, in a chart's SVG.
+std::vector<std::pair<double, std::string>> y_tick_labels(const std::string& html) {
+  std::vector<std::pair<double, std::string>> ticks;
+  const std::regex tick(R"re(<text class="tick" x="([0-9.]+)" y="[0-9.]+" text-anchor="end">([^<]*)</text>)re");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), tick); it != std::sregex_iterator(); ++it)
+    ticks.emplace_back(std::stod((*it)[1]), (*it)[2]);
+  return ticks;
+}
+
+TEST(ReportPieces, AxisLabelsStayClearOfTickLabels) {
+  for (const double top : {1.0, 950.0, 1.9e6, 4.2e8}) {
+    rp::Chart chart = rp::chart_of("big numbers", "simulated time (s)", "samples trained (samples)");
+    rp::Series s = rp::series_of("samples", rp::colour(0));
+    s.points = {{0, 0}, {1e6, top}};
+    chart.series = {s};
+    const std::string html = rp::chart_html(chart);
+    const auto ticks = y_tick_labels(html);
+    ASSERT_GE(ticks.size(), 2u) << top;
+    // The y label is rotated about x=14: at 12px its glyphs reach x=22.  A tick label of the 11px
+    // tick font is at most 6.6 px per character wide; it must start right of that.
+    EXPECT_NE(html.find("transform=\"translate(14.0,"), std::string::npos);
+    for (const auto& [x, text] : ticks) EXPECT_GE(x - 6.6 * static_cast<double>(text.size()), 22.0) << text;
+    // The last x tick label (centred on its tick) ends inside the 520-unit chart.
+    const std::regex x_tick(R"re(<text class="tick" x="([0-9.]+)" y="[0-9.]+" text-anchor="middle">([^<]*)</text>)re");
+    std::smatch last;
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), x_tick); it != std::sregex_iterator(); ++it) last = *it;
+    ASSERT_FALSE(last.empty());
+    EXPECT_LE(std::stod(last[1]) + 3.3 * static_cast<double>(last[2].str().size()), 520.0) << last[2];
+  }
+}
+
+TEST(ReportPieces, LongWorkerNamesAreNotClipped) {
+  rp::Trace trace;
+  trace.tracks = {"asia-northeast1-tokyo-zone-b:12", "w1"};
+  trace.spans = {{0, rp::Activity::compute, 0, 1}, {1, rp::Activity::communication, 1, 2}};
+  const std::string html = rp::utilization_html(trace, 10000);
+  const std::regex label(R"re(<text class="label" x="([0-9.]+)" y="[0-9.]+" text-anchor="end"><title>([^<]*)</title>([^<]*)</text>)re");
+  std::size_t labels = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), label); it != std::sregex_iterator(); ++it, ++labels) {
+    EXPECT_EQ((*it)[3], (*it)[2]) << "short enough to show whole";
+    std::string text = std::regex_replace((*it)[3].str(), std::regex("&lt;"), "<");
+    const auto chars = std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+    EXPECT_GE(std::stod((*it)[1]) - 7.0 * static_cast<double>(chars), 0.0) << text;  // 12px: < 7 px a character
+  }
+  EXPECT_EQ(labels, 2u);
+  EXPECT_NE(html.find("asia-northeast1-tokyo-zone-b:12 · &lt;0.1% compute"), std::string::npos);
+  EXPECT_NE(html.find(">simulated time (h)<"), std::string::npos);  // 10,000 s > 2 h
+  EXPECT_NE(html.find("text-anchor=\"middle\">3</text>"), std::string::npos);  // 2.8 h: ticks 0 to 3 h
 }
 
 TEST(ReportPieces, CsvHandlesQuotesCommasAndNewlines) {
@@ -140,6 +219,41 @@ TEST(ReportRun, RealTrainingPlotsEveryEvaluationAndTheTarget) {
   EXPECT_EQ(count(html, "target 80%"), 2u);  // the accuracy charts against time and dollars
   for (const char* label : {"simulated time (s)", "total cost so far ($)", "test accuracy (%)", "cost so far ($)"})
     EXPECT_NE(html.find(std::string(">") + rp::escape(label) + "<"), std::string::npos) << label;
+}
+
+// A zone outage takes r1's two spot workers down at 2 s: the page plots the workers alive, a step
+// line through timeline.csv's alive_workers (4, then 2).
+TEST(ReportRun, FaultRunPlotsTheWorkersAlive) {
+  const fs::path dir = fresh_dir();
+  auto scenario = nlohmann::json::parse(geotrain::testing::kTinyScenario);
+  scenario["fleet"][1]["pricing"] = "spot";
+  scenario["workload"]["steps"] = 40;
+  scenario["faults"] = {{"zone_outages", {{{"region", "r1"}, {"at_s", 2}, {"duration_s", 600}}}}};
+  write_file(dir / "faulty.json", scenario.dump());
+  const CliRun run = run_geotrain("run faulty.json --out faulty --quiet", dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto rows = rp::read_timeline((dir / "faulty" / "timeline.csv").string());
+  std::vector<double> alive;
+  std::size_t changes = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_TRUE(rows[i].alive_workers.has_value());
+    alive.push_back(*rows[i].alive_workers);
+    changes += i > 0 && alive[i] != alive[i - 1];
+  }
+  EXPECT_EQ(*std::max_element(alive.begin(), alive.end()), 4);
+  EXPECT_EQ(*std::min_element(alive.begin(), alive.end()), 2);
+  const std::string html = report_of(dir / "faulty");
+  const auto at = html.find("<figcaption>Workers alive vs simulated time</figcaption>");
+  ASSERT_NE(at, std::string::npos);
+  const std::string figure = html.substr(at, html.find("</figure>", at) - at);
+  EXPECT_NE(figure.find("workers alive (timeline.csv rows)"), std::string::npos);
+  EXPECT_NE(figure.find(">workers alive (workers)<"), std::string::npos);
+  const auto points = all_matches(figure, R"re(<polyline class="line" stroke="[^"]*" points="([^"]*)")re");
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_EQ(static_cast<std::size_t>(std::count(points[0].begin(), points[0].end(), ' ')) + 1, rows.size() + changes);  // a step per change
+  EXPECT_NE(figure.find("preemptions in this run (results.json faults)."), std::string::npos);
+  // A run without faults whose count never changes has no such chart.
+  EXPECT_EQ(report_of(geotrain::testing::make_size_only_run(dir)).find("Workers alive"), std::string::npos);
 }
 
 TEST(ReportRun, SameFilesGiveTheSameBytesAndNothingLoadsFromOutside) {
@@ -288,7 +402,7 @@ TEST(ReportCli, BadRunFolderExitsTwoNamingTheFile) {
 TEST(ReportCli, BadSweepFolderExitsTwoNamingTheFile) {
   const fs::path sweep = geotrain::testing::make_sweep(fresh_dir());
   const std::string csv = read_file(sweep / "sweep.csv"), pareto = read_file(sweep / "pareto.csv");
-  write_file(sweep / "pareto.csv", csv.substr(0, csv.find('\n') + 1) + "p9999-00000000,a,b,1,4,1,,,1,1,1,,,4,0,0\n");
+  write_file(sweep / "pareto.csv", csv.substr(0, csv.find('\n') + 1) + "p9999-00000000,a,b,1,4,1,2,,,1,1,1,,,4,0,0\n");
   expect_bad_input(sweep, (sweep / "pareto.csv").string() + ": column point: p9999-00000000: expected a point of sweep.csv");
   write_file(sweep / "pareto.csv", pareto);
   write_file(sweep / "sweep.csv", "point,throughput\np1,2\n");
@@ -297,6 +411,49 @@ TEST(ReportCli, BadSweepFolderExitsTwoNamingTheFile) {
   expect_bad_input(sweep, (sweep / "sweep.csv").string() + ": line 14: unterminated quoted cell");
   fs::remove(sweep / "sweep.csv");
   expect_bad_input(sweep, (sweep / "sweep.csv").string() + ": missing: a sweep folder needs sweep.csv");
+}
+
+// Labels of the sweep file name the values in sweep.csv, the legend and the tables; unlabelled
+// variants of one strategy are told apart by the knob that differs (H).
+TEST(ReportSweep, LabelsAndDifferingKnobsNameTheSeries) {
+  const fs::path dir = fresh_dir();
+  write_file(dir / "tiny.json", geotrain::testing::kTinyScenario);
+  write_file(dir / "sweep.json", R"({"base": "tiny.json", "grid": {
+    "/strategy": [{"label": "DDP ring", "value": {"name": "ddp", "allreduce": "ring"}}, {"name": "diloco", "H": 2},
+                  {"name": "diloco", "H": 4}],
+    "/fleet/0/count": [{"label": "one in r0", "value": 1}, 2], "/workload/steps": [4]}})");
+  const CliRun run = run_geotrain("sweep sweep.json --out sweep --jobs 2", dir);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const auto csv = rp::read_sweep_csv((dir / "sweep" / "sweep.csv").string());
+  ASSERT_EQ(csv.rows.size(), 6u);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"DDP ring", "one in r0"}, {"DDP ring", "2"}, {R"({"name":"diloco","H":2})", "one in r0"},
+      {R"({"name":"diloco","H":2})", "2"}, {R"({"name":"diloco","H":4})", "one in r0"}, {R"({"name":"diloco","H":4})", "2"}};
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(csv.rows[i].axes["/strategy"], expected[i].first) << i;
+    EXPECT_EQ(csv.rows[i].axes["/fleet/0/count"], expected[i].second) << i;
+    const auto record = an::read_json((dir / "sweep" / "points" / csv.rows[i].id / "point.json").string());
+    EXPECT_EQ(record["axes"]["/fleet/0/count"], i % 2 == 0 ? 1 : 2);  // point.json keeps the value, and the labels
+    EXPECT_EQ(record.contains("labels"), i < 2 || i % 2 == 0) << i;
+  }
+  const std::string html = report_of(dir / "sweep");
+  for (const char* series : {"DDP ring", "diloco H=2", "diloco H=4"})
+    EXPECT_NE(html.find(std::string("</i>") + series + "</span>"), std::string::npos) << series;  // the legend
+  EXPECT_EQ(html.find("</i>diloco</span>"), std::string::npos);
+  EXPECT_NE(html.find("<td>diloco H=4</td>"), std::string::npos);        // the tables' strategy column
+  EXPECT_NE(html.find("/fleet/0/count=one in r0"), std::string::npos);   // the tables' axes column
+  // Relabelling reuses every point and rewrites the labels.
+  write_file(dir / "sweep.json", R"({"base": "tiny.json", "grid": {
+    "/strategy": [{"label": "ring all-reduce", "value": {"name": "ddp", "allreduce": "ring"}}, {"name": "diloco", "H": 2},
+                  {"name": "diloco", "H": 4}],
+    "/fleet/0/count": [1, 2], "/workload/steps": [4]}})");
+  const CliRun again = run_geotrain("sweep sweep.json --out sweep --jobs 2", dir);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("6 points: 0 run, 6 reused"), std::string::npos) << again.out;
+  const auto relabelled = rp::read_sweep_csv((dir / "sweep" / "sweep.csv").string());
+  EXPECT_EQ(relabelled.rows[0].axes["/strategy"], "ring all-reduce");
+  EXPECT_EQ(relabelled.rows[0].axes["/fleet/0/count"], "1");
+  EXPECT_NE(report_of(dir / "sweep").find("</i>ring all-reduce</span>"), std::string::npos);
 }
 
 TEST(ReportSweep, WithoutParetoCsvTheFrontIsComputedAndSaidSo) {

@@ -51,7 +51,7 @@ TEST(Run, CommandLineWritesAllOutputsAndRepeatsItself) {
     const auto trace = nlohmann::json::parse(read_file(out / "trace.json"));
     int names = 0, compute = 0, comm = 0;
     for (const auto& e : trace["traceEvents"]) {
-      if (e["ph"] == "M") ++names;
+      if (e["ph"] == "M" && e["name"] == "thread_name") ++names;
       if (e["ph"] == "X" && e["cat"] == "compute") ++compute;
       if (e["ph"] == "X" && e["cat"] == "communication") ++comm;
     }

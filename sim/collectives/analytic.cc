@@ -2,6 +2,8 @@
 #include "sim/collectives/analytic.h"
 
 #include <algorithm>
+#include <map>
+#include <utility>
 
 #include <simgrid/s4u.hpp>
 
@@ -163,12 +165,18 @@ void AnalyticCollectives::meet(WorkerContext& ctx, int op, const std::vector<int
     if (t.is_real()) math(m->tensors);
     Ledger& ledger = ctx.world().ledger;
     const auto& nodes = ctx.platform().nodes();
-    for (const Flow& f : timing.flows) ledger.add_transfer(nodes[f.src].region, nodes[f.dst].region, f.bytes);
+    std::map<std::pair<int, int>, std::int64_t> wan_B;  // (src, dst) region: the collective's WAN bytes
+    for (const Flow& f : timing.flows) {
+      ledger.add_transfer(nodes[f.src].region, nodes[f.dst].region, f.bytes);
+      if (nodes[f.src].region != nodes[f.dst].region) wan_B[{nodes[f.src].region, nodes[f.dst].region}] += f.bytes;
+    }
     m->end_s = ctx.now() + timing.seconds;
     for (auto& actor : m->waiting) actor->resume();
     ledger.add_in_flight(static_cast<double>(timing.peak_phase_B));
+    for (const auto& [pair, bytes] : wan_B) ctx.world().recorder.add_wan_in_flight(pair.first, pair.second, bytes, ctx.now());
     sg4::this_actor::sleep_until(m->end_s);
     ledger.add_in_flight(-static_cast<double>(timing.peak_phase_B));
+    for (const auto& [pair, bytes] : wan_B) ctx.world().recorder.add_wan_in_flight(pair.first, pair.second, -bytes, ctx.now());
     return;
   }
   sg4::this_actor::sleep_until(m->end_s);
@@ -231,7 +239,12 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
       m->spans.emplace_back(start_s, end_s);
       m->peak_phase_B = std::max(m->peak_phase_B, timed.peak_phase_B);
       if (t.is_real()) ring_order_mean(m->parts[k]);
-      for (const auto& [regions, sum] : timed.by_regions) ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
+      for (const auto& [regions, sum] : timed.by_regions) {
+        ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
+        if (regions.first != regions.second)  // the trace's WAN counter: the bucket's bytes while it runs
+          ctx.world().recorder.add_wan_window(regions.first, regions.second, static_cast<std::int64_t>(sum.first),
+                                              start_s, end_s);
+      }
     }
     for (auto& actor : m->waiting) actor->resume();
     ledger.add_in_flight(static_cast<double>(m->peak_phase_B));  // one bucket at a time on the stream

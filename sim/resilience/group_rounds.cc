@@ -1,5 +1,7 @@
 // WorkerContext under faults: synchronous rounds over group views, joining after a restart,
 // pulling state from a live peer, and checkpoints in the object store.
+#include <cstdint>
+
 #include <simgrid/s4u.hpp>
 
 #include "kernels/check.h"
@@ -24,13 +26,17 @@ void host_transfer(World& world, int rank, sg4::Host* from, int from_region, sg4
   auto comm = sg4::Comm::sendto_init(from, to);
   comm->set_payload_size(bytes);
   world.ledger.add_transfer(from_region, to_region, bytes);
+  const auto wan_B = from_region != to_region ? static_cast<std::int64_t>(bytes) : 0;
+  if (wan_B > 0) world.recorder.add_wan_in_flight(from_region, to_region, wan_B, start);
   comm->start();
   try {
     comm->wait();
   } catch (const simgrid::Exception&) {
+    if (wan_B > 0) world.recorder.add_wan_in_flight(from_region, to_region, -wan_B, sg4::Engine::get_clock());
     world.recorder.add_span({rank, "communication", what + " (failed)", start, sg4::Engine::get_clock()});
     throw;
   }
+  if (wan_B > 0) world.recorder.add_wan_in_flight(from_region, to_region, -wan_B, sg4::Engine::get_clock());
   world.recorder.add_span({rank, "communication", what, start, sg4::Engine::get_clock()});
 }
 
@@ -56,8 +62,7 @@ class RoundTransfers final : public TransferObserver {
       if (view && view->aborted) throw RoundAborted{};
     } catch (...) {
       // Aborted (a member died or a link failed): the round is retried by sync_round().
-      if (t.in_flight_B > 0) ctx.world().ledger.add_in_flight(-static_cast<double>(t.in_flight_B));
-      t.in_flight_B = 0;
+      ctx.end_in_flight(t);
       m_.untrack(ctx.rank(), t.comm.get());
       if (t.slot) *t.slot = nullptr;  // a release message (not ours to delete) or a leaked payload
       throw;

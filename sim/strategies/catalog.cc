@@ -62,6 +62,11 @@ std::int64_t read_integer(JsonReader& reader, const KnobSpec& knob) {
                            static_cast<std::int64_t>(knob.max));
 }
 
+std::int64_t read_integer(JsonReader& reader, const KnobSpec& knob, std::int64_t fallback) {
+  GEOTRAIN_CHECK(knob.type == KnobType::integer, "the knob is declared as integer");
+  return reader.integer_or(knob.name, fallback, static_cast<std::int64_t>(knob.min), static_cast<std::int64_t>(knob.max));
+}
+
 double read_number(JsonReader& reader, const KnobSpec& knob) {
   GEOTRAIN_CHECK(knob.default_value.is_number(), "the knob has a numeric default");
   return read_number(reader, knob, knob.default_value.get<double>());

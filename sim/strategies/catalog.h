@@ -42,6 +42,8 @@ struct KnobSpec {
 
 // Reading a knob through its declaration: the same checks and messages as JsonReader's *_or.
 std::int64_t read_integer(JsonReader& reader, const KnobSpec& knob);
+// An integer whose default depends on the scenario (knob.default_value is null).
+std::int64_t read_integer(JsonReader& reader, const KnobSpec& knob, std::int64_t fallback);
 double read_number(JsonReader& reader, const KnobSpec& knob);
 // A number whose default depends on the scenario (knob.default_value is null).
 double read_number(JsonReader& reader, const KnobSpec& knob, double fallback);

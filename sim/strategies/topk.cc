@@ -1,11 +1,20 @@
 // Top-k gradient sparsification (baseline for PacTrain): each worker keeps the k largest-magnitude
 // entries of its gradient, with its own indices, so the workers all-gather (value, index) pairs
-// -- the volume grows with the worker count -- and each sums the M sparse gradients.  "dgc" is the
-// same with error feedback: what a worker did not send stays in its residual for later steps.
+// -- the volume grows with the worker count -- and each sums the M sparse gradients.
+// "dgc" is Deep Gradient Compression (Lin et al. 2018): top-k of a velocity that accumulates what
+// was not sent (error feedback), with the paper's additions, each switchable:
+//   local clipping     g = clip(g, clip_norm / sqrt(N))                 (N workers)
+//   momentum correct.  u = m u + g;  v += u   (else v += g)             (m: the momentum optimizer's)
+//   top-k of v         send v[idx]; v[idx] = 0
+//   momentum masking   u[idx] = 0
+//   update             w -= lr mean(sent)   (plain SGD: the momentum is in u; else the optimizer)
+//   sparsity warm-up   density 25%, 6.25%, 1.5625%, 0.39% in four equal stages, then `ratio`.
 // Each step is a round of the group (sim/resilience/): the sparse gradients of the committed
 // view's members are averaged; the replica is the parameters and optimizer (a returning worker
-// starts with a zero residual: the residual was the dead worker's local memory).
-#include <bit>
+// starts with zero velocity and momentum: they were the dead worker's local memory).
+#include <algorithm>
+#include <cmath>
+#include <optional>
 
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
@@ -13,46 +22,81 @@
 #include "sim/resilience/replica.h"
 #include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
+#include "sim/training.h"
 
 namespace geotrain::sim {
 namespace {
 
+// DGC's warm-up (Lin et al. 2018, section 3.3): the sparsity rises exponentially, 75%, 93.75%,
+// 98.4375%, 99.6%, one stage per warm-up epoch (four in the paper).
+constexpr int kWarmupStages = 4;
+constexpr double kWarmupDensityFactor = 0.25;  // each stage keeps a quarter of the previous density
+constexpr int kWarmupEpochs = 4;
+
+// DGC's additions to error feedback; all off for plain top-k.
+struct DgcOptions {
+  bool momentum_correction = false;  // accumulate momentum into the velocity; the update adds none
+  bool momentum_masking = false;     // zero the momentum of sent entries
+  double clip_norm = 0;              // global threshold; each worker clips at clip_norm / sqrt(N); 0: off
+  std::optional<long> warmup_steps;  // sparsity warm-up; nullopt: kWarmupEpochs epochs of the data
+};
+
 class TopK final : public Strategy {
  public:
-  TopK(double ratio, bool error_feedback) : ratio_(ratio), error_feedback_(error_feedback) {}
+  TopK(double ratio, bool error_feedback, DgcOptions dgc) : ratio_(ratio), error_feedback_(error_feedback), dgc_(dgc) {}
+
+  void prepare(World& world) override {
+    const Scenario& s = world.scenario;
+    const auto& opt = s.workload.optimizer;
+    // Momentum correction moves the optimizer's momentum into the velocity; an optimizer without
+    // momentum (sgd, adamw) keeps its own update and plain error feedback.
+    correcting_ = dgc_.momentum_correction && (opt.name == "momentum" || opt.name == "nesterov");
+    momentum_ = static_cast<float>(opt.momentum);
+    nesterov_ = opt.name == "nesterov";
+    workers_ = s.worker_count();
+    if (dgc_.warmup_steps) {
+      warmup_ = *dgc_.warmup_steps;
+    } else {
+      const double samples = world.training.is_real()       ? static_cast<double>(world.training.train_samples())
+                             : s.workload.has_dataset ? static_cast<double>(s.workload.dataset.train_samples)
+                                                      : 0.0;
+      const double per_step = static_cast<double>(workers_) * s.workload.batch_per_worker;
+      warmup_ = kWarmupEpochs * static_cast<long>(std::ceil(samples / per_step));
+    }
+  }
 
   void run(WorkerContext& ctx) override {
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
     const std::size_t n = trainer.params().numel();
-    const std::size_t k = std::max<std::size_t>(1, static_cast<std::size_t>(ratio_ * static_cast<double>(n)));
-    // A returning worker copies a live replica; its residual (local memory) restarts at zero.
-    std::vector<float> residual(trainer.is_real() && error_feedback_ ? n : 0, 0.0f);
-    std::vector<std::int32_t> idx(trainer.is_real() ? k : 0);
-    std::vector<float> val(trainer.is_real() ? k : 0);
+    const bool real = trainer.is_real();
+    // A returning worker copies a live replica; its velocity and momentum (local memory) restart at zero.
+    std::vector<float> residual(real && error_feedback_ ? n : 0, 0.0f);
+    std::vector<float> momentum(real && correcting_ ? n : 0, 0.0f);
+    runtime::OptimizerSpec plain = w.optimizer;  // the update once the momentum is in the velocity
+    plain.name = "sgd";
+    runtime::Optimizer plain_sgd(plain, real && correcting_ ? n : 0);
+    const double clip_B = dgc_.clip_norm / std::sqrt(static_cast<double>(workers_));
     for (long step = ctx.start_round(); step < w.steps; ++step) {
       const double loss = ctx.compute_gradient(w.batch_per_worker);
+      const std::size_t k = kept(n, step);
       // One message per worker: k values then k indices (bit-copied into floats), 4 B each.
-      runtime::Tensor packed = trainer.is_real() ? runtime::Tensor::zeros(2 * k) : runtime::Tensor::phantom(2 * k);
-      if (trainer.is_real()) {
-        const float* g = trainer.grads().values().data();
-        if (error_feedback_) kernels::error_feedback_topk(idx.data(), val.data(), residual.data(), g, n, k);
-        else kernels::topk_by_magnitude(idx.data(), val.data(), g, n, k);
-        kernels::pack_pairs(packed.values().data(), val.data(), idx.data(), k);
-      }
-      // The all-gather leaves `packed` (and the residual) as they were: a retry sends them again,
+      runtime::Tensor packed = real ? runtime::Tensor::zeros(2 * k) : runtime::Tensor::phantom(2 * k);
+      if (real) select(trainer.grads().values(), residual, momentum, clip_B, k, packed);
+      // The all-gather leaves `packed` (and the velocity) as they were: a retry sends them again,
       // so there is nothing to restore.
       runtime::Tensor all = runtime::Tensor::phantom(0);
       const auto members = ctx.sync_round(
           step, [&](const std::vector<int>& group) { all = ctx.allgather(packed, group); }, [] {});
-      if (trainer.is_real()) {
+      if (real) {
         auto g = trainer.grads().values();
         std::fill(g.begin(), g.end(), 0.0f);
         const auto a = all.values();
         for (std::size_t m = 0; m < members.size(); ++m)  // the members' rank order: a fixed order of additions
           kernels::scatter_add_pairs(g.data(), a.data() + m * 2 * k, k);
         kernels::scale(g.data(), 1.0f / static_cast<float>(members.size()), n);
-        trainer.optimizer_step(trainer.grads());
+        if (correcting_) plain_sgd.step(trainer.params().values(), g);
+        else trainer.optimizer_step(trainer.grads());
       }
       resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
@@ -60,8 +104,43 @@ class TopK final : public Strategy {
   }
 
  private:
+  // Entries sent at `step`: max(1, density x n), the density warming up (DGC) to `ratio`.
+  std::size_t kept(std::size_t n, long step) const {
+    double density = ratio_;
+    if (step < warmup_) {
+      const long stage = step * kWarmupStages / warmup_;
+      density = std::max(ratio_, std::pow(kWarmupDensityFactor, static_cast<double>(stage + 1)));
+    }
+    return std::max<std::size_t>(1, static_cast<std::size_t>(density * static_cast<double>(n)));
+  }
+
+  // The k (value, index) pairs this worker sends, packed; updates its velocity and momentum.
+  void select(std::span<float> g, std::vector<float>& residual, std::vector<float>& momentum, double clip_B,
+              std::size_t k, runtime::Tensor& packed) const {
+    const std::size_t n = g.size();
+    std::vector<std::int32_t> idx(k);
+    std::vector<float> val(k);
+    if (dgc_.clip_norm > 0) kernels::clip_by_norm(g.data(), clip_B, n);
+    if (correcting_) {
+      kernels::momentum_correction(momentum.data(), residual.data(), g.data(), momentum_, nesterov_, n);
+      kernels::select_and_mask(idx.data(), val.data(), residual.data(), dgc_.momentum_masking ? momentum.data() : nullptr,
+                               n, k);
+    } else if (error_feedback_) {
+      kernels::error_feedback_topk(idx.data(), val.data(), residual.data(), g.data(), n, k);
+    } else {
+      kernels::topk_by_magnitude(idx.data(), val.data(), g.data(), n, k);
+    }
+    kernels::pack_pairs(packed.values().data(), val.data(), idx.data(), k);
+  }
+
   double ratio_;
   bool error_feedback_;
+  DgcOptions dgc_;
+  bool correcting_ = false;
+  int workers_ = 1;
+  long warmup_ = 0;
+  float momentum_ = 0;  // m of the workload's momentum/nesterov optimizer
+  bool nesterov_ = false;
 };
 
 }  // namespace
@@ -74,7 +153,9 @@ StrategyInfo topk_strategy() {
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
     const double ratio = read_number(reader, knob_of(knobs, "ratio"));
     const bool ef = read_boolean(reader, knob_of(knobs, "error_feedback"));
-    return std::make_unique<TopK>(ratio, ef);
+    DgcOptions plain;
+    plain.warmup_steps = 0;
+    return std::make_unique<TopK>(ratio, ef, plain);
   };
   info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) {
     if (knobs["error_feedback"].get<bool>()) b.add_worker("error-feedback residual", kFp32_B);
@@ -83,14 +164,32 @@ StrategyInfo topk_strategy() {
 }
 
 StrategyInfo dgc_strategy() {
-  StrategyInfo info{"dgc", "deep gradient compression: top-k with error feedback", {}};
-  info.knobs = {{"ratio", KnobType::number, 0.001, 0, 1, true, {}, "share of the gradient's entries sent"}};
+  StrategyInfo info{"dgc", "deep gradient compression: top-k with error feedback, momentum correction and masking, "
+                           "local clipping, sparsity warm-up", {}};
+  info.knobs = {
+      {"ratio", KnobType::number, 0.001, 0, 1, true, {}, "share of the gradient's entries sent after the warm-up"},
+      {"momentum_correction", KnobType::boolean, true, 0, 0, false, {},
+       "accumulate the momentum optimizer's velocity locally; the update applies no momentum again"},
+      {"momentum_masking", KnobType::boolean, true, 0, 0, false, {}, "zero the local momentum of the entries sent"},
+      {"clip_norm", KnobType::number, 0.0, 0, 1e30, false, {},
+       "gradient-norm threshold; each of N workers clips its gradient at clip_norm / sqrt(N) (0: no clipping)"},
+      {"warmup_steps", KnobType::integer, nullptr, 0, 100000000, false, {},
+       "steps of the sparsity warm-up (75%, 93.75%, 98.4375%, 99.6% in four equal stages)",
+       "4 epochs of the dataset (0 without one)", KnobRole::warmup}};
   info.on_failure = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
     const double ratio = read_number(reader, knob_of(knobs, "ratio"));
-    return std::make_unique<TopK>(ratio, true);
+    DgcOptions dgc;
+    dgc.momentum_correction = read_boolean(reader, knob_of(knobs, "momentum_correction"));
+    dgc.momentum_masking = read_boolean(reader, knob_of(knobs, "momentum_masking"));
+    dgc.clip_norm = read_number(reader, knob_of(knobs, "clip_norm"));
+    if (reader.has("warmup_steps")) dgc.warmup_steps = read_integer(reader, knob_of(knobs, "warmup_steps"), 0);
+    return std::make_unique<TopK>(ratio, true, dgc);
   };
-  info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("error-feedback residual", kFp32_B); };
+  info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) {
+    b.add_worker("error-feedback residual", kFp32_B);
+    if (knobs["momentum_correction"].get<bool>()) b.add_worker("local momentum", kFp32_B);
+  };
   return info;
 }
 

@@ -1,0 +1,173 @@
+// `geotrain schema scenario|sweep|tolerances`: a JSON Schema (draft 2020-12) of the input files,
+// generated from the loader's own tables: every strategy's knobs from the strategy catalog
+// (sim/strategies/catalog.h: types, ranges, choices, defaults, meanings), the ranges of
+// sim/limits.h, the trace levels of the recorder. An editor completes and checks files with it;
+// geotrain's loader stays the judge (it checks what a schema cannot: regions of the topology,
+// fleet sizes, cross-field rules). Runs nothing.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "sim/limits.h"
+#include "sim/recorder.h"
+#include "sim/strategies/catalog.h"
+
+namespace geotrain::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+namespace limits = geotrain::sim::limits;
+
+constexpr const char* kDraft = "https://json-schema.org/draft/2020-12/schema";
+
+Json described(Json schema, const std::string& description) {
+  schema["description"] = description;
+  return schema;
+}
+
+Json object_of(const std::string& description) { return described({{"type", "object"}}, description); }
+
+// One knob of the strategy catalog as a property schema.
+Json knob_schema(const sim::KnobSpec& k) {
+  Json s = Json::object();
+  switch (k.type) {
+    case sim::KnobType::integer:
+      s = {{"type", "integer"}, {"minimum", k.min}, {"maximum", k.max}};
+      break;
+    case sim::KnobType::number:
+      s = {{"type", "number"}, {k.min_exclusive ? "exclusiveMinimum" : "minimum", k.min}, {"maximum", k.max}};
+      break;
+    case sim::KnobType::boolean: s = {{"type", "boolean"}}; break;
+    case sim::KnobType::choice: s = {{"enum", k.choices}}; break;
+    case sim::KnobType::text: s = {{"type", "string"}}; break;
+    case sim::KnobType::object: s = {{"type", "object"}}; break;
+  }
+  if (!k.default_value.is_null()) s["default"] = k.default_value;
+  s["description"] = k.default_text.empty() ? k.meaning : k.meaning + " (default: " + k.default_text + ")";
+  return s;
+}
+
+// The strategy object: one branch per catalog entry, its knobs and nothing else.
+Json strategy_schema() {
+  Json branches = Json::array();
+  for (const sim::StrategyInfo& info : sim::strategy_catalog()) {
+    Json props = {{"name", {{"const", info.name}, {"description", info.summary}}}};
+    for (const auto& k : info.knobs) props[k.name] = knob_schema(k);
+    for (const auto& k : sim::overhead_knobs()) props[k.name] = knob_schema(k);
+    if (info.on_failure) props[sim::on_failure_knob().name] = knob_schema(sim::on_failure_knob());
+    branches.push_back({{"type", "object"},
+                        {"title", info.name},
+                        {"properties", props},
+                        {"required", {"name"}},
+                        {"additionalProperties", false}});
+  }
+  Json names = Json::array();
+  for (const auto& info : sim::strategy_catalog()) names.push_back(info.name);
+  return {{"type", "object"},
+          {"description", "the training strategy: \"name\" and its knobs (geotrain strategies lists them)"},
+          {"properties", {{"name", {{"enum", names}}}}},
+          {"required", {"name"}},
+          {"oneOf", branches}};
+}
+
+Json fleet_entry_schema() {
+  return {{"type", "object"},
+          {"properties",
+           {{"region", described({{"type", "string"}}, "a region of the topology")},
+            {"instance", described({{"type", "string"}}, "an instance type of the topology")},
+            {"count", described({{"type", "integer"}, {"minimum", 1}, {"maximum", limits::kMaxWorkers}}, "workers")},
+            {"pricing", {{"enum", {"on_demand", "spot"}}, {"default", "on_demand"}}},
+            {"mfu", described({{"type", "number"}, {"exclusiveMinimum", 0}, {"maximum", 1}},
+                              "achieved fraction of peak of this entry's GPUs")},
+            {"preemption", object_of("spot preemptions: model none | hazard | trace (docs/SCENARIO_FORMAT.md)")}}},
+          {"required", {"region", "instance", "count"}},
+          {"additionalProperties", false}};
+}
+
+Json scenario_schema() {
+  const std::vector<std::string> trace_levels = sim::trace_detail_names();
+  Json props = {
+      {"name", described({{"type", "string"}}, "the run's name (default: the file name)")},
+      {"description", described({{"type", "string"}}, "free text for people")},
+      {"seed", described({{"type", "integer"}, {"minimum", 0}}, "every random draw of the run starts here")},
+      {"calibration", described({{"type", "string"}}, "a calibration.json written by geotrain calibrate")},
+      {"topology", {{"description", "a topology file (relative to the scenario's folder) or an inline topology"},
+                    {"type", {"string", "object"}}}},
+      {"fleet", {{"type", "array"}, {"minItems", 1}, {"items", fleet_entry_schema()}}},
+      {"workload", object_of("model, dataset, backend, optimizer, batch_per_worker, steps (docs/SCENARIO_FORMAT.md)")},
+      {"network", object_of("fidelity, TCP windows, streams (docs/SCENARIO_FORMAT.md)")},
+      {"output", {{"type", "object"},
+                  {"properties", {{"trace", {{"enum", trace_levels}, {"default", "steps"}}}}},
+                  {"additionalProperties", false}}},
+      {"faults", object_of("preemptions, outages, link faults, servers (docs/SCENARIO_FORMAT.md)")},
+      {"checkpoint", object_of("checkpoints of strategies that write them")},
+      {"strategy", strategy_schema()}};
+  return {{"$schema", kDraft},
+          {"title", "geotrain scenario"},
+          {"type", "object"},
+          {"properties", props},
+          {"required", {"seed", "topology", "fleet", "workload", "strategy"}},
+          {"additionalProperties", false}};
+}
+
+Json sweep_schema() {
+  // An axis value: any JSON, or a labelled one {"label": "H=100", "value": 100}.
+  const Json value = {{"description", "a value, or {\"label\": ..., \"value\": ...} to name it in sweep.csv and the report"}};
+  Json scenario = scenario_schema();
+  scenario.erase("$schema");
+  return {{"$schema", kDraft},
+          {"title", "geotrain sweep"},
+          {"type", "object"},
+          {"properties",
+           {{"name", {{"type", "string"}}},
+            {"description", {{"type", "string"}}},
+            {"base", {{"description", "a scenario file (relative to the sweep file's folder) or an inline scenario"},
+                      {"oneOf", {{{"type", "string"}}, scenario}}}},
+            {"grid", {{"type", "object"},
+                      {"minProperties", 1},
+                      {"propertyNames", {{"pattern", "^/"}}},
+                      {"additionalProperties", {{"type", "array"}, {"minItems", 1}, {"items", value}}}}},
+            {"list", {{"type", "array"},
+                      {"minItems", 1},
+                      {"items", {{"type", "object"}, {"propertyNames", {{"pattern", "^/"}}}, {"additionalProperties", value}}}}}}},
+          {"required", {"base"}},
+          {"oneOf", {{{"required", {"grid"}}}, {{"required", {"list"}}}}},
+          {"additionalProperties", false}};
+}
+
+Json tolerances_schema() {
+  const Json bound = {{"type", "number"}, {"minimum", 0}};
+  return {{"$schema", kDraft},
+          {"title", "geotrain check tolerances"},
+          {"type", "object"},
+          {"properties",
+           {{"default", {{"type", "object"},
+                         {"properties", {{"rel", bound}, {"abs", bound}}},
+                         {"additionalProperties", false}}}}},
+          {"propertyNames", {{"pattern", "^(default|/.*)$"}}},
+          {"additionalProperties",
+           {{"type", "object"},
+            {"description", "tolerances of the leaves under this JSON pointer prefix (the longest prefix wins)"},
+            {"properties", {{"rel", bound}, {"abs", bound}, {"ignore", {{"type", "boolean"}}}}},
+            {"additionalProperties", false}}}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json input_schema(const std::string& kind) {
+  if (kind == "scenario") return scenario_schema();
+  if (kind == "sweep") return sweep_schema();
+  return tolerances_schema();
+}
+
+void add_schema_command(CLI::App& app, int& exit_code) {
+  auto kind = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("schema", "print the JSON Schema of scenario, sweep or tolerance files");
+  cmd->add_option("KIND", *kind, "scenario | sweep | tolerances")->required()->check(CLI::IsMember({"scenario", "sweep", "tolerances"}));
+  cmd->callback([kind, &exit_code] {
+    fmt::print("{}\n", input_schema(*kind).dump(2));
+    exit_code = 0;
+  });
+}
+
+}  // namespace geotrain::cli

@@ -1,0 +1,161 @@
+// trace.json (sim/recorder.cc): a process per region, a thread per node in its region's process,
+// and a WAN bytes-in-flight counter per region pair that starts and ends at 0.
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace geotrain {
+namespace {
+
+using json = nlohmann::json;
+
+struct TraceRun {
+  json results, trace;
+};
+
+TraceRun run_traced(const json& scenario) {
+  const json out = json::parse(sim::run_isolated([&] {
+    const auto run = sim::run_scenario(sim::parse_scenario(scenario, "test.json"));
+    return json{{"results", sim::deterministic_part(run.results)}, {"trace", json::parse(run.trace_json)}}.dump();
+  }));
+  return {out["results"], out["trace"]};
+}
+
+// Counter samples per (pid, name) track, in file order: (ts, bytes).
+std::map<std::pair<int, std::string>, std::vector<std::pair<double, double>>> counters(const json& trace) {
+  std::map<std::pair<int, std::string>, std::vector<std::pair<double, double>>> tracks;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "C") tracks[{e["pid"].get<int>(), e["name"].get<std::string>()}].emplace_back(e["ts"], e["args"]["bytes"]);
+  return tracks;
+}
+
+// Three regions of two workers, a ring all-reduce of 1e6 parameters (4 MB) per step.
+json three_region_ring(const std::string& fidelity, int steps) {
+  testing::UniformNet net;
+  net.regions = 3;
+  net.workers_per_region = 2;
+  json s = testing::uniform_scenario(net, 1e6, "ring");
+  s["workload"]["steps"] = steps;
+  s["network"]["fidelity"] = fidelity;
+  return s;
+}
+
+void expect_processes_per_region(const json& trace) {
+  std::map<int, std::string> process;  // pid -> name
+  std::map<int, int> thread_pid;       // tid -> pid
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "M" && e["name"] == "process_name") {
+      EXPECT_TRUE(process.emplace(e["pid"].get<int>(), e["args"]["name"].get<std::string>()).second) << e;
+    } else if (e["ph"] == "M" && e["name"] == "thread_name") {
+      thread_pid[e["tid"].get<int>()] = e["pid"].get<int>();
+      const std::string name = e["args"]["name"];  // "r<region>:<i>"
+      EXPECT_EQ(e["pid"].get<int>(), std::stoi(name.substr(1, name.find(':') - 1))) << name;
+    }
+  }
+  EXPECT_EQ(process, (std::map<int, std::string>{{0, "r0"}, {1, "r1"}, {2, "r2"}}));
+  EXPECT_EQ(thread_pid.size(), 6u);
+  int spans = 0;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X") {
+      ++spans;
+      EXPECT_EQ(e["pid"], thread_pid.at(e["tid"].get<int>())) << e;
+    }
+  EXPECT_GT(spans, 0);
+}
+
+// The WAN pairs with traffic in results.json: "WAN in flight to <dst> (bytes)" in pid <src>.
+std::map<std::pair<int, std::string>, double> wan_link_bytes(const json& results) {
+  std::map<std::pair<int, std::string>, double> bytes;
+  for (const auto& l : results["links"]) {
+    const std::string src = l["src_region"], dst = l["dst_region"];
+    if (src != dst && l["bytes"].get<double>() > 0)
+      bytes[{std::stoi(src.substr(1)), "WAN in flight to " + dst + " (bytes)"}] = l["bytes"];
+  }
+  return bytes;
+}
+
+TEST(Trace, OneProcessPerRegionAndCountersThatReturnToZero) {
+  const TraceRun run = run_traced(three_region_ring("message", 2));
+  expect_processes_per_region(run.trace);
+  const auto tracks = counters(run.trace);
+  const auto links = wan_link_bytes(run.results);
+  ASSERT_FALSE(links.empty());
+  std::set<std::pair<int, std::string>> track_keys, link_keys;
+  for (const auto& [key, samples] : tracks) track_keys.insert(key);
+  for (const auto& [key, bytes] : links) link_keys.insert(key);
+  EXPECT_EQ(track_keys, link_keys);  // a track per WAN pair with traffic, none for a pair without
+  for (const auto& [key, samples] : tracks) {
+    double peak = 0;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      EXPECT_GE(samples[i].second, 0) << key.second;
+      if (i > 0) {
+        EXPECT_GT(samples[i].first, samples[i - 1].first) << key.second << ": one sample per time, in order";
+      }
+      peak = std::max(peak, samples[i].second);
+    }
+    EXPECT_GT(peak, 0) << key.second;
+    EXPECT_LE(peak, links.at(key)) << key.second;
+    EXPECT_EQ(samples.back().second, 0) << key.second << ": every transfer ended";
+  }
+}
+
+// Collective fidelity: each all-reduce puts its whole WAN traffic of a pair in flight at once, for
+// the collective's duration: the counter's peak is the pair's bytes of one step, its samples a
+// rise and a fall per step.
+TEST(Trace, CollectiveFidelityCountsEachCollectivesBytesPerPair) {
+  constexpr int kSteps = 3;
+  const TraceRun run = run_traced(three_region_ring("collective", kSteps));
+  expect_processes_per_region(run.trace);
+  const auto tracks = counters(run.trace);
+  const auto links = wan_link_bytes(run.results);
+  ASSERT_EQ(tracks.size(), links.size());
+  for (const auto& [key, samples] : tracks) {
+    ASSERT_EQ(samples.size(), 2u * kSteps) << key.second;
+    for (std::size_t i = 0; i < samples.size(); ++i)
+      EXPECT_EQ(samples[i].second, i % 2 == 0 ? links.at(key) / kSteps : 0.0) << key.second << " sample " << i;
+  }
+}
+
+// Collective fidelity with DDP's overlapped buckets (four layers of 1 MB, one bucket each, timed
+// ahead of the clock): each bucket's WAN bytes of a pair are in flight while the bucket runs, one
+// bucket at a time on the stream, so the rises of a counter add up to the pair's bytes.
+TEST(Trace, OverlappedBucketsCountWhileEachBucketRuns) {
+  constexpr int kSteps = 2;
+  json s = three_region_ring("collective", kSteps);
+  json layers = json::array();
+  for (int l = 0; l < 4; ++l)
+    layers.push_back({{"name", "l" + std::to_string(l)}, {"parameters", 250000}, {"forward_flops", 1e9}, {"backward_flops", 2e9}});
+  s["workload"]["model"] = {{"type", "layers"}, {"layers", layers}};
+  s["strategy"] = {{"name", "ddp"}, {"allreduce", "ring"}, {"overlap", true}, {"bucket_cap_MB", 1}};
+  const TraceRun run = run_traced(s);
+  const auto tracks = counters(run.trace);
+  const auto links = wan_link_bytes(run.results);
+  ASSERT_FALSE(links.empty());
+  ASSERT_EQ(tracks.size(), links.size());
+  for (const auto& [key, samples] : tracks) {
+    double rises = 0;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      EXPECT_GE(samples[i].second, 0) << key.second;
+      if (i > 0) {
+        EXPECT_GT(samples[i].first, samples[i - 1].first) << key.second << ": one sample per time, in order";
+      }
+      rises += samples[i].second;
+    }
+    EXPECT_EQ(rises, links.at(key)) << key.second;
+    EXPECT_EQ(samples.back().second, 0) << key.second;
+  }
+}
+
+TEST(Trace, SameScenarioSameTrace) {
+  const json s = three_region_ring("message", 2);
+  EXPECT_EQ(run_traced(s).trace.dump(), run_traced(s).trace.dump());
+}
+
+}  // namespace
+}  // namespace geotrain
