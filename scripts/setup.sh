@@ -9,7 +9,8 @@ packages=(cmake g++ make pkg-config
           libcli11-dev libfmt-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist
           libnlopt-cxx-dev  # geotrain calibrate's least-squares fits
           python3  # the regression suite (results.json without perf) and tests/csv_roundtrip.py (CSV read back)
-          chromium fonts-dejavu-core)  # only for the headless-browser test of `geotrain report` pages
+          chromium fonts-dejavu-core  # only for the headless-browser test of `geotrain report` pages
+          clang)  # only for scripts/fuzz.sh (libFuzzer) and scripts/sanitize.sh; the build itself uses g++
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,6 +31,18 @@ namespace {
 
 constexpr double kBytesPerGB = 1e9;
 
+#if defined(__SANITIZE_ADDRESS__)  // g++
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)  // clang++
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 // The user's SimGrid options (--cfg KEY:VALUE), applied after geotrain's own.
 std::vector<std::string>& simgrid_options() {
   static std::vector<std::string> options;
@@ -48,6 +60,7 @@ void start_engine() {
   sg4::Engine::set_config("network/model:CM02");
   sg4::Engine::set_config("network/crosstraffic:0");
   sg4::Engine::set_config("network/TCP-gamma:1e30");
+  if (actors_on_threads()) sg4::Engine::set_config("contexts/factory:thread");
   for (const auto& option : simgrid_options()) sg4::Engine::set_config(option);
 }
 
@@ -432,6 +445,8 @@ std::string check_simgrid_options(const std::vector<std::string>& options) {
 }
 
 void set_simgrid_options(std::vector<std::string> options) { simgrid_options() = std::move(options); }
+
+bool actors_on_threads() { return kAddressSanitizer; }
 
 void write_outputs(const RunOutput& output, const std::string& dir) {
   std::filesystem::create_directories(dir);
