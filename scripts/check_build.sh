@@ -6,15 +6,17 @@
 check_build=${GEOTRAIN_CHECK_BUILD:-build-check}
 check_fuzz=0
 check_compiler=()
+line_tables=-g1  # g++: line tables for the reports
 if command -v clang++ >/dev/null 2>&1; then
   check_fuzz=1
-  check_compiler=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGEOTRAIN_FUZZ=ON)
+  check_compiler=(-DCMAKE_CXX_COMPILER=clang++ -DGEOTRAIN_FUZZ=ON)
+  line_tables=-gline-tables-only
 fi
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
 # Release code (the suite's real training is slow unoptimized) with line tables for the reports.
-cmake -S . -B "$check_build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-gline-tables-only \
+cmake -S . -B "$check_build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=$line_tables \
   -DGEOTRAIN_SANITIZE=ON "${check_compiler[@]}" "${launcher[@]}" --log-level=NOTICE
 
 # Leaks are not checked: SimGrid's engine lives until the process ends by design (one per process,
