@@ -53,14 +53,15 @@ std::vector<std::string>& simgrid_options() {
 // global TCP window: the per-flow window cap is ours (Platform::rate_cap_Bps), per route.  Then the
 // user's options, which may override these.
 void start_engine() {
-  static int argc = 2;
+  // The context factory is chosen when the engine is created: it must be on the command line.
+  static int argc = actors_on_threads() ? 3 : 2;
   static char* argv[] = {const_cast<char*>("geotrain"), const_cast<char*>("--log=root.thres:critical"),
-                         nullptr};
+                         const_cast<char*>("--cfg=contexts/factory:thread"), nullptr};
+  if (!actors_on_threads()) argv[2] = nullptr;
   new sg4::Engine(&argc, argv);  // lives until the process ends (one engine per process)
   sg4::Engine::set_config("network/model:CM02");
   sg4::Engine::set_config("network/crosstraffic:0");
   sg4::Engine::set_config("network/TCP-gamma:1e30");
-  if (actors_on_threads()) sg4::Engine::set_config("contexts/factory:thread");
   for (const auto& option : simgrid_options()) sg4::Engine::set_config(option);
 }
 
