@@ -95,15 +95,15 @@ int sync_period(const nlohmann::json& catalog, const nlohmann::json& strategy) {
 double planned_samples(const DeploymentShape& shape) {
   if (shape.workers <= 0 || shape.batch_per_worker <= 0) return 0;
   const auto& plan = shape.planned_strategy;
-  if (!plan.is_null() && name_of(plan) == "hivemind") return double{shape.planned_steps} * hivemind_target_batch(plan);
-  return double{shape.planned_steps} * shape.workers * shape.batch_per_worker;
+  if (!plan.is_null() && name_of(plan) == "hivemind") return static_cast<double>(shape.planned_steps) * hivemind_target_batch(plan);
+  return static_cast<double>(shape.planned_steps) * shape.workers * shape.batch_per_worker;
 }
 
 int planned_length(const nlohmann::json& strategy, const DeploymentShape& shape) {
   const double samples = planned_samples(shape);
   if (samples <= 0) return shape.planned_steps;
   const double per_unit = name_of(strategy) == "hivemind" ? hivemind_target_batch(strategy)
-                                                          : double{shape.workers} * shape.batch_per_worker;
+                                                          : static_cast<double>(shape.workers) * shape.batch_per_worker;
   const double units = std::ceil(samples / per_unit);
   return static_cast<int>(std::clamp(units, 1.0, static_cast<double>(std::numeric_limits<int>::max())));
 }

@@ -11,7 +11,8 @@ packages=(cmake g++ make pkg-config
           bible-kjv bible-kjv-text  # the language model's corpus (data/kjv.txt, written below)
           python3  # the regression suite (results.json without perf) and tests/csv_roundtrip.py (CSV read back)
           python3-jsonschema  # tests/schema_check.py: shipped scenarios against `geotrain schema`
-          chromium fonts-dejavu-core)  # only for the headless-browser test of `geotrain report` pages
+          chromium fonts-dejavu-core  # only for the headless-browser test of `geotrain report` pages
+          clang)  # only for scripts/fuzz.sh (libFuzzer) and scripts/sanitize.sh; the build itself uses g++
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,9 +19,10 @@ constexpr double kDefaultTimeLimitS = 7 * 24 * 3600.0;
 
 struct Event {
   double time_s = 0;
-  int rank = 0;
+  int rank = 0;                  // -1: a WAN link goes down for good (`cut`)
   bool down = false;
   const Outage* outage = nullptr;
+  std::string cut;               // why no round can complete any more, for the stop reason
 };
 
 double usd_per_s(const WorkerInfo& w, bool on_demand) {
@@ -133,9 +134,41 @@ void FaultInjector::stop(const std::string& reason) {
   sg4::Actor::kill_all();
 }
 
+std::vector<FaultInjector::Cut> FaultInjector::permanent_cuts() const {
+  const Topology& topo = world_.scenario.topology;
+  const Platform& platform = world_.platform;
+  std::vector<bool> has_node(topo.regions.size(), false);
+  for (const WorkerInfo& n : platform.nodes()) has_node[n.region] = true;
+  // The first pair of regions with nodes whose route crosses link `f`, as "A and B" ("" if none):
+  // they never talk again (routes are fixed; SimGrid does not route around a link that is off).
+  auto cut_pair = [&](const LinkFault& f) -> std::string {
+    for (std::size_t a = 0; a < topo.regions.size(); ++a)
+      for (std::size_t b = a + 1; b < topo.regions.size(); ++b) {
+        if (!has_node[a] || !has_node[b]) continue;
+        for (const RouteHop& hop : platform.graph().route(static_cast<int>(a), static_cast<int>(b))) {
+          const WanLink& l = topo.links[hop.link];
+          if ((l.a == f.a && l.b == f.b) || (l.a == f.b && l.b == f.a))
+            return topo.regions[a].name + " and " + topo.regions[b].name;
+        }
+      }
+    return "";
+  };
+  std::vector<Cut> cuts;
+  for (const LinkFault& f : world_.scenario.faults.links) {
+    const std::string pair = cut_pair(f);
+    if (pair.empty()) continue;
+    for (const auto& [from_s, to_s] : f.down)
+      if (to_s >= kNever)
+        cuts.push_back({from_s, fmt::format("link {}-{} down for good at {:.6g} s: {} can no longer reach each other",
+                                            f.region_a, f.region_b, from_s, pair)});
+  }
+  return cuts;
+}
+
 void FaultInjector::run() {
   const double limit = time_limit_s(world_.scenario);
   std::vector<Event> events;
+  for (const Cut& c : permanent_cuts()) events.push_back({c.time_s, -1, true, nullptr, c.reason});
   for (std::size_t r = 0; r < schedules_.size(); ++r)
     for (const Outage& o : schedules_[r].outages) {
       if (o.down_s > 0) events.push_back({o.down_s, static_cast<int>(r), true, &o});
@@ -155,17 +188,27 @@ void FaultInjector::run() {
     if (e.time_s >= limit) break;
     sg4::this_actor::sleep_until(e.time_s);
     if (job_done_) return;
+    if (e.rank < 0) return stop(e.cut);
     const WorkerInfo& w = world_.platform.nodes()[e.rank];
     if (e.rank >= workers) {
       if (e.down) server_down(e.rank, *e.outage);
       else server_up(e.rank, *e.outage);
     } else if (e.down) {
       preempt(e.rank, *e.outage);
-      const bool comes_back = std::any_of(
-          events.begin() + static_cast<long>(i) + 1, events.end(),
-          [limit, workers](const Event& x) { return !x.down && x.time_s < limit && x.rank < workers; });
+      // Capacity that returns after the time limit still returns: the run then ends at the limit.
+      const bool comes_back =
+          std::any_of(events.begin() + static_cast<long>(i) + 1, events.end(),
+                      [workers](const Event& x) { return !x.down && x.rank >= 0 && x.rank < workers; });
       if (world_.membership->alive_count() == 0 && running_count_ == 0 && !comes_back)
         return stop(fmt::format("every worker lost at {:.6g} s and no capacity returns", e.time_s));
+      // A group that waits for every worker (on_failure: wait) never completes a round again.
+      const bool this_one_returns =
+          std::any_of(events.begin() + static_cast<long>(i) + 1, events.end(),
+                      [&e](const Event& x) { return !x.down && x.rank == e.rank; });
+      if (!world_.membership->elastic() && !this_one_returns && !world_.workers_finish_alone)
+        return stop(fmt::format("worker {} lost at {:.6g} s and does not return; the group waits for every worker "
+                                "(on_failure: wait)",
+                                w.name, e.time_s));
     } else {
       w.host->turn_on();
       ++world_.faults->restarts;

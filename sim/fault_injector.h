@@ -1,7 +1,9 @@
 // Applies a run's availability schedule inside the simulation: a preempted worker's host is
 // turned off (its actors die, transfers with it fail), billing stops, its unsynchronized work is
 // counted lost; when capacity is back the host is turned on and the worker program starts anew
-// (marked restarted).  Stops the run at the time limit, or when every worker is gone for good.
+// (marked restarted).  Stops the run at the time limit, or once no round can ever complete again:
+// every worker gone for good, a worker gone for good in a group that waits for everyone, or a WAN
+// link down for good on the route between two regions with nodes.
 #pragma once
 #include <functional>
 #include <vector>
@@ -40,6 +42,12 @@ class FaultInjector {
   void server_down(int node, const Outage& outage);
   void server_up(int node, const Outage& outage);
   void stop(const std::string& reason);
+  // Links down for good that cut regions with nodes apart: when, and the stop reason.
+  struct Cut {
+    double time_s = 0;
+    std::string reason;
+  };
+  std::vector<Cut> permanent_cuts() const;
 
   World& world_;
   std::vector<InstanceSchedule> schedules_;

@@ -33,6 +33,18 @@ namespace {
 
 constexpr double kBytesPerGB = 1e9;
 
+#if defined(__SANITIZE_ADDRESS__)  // g++
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)  // clang++
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 // The user's SimGrid options (--cfg KEY:VALUE), applied after geotrain's own.
 std::vector<std::string>& simgrid_options() {
   static std::vector<std::string> options;
@@ -43,9 +55,11 @@ std::vector<std::string>& simgrid_options() {
 // global TCP window: the per-flow window cap is ours (Platform::rate_cap_Bps), per route.  Then the
 // user's options, which may override these.
 void start_engine() {
-  static int argc = 2;
+  // The context factory is chosen when the engine is created: it must be on the command line.
+  static int argc = actors_on_threads() ? 3 : 2;
   static char* argv[] = {const_cast<char*>("geotrain"), const_cast<char*>("--log=root.thres:critical"),
-                         nullptr};
+                         const_cast<char*>("--cfg=contexts/factory:thread"), nullptr};
+  if (!actors_on_threads()) argv[2] = nullptr;
   new sg4::Engine(&argc, argv);  // lives until the process ends (one engine per process)
   sg4::Engine::set_config("network/model:CM02");
   sg4::Engine::set_config("network/crosstraffic:0");
@@ -445,6 +459,8 @@ std::string check_simgrid_options(const std::vector<std::string>& options) {
 }
 
 void set_simgrid_options(std::vector<std::string> options) { simgrid_options() = std::move(options); }
+
+bool actors_on_threads() { return kAddressSanitizer; }
 
 void write_outputs(const RunOutput& output, const std::string& dir) {
   std::filesystem::create_directories(dir);

@@ -38,6 +38,10 @@ void set_simgrid_options(std::vector<std::string> options);
 // "" when SimGrid accepts every option, else one line naming the option and SimGrid's reason.
 // Tries them in a forked child (SimGrid aborts on some values), so no engine starts here.
 std::string check_simgrid_options(const std::vector<std::string>& options);
+// True in an AddressSanitizer build (scripts/sanitize.sh): SimGrid runs each actor on a thread of
+// its own (contexts/factory:thread) instead of switching stacks, which ASan cannot follow.
+// Results are the same either way; a test that cannot run on threads checks this and skips.
+bool actors_on_threads();
 
 // Writes DIR/results.json, DIR/timeline.csv and DIR/trace.json.  Each file is written under a
 // temporary name and renamed, results.json last, so a half-written run never looks finished.

@@ -49,6 +49,8 @@ class Membership {
   void down(int rank);
   void ready(int rank);
   bool alive(int rank) const { return alive_[rank]; }
+  // A round goes on with the survivors (false: it waits until every worker is back).
+  bool elastic() const { return elastic_; }
   // Up and holding the current state (not preempted, not reloading after a restart).
   bool holds_state(int rank) const { return alive_[rank] && joined_[rank]; }
   // Protocols outside group views (gossip) learn of a preemption before the worker's host goes
