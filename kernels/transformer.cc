@@ -59,6 +59,13 @@ void grow(std::vector<float>& v, std::size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
+// Sequence b, head h's queries, keys and values into the scratch's (T, hs) blocks.
+void gather_qkv(AttentionScratch& s, const float* qkv, int b, int T, int C, int hs, int h) {
+  gather_head(s.q.data(), qkv, b, T, C, hs, 0, h);
+  gather_head(s.k.data(), qkv, b, T, C, hs, 1, h);
+  gather_head(s.v.data(), qkv, b, T, C, hs, 2, h);
+}
+
 }  // namespace
 
 void embedding_forward(float* out, const std::int32_t* tokens, const float* wte, const float* wpe, int B, int T,
@@ -214,6 +221,7 @@ void attention_backward_reference(float* dqkv, const float* dout, const float* a
       }
 }
 
+
 void attention_forward(float* out, float* att, const float* qkv, int B, int T, int C, int NH, AttentionScratch& s) {
   const int hs = C / NH;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs)));
@@ -222,9 +230,7 @@ void attention_forward(float* out, float* att, const float* qkv, int B, int T, i
   grow(s.dp, static_cast<std::size_t>(T) * T);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < NH; ++h) {
-      gather_head(s.q.data(), qkv, b, T, C, hs, 0, h);
-      gather_head(s.k.data(), qkv, b, T, C, hs, 1, h);
-      gather_head(s.v.data(), qkv, b, T, C, hs, 2, h);
+      gather_qkv(s, qkv, b, T, C, hs, h);
       float* P = att + static_cast<std::size_t>(b * NH + h) * T * T;
       gemm(s.dp.data(), s.q.data(), s.k.data(), T, T, hs, false, true, 1.0f, 0.0f);  // S = Q K^T
       causal_softmax_rows(P, s.dp.data(), T, scale);
@@ -242,9 +248,7 @@ void attention_backward(float* dqkv, const float* dout, const float* att, const 
   grow(s.dp, static_cast<std::size_t>(T) * T);
   for (int b = 0; b < B; ++b)
     for (int h = 0; h < NH; ++h) {
-      gather_head(s.q.data(), qkv, b, T, C, hs, 0, h);
-      gather_head(s.k.data(), qkv, b, T, C, hs, 1, h);
-      gather_head(s.v.data(), qkv, b, T, C, hs, 2, h);
+      gather_qkv(s, qkv, b, T, C, hs, h);
       for (int t = 0; t < T; ++t) std::copy_n(dout + at(b * T + t, C) + h * hs, hs, s.dy.data() + at(t, hs));
       const float* P = att + static_cast<std::size_t>(b * NH + h) * T * T;
       gemm(s.dp.data(), s.dy.data(), s.v.data(), T, T, hs, false, true, 1.0f, 0.0f);  // dP = dY V^T

@@ -327,7 +327,11 @@ TEST(Architecture, MfuOutsideZeroOneAndDoublePrecisionAreRefused) {
   s["workload"]["precision"] = {{"param", "bf16"}};
   EXPECT_EQ(testing::parse_error(s).rfind("f.json: /workload/precision/param: ", 0), 0u);
   s["workload"].erase("precision");
+  // GPT-2 small trains for real only at a byte-level vocabulary; a list of layers never does.
   s["workload"]["backend"] = "cpu";
+  EXPECT_EQ(testing::parse_error(s), "f.json: /workload/model/vocab: 50257: expected 256: backend \"cpu\" trains on "
+                                     "byte-level tokens");
+  s["workload"]["model"] = {{"type", "layers"}, {"layers", {{{"name", "x"}, {"parameters", 10}, {"forward_flops", 1}}}}};
   EXPECT_EQ(testing::parse_error(s).rfind("f.json: /workload/backend: \"cpu\": backend \"cpu\" needs a real model", 0),
             0u);
 }
