@@ -1,13 +1,16 @@
 // `geotrain schema scenario|sweep|tolerances`: a JSON Schema (draft 2020-12) of the input files,
 // generated from the loader's own tables: every strategy's knobs from the strategy catalog
 // (sim/strategies/catalog.h: types, ranges, choices, defaults, meanings), the ranges of
-// sim/limits.h, the trace levels of the recorder. An editor completes and checks files with it;
+// sim/limits.h, the choices and defaults of sim/input_tables.h (the nested objects:
+// cli/schema_sections.cc), the trace levels of the recorder. An editor completes and checks files with it;
 // geotrain's loader stays the judge (it checks what a schema cannot: regions of the topology,
 // fleet sizes, cross-field rules). Runs nothing.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/schema_sections.h"
+#include "sim/input_tables.h"
 #include "sim/limits.h"
 #include "sim/recorder.h"
 #include "sim/strategies/catalog.h"
@@ -17,6 +20,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 namespace limits = geotrain::sim::limits;
+namespace input = geotrain::sim::input;
 
 constexpr const char* kDraft = "https://json-schema.org/draft/2020-12/schema";
 
@@ -24,8 +28,6 @@ Json described(Json schema, const std::string& description) {
   schema["description"] = description;
   return schema;
 }
-
-Json object_of(const std::string& description) { return described({{"type", "object"}}, description); }
 
 // One knob of the strategy catalog as a property schema.
 Json knob_schema(const sim::KnobSpec& k) {
@@ -40,7 +42,10 @@ Json knob_schema(const sim::KnobSpec& k) {
     case sim::KnobType::boolean: s = {{"type", "boolean"}}; break;
     case sim::KnobType::choice: s = {{"enum", k.choices}}; break;
     case sim::KnobType::text: s = {{"type", "string"}}; break;
-    case sim::KnobType::object: s = {{"type", "object"}}; break;
+    case sim::KnobType::object:
+      // The DiLoCo family's outer optimizer is read as workload.optimizer is (sim::parse_optimizer).
+      s = k.name == "outer" ? schema::optimizer_schema() : Json{{"type", "object"}};
+      break;
   }
   if (!k.default_value.is_null()) s["default"] = k.default_value;
   s["description"] = k.default_text.empty() ? k.meaning : k.meaning + " (default: " + k.default_text + ")";
@@ -76,10 +81,11 @@ Json fleet_entry_schema() {
            {{"region", described({{"type", "string"}}, "a region of the topology")},
             {"instance", described({{"type", "string"}}, "an instance type of the topology")},
             {"count", described({{"type", "integer"}, {"minimum", 1}, {"maximum", limits::kMaxWorkers}}, "workers")},
-            {"pricing", {{"enum", {"on_demand", "spot"}}, {"default", "on_demand"}}},
+            {"pricing", schema::with_default(schema::choice(input::kPricings, "which usd_per_hour price bills them"),
+                                             input::kPricings.front())},
             {"mfu", described({{"type", "number"}, {"exclusiveMinimum", 0}, {"maximum", 1}},
                               "achieved fraction of peak of this entry's GPUs")},
-            {"preemption", object_of("spot preemptions: model none | hazard | trace (docs/SCENARIO_FORMAT.md)")}}},
+            {"preemption", schema::preemption_schema()}}},
           {"required", {"region", "instance", "count"}},
           {"additionalProperties", false}};
 }
@@ -94,13 +100,13 @@ Json scenario_schema() {
       {"topology", {{"description", "a topology file (relative to the scenario's folder) or an inline topology"},
                     {"type", {"string", "object"}}}},
       {"fleet", {{"type", "array"}, {"minItems", 1}, {"items", fleet_entry_schema()}}},
-      {"workload", object_of("model, dataset, backend, optimizer, batch_per_worker, steps (docs/SCENARIO_FORMAT.md)")},
-      {"network", object_of("fidelity, TCP windows, streams (docs/SCENARIO_FORMAT.md)")},
+      {"workload", schema::workload_schema()},
+      {"network", schema::network_schema()},
       {"output", {{"type", "object"},
                   {"properties", {{"trace", {{"enum", trace_levels}, {"default", "steps"}}}}},
                   {"additionalProperties", false}}},
-      {"faults", object_of("preemptions, outages, link faults, servers (docs/SCENARIO_FORMAT.md)")},
-      {"checkpoint", object_of("checkpoints of strategies that write them")},
+      {"faults", schema::faults_schema()},
+      {"checkpoint", schema::checkpoint_schema()},
       {"strategy", strategy_schema()}};
   return {{"$schema", kDraft},
           {"title", "geotrain scenario"},
