@@ -98,7 +98,9 @@ Json scenario_schema() {
       {"seed", described({{"type", "integer"}, {"minimum", 0}}, "every random draw of the run starts here")},
       {"calibration", described({{"type", "string"}}, "a calibration.json written by geotrain calibrate")},
       {"topology", {{"description", "a topology file (relative to the scenario's folder) or an inline topology"},
-                    {"type", {"string", "object"}}}},
+                    {"type", {"string", "object"}},
+                    {"if", {{"type", "object"}}},
+                    {"then", schema::topology_schema()}}},
       {"fleet", {{"type", "array"}, {"minItems", 1}, {"items", fleet_entry_schema()}}},
       {"workload", schema::workload_schema()},
       {"network", schema::network_schema()},
@@ -158,18 +160,28 @@ Json tolerances_schema() {
             {"additionalProperties", false}}}};
 }
 
+Json topology_file_schema() {
+  Json s = schema::topology_schema();
+  s["$schema"] = kDraft;
+  s["title"] = "geotrain topology";
+  return s;
+}
+
 }  // namespace
 
 nlohmann::ordered_json input_schema(const std::string& kind) {
   if (kind == "scenario") return scenario_schema();
+  if (kind == "topology") return topology_file_schema();
   if (kind == "sweep") return sweep_schema();
   return tolerances_schema();
 }
 
 void add_schema_command(CLI::App& app, int& exit_code) {
   auto kind = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("schema", "print the JSON Schema of scenario, sweep or tolerance files");
-  cmd->add_option("KIND", *kind, "scenario | sweep | tolerances")->required()->check(CLI::IsMember({"scenario", "sweep", "tolerances"}));
+  auto* cmd = app.add_subcommand("schema", "print the JSON Schema of scenario, sweep, tolerance or topology files");
+  cmd->add_option("KIND", *kind, "scenario | sweep | tolerances | topology")
+      ->required()
+      ->check(CLI::IsMember({"scenario", "sweep", "tolerances", "topology"}));
   cmd->callback([kind, &exit_code] {
     fmt::print("{}\n", input_schema(*kind).dump(2));
     exit_code = 0;

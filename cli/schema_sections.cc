@@ -395,7 +395,7 @@ Json faults_schema() {
   server["down_at_s"] = number(0, max, "down from this simulated time, s");
   server["for_s"] = number(0, max, "for this long, s", true);
   Json p;
-  p["time_limit_s"] = with_default(number(0, max, "stop the run at this simulated time (0: no limit)"), f.time_limit_s);
+  p["time_limit_s"] = with_default(number(0, max, "stop the run at this simulated time, s (0: a week, 604800 s)"), f.time_limit_s);
   p["retry_after_s"] = with_default(number(0, max, "a failed collective is retried after this, s", true), f.retry_after_s);
   p["zone_outages"] = {{"type", "array"}, {"items", zone_schema}, {"description", "whole regions going down"}};
   p["links"] = {{"type", "array"}, {"items", closed_object(link, {"between"})},

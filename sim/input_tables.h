@@ -1,6 +1,6 @@
 // The names the scenario loader accepts for its choice keys, and the defaults it fills in that no
-// struct holds, defined once: the loader (sim/scenario.cc, sim/workload_model.cc, sim/fault_spec.cc)
-// validates with them and `geotrain schema scenario` (cli/schema*.cc) describes them. The ranges
+// struct holds, defined once: the loader (sim/scenario.cc, sim/workload_model.cc, sim/fault_spec.cc,
+// sim/topology.cc, sim/instance_catalog.cc) validates with them and `geotrain schema scenario` (cli/schema*.cc) describes them. The ranges
 // are in sim/limits.h. Not the strategies' knobs: those are in sim/strategies/catalog.h.
 #pragma once
 #include <string>
@@ -51,6 +51,12 @@ inline const std::vector<std::string> kFidelities = {"message", "collective"};
 inline const std::vector<std::string> kPreemptionModels = {"none", "hazard", "trace"};
 inline const std::vector<std::string> kPreemptionPolicies = {"wait_for_spot", "fallback_on_demand"};
 inline const std::vector<std::string> kDelayDistributions = {"fixed", "exponential", "uniform"};
+// Topologies: a region's LAN latency when it gives none, ms; what limits a measured link's
+// capacity; an instance type's spot interruption band (the monthly share interrupted).
+inline constexpr double kDefaultLanLatency_ms = 0.1;
+inline const std::vector<std::string> kCapacityLimits = {"unknown", "path", "vm"};
+inline const std::vector<std::string> kSpotBands = {"<5%", "5-10%", "10-15%", "15-20%", ">20%"};
+
 // checkpoint: the store's price when the scenario gives none, $/GB-month (S3 Standard's first 50 TB).
 inline constexpr double kDefaultStorageUsdPerGBMonth = 0.023;
 

@@ -72,6 +72,13 @@ inline constexpr double kMinLinkBandwidthFraction = 1e-6;
 inline constexpr double kMaxLatencyFactor = 1e6;
 // Server shards a server fault may name.
 inline constexpr long kMaxServerShard = 1L << 20;
+// GPUs of one instance type.
+inline constexpr long kMaxGpusPerInstance = 1024;
+// An RTT model (a topology's rtt_estimate): a path at most 100 times the great circle, signals at
+// most light speed in vacuum (299.8 km/ms) with room; its fit's pairs.
+inline constexpr double kMaxRoutingFactor = 100;
+inline constexpr double kMaxFiberKmPerMs = 1000;
+inline constexpr long kMaxRttPairs = 1000000;
 
 // Workers in one scenario, all fleet entries together (one SimGrid host and actor each).
 inline constexpr long kMaxWorkers = 100000;

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Validates every shipped scenario and sweep file (scenarios/*.json, scenarios/regression/*.json;
 utilization specs are left out), every point of every sweep (the base scenario with the point's
-axes applied) and the documented tolerance file against the JSON Schema `geotrain schema KIND`
-prints, with Python's jsonschema (Debian python3-jsonschema). Then checks that schema and loader
-agree on bad input: each document of a list of bad ones (an unknown key or a value out of range
-in every section: top level, strategy, workload and its model, dataset, optimizer, precision and
-target, network, output, faults, checkpoint, a fleet entry's preemption) is refused by the
-schema and by `geotrain run` (exit 2), and a few good variants are accepted by both.
+axes applied), every topology file (topologies/*.json; instance catalogs are left out) and the
+documented tolerance file against the JSON Schema `geotrain schema KIND` prints, with Python's
+jsonschema (Debian python3-jsonschema). Then checks that schema and loader agree on bad input:
+each document of a list of bad ones (an unknown key or a value out of range in every section:
+top level, strategy, workload and its model, dataset, optimizer, precision and target, network,
+output, faults, checkpoint, a fleet entry's preemption, an inline topology) is refused by the
+schema and by `geotrain run` (exit 2, at the JSON pointer where the schema finds an error or
+below it), and a few good variants are accepted by both.
 Exit 0: all agree; 1: a file or case fails; 77: python3-jsonschema is missing (CTest reports a skip).
 
   tests/schema_check.py GEOTRAIN SOURCE_DIR
@@ -85,8 +87,10 @@ def report(errors, what):
 
 
 def loader_exit(geotrain, doc, topology_path):
-    """geotrain run's exit status on `doc` (its topology given as an absolute path)."""
-    doc = dict(doc, topology=topology_path)
+    """geotrain run's exit status on `doc` (a topology file given as an absolute path), and the
+    JSON pointer and line of its message."""
+    if isinstance(doc.get("topology"), str):
+        doc = dict(doc, topology=topology_path)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "case.json")
         json.dump(doc, open(path, "w"))
@@ -103,10 +107,22 @@ def edited(base, pointer, value):
     return set_pointer(doc, pointer, value)
 
 
-def bad_cases(base, mlp):
+def bad_cases(base, mlp, inline):
     """Documents both the schema and the loader must refuse: (what, document)."""
     wl, lm_keys = "/workload", {"layers": 2, "d_model": 64, "heads": 4, "seq_len": 32, "vocab": 256}
+    t = "/topology"
     return [
+        ("an inline topology without egress prices", edited(inline, t, {k: v for k, v in inline["topology"].items() if k != "egress_usd_per_GB"})),
+        ("a region with a misspelled key", edited(inline, t + "/regions/0/continnent", "America")),
+        ("a region name with a colon", edited(inline, t + "/regions/0/name", "us:central")),
+        ("a region with latitude only", edited(inline, t + "/regions/0", {k: v for k, v in inline["topology"]["regions"][0].items() if k != "longitude_deg"})),
+        ("a link latency of 0 ms", edited(inline, t + "/links/0/latency_ms", 0)),
+        ("a link with both window keys", edited(edited(inline, t + "/links/0/tcp_window_B", 65536), t + "/links/0/single_stream_Gbps", 1)),
+        ("a link capacity_limit nic", edited(inline, t + "/links/0/capacity_limit", "nic")),
+        ("an instance type with 0 GPUs", edited(inline, t + "/instance_types/n1-standard-8-t4/gpus", 0)),
+        ("an instance type without utilization", edited(inline, t + "/instance_types/n1-standard-8-t4", {k: v for k, v in inline["topology"]["instance_types"]["n1-standard-8-t4"].items() if k != "utilization"})),
+        ("a spot band of 50%", edited(inline, t + "/instance_types/n1-standard-8-t4/spot_interruption_band", "50%")),
+        ("an egress price over 1000 $/GB", edited(inline, t + "/egress_usd_per_GB/gcp/internet", 1001)),
         ("an unknown top-level key", edited(base, "/seeed", 1)),
         ("an unknown strategy knob", edited(base, "/strategy", {"name": "ddp", "allreduce": "ring", "H": 5})),
         ("a knob out of its range", edited(base, "/strategy", {"name": "dgc", "ratio": 0})),
@@ -182,11 +198,12 @@ def bad_cases(base, mlp):
     ]
 
 
-def good_cases(base, mlp):
+def good_cases(base, mlp, inline):
     """Variants both must accept (the loader runs them: keep them quick)."""
     wl = "/workload"
     return [
         ("an mlp on fashion_mnist, size-only", mlp),
+        ("the quickstart with its topology inline", inline),
         ("a profile with a dataset it ignores", edited(base, wl + "/dataset", {"name": "imagenet"})),
         ("a zone outage at a rate", edited(base, "/faults", {"zone_outages": [{"region": "us-central1", "rate_per_hour": 0.01, "duration_s": 60}]})),
         ("a spot preemption with a uniform restart delay", edited(base, "/fleet/0/preemption", {"model": "hazard", "rate_per_hour": 0.01, "restart_delay_s": {"distribution": "uniform", "min_s": 1, "max_s": 2}})),
@@ -202,8 +219,9 @@ def agreement(geotrain, root, scenario):
                                      "dataset": {"name": "fashion_mnist", "train_samples": 1000},
                                      "optimizer": {"name": "sgd", "lr": 0.1},
                                      "batch_per_worker": 8, "steps": 2})
+    inline = dict(base, topology=json.load(open(topology)))
     failures = 0
-    for what, doc in bad_cases(base, mlp):
+    for what, doc in bad_cases(base, mlp, inline):
         errors = list(scenario.iter_errors(doc))
         rc, pointer, message = loader_exit(geotrain, doc, topology)
         if not errors or rc != 2 or not pointer.startswith("/"):
@@ -218,14 +236,14 @@ def agreement(geotrain, root, scenario):
                    for p in paths):
             print(f"schema_check: {what}: the loader refuses {pointer}, the schema {sorted(set(paths))}")
             failures += 1
-    for what, doc in good_cases(base, mlp):
+    for what, doc in good_cases(base, mlp, inline):
         errors = sorted(scenario.iter_errors(doc), key=lambda e: list(e.path))
         rc, _, message = loader_exit(geotrain, doc, topology)
         failures += report(errors, what)
         if rc != 0:
             print(f"schema_check: {what}: loader exits {rc}, both must accept ({message[:200]})")
             failures += 1
-    return failures, len(bad_cases(base, mlp)), len(good_cases(base, mlp))
+    return failures, len(bad_cases(base, mlp, inline)), len(good_cases(base, mlp, inline))
 
 
 def main():
@@ -233,10 +251,11 @@ def main():
     scenario = schema(geotrain, "scenario")
     sweep = schema(geotrain, "sweep")
     tolerances = schema(geotrain, "tolerances")
+    topology = schema(geotrain, "topology")
     failures = 0
     files = sorted(glob.glob(os.path.join(root, "scenarios", "*.json")) +
                    glob.glob(os.path.join(root, "scenarios", "regression", "*.json")))
-    checked = {"scenario": 0, "sweep": 0, "point": 0}
+    checked = {"scenario": 0, "sweep": 0, "point": 0, "topology": 0}
     for path in files:
         doc = json.load(open(path))
         if "base" in doc and "grid" not in doc and "list" not in doc:
@@ -251,7 +270,13 @@ def main():
                 checked["point"] += 1
                 errors = sorted(scenario.iter_errors(point), key=lambda e: list(e.path))
                 failures += report(errors, f"{os.path.relpath(path, root)} point {i}")
-    if checked["scenario"] < 10 or checked["sweep"] < 1 or checked["point"] < checked["sweep"]:
+    for path in sorted(glob.glob(os.path.join(root, "topologies", "*.json"))):
+        doc = json.load(open(path))
+        if "regions" not in doc:
+            continue  # an instance catalog (topologies/instances.json): no schema of its own yet
+        checked["topology"] += 1
+        failures += report(sorted(topology.iter_errors(doc), key=lambda e: list(e.path)), os.path.relpath(path, root))
+    if checked["scenario"] < 10 or checked["sweep"] < 1 or checked["point"] < checked["sweep"] or checked["topology"] < 2:
         print(f"schema_check: found too few files ({checked}) under {root}")
         failures += 1
     # Documented tolerance example (docs/SWEEPS.md) and what the schema must refuse.
@@ -263,8 +288,8 @@ def main():
         print("schema_check: the schema accepts a bad tolerance"); failures += 1
     agreement_failures, bad, good = agreement(geotrain, root, scenario)
     failures += agreement_failures
-    print(f"schema_check: {checked['scenario']} scenarios, {checked['sweep']} sweeps with {checked['point']} points "
-          f"checked; {bad} bad and {good} good documents judged alike by schema and loader; {failures} failures")
+    print(f"schema_check: {checked['scenario']} scenarios, {checked['sweep']} sweeps with {checked['point']} points, "
+          f"{checked['topology']} topologies checked; {bad} bad and {good} good documents judged alike by schema and loader; {failures} failures")
     return 1 if failures else 0
 
 
