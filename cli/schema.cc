@@ -29,6 +29,15 @@ Json described(Json schema, const std::string& description) {
   return schema;
 }
 
+// Where a strategy's server nodes run (the knob "server").
+Json server_schema() {
+  return schema::closed_object({{"region", schema::text("a region of the topology (default: the first fleet entry's)")},
+                                {"instance", schema::text("an instance type (default: the first fleet entry's)")},
+                                {"pricing", schema::with_default(schema::choice(input::kPricings, "which price bills them"),
+                                                                 input::kPricings.front())}},
+                               {});
+}
+
 // One knob of the strategy catalog as a property schema.
 Json knob_schema(const sim::KnobSpec& k) {
   Json s = Json::object();
@@ -43,8 +52,9 @@ Json knob_schema(const sim::KnobSpec& k) {
     case sim::KnobType::choice: s = {{"enum", k.choices}}; break;
     case sim::KnobType::text: s = {{"type", "string"}}; break;
     case sim::KnobType::object:
-      // The DiLoCo family's outer optimizer is read as workload.optimizer is (sim::parse_optimizer).
-      s = k.name == "outer" ? schema::optimizer_schema() : Json{{"type", "object"}};
+      // The DiLoCo family's outer optimizer is read as workload.optimizer is (sim::parse_optimizer);
+      // a server placement as sim::parse_server_placement reads it.
+      s = k.name == "outer" ? schema::optimizer_schema() : k.name == "server" ? server_schema() : Json{{"type", "object"}};
       break;
   }
   if (!k.default_value.is_null()) s["default"] = k.default_value;
@@ -94,7 +104,7 @@ Json scenario_schema() {
   const std::vector<std::string> trace_levels = sim::trace_detail_names();
   Json props = {
       {"name", described({{"type", "string"}}, "the run's name (default: the file name)")},
-      {"description", described({{"type", "string"}}, "free text for people")},
+      {"description", {{"description", "for people, any JSON; ignored"}}},
       {"seed", described({{"type", "integer"}, {"minimum", 0}}, "every random draw of the run starts here")},
       {"calibration", described({{"type", "string"}}, "a calibration.json written by geotrain calibrate")},
       {"topology", {{"description", "a topology file (relative to the scenario's folder) or an inline topology"},

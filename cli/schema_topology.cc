@@ -93,7 +93,7 @@ Json rtt_estimate_schema() {
   p["holdout_p90_abs_error_ms"] = number(0, inf, "ms");
   p["holdout_median_rel_error"] = number(0, inf, "fraction");
   p["holdout"] = {{"type", "array"}, {"items", region_pair}, {"description", "held-out [region, region] pairs"}};
-  p["source"] = text("where the fit comes from");
+  p["source"] = {{"description", "where the fit comes from (documentation only)"}};
   return closed_object(p,
                        {"routing_factor", "fixed_ms", "fiber_km_per_ms", "training_pairs", "holdout_pairs",
                         "holdout_median_abs_error_ms", "holdout_p90_abs_error_ms", "holdout_median_rel_error"},

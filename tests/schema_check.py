@@ -129,6 +129,8 @@ def bad_cases(base, mlp, inline):
         ("an unknown strategy", edited(base, "/strategy", {"name": "dgc2"})),
         ("a bad choice", edited(base, "/strategy", {"name": "ddp", "allreduce": "butterfly2"})),
         ("an outer optimizer of an unknown name", edited(base, "/strategy", {"name": "diloco", "outer": {"name": "lion", "lr": 0.7}})),
+        ("a server placement with pricing reserved", edited(base, "/strategy", {"name": "parameter_server", "server": {"region": "us-central1", "pricing": "reserved"}})),
+        ("a server placement with a misspelled key", edited(base, "/strategy", {"name": "parameter_server", "server": {"regoin": "us-central1"}})),
         ("an unknown key in workload", edited(base, wl + "/stepz", 10)),
         ("workload.steps 0", edited(base, wl + "/steps", 0)),
         ("workload.steps 1.5", edited(base, wl + "/steps", 1.5)),
@@ -207,6 +209,7 @@ def good_cases(base, mlp, inline):
         ("a profile with a dataset it ignores", edited(base, wl + "/dataset", {"name": "imagenet"})),
         ("a zone outage at a rate", edited(base, "/faults", {"zone_outages": [{"region": "us-central1", "rate_per_hour": 0.01, "duration_s": 60}]})),
         ("a spot preemption with a uniform restart delay", edited(base, "/fleet/0/preemption", {"model": "hazard", "rate_per_hour": 0.01, "restart_delay_s": {"distribution": "uniform", "min_s": 1, "max_s": 2}})),
+        ("a server placement", edited(base, "/strategy", {"name": "parameter_server", "server": {"region": "europe-west1", "pricing": "spot"}})),
         ("an outer optimizer", edited(base, "/strategy", {"name": "diloco", "H": 5, "outer": {"name": "nesterov", "lr": 0.7, "momentum": 0.9}})),
     ]
 
