@@ -1,7 +1,8 @@
 // The names the scenario loader accepts for its choice keys, and the defaults it fills in that no
-// struct holds, defined once: the loader (sim/scenario.cc, sim/workload_model.cc, sim/fault_spec.cc,
-// sim/topology.cc, sim/instance_catalog.cc) validates with them and `geotrain schema scenario` (cli/schema*.cc) describes them. The ranges
-// are in sim/limits.h. Not the strategies' knobs: those are in sim/strategies/catalog.h.
+// struct holds, defined once: the loader (sim/scenario.cc, sim/workload_model.cc,
+// sim/fault_spec.cc, sim/topology.cc, sim/instance_catalog.cc, sim/strategies/registry.cc)
+// validates with them and `geotrain schema` (cli/schema*.cc) describes them. The ranges are in
+// sim/limits.h. Not the strategies' knobs: those are in sim/strategies/catalog.h.
 #pragma once
 #include <string>
 #include <vector>
