@@ -1,13 +1,16 @@
 // `geotrain schema scenario|sweep|tolerances`: a JSON Schema (draft 2020-12) of the input files,
 // generated from the loader's own tables: every strategy's knobs from the strategy catalog
 // (sim/strategies/catalog.h: types, ranges, choices, defaults, meanings), the ranges of
-// sim/limits.h, the trace levels of the recorder. An editor completes and checks files with it;
+// sim/limits.h, the choices and defaults of sim/input_tables.h (the nested objects:
+// cli/schema_sections.cc), the trace levels of the recorder. An editor completes and checks files with it;
 // geotrain's loader stays the judge (it checks what a schema cannot: regions of the topology,
 // fleet sizes, cross-field rules). Runs nothing.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/schema_sections.h"
+#include "sim/input_tables.h"
 #include "sim/limits.h"
 #include "sim/recorder.h"
 #include "sim/strategies/catalog.h"
@@ -17,6 +20,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 namespace limits = geotrain::sim::limits;
+namespace input = geotrain::sim::input;
 
 constexpr const char* kDraft = "https://json-schema.org/draft/2020-12/schema";
 
@@ -25,7 +29,14 @@ Json described(Json schema, const std::string& description) {
   return schema;
 }
 
-Json object_of(const std::string& description) { return described({{"type", "object"}}, description); }
+// Where a strategy's server nodes run (the knob "server").
+Json server_schema() {
+  return schema::closed_object({{"region", schema::text("a region of the topology (default: the first fleet entry's)")},
+                                {"instance", schema::text("an instance type (default: the first fleet entry's)")},
+                                {"pricing", schema::with_default(schema::choice(input::kPricings, "which price bills them"),
+                                                                 input::kPricings.front())}},
+                               {});
+}
 
 // One knob of the strategy catalog as a property schema.
 Json knob_schema(const sim::KnobSpec& k) {
@@ -40,7 +51,11 @@ Json knob_schema(const sim::KnobSpec& k) {
     case sim::KnobType::boolean: s = {{"type", "boolean"}}; break;
     case sim::KnobType::choice: s = {{"enum", k.choices}}; break;
     case sim::KnobType::text: s = {{"type", "string"}}; break;
-    case sim::KnobType::object: s = {{"type", "object"}}; break;
+    case sim::KnobType::object:
+      // The DiLoCo family's outer optimizer is read as workload.optimizer is (sim::parse_optimizer);
+      // a server placement as sim::parse_server_placement reads it.
+      s = k.name == "outer" ? schema::optimizer_schema() : k.name == "server" ? server_schema() : Json{{"type", "object"}};
+      break;
   }
   if (!k.default_value.is_null()) s["default"] = k.default_value;
   s["description"] = k.default_text.empty() ? k.meaning : k.meaning + " (default: " + k.default_text + ")";
@@ -76,10 +91,11 @@ Json fleet_entry_schema() {
            {{"region", described({{"type", "string"}}, "a region of the topology")},
             {"instance", described({{"type", "string"}}, "an instance type of the topology")},
             {"count", described({{"type", "integer"}, {"minimum", 1}, {"maximum", limits::kMaxWorkers}}, "workers")},
-            {"pricing", {{"enum", {"on_demand", "spot"}}, {"default", "on_demand"}}},
+            {"pricing", schema::with_default(schema::choice(input::kPricings, "which usd_per_hour price bills them"),
+                                             input::kPricings.front())},
             {"mfu", described({{"type", "number"}, {"exclusiveMinimum", 0}, {"maximum", 1}},
                               "achieved fraction of peak of this entry's GPUs")},
-            {"preemption", object_of("spot preemptions: model none | hazard | trace (docs/SCENARIO_FORMAT.md)")}}},
+            {"preemption", schema::preemption_schema()}}},
           {"required", {"region", "instance", "count"}},
           {"additionalProperties", false}};
 }
@@ -88,19 +104,21 @@ Json scenario_schema() {
   const std::vector<std::string> trace_levels = sim::trace_detail_names();
   Json props = {
       {"name", described({{"type", "string"}}, "the run's name (default: the file name)")},
-      {"description", described({{"type", "string"}}, "free text for people")},
+      {"description", {{"description", "for people, any JSON; ignored"}}},
       {"seed", described({{"type", "integer"}, {"minimum", 0}}, "every random draw of the run starts here")},
       {"calibration", described({{"type", "string"}}, "a calibration.json written by geotrain calibrate")},
       {"topology", {{"description", "a topology file (relative to the scenario's folder) or an inline topology"},
-                    {"type", {"string", "object"}}}},
+                    {"type", {"string", "object"}},
+                    {"if", {{"type", "object"}}},
+                    {"then", schema::topology_schema()}}},
       {"fleet", {{"type", "array"}, {"minItems", 1}, {"items", fleet_entry_schema()}}},
-      {"workload", object_of("model, dataset, backend, optimizer, batch_per_worker, steps (docs/SCENARIO_FORMAT.md)")},
-      {"network", object_of("fidelity, TCP windows, streams (docs/SCENARIO_FORMAT.md)")},
+      {"workload", schema::workload_schema()},
+      {"network", schema::network_schema()},
       {"output", {{"type", "object"},
                   {"properties", {{"trace", {{"enum", trace_levels}, {"default", "steps"}}}}},
                   {"additionalProperties", false}}},
-      {"faults", object_of("preemptions, outages, link faults, servers (docs/SCENARIO_FORMAT.md)")},
-      {"checkpoint", object_of("checkpoints of strategies that write them")},
+      {"faults", schema::faults_schema()},
+      {"checkpoint", schema::checkpoint_schema()},
       {"strategy", strategy_schema()}};
   return {{"$schema", kDraft},
           {"title", "geotrain scenario"},
@@ -152,18 +170,28 @@ Json tolerances_schema() {
             {"additionalProperties", false}}}};
 }
 
+Json topology_file_schema() {
+  Json s = schema::topology_schema();
+  s["$schema"] = kDraft;
+  s["title"] = "geotrain topology";
+  return s;
+}
+
 }  // namespace
 
 nlohmann::ordered_json input_schema(const std::string& kind) {
   if (kind == "scenario") return scenario_schema();
+  if (kind == "topology") return topology_file_schema();
   if (kind == "sweep") return sweep_schema();
   return tolerances_schema();
 }
 
 void add_schema_command(CLI::App& app, int& exit_code) {
   auto kind = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("schema", "print the JSON Schema of scenario, sweep or tolerance files");
-  cmd->add_option("KIND", *kind, "scenario | sweep | tolerances")->required()->check(CLI::IsMember({"scenario", "sweep", "tolerances"}));
+  auto* cmd = app.add_subcommand("schema", "print the JSON Schema of scenario, sweep, tolerance or topology files");
+  cmd->add_option("KIND", *kind, "scenario | sweep | tolerances | topology")
+      ->required()
+      ->check(CLI::IsMember({"scenario", "sweep", "tolerances", "topology"}));
   cmd->callback([kind, &exit_code] {
     fmt::print("{}\n", input_schema(*kind).dump(2));
     exit_code = 0;

@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "sim/faults.h"
+#include "sim/input_tables.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
 #include "sim/topology.h"
@@ -38,7 +39,7 @@ DelaySpec parse_delay(JsonReader& r, const std::string& key, DelaySpec d) {
     return d;
   }
   auto o = r.object(key);
-  d.distribution = o.choice("distribution", {"fixed", "exponential", "uniform"});
+  d.distribution = o.choice("distribution", input::kDelayDistributions);
   if (d.distribution == "uniform") {
     d.min_s = time_s(o, "min_s");
     d.max_s = o.number("max_s", d.min_s, limits::kMaxTime_s);
@@ -103,7 +104,7 @@ int region_of(JsonReader& r, const std::string& key, const std::string& name, co
 
 PreemptionSpec parse_preemption(JsonReader& r, const InstanceType& type, bool spot, const std::string& scenario_file) {
   PreemptionSpec p;
-  p.model = r.choice("model", {"none", "hazard", "trace"});
+  p.model = r.choice("model", input::kPreemptionModels);
   if (p.model != "none" && !spot)
     r.fail("model", "only spot instances are preempted; set the fleet entry's \"pricing\": \"spot\" or model \"none\"");
   if (p.model == "hazard") {
@@ -133,7 +134,7 @@ PreemptionSpec parse_preemption(JsonReader& r, const InstanceType& type, bool sp
   }
   p.restart_delay = parse_delay(r, "restart_delay_s", p.restart_delay);
   p.boot_s = time_s_or(r, "boot_s", p.boot_s);
-  p.policy = r.choice_or("policy", p.policy, {"wait_for_spot", "fallback_on_demand"});
+  p.policy = r.choice_or("policy", p.policy, input::kPreemptionPolicies);
   p.fallback_after_s = time_s_or(r, "fallback_after_s", p.fallback_after_s);
   r.finish();
   return p;
@@ -141,12 +142,12 @@ PreemptionSpec parse_preemption(JsonReader& r, const InstanceType& type, bool sp
 
 CheckpointSpec parse_checkpoint(JsonReader& r, const Topology& topology) {
   CheckpointSpec c;
-  c.every_steps = static_cast<long>(r.integer("every_steps", 1, 1000000000));
+  c.every_steps = static_cast<long>(r.integer("every_steps", 1, limits::kMaxScheduleSteps));
   c.store_region = r.string("store_region");
   c.store_region_index = region_of(r, "store_region", c.store_region, topology);
   c.write_Bps = bandwidth_Bps(r, "write_Gbps");
   c.read_Bps = bandwidth_Bps(r, "read_Gbps");
-  c.usd_per_GB_month = r.number_or("usd_per_GB_month", 0.023, 0, limits::kMaxUsdPerGB);
+  c.usd_per_GB_month = r.number_or("usd_per_GB_month", input::kDefaultStorageUsdPerGBMonth, 0, limits::kMaxUsdPerGB);
   r.finish();
   return c;
 }
@@ -189,8 +190,8 @@ void parse_link_faults(JsonReader& r, const Topology& topology, FaultSpec& f) {
     lf.b = region_of(l, "between", lf.region_b, topology);
     if (lf.a == lf.b) l.fail("between", "expected two different regions");
     lf.down = parse_windows(l, "down");
-    lf.bandwidth = parse_steps(l, "bandwidth", 1e-6, 1, "fraction of capacity in (0, 1]");
-    lf.latency = parse_steps(l, "latency", 1, 1e6, "factor on latency >= 1");
+    lf.bandwidth = parse_steps(l, "bandwidth", limits::kMinLinkBandwidthFraction, 1, "fraction of capacity in (0, 1]");
+    lf.latency = parse_steps(l, "latency", 1, limits::kMaxLatencyFactor, "factor on latency >= 1");
     l.finish();
     f.links.push_back(std::move(lf));
   }
@@ -202,7 +203,7 @@ void parse_server_faults(JsonReader& r, FaultSpec& f) {
   for (std::size_t i = 0; i < list.size(); ++i) {
     JsonReader& v = list[i];
     ServerFault sf;
-    sf.shard = static_cast<int>(v.integer_or("shard", -1, 0, 1 << 20));  // absent: every server
+    sf.shard = static_cast<int>(v.integer_or("shard", -1, 0, limits::kMaxServerShard));  // absent: every server
     sf.down_s = time_s(v, "down_at_s");
     sf.up_s = sf.down_s + positive_time_s(v, "for_s");
     v.finish();

@@ -84,7 +84,8 @@ struct FaultSpec {
   std::vector<LinkFault> links;
   std::vector<ServerFault> servers;
   std::optional<CheckpointSpec> checkpoint;
-  double time_limit_s = 0;             // simulated time after which the run stops (0: none)
+  double time_limit_s = 0;             // simulated time after which the run stops (0: a week,
+                                       // kDefaultTimeLimitS of sim/fault_injector.cc)
   double retry_after_s = 10;           // a failed collective is retried after this (no member lost)
   // True when anything can fail during the run.
   bool any(bool preemptions) const {

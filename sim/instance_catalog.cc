@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "sim/input_tables.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
 
@@ -13,14 +14,13 @@ constexpr double kFlopsPerTflop = 1e12;
 constexpr double kBitsPerByte = 8.0;
 constexpr double kBitsPerGbit = 1e9;
 constexpr double kBytesPerGB = 1e9;  // GPU memory is quoted in GB = 1e9 bytes here
-const std::vector<std::string> kSpotBands = {"<5%", "5-10%", "10-15%", "15-20%", ">20%"};
 
 }  // namespace
 
 InstanceType parse_instance_type(JsonReader& r, const std::string& name) {
   InstanceType t;
   t.name = name;
-  t.gpus = static_cast<int>(r.integer_or("gpus", 1, 1, 1024));
+  t.gpus = static_cast<int>(r.integer_or("gpus", 1, 1, limits::kMaxGpusPerInstance));
   t.gpu_peak_flops = r.number("gpu_peak_tflops", limits::kMinTflops, limits::kMaxTflops) * kFlopsPerTflop;
   t.utilization = r.number("utilization", 0, 1, true);
   t.nic_Bps = r.number("nic_Gbps", limits::kMinBandwidth_Gbps, limits::kMaxBandwidth_Gbps) * kBitsPerGbit / kBitsPerByte;
@@ -40,7 +40,7 @@ InstanceType parse_instance_type(JsonReader& r, const std::string& name) {
   r.allow("gpu_memory_GB");
   r.allow("peak_fp32_tflops");
   t.reference_region = r.string_or("reference_region", "");
-  t.spot_interruption_band = r.has("spot_interruption_band") ? r.choice("spot_interruption_band", kSpotBands) : "";
+  t.spot_interruption_band = r.has("spot_interruption_band") ? r.choice("spot_interruption_band", input::kSpotBands) : "";
   r.allow("spot_interruption_band");
   if (t.usd_per_hour_spot > t.usd_per_hour_on_demand)
     r.fail("usd_per_hour", "expected spot <= on_demand");

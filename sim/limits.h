@@ -36,6 +36,50 @@ inline constexpr double kMaxRatePerHour = 1e6;
 // Optimizer numbers (lr, weight decay) and dataset noise: up to 1e6.
 inline constexpr double kMaxHyperparameter = 1e6;
 
+// Training lengths in steps: workload steps and eval_every.
+inline constexpr long kMaxSteps = 100000000;
+// Samples per worker per step.
+inline constexpr long kMaxBatchPerWorker = 1L << 24;
+// Optimizer schedules (warmup_steps, decay_steps) and checkpoint periods, in steps.
+inline constexpr long kMaxScheduleSteps = 1000000000;
+// Trainable values of one model: a profile's parameters, a layer's, a transformer's in all.
+inline constexpr double kMaxParameters = 1e15;
+// A transformer description: far beyond any published model (GPT-3 has 96 layers, d_model
+// 12288, vocab 50257, seq_len 2048), low enough that no product of two overflows anything.
+inline constexpr long kMaxTransformerLayers = 100000;
+inline constexpr long kMaxTransformerWidth = 10000000;  // d_model, d_ff
+inline constexpr long kMaxSeqLen = 100000000;
+inline constexpr long kMaxVocab = 100000000;
+inline constexpr double kMaxBackwardFlopsFactor = 100;
+// Width of one hidden layer of a real MLP.
+inline constexpr long kMaxMlpWidth = 1000000;
+// Datasets: Fashion-MNIST's own sizes; synthetic_linear's inputs and samples; the text datasets'
+// sequences, books and bytes per synthetic book.
+inline constexpr long kFashionMnistTrainSamples = 60000;
+inline constexpr long kFashionMnistTestSamples = 10000;
+inline constexpr long kMaxFeatures = 100000;
+inline constexpr long kMaxSyntheticSamples = 10000000;
+inline constexpr long kMaxTextSequences = 10000000;
+inline constexpr long kMaxSyntheticBooks = 1000;
+inline constexpr long kMaxSyntheticBookBytes = 100000000;
+// Bytes per value on the wire (wire_bytes_per_param): half a bit (1/16 B) to fp64.
+inline constexpr double kMinWireBytesPerParam = 0.0625;
+inline constexpr double kMaxWireBytesPerParam = 8;
+// TCP streams of one transfer (parallel_streams, collective_streams).
+inline constexpr long kMaxStreams = 1024;
+// Link fault profiles: the smallest fraction of a link's capacity, the largest factor on its latency.
+inline constexpr double kMinLinkBandwidthFraction = 1e-6;
+inline constexpr double kMaxLatencyFactor = 1e6;
+// Server shards a server fault may name.
+inline constexpr long kMaxServerShard = 1L << 20;
+// GPUs of one instance type.
+inline constexpr long kMaxGpusPerInstance = 1024;
+// An RTT model (a topology's rtt_estimate): a path at most 100 times the great circle, signals at
+// most light speed in vacuum (299.8 km/ms) with room; its fit's pairs.
+inline constexpr double kMaxRoutingFactor = 100;
+inline constexpr double kMaxFiberKmPerMs = 1000;
+inline constexpr long kMaxRttPairs = 1000000;
+
 // Workers in one scenario, all fleet entries together (one SimGrid host and actor each).
 inline constexpr long kMaxWorkers = 100000;
 // Real training (backend "cpu") holds about kRealCopiesPerParameter float copies of the model per

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "sim/calibration.h"
+#include "sim/input_tables.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
 #include "sim/strategies/catalog.h"
@@ -70,8 +71,8 @@ FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology, const std:
   }
   if (const auto why = topology.placement_error(f.region_index, f.instance); !why.empty())
     r.fail("instance", "cannot run in this region: " + why);
-  f.count = static_cast<int>(r.integer("count", 1, 100000));
-  f.pricing = r.choice_or("pricing", "on_demand", {"on_demand", "spot"}) == "spot" ? Pricing::spot
+  f.count = static_cast<int>(r.integer("count", 1, limits::kMaxWorkers));
+  f.pricing = r.choice_or("pricing", "on_demand", input::kPricings) == "spot" ? Pricing::spot
                                                                                    : Pricing::on_demand;
   f.mfu = r.has("mfu") ? r.number("mfu", 0, 1, true) : 0;
   r.allow("mfu");
@@ -93,14 +94,14 @@ constexpr int kFashionMnistClasses = 10;
 
 DatasetSpec parse_dataset(JsonReader& r, bool real) {
   DatasetSpec d;
-  d.name = r.choice("name", {"fashion_mnist", "synthetic_linear", "kjv", "synthetic_text"});
+  d.name = r.choice("name", input::kDatasetNames);
   if (d.is_text()) return d;  // refused by the caller: text trains a transformer
-  d.partition = r.choice_or("partition", "iid", {"iid", "label_skew"}) == "iid" ? runtime::Partition::iid
+  d.partition = r.choice_or("partition", "iid", input::kPartitions) == "iid" ? runtime::Partition::iid
                                                                                : runtime::Partition::label_skew;
   if (d.name == "fashion_mnist") {
     d.path = r.string_or("path", runtime::kFashionMnistDir);
-    d.train_samples = static_cast<std::size_t>(r.integer_or("train_samples", 0, 0, 60000));
-    d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 0, 0, 10000));
+    d.train_samples = static_cast<std::size_t>(r.integer_or("train_samples", 0, 0, limits::kFashionMnistTrainSamples));
+    d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 0, 0, limits::kFashionMnistTestSamples));
     d.features = kFashionMnistPixels;
     std::error_code ec;
     if (real && !std::filesystem::is_regular_file(std::filesystem::path(d.path) / "train-images-idx3-ubyte.gz", ec) &&
@@ -108,32 +109,28 @@ DatasetSpec parse_dataset(JsonReader& r, bool real) {
       r.fail("path", "no Fashion-MNIST IDX files there; install the Debian package dataset-fashion-mnist "
                      "(apt-get install dataset-fashion-mnist) or point path at a folder holding them");
   } else {
-    d.features = static_cast<int>(r.integer("features", 1, 100000));
-    d.train_samples = static_cast<std::size_t>(r.integer("train_samples", 1, 10000000));
-    d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", 1000, 1, 10000000));
+    d.features = static_cast<int>(r.integer("features", 1, limits::kMaxFeatures));
+    d.train_samples = static_cast<std::size_t>(r.integer("train_samples", 1, limits::kMaxSyntheticSamples));
+    d.test_samples = static_cast<std::size_t>(r.integer_or("test_samples", input::kDefaultSyntheticTestSamples, 1, limits::kMaxSyntheticSamples));
     d.noise = r.number_or("noise", 0, 0, limits::kMaxHyperparameter);
   }
   r.finish();
   return d;
 }
 
-// Bounds of the text datasets' knobs.
-constexpr long kMaxTextSequences = 10000000;
-constexpr long kMaxSyntheticBooks = 1000;
-constexpr long kMaxSyntheticBookBytes = 100000000;
-
 // The language model's dataset (runtime/corpus.h).  kjv: the corpus file must exist, and the
 // split of its books must give seq_len + 1 tokens to both sides.
 DatasetSpec parse_text_dataset(JsonReader& r, int seq_len) {
   DatasetSpec d;
-  d.name = r.choice("name", {"kjv", "synthetic_text"});
-  const std::string partition = r.choice_or("partition", "iid", {"iid", "contiguous", "by_book"});
+  d.name = r.choice("name", input::kTextDatasetNames);
+  const std::string partition = r.choice_or("partition", "iid", input::kTextPartitions);
   d.text_partition = partition == "iid"          ? runtime::TextPartition::iid
                      : partition == "contiguous" ? runtime::TextPartition::contiguous
                                                  : runtime::TextPartition::by_book;
-  d.train_samples = static_cast<std::size_t>(r.integer_or("train_sequences", 0, 0, kMaxTextSequences));
-  d.test_samples = static_cast<std::size_t>(r.integer_or("validation_sequences", 32, 1, kMaxTextSequences));
-  d.validation_books = static_cast<int>(r.integer_or("validation_books", 1, 1, kMaxSyntheticBooks));
+  d.train_samples = static_cast<std::size_t>(r.integer_or("train_sequences", 0, 0, limits::kMaxTextSequences));
+  d.test_samples = static_cast<std::size_t>(r.integer_or("validation_sequences", input::kDefaultValidationSequences, 1,
+                                                                   limits::kMaxTextSequences));
+  d.validation_books = static_cast<int>(r.integer_or("validation_books", input::kDefaultValidationBooks, 1, limits::kMaxSyntheticBooks));
   std::vector<runtime::Book> books;
   if (d.name == "kjv") {
     std::filesystem::path p = r.string("path");
@@ -149,8 +146,9 @@ DatasetSpec parse_text_dataset(JsonReader& r, int seq_len) {
       r.fail("path", e.what());
     }
   } else {
-    d.books = static_cast<int>(r.integer_or("books", 4, 2, kMaxSyntheticBooks));
-    d.bytes_per_book = static_cast<std::size_t>(r.integer_or("bytes_per_book", 4096, 1, kMaxSyntheticBookBytes));
+    d.books = static_cast<int>(r.integer_or("books", input::kDefaultSyntheticBooks, 2, limits::kMaxSyntheticBooks));
+    d.bytes_per_book = static_cast<std::size_t>(r.integer_or("bytes_per_book", input::kDefaultSyntheticBookBytes, 1,
+                                                              limits::kMaxSyntheticBookBytes));
     books = runtime::make_synthetic_books(d.books, d.bytes_per_book);
   }
   if (d.validation_books >= static_cast<int>(books.size()))
@@ -167,16 +165,16 @@ DatasetSpec parse_text_dataset(JsonReader& r, int seq_len) {
 }
 
 bool is_real_model(const std::string& type) {
-  return type == "softmax_regression" || type == "mlp" || type == "linear_regression";
+  return std::find(input::kRealModelTypes.begin(), input::kRealModelTypes.end(), type) != input::kRealModelTypes.end();
 }
 
 void parse_model(JsonReader& m, Workload& w) {
   w.model_type =
-      m.choice("type", {"profile", "transformer", "layers", "softmax_regression", "mlp", "linear_regression"});
+      m.choice("type", input::kModelTypes);
   if (w.model_type == "transformer") return parse_transformer(m, w);
   if (w.model_type == "layers") return parse_layer_list(m, w);
   if (w.model_type == "profile") {
-    w.parameters = m.number("parameters", 1, 1e15);
+    w.parameters = m.number("parameters", 1, limits::kMaxParameters);
     w.flops_per_sample = m.number("flops_per_sample", 0, limits::kMaxFlopsPerSample, true);
     // One layer; flops_per_sample stays as given, so compute time does too.
     w.layers = {{"model", w.parameters, w.flops_per_sample / 3, w.flops_per_sample * 2 / 3}};
@@ -185,12 +183,12 @@ void parse_model(JsonReader& m, Workload& w) {
     const auto& h = m.raw("hidden");
     if (!h.is_array() || h.empty()) m.fail("hidden", "expected a non-empty array of layer widths, e.g. [100]");
     for (std::size_t i = 0; i < h.size(); ++i) {
-      if (!h[i].is_number_integer() || h[i].get<long>() < 1 || h[i].get<long>() > 1000000)
+      if (!h[i].is_number_integer() || h[i].get<long>() < 1 || h[i].get<long>() > limits::kMaxMlpWidth)
         throw_bad_input(m.file(), json_pointer_append(m.path_of("hidden"), std::to_string(i)),
-                        json_value_text(h[i]), "expected an integer in [1, 1000000]");
+                        json_value_text(h[i]), fmt::format("expected an integer in [1, {}]", limits::kMaxMlpWidth));
       w.model.hidden.push_back(h[i].get<int>());
     }
-    w.model.activation = m.choice_or("activation", "relu", {"relu", "tanh"}) == "relu" ? runtime::Activation::relu
+    w.model.activation = m.choice_or("activation", "relu", input::kActivations) == "relu" ? runtime::Activation::relu
                                                                                         : runtime::Activation::tanh;
   }
   m.finish();
@@ -200,7 +198,7 @@ Workload parse_workload(JsonReader& r) {
   Workload w;
   auto m = r.object("model");
   parse_model(m, w);
-  w.backend = *runtime::parse_backend(r.choice_or("backend", "none", {"none", "cpu"}));
+  w.backend = *runtime::parse_backend(r.choice_or("backend", "none", input::kBackends));
   const bool real = w.backend == runtime::BackendKind::cpu;
   if (is_real_model(w.model_type)) {
     auto d = r.object("dataset");
@@ -237,7 +235,7 @@ Workload parse_workload(JsonReader& r) {
   }
   if (w.has_dataset && !w.dataset.is_text() && w.model_type == "transformer")
     r.fail("dataset", "a transformer trains on text: dataset kjv or synthetic_text");
-  w.measured_compute = r.choice_or("compute_time", "model", {"model", "measured"}) == "measured";
+  w.measured_compute = r.choice_or("compute_time", "model", input::kComputeTimes) == "measured";
   if (w.measured_compute && !real)
     r.fail("compute_time", "\"measured\" needs a real backend (\"backend\": \"cpu\"); size-only runs use \"model\"");
   r.allow("optimizer");
@@ -248,16 +246,17 @@ Workload parse_workload(JsonReader& r) {
   parse_precision(r, w);
   w.mfu = r.has("mfu") ? r.number("mfu", 0, 1, true) : 0;
   r.allow("mfu");
-  w.batch_per_worker = static_cast<int>(r.integer("batch_per_worker", 1, 1 << 24));
-  w.steps = static_cast<int>(r.integer("steps", 1, 100000000));
+  w.batch_per_worker = static_cast<int>(r.integer("batch_per_worker", 1, limits::kMaxBatchPerWorker));
+  w.steps = static_cast<int>(r.integer("steps", 1, limits::kMaxSteps));
   if (w.optimizer.cosine && w.optimizer.decay_steps == 0) w.optimizer.decay_steps = w.steps;
-  w.eval_every = static_cast<int>(r.integer_or("eval_every", 0, 0, 100000000));
+  w.eval_every = static_cast<int>(r.integer_or("eval_every", 0, 0, limits::kMaxSteps));
   r.allow("target");
   if (r.has("target")) {
     auto t = r.object("target");
     const auto keys = t.keys();
     const bool lm = w.model_type == "transformer";
-    if (keys.size() != 1 || (keys[0] != "test_accuracy" && keys[0] != "test_loss" && keys[0] != "val_loss"))
+    if (keys.size() != 1 ||
+        std::find(input::kTargetKeys.begin(), input::kTargetKeys.end(), keys[0]) == input::kTargetKeys.end())
       t.fail_here("expected exactly one of {\"test_accuracy\": value in (0, 1]}, {\"test_loss\": value > 0} or, for a "
                   "transformer, {\"val_loss\": nats per token > 0}");
     if (keys[0] == "val_loss" && !lm) t.fail("val_loss", "val_loss is a language model's target (model type transformer)");
@@ -270,14 +269,14 @@ Workload parse_workload(JsonReader& r) {
 
 NetworkSpec parse_network(JsonReader& r) {
   NetworkSpec n;
-  n.fidelity = r.choice_or("fidelity", "message", {"message", "collective"}) == "collective" ? Fidelity::collective
+  n.fidelity = r.choice_or("fidelity", "message", input::kFidelities) == "collective" ? Fidelity::collective
                                                                                             : Fidelity::message;
   n.default_tcp_window_B = r.number_or("tcp_window_B", n.default_tcp_window_B, limits::kMinWindow_B, limits::kMaxWindow_B);
   n.window_cap = r.boolean_or("window_cap", true);
-  n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, 1024));
+  n.parallel_streams = static_cast<int>(r.integer_or("parallel_streams", 1, 1, limits::kMaxStreams));
   n.streams_exponent = r.number_or("streams_exponent", 1, 0, 1, true);
   r.allow("collective_streams");
-  if (r.has("collective_streams")) n.collective_streams = static_cast<int>(r.integer("collective_streams", 1, 1024));
+  if (r.has("collective_streams")) n.collective_streams = static_cast<int>(r.integer("collective_streams", 1, limits::kMaxStreams));
   r.finish();
   return n;
 }
@@ -286,16 +285,16 @@ NetworkSpec parse_network(JsonReader& r) {
 
 runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
   runtime::OptimizerSpec o;
-  o.name = r.choice("name", {"sgd", "momentum", "nesterov", "adamw"});
+  o.name = r.choice("name", input::kOptimizerNames);
   o.lr = r.number("lr", 0, limits::kMaxHyperparameter, true);
   o.momentum = r.number_or("momentum", o.momentum, 0, 1);
   o.weight_decay = r.number_or("weight_decay", 0, 0, limits::kMaxHyperparameter);
   o.beta1 = r.number_or("beta1", o.beta1, 0, 1);
   o.beta2 = r.number_or("beta2", o.beta2, 0, 1);
   o.eps = r.number_or("eps", o.eps, 0, 1, true);
-  o.warmup_steps = r.integer_or("warmup_steps", 0, 0, 1000000000);
-  o.cosine = r.choice_or("schedule", "constant", {"constant", "cosine"}) == "cosine";
-  o.decay_steps = r.integer_or("decay_steps", 0, 0, 1000000000);  // 0 with cosine: the workload's steps
+  o.warmup_steps = r.integer_or("warmup_steps", 0, 0, limits::kMaxScheduleSteps);
+  o.cosine = r.choice_or("schedule", "constant", input::kSchedules) == "cosine";
+  o.decay_steps = r.integer_or("decay_steps", 0, 0, limits::kMaxScheduleSteps);  // 0 with cosine: the workload's steps
   o.min_lr_ratio = r.number_or("min_lr_ratio", o.min_lr_ratio, 0, 1);
   o.clip_norm = r.number_or("clip_norm", 0, 0, limits::kMaxHyperparameter);
   r.finish();

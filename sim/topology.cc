@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/input_tables.h"
 #include "sim/instance_catalog.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
@@ -107,7 +108,7 @@ Region parse_region(JsonReader& r) {
   g.continent = r.string("continent");
   g.cloud_region = r.string_or("cloud_region", g.name);
   g.zone = r.string_or("zone", g.name);
-  g.lan_latency_s = r.number_or("lan_latency_ms", 0.1, limits::kMinLatency_ms, limits::kMaxLatency_ms) * kSecondsPerMs;
+  g.lan_latency_s = r.number_or("lan_latency_ms", input::kDefaultLanLatency_ms, limits::kMinLatency_ms, limits::kMaxLatency_ms) * kSecondsPerMs;
   r.allow("lan_single_stream_Gbps");
   if (r.has("lan_single_stream_Gbps"))
     g.lan_window_B = gbps_to_Bps(bandwidth_Gbps(r, "lan_single_stream_Gbps")) * 2 * g.lan_latency_s;
@@ -163,7 +164,7 @@ WanLink parse_link(JsonReader& lr, const Topology& t) {
     m.finish();
     if (l.measured_rtt_ab_s == 0 && l.measured_rtt_ba_s == 0) m.fail_here("expected a_to_b and/or b_to_a in ms");
   }
-  l.capacity_limit = lr.choice_or("capacity_limit", "unknown", {"unknown", "path", "vm"});
+  l.capacity_limit = lr.choice_or("capacity_limit", "unknown", input::kCapacityLimits);
   l.rtt_estimated = lr.boolean_or("rtt_estimated", false);
   l.capacity_estimated = lr.boolean_or("capacity_estimated", false);
   if (l.rtt_estimated && !(t.rtt_estimate.present && t.regions[l.a].has_location() && t.regions[l.b].has_location()))

@@ -82,10 +82,9 @@ double RttEstimate::rtt_s(const Region& a, const Region& b) const {
   return fixed_s + routing_factor * ideal;
 }
 
-// Plausibility bounds of an RTT model: a path at most 100 times the great circle, signals at most
-// light speed in vacuum (299.8 km/ms) with room.
-constexpr double kMaxRoutingFactor = 100;
-constexpr double kMaxFiberKmPerMs = 1000;
+// Plausibility bounds of an RTT model (sim/limits.h).
+using limits::kMaxFiberKmPerMs;
+using limits::kMaxRoutingFactor;
 
 RttEstimate parse_rtt_estimate(JsonReader& r, const Topology& t) {
   RttEstimate e;
@@ -93,8 +92,8 @@ RttEstimate parse_rtt_estimate(JsonReader& r, const Topology& t) {
   e.routing_factor = r.number("routing_factor", 0, kMaxRoutingFactor, true);
   e.fixed_s = r.number("fixed_ms", 0, limits::kMaxLatency_ms) * kSecondsPerMs;
   e.fiber_m_per_s = r.number("fiber_km_per_ms", 0, kMaxFiberKmPerMs, true) * kMetresPerKm / kSecondsPerMs;
-  e.training_pairs = static_cast<int>(r.integer("training_pairs", 0, 1000000));
-  const auto holdout_pairs = r.integer("holdout_pairs", 0, 1000000);
+  e.training_pairs = static_cast<int>(r.integer("training_pairs", 0, limits::kMaxRttPairs));
+  const auto holdout_pairs = r.integer("holdout_pairs", 0, limits::kMaxRttPairs);
   e.holdout_median_abs_error_s = r.non_negative("holdout_median_abs_error_ms") * kSecondsPerMs;
   e.holdout_p90_abs_error_s = r.non_negative("holdout_p90_abs_error_ms") * kSecondsPerMs;
   e.holdout_median_rel_error = r.non_negative("holdout_median_rel_error");

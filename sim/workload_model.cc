@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/input_tables.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
 #include "sim/scenario.h"
@@ -13,19 +14,15 @@
 namespace geotrain::sim {
 namespace {
 
-// Size limits of a transformer description: far beyond any published model (GPT-3 has 96 layers,
-// d_model 12288, vocab 50257, seq_len 2048), low enough that no product of two overflows anything.
-constexpr long kMaxTransformerLayers = 100000;
-constexpr long kMaxWidth = 10000000;       // d_model, d_ff
-constexpr long kMaxSeqLen = 100000000;
-constexpr long kMaxVocab = 100000000;
-constexpr double kMaxBackwardFlopsFactor = 100;
+using limits::kMaxBackwardFlopsFactor;
+using limits::kMaxParameters;
+using limits::kMaxSeqLen;
+using limits::kMaxTransformerLayers;
+using limits::kMaxVocab;
+constexpr long kMaxWidth = limits::kMaxTransformerWidth;  // d_model, d_ff
 // The default MLP width, as in GPT-2 and the original transformer: 4 x d_model.
 constexpr long kDefaultFfPerModel = 4;
-// Trainable values of a model: the profile's limit.
-constexpr double kMaxParameters = 1e15;
-
-const std::vector<std::string> kDtypes = {"fp32", "bf16", "fp16", "fp8"};
+using input::kDtypes;
 
 // The model must stay inside the limits every other model type has.
 void check_totals(JsonReader& m, const Workload& w) {
@@ -57,18 +54,18 @@ void parse_transformer(JsonReader& m, Workload& w) {
     m.fail("kv_heads", fmt::format("expected a divisor of heads ({}): each K/V head serves heads / kv_heads "
                                    "query heads",
                                    t.heads));
-  t.mlp = m.choice_or("mlp", "gelu", {"gelu", "swiglu"}) == "gelu" ? runtime::TransformerMlp::gelu
+  t.mlp = m.choice_or("mlp", "gelu", input::kTransformerMlps) == "gelu" ? runtime::TransformerMlp::gelu
                                                                    : runtime::TransformerMlp::swiglu;
   const bool gpt2 = t.mlp == runtime::TransformerMlp::gelu;  // else the LLaMA family's defaults
   t.d_ff = static_cast<int>(m.integer_or("d_ff", std::min(kDefaultFfPerModel * t.d_model, kMaxWidth), 1, kMaxWidth));
   t.seq_len = static_cast<int>(m.integer("seq_len", 1, kMaxSeqLen));
   t.vocab = static_cast<int>(m.integer("vocab", 1, kMaxVocab));
   t.tied_embeddings = m.boolean_or("tied_embeddings", gpt2);
-  t.position_embedding = m.choice_or("position_embedding", gpt2 ? "learned" : "rotary", {"learned", "rotary"}) ==
+  t.position_embedding = m.choice_or("position_embedding", gpt2 ? "learned" : "rotary", input::kPositionEmbeddings) ==
                                  "learned"
                              ? runtime::PositionEmbedding::learned
                              : runtime::PositionEmbedding::rotary;
-  t.norm = m.choice_or("norm", gpt2 ? "layernorm" : "rmsnorm", {"layernorm", "rmsnorm"}) == "layernorm"
+  t.norm = m.choice_or("norm", gpt2 ? "layernorm" : "rmsnorm", input::kNorms) == "layernorm"
                ? runtime::Norm::layernorm
                : runtime::Norm::rmsnorm;
   t.bias = m.boolean_or("bias", gpt2);
@@ -116,7 +113,7 @@ void parse_precision(JsonReader& r, Workload& w) {
     if (params_given)
       r.fail("wire_bytes_per_param",
              "give the parameters' size once: either wire_bytes_per_param or precision.params, not both");
-    w.wire_bytes_per_param = r.number("wire_bytes_per_param", 0.0625, 8);
+    w.wire_bytes_per_param = r.number("wire_bytes_per_param", limits::kMinWireBytesPerParam, limits::kMaxWireBytesPerParam);
     w.param_dtype = "";
   } else {
     w.param_dtype = params;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/input_tables.h"
 #include "sim/json_reader.h"
 #include "sim/strategies/catalog.h"
 #include "sim/strategies/strategy.h"
@@ -97,7 +98,7 @@ ServerPlacement parse_server_placement(JsonReader& reader, const Scenario& scena
   if (p.region < 0) r.fail("region", "expected a region of the topology");
   p.instance = r.string_or("instance", p.instance);
   if (!scenario.topology.instance_types.count(p.instance)) r.fail("instance", "expected an instance type of the topology");
-  p.pricing = r.choice_or("pricing", "on_demand", {"on_demand", "spot"}) == "spot" ? Pricing::spot : Pricing::on_demand;
+  p.pricing = r.choice_or("pricing", "on_demand", input::kPricings) == "spot" ? Pricing::spot : Pricing::on_demand;
   r.finish();
   return p;
 }
