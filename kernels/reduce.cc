@@ -24,12 +24,6 @@ void add_scaled_into(float* dst, const float* src, float factor, std::size_t n) 
   }
 }
 
-double sum_of_squares(const float* x, std::size_t n) {
-  double sum = 0;
-  for (std::size_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
-  return sum;
-}
-
 void add_then_scale(float* dst, const float* src, float factor, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] = (dst[i] + src[i]) * factor;
 }

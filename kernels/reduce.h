@@ -22,7 +22,4 @@ void add_scaled_into(float* dst, const float* src, float factor, std::size_t n);
 // fp32 either way), in one pass.
 void add_then_scale(float* dst, const float* src, float factor, std::size_t n);
 
-// Sum of x[i]^2 for i in [0, n), accumulated in double in index order.
-double sum_of_squares(const float* x, std::size_t n);
-
 }  // namespace geotrain::kernels

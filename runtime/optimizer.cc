@@ -6,7 +6,7 @@
 #include <numbers>
 
 #include "kernels/optim.h"
-#include "kernels/reduce.h"
+#include "kernels/sparse.h"
 #include "kernels/check.h"
 
 namespace geotrain::runtime {
@@ -54,13 +54,10 @@ void Optimizer::step(std::span<float> w, std::span<const float> g, double lr_sca
   ++steps_;
   const double lr = spec_.lr * lr_scale * lr_factor(spec_, steps_);
   const auto n = w.size();
-  if (spec_.clip_norm > 0) {
-    const double norm = std::sqrt(kernels::sum_of_squares(g.data(), n));
-    if (norm > spec_.clip_norm) {
-      clipped_.assign(g.begin(), g.end());
-      kernels::scale(clipped_.data(), static_cast<float>(spec_.clip_norm / norm), n);
-      g = clipped_;
-    }
+  if (spec_.clip_norm > 0) {  // on a copy: the caller's gradient stays as it is
+    clipped_.assign(g.begin(), g.end());
+    kernels::clip_by_norm(clipped_.data(), spec_.clip_norm, n);
+    g = clipped_;
   }
   const float f_lr = static_cast<float>(lr), wd = static_cast<float>(spec_.weight_decay);
   switch (kind_) {

@@ -47,7 +47,7 @@ class Optimizer {
   OptimizerSpec spec_;
   OptimizerKind kind_;  // spec_.name, parsed once
   std::vector<float> m_, v_;
-  std::vector<float> clipped_;  // the scaled-down gradient when clipping applies
+  std::vector<float> clipped_;  // the gradient, clipped, when clip_norm > 0
   long steps_ = 0;
 };
 

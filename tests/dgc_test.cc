@@ -112,32 +112,28 @@ TEST(Dgc, MomentumCorrectionAndMaskingMatchAHandComputedStep) {
   expect_same(testing::run_captured(s).params, hand_dgc(s, h));
 }
 
-TEST(Dgc, MomentumCorrectionWithoutMaskingMatchesAHandComputedStep) {
+// With `knob` false the run matches the hand-computed step with `switched` false, and the step
+// with it true differs: the switch changes the steps.
+void expect_switch_off_matches_hand(const char* knob, bool HandDgc::*switched) {
   nlohmann::json knobs = kNoWarmup;
-  knobs["momentum_masking"] = false;
+  knobs[knob] = false;
   const auto s = dgc_scenario(knobs, kSteps);
   HandDgc h;
-  h.masking = false;
+  h.*switched = false;
   h.k.assign(kSteps, 2);
   const auto simulated = testing::run_captured(s).params;
   expect_same(simulated, hand_dgc(s, h));
-  HandDgc masked = h;
-  masked.masking = true;
-  EXPECT_GT(testing::max_rel_diff(simulated, hand_dgc(s, masked)), 1e-3);  // masking changes the steps
+  HandDgc on = h;
+  on.*switched = true;
+  EXPECT_GT(testing::max_rel_diff(simulated, hand_dgc(s, on)), 1e-3) << knob;
+}
+
+TEST(Dgc, MomentumCorrectionWithoutMaskingMatchesAHandComputedStep) {
+  expect_switch_off_matches_hand("momentum_masking", &HandDgc::masking);
 }
 
 TEST(Dgc, WithoutMomentumCorrectionTheOptimizerAppliesTheMomentum) {
-  nlohmann::json knobs = kNoWarmup;
-  knobs["momentum_correction"] = false;
-  const auto s = dgc_scenario(knobs, kSteps);
-  HandDgc h;
-  h.correction = false;
-  h.k.assign(kSteps, 2);
-  const auto simulated = testing::run_captured(s).params;
-  expect_same(simulated, hand_dgc(s, h));
-  HandDgc corrected = h;
-  corrected.correction = true;
-  EXPECT_GT(testing::max_rel_diff(simulated, hand_dgc(s, corrected)), 1e-3);
+  expect_switch_off_matches_hand("momentum_correction", &HandDgc::correction);
 }
 
 // The workers' gradients start far above 0.1 in norm: each is clipped to 0.1 / sqrt(2).
