@@ -135,7 +135,7 @@ void layernorm_backward(float* din, float* dgamma, float* dbeta, const float* do
 
 // With u = sqrt(2/pi) (x + 0.044715 x^3): 0.5 (1 + tanh u) = s = 1 / (1 + e^(-2u)), the logistic
 // of 2u, so gelu(x) = x s and gelu'(x) = s + 2 x s (1 - s) du/dx (1 - tanh^2 u = 4 s (1 - s)).
-// One expf instead of tanhf (which goes through expm1f), half the time, no cancellation.
+// One expf instead of tanhf (which goes through expm1f), and no cancellation near 0.
 namespace {
 float gelu_gate(float x) { return 1.0f / (1.0f + std::exp(-2.0f * kGeluScale * (x + kGeluCubic * x * x * x))); }
 }  // namespace
