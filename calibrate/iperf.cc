@@ -1,7 +1,9 @@
 // iperf3 --json and ping summaries.
 #include "calibrate/iperf.h"
 
+#include <cmath>
 #include <regex>
+#include <stdexcept>
 
 #include "sim/json_reader.h"
 
@@ -56,8 +58,17 @@ double parse_ping_summary(const std::string& line, const std::string& file, cons
   if (!std::regex_search(line, m, kSummary))
     sim::throw_bad_input(file, path, sim::json_value_text(line),
                          "ping's summary line, e.g. \"rtt min/avg/max/mdev = 0.031/0.045/0.062/0.012 ms\"");
-  const double avg_ms = std::stod(m[4].str());
-  if (!(avg_ms > 0)) sim::throw_bad_input(file, path, sim::json_value_text(line), "an average RTT > 0");
+  // The pattern lets through "." and "1.2.3", and digits past double's range: all bad input.
+  double avg_ms = 0;
+  try {
+    std::size_t used = 0;
+    avg_ms = std::stod(m[4].str(), &used);
+    if (used != m[4].str().size()) avg_ms = 0;
+  } catch (const std::logic_error&) {  // invalid_argument, out_of_range
+    avg_ms = 0;
+  }
+  if (!(avg_ms > 0 && std::isfinite(avg_ms)))
+    sim::throw_bad_input(file, path, sim::json_value_text(line), "an average RTT > 0 ms");
   return avg_ms * 1e-3;
 }
 

@@ -40,6 +40,13 @@ TEST(Ping, ReadsTheSummaryLine) {
   EXPECT_DOUBLE_EQ(calibrate::parse_ping_summary("round-trip min/avg/max/stddev = 100.1/103.1/110.0/2.0 ms", "f", "/p"), 103.1e-3);
   const std::string err = testing::error_of([] { calibrate::parse_ping_summary("3 packets transmitted", "m.json", "/ping/0/summary"); });
   EXPECT_NE(err.find("/ping/0/summary"), std::string::npos) << err;
+  // A fuzzer found these: the summary pattern matches them, the number does not parse.
+  for (const std::string& avg : std::vector<std::string>{".", "1.2.3", std::string(400, '9')}) {
+    const std::string bad = testing::error_of([&] {
+      calibrate::parse_ping_summary("rtt min/avg/max/mdev = 1/" + avg + "/3/4 ms", "m.json", "/ping/1/summary");
+    });
+    EXPECT_NE(bad.find("an average RTT > 0 ms"), std::string::npos) << avg << ": " << bad;
+  }
 }
 
 // Known parameters: a T4-like instance (65 TFLOP/s peak) at MFU 0.12 for a 2e11 FLOP/sample model;
