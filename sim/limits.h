@@ -82,6 +82,13 @@ inline constexpr long kMaxRttPairs = 1000000;
 
 // Workers in one scenario, all fleet entries together (one SimGrid host and actor each).
 inline constexpr long kMaxWorkers = 100000;
+// Each worker runs as a SimGrid actor with its own stack, which takes two memory mappings (the
+// stack and its guard page); Linux caps a process's mappings at vm.max_map_count (65,530 by
+// default).  This many are kept for everything else (libraries, heap, the math pool); a fleet
+// needing more than the rest is refused at load (measured with the default: 32,000 workers run,
+// 33,000 die in SimGrid's "Failed to protect stack").
+inline constexpr long kReservedMappings = 2048;
+inline constexpr long kMappingsPerWorker = 2;
 // Real training (backend "cpu") holds about kRealCopiesPerParameter float copies of the model per
 // worker (weights, gradients, optimizer state, strategy copies): parameters x workers x 4 B x copies
 // must stay under this many bytes, or the run is refused at load rather than dying of bad_alloc.

@@ -78,17 +78,14 @@ sg4::SplitDuplexLink* create_nic(sg4::NetZone* zone, const std::string& name, do
   return nic;
 }
 
-// Routes of one region zone: every member to and from the gateway through its NIC, and every
-// member to every other member through both NICs.
-void route_zone_members(sg4::NetZone* zone, simgrid::kernel::routing::NetPoint* gateway,
-                        const std::vector<ZoneMember>& members) {
+// Routes of one region zone, a star: each member reaches the centre through its NIC's up
+// direction and is reached through its down direction, so member to member crosses both NICs and
+// member to gateway (a router with no links) its own.  O(members) routes, as SimGrid's cluster
+// zones keep them.
+void route_zone_members(sg4::NetZone* zone, const std::vector<ZoneMember>& members) {
   for (const auto& [host, nic] : members) {
-    zone->add_route(host->get_netpoint(), gateway, nullptr, nullptr, {{nic, Dir::UP}}, false);
-    zone->add_route(gateway, host->get_netpoint(), nullptr, nullptr, {{nic, Dir::DOWN}}, false);
-    for (const auto& [peer, peer_nic] : members)
-      if (peer != host)
-        zone->add_route(host->get_netpoint(), peer->get_netpoint(), nullptr, nullptr,
-                        {{nic, Dir::UP}, {peer_nic, Dir::DOWN}}, false);
+    zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr, {{nic, Dir::UP}}, false);
+    zone->add_route(nullptr, host->get_netpoint(), nullptr, nullptr, {{nic, Dir::DOWN}}, false);
   }
 }
 
@@ -157,7 +154,7 @@ std::vector<int> Platform::place_nodes(const std::vector<ServerPlacement>& serve
 Platform::RegionZone Platform::build_region_zone(std::size_t g, sg4::NetZone* world) {
   const Region& region = scenario_.topology.regions[g];
   RegionZone rz;
-  rz.zone = sg4::create_full_zone(region.name);
+  rz.zone = sg4::create_star_zone(region.name);
   rz.zone->set_parent(world);
   rz.gateway = rz.zone->create_router(region.name + "-gw");
   // A host and a NIC per worker and server of the region, in node order.
@@ -172,7 +169,7 @@ Platform::RegionZone Platform::build_region_zone(std::size_t g, sg4::NetZone* wo
     members.emplace_back(w.host, nic);
   }
   add_service_hosts(g, rz.zone, members);
-  route_zone_members(rz.zone, rz.gateway, members);
+  route_zone_members(rz.zone, members);
   rz.zone->seal();
   return rz;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include <fmt/format.h>
@@ -333,6 +334,23 @@ void check_fleet_size(JsonReader& r) {
                                 limits::kMaxWorkers));
 }
 
+// The actors' stacks must fit this machine's cap on memory mappings (limits.h): a fleet that
+// cannot is refused here with the numbers, instead of SimGrid aborting once actors start.
+void check_actor_stacks_fit(const Scenario& s) {
+  std::ifstream in("/proc/sys/vm/max_map_count");
+  long max_maps = 0;
+  if (!(in >> max_maps) || max_maps <= limits::kReservedMappings) return;  // not Linux, or unreadable
+  const long workers = s.worker_count();
+  const long most = (max_maps - limits::kReservedMappings) / limits::kMappingsPerWorker;
+  if (workers <= most) return;
+  throw_bad_input(s.file, "/fleet", fmt::format("{} workers", workers),
+                  fmt::format("at most {} workers on this machine: each is a simulated process with its own stack "
+                              "({} memory mappings), and vm.max_map_count is {} ({} kept for the rest); raise it "
+                              "(sudo sysctl -w vm.max_map_count={}) or simulate fewer workers",
+                              most, limits::kMappingsPerWorker, max_maps, limits::kReservedMappings,
+                              workers * limits::kMappingsPerWorker + limits::kReservedMappings));
+}
+
 // Real training holds copies of the model per worker in this process's memory: a model and fleet
 // that cannot fit are refused here, with the numbers, rather than dying of bad_alloc later.
 void check_real_model_fits(const Scenario& s) {
@@ -390,6 +408,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
       if (const double mfu = calibrated_mfu(*calibration, name, s.workload.parameters, s.workload.flops_per_sample); mfu > 0)
         type.utilization = mfu;
   check_real_model_fits(s);
+  check_actor_stacks_fit(s);
   r.allow("network");
   if (r.has("network")) {
     auto nr = r.object("network");
