@@ -83,4 +83,22 @@ TEST(Scale, AHundredThousandWorkersAreRefusedAtLoadWhereTheirStacksCannotBeMappe
   EXPECT_LT(perf["setup_wall_s"].get<double>(), 15.0);
 }
 
+// Size-only runs hold no tensor values, under faults included: DiLoCo at 1e9 parameters with
+// preemptions and restarts (a returning worker takes its state from a donor or the initial model)
+// peaks far below one float copy of the model (4 GB).
+TEST(Scale, SizeOnlyDilocoUnderPreemptionAllocatesNoValues) {
+  if (sim::actors_on_threads()) GTEST_SKIP() << "runs with preemptions hang on thread contexts (docs/RELIABILITY.md)";
+  const std::string file = GEOTRAIN_SOURCE_DIR "/scenarios/regression/m-diloco-size-faults.json";
+  json s = json::parse(std::ifstream(file));
+  s["workload"]["model"]["parameters"] = 1e9;
+  const json out = json::parse(sim::run_isolated([&] {
+    const sim::Scenario scenario = sim::parse_scenario(s, file);
+    json results = sim::run_scenario(scenario).results;
+    results["peak_resident_bytes"] = peak_resident_bytes();
+    return results.dump();
+  }));
+  EXPECT_GE(out["faults"]["restarts"].get<int>(), 3);
+  EXPECT_LT(out["peak_resident_bytes"].get<double>(), 0.5e9);
+}
+
 }  // namespace
