@@ -125,19 +125,16 @@ const AnalyticCollectives::Timing& AnalyticCollectives::timing(WorkerContext& ct
   const Schedule schedule = make();
   Timing timing;
   timing.seconds = schedule_time_s(ctx.platform(), schedule);
-  for (const Phase& phase : schedule) {
-    std::uint64_t bytes = 0;
-    for (const Flow& f : phase) {
-      timing.flows.push_back(f);
-      bytes += f.bytes;
-    }
-    timing.peak_phase_B = std::max(timing.peak_phase_B, bytes);
-  }
   const auto& nodes = ctx.platform().nodes();
-  for (const Flow& f : timing.flows) {
-    auto& [bytes, count] = timing.by_regions[{nodes[f.src].region, nodes[f.dst].region}];
-    bytes += f.bytes;
-    ++count;
+  for (const Phase& phase : schedule) {
+    std::uint64_t phase_B = 0;
+    for (const Flow& f : phase) {
+      phase_B += f.bytes;
+      auto& [bytes, count] = timing.by_regions[{nodes[f.src].region, nodes[f.dst].region}];
+      bytes += f.bytes;
+      ++count;
+    }
+    timing.peak_phase_B = std::max(timing.peak_phase_B, phase_B);
   }
   return timings_.emplace(key, std::move(timing)).first->second;
 }
@@ -164,11 +161,10 @@ void AnalyticCollectives::meet(WorkerContext& ctx, int op, const std::vector<int
     open_.erase(key);
     if (t.is_real()) math(m->tensors);
     Ledger& ledger = ctx.world().ledger;
-    const auto& nodes = ctx.platform().nodes();
     std::map<std::pair<int, int>, std::int64_t> wan_B;  // (src, dst) region: the collective's WAN bytes
-    for (const Flow& f : timing.flows) {
-      ledger.add_transfer(nodes[f.src].region, nodes[f.dst].region, f.bytes);
-      if (nodes[f.src].region != nodes[f.dst].region) wan_B[{nodes[f.src].region, nodes[f.dst].region}] += f.bytes;
+    for (const auto& [regions, sum] : timing.by_regions) {
+      ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
+      if (regions.first != regions.second) wan_B[regions] += static_cast<std::int64_t>(sum.first);
     }
     m->end_s = ctx.now() + timing.seconds;
     for (auto& actor : m->waiting) actor->resume();
