@@ -185,6 +185,50 @@ void BM_BareSimgridRing(benchmark::State& state) { measure(state, run_bare, g_ba
 BENCHMARK(BM_GeotrainRingAllreduce)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BareSimgridRing)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 
+// Setup at scale (issue 23): sim::Platform for kSetupWorkers workers over the 8 regions (star
+// zones, a NIC and a route per host, WAN routes), against bare SimGrid creating the same hosts in
+// one star zone with no links or routes: the least any platform of that many hosts costs.
+constexpr int kSetupWorkers = 10000;
+std::vector<double> g_platform_s, g_bare_hosts_s;
+
+nlohmann::json setup_scenario() {
+  nlohmann::json s = bench_scenario();
+  for (auto& entry : s["fleet"]) entry["count"] = kSetupWorkers / kRegions;
+  return s;
+}
+
+double time_platform() {
+  const sim::Scenario scenario = sim::parse_scenario(setup_scenario(), "setup-bench.json");
+  const auto start = std::chrono::steady_clock::now();
+  start_bare_engine();
+  const sim::Platform platform(scenario);
+  benchmark::DoNotOptimize(platform.ring_order().data());
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double time_bare_hosts() {
+  const auto start = std::chrono::steady_clock::now();
+  start_bare_engine();
+  auto* zone = sg4::create_star_zone("hosts");
+  for (int h = 0; h < kSetupWorkers; ++h) zone->create_host(fmt::format("h{}", h), kGpuPeakTflops * 1e12);
+  zone->seal();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void measure_setup(benchmark::State& state, double (*setup)(), std::vector<double>& times) {
+  for (auto _ : state) {
+    const double s = std::stod(sim::run_isolated([setup] { return fmt::format("{:.17g}", setup()); }));
+    state.SetIterationTime(s);
+    times.push_back(s);
+  }
+}
+
+void BM_PlatformSetup10k(benchmark::State& state) { measure_setup(state, time_platform, g_platform_s); }
+void BM_BareHosts10k(benchmark::State& state) { measure_setup(state, time_bare_hosts, g_bare_hosts_s); }
+
+BENCHMARK(BM_PlatformSetup10k)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BareHosts10k)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -211,6 +255,13 @@ int main(int argc, char** argv) {
       std::printf("  note: simulated time differs: geotrain %.9g s, bare %.9g s\n", g_geotrain_sim_s, g_bare_sim_s);
     else
       std::printf("  both simulate the same %.9g s\n", g_geotrain_sim_s);
+  }
+  if (!g_platform_s.empty() && !g_bare_hosts_s.empty()) {
+    const double ours = median(g_platform_s), bare = median(g_bare_hosts_s);
+    std::printf("\nsetup, %d workers in %d regions: median over %zu / %zu runs\n", kSetupWorkers, kRegions,
+                g_platform_s.size(), g_bare_hosts_s.size());
+    std::printf("  sim::Platform       %9.1f ms\n  bare SimGrid hosts  %9.1f ms\n  ratio               %9.2f\n",
+                ours * 1e3, bare * 1e3, ours / bare);
   }
   benchmark::Shutdown();
   return 0;
