@@ -336,10 +336,14 @@ void check_fleet_size(JsonReader& r) {
 
 // The actors' stacks must fit this machine's cap on memory mappings (limits.h): a fleet that
 // cannot is refused here with the numbers, instead of SimGrid aborting once actors start.
+// The cap is read once per process (a sweep loads every point).
 void check_actor_stacks_fit(const Scenario& s) {
-  std::ifstream in("/proc/sys/vm/max_map_count");
-  long max_maps = 0;
-  if (!(in >> max_maps) || max_maps <= limits::kReservedMappings) return;  // not Linux, or unreadable
+  static const long max_maps = [] {
+    std::ifstream in("/proc/sys/vm/max_map_count");
+    long n = 0;
+    return in >> n ? n : 0L;
+  }();
+  if (max_maps <= limits::kReservedMappings) return;  // not Linux, or unreadable
   const long workers = s.worker_count();
   const long most = (max_maps - limits::kReservedMappings) / limits::kMappingsPerWorker;
   if (workers <= most) return;
