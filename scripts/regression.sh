@@ -43,6 +43,11 @@ sys.stdout.write(json.dumps(d, indent=1))' "$dir/results.json" | sha256sum | sed
   (cd "$dir" && sha256sum timeline.csv trace.json)
 }
 
+# OpenBLAS picks its kernels by CPU, and another kernel sums a GEMM in another order: real runs
+# would then differ in their last bits from machine to machine. The baselines were recorded with
+# its SSE3 kernels (Prescott), which every x86-64 CPU runs, so every machine reproduces them.
+export OPENBLAS_CORETYPE=Prescott
+
 for scenario in "$suite"/*.json; do
   name="$(basename "$scenario" .json)"
   if ! "$geotrain" run "$scenario" --out "$out/$name" --quiet --threads 1 >/dev/null 2>"$out/$name.stderr"; then

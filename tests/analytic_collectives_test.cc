@@ -40,17 +40,16 @@ nlohmann::json one_allreduce(const nlohmann::json& scenario, std::size_t numel, 
 // SimGrid rounds simulated times to about a nanosecond per event.
 constexpr double kAgree_s = 1e-7;
 
-// `overlap`: the algorithm's later phases overlap earlier ones on shared links, which message
-// fidelity shares and the closed form does not (analytic.h): there it may be faster, by at most
-// that fraction.
+// `faster`: where SimGrid's max-min sharing and the collective fidelity's equal sharing part
+// (analytic.h), the collective fidelity may be faster, by at most that fraction.
 void expect_same_allreduce(const nlohmann::json& scenario, std::size_t numel, const std::string& algo,
-                           const std::string& what, double overlap = 0) {
+                           const std::string& what, double faster = 0) {
   const auto message = one_allreduce(with_fidelity(scenario, "message"), numel, algo);
   const auto analytic = one_allreduce(with_fidelity(scenario, "collective"), numel, algo);
   const double expect = message["s"].get<double>();
-  if (overlap > 0) {
+  if (faster > 0) {
     EXPECT_LE(analytic["s"].get<double>(), expect + kAgree_s) << algo << " " << what;
-    EXPECT_GE(analytic["s"].get<double>(), (1 - overlap) * expect) << algo << " " << what;
+    EXPECT_GE(analytic["s"].get<double>(), (1 - faster) * expect) << algo << " " << what;
   } else {
     EXPECT_NEAR(analytic["s"].get<double>(), expect, kAgree_s + 1e-9 * expect) << algo << " " << what;
   }
@@ -70,14 +69,12 @@ TEST(CollectiveFidelity, SameTimeAndBytesAsMessagesOnUniformNetworks) {
           net.window_cap = cap;
           auto s = testing::uniform_scenario(net, 1e6, algo);
           if (cap) s["network"]["tcp_window_B"] = 65536;  // the cap binds on the WAN
-          // The tree's broadcast: a member forwards down a WAN link while its parent still sends
-          // to its sibling across the same link.  Message fidelity shares it; the closed form
-          // counts the two in different phases: up to 3% faster here.
-          const double overlap = algo == "tree" && regions > 1 ? 0.03 : 0;
+          // The tree's phases overlap here (a member forwards down a WAN link while its parent
+          // still sends to its sibling across the same link): the flows of both phases share it.
+          // When only a phase's own flows shared a link, the tree was up to 3% faster.
           for (std::size_t numel : {std::size_t{7}, std::size_t{1000003}})
             expect_same_allreduce(s, numel, algo,
-                                  fmt::format("regions={} per region={} cap={} numel={}", regions, per_region, cap, numel),
-                                  overlap);
+                                  fmt::format("regions={} per region={} cap={} numel={}", regions, per_region, cap, numel));
         }
 }
 
@@ -86,14 +83,24 @@ TEST(CollectiveFidelity, SameTimeAndBytesAsMessagesOnUnequalWanLinks) {
     for (const std::vector<int>& counts : std::vector<std::vector<int>>{{1, 1, 1, 1}, {2, 3, 2, 1}, {4, 4, 4, 4}})
     {
       // The tree's phases overlap in message fidelity (a member forwards while its parent still
-      // sends). With GCP's 4 NCCL sockets an in-region flow fills the 16 Gbit/s NIC, so a WAN
-      // flow of an overlapping phase through the same NIC shares it; the closed form counts them
-      // in different phases: up to 0.15% faster here.
+      // sends), and with GCP's 4 NCCL sockets an in-region flow and a WAN flow of another phase
+      // share a NIC: SimGrid shares it max-min, the collective fidelity equally (analytic.h).
+      // Measured: 0.076% faster with {2, 3, 2, 1} (0.15% before flows of different phases
+      // shared links), equal with the other counts.
       const bool in_region_pairs = *std::max_element(counts.begin(), counts.end()) > 1;
-      const double overlap = algo == "tree" && in_region_pairs ? 0.005 : 0;
+      const double faster = algo == "tree" && in_region_pairs ? 0.001 : 0;
       expect_same_allreduce(testing::gcp_scenario(counts, 1e6, algo), 2500000, algo,
-                            fmt::format("gcp {}", nlohmann::json(counts).dump()), overlap);
+                            fmt::format("gcp {}", nlohmann::json(counts).dump()), faster);
     }
+}
+
+// At 10,000 workers the tree's broadcast runs phases of thousands of flows that overlap in time on
+// the same WAN links.  When only a phase's own flows shared a link, the collective fidelity was
+// 23% short here (62.16 against 80.44 s, measured 2026-12-04 with the old model put back).
+TEST(CollectiveFidelity, TreeOfTenThousandWorkersTakesTheMessageTime) {
+  if (sim::actors_on_threads()) GTEST_SKIP() << "actors on thread contexts: 10,000 OS threads";
+  expect_same_allreduce(testing::gcp_scenario({2500, 2500, 2500, 2500}, 1e6, "tree"), 1000000, "tree",
+                        "10,000 workers");
 }
 
 // The ring in closed form, computed on its own: 2(M-1) (alpha + S / (M beta)).
@@ -116,9 +123,10 @@ TEST(CollectiveFidelity, RingScheduleMatchesTheClosedForm) {
   EXPECT_NEAR(out.get<double>(), expect, 1e-12 * expect);
 }
 
-// Flows of one phase share what they cross equally: two senders into one NIC get half of it
-// each; a flow of a later phase waits for its sender and receiver, not for unrelated nodes.
-TEST(CollectiveFidelity, FlowsOfAPhaseShareLinksAndLaterFlowsWaitOnlyForTheirNodes) {
+// Flows share what they cross equally while they move: two senders into one NIC get half of it
+// each, also when they belong to different phases; a flow of a later phase waits for its sender
+// and receiver, not for unrelated nodes.
+TEST(CollectiveFidelity, FlowsMovingTogetherShareLinksAndLaterFlowsWaitOnlyForTheirNodes) {
   UniformNet net;
   net.workers_per_region = 4;
   const auto out = nlohmann::json::parse(sim::run_isolated([&] {
@@ -133,6 +141,8 @@ TEST(CollectiveFidelity, FlowsOfAPhaseShareLinksAndLaterFlowsWaitOnlyForTheirNod
       seconds.push_back(time({{{1, 0, b}, {2, 3, b}}}));             // disjoint
       seconds.push_back(time({{{1, 0, b}, {2, 3, b / 2}}, {{3, 2, b / 2}}}));  // 3 waits only for 2-3
       seconds.push_back(time({{{1, 0, b}, {2, 3, b / 2}}, {{0, 2, b / 2}}}));  // 0 waits for 1-0
+      // 0 posted its receive from 3: 3-0 starts when 2-3 ends and shares 0's NIC with 1-0.
+      seconds.push_back(time({{{1, 0, b}, {2, 3, b / 2}}, {{3, 0, b / 2, true}}}));
     });
     return seconds.dump();
   }));
@@ -142,6 +152,37 @@ TEST(CollectiveFidelity, FlowsOfAPhaseShareLinksAndLaterFlowsWaitOnlyForTheirNod
   EXPECT_NEAR(out[2].get<double>(), alpha + bytes / beta, 1e-12);
   EXPECT_NEAR(out[3].get<double>(), 2 * alpha + bytes / beta, 1e-12);        // 2 x half a transfer
   EXPECT_NEAR(out[4].get<double>(), 2 * alpha + 1.5 * bytes / beta, 1e-12);  // after the whole 1-0
+  // 1-0 alone until 3-0 moves (alpha after 2-3 ended, at 2 alpha + bytes/2 beta), then both at
+  // half the NIC until 1-0 ends at 1.5 bytes/beta; 3-0's last alpha beta bytes alone.
+  EXPECT_NEAR(out[5].get<double>(), alpha + 1.5 * bytes / beta, 1e-12);
+}
+
+// The phase-by-phase shortcut (schedules whose flows move in lockstep) gives the bits of the
+// event-by-event clock.
+TEST(CollectiveFidelity, LockstepShortcutGivesTheEventClocksBits) {
+  // [counts][algorithm]: {shortcut where it applies, event by event}
+  const auto both_clocks = [](const std::vector<int>& counts) {
+    return nlohmann::json::parse(sim::run_isolated([&] {
+      const sim::Scenario s = sim::parse_scenario(testing::gcp_scenario(counts, 1e6, "ring"), "test.json");
+      nlohmann::json rows = nlohmann::json::array();
+      sim::run_program(s, [&](sim::WorkerContext& ctx) {
+        if (ctx.rank() != 0) return;
+        const auto& order = ctx.platform().ring_order();
+        const auto t = runtime::Tensor::phantom(2500000);
+        for (const sim::Schedule& sch : {sim::ring_allreduce_schedule(t, order),
+                                         sim::hierarchical_allreduce_schedule(t, ctx.platform().region_groups()),
+                                         sim::tree_allreduce_schedule(t, order)})
+          rows.push_back({sim::schedule_time_s(ctx.platform(), sch), sim::flow_by_flow_time_s(ctx.platform(), sch)});
+      });
+      return rows.dump();
+    }));
+  };
+  // Multiplying the shortcut's result by 1 + 1e-7 fails 5 of these 9 rows: the shortcut runs there.
+  for (const std::vector<int>& counts : std::vector<std::vector<int>>{{2, 3, 2, 1}, {1, 1, 1, 1}, {4, 4, 4, 4}}) {
+    const auto rows = both_clocks(counts);
+    ASSERT_EQ(rows.size(), 3u);
+    for (const auto& row : rows) EXPECT_EQ(row[0].get<double>(), row[1].get<double>()) << row.dump();
+  }
 }
 
 // Real values: every algorithm leaves, bit for bit, what the message-level ring leaves (chunk c

@@ -233,7 +233,9 @@ TEST(Lm, DdpWithMWorkersEqualsOneWorkerWithMTimesTheBatch) {
   const auto single =
       run_captured(lm_scenario(one, {{"name", "ddp"}}, kWorkers * kBatch, kSteps, kWorkers * kBatch, true));
   const auto ddp = run_captured(lm_scenario(many, {{"name", "ddp"}}, kBatch, kSteps, kWorkers * kBatch, true));
-  EXPECT_LT(max_rel_diff(ddp.params, single.params), 1e-5);
+  // Float order only: OpenBLAS sums in its kernels' order, which depends on the CPU (measured
+  // 1.25e-5 with its Haswell kernels, under 1e-5 with its SSE3 ones); one step too few: over 1e-2.
+  EXPECT_LT(max_rel_diff(ddp.params, single.params), 5e-5);
   EXPECT_GT(max_rel_diff(ddp.params, run_captured(lm_scenario(many, {{"name", "ddp"}}, kBatch, 1, kWorkers * kBatch, true)).params), 1e-2);
 }
 

@@ -15,53 +15,6 @@ namespace sg4 = simgrid::s4u;
 
 namespace geotrain::sim {
 
-double schedule_time_s(const Platform& platform, const Schedule& schedule) {
-  const auto& nodes = platform.nodes();
-  const auto& links = platform.graph().topology().links;
-  // Resources: NIC up of node v is 2v, its NIC down 2v+1; WAN link l in direction d (1: from
-  // its end a to b) is 2N + 2l + d.
-  const std::size_t wan0 = 2 * nodes.size();
-  auto resources = [&](const Flow& f) {
-    std::vector<std::size_t> r = {2 * static_cast<std::size_t>(f.src), 2 * static_cast<std::size_t>(f.dst) + 1};
-    const int a = nodes.at(f.src).region, b = nodes.at(f.dst).region;
-    if (a != b)
-      for (const RouteHop& hop : platform.graph().route(a, b))
-        r.push_back(wan0 + 2 * static_cast<std::size_t>(hop.link) + (hop.forward ? 1 : 0));
-    return r;
-  };
-  auto capacity_Bps = [&](std::size_t r) {
-    if (r < wan0) return nodes[r / 2].type->nic_Bps;
-    return links[(r - wan0) / 2].capacity_Bps;
-  };
-  std::vector<int> users(wan0 + 2 * links.size(), 0);
-  std::vector<double> ready(nodes.size(), 0.0);  // when each node is done with earlier phases
-  for (const Phase& phase : schedule) {
-    std::vector<std::vector<std::size_t>> used;
-    used.reserve(phase.size());
-    for (const Flow& f : phase) {
-      used.push_back(resources(f));
-      for (std::size_t r : used.back()) ++users[r];
-    }
-    std::vector<double> done = ready;
-    for (std::size_t i = 0; i < phase.size(); ++i) {
-      const Flow& f = phase[i];
-      double rate = platform.rate_cap_Bps(f.src, f.dst);  // 0: no cap
-      for (std::size_t r : used[i]) {
-        const double share = capacity_Bps(r) / users[r];
-        rate = rate > 0 ? std::min(rate, share) : share;
-      }
-      const double start = f.receiver_posted ? ready[f.src] : std::max(ready[f.src], ready[f.dst]);
-      const double end = start + platform.latency_s(f.src, f.dst) + static_cast<double>(f.bytes) / rate;
-      done[f.src] = std::max(done[f.src], end);
-      done[f.dst] = std::max(done[f.dst], end);
-    }
-    for (const auto& u : used)
-      for (std::size_t r : u) --users[r];
-    ready = std::move(done);
-  }
-  return *std::max_element(ready.begin(), ready.end());
-}
-
 namespace {
 
 // Chunk c summed from member c on around the ring; scaled by 1/n in the last addition when `mean`.

@@ -5,8 +5,8 @@
 // and on an uncontended network the same time (tests/analytic_collectives_test.cc).
 //
 // What it leaves out: collectives do not share links with each other or with other traffic
-// (point-to-point messages still are flows), a phase's flows share a link equally for the whole
-// phase (message fidelity gives a flow the rest of a link once its neighbour finished), a
+// (point-to-point messages still are flows), a link is shared equally among the flows crossing it
+// (SimGrid shares max-min: a flow held back elsewhere leaves the rest of a link to the others), a
 // member that arrives early does not start its part of the algorithm early, and all members
 // leave together, when the last flow ends.
 #pragma once
@@ -26,11 +26,18 @@ namespace geotrain::sim {
 
 class WorkerContext;
 
-// Simulated seconds of `schedule` on `platform`, from the start to the last flow's end; a flow
-// starts as Flow says (collectives.h).  A flow takes its route's latency plus bytes / rate; its rate is the smallest of
-// the sender's NIC (up), the receiver's NIC (down) and every WAN hop of the route (per direction),
-// each divided equally among the phase's flows crossing it, and of the route's TCP window cap.
+// Simulated seconds of `schedule` on `platform`, from the start to the last flow's end
+// (schedule_time.cc).  A flow starts as Flow says (collectives.h), pays its route's latency, then
+// moves its bytes at a rate that changes whenever a flow starts or stops moving on a resource it
+// crosses: the smallest of the sender's NIC (up), the receiver's NIC (down) and every WAN hop of
+// the route (per direction), each divided equally among the flows moving across it at that
+// moment, whatever their phase, and of the route's TCP window cap.
+// Schedules whose flows move in lockstep (on each resource the flows of a phase move over one
+// interval, after the earlier phases' flows on it ended: rings, uniform trees) are timed phase by
+// phase, the others event by event; both give the same bits where both apply.
 double schedule_time_s(const Platform& platform, const Schedule& schedule);
+// The same clock, event by event for every schedule (tests compare the two).
+double flow_by_flow_time_s(const Platform& platform, const Schedule& schedule);
 
 // The mean a ring all-reduce over members in this order leaves, bit for bit, written into every
 // member's tensor: chunk c summed from member c on around the ring, scaled in the last addition

@@ -84,7 +84,7 @@ void hierarchical_allreduce_sum(WorkerContext& ctx, runtime::Tensor& t,
 // sends them (each algorithm file gives its own).  A flow starts once its sender is done with
 // every flow of earlier phases it sends or receives, and so is its receiver, unless the receiver
 // posted that receive up front (`receiver_posted`, e.g. a tree parent waiting for its children).
-// The flows of one phase share the links they cross.
+// Flows moving at the same time share the links they cross, whatever their phase (analytic.h).
 struct Flow {
   int src = 0;
   int dst = 0;

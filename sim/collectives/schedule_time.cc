@@ -1,0 +1,332 @@
+// The collective fidelity's clock (analytic.h): a schedule's flows played out in simulated time,
+// each resource (a NIC direction, a WAN link direction) shared equally among the flows crossing it
+// at each moment, whatever phase they belong to.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <queue>
+#include <utility>
+#include <vector>
+
+#include "kernels/check.h"
+#include "sim/collectives/analytic.h"
+
+namespace geotrain::sim {
+
+namespace {
+
+using FlowId = std::uint32_t;
+
+// Resources: NIC up of node v is 2v, its NIC down 2v+1; WAN link l in direction d (1: from its
+// end a to b) is wan0 + 2l + d, wan0 = 2 x nodes.  Appends those `f` crosses to `r`.
+void flow_resources(const Platform& platform, std::size_t wan0, const Flow& f, std::vector<std::size_t>& r) {
+  r.push_back(2 * static_cast<std::size_t>(f.src));
+  r.push_back(2 * static_cast<std::size_t>(f.dst) + 1);
+  const int a = platform.nodes()[f.src].region, b = platform.nodes()[f.dst].region;
+  if (a != b)
+    for (const RouteHop& hop : platform.graph().route(a, b))
+      r.push_back(wan0 + 2 * static_cast<std::size_t>(hop.link) + (hop.forward ? 1 : 0));
+}
+double resource_capacity_Bps(const Platform& platform, std::size_t wan0, std::size_t r) {
+  if (r < wan0) return platform.nodes()[r / 2].type->nic_Bps;
+  return platform.graph().topology().links[(r - wan0) / 2].capacity_Bps;
+}
+
+// Which flows wait for which node, as the schedule orders them (collectives.h): a flow of phase p
+// starts once each node it waits for is done with every flow of earlier phases it takes part in.
+class Dependencies {
+ public:
+  Dependencies(const Schedule& schedule, std::size_t nodes) : head_(nodes, 0), credit_(nodes, 0) {
+    phase_begin_.push_back(0);
+    for (const Phase& phase : schedule) {
+      for (const Flow& f : phase) flows_.push_back(&f);
+      phase_begin_.push_back(flows_.size());
+    }
+    GEOTRAIN_CHECK(flows_.size() < std::numeric_limits<FlowId>::max(), "a schedule of over 4e9 flows");
+    // Every node's flows (sent or received) in flow order, which is phase order.
+    node_begin_.assign(nodes + 1, 0);
+    for (const Flow* f : flows_) {
+      ++node_begin_[f->src + 1];
+      ++node_begin_[f->dst + 1];
+    }
+    for (std::size_t v = 0; v < nodes; ++v) node_begin_[v + 1] += node_begin_[v];
+    node_flows_.resize(node_begin_.back());
+    std::vector<std::size_t> fill(node_begin_.begin(), node_begin_.end() - 1);
+    waits_.resize(flows_.size());
+    ended_.assign(flows_.size(), 0);
+    for (FlowId id = 0; id < flows_.size(); ++id) {
+      const Flow& f = *flows_[id];
+      node_flows_[fill[f.src]++] = id;
+      node_flows_[fill[f.dst]++] = id;
+      waits_[id] = f.receiver_posted ? 1 : 2;
+    }
+    for (std::size_t v = 0; v < nodes; ++v) head_[v] = credit_[v] = node_begin_[v];
+  }
+
+  std::size_t size() const { return flows_.size(); }
+  const Flow& flow(FlowId id) const { return *flows_[id]; }
+
+  // Marks `id` ended.
+  void end(FlowId id) { ended_[id] = 1; }
+
+  // Node v moves past its ended flows; every flow now free of v that waited for nothing else is
+  // appended to `startable`.
+  void advance(int v, std::vector<FlowId>& startable) {
+    const std::size_t end = node_begin_[v + 1];
+    std::size_t& head = head_[v];
+    while (head < end && ended_[node_flows_[head]]) ++head;
+    const std::size_t open_phase = head < end ? phase_of(node_flows_[head]) : std::numeric_limits<std::size_t>::max();
+    std::size_t& credit = credit_[v];
+    for (; credit < end && phase_of(node_flows_[credit]) <= open_phase; ++credit) {
+      const FlowId id = node_flows_[credit];
+      const Flow& f = *flows_[id];
+      const bool waits_for_v = f.src == v || !f.receiver_posted;
+      if (waits_for_v && --waits_[id] == 0) startable.push_back(id);
+    }
+  }
+
+ private:
+  std::size_t phase_of(FlowId id) const {
+    return static_cast<std::size_t>(std::upper_bound(phase_begin_.begin(), phase_begin_.end(), id) -
+                                    phase_begin_.begin()) - 1;
+  }
+
+  std::vector<const Flow*> flows_;
+  std::vector<std::size_t> phase_begin_;  // [phase]: its first flow id; one past the last at the end
+  std::vector<std::size_t> node_begin_;   // [node]: where its flows start in node_flows_
+  std::vector<FlowId> node_flows_;
+  std::vector<std::uint8_t> waits_;       // [flow]: nodes it still waits for
+  std::vector<std::uint8_t> ended_;       // [flow]
+  std::vector<std::size_t> head_;         // [node]: its first flow not ended
+  std::vector<std::size_t> credit_;       // [node]: its first flow not yet freed of it
+};
+
+// The flows moving bytes, and the resources they share.
+class Transfers {
+ public:
+  explicit Transfers(const Platform& platform) : platform_(platform), wan0_(2 * platform.nodes().size()) {
+    users_.resize(wan0_ + 2 * platform.graph().topology().links.size());
+    touched_mark_.assign(users_.size(), 0);
+  }
+
+  // Flow `id` starts moving its bytes at `now`.
+  void activate(FlowId id, const Flow& f, double now) {
+    std::uint32_t slot;
+    if (free_.empty()) {
+      slot = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back();
+    } else {
+      slot = free_.back();
+      free_.pop_back();
+    }
+    Slot& s = slots_[slot];
+    s.id = id;
+    s.remaining_B = static_cast<double>(f.bytes);
+    s.rate_Bps = 0;
+    s.since_s = now;
+    s.cap_Bps = platform_.rate_cap_Bps(f.src, f.dst);
+    s.resources.clear();
+    flow_resources(platform_, wan0_, f, s.resources);
+    for (std::size_t r : s.resources) {
+      users_[r].push_back(slot);
+      touch(r);
+    }
+  }
+
+  // The flow in `slot` is done: it leaves its resources.
+  FlowId finish(std::uint32_t slot) {
+    Slot& s = slots_[slot];
+    for (std::size_t r : s.resources) {
+      auto& u = users_[r];
+      *std::find(u.begin(), u.end(), slot) = u.back();
+      u.pop_back();
+      touch(r);
+    }
+    ++s.version;
+    free_.push_back(slot);
+    return s.id;
+  }
+
+  // Every flow on a resource whose count of users changed gets its new rate; `retimed` receives
+  // (slot, version, end time) for each flow whose rate changed.
+  template <class Retimed>
+  void reshare(double now, Retimed retimed) {
+    ++stamp_;
+    for (std::size_t r : touched_) {
+      touched_mark_[r] = 0;
+      for (std::uint32_t slot : users_[r]) {
+        Slot& s = slots_[slot];
+        if (s.stamp == stamp_) continue;
+        s.stamp = stamp_;
+        double rate = s.cap_Bps;  // 0: no cap
+        for (std::size_t q : s.resources) {
+          const double share = resource_capacity_Bps(platform_, wan0_, q) / static_cast<double>(users_[q].size());
+          rate = rate > 0 ? std::min(rate, share) : share;
+        }
+        if (rate == s.rate_Bps) continue;
+        s.remaining_B -= s.rate_Bps * (now - s.since_s);
+        s.since_s = now;
+        s.rate_Bps = rate;
+        ++s.version;
+        retimed(slot, s.version, now + std::max(0.0, s.remaining_B) / rate);
+      }
+    }
+    touched_.clear();
+  }
+
+  std::uint32_t version(std::uint32_t slot) const { return slots_[slot].version; }
+
+ private:
+  struct Slot {
+    FlowId id = 0;
+    double remaining_B = 0;  // as of since_s
+    double rate_Bps = 0;
+    double since_s = 0;
+    double cap_Bps = 0;
+    std::uint32_t version = 0;  // bumped on every retiming: older end events are stale
+    std::uint64_t stamp = 0;
+    std::vector<std::size_t> resources;
+  };
+
+  void touch(std::size_t r) {
+    if (!touched_mark_[r]) {
+      touched_mark_[r] = 1;
+      touched_.push_back(r);
+    }
+  }
+
+  const Platform& platform_;
+  const std::size_t wan0_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_;
+  std::vector<std::vector<std::uint32_t>> users_;  // [resource]: slots crossing it
+  std::vector<std::size_t> touched_;
+  std::vector<std::uint8_t> touched_mark_;
+  std::uint64_t stamp_ = 0;
+};
+
+struct Event {
+  double t;
+  bool activation;     // false: the end of the transfer in `slot`
+  std::uint32_t what;  // activation: the flow id; end: the slot
+  std::uint32_t version;
+  bool operator>(const Event& o) const {
+    if (t != o.t) return t > o.t;
+    if (activation != o.activation) return activation;  // ends first
+    return what > o.what;
+  }
+};
+
+// The schedule timed phase by phase, each flow at one rate from start to end (what the flow by
+// flow clock below gives when flows move in lockstep), or nothing when they do not: when two
+// flows of one phase on a resource do not move over the same interval, or a flow moves on a
+// resource while a flow of an earlier phase still does.  Fast: no events, no dependency lists.
+std::optional<double> lockstep_time_s(const Platform& platform, const Schedule& schedule) {
+  const std::size_t wan0 = 2 * platform.nodes().size();
+  const std::size_t resources = wan0 + 2 * platform.graph().topology().links.size();
+  std::vector<int> users(resources, 0);
+  // [resource]: the phase that last used it, the interval its flows moved over, and the latest
+  // end of the phases before.
+  std::vector<std::size_t> last_phase(resources, std::numeric_limits<std::size_t>::max());
+  std::vector<std::pair<double, double>> moving(resources);
+  std::vector<double> earlier_end(resources, 0.0);
+  std::vector<double> ready(platform.nodes().size(), 0.0);  // when each node is done with earlier phases
+  std::vector<std::size_t> used;
+  std::vector<std::size_t> used_begin;
+  for (std::size_t p = 0; p < schedule.size(); ++p) {
+    const Phase& phase = schedule[p];
+    used.clear();
+    used_begin.clear();
+    for (const Flow& f : phase) {
+      used_begin.push_back(used.size());
+      flow_resources(platform, wan0, f, used);
+      for (std::size_t k = used_begin.back(); k < used.size(); ++k) ++users[used[k]];
+    }
+    used_begin.push_back(used.size());
+    std::vector<double> done = ready;
+    bool lockstep = true;
+    for (std::size_t i = 0; i < phase.size() && lockstep; ++i) {
+      const Flow& f = phase[i];
+      double rate = platform.rate_cap_Bps(f.src, f.dst);  // 0: no cap
+      for (std::size_t k = used_begin[i]; k < used_begin[i + 1]; ++k) {
+        const double share = resource_capacity_Bps(platform, wan0, used[k]) / users[used[k]];
+        rate = rate > 0 ? std::min(rate, share) : share;
+      }
+      const double start = f.receiver_posted ? ready[f.src] : std::max(ready[f.src], ready[f.dst]);
+      const double moves = start + platform.latency_s(f.src, f.dst);
+      const double end = moves + static_cast<double>(f.bytes) / rate;
+      for (std::size_t k = used_begin[i]; k < used_begin[i + 1] && lockstep; ++k) {
+        const std::size_t r = used[k];
+        if (last_phase[r] != p) {
+          if (last_phase[r] != std::numeric_limits<std::size_t>::max())
+            earlier_end[r] = std::max(earlier_end[r], moving[r].second);
+          last_phase[r] = p;
+          moving[r] = {moves, end};
+          lockstep = earlier_end[r] <= moves;
+        } else {
+          lockstep = moving[r] == std::make_pair(moves, end);
+        }
+      }
+      done[f.src] = std::max(done[f.src], end);
+      done[f.dst] = std::max(done[f.dst], end);
+    }
+    for (std::size_t r : used) --users[r];
+    if (!lockstep) return std::nullopt;
+    ready = std::move(done);
+  }
+  return ready.empty() ? 0.0 : *std::max_element(ready.begin(), ready.end());
+}
+
+}  // namespace
+
+double schedule_time_s(const Platform& platform, const Schedule& schedule) {
+  if (const std::optional<double> lockstep = lockstep_time_s(platform, schedule)) return *lockstep;
+  return flow_by_flow_time_s(platform, schedule);
+}
+
+double flow_by_flow_time_s(const Platform& platform, const Schedule& schedule) {
+  const std::size_t nodes = platform.nodes().size();
+  Dependencies deps(schedule, nodes);
+  Transfers transfers(platform);
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+  std::vector<FlowId> startable;
+  // A flow starts when its nodes are free, pays its route's latency, then moves its bytes.
+  const auto start = [&](double now) {
+    for (FlowId id : startable) {
+      const Flow& f = deps.flow(id);
+      events.push({now + platform.latency_s(f.src, f.dst), true, id, 0});
+    }
+    startable.clear();
+  };
+  for (std::size_t v = 0; v < nodes; ++v) deps.advance(static_cast<int>(v), startable);
+  start(0.0);
+  double last_end_s = 0;
+  std::vector<int> freed;
+  while (!events.empty()) {
+    const double now = events.top().t;
+    // Every event of this instant, then one resharing.
+    while (!events.empty() && events.top().t == now) {
+      const Event e = events.top();
+      events.pop();
+      if (e.activation) {
+        transfers.activate(e.what, deps.flow(e.what), now);
+      } else if (e.version == transfers.version(e.what)) {
+        const FlowId id = transfers.finish(e.what);
+        deps.end(id);
+        last_end_s = now;
+        freed.push_back(deps.flow(id).src);
+        freed.push_back(deps.flow(id).dst);
+      }
+    }
+    transfers.reshare(now, [&](std::uint32_t slot, std::uint32_t version, double end_s) {
+      events.push({end_s, false, slot, version});
+    });
+    for (int v : freed) deps.advance(v, startable);
+    freed.clear();
+    start(now);
+  }
+  return last_end_s;
+}
+
+}  // namespace geotrain::sim
