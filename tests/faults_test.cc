@@ -295,9 +295,6 @@ TEST(Faults, ALinkDownForAWhileDelaysTheRunByTheOutage) {
 }
 
 TEST(Faults, SameSeedSameFaultsSameBytes) {
-  if (sim::actors_on_threads())
-    GTEST_SKIP() << "hangs when SimGrid runs actors on threads (the sanitizer build): a run with preemptions "
-                    "does not end there; not found yet (docs/RELIABILITY.md, Sanitizers)";
   json s = base_scenario(600);
   s["fleet"][0]["pricing"] = "spot";
   s["fleet"][0]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", 3600}, {"restart_delay_s", 2}, {"boot_s", 1}};

@@ -2,6 +2,8 @@
 #include "sim/resilience/membership.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include <simgrid/s4u.hpp>
 
@@ -25,9 +27,7 @@ Membership::Membership(int workers, bool elastic)
       alive_(workers, false),
       joined_(workers, false),
       pending_(workers, false),
-      comms_(workers),
-      mutex_(sg4::Mutex::create()),
-      changed_(sg4::ConditionVariable::create()) {}
+      comms_(workers) {}
 
 void Membership::start(const std::vector<bool>& alive_at_start) {
   std::vector<int> everyone;
@@ -65,7 +65,7 @@ void Membership::open(long round, int attempt, const std::vector<int>& previous)
   if (v->joiners.size() == members.size()) v->round = rollback_round_;  // nobody holds the state
   for (int r : members) pending_[r] = false;
   view_ = std::move(v);
-  changed_->notify_all();
+  wake_all();
 }
 
 void Membership::down(int rank) {
@@ -86,15 +86,37 @@ void Membership::ready(int rank) {
   if (!view_) open(waiting_round_, waiting_attempt_, waiting_previous_);
 }
 
+// Suspends the calling worker until `done()` holds, rechecked whenever something changed
+// (wake_all).  No mutex and condition variable: SimGrid runs one actor at a time, and a worker
+// killed while it waits (preempted) would unlock a mutex on its way out, a simcall from a dying
+// actor, which on thread contexts never returns (the engine waits for the actor's thread).  Its
+// entry in waiting_ leaves with it, by a destructor that calls nothing of SimGrid.
+template <class Done>
+void Membership::wait_until(Done done) {
+  while (!done()) {
+    waiting_.push_back(sg4::Actor::self());
+    struct Leave {
+      std::vector<sg4::ActorPtr>& waiting;
+      const sg4::Actor* me;
+      ~Leave() {
+        std::erase_if(waiting, [this](const sg4::ActorPtr& a) { return a.get() == me; });
+      }
+    } leave{waiting_, waiting_.back().get()};
+    sg4::this_actor::suspend();  // until wake_all
+  }
+}
+
+void Membership::wake_all() {
+  for (const sg4::ActorPtr& a : std::exchange(waiting_, {})) a->resume();
+}
+
 std::shared_ptr<GroupView> Membership::current(long round) {
-  std::unique_lock lock(*mutex_);
-  while (!closed_ && (!view_ || view_->round < round)) changed_->wait(lock);
+  wait_until([&] { return closed_ || (view_ && view_->round >= round); });
   return closed_ ? nullptr : view_;
 }
 
 std::shared_ptr<GroupView> Membership::await_admission(int rank) {
-  std::unique_lock lock(*mutex_);
-  while (!closed_ && (!view_ || !view_->has(rank))) changed_->wait(lock);
+  wait_until([&] { return closed_ || (view_ && view_->has(rank)); });
   return closed_ ? nullptr : view_;
 }
 
@@ -105,11 +127,10 @@ bool Membership::commit(const std::shared_ptr<GroupView>& view, int rank) {
     view->committed = true;
     for (int r : view->members) joined_[r] = true;
     open(view->round + 1, 0, view->members);
-    changed_->notify_all();
+    wake_all();
     return true;
   }
-  std::unique_lock lock(*mutex_);
-  while (!view->committed && !view->aborted) changed_->wait(lock);
+  wait_until([&] { return view->committed || view->aborted; });
   return view->committed;
 }
 
@@ -140,7 +161,7 @@ void Membership::abort(const std::shared_ptr<GroupView>& view) {
     }
   }
   if (view_ == view) open(view->round, view->attempt + 1, view->members);
-  changed_->notify_all();
+  wake_all();
 }
 
 int Membership::pending_transfers() const {
@@ -165,7 +186,7 @@ void Membership::cancel_pending() {
 
 void Membership::close() {
   closed_ = true;
-  changed_->notify_all();
+  wake_all();
 }
 
 void Membership::track(int rank, const sg4::CommPtr& comm, bool is_send, std::shared_ptr<void> slot) {

@@ -8,8 +8,7 @@
 #include <vector>
 
 #include <simgrid/s4u/Comm.hpp>
-#include <simgrid/s4u/ConditionVariable.hpp>
-#include <simgrid/s4u/Mutex.hpp>
+#include <simgrid/s4u/Actor.hpp>
 
 #include "sim/context.h"
 
@@ -99,6 +98,10 @@ class Membership {
 
  private:
   void open(long round, int attempt, const std::vector<int>& previous);
+  // Suspends the caller until `done()` holds; wake_all makes every waiter check again.
+  template <class Done>
+  void wait_until(Done done);
+  void wake_all();
 
   int workers_;
   bool elastic_;
@@ -125,8 +128,7 @@ class Membership {
   // Transfers the abort started to release blocked members (kept alive here), and their sinks.
   std::vector<simgrid::s4u::CommPtr> releases_;
   std::vector<std::unique_ptr<void*>> sinks_;
-  simgrid::s4u::MutexPtr mutex_;
-  simgrid::s4u::ConditionVariablePtr changed_;
+  std::vector<simgrid::s4u::ActorPtr> waiting_;  // suspended in wait_until
   std::vector<std::function<void(int)>> preempt_listeners_;
 };
 
