@@ -153,7 +153,7 @@ Trace read_trace(const std::string& file) {
   struct RawSpan {
     long long tid;
     Activity activity;
-    double start_s, end_s;
+    double start_s, end_s, busy_s;
   };
   std::vector<RawSpan> raw;
   for (std::size_t i = 0; i < events->size(); ++i) {
@@ -178,13 +178,22 @@ Trace read_trace(const std::string& file) {
       throw_input_error(file, path + "/dur", shown(dur), "expected a number >= 0 (microseconds)");
     const std::string cat = e.contains("cat") && e["cat"].is_string() ? e["cat"].get<std::string>() : "";
     const double start_us = ts->get<double>(), end_us = start_us + dur->get<double>();
-    raw.push_back({tid->get<long long>(), activity_of(cat), start_us * kSecondsPerMicrosecond, end_us * kSecondsPerMicrosecond});
+    // An aggregate of spans past the trace's cap (sim/recorder.h) is busy for its busy_s only.
+    double busy_s = -1;
+    if (const Json* busy = find(e, "/args/busy_s")) {
+      const double extent_s = (end_us - start_us) * kSecondsPerMicrosecond;
+      if (!busy->is_number() || busy->get<double>() < 0 || busy->get<double>() > extent_s * (1 + 1e-9))
+        throw_input_error(file, path + "/args/busy_s", shown(busy), "expected a number in [0, dur]");
+      busy_s = std::min(extent_s, busy->get<double>());
+    }
+    raw.push_back({tid->get<long long>(), activity_of(cat), start_us * kSecondsPerMicrosecond,
+                   end_us * kSecondsPerMicrosecond, busy_s});
   }
   for (const auto& s : raw) names.try_emplace(s.tid, fmt::format("tid {}", s.tid));
   Trace trace;
   std::map<long long, std::size_t> index;
   for (const auto& [tid, name] : names) index[tid] = trace.tracks.size(), trace.tracks.push_back(name);
-  for (const auto& s : raw) trace.spans.push_back({index[s.tid], s.activity, s.start_s, s.end_s});
+  for (const auto& s : raw) trace.spans.push_back({index[s.tid], s.activity, s.start_s, s.end_s, s.busy_s});
   return trace;
 }
 

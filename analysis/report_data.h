@@ -53,6 +53,9 @@ struct Span {
   std::size_t track = 0;    // index into Trace::tracks
   Activity activity = Activity::other;
   double start_s = 0, end_s = 0;
+  double aggregate_busy_s = -1;  // an aggregate's summed durations ("args": {"busy_s"}); < 0: a span
+  bool aggregate() const { return aggregate_busy_s >= 0; }
+  double busy_s() const { return aggregate() ? aggregate_busy_s : end_s - start_s; }
 };
 
 struct Trace {

@@ -92,7 +92,8 @@ std::vector<Rect> binned_rects(const Trace& trace, std::size_t tracks, double en
     const auto last = static_cast<std::size_t>(std::clamp(s.end_s / width_s, 0.0, bins - 1.0));
     for (std::size_t b = first; b <= last; ++b) {
       const double lo = std::max(s.start_s, width_s * b), hi = std::min(s.end_s, width_s * (b + 1));
-      if (hi > lo) busy[(s.track * kActivities.size() + static_cast<std::size_t>(s.activity)) * bins + b] += hi - lo;
+      const double share = s.busy_s() / (s.end_s - s.start_s);  // an aggregate: spread over its extent
+      if (hi > lo) busy[(s.track * kActivities.size() + static_cast<std::size_t>(s.activity)) * bins + b] += (hi - lo) * share;
     }
   }
   constexpr double kMinShownFraction = 0.01;
@@ -134,14 +135,20 @@ std::string track_label(const std::string& track, const std::array<double, kActi
 // a note saying so): as many bins as the cap allows for the activities present.
 std::vector<Rect> timeline_rects(const Trace& trace, std::size_t tracks, double end_s, const Scale& x, std::vector<std::string>& notes) {
   std::vector<Rect> rects = exact_rects(trace, tracks, x);
-  if (rects.size() <= kMaxTimelineRects) return rects;
+  const bool aggregates = std::any_of(trace.spans.begin(), trace.spans.end(), [](const Span& s) { return s.aggregate(); });
+  if (rects.size() <= kMaxTimelineRects && !aggregates) return rects;
   std::set<Activity> present;
   for (const auto& s : trace.spans) present.insert(s.activity);
   const std::size_t bins = std::clamp(kMaxTimelineRects / (present.size() * tracks), kMinBins, kMaxBins);
-  notes.push_back(fmt::format("{} spans ({} rectangles even after merging neighbours) are too many to draw one by one: "
-                              "time is cut into {} bins of {} per track; in each bin the bar heights are the shares "
+  const std::string why =
+      aggregates ? fmt::format("trace.json aggregates the spans past its cap (output.trace_max_spans) into spans of "
+                               "known busy time, {} spans in all",
+                               trace.spans.size())
+                 : fmt::format("{} spans ({} rectangles even after merging neighbours) are too many to draw one by one",
+                               trace.spans.size(), rects.size());
+  notes.push_back(fmt::format("{}: time is cut into {} bins of {} per track; in each bin the bar heights are the shares "
                               "of the bin spent computing and communicating (overlapped communication: colour strength).",
-                              trace.spans.size(), rects.size(), bins, duration_text(end_s / static_cast<double>(bins))));
+                              why, bins, duration_text(end_s / static_cast<double>(bins))));
   return binned_rects(trace, tracks, end_s, bins, x);
 }
 
@@ -243,7 +250,7 @@ std::string utilization_html(const Trace& trace, double simulated_s) {
   if (tracks < trace.tracks.size()) notes.push_back(fmt::format("Showing the first {} of {} tracks.", tracks, trace.tracks.size()));
   std::vector<std::array<double, kActivities.size()>> busy_s(tracks);  // per track, seconds per activity
   for (const auto& s : trace.spans)
-    if (s.track < tracks) busy_s[s.track][static_cast<std::size_t>(s.activity)] += s.end_s - s.start_s;
+    if (s.track < tracks) busy_s[s.track][static_cast<std::size_t>(s.activity)] += s.busy_s();
   std::vector<std::string> labels(tracks), titles(tracks);
   std::size_t longest = 0;
   for (std::size_t t = 0; t < tracks; ++t)

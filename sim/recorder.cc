@@ -18,11 +18,45 @@ void Recorder::add_span(Span span) {
   }
   else if (span.category == "communication") comm_s_[span.rank] += d;  // "overlapped" is hidden
   if (detail_ == TraceDetail::none || (in_layers_[span.rank] > 0 && detail_ != TraceDetail::layers)) return;
-  spans_.push_back(std::move(span));
+  keep(std::move(span));
 }
 
 void Recorder::add_step_span(Span span) {
-  if (detail_ == TraceDetail::steps) spans_.push_back(std::move(span));
+  if (detail_ == TraceDetail::steps) keep(std::move(span));
+}
+
+void Recorder::merge(Aggregate& into, const Aggregate& a) {
+  if (into.count == 0) {
+    into = a;
+    return;
+  }
+  into.start_s = std::min(into.start_s, a.start_s);
+  into.end_s = std::max(into.end_s, a.end_s);
+  into.busy_s += a.busy_s;
+  into.count += a.count;
+}
+
+void Recorder::keep(Span span) {
+  if (spans_.size() < max_spans_) {
+    spans_.push_back(std::move(span));
+    return;
+  }
+  // The first interval: a sixteenth of the time the kept spans cover (a microsecond at least).
+  if (interval_s_ == 0) interval_s_ = std::max(1e-6, span.start_s / 16);
+  ++aggregated_spans_;
+  const auto index = static_cast<std::int64_t>(span.start_s / interval_s_);
+  merge(aggregates_[{span.rank, std::move(span.category), std::move(span.name), index}],
+        {span.start_s, span.end_s, span.end_s - span.start_s, 1});
+  const std::size_t most = std::max<std::size_t>(1, max_spans_ / 2);
+  while (aggregates_.size() > most) {  // twice the interval: index i of the old is i / 2 of the new
+    interval_s_ *= 2;
+    std::map<AggregateKey, Aggregate> wider;
+    for (auto& [key, a] : aggregates_) {
+      auto [rank, category, name, i] = key;
+      merge(wider[{rank, std::move(category), std::move(name), i / 2}], a);
+    }
+    aggregates_ = std::move(wider);
+  }
 }
 
 std::vector<std::string> trace_detail_names() { return {"none", "steps", "layers"}; }
@@ -131,6 +165,17 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
                       {"tid", s.rank},
                       {"ts", s.start_s * kMicrosecondsPerSecond},
                       {"dur", (s.end_s - s.start_s) * kMicrosecondsPerSecond}});
+  for (const auto& [key, a] : aggregates_) {
+    const auto& [rank, category, name, index] = key;
+    events.push_back({{"name", fmt::format("{} x{}", name, a.count)},
+                      {"cat", category},
+                      {"ph", "X"},
+                      {"pid", nodes.at(static_cast<std::size_t>(rank)).region},
+                      {"tid", rank},
+                      {"ts", a.start_s * kMicrosecondsPerSecond},
+                      {"dur", (a.end_s - a.start_s) * kMicrosecondsPerSecond},
+                      {"args", {{"spans", a.count}, {"busy_s", a.busy_s}}}});
+  }
   for (const auto& w : wan_in_flight())
     events.push_back({{"name", "WAN in flight to " + region_names.at(static_cast<std::size_t>(w.dst_region)) + " (bytes)"},
                       {"cat", "wan"},
@@ -139,6 +184,15 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
                       {"ts", w.time_s * kMicrosecondsPerSecond},
                       {"args", {{"bytes", w.bytes}}}});
   nlohmann::ordered_json doc = {{"displayTimeUnit", "ms"}, {"traceEvents", events}};
+  if (aggregated_spans_ > 0)  // the trace says what it left out
+    doc["otherData"] = {{"spans_kept", spans_.size()},
+                        {"spans_aggregated", aggregated_spans_},
+                        {"aggregates", aggregates_.size()},
+                        {"aggregate_interval_s", interval_s_},
+                        {"note", fmt::format("after the first {} spans (output.trace_max_spans), each span joins the "
+                                             "aggregate of its worker, category and name over {} s of simulated "
+                                             "time: one span named '<name> xN', args: spans, busy_s",
+                                             spans_.size(), interval_s_)}};
   return doc.dump() + "\n";
 }
 

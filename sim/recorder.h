@@ -66,13 +66,23 @@ struct WanInFlightSample {
   std::int64_t bytes = 0;
 };
 
+// trace.json keeps this many spans as they are ("output": {"trace_max_spans"}); the rest are
+// aggregated (Recorder::add_span).
+constexpr std::size_t kDefaultTraceMaxSpans = 300000;
+
 class Recorder {
  public:
-  explicit Recorder(int workers, TraceDetail detail = TraceDetail::steps)
-      : compute_s_(workers, 0), comm_s_(workers, 0), in_layers_(workers, 0), detail_(detail) {}
+  explicit Recorder(int workers, TraceDetail detail = TraceDetail::steps,
+                    std::size_t max_spans = kDefaultTraceMaxSpans)
+      : max_spans_(max_spans), compute_s_(workers, 0), comm_s_(workers, 0), in_layers_(workers, 0),
+        detail_(detail) {}
 
   // Counts the span's time as compute or exposed communication of its rank, and keeps it for
   // trace.json unless the detail leaves it out (TraceDetail::none; a layer section at "steps").
+  // The first max_spans spans are kept as they are; each later one joins the aggregate of its
+  // rank, category and name over an interval of simulated time (one span in trace.json with the
+  // count and the busy seconds).  At most max_spans / 2 aggregates: when there would be more,
+  // the interval doubles and neighbouring aggregates merge.  Memory and trace.json stay bounded.
   void add_span(Span span);
   // Spans of `rank` from now until the matching end_layers() are per-layer detail: kept only at
   // TraceDetail::layers (their times still count).  Sections nest (a worker and its stream actor
@@ -126,7 +136,20 @@ class Recorder {
   std::string trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const;
 
  private:
+  void keep(Span span);
+  struct Aggregate {
+    double start_s = 0, end_s = 0, busy_s = 0;
+    std::uint64_t count = 0;
+  };
+  // (rank, category, name, interval index) of the spans past the cap.
+  using AggregateKey = std::tuple<int, std::string, std::string, std::int64_t>;
+  static void merge(Aggregate& into, const Aggregate& a);
+
   std::vector<Span> spans_;
+  std::size_t max_spans_;
+  std::map<AggregateKey, Aggregate> aggregates_;
+  double interval_s_ = 0;  // of the aggregates; 0 until the cap is reached
+  std::uint64_t aggregated_spans_ = 0;
   std::vector<double> compute_s_, comm_s_;
   std::map<std::string, double> compute_by_name_;
   std::vector<int> in_layers_;  // per rank: layer sections open

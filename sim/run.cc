@@ -332,7 +332,7 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   Platform platform(scenario, servers);
   Ledger ledger(scenario.topology);
   const int workers = static_cast<int>(platform.workers().size());
-  Recorder recorder(static_cast<int>(platform.nodes().size()), scenario.trace);  // spans of servers too
+  Recorder recorder(static_cast<int>(platform.nodes().size()), scenario.trace, scenario.trace_max_spans);  // spans of servers too
   Training training(scenario, workers);
   World world{scenario, platform, ledger, recorder, training, {}, {}, 0, nlohmann::ordered_json::object(), false, ""};
   for (int r = 0; r < workers; ++r) world.trainers.push_back(training.make_trainer(r));

@@ -427,6 +427,8 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
     const std::vector<std::string> names = trace_detail_names();
     const std::string trace = out.choice_or("trace", "steps", names);
     s.trace = static_cast<TraceDetail>(std::find(names.begin(), names.end(), trace) - names.begin());
+    s.trace_max_spans = static_cast<std::size_t>(
+        out.integer_or("trace_max_spans", static_cast<std::int64_t>(kDefaultTraceMaxSpans), 100, 100000000));
     out.finish();
   }
   r.allow("faults");

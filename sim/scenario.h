@@ -136,6 +136,7 @@ struct Scenario {
   NetworkSpec network;
   FaultSpec faults;           // zone outages, link faults, time limit ("faults" object)
   TraceDetail trace = TraceDetail::steps;  // "output": {"trace"}: what trace.json shows
+  std::size_t trace_max_spans = kDefaultTraceMaxSpans;  // "output": {"trace_max_spans"}: kept as they are
   std::vector<std::string> warnings;  // found at load; never fatal (geotrain run prints them)
 
   int worker_count() const;

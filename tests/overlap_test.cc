@@ -296,6 +296,49 @@ TEST(OverlapSchedule, TraceDetailLevels) {
   EXPECT_NE(testing::parse_error(bad).find("/output/detail"), std::string::npos);
 }
 
+// output.trace_max_spans: the first spans as they are, the rest in aggregates (a span per
+// worker, category, name and interval, with the count and the busy seconds), at most half the
+// cap of them; the results do not change, and the trace says what it aggregated.
+TEST(OverlapSchedule, TraceKeepsItsFirstSpansAndAggregatesTheRest) {
+  auto s = layers_scenario({2e6, 1e6, 3e6, 1e6}, 1e9, 2e9, "collective", 30);
+  s["strategy"]["bucket_cap_MB"] = 1;
+  s["output"] = {{"trace", "layers"}};
+  const TracedRun all = traced_run(s);
+  s["output"]["trace_max_spans"] = 100;
+  const TracedRun capped = traced_run(s);
+  EXPECT_EQ(capped.results, all.results);
+  std::vector<nlohmann::json> every, kept, aggregates;
+  for (const auto& e : all.trace["traceEvents"])
+    if (e["ph"] == "X") every.push_back(e);
+  for (const auto& e : capped.trace["traceEvents"])
+    if (e["ph"] == "X") (e.contains("args") ? aggregates : kept).push_back(e);
+  ASSERT_GT(every.size(), 500u);
+  ASSERT_EQ(kept.size(), 100u);
+  for (std::size_t i = 0; i < kept.size(); ++i) EXPECT_EQ(kept[i], every[i]) << i;
+  EXPECT_LE(aggregates.size(), 50u);
+  std::uint64_t count = 0;
+  double busy_s = 0, rest_s = 0;
+  for (const auto& a : aggregates) {
+    count += a["args"]["spans"].get<std::uint64_t>();
+    busy_s += a["args"]["busy_s"].get<double>();
+  }
+  for (std::size_t i = 100; i < every.size(); ++i) rest_s += every[i]["dur"].get<double>() / 1e6;
+  EXPECT_EQ(count, every.size() - 100);
+  EXPECT_NEAR(busy_s, rest_s, 1e-9 * rest_s);
+  const auto& said = capped.trace["otherData"];
+  EXPECT_EQ(said["spans_kept"], 100);
+  EXPECT_EQ(said["spans_aggregated"], every.size() - 100);
+  EXPECT_EQ(said["aggregates"], aggregates.size());
+  EXPECT_FALSE(all.trace.contains("otherData"));
+  // The interval grew past its first value (a sixteenth of the time the kept spans cover).
+  const double first_interval_s = every[100]["ts"].get<double>() / 1e6 / 16;
+  EXPECT_GT(said["aggregate_interval_s"].get<double>(), 1.5 * first_interval_s);
+  s["output"]["trace_max_spans"] = 5;
+  EXPECT_NE(testing::parse_error(s).find("/output/trace_max_spans: 5: expected an integer in [100, 100000000]"),
+            std::string::npos)
+      << testing::parse_error(s);
+}
+
 // The step breakdown of an architecture workload: forward, backward, optimizer and exposed
 // communication per step, in closed form (compute-bound overlapped step: only the last bucket's
 // all-reduce is exposed; the atomic step splits forward+backward by FLOPs).

@@ -325,6 +325,29 @@ TEST(ReportRun, LargeTracesAreBinnedWithinTheRectangleCap) {
   EXPECT_LT(html.size(), 600000u);
 }
 
+// A capped trace (output.trace_max_spans): an aggregate of spans counts its busy seconds, not its
+// extent, and the page says the trace aggregates.  One kept span of 1 s, then an aggregate over
+// [2, 10] s of 100 spans that computed 2 s in all: 3 s of compute in 10 s.
+TEST(ReportRun, AggregatedSpansCountTheirBusyTime) {
+  const fs::path dir = fresh_dir();
+  write_file(dir / "trace.json",
+             R"({"traceEvents":[{"name":"thread_name","ph":"M","pid":0,"tid":0,"args":{"name":"w0"}},)"
+             R"({"name":"f","cat":"compute","ph":"X","pid":0,"tid":0,"ts":0,"dur":1000000},)"
+             R"({"name":"f x100","cat":"compute","ph":"X","pid":0,"tid":0,"ts":2000000,"dur":8000000,)"
+             R"("args":{"spans":100,"busy_s":2.0}}]})");
+  const rp::Trace trace = rp::read_trace((dir / "trace.json").string());
+  ASSERT_EQ(trace.spans.size(), 2u);
+  EXPECT_FALSE(trace.spans[0].aggregate());
+  EXPECT_TRUE(trace.spans[1].aggregate());
+  const std::string html = rp::utilization_html(trace, 10);
+  EXPECT_NE(html.find("w0 · 30% compute"), std::string::npos) << html.substr(0, 2000);
+  EXPECT_NE(html.find("aggregates the spans past its cap"), std::string::npos);
+  write_file(dir / "trace.json",
+             R"({"traceEvents":[{"name":"f","cat":"compute","ph":"X","pid":0,"tid":0,"ts":0,"dur":1000000,)"
+             R"("args":{"busy_s":2.0}}]})");
+  EXPECT_THROW(rp::read_trace((dir / "trace.json").string()), an::InputError);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sweep pages
 
