@@ -33,6 +33,18 @@ double resource_capacity_Bps(const Platform& platform, std::size_t wan0, std::si
   return platform.graph().topology().links[(r - wan0) / 2].capacity_Bps;
 }
 
+// A flow's rate: the smallest of its TCP window cap (0: none) and, on each resource it crosses
+// (`first`..`last`), the resource's capacity shared equally among `users(r)` flows.
+template <class It, class Users>
+double equal_share_Bps(const Platform& platform, std::size_t wan0, double cap_Bps, It first, It last, Users users) {
+  double rate = cap_Bps;
+  for (; first != last; ++first) {
+    const double share = resource_capacity_Bps(platform, wan0, *first) / static_cast<double>(users(*first));
+    rate = rate > 0 ? std::min(rate, share) : share;
+  }
+  return rate;
+}
+
 // Which flows wait for which node, as the schedule orders them (collectives.h): a flow of phase p
 // starts once each node it waits for is done with every flow of earlier phases it takes part in.
 class Dependencies {
@@ -159,11 +171,8 @@ class Transfers {
         Slot& s = slots_[slot];
         if (s.stamp == stamp_) continue;
         s.stamp = stamp_;
-        double rate = s.cap_Bps;  // 0: no cap
-        for (std::size_t q : s.resources) {
-          const double share = resource_capacity_Bps(platform_, wan0_, q) / static_cast<double>(users_[q].size());
-          rate = rate > 0 ? std::min(rate, share) : share;
-        }
+        const double rate = equal_share_Bps(platform_, wan0_, s.cap_Bps, s.resources.begin(), s.resources.end(),
+                                            [&](std::size_t q) { return users_[q].size(); });
         if (rate == s.rate_Bps) continue;
         s.remaining_B -= s.rate_Bps * (now - s.since_s);
         s.since_s = now;
@@ -248,11 +257,8 @@ std::optional<double> lockstep_time_s(const Platform& platform, const Schedule& 
     bool lockstep = true;
     for (std::size_t i = 0; i < phase.size() && lockstep; ++i) {
       const Flow& f = phase[i];
-      double rate = platform.rate_cap_Bps(f.src, f.dst);  // 0: no cap
-      for (std::size_t k = used_begin[i]; k < used_begin[i + 1]; ++k) {
-        const double share = resource_capacity_Bps(platform, wan0, used[k]) / users[used[k]];
-        rate = rate > 0 ? std::min(rate, share) : share;
-      }
+      const double rate = equal_share_Bps(platform, wan0, platform.rate_cap_Bps(f.src, f.dst), used.begin() + used_begin[i],
+                                          used.begin() + used_begin[i + 1], [&](std::size_t r) { return users[r]; });
       const double start = f.receiver_posted ? ready[f.src] : std::max(ready[f.src], ready[f.dst]);
       const double moves = start + platform.latency_s(f.src, f.dst);
       const double end = moves + static_cast<double>(f.bytes) / rate;
