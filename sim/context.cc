@@ -145,39 +145,36 @@ bool WorkerContext::claim_step() {
   return true;
 }
 
-std::vector<int> WorkerContext::all_ranks() const {
-  std::vector<int> all(world_size());
-  for (int r = 0; r < world_size(); ++r) all[r] = r;
-  return all;
-}
-
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo) {
-  allreduce_over(t, algo, group_of(all_ranks()), true);
+  allreduce_over(t, algo, platform().all_group(), true);
 }
 
 void WorkerContext::allreduce_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
-  allreduce_over(t, algo, group_of(members), true);
+  AllreduceGroup subset;
+  allreduce_over(t, algo, group_of(members, subset), true);
 }
 
 void WorkerContext::allreduce_sum(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members) {
-  allreduce_over(t, algo, group_of(members), false);
+  AllreduceGroup subset;
+  allreduce_over(t, algo, group_of(members, subset), false);
 }
 
 double WorkerContext::allreduce_weighted_mean(runtime::Tensor& t, AllreduceAlgo algo, const std::vector<int>& members,
                                               double weight, kernels::WireFormat format) {
   const AllreduceEntry& entry = allreduce_entry(algo);
   GEOTRAIN_CHECK(entry.weighted_mean != nullptr, "a weighted mean with an algorithm that has none");
-  const AllreduceGroup group = group_of(members);
+  AllreduceGroup subset;
+  const AllreduceGroup& group = group_of(members, subset);
   if (group.order.size() > 1) launch_collective();
   CollectiveTimer timer(*this, {"allreduce", entry.label, static_cast<int>(group.order.size()), entry.size_B(t)});
   return entry.weighted_mean(*this, t, group, weight, format);
 }
 
-AllreduceGroup WorkerContext::group_of(const std::vector<int>& members) const {
-  if (static_cast<int>(members.size()) == world_size()) return {platform().ring_order(), platform().region_groups()};
+const AllreduceGroup& WorkerContext::group_of(const std::vector<int>& members, AllreduceGroup& group) const {
+  if (static_cast<int>(members.size()) == world_size()) return platform().all_group();
   const auto member = [&members](int r) { return std::binary_search(members.begin(), members.end(), r); };
   GEOTRAIN_CHECK(member(rank_), "an all-reduce among members this worker is not one of");
-  AllreduceGroup group;
+  group = {};
   for (int r : platform().ring_order())
     if (member(r)) group.order.push_back(r);
   for (const auto& region : platform().region_groups()) {

@@ -138,7 +138,7 @@ class WorkerContext {
   int rank() const { return rank_; }
   int world_size() const { return static_cast<int>(world_.platform.workers().size()); }
   // Every worker's rank, ascending: 0 .. world_size() - 1.
-  std::vector<int> all_ranks() const;
+  const std::vector<int>& all_ranks() const { return world_.platform.all_ranks(); }
   bool is_worker() const { return rank_ < world_size(); }
   const WorkerInfo& info() const { return world_.platform.nodes()[rank_]; }
   const Scenario& scenario() const { return world_.scenario; }
@@ -209,11 +209,12 @@ class WorkerContext {
   // One round of a synchronous strategy: `body(members)` runs the round's collectives among the
   // view's members.  When the view aborts (a member died, a transfer failed) `restore()` puts
   // back what body changed, and after scenario faults.retry_after_s the round runs again with the
-  // survivors.  Returns the members of the committed view (all workers without faults); this
-  // worker's unsynchronized work counts as synchronized from then on.  Rounds are numbered
+  // survivors.  Returns the members of the committed view (all workers without faults; valid
+  // until this worker's next round); this worker's unsynchronized work counts as synchronized
+  // from then on.  Rounds are numbered
   // 0, 1, ... in the order they commit; an overlapped helper may ask for round r+1 while round r
   // is still open (it waits for its view).
-  std::vector<int> sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
+  const std::vector<int>& sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
                               const std::function<void()>& restore);
   // Workers of the current group (all workers without faults).
   int group_size() const;
@@ -320,9 +321,9 @@ class WorkerContext {
   // The round log of strategies that keep one (sim/resilience/replica.h): the group's first
   // member records the committed round.
   void log_round(long round, const std::vector<int>& members);
-  // `members` (ascending ranks) in ring order and by region: the whole platform's when every
-  // worker is a member.
-  AllreduceGroup group_of(const std::vector<int>& members) const;
+  // `members` (ascending ranks) in ring order and by region: the platform's whole group when
+  // every worker is a member, else built into `subset`.
+  const AllreduceGroup& group_of(const std::vector<int>& members, AllreduceGroup& subset) const;
   // The all-reduce over `group` with `algo`'s table row; leaves the mean or the sum.
   void allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean);
   // A put of `message` to `box` (a mailbox towards node dst), rate-capped and metered; not started.
@@ -338,6 +339,7 @@ class WorkerContext {
   bool restarted_ = false;
   long start_round_ = 0;
   std::shared_ptr<GroupView> view_;  // the view of the round in progress (sync_round, faults only)
+  std::vector<int> round_members_;   // the last committed view's members (sync_round, faults only)
 };
 
 }  // namespace geotrain::sim

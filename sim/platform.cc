@@ -235,6 +235,10 @@ void Platform::build_ring_order(const std::vector<RegionZone>& zones) {
     ring_order_.insert(ring_order_.end(), group.begin(), group.end());
     region_groups_.push_back(std::move(group));
   }
+  all_group_ = {ring_order_, region_groups_, true, std::vector<int>(worker_count_, -1)};
+  for (std::size_t p = 0; p < ring_order_.size(); ++p) all_group_.position[ring_order_[p]] = static_cast<int>(p);
+  all_ranks_.resize(worker_count_);
+  for (std::size_t r = 0; r < worker_count_; ++r) all_ranks_[r] = static_cast<int>(r);
 }
 
 int nccl_default_sockets(std::string_view cloud) {

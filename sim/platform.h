@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/collectives/group.h"
 #include "sim/scenario.h"
 #include "sim/topology_graph.h"
 
@@ -78,6 +79,10 @@ class Platform {
   const std::vector<int>& ring_order() const { return ring_order_; }
   // Workers per region (in rank order), for regions in ring order; empty regions left out.
   const std::vector<std::vector<int>>& region_groups() const { return region_groups_; }
+  // Every worker, as one all-reduce group (ring order, regions, each rank's position).
+  const AllreduceGroup& all_group() const { return all_group_; }
+  // Every worker's rank, ascending: 0 .. workers - 1.
+  const std::vector<int>& all_ranks() const { return all_ranks_; }
 
  private:
   struct RegionZone;  // a region's SimGrid zone and its gateway router
@@ -95,7 +100,7 @@ class Platform {
   void add_service_hosts(std::size_t g, simgrid::s4u::NetZone* zone, std::vector<ZoneMember>& members);
   // WAN links along the topology graph's routes and the routes between region zones.
   void build_wan(simgrid::s4u::NetZone* world, const std::vector<RegionZone>& zones);
-  // ring_order_ and region_groups_.
+  // ring_order_, region_groups_, all_group_ and all_ranks_.
   void build_ring_order(const std::vector<RegionZone>& zones);
 
   const Scenario& scenario_;
@@ -104,6 +109,8 @@ class Platform {
   std::size_t worker_count_ = 0;
   std::vector<int> ring_order_;
   std::vector<std::vector<int>> region_groups_;
+  AllreduceGroup all_group_;
+  std::vector<int> all_ranks_;
   simgrid::s4u::Host* store_host_ = nullptr;
   simgrid::s4u::Host* control_host_ = nullptr;
 };

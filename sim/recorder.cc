@@ -148,52 +148,63 @@ std::vector<WanInFlightSample> Recorder::wan_in_flight() const {
 }
 
 std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const {
-  nlohmann::ordered_json events = nlohmann::ordered_json::array();
+  // Rendered an event at a time (the document as one json value took ~1 kB per event: 600 MB for a
+  // trace at the span cap); a compact dump of an array is its elements' dumps joined by commas.
+  std::string out = R"({"displayTimeUnit":"ms","traceEvents":[)";
+  bool first = true;
+  const auto add = [&](const nlohmann::ordered_json& event) {
+    if (!first) out += ',';
+    first = false;
+    out += event.dump();
+  };
   for (std::size_t r = 0; r < region_names.size(); ++r) {
-    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", r}, {"args", {{"name", region_names[r]}}}});
-    events.push_back({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", r}, {"args", {{"sort_index", r}}}});
+    add({{"name", "process_name"}, {"ph", "M"}, {"pid", r}, {"args", {{"name", region_names[r]}}}});
+    add({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", r}, {"args", {{"sort_index", r}}}});
   }
   for (std::size_t i = 0; i < nodes.size(); ++i)
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", nodes[i].region}, {"tid", i},
-                      {"args", {{"name", nodes[i].name}}}});
+    add({{"name", "thread_name"}, {"ph", "M"}, {"pid", nodes[i].region}, {"tid", i}, {"args", {{"name", nodes[i].name}}}});
   constexpr double kMicrosecondsPerSecond = 1e6;
   for (const auto& s : spans_)
-    events.push_back({{"name", s.name},
-                      {"cat", s.category},
-                      {"ph", "X"},
-                      {"pid", nodes.at(static_cast<std::size_t>(s.rank)).region},
-                      {"tid", s.rank},
-                      {"ts", s.start_s * kMicrosecondsPerSecond},
-                      {"dur", (s.end_s - s.start_s) * kMicrosecondsPerSecond}});
+    add({{"name", s.name},
+         {"cat", s.category},
+         {"ph", "X"},
+         {"pid", nodes.at(static_cast<std::size_t>(s.rank)).region},
+         {"tid", s.rank},
+         {"ts", s.start_s * kMicrosecondsPerSecond},
+         {"dur", (s.end_s - s.start_s) * kMicrosecondsPerSecond}});
   for (const auto& [key, a] : aggregates_) {
     const auto& [rank, category, name, index] = key;
-    events.push_back({{"name", fmt::format("{} x{}", name, a.count)},
-                      {"cat", category},
-                      {"ph", "X"},
-                      {"pid", nodes.at(static_cast<std::size_t>(rank)).region},
-                      {"tid", rank},
-                      {"ts", a.start_s * kMicrosecondsPerSecond},
-                      {"dur", (a.end_s - a.start_s) * kMicrosecondsPerSecond},
-                      {"args", {{"spans", a.count}, {"busy_s", a.busy_s}}}});
+    add({{"name", fmt::format("{} x{}", name, a.count)},
+         {"cat", category},
+         {"ph", "X"},
+         {"pid", nodes.at(static_cast<std::size_t>(rank)).region},
+         {"tid", rank},
+         {"ts", a.start_s * kMicrosecondsPerSecond},
+         {"dur", (a.end_s - a.start_s) * kMicrosecondsPerSecond},
+         {"args", {{"spans", a.count}, {"busy_s", a.busy_s}}}});
   }
   for (const auto& w : wan_in_flight())
-    events.push_back({{"name", "WAN in flight to " + region_names.at(static_cast<std::size_t>(w.dst_region)) + " (bytes)"},
-                      {"cat", "wan"},
-                      {"ph", "C"},
-                      {"pid", w.src_region},
-                      {"ts", w.time_s * kMicrosecondsPerSecond},
-                      {"args", {{"bytes", w.bytes}}}});
-  nlohmann::ordered_json doc = {{"displayTimeUnit", "ms"}, {"traceEvents", events}};
-  if (aggregated_spans_ > 0)  // the trace says what it left out
-    doc["otherData"] = {{"spans_kept", spans_.size()},
-                        {"spans_aggregated", aggregated_spans_},
-                        {"aggregates", aggregates_.size()},
-                        {"aggregate_interval_s", interval_s_},
-                        {"note", fmt::format("after the first {} spans (output.trace_max_spans), each span joins the "
-                                             "aggregate of its worker, category and name over {} s of simulated "
-                                             "time: one span named '<name> xN', args: spans, busy_s",
-                                             spans_.size(), interval_s_)}};
-  return doc.dump() + "\n";
+    add({{"name", "WAN in flight to " + region_names.at(static_cast<std::size_t>(w.dst_region)) + " (bytes)"},
+         {"cat", "wan"},
+         {"ph", "C"},
+         {"pid", w.src_region},
+         {"ts", w.time_s * kMicrosecondsPerSecond},
+         {"args", {{"bytes", w.bytes}}}});
+  out += ']';
+  if (aggregated_spans_ > 0) {  // the trace says what it left out
+    const nlohmann::ordered_json other = {
+        {"spans_kept", spans_.size()},
+        {"spans_aggregated", aggregated_spans_},
+        {"aggregates", aggregates_.size()},
+        {"aggregate_interval_s", interval_s_},
+        {"note", fmt::format("after the first {} spans (output.trace_max_spans), each span joins the aggregate of "
+                             "its worker, category and name over {} s of simulated time: one span named "
+                             "'<name> xN', args: spans, busy_s",
+                             spans_.size(), interval_s_)}};
+    out += R"(,"otherData":)" + other.dump();
+  }
+  out += "}\n";
+  return out;
 }
 
 double busbw_factor(const std::string& op, int ranks) {

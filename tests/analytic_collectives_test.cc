@@ -233,6 +233,39 @@ TEST(CollectiveFidelity, BroadcastAndAllgatherCarryRealValues) {
   EXPECT_NEAR(seconds["collective"], seconds["message"], kAgree_s);
 }
 
+// The whole fleet meets by each rank's position (Platform::all_group, built once), subsets by
+// their members: two disjoint subsets reduce at the same time without meeting each other.
+TEST(CollectiveFidelity, WholeFleetMeetsByPositionAndDisjointSubsetsMeetApart) {
+  const auto scenario = with_fidelity(testing::gcp_scenario({2, 3, 2, 1}, 1, "ring"), "collective");
+  const std::vector<int> a = {0, 3, 6}, b = {1, 2, 4, 5, 7};
+  const auto out = nlohmann::json::parse(sim::run_isolated([&] {
+    const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
+    nlohmann::json outputs = {{"whole", nlohmann::json::array()}, {"subset", nlohmann::json::array()}};
+    for (int r = 0; r < 8; ++r) outputs["whole"].push_back(nullptr), outputs["subset"].push_back(nullptr);
+    sim::run_program(s, [&](sim::WorkerContext& ctx) {
+      const auto& group = ctx.platform().all_group();
+      const auto& ring = ctx.platform().ring_order();
+      const int place = static_cast<int>(std::find(ring.begin(), ring.end(), ctx.rank()) - ring.begin());
+      if (group.position_of(ctx.rank()) != place || group.position_of(8) != -1 || !group.whole)
+        outputs["whole"][ctx.rank()] = "wrong position";
+      const auto algo = sim::allreduce_algo_from_name("ring");
+      runtime::Tensor t = runtime::Tensor::from({float(ctx.rank() + 1)});
+      ctx.allreduce_mean(t, algo);
+      if (outputs["whole"][ctx.rank()].is_null()) outputs["whole"][ctx.rank()] = t.values()[0];
+      const bool in_a = std::binary_search(a.begin(), a.end(), ctx.rank());
+      runtime::Tensor u = runtime::Tensor::from({float(ctx.rank() + 1)});
+      ctx.allreduce_mean(u, algo, in_a ? a : b);
+      outputs["subset"][ctx.rank()] = u.values()[0];
+    });
+    return outputs.dump();
+  }));
+  for (int r = 0; r < 8; ++r) {
+    EXPECT_EQ(out["whole"][r], 4.5) << r;  // (1 + ... + 8) / 8
+    const bool in_a = std::binary_search(a.begin(), a.end(), r);
+    EXPECT_FLOAT_EQ(out["subset"][r].get<float>(), in_a ? 4.0f : 4.8f) << r;  // 12 / 3, 24 / 5
+  }
+}
+
 // Whole runs with real training: the same final model bit for bit, the same simulated time,
 // bytes and dollars, for DDP (ring, hierarchical), DiLoCo and Streaming DiLoCo (overlapped
 // all-reduces in helper actors) on unequal WAN links.

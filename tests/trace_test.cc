@@ -157,5 +157,18 @@ TEST(Trace, SameScenarioSameTrace) {
   EXPECT_EQ(run_traced(s).trace.dump(), run_traced(s).trace.dump());
 }
 
+// trace.json is written an event at a time: still one compact JSON document, the one its
+// parse dumps back, aggregates and the note on them included.
+TEST(Trace, RenderedEventByEventIsTheCompactDocument) {
+  json s = three_region_ring("message", 40);
+  s["output"] = {{"trace_max_spans", 100}};
+  const std::string raw = sim::run_isolated([&] { return sim::run_scenario(sim::parse_scenario(s, "t.json")).trace_json; });
+  const auto doc = nlohmann::ordered_json::parse(raw);
+  EXPECT_EQ(raw, doc.dump() + "\n");
+  ASSERT_TRUE(doc.contains("otherData"));
+  EXPECT_EQ(doc["otherData"]["spans_kept"], 100);
+  EXPECT_GT(doc["traceEvents"].size(), 200u);
+}
+
 }  // namespace
 }  // namespace geotrain

@@ -71,9 +71,9 @@ struct AnalyticCollectives::Meeting {
 };
 
 template <class MakeSchedule>
-const AnalyticCollectives::Timing& AnalyticCollectives::timing(WorkerContext& ctx, int op, const std::vector<int>& order,
+const AnalyticCollectives::Timing& AnalyticCollectives::timing(WorkerContext& ctx, int op, const Members& members,
                                                                const runtime::Tensor& t, MakeSchedule make) {
-  const auto key = std::make_tuple(op, order, t.numel(), t.wire_bytes_per_value());
+  const auto key = std::make_tuple(op, members.key(), t.numel(), t.wire_bytes_per_value());
   if (const auto it = timings_.find(key); it != timings_.end()) return it->second;
   const Schedule schedule = make();
   Timing timing;
@@ -93,18 +93,18 @@ const AnalyticCollectives::Timing& AnalyticCollectives::timing(WorkerContext& ct
 }
 
 template <class Math>
-void AnalyticCollectives::meet(WorkerContext& ctx, int op, const std::vector<int>& order, runtime::Tensor& t,
+void AnalyticCollectives::meet(WorkerContext& ctx, int op, const Members& members, runtime::Tensor& t,
                                const Timing& timing, Math math) {
-  const int n = static_cast<int>(order.size());
-  const auto key = std::make_tuple(ctx.channel(), op, order);
+  const int n = static_cast<int>(members.order.size());
+  const auto key = std::make_tuple(ctx.channel(), op, members.key());
   std::shared_ptr<Meeting>& open = open_[key];
   if (!open) {
     open = std::make_shared<Meeting>();
     open->tensors.resize(n, nullptr);
   }
   const std::shared_ptr<Meeting> m = open;
-  const auto me = std::find(order.begin(), order.end(), ctx.rank()) - order.begin();
-  GEOTRAIN_CHECK(me < n, "a worker joined a collective it is not a member of");
+  const int me = members.me;
+  GEOTRAIN_CHECK(me >= 0 && me < n, "a worker joined a collective it is not a member of");
   GEOTRAIN_CHECK(m->tensors[me] == nullptr, "a member joined the same collective twice");
   m->tensors[me] = &t;
   if (++m->arrived < n) {
@@ -137,8 +137,9 @@ void AnalyticCollectives::allreduce(WorkerContext& ctx, runtime::Tensor& t, Allr
   if (order.size() <= 1) return;
   const AllreduceEntry& entry = allreduce_entry(algo);
   GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
-  const Timing& timed = timing(ctx, algo.row, order, t, [&] { return entry.schedule(ctx.platform(), t, group); });
-  meet(ctx, algo.row, order, t, timed, mean ? ring_order_mean : ring_order_sum);
+  const Members members = members_of(group, ctx.rank());
+  const Timing& timed = timing(ctx, algo.row, members, t, [&] { return entry.schedule(ctx.platform(), t, group); });
+  meet(ctx, algo.row, members, t, timed, mean ? ring_order_mean : ring_order_sum);
 }
 
 struct AnalyticCollectives::BucketMeeting {
@@ -159,15 +160,16 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
   GEOTRAIN_CHECK(ready_s.size() == buckets, "a ready time per bucket");
   const AllreduceEntry& entry = allreduce_entry(algo);
   GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
-  std::shared_ptr<BucketMeeting>& open = open_buckets_[order];
+  const Members members = members_of(group, ctx.rank());
+  std::shared_ptr<BucketMeeting>& open = open_buckets_[members.key()];
   if (!open) {
     open = std::make_shared<BucketMeeting>();
     open->parts.assign(buckets, std::vector<runtime::Tensor*>(n, nullptr));
     open->ready_s.assign(buckets, 0);
   }
   const std::shared_ptr<BucketMeeting> m = open;
-  const auto me = std::find(order.begin(), order.end(), ctx.rank()) - order.begin();
-  GEOTRAIN_CHECK(me < n && m->parts.size() == buckets, "a member joined buckets it is not a member of");
+  const int me = members.me;
+  GEOTRAIN_CHECK(me >= 0 && me < n && m->parts.size() == buckets, "a member joined buckets it is not a member of");
   for (std::size_t k = 0; k < buckets; ++k) {
     m->parts[k][me] = parts[k];
     m->ready_s[k] = std::max(m->ready_s[k], ready_s[k]);
@@ -177,12 +179,12 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
     m->waiting.push_back(sg4::Actor::self());
     sg4::this_actor::suspend();  // until the last member resumes it, below
   } else {
-    open_buckets_.erase(order);
+    open_buckets_.erase(members.key());
     Ledger& ledger = ctx.world().ledger;
     double end_s = 0;  // of the previous bucket; bucket 0 waits only for its readiness (in the past)
     for (std::size_t k = 0; k < buckets; ++k) {
       const runtime::Tensor& t = *parts[k];
-      const Timing& timed = timing(ctx, algo.row, order, t, [&] { return entry.schedule(ctx.platform(), t, group); });
+      const Timing& timed = timing(ctx, algo.row, members, t, [&] { return entry.schedule(ctx.platform(), t, group); });
       const double start_s = std::max(m->ready_s[k], end_s);
       end_s = start_s + timed.seconds;
       m->spans.emplace_back(start_s, end_s);
@@ -212,8 +214,9 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
 void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {
   if (group.size() <= 1) return;
   constexpr int kBroadcast = -2;  // apart from the all-reduce algorithms
-  const Timing& timed = timing(ctx, kBroadcast, group, t, [&] { return tree_broadcast_schedule(t, group); });
-  meet(ctx, kBroadcast, group, t, timed, [](const std::vector<runtime::Tensor*>& members) {
+  const Members members = members_of(group, ctx.rank());
+  const Timing& timed = timing(ctx, kBroadcast, members, t, [&] { return tree_broadcast_schedule(t, group); });
+  meet(ctx, kBroadcast, members, t, timed, [](const std::vector<runtime::Tensor*>& members) {
     const auto root = members[0]->values();
     for (std::size_t q = 1; q < members.size(); ++q) std::copy(root.begin(), root.end(), members[q]->values().begin());
   });
@@ -223,8 +226,9 @@ void AnalyticCollectives::allgather(WorkerContext& ctx, runtime::Tensor& ring, c
   const int n = static_cast<int>(order.size());
   if (n <= 1) return;
   constexpr int kAllgather = -1;
-  const Timing& timed = timing(ctx, kAllgather, order, ring, [&] { return ring_allgather_schedule(ring, order, 0); });
-  meet(ctx, kAllgather, order, ring, timed, [n](const std::vector<runtime::Tensor*>& rings) {
+  const Members members = members_of(order, ctx.rank());
+  const Timing& timed = timing(ctx, kAllgather, members, ring, [&] { return ring_allgather_schedule(ring, order, 0); });
+  meet(ctx, kAllgather, members, ring, timed, [n](const std::vector<runtime::Tensor*>& rings) {
     const std::size_t numel = rings[0]->numel();
     for (int p = 0; p < n; ++p) {
       const ChunkRange c = chunk_range(numel, n, p);

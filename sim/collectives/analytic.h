@@ -11,6 +11,7 @@
 // leave together, when the last flow ends.
 #pragma once
 #include <cstdint>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -77,16 +78,30 @@ class AnalyticCollectives {
     // call.  Only sums are kept: a ring of M workers has 2M(M-1) flows (2e8 at 10,000).
     std::map<std::pair<int, int>, std::pair<std::uint64_t, std::uint64_t>> by_regions;
   };
-  // Blocks until every member of `order` (this one among them) arrived with its tensor; the last
-  // one runs `math` over the tensors (in `order`) and meters `timing`'s flows; all leave at
-  // arrival of the last + timing.seconds.
+  // The members of one call as the keys of meetings and timings: the whole fleet as no list at
+  // all (its group is built once: no copy, no comparison of 10,000 ranks per member), others by
+  // their ranks in order.
+  struct Members {
+    const std::vector<int>& order;
+    bool whole = false;
+    int me = -1;  // this member's position in order
+    std::vector<int> key() const { return whole ? std::vector<int>() : order; }
+  };
+  static Members members_of(const AllreduceGroup& group, int rank) {
+    return {group.order, group.whole, group.position_of(rank)};
+  }
+  static Members members_of(const std::vector<int>& order, int rank) {
+    return {order, false, static_cast<int>(std::find(order.begin(), order.end(), rank) - order.begin())};
+  }
+  // Blocks until every member (this one among them) arrived with its tensor; the last one runs
+  // `math` over the tensors (in order) and meters `timing`'s flows; all leave at arrival of the
+  // last + timing.seconds.
   template <class Math>
-  void meet(WorkerContext& ctx, int op, const std::vector<int>& order, runtime::Tensor& t, const Timing& timing,
-            Math math);
+  void meet(WorkerContext& ctx, int op, const Members& members, runtime::Tensor& t, const Timing& timing, Math math);
   // The timing of `schedule` for a call of kind `op` over `order` on tensors like `t` (cached:
   // most runs repeat one collective over the same members).
   template <class MakeSchedule>
-  const Timing& timing(WorkerContext& ctx, int op, const std::vector<int>& order, const runtime::Tensor& t,
+  const Timing& timing(WorkerContext& ctx, int op, const Members& members, const runtime::Tensor& t,
                        MakeSchedule make);
 
   // Open meetings by (message channel, kind, members): an overlapped collective meets apart.

@@ -13,6 +13,7 @@
 
 #include "kernels/quantize.h"
 #include "runtime/tensor.h"
+#include "sim/collectives/group.h"
 
 namespace geotrain::sim {
 
@@ -20,11 +21,6 @@ class WorkerContext;
 
 class Platform;
 
-// The members of one all-reduce call, as the table's entries take them (table.h).
-struct AllreduceGroup {
-  std::vector<int> order;                 // the members in the platform's ring order
-  std::vector<std::vector<int>> regions;  // the members of each region (leader first), regions in ring order
-};
 
 // Chunk `index` of `parts` near-equal chunks of [0, numel): the first numel % parts chunks are
 // one value longer.

@@ -80,12 +80,11 @@ std::unique_ptr<TransferObserver> make_round_transfers(Membership& membership) {
   return std::make_unique<RoundTransfers>(membership);
 }
 
-std::vector<int> WorkerContext::sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
+const std::vector<int>& WorkerContext::sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
                                            const std::function<void()>& restore) {
   if (!world_.membership) {
-    const std::vector<int> all = all_ranks();
-    body(all);
-    return all;
+    body(all_ranks());
+    return all_ranks();
   }
   Membership& m = *world_.membership;
   // Work done from here on (by this worker's other actor, while an overlapped round runs) is not
@@ -115,7 +114,8 @@ std::vector<int> WorkerContext::sync_round(long round, const std::function<void(
         log.unsynced_samples[rank_] = unsynced;
         log.unsynced_compute_s[rank_] = unsynced_compute_s;
         log_round(round, view->members);
-        return view->members;
+        round_members_ = view->members;
+        return round_members_;
       }
     } catch (const simgrid::Exception&) {
       failed = true;

@@ -216,7 +216,7 @@ void reload_from_peer(WorkerContext& ctx, Resilient& strategy, const std::functi
   }
 }
 
-std::vector<int> group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
+const std::vector<int>& group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
                              const std::function<void(const std::vector<int>&)>& body) {
   std::vector<float> saved;  // t before the round, for a retry (faults only)
   if (ctx.world().membership && t.is_real()) saved.assign(t.values().begin(), t.values().end());
@@ -225,7 +225,7 @@ std::vector<int> group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
   });
 }
 
-std::vector<int> allreduce_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo) {
+const std::vector<int>& allreduce_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo) {
   return group_round(ctx, round, t, [&](const std::vector<int>& members) { ctx.allreduce_mean(t, algo, members); });
 }
 

@@ -114,11 +114,12 @@ void reload_from_peer(WorkerContext& ctx, Resilient& strategy, const std::functi
 
 // The round-resumable sync of a group: `body(members)` runs the round's collectives on `t`
 // among the view's members; when the view aborts, `t` is put back and the round runs again with
-// the survivors.  Returns the members of the committed view (every worker without faults).
-std::vector<int> group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
+// the survivors.  Returns the members of the committed view (every worker without faults; valid
+// until the worker's next round).
+const std::vector<int>& group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
                              const std::function<void(const std::vector<int>&)>& body);
 // One all-reduce round: t = the mean of t over the round's group with `algo`.
-std::vector<int> allreduce_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo);
+const std::vector<int>& allreduce_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo);
 
 // Worker ctx.rank() applied the result of a committed round, `members` its group, and resumes
 // at round `round`: its declared state must now equal every other member's at that point (bit
