@@ -1,12 +1,16 @@
 // `geotrain sweep SWEEP.json --out DIR [--jobs N] [--rerun]`: runs every point of a sweep (one
 // simulation per forked process, N at a time), resumes finished points, writes DIR/sweep.csv
 // and DIR/pareto.csv. One sweep at a time per folder (DIR/sweep.lock). The sweep file format is in
-// docs/SWEEPS.md.
+// docs/SWEEPS.md.  Under MPI (`mpirun -n K geotrain sweep ...`, cli/ranks.h) rank 0 takes the lock
+// and picks the points to run, rank r runs every K-th of them from the r-th (each forking N at a
+// time), and rank 0 writes the tables from the points' results.json: DIR must be a folder every
+// rank sees (a shared file system on a cluster).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <chrono>
@@ -24,6 +28,7 @@
 #include "analysis/sweep_table.h"
 #include "cli/commands.h"
 #include "cli/process_pool.h"
+#include "cli/ranks.h"
 #include "runtime/dataset.h"
 #include "sim/json_reader.h"
 #include "sim/run.h"
@@ -51,24 +56,22 @@ struct SweepOptions {
 fs::path point_dir(const std::string& out_dir, const analysis::SweepPoint& p) { return fs::path(out_dir) / "points" / p.id; }
 
 // Validates every point's scenario before anything runs (each point is built, checked and
-// dropped: a sweep of 1,000,000 points never holds 1,000,000 scenarios).  On a bad point prints the
-// one-line message (sweep file, point axes, scenario error) and returns false.
-bool validate_points(const analysis::SweepPlan& plan) {
+// dropped: a sweep of 1,000,000 points never holds 1,000,000 scenarios).  On a bad point returns
+// the one-line message (sweep file, point axes, scenario error); "" when every point is good.
+std::string validate_points(const analysis::SweepPlan& plan) {
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     try {
       const analysis::SweepPoint p = plan.points[i];
       try {
         sim::parse_scenario(p.scenario, plan.base_file);
       } catch (const sim::BadInput& e) {
-        fmt::print(stderr, "geotrain: bad input: {}: point {} ({}): {}\n", plan.file, p.id, analysis::axes_text(p.axes), e.what());
-        return false;
+        return fmt::format("{}: point {} ({}): {}", plan.file, p.id, analysis::axes_text(p.axes), e.what());
       }
     } catch (const analysis::InputError& e) {
-      fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
-      return false;
+      return e.what();
     }
   }
-  return true;
+  return "";
 }
 
 // A point is finished when its point.json records the same scenario hash and its results.json is
@@ -265,27 +268,10 @@ std::size_t foreign_point_folders(const analysis::SweepPlan& plan, const std::st
   return foreign;
 }
 
-int cmd_sweep(const SweepOptions& opts) {
-  const auto start = std::chrono::steady_clock::now();
-  analysis::SweepPlan plan;
-  try {
-    plan = analysis::load_sweep(opts.sweep_file);
-  } catch (const analysis::InputError& e) {
-    fmt::print(stderr, "geotrain: bad input: {}\n", e.what());
-    return geotrain::cli::kExitBadInput;
-  }
-  if (!validate_points(plan)) return geotrain::cli::kExitBadInput;
-  if (const std::string problem = sim::check_simgrid_options(opts.cfgs); !problem.empty()) {
-    fmt::print(stderr, "geotrain: bad input: {}\n", problem);
-    return geotrain::cli::kExitBadInput;
-  }
-  sim::set_simgrid_options(opts.cfgs);
-  FolderLock lock;
-  if (std::string why; !lock.acquire(opts.out_dir, why)) {
-    fmt::print(stderr, "geotrain: sweep: {}\n", why);
-    return geotrain::cli::kExitBadInput;
-  }
-  std::vector<std::size_t> to_run;
+// Rank 0: the points to run (those not finished, or all with --rerun), each prepared; finished
+// ones take this sweep file's labels.
+std::vector<std::uint64_t> points_to_run(const analysis::SweepPlan& plan, const SweepOptions& opts) {
+  std::vector<std::uint64_t> to_run;
   for (const auto& p : plan.points) {
     const fs::path dir = point_dir(opts.out_dir, p);
     const std::string hash = analysis::scenario_hash(p.scenario, plan.base_file);
@@ -296,18 +282,67 @@ int cmd_sweep(const SweepOptions& opts) {
     prepare_point(plan, p, dir, hash);
     to_run.push_back(p.index);
   }
+  return to_run;
+}
+
+// Launched by mpirun with more than one process, but built without MPI: each process would run
+// the whole sweep alone.
+bool alone_under_mpirun() {
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (!size) size = std::getenv("PMI_SIZE");
+  return !geotrain::cli::built_with_mpi() && size != nullptr && std::atoi(size) > 1;
+}
+
+int cmd_sweep(const SweepOptions& opts) {
+  const auto start = std::chrono::steady_clock::now();
+  if (alone_under_mpirun()) {
+    fmt::print(stderr, "geotrain: sweep: started by an MPI launcher with several processes, but this geotrain was built "
+                       "without MPI: install libopenmpi-dev and rebuild (scripts/setup.sh), or run the sweep without "
+                       "mpirun\n");
+    return geotrain::cli::kExitBadInput;
+  }
+  const geotrain::cli::Ranks ranks;
+  // Every rank reads and checks the same files; rank 0 says what is wrong.
+  const auto refuse = [&ranks](const std::string& prefix, const std::string& message) {
+    if (ranks.lead()) fmt::print(stderr, "geotrain: {}: {}\n", prefix, message);
+    return geotrain::cli::kExitBadInput;
+  };
+  analysis::SweepPlan plan;
+  try {
+    plan = analysis::load_sweep(opts.sweep_file);
+  } catch (const analysis::InputError& e) {
+    return refuse("bad input", e.what());
+  }
+  if (const std::string problem = validate_points(plan); !problem.empty()) return refuse("bad input", problem);
+  if (const std::string problem = sim::check_simgrid_options(opts.cfgs); !problem.empty()) return refuse("bad input", problem);
+  sim::set_simgrid_options(opts.cfgs);
+  FolderLock lock;
+  std::string why;
+  const bool locked = !ranks.lead() || lock.acquire(opts.out_dir, why);
+  if (ranks.max(locked ? 0 : 1) != 0) return refuse("sweep", why);
+  std::vector<std::uint64_t> to_run;
+  if (ranks.lead()) to_run = points_to_run(plan, opts);
+  to_run = ranks.broadcast(std::move(to_run));
   const std::size_t reused = plan.points.size() - to_run.size();
-  if (reused > 0)
+  if (reused > 0 && ranks.lead())
     fmt::print(stderr, "sweep: reusing {} finished points (results.json present, same scenario hash)\n", reused);
-  std::set<std::size_t> failed;
-  const int worst = run_points(plan, to_run, opts, failed);
+  std::vector<std::size_t> mine;  // this rank's share: every size()-th point from the rank-th
+  for (std::size_t k = static_cast<std::size_t>(ranks.rank()); k < to_run.size(); k += static_cast<std::size_t>(ranks.size()))
+    mine.push_back(static_cast<std::size_t>(to_run[k]));
+  std::set<std::size_t> failed_here;
+  const int worst = ranks.max(run_points(plan, mine, opts, failed_here));
+  const auto gathered = ranks.gather(std::vector<std::uint64_t>(failed_here.begin(), failed_here.end()));
+  if (!ranks.lead()) return worst;
+  const std::set<std::size_t> failed(gathered.begin(), gathered.end());
   write_tables(plan, opts.out_dir, failed);
   if (const std::size_t foreign = foreign_point_folders(plan, opts.out_dir); foreign > 0)
     fmt::print("note: {} folders in {}/points belong to no point of this sweep (left in place)\n", foreign, opts.out_dir);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("sweep {}: {} points: {} run, {} reused, {} failed ({} jobs, {:.1f} s); wrote {}/sweep.csv, {}/pareto.csv\n",
+  const int jobs = opts.jobs > 0 ? opts.jobs : geotrain::cli::usable_cores();
+  fmt::print("sweep {}: {} points: {} run, {} reused, {} failed ({}, {:.1f} s); wrote {}/sweep.csv, {}/pareto.csv\n",
              plan.name, plan.points.size(), to_run.size() - failed.size(), reused, failed.size(),
-             opts.jobs > 0 ? opts.jobs : geotrain::cli::usable_cores(), wall_s, opts.out_dir, opts.out_dir);
+             ranks.size() > 1 ? fmt::format("{} ranks x {} jobs", ranks.size(), jobs) : fmt::format("{} jobs", jobs),
+             wall_s, opts.out_dir, opts.out_dir);
   return worst;
 }
 

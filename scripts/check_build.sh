@@ -17,7 +17,7 @@ command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=cca
 
 # Release code (the suite's real training is slow unoptimized) with line tables for the reports.
 cmake -S . -B "$check_build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=$line_tables \
-  -DGEOTRAIN_SANITIZE=ON "${check_compiler[@]}" "${launcher[@]}" --log-level=NOTICE
+  -DGEOTRAIN_SANITIZE=ON -DGEOTRAIN_MPI=OFF "${check_compiler[@]}" "${launcher[@]}" --log-level=NOTICE
 
 # Leaks are not checked: SimGrid's engine lives until the process ends by design (one per process,
 # sim/run.cc) and SimGrid keeps global state it never frees.  Everything else aborts at once.

@@ -8,6 +8,7 @@ packages=(cmake g++ make pkg-config
           libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
           libcli11-dev libfmt-dev libopenblas-dev zlib1g-dev dataset-fashion-mnist
           libnlopt-cxx-dev  # geotrain calibrate's least-squares fits
+          libopenmpi-dev openmpi-bin  # sweeps over MPI ranks (optional in the build: mpirun -n K geotrain sweep)
           bible-kjv bible-kjv-text  # the language model's corpus (data/kjv.txt, written below)
           python3  # the regression suite (results.json without perf) and tests/csv_roundtrip.py (CSV read back)
           python3-jsonschema  # tests/schema_check.py: shipped scenarios against `geotrain schema`
