@@ -36,24 +36,38 @@ void Recorder::merge(Aggregate& into, const Aggregate& a) {
   into.count += a.count;
 }
 
+std::size_t Recorder::AggregateHash::operator()(const AggregateKey& k) const {
+  std::uint64_t h = static_cast<std::uint64_t>(std::get<3>(k));
+  for (const std::uint64_t part : {static_cast<std::uint64_t>(std::get<0>(k)), std::uint64_t{std::get<1>(k)},
+                                   std::uint64_t{std::get<2>(k)}})
+    h = (h ^ part) * 0x100000001b3ULL + (h >> 29);  // FNV-style mixing
+  return static_cast<std::size_t>(h);
+}
+
+std::uint32_t Recorder::text_id(std::string&& text) {
+  const auto [it, added] = text_ids_.try_emplace(std::move(text), static_cast<std::uint32_t>(texts_.size()));
+  if (added) texts_.push_back(it->first);
+  return it->second;
+}
+
 void Recorder::keep(Span span) {
+  const std::uint32_t category = text_id(std::move(span.category)), name = text_id(std::move(span.name));
   if (spans_.size() < max_spans_) {
-    spans_.push_back(std::move(span));
+    spans_.push_back({span.rank, category, name, span.start_s, span.end_s});
     return;
   }
   // The first interval: a sixteenth of the time the kept spans cover (a microsecond at least).
   if (interval_s_ == 0) interval_s_ = std::max(1e-6, span.start_s / 16);
   ++aggregated_spans_;
   const auto index = static_cast<std::int64_t>(span.start_s / interval_s_);
-  merge(aggregates_[{span.rank, std::move(span.category), std::move(span.name), index}],
-        {span.start_s, span.end_s, span.end_s - span.start_s, 1});
+  merge(aggregates_[{span.rank, category, name, index}], {span.start_s, span.end_s, span.end_s - span.start_s, 1});
   const std::size_t most = std::max<std::size_t>(1, max_spans_ / 2);
   while (aggregates_.size() > most) {  // twice the interval: index i of the old is i / 2 of the new
     interval_s_ *= 2;
-    std::map<AggregateKey, Aggregate> wider;
-    for (auto& [key, a] : aggregates_) {
-      auto [rank, category, name, i] = key;
-      merge(wider[{rank, std::move(category), std::move(name), i / 2}], a);
+    Aggregates wider;
+    for (const auto& [key, a] : aggregates_) {
+      const auto [rank, c, n, i] = key;
+      merge(wider[{rank, c, n, i / 2}], a);
     }
     aggregates_ = std::move(wider);
   }
@@ -165,17 +179,25 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
     add({{"name", "thread_name"}, {"ph", "M"}, {"pid", nodes[i].region}, {"tid", i}, {"args", {{"name", nodes[i].name}}}});
   constexpr double kMicrosecondsPerSecond = 1e6;
   for (const auto& s : spans_)
-    add({{"name", s.name},
-         {"cat", s.category},
+    add({{"name", texts_[s.name]},
+         {"cat", texts_[s.category]},
          {"ph", "X"},
          {"pid", nodes.at(static_cast<std::size_t>(s.rank)).region},
          {"tid", s.rank},
          {"ts", s.start_s * kMicrosecondsPerSecond},
          {"dur", (s.end_s - s.start_s) * kMicrosecondsPerSecond}});
-  for (const auto& [key, a] : aggregates_) {
-    const auto& [rank, category, name, index] = key;
-    add({{"name", fmt::format("{} x{}", name, a.count)},
-         {"cat", category},
+  // By worker, category and name (as texts), then interval.
+  std::vector<std::pair<const AggregateKey*, const Aggregate*>> aggregates;
+  for (const auto& [key, a] : aggregates_) aggregates.emplace_back(&key, &a);
+  const auto texts_of = [this](const AggregateKey& k) {
+    return std::tie(std::get<0>(k), texts_[std::get<1>(k)], texts_[std::get<2>(k)], std::get<3>(k));
+  };
+  std::sort(aggregates.begin(), aggregates.end(), [&](const auto& x, const auto& y) { return texts_of(*x.first) < texts_of(*y.first); });
+  for (const auto& [key, aggregate] : aggregates) {
+    const auto& [rank, category, name, index] = *key;
+    const Aggregate& a = *aggregate;
+    add({{"name", fmt::format("{} x{}", texts_[name], a.count)},
+         {"cat", texts_[category]},
          {"ph", "X"},
          {"pid", nodes.at(static_cast<std::size_t>(rank)).region},
          {"tid", rank},

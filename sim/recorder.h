@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -107,7 +108,6 @@ class Recorder {
   const std::map<std::string, double>& compute_s_by_name() const { return compute_by_name_; }
   double communication_s(int rank) const { return comm_s_[rank]; }
   const std::vector<TimelineRow>& rows() const { return rows_; }
-  const std::vector<Span>& spans() const { return spans_; }
   const std::map<CollectiveKey, std::pair<std::uint64_t, double>>& collectives() const {
     return collectives_;
   }
@@ -136,18 +136,35 @@ class Recorder {
   std::string trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const;
 
  private:
+  // A kept span: its category and name as indices into texts_ (a run has a few dozen distinct
+  // ones and millions of spans).
+  struct KeptSpan {
+    int rank = 0;
+    std::uint32_t category = 0, name = 0;
+    double start_s = 0, end_s = 0;
+  };
+  std::uint32_t text_id(std::string&& text);
   void keep(Span span);
   struct Aggregate {
     double start_s = 0, end_s = 0, busy_s = 0;
     std::uint64_t count = 0;
   };
-  // (rank, category, name, interval index) of the spans past the cap.
-  using AggregateKey = std::tuple<int, std::string, std::string, std::int64_t>;
+  // (rank, category, name, interval index) of the spans past the cap; category and name as text
+  // ids (trace_json orders the aggregates by the texts).
+  using AggregateKey = std::tuple<int, std::uint32_t, std::uint32_t, std::int64_t>;
+  struct AggregateHash {
+    std::size_t operator()(const AggregateKey& k) const;
+  };
+  // Hashed: at the cap there are max_spans / 2 of them.  Iteration order does not matter: a span
+  // joins one aggregate, and a doubling merges two aggregates into one (a + b == b + a).
+  using Aggregates = std::unordered_map<AggregateKey, Aggregate, AggregateHash>;
   static void merge(Aggregate& into, const Aggregate& a);
 
-  std::vector<Span> spans_;
+  std::vector<std::string> texts_;
+  std::unordered_map<std::string, std::uint32_t> text_ids_;
+  std::vector<KeptSpan> spans_;
   std::size_t max_spans_;
-  std::map<AggregateKey, Aggregate> aggregates_;
+  Aggregates aggregates_;
   double interval_s_ = 0;  // of the aggregates; 0 until the cap is reached
   std::uint64_t aggregated_spans_ = 0;
   std::vector<double> compute_s_, comm_s_;
