@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "sim/isolate.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
@@ -28,6 +29,8 @@
 using namespace geotrain;
 
 namespace {
+
+using geotrain::bench::median;
 
 constexpr int kRegions = 16;
 const std::string kTopology = std::string(GEOTRAIN_SOURCE_DIR) + "/topologies/multicloud.json";
@@ -98,12 +101,6 @@ BENCHMARK(BM_Ddp)
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 }  // namespace
 

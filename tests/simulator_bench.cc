@@ -13,6 +13,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "runtime/tensor.h"
+#include "bench_util.h"
 #include "sim/isolate.h"
 #include "sim/platform.h"
 #include "sim/run.h"
@@ -22,6 +23,8 @@ namespace sg4 = simgrid::s4u;
 using namespace geotrain;
 
 namespace {
+
+using geotrain::bench::median;
 
 // The workload.
 constexpr int kRegions = 8;
@@ -228,12 +231,6 @@ void BM_BareHosts10k(benchmark::State& state) { measure_setup(state, time_bare_h
 
 BENCHMARK(BM_PlatformSetup10k)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BareHosts10k)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 }  // namespace
 
