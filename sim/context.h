@@ -211,11 +211,10 @@ class WorkerContext {
   // back what body changed, and after scenario faults.retry_after_s the round runs again with the
   // survivors.  Returns the members of the committed view (all workers without faults; valid
   // until this worker's next round); this worker's unsynchronized work counts as synchronized
-  // from then on.  Rounds are numbered
-  // 0, 1, ... in the order they commit; an overlapped helper may ask for round r+1 while round r
-  // is still open (it waits for its view).
+  // from then on.  Rounds are numbered 0, 1, ... in the order they commit; an overlapped helper
+  // may ask for round r+1 while round r is still open (it waits for its view).
   const std::vector<int>& sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
-                              const std::function<void()>& restore);
+                                     const std::function<void()>& restore);
   // Workers of the current group (all workers without faults).
   int group_size() const;
   // A restarted worker waits until a view admits it; null when the job ended meanwhile.

@@ -83,10 +83,10 @@ void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, con
     parts.push_back(&part);
   }
   const double backward_end_s = ctx.now();
-  const AllreduceGroup everyone{ctx.platform().ring_order(), ctx.platform().region_groups()};
   Recorder& recorder = ctx.world().recorder;
   recorder.begin_layers(ctx.rank());
-  const auto [first_start_s, last_end_s] = ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, everyone);
+  const auto [first_start_s, last_end_s] =
+      ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, ctx.platform().all_group());
   recorder.end_layers(ctx.rank());
   recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, last_end_s});
   if (ctx.now() > backward_end_s)

@@ -192,7 +192,8 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
   const auto texts_of = [this](const AggregateKey& k) {
     return std::tie(std::get<0>(k), texts_[std::get<1>(k)], texts_[std::get<2>(k)], std::get<3>(k));
   };
-  std::sort(aggregates.begin(), aggregates.end(), [&](const auto& x, const auto& y) { return texts_of(*x.first) < texts_of(*y.first); });
+  std::sort(aggregates.begin(), aggregates.end(),
+            [&](const auto& x, const auto& y) { return texts_of(*x.first) < texts_of(*y.first); });
   for (const auto& [key, aggregate] : aggregates) {
     const auto& [rank, category, name, index] = *key;
     const Aggregate& a = *aggregate;

@@ -171,6 +171,24 @@ TEST(OverlapSchedule, CommunicationBoundStepIsTheSumOfBucketAllreduces) {
   }
 }
 
+// Each bucket's all-reduce is launched on the stream (collective_launch_s), as a NCCL call per
+// bucket is: in the communication-bound step every launch adds to the step, in both fidelities.
+TEST(OverlapSchedule, EachBucketPaysTheLaunchCostOnTheStream) {
+  const std::vector<double> params = {2e6, 1e6, 3e6, 1e6};
+  const double fwd = 1e7, bwd = 6.25e7;  // backward 10 us per layer
+  const double launch_s = 2e-3;
+  for (const std::string fidelity : {"collective", "message"}) {
+    auto s = layers_scenario(params, fwd, bwd, fidelity, 2);
+    s["strategy"]["bucket_cap_MB"] = 1;  // 4 buckets
+    s["strategy"]["collective_launch_s"] = launch_s;
+    const double layer_bwd_s = kBatch * bwd / kWorkerFlops;
+    double allreduces = 0;
+    for (double p : params) allreduces += launch_s + ring_allreduce_s(4 * p);
+    const double step = kBatch * 4 * fwd / kWorkerFlops + layer_bwd_s + allreduces + optimizer_s(7e6);
+    EXPECT_NEAR(simulated_s(s), 2 * step, tolerance(2 * step)) << fidelity;
+  }
+}
+
 // Real values: several buckets reduce the same gradient; the order of additions changes with
 // the ring's chunking, so the model differs from the atomic step's only by fp32 rounding.
 TEST(OverlapSchedule, RealValuesMatchTheAtomicStep) {

@@ -145,6 +145,7 @@ void AnalyticCollectives::allreduce(WorkerContext& ctx, runtime::Tensor& t, Allr
 struct AnalyticCollectives::BucketMeeting {
   std::vector<std::vector<runtime::Tensor*>> parts;  // [bucket][member position]
   std::vector<double> ready_s;                       // [bucket]: the latest member's
+  std::vector<double> launches;                      // [bucket]: when its launch started
   std::vector<std::pair<double, double>> spans;      // [bucket]: its all-reduce's start and end
   std::uint64_t peak_phase_B = 0;                    // the busiest phase of any bucket
   std::vector<sg4::ActorPtr> waiting;
@@ -181,12 +182,16 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
   } else {
     open_buckets_.erase(members.key());
     Ledger& ledger = ctx.world().ledger;
+    const double launch_s = ctx.scenario().overheads.collective_launch_s;
     double end_s = 0;  // of the previous bucket; bucket 0 waits only for its readiness (in the past)
     for (std::size_t k = 0; k < buckets; ++k) {
       const runtime::Tensor& t = *parts[k];
       const Timing& timed = timing(ctx, algo.row, members, t, [&] { return entry.schedule(ctx.platform(), t, group); });
-      const double start_s = std::max(m->ready_s[k], end_s);
+      // Launched when ready and the stream is free; its flows start once every member launched.
+      const double launch_start_s = std::max(m->ready_s[k], end_s);
+      const double start_s = launch_start_s + launch_s;
       end_s = start_s + timed.seconds;
+      m->launches.push_back(launch_start_s);
       m->spans.emplace_back(start_s, end_s);
       m->peak_phase_B = std::max(m->peak_phase_B, timed.peak_phase_B);
       if (t.is_real()) ring_order_mean(m->parts[k]);
@@ -203,12 +208,14 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
   Recorder& recorder = ctx.world().recorder;
   for (std::size_t k = 0; k < buckets; ++k) {
     const auto [start_s, end_s] = m->spans[k];
+    if (start_s > m->launches[k])  // the stream's launch cost (collective_launch_s), as message fidelity pays it
+      recorder.add_span({ctx.rank(), "overlapped", "collective launch", m->launches[k], start_s});
     recorder.add_span({ctx.rank(), "overlapped", std::string("allreduce/") + entry.label, start_s, end_s});
     recorder.add_collective({"allreduce", entry.label, n, entry.size_B(*parts[k])}, end_s - start_s);
   }
   sg4::this_actor::sleep_until(m->spans.back().second);
   if (last) ctx.world().ledger.add_in_flight(-static_cast<double>(m->peak_phase_B));
-  return {m->spans.front().first, m->spans.back().second};
+  return {m->launches.front(), m->spans.back().second};
 }
 
 void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {

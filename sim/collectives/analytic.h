@@ -10,8 +10,8 @@
 // member that arrives early does not start its part of the algorithm early, and all members
 // leave together, when the last flow ends.
 #pragma once
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -61,10 +61,11 @@ class AnalyticCollectives {
   // The gradient buckets of one overlapped step (sim/layer_schedule.h) in one meeting: a member
   // arrives when its backward is done, with its buckets' tensors (`parts`, in launch order) and
   // the times they were ready (`ready_s`).  Bucket k's all-reduce (mean, `algo`'s schedule)
-  // starts at the latest member's ready time of bucket k or at the end of bucket k-1's, whichever
-  // is later (one stream), and takes its closed-form time; every member leaves when the last one
-  // ends.  Its spans are recorded as overlapped.  Returns when the first bucket's all-reduce
-  // started and the last one's ended.  REQUIRES: every member brings the same sizes.
+  // is launched at the latest member's ready time of bucket k or at the end of bucket k-1's,
+  // whichever is later (one stream), starts after the launch cost (collective_launch_s), and takes
+  // its closed-form time; every member leaves when the last one ends.  Its spans are recorded as
+  // overlapped.  Returns when the first bucket's launch started and the last one's all-reduce
+  // ended.  REQUIRES: every member brings the same sizes.
   std::pair<double, double> bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
                           const std::vector<double>& ready_s, AllreduceAlgo algo, const AllreduceGroup& group);
 

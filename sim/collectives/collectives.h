@@ -21,7 +21,6 @@ class WorkerContext;
 
 class Platform;
 
-
 // Chunk `index` of `parts` near-equal chunks of [0, numel): the first numel % parts chunks are
 // one value longer.
 struct ChunkRange {

@@ -217,7 +217,7 @@ void reload_from_peer(WorkerContext& ctx, Resilient& strategy, const std::functi
 }
 
 const std::vector<int>& group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
-                             const std::function<void(const std::vector<int>&)>& body) {
+                                    const std::function<void(const std::vector<int>&)>& body) {
   std::vector<float> saved;  // t before the round, for a retry (faults only)
   if (ctx.world().membership && t.is_real()) saved.assign(t.values().begin(), t.values().end());
   return ctx.sync_round(round, body, [&] {

@@ -117,7 +117,7 @@ void reload_from_peer(WorkerContext& ctx, Resilient& strategy, const std::functi
 // the survivors.  Returns the members of the committed view (every worker without faults; valid
 // until the worker's next round).
 const std::vector<int>& group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
-                             const std::function<void(const std::vector<int>&)>& body);
+                                    const std::function<void(const std::vector<int>&)>& body);
 // One all-reduce round: t = the mean of t over the round's group with `algo`.
 const std::vector<int>& allreduce_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo);
 
