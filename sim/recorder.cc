@@ -2,6 +2,7 @@
 #include "sim/recorder.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -161,6 +162,49 @@ std::vector<WanInFlightSample> Recorder::wan_in_flight() const {
   return samples;
 }
 
+CounterSamples thin_counters(const std::vector<WanInFlightSample>& samples, std::size_t most) {
+  if (samples.size() <= most || samples.empty()) return {samples, 0};
+  std::map<std::pair<int, int>, std::vector<WanInFlightSample>> by_pair;  // each in time order
+  for (const auto& s : samples) by_pair[{s.src_region, s.dst_region}].push_back(s);
+  const double first_s = samples.front().time_s, last_s = samples.back().time_s;
+  const std::size_t per_pair = most / by_pair.size();
+  const std::size_t bins = per_pair > 2 ? per_pair - 1 : 1;  // and each pair's last sample
+  const double interval_s = (last_s - first_s) / static_cast<double>(bins);
+  if (interval_s <= 0) return {samples, 0};
+  const auto bin_of = [&](double t) {
+    return std::min(bins - 1, static_cast<std::size_t>((t - first_s) / interval_s));
+  };
+  CounterSamples out{{}, interval_s};
+  for (const auto& [pair, track] : by_pair) {
+    // The step function holds track[j].bytes from track[j].time_s to track[j + 1].time_s.
+    std::size_t bin = bin_of(track.front().time_s);
+    double bin_start_s = track.front().time_s, weighted = 0;  // byte-seconds in the bin so far
+    const auto close_bin = [&](double end_s) {
+      if (end_s > bin_start_s)
+        out.samples.push_back({bin_start_s, pair.first, pair.second,
+                               std::llround(weighted / (end_s - bin_start_s))});
+      weighted = 0;
+    };
+    for (std::size_t j = 0; j + 1 < track.size(); ++j) {
+      double t = track[j].time_s;
+      const double until_s = track[j + 1].time_s;
+      while (bin_of(until_s) > bin) {  // the value runs past this bin's end
+        const double bin_end_s = first_s + static_cast<double>(bin + 1) * interval_s;
+        weighted += static_cast<double>(track[j].bytes) * (bin_end_s - t);
+        close_bin(bin_end_s);
+        t = bin_start_s = bin_end_s;
+        ++bin;
+      }
+      weighted += static_cast<double>(track[j].bytes) * (until_s - t);
+    }
+    close_bin(track.back().time_s);
+    out.samples.push_back(track.back());  // where the counter ends (0 once the run closed it)
+  }
+  std::stable_sort(out.samples.begin(), out.samples.end(),
+                   [](const WanInFlightSample& a, const WanInFlightSample& b) { return a.time_s < b.time_s; });
+  return out;
+}
+
 std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const {
   // Rendered an event at a time (the document as one json value took ~1 kB per event: 600 MB for a
   // trace at the span cap); a compact dump of an array is its elements' dumps joined by commas.
@@ -206,7 +250,9 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
          {"dur", (a.end_s - a.start_s) * kMicrosecondsPerSecond},
          {"args", {{"spans", a.count}, {"busy_s", a.busy_s}}}});
   }
-  for (const auto& w : wan_in_flight())
+  const std::vector<WanInFlightSample> samples = wan_in_flight();
+  const CounterSamples counters = thin_counters(samples, max_spans_);
+  for (const auto& w : counters.samples)
     add({{"name", "WAN in flight to " + region_names.at(static_cast<std::size_t>(w.dst_region)) + " (bytes)"},
          {"cat", "wan"},
          {"ph", "C"},
@@ -214,18 +260,26 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
          {"ts", w.time_s * kMicrosecondsPerSecond},
          {"args", {{"bytes", w.bytes}}}});
   out += ']';
-  if (aggregated_spans_ > 0) {  // the trace says what it left out
-    const nlohmann::ordered_json other = {
-        {"spans_kept", spans_.size()},
-        {"spans_aggregated", aggregated_spans_},
-        {"aggregates", aggregates_.size()},
-        {"aggregate_interval_s", interval_s_},
-        {"note", fmt::format("after the first {} spans (output.trace_max_spans), each span joins the aggregate of "
-                             "its worker, category and name over {} s of simulated time: one span named "
-                             "'<name> xN', args: spans, busy_s",
-                             spans_.size(), interval_s_)}};
-    out += R"(,"otherData":)" + other.dump();
+  nlohmann::ordered_json other = nlohmann::ordered_json::object();  // the trace says what it left out
+  if (aggregated_spans_ > 0)
+    other = {{"spans_kept", spans_.size()},
+             {"spans_aggregated", aggregated_spans_},
+             {"aggregates", aggregates_.size()},
+             {"aggregate_interval_s", interval_s_},
+             {"note", fmt::format("after the first {} spans (output.trace_max_spans), each span joins the aggregate of "
+                                  "its worker, category and name over {} s of simulated time: one span named "
+                                  "'<name> xN', args: spans, busy_s",
+                                  spans_.size(), interval_s_)}};
+  if (counters.interval_s > 0) {
+    other["counter_samples"] = samples.size();
+    other["counter_samples_kept"] = counters.samples.size();
+    other["counter_interval_s"] = counters.interval_s;
+    other["counter_note"] = fmt::format(
+        "the WAN counters had {} samples, more than output.trace_max_spans: each pair's counter shows the bytes in "
+        "flight averaged over intervals of {} s of simulated time, one sample per interval, and its last sample",
+        samples.size(), counters.interval_s);
   }
+  if (!other.empty()) out += R"(,"otherData":)" + other.dump();
   out += "}\n";
   return out;
 }

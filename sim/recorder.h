@@ -182,6 +182,17 @@ class Recorder {
   std::vector<WanInFlightSample> wan_changes_;  // .bytes: the change, in the order made
 };
 
+// WAN counter samples as trace.json writes them: all of them when there are at most `most`;
+// otherwise each pair's step function averaged (time-weighted, whole bytes) over `interval_s`
+// wide intervals from the first sample to the last, one sample at the start of each interval the
+// pair was counted in, plus the pair's last sample (at most `most` in all, or 2 per pair when
+// there are more than most / 3 pairs).  interval_s is 0 when nothing was thinned.
+struct CounterSamples {
+  std::vector<WanInFlightSample> samples;
+  double interval_s = 0;
+};
+CounterSamples thin_counters(const std::vector<WanInFlightSample>& samples, std::size_t most);
+
 // nccl-tests bus bandwidth factor for an operation over `ranks` ranks.
 double busbw_factor(const std::string& op, int ranks);
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/recorder.h"
 #include "test_util.h"
 
 namespace geotrain {
@@ -168,6 +169,30 @@ TEST(Trace, RenderedEventByEventIsTheCompactDocument) {
   ASSERT_TRUE(doc.contains("otherData"));
   EXPECT_EQ(doc["otherData"]["spans_kept"], 100);
   EXPECT_GT(doc["traceEvents"].size(), 200u);
+  std::size_t counters = 0;
+  for (const auto& e : doc["traceEvents"]) counters += e["ph"] == "C";
+  EXPECT_LE(counters, 100u);
+  EXPECT_GT(doc["otherData"]["counter_samples"].get<std::size_t>(), 100u);
+  EXPECT_EQ(doc["otherData"]["counter_samples_kept"], counters);
+}
+
+// Past the cap a counter is averaged per interval: 100 bytes for 1 s of every 2 s over 5 s, in 3
+// intervals of 5/3 s, is 60 bytes in each (the byte-seconds kept: 300), then its last sample.
+TEST(Trace, CountersPastTheCapKeepTheirMeanPerInterval) {
+  std::vector<sim::WanInFlightSample> samples;
+  for (int t = 0; t < 6; ++t) samples.push_back({double(t), 0, 1, t % 2 == 0 ? 100 : 0});
+  const auto same = sim::thin_counters(samples, 6);
+  EXPECT_EQ(same.interval_s, 0);
+  EXPECT_EQ(same.samples.size(), 6u);
+  const auto thinned = sim::thin_counters(samples, 4);
+  EXPECT_DOUBLE_EQ(thinned.interval_s, 5.0 / 3);
+  ASSERT_EQ(thinned.samples.size(), 4u);
+  const std::vector<double> times = {0, 5.0 / 3, 10.0 / 3, 5};
+  const std::vector<std::int64_t> bytes = {60, 60, 60, 0};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_DOUBLE_EQ(thinned.samples[i].time_s, times[i]) << i;
+    EXPECT_EQ(thinned.samples[i].bytes, bytes[i]) << i;
+  }
 }
 
 }  // namespace
