@@ -161,7 +161,8 @@ Trace read_trace(const std::string& file) {
     const std::string path = fmt::format("/traceEvents/{}", i);
     if (!e.is_object()) throw_input_error(file, path, value_text(e), "expected a trace event object");
     const std::string ph = e.contains("ph") && e["ph"].is_string() ? e["ph"].get<std::string>() : "";
-    if (ph != "X" && !(ph == "M" && e.value("name", "") == "thread_name")) continue;
+    const bool thread_name = ph == "M" && e.contains("name") && e["name"].is_string() && e["name"] == "thread_name";
+    if (ph != "X" && !thread_name) continue;
     const Json* tid = find(e, "/tid");
     if (!tid || !tid->is_number_integer() || tid->get<long long>() < 0)
       throw_input_error(file, path + "/tid", shown(tid), "expected an integer >= 0");

@@ -420,6 +420,10 @@ TEST(ReportCli, BadRunFolderExitsTwoNamingTheFile) {
   write_file(run / "timeline.csv", timeline);
   write_file(run / "trace.json", R"({"traceEvents": [{"ph": "X", "cat": "compute", "tid": 0, "ts": 0, "dur": -1}]})");
   expect_bad_input(run, (run / "trace.json").string() + ": /traceEvents/0/dur: -1: expected a number >= 0 (microseconds)");
+  // An event named by something other than a string is not a thread name: skipped (fuzz finding).
+  write_file(run / "trace.json", R"({"traceEvents": [{"ph": "M", "name": {"name": "r1:1"}, "tid": 3},
+                                                    {"ph": "X", "cat": "compute", "tid": 0, "ts": 0, "dur": -1}]})");
+  expect_bad_input(run, (run / "trace.json").string() + ": /traceEvents/1/dur: -1: expected a number >= 0 (microseconds)");
 }
 
 TEST(ReportCli, BadSweepFolderExitsTwoNamingTheFile) {
