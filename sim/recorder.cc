@@ -175,7 +175,9 @@ CounterSamples thin_counters(const std::vector<WanInFlightSample>& samples, std:
     return std::min(bins - 1, static_cast<std::size_t>((t - first_s) / interval_s));
   };
   CounterSamples out{{}, interval_s};
-  for (const auto& [pair, track] : by_pair) {
+  for (const auto& entry : by_pair) {
+    const std::pair<int, int> pair = entry.first;  // not a structured binding: the lambda below uses it
+    const std::vector<WanInFlightSample>& track = entry.second;
     // The step function holds track[j].bytes from track[j].time_s to track[j + 1].time_s.
     std::size_t bin = bin_of(track.front().time_s);
     double bin_start_s = track.front().time_s, weighted = 0;  // byte-seconds in the bin so far
