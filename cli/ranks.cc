@@ -24,6 +24,12 @@ bool launched_by_mpi() {
   return false;
 }
 
+bool launched_without_mpi() {
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (!size) size = std::getenv("PMI_SIZE");
+  return !built_with_mpi() && size != nullptr && std::atoi(size) > 1;
+}
+
 #ifdef GEOTRAIN_WITH_MPI
 
 namespace {

@@ -35,5 +35,8 @@ bool built_with_mpi();
 // True when an MPI launcher (Open MPI's mpirun, or a PMI/PMIx one such as srun) started this
 // process.
 bool launched_by_mpi();
+// True when a launcher started several processes but this geotrain has no MPI: each would run
+// the whole job alone.
+bool launched_without_mpi();
 
 }  // namespace geotrain::cli

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include <chrono>
@@ -285,17 +284,9 @@ std::vector<std::uint64_t> points_to_run(const analysis::SweepPlan& plan, const 
   return to_run;
 }
 
-// Launched by mpirun with more than one process, but built without MPI: each process would run
-// the whole sweep alone.
-bool alone_under_mpirun() {
-  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
-  if (!size) size = std::getenv("PMI_SIZE");
-  return !geotrain::cli::built_with_mpi() && size != nullptr && std::atoi(size) > 1;
-}
-
 int cmd_sweep(const SweepOptions& opts) {
   const auto start = std::chrono::steady_clock::now();
-  if (alone_under_mpirun()) {
+  if (geotrain::cli::launched_without_mpi()) {
     fmt::print(stderr, "geotrain: sweep: started by an MPI launcher with several processes, but this geotrain was built "
                        "without MPI: install libopenmpi-dev and rebuild (scripts/setup.sh), or run the sweep without "
                        "mpirun\n");
