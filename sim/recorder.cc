@@ -52,25 +52,40 @@ std::uint32_t Recorder::text_id(std::string&& text) {
 }
 
 void Recorder::keep(Span span) {
-  const std::uint32_t category = text_id(std::move(span.category)), name = text_id(std::move(span.name));
-  if (spans_.size() < max_spans_) {
-    spans_.push_back({span.rank, category, name, span.start_s, span.end_s});
+  keep_ids(span.rank, text_id(std::move(span.category)), text_id(std::move(span.name)), span.start_s, span.end_s);
+}
+
+// What is kept does not depend on the order of the spans of one instant (those that end at one
+// time, recorded as the clock reaches it): the instant that reaches the cap is kept whole, and
+// the aggregates widen only between instants, from what the earlier instants brought.  So a
+// run that records an instant's spans in another order (identical workers recorded together:
+// run.cc) writes the same trace.json.
+void Recorder::keep_ids(int rank, std::uint32_t category, std::uint32_t name, double start_s, double end_s) {
+  if (aggregated_spans_ == 0 && (spans_.size() < max_spans_ || end_s == spans_.back().end_s)) {
+    spans_.push_back({rank, category, name, start_s, end_s});
     return;
   }
-  // The first interval: a sixteenth of the time the kept spans cover (a microsecond at least).
-  if (interval_s_ == 0) interval_s_ = std::max(1e-6, span.start_s / 16);
+  if (aggregated_spans_ == 0 || end_s != aggregate_instant_s_) {
+    widen(aggregates_, interval_s_, max_aggregates());
+    aggregate_instant_s_ = end_s;
+  }
+  // The first interval: a sixteenth of the time up to the first aggregated instant (a
+  // microsecond at least).
+  if (interval_s_ == 0) interval_s_ = std::max(1e-6, end_s / 16);
   ++aggregated_spans_;
-  const auto index = static_cast<std::int64_t>(span.start_s / interval_s_);
-  merge(aggregates_[{span.rank, category, name, index}], {span.start_s, span.end_s, span.end_s - span.start_s, 1});
-  const std::size_t most = std::max<std::size_t>(1, max_spans_ / 2);
-  while (aggregates_.size() > most) {  // twice the interval: index i of the old is i / 2 of the new
-    interval_s_ *= 2;
+  const auto index = static_cast<std::int64_t>(start_s / interval_s_);
+  merge(aggregates_[{rank, category, name, index}], {start_s, end_s, end_s - start_s, 1});
+}
+
+void Recorder::widen(Aggregates& aggregates, double& interval_s, std::size_t most) {
+  while (aggregates.size() > most) {  // twice the interval: index i of the old is i / 2 of the new
+    interval_s *= 2;
     Aggregates wider;
-    for (const auto& [key, a] : aggregates_) {
+    for (const auto& [key, a] : aggregates) {
       const auto [rank, c, n, i] = key;
       merge(wider[{rank, c, n, i / 2}], a);
     }
-    aggregates_ = std::move(wider);
+    aggregates = std::move(wider);
   }
 }
 
@@ -224,7 +239,16 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
   for (std::size_t i = 0; i < nodes.size(); ++i)
     add({{"name", "thread_name"}, {"ph", "M"}, {"pid", nodes[i].region}, {"tid", i}, {"args", {{"name", nodes[i].name}}}});
   constexpr double kMicrosecondsPerSecond = 1e6;
-  for (const auto& s : spans_)
+  // In time order, then by node: the same document whatever order an instant's spans came in.
+  std::vector<const KeptSpan*> kept;
+  kept.reserve(spans_.size());
+  for (const auto& s : spans_) kept.push_back(&s);
+  const auto span_order = [this](const KeptSpan* s) {
+    return std::tie(s->start_s, s->rank, s->end_s, texts_[s->category], texts_[s->name]);
+  };
+  std::sort(kept.begin(), kept.end(), [&](const KeptSpan* x, const KeptSpan* y) { return span_order(x) < span_order(y); });
+  for (const KeptSpan* kept_span : kept) {
+    const KeptSpan& s = *kept_span;
     add({{"name", texts_[s.name]},
          {"cat", texts_[s.category]},
          {"ph", "X"},
@@ -232,9 +256,19 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
          {"tid", s.rank},
          {"ts", s.start_s * kMicrosecondsPerSecond},
          {"dur", (s.end_s - s.start_s) * kMicrosecondsPerSecond}});
+  }
+  // The last instant's aggregates may not have been widened yet (keep_ids widens between instants).
+  Aggregates widened;
+  double interval_s = interval_s_;
+  const Aggregates* shown = &aggregates_;
+  if (aggregates_.size() > max_aggregates()) {
+    widened = aggregates_;
+    widen(widened, interval_s, max_aggregates());
+    shown = &widened;
+  }
   // By worker, category and name (as texts), then interval.
   std::vector<std::pair<const AggregateKey*, const Aggregate*>> aggregates;
-  for (const auto& [key, a] : aggregates_) aggregates.emplace_back(&key, &a);
+  for (const auto& [key, a] : *shown) aggregates.emplace_back(&key, &a);
   const auto texts_of = [this](const AggregateKey& k) {
     return std::tie(std::get<0>(k), texts_[std::get<1>(k)], texts_[std::get<2>(k)], std::get<3>(k));
   };
@@ -266,12 +300,12 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
   if (aggregated_spans_ > 0)
     other = {{"spans_kept", spans_.size()},
              {"spans_aggregated", aggregated_spans_},
-             {"aggregates", aggregates_.size()},
-             {"aggregate_interval_s", interval_s_},
+             {"aggregates", shown->size()},
+             {"aggregate_interval_s", interval_s},
              {"note", fmt::format("after the first {} spans (output.trace_max_spans), each span joins the aggregate of "
                                   "its worker, category and name over {} s of simulated time: one span named "
                                   "'<name> xN', args: spans, busy_s",
-                                  spans_.size(), interval_s_)}};
+                                  spans_.size(), interval_s)}};
   if (counters.interval_s > 0) {
     other["counter_samples"] = samples.size();
     other["counter_samples_kept"] = counters.samples.size();

@@ -2,6 +2,7 @@
 // collective timings, per-step timeline rows) and writes results.json, timeline.csv and
 // trace.json. Simulated time only; wall-clock figures go in the separate "perf" block.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -80,10 +81,12 @@ class Recorder {
 
   // Counts the span's time as compute or exposed communication of its rank, and keeps it for
   // trace.json unless the detail leaves it out (TraceDetail::none; a layer section at "steps").
-  // The first max_spans spans are kept as they are; each later one joins the aggregate of its
-  // rank, category and name over an interval of simulated time (one span in trace.json with the
-  // count and the busy seconds).  At most max_spans / 2 aggregates: when there would be more,
-  // the interval doubles and neighbouring aggregates merge.  Memory and trace.json stay bounded.
+  // The first max_spans spans are kept as they are (and the rest of the instant the last of them
+  // ends at: the spans ending then); each later one joins the aggregate of its rank, category
+  // and name over an interval of simulated time (one span in trace.json with the count and the
+  // busy seconds).  At most max_spans / 2 aggregates: when there would be more, the interval
+  // doubles and neighbouring aggregates merge (between instants).  Memory and trace.json stay
+  // bounded.  trace.json does not depend on the order of the spans of one instant.
   void add_span(Span span);
   // Spans of `rank` from now until the matching end_layers() are per-layer detail: kept only at
   // TraceDetail::layers (their times still count).  Sections nest (a worker and its stream actor
@@ -131,8 +134,9 @@ class Recorder {
   std::string timeline_csv(bool real_losses) const;
   // Chrome trace event format: a process per region (pid = region index, named by
   // `region_names`), a thread per node (tid = rank, named by its TraceNode) in its region's
-  // process, a complete event per span, and a counter track ("ph":"C") per WAN pair with traffic,
-  // in the source region's process: "WAN in flight to <dst> (bytes)".
+  // process, a complete event per span (kept spans by start time, then node, end, category and
+  // name; then the aggregates), and a counter track ("ph":"C") per WAN pair with traffic, in the
+  // source region's process: "WAN in flight to <dst> (bytes)".
   std::string trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const;
 
  private:
@@ -145,6 +149,7 @@ class Recorder {
   };
   std::uint32_t text_id(std::string&& text);
   void keep(Span span);
+  void keep_ids(int rank, std::uint32_t category, std::uint32_t name, double start_s, double end_s);
   struct Aggregate {
     double start_s = 0, end_s = 0, busy_s = 0;
     std::uint64_t count = 0;
@@ -159,6 +164,9 @@ class Recorder {
   // joins one aggregate, and a doubling merges two aggregates into one (a + b == b + a).
   using Aggregates = std::unordered_map<AggregateKey, Aggregate, AggregateHash>;
   static void merge(Aggregate& into, const Aggregate& a);
+  // Doubles `interval_s` (merging neighbouring aggregates) until at most `most` are left.
+  static void widen(Aggregates& aggregates, double& interval_s, std::size_t most);
+  std::size_t max_aggregates() const { return std::max<std::size_t>(1, max_spans_ / 2); }
 
   std::vector<std::string> texts_;
   std::unordered_map<std::string, std::uint32_t> text_ids_;
@@ -166,6 +174,7 @@ class Recorder {
   std::size_t max_spans_;
   Aggregates aggregates_;
   double interval_s_ = 0;  // of the aggregates; 0 until the cap is reached
+  double aggregate_instant_s_ = 0;  // the end time of the last aggregated span
   std::uint64_t aggregated_spans_ = 0;
   std::vector<double> compute_s_, comm_s_;
   std::map<std::string, double> compute_by_name_;

@@ -1,5 +1,7 @@
 // trace.json (sim/recorder.cc): a process per region, a thread per node in its region's process,
 // and a WAN bytes-in-flight counter per region pair that starts and ends at 0.
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -174,6 +176,43 @@ TEST(Trace, RenderedEventByEventIsTheCompactDocument) {
   EXPECT_LE(counters, 100u);
   EXPECT_GT(doc["otherData"]["counter_samples"].get<std::size_t>(), 100u);
   EXPECT_EQ(doc["otherData"]["counter_samples_kept"], counters);
+}
+
+// trace.json does not depend on the order in which the spans of one instant (those ending at
+// one time) were recorded: identical workers recorded together (sim/run.cc) write the trace a
+// worker at a time would.  Here 8 workers x 40 steps of two instants (8 spans, then 16 of
+// different lengths), the cap (100) reached in the middle of an instant and the aggregates (at
+// most 50) widened several times; in one order each instant's spans come ascending, in the
+// other descending.
+TEST(Trace, AnInstantsSpansInAnyOrderMakeOneTrace) {
+  const auto record = [](bool reversed) {
+    sim::Recorder recorder(8, sim::TraceDetail::steps, 100);
+    for (int step = 0; step < 40; ++step) {
+      const double t = step * 1.0;
+      std::vector<sim::Span> compute, reduce;  // this step's two instants
+      for (int r = 0; r < 8; ++r) {
+        compute.push_back({r, "compute", "forward+backward", t, t + 0.25});
+        // Arrivals spread over 2.5 s (some in an earlier aggregate's interval), waits of many
+        // significant bits: their sums round differently in another order.
+        const double x = std::sqrt(r + 2.0 + step) * 7.3;
+        const double arrived_s = t - 2.0 + 2.5 * (x - std::floor(x));
+        reduce.push_back({r, "communication", "allreduce/ring", arrived_s, t + 0.75});
+        reduce.push_back({r, "compute", "optimizer step", t + 0.5, t + 0.75});
+      }
+      for (auto* spans : {&compute, &reduce}) {
+        if (reversed) std::reverse(spans->begin(), spans->end());
+        for (const auto& s : *spans) recorder.add_span(s);
+      }
+    }
+    std::vector<sim::TraceNode> nodes(8);
+    return recorder.trace_json(nodes, {"r0"});
+  };
+  const std::string ascending = record(false), descending = record(true);
+  EXPECT_EQ(ascending, descending);
+  const json trace = json::parse(ascending);
+  EXPECT_EQ(trace["otherData"]["spans_kept"], 104);  // 100 reached inside an instant of 8 spans
+  EXPECT_LE(trace["otherData"]["aggregates"].get<int>(), 50);
+  EXPECT_GT(trace["otherData"]["aggregate_interval_s"].get<double>(), 0.5);  // widened from 4.75 / 16 s
 }
 
 // Past the cap a counter is averaged per interval: 100 bytes for 1 s of every 2 s over 5 s, in 3
