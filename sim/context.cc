@@ -77,14 +77,14 @@ double WorkerContext::now() const { return sg4::Engine::get_clock(); }
 void WorkerContext::compute(double samples) {
   const double start = now();
   sg4::this_actor::execute(samples * world_.scenario.workload.flops_per_sample);
-  world_.recorder.add_span({rank_, "compute", "forward+backward", start, now()});
+  record({rank_, "compute", "forward+backward", start, now()});
   if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
 }
 
 void WorkerContext::compute_flops(double flops, double samples, const char* label) {
   const double start = now();
   sg4::this_actor::execute(flops);
-  world_.recorder.add_span({rank_, "compute", label, start, now()});
+  record({rank_, "compute", label, start, now()});
   if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
 }
 
@@ -101,7 +101,7 @@ double WorkerContext::compute_gradient(int batch) {
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   const double start = now();
   sg4::this_actor::sleep_for(wall_s);
-  world_.recorder.add_span({rank_, "compute", "forward+backward (measured)", start, now()});
+  record({rank_, "compute", "forward+backward (measured)", start, now()});
   if (world_.faults) world_.faults->add_work(rank_, batch, now() - start);
   return loss;
 }
@@ -116,7 +116,7 @@ void WorkerContext::spend_optimizer_step() {
   if (step_s > 0) {
     const double start = now();
     sg4::this_actor::sleep_for(step_s);
-    world_.recorder.add_span({rank_, "compute", "optimizer step", start, now()});
+    record({rank_, "compute", "optimizer step", start, now()});
     if (world_.faults) world_.faults->add_work(rank_, 0, now() - start);
   }
 }
@@ -125,14 +125,14 @@ void WorkerContext::sleep(double seconds) {
   if (seconds <= 0) return;
   const double start = now();
   sg4::this_actor::sleep_for(seconds);
-  world_.recorder.add_span({rank_, "communication", "wait", start, now()});
+  record({rank_, "communication", "wait", start, now()});
 }
 
 void WorkerContext::busy(double seconds, const char* label, const char* category) {
   if (seconds <= 0) return;
   const double start = now();
   sg4::this_actor::sleep_for(seconds);
-  world_.recorder.add_span({rank_, overlapped_ ? "overlapped" : category, label, start, now()});
+  record({rank_, overlapped_ ? "overlapped" : category, label, start, now()});
 }
 
 void WorkerContext::launch_collective() { busy(world_.scenario.overheads.collective_launch_s, "collective launch", "communication"); }
@@ -254,12 +254,24 @@ void WorkerContext::end_step(double samples, double loss, int group) {
     sg4::Actor::kill_all();   // every other actor; this one ends just below
     sg4::this_actor::exit();
   }
-  if (!world_.recorder.end_step(samples, loss, now(), workers, false)) return;
-  TimelineRow& row = world_.recorder.last_row();
-  fill_costs(row);
-  // The end of the run is evaluated after the simulation (sim/run.cc), once all work landed.
-  const int every = world_.scenario.workload.eval_every;
-  if (world_.training.is_real() && every > 0 && (row.step + 1) % every == 0) evaluate_into(world_, row);
+  for (int i = 0; i < stands_for_count(); ++i) {  // each worker it stands for ended its step
+    if (!world_.recorder.end_step(samples, loss, now(), workers, false)) continue;
+    TimelineRow& row = world_.recorder.last_row();
+    fill_costs(row);
+    // The end of the run is evaluated after the simulation (sim/run.cc), once all work landed.
+    const int every = world_.scenario.workload.eval_every;
+    if (world_.training.is_real() && every > 0 && (row.step + 1) % every == 0) evaluate_into(world_, row);
+  }
+}
+
+void WorkerContext::stand_for(const std::vector<int>& ranks) {
+  GEOTRAIN_CHECK(!ranks.empty() && ranks.front() == rank_, "a worker stands for a set of workers it leads");
+  stands_for_ = &ranks;
+}
+
+void WorkerContext::record(Span span) {
+  if (stands_for_) world_.recorder.add_span_for(*stands_for_, std::move(span));
+  else world_.recorder.add_span(std::move(span));
 }
 
 void WorkerContext::fill_costs(TimelineRow& row) const {
@@ -283,6 +295,7 @@ Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint
 
 Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64_t bytes, int channel) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
+  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others sent a message (sim/run.cc: identical workers)");
   if (channel < 0) channel = channel_;
   Transfer t;
   t.in_flight_B = bytes;
@@ -329,6 +342,7 @@ Transfer WorkerContext::recv_reply_async(int src, int channel) {
 
 simgrid::s4u::CommPtr WorkerContext::put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
+  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others sent a message (sim/run.cc: identical workers)");
   message.from = rank_;
   if (platform().nodes()[dst].region != info().region) {
     message.wan_in_flight_B = bytes;  // until the receiver takes it: nobody waits for this send
@@ -434,9 +448,8 @@ WorkerContext::CollectiveTimer::~CollectiveTimer() {
   ctx_.in_collective_ = outer_;
   if (outer_) return;  // nested (e.g. the leaders' ring inside a hierarchical all-reduce)
   const double end = ctx_.now();
-  ctx_.world_.recorder.add_span({ctx_.rank_, ctx_.overlapped_ ? "overlapped" : "communication",
-                                 key_.op + "/" + key_.algorithm, start_s_, end});
-  ctx_.world_.recorder.add_collective(key_, end - start_s_);
+  ctx_.record({ctx_.rank_, ctx_.overlapped_ ? "overlapped" : "communication", key_.op + "/" + key_.algorithm, start_s_, end});
+  ctx_.world_.recorder.add_collective(key_, end - start_s_, ctx_.stands_for_count());
 }
 
 }  // namespace geotrain::sim

@@ -136,6 +136,13 @@ class WorkerContext {
 
   // Node id: workers are 0..world_size()-1, servers follow.
   int rank() const { return rank_; }
+  // Identical workers (sim/run.cc): this context's actor does the work of every worker in
+  // `ranks` (ascending, this one first; outlives the context): it records every span, collective
+  // and step end once per worker and counts as that many members where collectives meet.  It
+  // sends no point-to-point message.
+  void stand_for(const std::vector<int>& ranks);
+  // How many workers this context's actor stands for (1 unless stand_for()).
+  int stands_for_count() const { return stands_for_ ? static_cast<int>(stands_for_->size()) : 1; }
   int world_size() const { return static_cast<int>(world_.platform.workers().size()); }
   // Every worker's rank, ascending: 0 .. world_size() - 1.
   const std::vector<int>& all_ranks() const { return world_.platform.all_ranks(); }
@@ -312,6 +319,8 @@ class WorkerContext {
   // Pays the scenario's per-collective launch cost (strategy knob collective_launch_s).
   void launch_collective();
   void fill_costs(TimelineRow& row) const;
+  // Records `span` (this worker's) in the recorder, for every worker this one stands for.
+  void record(Span span);
   // The trace's WAN in-flight counter from node src to node dst changes by delta_B (nothing when
   // both are in one region).
   void wan_in_flight(int src, int dst, std::int64_t delta_B);
@@ -339,6 +348,7 @@ class WorkerContext {
   long start_round_ = 0;
   std::shared_ptr<GroupView> view_;  // the view of the round in progress (sync_round, faults only)
   std::vector<int> round_members_;   // the last committed view's members (sync_round, faults only)
+  const std::vector<int>* stands_for_ = nullptr;  // identical workers: the ranks this actor stands for
 };
 
 }  // namespace geotrain::sim

@@ -22,6 +22,23 @@ void Recorder::add_span(Span span) {
   keep(std::move(span));
 }
 
+void Recorder::add_span_for(const std::vector<int>& ranks, Span span) {
+  const double d = span.end_s - span.start_s;
+  std::vector<double>* per_rank = span.category == "compute" ? &compute_s_
+                                  : span.category == "communication" ? &comm_s_ : nullptr;
+  if (per_rank) {
+    for (const int r : ranks) (*per_rank)[r] += d;
+  }
+  if (per_rank == &compute_s_) {
+    double& by_name = compute_by_name_[span.name];
+    for (std::size_t i = 0; i < ranks.size(); ++i) by_name += d;  // one addition per rank, as add_span
+  }
+  if (detail_ == TraceDetail::none) return;
+  const std::uint32_t category = text_id(std::move(span.category)), name = text_id(std::move(span.name));
+  for (const int r : ranks)
+    if (in_layers_[r] == 0 || detail_ == TraceDetail::layers) keep_ids(r, category, name, span.start_s, span.end_s);
+}
+
 void Recorder::add_step_span(Span span) {
   if (detail_ == TraceDetail::steps) keep(std::move(span));
 }
@@ -92,10 +109,12 @@ void Recorder::widen(Aggregates& aggregates, double& interval_s, std::size_t mos
 std::vector<std::string> trace_detail_names() { return {"none", "steps", "layers"}; }
 
 
-void Recorder::add_collective(const CollectiveKey& key, double duration_s) {
+void Recorder::add_collective(const CollectiveKey& key, double duration_s, int times) {
   auto& [count, total] = collectives_[key];
-  ++count;
-  total += duration_s;
+  for (int i = 0; i < times; ++i) {  // one addition per collective: the same bits as `times` calls
+    ++count;
+    total += duration_s;
+  }
 }
 
 bool Recorder::end_step(double samples, double loss, double now_s, int workers, bool force_row) {

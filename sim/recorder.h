@@ -88,6 +88,9 @@ class Recorder {
   // doubles and neighbouring aggregates merge (between instants).  Memory and trace.json stay
   // bounded.  trace.json does not depend on the order of the spans of one instant.
   void add_span(Span span);
+  // add_span() for each of `ranks` in turn, the span given as theirs (identical workers,
+  // sim/run.cc): the same sums, bit for bit, as one call per rank.
+  void add_span_for(const std::vector<int>& ranks, Span span);
   // Spans of `rank` from now until the matching end_layers() are per-layer detail: kept only at
   // TraceDetail::layers (their times still count).  Sections nest (a worker and its stream actor
   // each open one); the caller adds step-level spans with add_step_span() instead.
@@ -97,7 +100,8 @@ class Recorder {
   void add_step_span(Span span);
   // True when per-layer spans are kept (the caller need not add step-level ones).
   bool keeps_layers() const { return detail_ == TraceDetail::layers; }
-  void add_collective(const CollectiveKey& key, double duration_s);
+  // `times` collectives of shape `key` of duration_s each (as many calls of one).
+  void add_collective(const CollectiveKey& key, double duration_s, int times = 1);
   // A worker finished a step on `samples` samples with mean loss `loss`.  Every `workers` calls
   // (or a forced call) append a timeline row, whose costs and evaluation the caller fills.
   // Returns true when this call appended a row.

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -277,16 +278,46 @@ FaultMachinery start_faults(World& world, const Resilient* resilient, const Work
   return m;
 }
 
+// The rule for identical workers (docs/PERFORMANCE.md, "Identical workers").  One actor may do
+// the work of every worker, each span, collective and step end recorded once per worker, when
+// that provably gives what an actor per worker gives: the strategy runs the same program on
+// every worker, meeting the others only in whole-fleet collectives of the collective fidelity
+// (the last arrival times them, the same for all, and meters them once); the workers compute
+// at one rate on hosts of one speed and take one optimizer-step time, so every worker's actor
+// would wake at the same instants as the one; and nothing differs per worker or in time: no
+// faults or checkpoints (per-worker membership), no real tensors (per-worker gradients and
+// losses), no measured compute (wall clock), no servers.  The trace is written the same
+// (sim/recorder.h: an instant's spans in any order), results.json and timeline.csv add the same
+// values in the same order.  Heterogeneous compute, asynchronous strategies, message fidelity and
+// any of the above keep an actor per worker.
+bool one_actor_for_all_workers(const World& world, bool same_program) {
+  const Scenario& s = world.scenario;
+  const Platform& p = world.platform;
+  if (!identical_workers_rule() || !same_program || !world.analytic || s.has_faults() || s.faults.checkpoint ||
+      world.training.is_real() || s.workload.measured_compute || p.nodes().size() != p.workers().size())
+    return false;
+  const WorkerInfo& first = p.nodes().front();
+  const double optimizer_s = optimizer_step_s(s, *first.type);
+  return std::all_of(p.nodes().begin(), p.nodes().end(), [&](const WorkerInfo& node) {
+    return node.host->get_speed() == first.host->get_speed() &&
+           node.host->get_core_count() == first.host->get_core_count() &&
+           optimizer_step_s(s, *node.type) == optimizer_s;
+  });
+}
+
 // One actor per node (workers and servers); with faults the injector starts and bills the workers.
+// With `one_for_all` a single actor, worker 0's, does the work of every worker (the rule above).
 void start_actors(World& world, const WorkerProgram& worker, const std::function<void(WorkerContext&, int)>& server,
-                  bool injector_starts_workers) {
+                  bool injector_starts_workers, bool one_for_all) {
   const int workers = static_cast<int>(world.platform.workers().size());
   for (const auto& node : world.platform.nodes()) {
     const int rank = node.rank;
     if (injector_starts_workers && rank < workers) continue;  // started and billed by the injector
     world.ledger.add_instance(node.usd_per_s);
-    sg4::Actor::create(node.name, node.host, [&world, &worker, &server, rank, workers] {
+    if (one_for_all && rank > 0) continue;
+    sg4::Actor::create(node.name, node.host, [&world, &worker, &server, rank, workers, one_for_all] {
       WorkerContext ctx(world, rank);
+      if (one_for_all) ctx.stand_for(world.platform.all_ranks());
       if (rank < workers) worker(ctx);
       else server(ctx, rank - workers);
     });
@@ -326,7 +357,7 @@ nlohmann::ordered_json perf_block(const World& world, double wall_s, double run_
 RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::vector<ServerPlacement>& servers,
                    const std::function<void(World&)>& prepare, const WorkerProgram& worker,
                    const std::function<void(WorkerContext&, int)>& server,
-                   const std::function<void(World&)>& finish) {
+                   const std::function<void(World&)>& finish, bool same_program) {
   const auto wall_start = std::chrono::steady_clock::now();
   start_engine();
   Platform platform(scenario, servers);
@@ -352,7 +383,8 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
     world.extra[resilient->traits.round_log_key] = nlohmann::ordered_json::array();
   if (prepare) prepare(world);
   const auto run_start = std::chrono::steady_clock::now();
-  start_actors(world, worker, server, injector != nullptr);
+  const bool one_for_all = one_actor_for_all_workers(world, same_program);
+  start_actors(world, worker, server, injector != nullptr, one_for_all);
   if (injector) injector->start();
   sg4::Engine::get_instance()->run();
   // Transfers of aborted rounds left unmatched when the actors ended: cancelled, not freed started.
@@ -369,6 +401,7 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   RunOutput out;
   out.results = run_results(world, injector, simulated_s);
   out.results[keys::kPerf] = perf_block(world, wall_s, run_wall_s);
+  out.results[keys::kPerf]["worker_actors"] = one_for_all ? 1 : workers;
   out.timeline_csv = recorder.timeline_csv(training.is_real());
   std::vector<TraceNode> nodes;
   for (const auto& w : platform.nodes()) nodes.push_back({w.name, w.region});
@@ -382,7 +415,7 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
 }  // namespace
 
 RunOutput run_program(const Scenario& scenario, const WorkerProgram& program) {
-  return simulate(scenario, nullptr, {}, nullptr, program, [](WorkerContext&, int) {}, nullptr);
+  return simulate(scenario, nullptr, {}, nullptr, program, [](WorkerContext&, int) {}, nullptr, false);
 }
 
 RunOutput run_strategy(const Scenario& scenario, Strategy& strategy) {
@@ -395,7 +428,7 @@ RunOutput run_strategy(const Scenario& scenario, Strategy& strategy) {
         strategy.run(ctx);
       },
       [&strategy](WorkerContext& ctx, int index) { strategy.run_server(ctx, index); },
-      [&strategy](World& w) { strategy.finish(w); });
+      [&strategy](World& w) { strategy.finish(w); }, strategy.same_program_on_every_worker());
 }
 
 RunOutput run_scenario(const Scenario& scenario) {
@@ -461,6 +494,12 @@ std::string check_simgrid_options(const std::vector<std::string>& options) {
 void set_simgrid_options(std::vector<std::string> options) { simgrid_options() = std::move(options); }
 
 bool actors_on_threads() { return kAddressSanitizer; }
+
+namespace {
+bool identical_workers_on = true;
+}  // namespace
+void set_identical_workers_rule(bool on) { identical_workers_on = on; }
+bool identical_workers_rule() { return identical_workers_on; }
 
 void write_outputs(const RunOutput& output, const std::string& dir) {
   std::filesystem::create_directories(dir);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "multicloud_scenario.h"
 #include "sim/isolate.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
@@ -31,28 +32,6 @@ using namespace geotrain;
 namespace {
 
 using geotrain::bench::median;
-
-constexpr int kRegions = 16;
-const std::string kTopology = std::string(GEOTRAIN_SOURCE_DIR) + "/topologies/multicloud.json";
-
-nlohmann::json scale_scenario(int workers, int steps) {
-  std::ifstream in(kTopology);
-  const auto topology = nlohmann::json::parse(in);
-  nlohmann::json s = {{"name", fmt::format("scale-{}x{}", workers, steps)}, {"seed", 1}, {"topology", kTopology}};
-  s["fleet"] = nlohmann::json::array();
-  for (int r = 0; r < kRegions; ++r) {
-    const auto& region = topology["regions"].at(r);
-    const int count = workers / kRegions + (r < workers % kRegions ? 1 : 0);
-    // A T4 machine of the region's cloud (instances.json).
-    const std::string instance = region["cloud"] == "aws" ? "g4dn.xlarge" : "n1-standard-8-t4";
-    if (count > 0) s["fleet"].push_back({{"region", region["name"]}, {"instance", instance}, {"count", count}});
-  }
-  s["workload"] = {{"model", {{"type", "profile"}, {"parameters", 100e6}, {"flops_per_sample", 6e11}}},
-                   {"batch_per_worker", 32}, {"steps", steps}};
-  s["strategy"] = {{"name", "ddp"}, {"allreduce", "hierarchical"}};
-  s["network"] = {{"fidelity", "collective"}};
-  return s;
-}
 
 double peak_resident_bytes() {
   std::ifstream status("/proc/self/status");
@@ -70,7 +49,7 @@ Cell run_cell(int workers, int steps) {
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("geotrain-scale-bench-{}", ::getpid());
   const auto reply = nlohmann::json::parse(sim::run_isolated([&] {
     const auto start = std::chrono::steady_clock::now();
-    const sim::Scenario scenario = sim::parse_scenario(scale_scenario(workers, steps), "scale.json");
+    const sim::Scenario scenario = sim::parse_scenario(testing::multicloud_ddp_scenario(workers, steps), "scale.json");
     const sim::RunOutput out = sim::run_scenario(scenario);
     sim::write_outputs(out, dir.string());
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

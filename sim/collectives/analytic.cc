@@ -107,7 +107,8 @@ void AnalyticCollectives::meet(WorkerContext& ctx, int op, const Members& member
   GEOTRAIN_CHECK(me >= 0 && me < n, "a worker joined a collective it is not a member of");
   GEOTRAIN_CHECK(m->tensors[me] == nullptr, "a member joined the same collective twice");
   m->tensors[me] = &t;
-  if (++m->arrived < n) {
+  m->arrived += ctx.stands_for_count();  // identical workers arrive together (sim/run.cc)
+  if (m->arrived < n) {
     m->waiting.push_back(sg4::Actor::self());
     sg4::this_actor::suspend();  // until the last member resumes it, below
   } else {
@@ -162,6 +163,7 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
   const AllreduceEntry& entry = allreduce_entry(algo);
   GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
   const Members members = members_of(group, ctx.rank());
+  GEOTRAIN_CHECK(ctx.stands_for_count() == 1, "bucketed all-reduces are simulated worker by worker");
   std::shared_ptr<BucketMeeting>& open = open_buckets_[members.key()];
   if (!open) {
     open = std::make_shared<BucketMeeting>();

@@ -10,6 +10,7 @@
 // reverse layer order, reduced while the backward goes on, as PyTorch DDP does; one bucket, or
 // overlap off, is the atomic step: compute, then one all-reduce.
 #include "kernels/reduce.h"
+#include "sim/collectives/table.h"
 #include "sim/json_reader.h"
 #include "sim/layer_schedule.h"
 #include "sim/strategies/outer.h"
@@ -40,6 +41,11 @@ class Ddp final : public Strategy {
       resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
+  }
+
+  // Without buckets each step is compute, one all-reduce of the whole fleet, an optimizer step.
+  bool same_program_on_every_worker() const override {
+    return !bucket_cap_B_ && allreduce_entry(algo_).schedule != nullptr;
   }
 
  private:

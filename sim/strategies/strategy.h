@@ -27,6 +27,11 @@ class Strategy : public Resilient {
   virtual void run_server(WorkerContext&, int /*index*/) {}
   // Called once after the simulation ended, before the results are assembled.
   virtual void finish(World&) {}
+  // True when, without faults and on size-only tensors, every worker runs this same program:
+  // the same compute and steps, meeting the others only in whole-fleet collectives that the
+  // collective fidelity times in closed form (no point-to-point message, no randomness).  Then
+  // identical workers may be simulated by one actor (sim/run.cc, one_actor_for_all_workers).
+  virtual bool same_program_on_every_worker() const { return false; }
 };
 
 // Names of the strategies the scenario may ask for.
