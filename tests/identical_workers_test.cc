@@ -37,13 +37,14 @@ Outputs run_with_rule(const json& scenario, bool rule) {
 }
 
 // 40 T4 workers in 16 regions of two clouds, with launch and step overheads and a trace cap that
-// the run passes (kept spans, then aggregates): for each all-reduce with a closed form, and with
-// int8 gradients, one actor writes what 40 write.
+// the run passes (kept spans, then aggregates): DDP with each all-reduce that has a closed form
+// (int8 gradients on the hierarchical one) and DiLoCo, one actor writes what 40 write.
 TEST(IdenticalWorkers, OneActorWritesWhatAnActorPerWorkerWrites) {
-  for (const std::string algo : {"ring", "tree", "hierarchical"}) {
+  for (const std::string algo : {"ring", "tree", "hierarchical", "diloco"}) {
     json s = testing::multicloud_ddp_scenario(40, 25);
     s["strategy"] = {{"name", "ddp"}, {"allreduce", algo}, {"step_overhead_s", 0.002}, {"collective_launch_s", 0.0005}};
     if (algo == "hierarchical") s["strategy"]["wire_format"] = "int8";
+    if (algo == "diloco") s["strategy"] = {{"name", "diloco"}, {"H", 4}, {"allreduce", "hierarchical"}, {"step_overhead_s", 0.002}};
     s["output"] = {{"trace_max_spans", 1000}};
     const Outputs each = run_with_rule(s, false), one = run_with_rule(s, true);
     EXPECT_EQ(each.worker_actors, 40) << algo;

@@ -4,7 +4,10 @@
 // cell is a whole `geotrain run` (load, simulate, write results.json, timeline.csv, trace.json) in
 // a fresh child process; counters: worker-steps per wall second, peak resident memory of the
 // child, trace.json size.  The ratio printed at the end is each cell's wall time per worker-step
-// against the 64 x 100 cell's, measured in the same run.
+// against the 64 x 100 cell's, measured in the same run.  BM_Ddp runs the scenario as geotrain
+// does (its workers are identical: one actor stands for all, sim/run.cc); BM_DdpActorPerWorker
+// turns that rule off, the baseline the speedup column divides by (cells of hours there are
+// left to the filter).
 //   build/tests/geotrain_scale_bench --benchmark_filter='Ddp/(64|1024)/' --benchmark_repetitions=3
 #include <algorithm>
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -43,11 +47,15 @@ double peak_resident_bytes() {
 struct Cell {
   double wall_s = 0, peak_B = 0, trace_B = 0, simulated_s = 0;
 };
-std::map<std::pair<int, int>, std::vector<Cell>> g_cells;
+// (workers, steps, an actor per worker): the cells measured.
+std::map<std::tuple<int, int, bool>, std::vector<Cell>> g_cells;
 
-Cell run_cell(int workers, int steps) {
+// One `geotrain run` of the cell in a child; `actor_per_worker` turns the rule for identical
+// workers off (sim/run.cc), as the code before it ran.
+Cell run_cell(int workers, int steps, bool actor_per_worker) {
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("geotrain-scale-bench-{}", ::getpid());
   const auto reply = nlohmann::json::parse(sim::run_isolated([&] {
+    sim::set_identical_workers_rule(!actor_per_worker);
     const auto start = std::chrono::steady_clock::now();
     const sim::Scenario scenario = sim::parse_scenario(testing::multicloud_ddp_scenario(workers, steps), "scale.json");
     const sim::RunOutput out = sim::run_scenario(scenario);
@@ -61,13 +69,13 @@ Cell run_cell(int workers, int steps) {
   return {reply["wall_s"], reply["peak_B"], reply["trace_B"], reply["simulated_s"]};
 }
 
-void BM_Ddp(benchmark::State& state) {
+void run_cells(benchmark::State& state, bool actor_per_worker) {
   const int workers = static_cast<int>(state.range(0)), steps = static_cast<int>(state.range(1));
   Cell cell;
   for (auto _ : state) {
-    cell = run_cell(workers, steps);
+    cell = run_cell(workers, steps, actor_per_worker);
     state.SetIterationTime(cell.wall_s);
-    g_cells[{workers, steps}].push_back(cell);
+    g_cells[{workers, steps, actor_per_worker}].push_back(cell);
   }
   state.counters["worker_steps_per_s"] = static_cast<double>(workers) * steps / cell.wall_s;
   state.counters["peak_MB"] = cell.peak_B / 1e6;
@@ -75,7 +83,17 @@ void BM_Ddp(benchmark::State& state) {
   state.counters["simulated_s"] = cell.simulated_s;
 }
 
+// As geotrain runs the scenario: its workers are identical, so one actor stands for all.
+void BM_Ddp(benchmark::State& state) { run_cells(state, false); }
+// The baseline: an actor per worker (the rule off).
+void BM_DdpActorPerWorker(benchmark::State& state) { run_cells(state, true); }
+
 BENCHMARK(BM_Ddp)
+    ->ArgsProduct({{64, 256, 1024, 4096, 10000}, {100, 1000, 10000}})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_DdpActorPerWorker)
     ->ArgsProduct({{64, 256, 1024, 4096, 10000}, {100, 1000, 10000}})
     ->UseManualTime()
     ->Iterations(1)
@@ -87,20 +105,24 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
-  const auto base = g_cells.find({64, 100});
-  std::printf("\nworkers x steps: median wall, worker-steps/s, peak resident, trace.json (ratio: wall per "
-              "worker-step / the 64 x 100 cell's)\n");
+  const auto median_wall = [](const std::vector<Cell>& cells) {
+    std::vector<double> wall;
+    for (const auto& c : cells) wall.push_back(c.wall_s);
+    return median(wall);
+  };
+  const auto base = g_cells.find({64, 100, false});
+  std::printf("\nworkers x steps (actors): median wall, worker-steps/s, peak resident, trace.json; ratio: wall per "
+              "worker-step / the 64 x 100 cell's (one actor); speedup: the actor-per-worker cell's wall / this one's\n");
   for (const auto& [key, cells] : g_cells) {
-    std::vector<double> wall, peak, trace;
-    for (const auto& c : cells) wall.push_back(c.wall_s), peak.push_back(c.peak_B), trace.push_back(c.trace_B);
-    const double ws = static_cast<double>(key.first) * key.second;
-    std::printf("%6d x %6d  %9.3f s  %11.0f /s  %8.0f MB  %7.1f MB", key.first, key.second, median(wall),
-                ws / median(wall), median(peak) / 1e6, median(trace) / 1e6);
-    if (base != g_cells.end()) {
-      std::vector<double> base_wall;
-      for (const auto& c : base->second) base_wall.push_back(c.wall_s);
-      std::printf("  ratio %.3f", (median(wall) / ws) / (median(base_wall) / (64.0 * 100)));
-    }
+    const auto [workers, steps, actor_per_worker] = key;
+    std::vector<double> peak, trace;
+    for (const auto& c : cells) peak.push_back(c.peak_B), trace.push_back(c.trace_B);
+    const double ws = static_cast<double>(workers) * steps, wall = median_wall(cells);
+    std::printf("%6d x %6d (%s)  %9.3f s  %11.0f /s  %8.0f MB  %7.1f MB", workers, steps,
+                actor_per_worker ? "each" : "one ", wall, ws / wall, median(peak) / 1e6, median(trace) / 1e6);
+    if (base != g_cells.end()) std::printf("  ratio %.3f", (wall / ws) / (median_wall(base->second) / (64.0 * 100)));
+    const auto each = g_cells.find({workers, steps, true});
+    if (!actor_per_worker && each != g_cells.end()) std::printf("  speedup %.1f", median_wall(each->second) / wall);
     std::printf("\n");
   }
   benchmark::Shutdown();

@@ -6,6 +6,7 @@
 // workers that finished it; the replica is the global copy and outer optimizer, and a returning
 // worker restarts its inner loop from the global copy.
 #include "kernels/reduce.h"
+#include "sim/collectives/table.h"
 #include "sim/json_reader.h"
 #include "sim/layer_schedule.h"
 #include "sim/strategies/outer.h"
@@ -65,6 +66,11 @@ class Diloco final : public Strategy {
     }
   }
 
+  // Without buckets each step is compute and an inner optimizer step, and every H-th adds one
+  // all-reduce of the whole fleet and the outer step.
+  bool same_program_on_every_worker() const override {
+    return !bucket_cap_B_ && allreduce_entry(outer_.allreduce).schedule != nullptr;
+  }
   // The replica: the global copy and the outer optimizer.
   ReplicaState replica(World& world, int rank, long) override { return globals_[rank]->state(world); }
   // A returning worker restarts from the global copy: theta_m = theta_g, a fresh inner optimizer.
