@@ -179,6 +179,10 @@ std::string axes_text(const nlohmann::ordered_json& axes) {
   return text;
 }
 
+std::string SweepPoints::set_in_base(const std::string& pointer, const nlohmann::json& value) {
+  return set_pointer(base_, pointer, value);
+}
+
 SweepPoint SweepPoints::operator[](std::size_t i) const {
   nlohmann::ordered_json axes = nlohmann::ordered_json::object();
   nlohmann::ordered_json labels = nlohmann::ordered_json::object();
@@ -245,6 +249,13 @@ nlohmann::ordered_json shown_axes(const SweepPoint& p) {
 
 std::string scenario_hash(const nlohmann::json& scenario, const std::string& base_file) {
   std::string text = scenario.dump();
+  // A refit calibration (geotrain calibrate's calibration.json) runs the points again.
+  if (const auto calibration = scenario.find("calibration"); calibration != scenario.end() && calibration->is_string()) {
+    fs::path p = calibration->get<std::string>();
+    if (p.is_relative()) p = fs::path(base_file).parent_path() / p;
+    std::string calibration_text;
+    if (read_text(p.string(), calibration_text)) text += "\ncalibration:" + calibration_text;
+  }
   const auto topology = scenario.find("topology");
   if (topology == scenario.end()) return hash_hex(text);
   nlohmann::json topology_doc = *topology;

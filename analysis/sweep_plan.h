@@ -38,6 +38,9 @@ class SweepPoints {
   // Point i: its id, axes and the base scenario with the axes applied.  REQUIRES: i < size().
   // Throws InputError naming the sweep file and the point when an axis cannot be set in the base.
   SweepPoint operator[](std::size_t i) const;
+  // Sets `pointer` to `value` in the base scenario of every point, under the axes (an axis on
+  // the same pointer still wins).  Returns "" on success, else why it cannot be set.
+  std::string set_in_base(const std::string& pointer, const nlohmann::json& value);
 
   class iterator {
    public:
@@ -102,7 +105,8 @@ nlohmann::ordered_json shown_axes(const SweepPoint& p);
 std::string axes_text(const nlohmann::ordered_json& axes);
 
 // A hash of everything a point's results depend on that the sweep can see: the scenario document
-// and, when its "topology" is a file path, that file's text (resolved against base_file).
+// and, when its "topology" or "calibration" is a file path, that file's text (resolved against
+// base_file), with the instance catalog a topology file names.
 std::string scenario_hash(const nlohmann::json& scenario, const std::string& base_file);
 
 }  // namespace geotrain::analysis

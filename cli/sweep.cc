@@ -50,6 +50,7 @@ struct SweepOptions {
   int jobs = 0;  // 0: every usable core
   bool rerun = false;
   std::vector<std::string> cfgs;  // SimGrid options, KEY:VALUE
+  std::string calibration;        // --calibration FILE: "calibration" in the base scenario
 };
 
 fs::path point_dir(const std::string& out_dir, const analysis::SweepPoint& p) { return fs::path(out_dir) / "points" / p.id; }
@@ -304,6 +305,11 @@ int cmd_sweep(const SweepOptions& opts) {
   } catch (const analysis::InputError& e) {
     return refuse("bad input", e.what());
   }
+  if (!opts.calibration.empty()) {
+    const std::string path = fs::absolute(opts.calibration).lexically_normal().string();
+    if (const std::string problem = plan.points.set_in_base("/calibration", path); !problem.empty())
+      return refuse("bad input", fmt::format("{}: --calibration {}: {}", plan.file, opts.calibration, problem));
+  }
   if (const std::string problem = validate_points(plan); !problem.empty()) return refuse("bad input", problem);
   if (const std::string problem = sim::check_simgrid_options(opts.cfgs); !problem.empty()) return refuse("bad input", problem);
   sim::set_simgrid_options(opts.cfgs);
@@ -349,6 +355,9 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   sweep->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
   sweep->add_option("--cfg", opts->cfgs, "pass a SimGrid option to every point, KEY:VALUE (repeatable)");
   sweep->add_flag("--rerun", opts->rerun, "run every point again, even those already finished");
+  sweep->add_option("--calibration", opts->calibration,
+                    "apply a calibration (geotrain calibrate's calibration.json) to every point, as \"calibration\" in "
+                    "the base scenario (an axis on /calibration overrides it)");
   sweep->callback([opts, &exit_code] { exit_code = cmd_sweep(*opts); });
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "cli_test_util.h"
@@ -590,6 +591,43 @@ TEST(SweepCli, ResumeRerunsOnlyUnfinishedOrChangedPoints) {
   ASSERT_EQ(changed.size(), 5u);
   EXPECT_EQ(split_csv_simple(changed[1])[0], split_csv_simple(csv[1])[0]);  // same id, new results
   EXPECT_NE(changed[1], csv[1]);
+}
+
+// `sweep --calibration FILE` applies the calibration to every point, as `run --calibration`
+// does, and the file's text is in each point's hash: a refit runs the points again.
+TEST(SweepCli, CalibrationAppliesToEveryPointAndARefitRerunsThem) {
+  const fs::path dir = fresh_dir();
+  write_file(dir / "tiny.json", kTinyScenario);
+  write_file(dir / "sweep.json", R"({"base": "tiny.json", "grid": {"/workload/steps": [1, 2]}})");
+  const auto calibration = [](double overhead_s) {
+    return json{{"format", "geotrain-calibration-1"}, {"strategies", {{"ddp", {{"step_overhead_s", overhead_s}}}}}}.dump();
+  };
+  write_file(dir / "cal.json", calibration(0.25));
+  const Cli plain = geotrain(dir, "sweep sweep.json --out plain --jobs 2");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const Cli calibrated = geotrain(dir, "sweep sweep.json --out out --jobs 2 --calibration cal.json");
+  ASSERT_EQ(calibrated.exit_code, 0) << calibrated.err;
+  const auto rows = lines_of(read_file(dir / "out" / "sweep.csv")), plain_rows = lines_of(read_file(dir / "plain" / "sweep.csv"));
+  ASSERT_EQ(rows.size(), 3u);
+  for (int steps : {1, 2}) {
+    const std::string id = split_csv_simple(rows[steps])[0];
+    const Cli single = geotrain(dir, fmt::format("run tiny.json --set /workload/steps={} --calibration cal.json --out s{} --quiet", steps, steps));
+    ASSERT_EQ(single.exit_code, 0) << single.err;
+    const double point_s = an::read_json((dir / "out" / "points" / id / "results.json").string())["simulated_s"];
+    const double plain_s = an::read_json((dir / "plain" / "points" / id / "results.json").string())["simulated_s"];
+    EXPECT_EQ(point_s, an::read_json((dir / fmt::format("s{}", steps) / "results.json").string())["simulated_s"].get<double>());
+    EXPECT_NEAR(point_s - plain_s, 0.25 * steps, 1e-9);  // the calibrated step overhead, every step
+  }
+  const Cli again = geotrain(dir, "sweep sweep.json --out out --calibration cal.json");
+  EXPECT_NE(again.out.find("2 points: 0 run, 2 reused, 0 failed"), std::string::npos) << again.out;
+  write_file(dir / "cal.json", calibration(0.5));
+  const Cli refit = geotrain(dir, "sweep sweep.json --out out --calibration cal.json");
+  EXPECT_NE(refit.out.find("2 points: 2 run, 0 reused, 0 failed"), std::string::npos) << refit.out;
+  const Cli missing = geotrain(dir, "sweep sweep.json --out bad --calibration nowhere.json");
+  EXPECT_EQ(missing.exit_code, 2) << missing.out;
+  EXPECT_NE(missing.err.find("/calibration"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("nowhere.json"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(dir / "bad" / "sweep.csv"));
 }
 
 TEST(SweepCli, BadPointExitsTwoBeforeRunningAnything) {
