@@ -35,8 +35,29 @@ void Recorder::add_span_for(const std::vector<int>& ranks, Span span) {
   }
   if (detail_ == TraceDetail::none) return;
   const std::uint32_t category = text_id(std::move(span.category)), name = text_id(std::move(span.name));
-  for (const int r : ranks)
-    if (in_layers_[r] == 0 || detail_ == TraceDetail::layers) keep_ids(r, category, name, span.start_s, span.end_s);
+  AggregateRow* row = nullptr;
+  for (const int r : ranks) {
+    if (in_layers_[r] > 0 && detail_ != TraceDetail::layers) continue;
+    if (aggregated_spans_ == 0 || span.end_s != aggregate_instant_s_) {  // kept, or a new instant
+      keep_ids(r, category, name, span.start_s, span.end_s);
+      continue;
+    }
+    // Within an aggregated instant keep_ids would find each rank's aggregate by hashing; the
+    // same ones come back call after call, so a row of pointers remembers them.
+    const auto index = static_cast<std::int64_t>(span.start_s / interval_s_);
+    if (!row) row = &aggregate_row(category, name);
+    AggregateRow::Slot& slot = row->by_rank[static_cast<std::size_t>(r)];
+    if (!slot.aggregate || slot.index != index || slot.generation != aggregate_generation_)
+      slot = {index, aggregate_generation_, &aggregates_[{r, category, name, index}]};
+    ++aggregated_spans_;
+    merge(*slot.aggregate, {span.start_s, span.end_s, span.end_s - span.start_s, 1});
+  }
+}
+
+Recorder::AggregateRow& Recorder::aggregate_row(std::uint32_t category, std::uint32_t name) {
+  for (auto& row : aggregate_rows_)
+    if (row.category == category && row.name == name) return row;
+  return aggregate_rows_.emplace_back(AggregateRow{category, name, std::vector<AggregateRow::Slot>(compute_s_.size())});
 }
 
 void Recorder::add_step_span(Span span) {
@@ -83,7 +104,9 @@ void Recorder::keep_ids(int rank, std::uint32_t category, std::uint32_t name, do
     return;
   }
   if (aggregated_spans_ == 0 || end_s != aggregate_instant_s_) {
+    const std::size_t before = aggregates_.size();
     widen(aggregates_, interval_s_, max_aggregates());
+    if (aggregates_.size() != before) ++aggregate_generation_;  // rebuilt: remembered pointers are stale
     aggregate_instant_s_ = end_s;
   }
   // The first interval: a sixteenth of the time up to the first aggregated instant (a

@@ -168,6 +168,18 @@ class Recorder {
   // joins one aggregate, and a doubling merges two aggregates into one (a + b == b + a).
   using Aggregates = std::unordered_map<AggregateKey, Aggregate, AggregateHash>;
   static void merge(Aggregate& into, const Aggregate& a);
+  // add_span_for's memory of where each rank's aggregate of one (category, name) was last:
+  // pointers into aggregates_ (stable until a widening rebuilds it: aggregate_generation_).
+  struct AggregateRow {
+    struct Slot {
+      std::int64_t index = 0;
+      std::uint64_t generation = 0;
+      Aggregate* aggregate = nullptr;
+    };
+    std::uint32_t category = 0, name = 0;
+    std::vector<Slot> by_rank;
+  };
+  AggregateRow& aggregate_row(std::uint32_t category, std::uint32_t name);
   // Doubles `interval_s` (merging neighbouring aggregates) until at most `most` are left.
   static void widen(Aggregates& aggregates, double& interval_s, std::size_t most);
   std::size_t max_aggregates() const { return std::max<std::size_t>(1, max_spans_ / 2); }
@@ -179,6 +191,8 @@ class Recorder {
   Aggregates aggregates_;
   double interval_s_ = 0;  // of the aggregates; 0 until the cap is reached
   double aggregate_instant_s_ = 0;  // the end time of the last aggregated span
+  std::uint64_t aggregate_generation_ = 0;  // counts the widenings that rebuilt aggregates_
+  std::vector<AggregateRow> aggregate_rows_;
   std::uint64_t aggregated_spans_ = 0;
   std::vector<double> compute_s_, comm_s_;
   std::map<std::string, double> compute_by_name_;
