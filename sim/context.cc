@@ -376,6 +376,7 @@ Transfer WorkerContext::post_async(int dst, Message message, std::uint64_t bytes
 
 Overlapped WorkerContext::start_overlapped(int channel, std::function<void(WorkerContext&)> program) {
   GEOTRAIN_CHECK(channel > 0, "overlapped collectives need their own channel");
+  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others started a helper actor (sim/run.cc: identical workers)");
   World* world = &world_;
   const int rank = rank_;
   Overlapped op;

@@ -139,7 +139,7 @@ class WorkerContext {
   // Identical workers (sim/run.cc): this context's actor does the work of every worker in
   // `ranks` (ascending, this one first; outlives the context): it records every span, collective
   // and step end once per worker and counts as that many members where collectives meet.  It
-  // sends no point-to-point message.
+  // sends no point-to-point message and starts no helper actor.
   void stand_for(const std::vector<int>& ranks);
   // How many workers this context's actor stands for (1 unless stand_for()).
   int stands_for_count() const { return stands_for_ ? static_cast<int>(stands_for_->size()) : 1; }
