@@ -12,20 +12,14 @@
 namespace geotrain::sim {
 
 void Recorder::add_span(Span span) {
-  const double d = span.end_s - span.start_s;
-  if (span.category == "compute") {
-    compute_s_[span.rank] += d;
-    compute_by_name_[span.name] += d;
-  }
-  else if (span.category == "communication") comm_s_[span.rank] += d;  // "overlapped" is hidden
-  if (detail_ == TraceDetail::none || (in_layers_[span.rank] > 0 && detail_ != TraceDetail::layers)) return;
-  keep(std::move(span));
+  const std::vector<int> rank = {span.rank};
+  add_span_for(rank, std::move(span));
 }
 
 void Recorder::add_span_for(const std::vector<int>& ranks, Span span) {
   const double d = span.end_s - span.start_s;
   std::vector<double>* per_rank = span.category == "compute" ? &compute_s_
-                                  : span.category == "communication" ? &comm_s_ : nullptr;
+                                  : span.category == "communication" ? &comm_s_ : nullptr;  // "overlapped" is hidden
   if (per_rank) {
     for (const int r : ranks) (*per_rank)[r] += d;
   }
