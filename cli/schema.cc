@@ -95,7 +95,8 @@ Json fleet_entry_schema() {
                                              input::kPricings.front())},
             {"mfu", described({{"type", "number"}, {"exclusiveMinimum", 0}, {"maximum", 1}},
                               "achieved fraction of peak of this entry's GPUs")},
-            {"preemption", schema::preemption_schema()}}},
+            {"preemption", schema::preemption_schema()},
+            {"spot_price", schema::spot_price_schema()}}},
           {"required", {"region", "instance", "count"}},
           {"additionalProperties", false}};
 }

@@ -438,4 +438,16 @@ Json preemption_schema() {
   return s;
 }
 
+Json spot_price_schema() {
+  Json p;
+  p["trace"] = text("the market price trace: aws ec2 describe-spot-price-history JSON, or a CSV time_s|timestamp,usd_per_hour "
+                    "(relative to the scenario's folder)");
+  p["zone"] = text("AWS JSON: the availability zone replayed (required when the file holds several)");
+  p["instance_type"] = text("AWS JSON: the InstanceType replayed (default: the entry's instance)");
+  p["product"] = with_default(text("AWS JSON: the ProductDescription replayed"), "Linux/UNIX");
+  p["trace_start_s"] = with_default(number(0, limits::kMaxTime_s, "seconds after the trace's first record at simulated time 0"), 0);
+  p["max_price"] = number(0, limits::kMaxUsdPerHour, "the bid, $/h: preempted while the market price is above it", true);
+  return closed_object(p, {"trace"}, "the spot market price over time (spot entries only)");
+}
+
 }  // namespace geotrain::cli::schema

@@ -32,6 +32,7 @@ Json network_schema();
 Json faults_schema();
 Json checkpoint_schema();
 Json preemption_schema();
+Json spot_price_schema();
 // A topology (cli/schema_topology.cc): inline in a scenario, or a topology file.
 Json topology_schema();
 

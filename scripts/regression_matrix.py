@@ -119,6 +119,24 @@ def real(key, strategy, faults, fidelity):
     return s
 
 
+def spot_price(key, strategy, fidelity, bid):
+    """Spot entries billed at a market price trace; with `bid`, one entry has a max_price the
+    market crosses (a preemption of both its instances at once, and their return)."""
+    s = size_only(key, strategy, False, fidelity)
+    s["name"] = f"regression-{key}-spot-price"
+    s["description"] = (f"Regression suite (scripts/regression.sh, written by scripts/regression_matrix.py): "
+                        f"{key}, size-only, spot prices over time (inputs/price-steps.csv), {fidelity} fidelity, "
+                        f"{'a max_price crossed by the market' if bid else 'no max_price'}.")
+    for entry in s["fleet"][:2]:
+        entry["spot_price"] = {"trace": "inputs/price-steps.csv"}
+    s["fleet"][0]["spot_price"]["trace_start_s"] = 4
+    if bid:
+        s["fleet"][1]["spot_price"]["max_price"] = bid
+        s["fleet"][1]["preemption"] = {"model": "none", "boot_s": 3}
+        s["faults"] = {"retry_after_s": 1, "time_limit_s": 100000}
+    return s
+
+
 def main():
     os.makedirs(inputs, exist_ok=True)
     write(os.path.join(inputs, "uniform.json"), uniform_topology())
@@ -126,6 +144,12 @@ def main():
         f.write("time_ms,available_count\n0,2\n8000,1\n20000,2\n")
     with open(os.path.join(inputs, "real-down.csv"), "w") as f:
         f.write("time_ms,available_count\n0,2\n150,1\n600,2\n")
+    with open(os.path.join(inputs, "price-steps.csv"), "w") as f:
+        f.write("time_s,usd_per_hour\n0,0.18\n20,0.25\n35,0.45\n60,0.2\n")
+    write(os.path.join(suite, "s-ddp-ring-spot-price-bid.json"),
+          spot_price("ddp-ring", STRATEGIES["ddp-ring"], "message", 0.3))
+    write(os.path.join(suite, "s-diloco-spot-price-collective.json"),
+          spot_price("diloco", STRATEGIES["diloco"], "collective", None))
     for key, strategy in STRATEGIES.items():
         write(os.path.join(suite, f"m-{key}-size.json"), size_only(key, strategy, False, "message"))
         write(os.path.join(suite, f"m-{key}-size-collective.json"), size_only(key, strategy, False, "collective"))

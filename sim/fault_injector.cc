@@ -31,7 +31,23 @@ double usd_per_s(const WorkerInfo& w, bool on_demand) {
          3600.0;
 }
 
+// What a worker's lost seconds cost: its list price, or for a spot entry with a price trace the
+// trace's mean price over the run (lost seconds carry no time stamps).
+double wasted_usd_per_s(const Scenario& s, const WorkerInfo& w, double end_s) {
+  const auto& trace = s.fleet[w.fleet_entry].spot_price;
+  return trace ? trace->mean_usd_per_hour(end_s) / 3600.0 : usd_per_s(w, false);
+}
+
 }  // namespace
+
+void bill_worker(World& world, const WorkerInfo& w, bool on_demand, double from_s, double to_s) {
+  const auto& trace = world.scenario.fleet[w.fleet_entry].spot_price;
+  if (on_demand || !trace) {
+    world.ledger.add_billing(usd_per_s(w, on_demand), from_s, to_s);
+    return;
+  }
+  for (const BillingPiece& p : trace->billing(from_s, to_s)) world.ledger.add_billing(p.usd_per_s, p.from_s, p.to_s);
+}
 
 FaultInjector::FaultInjector(World& world, std::vector<InstanceSchedule> schedules,
                              std::function<void(WorkerContext&)> worker_program)
@@ -57,11 +73,11 @@ void FaultInjector::start() {
     double from = 0;
     bool on_demand = false;
     for (const Outage& o : schedules_[r].outages) {
-      if (o.down_s > from) world_.ledger.add_billing(usd_per_s(w, on_demand), from, o.down_s);
+      if (o.down_s > from) bill_worker(world_, w, on_demand, from, o.down_s);
       from = o.up_s;
       on_demand = on_demand || o.replaced;
     }
-    if (from < kNever) world_.ledger.add_billing(usd_per_s(w, on_demand), from, kNever);
+    if (from < kNever) bill_worker(world_, w, on_demand, from, kNever);
     alive[r] = !schedules_[r].starts_down();
   }
   world_.membership->start(alive);
@@ -249,7 +265,7 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
     const WorkerInfo& w = world.platform.nodes()[r];
     preemptions += log.preemptions[r];
     lost_compute_s += log.lost_compute_s[r];
-    wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * usd_per_s(w, false);
+    wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * wasted_usd_per_s(s, w, end_s);
     double down = 0;
     for (const Outage& o : injector.schedules()[r].outages)
       if (o.down_s < end_s) down += std::min(o.up_s, end_s) - o.down_s;

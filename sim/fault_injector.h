@@ -19,6 +19,11 @@ namespace geotrain::sim {
 // The simulated time after which a run with faults stops: the scenario's, else a week.
 double time_limit_s(const Scenario& scenario);
 
+// Bills worker `w` from from_s to to_s (kNever: to the end): on demand at the list price (its
+// entry's pricing, or a fallback replacement with `on_demand`); spot at the market price of its
+// entry's price trace, cut where the price changes, else at the catalog's spot price.
+void bill_worker(World& world, const WorkerInfo& w, bool on_demand, double from_s, double to_s);
+
 class FaultInjector {
  public:
   // REQUIRES: world.membership and world.faults set; `schedules` has one entry per worker.

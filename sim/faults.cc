@@ -220,6 +220,8 @@ std::vector<InstanceSchedule> build_schedules(const std::vector<FleetEntry>& fle
       } else if (p.model == "trace") {
         raw = trace_outages(p.trace, i, p.trace_start_s);
       }
+      if (e.spot_price)  // the classic bid: away while the market price is above max_price
+        for (const Outage& o : e.spot_price->outages_above_max_price()) raw.push_back(o);
       if (e.pricing == Pricing::spot)
         for (std::size_t z = 0; z < zone_outages.size(); ++z)
           if (zone_outages[z].region_index == e.region_index)

@@ -188,6 +188,28 @@ nlohmann::ordered_json work_block(const Scenario& s, const Goodput& g, double si
   return w;
 }
 
+// The market prices the spot entries with a price trace paid over [0, simulated_s], $/h.
+nlohmann::ordered_json spot_prices_block(const Scenario& s, double simulated_s) {
+  auto out = nlohmann::ordered_json::array();
+  for (const FleetEntry& f : s.fleet) {
+    if (!f.spot_price) continue;
+    const SpotPriceSpec& p = *f.spot_price;
+    double lo = p.usd_per_hour_at(0), hi = lo;
+    for (const PriceStep& step : p.steps)
+      if (step.time_s < simulated_s) {
+        lo = std::min(lo, step.usd_per_hour);
+        hi = std::max(hi, step.usd_per_hour);
+      }
+    out.push_back({{"region", f.region},
+                   {"instance", f.instance},
+                   {"trace", std::filesystem::path(p.file).filename().string()},
+                   {"zone", p.zone.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(p.zone)},
+                   {"usd_per_hour", {{"min", lo}, {"mean", p.mean_usd_per_hour(simulated_s)}, {"max", hi}}},
+                   {"max_price", p.has_max_price() ? nlohmann::ordered_json(p.max_usd_per_hour) : nlohmann::ordered_json(nullptr)}});
+  }
+  return out;
+}
+
 nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform, const Ledger& ledger,
                                      const Recorder& recorder, const Goodput& goodput, double simulated_s) {
   const int m = static_cast<int>(platform.workers().size());
@@ -219,6 +241,7 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
                              {keys::time::kIdle, std::max(0.0, simulated_s - compute - comm)}};
   r[keys::kGranularity] = nullable(compute / comm, comm > 0);
   r[keys::kCostUsd] = {{keys::cost::kCompute, compute_usd}, {keys::cost::kEgress, egress_usd}, {keys::cost::kTotal, total_usd}};
+  if (auto prices = spot_prices_block(s, simulated_s); !prices.empty()) r[keys::kCostUsd]["spot_prices"] = prices;
   r[keys::kUsdPerMillionSamples] = nullable(total_usd / samples * 1e6, samples > 0);
   r[keys::kTrafficBytes] = {{keys::traffic::kTotal, ledger.total_bytes()},
                         {keys::traffic::kWan, ledger.wan_bytes()},
@@ -313,7 +336,10 @@ void start_actors(World& world, const WorkerProgram& worker, const std::function
   for (const auto& node : world.platform.nodes()) {
     const int rank = node.rank;
     if (injector_starts_workers && rank < workers) continue;  // started and billed by the injector
-    world.ledger.add_instance(node.usd_per_s);
+    if (rank < workers && world.scenario.fleet[node.fleet_entry].spot_price)
+      bill_worker(world, node, false, 0, kNever);  // at the market price over time
+    else
+      world.ledger.add_instance(node.usd_per_s);
     if (one_for_all && rank > 0) continue;
     sg4::Actor::create(node.name, node.host, [&world, &worker, &server, rank, workers, one_for_all] {
       WorkerContext ctx(world, rank);

@@ -85,6 +85,13 @@ FleetEntry parse_fleet_entry(JsonReader& r, const Topology& topology, const std:
       pr.fail("trace", "the trace has " + std::to_string(f.preemption.trace.nodes.size()) +
                            " nodes, fewer than this entry's count " + std::to_string(f.count));
   }
+  r.allow("spot_price");
+  if (r.has("spot_price")) {
+    if (f.pricing != Pricing::spot)
+      r.fail("spot_price", "a market price applies to spot instances only; set the fleet entry's \"pricing\": \"spot\"");
+    auto sp = r.object("spot_price");
+    f.spot_price = parse_spot_price(sp, f.instance, file);
+  }
   r.finish();
   return f;
 }
@@ -304,7 +311,7 @@ runtime::OptimizerSpec parse_optimizer(JsonReader& r) {
 
 bool Scenario::has_faults() const {
   const bool preemptible = std::any_of(fleet.begin(), fleet.end(), [](const FleetEntry& f) {
-    return f.preemption.model != "none";
+    return f.preemption.model != "none" || (f.spot_price && f.spot_price->has_max_price());
   });
   return faults.any(preemptible) || faults.checkpoint.has_value();
 }

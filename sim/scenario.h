@@ -3,9 +3,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
-#include <vector>
-
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +16,7 @@
 #include "runtime/optimizer.h"
 #include "sim/recorder.h"
 #include "sim/faults.h"
+#include "sim/spot_price.h"
 #include "sim/topology.h"
 
 namespace geotrain::sim {
@@ -30,6 +30,7 @@ struct FleetEntry {
   int count = 0;
   Pricing pricing = Pricing::on_demand;
   PreemptionSpec preemption;  // spot entries only
+  std::optional<SpotPriceSpec> spot_price;  // spot entries only: the market price over time
   double mfu = 0;             // achieved fraction of peak, (0, 1]; 0: the workload's, else the instance's
 };
 
