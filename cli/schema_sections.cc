@@ -408,7 +408,10 @@ Json faults_schema() {
 Json checkpoint_schema() {
   const double min_bw = limits::kMinBandwidth_Gbps, max_bw = limits::kMaxBandwidth_Gbps;
   Json p;
-  p["every_steps"] = integer(1, limits::kMaxScheduleSteps, "a checkpoint after every this many steps (rounds)");
+  p["every_steps"] = {{"oneOf", Json::array({integer(1, limits::kMaxScheduleSteps, "a checkpoint after every this many steps (rounds)"),
+                                              {{"const", "auto"}}})},
+                      {"description", "a checkpoint after every this many steps (rounds), or \"auto\": Daly's optimum "
+                                      "interval from the checkpoint's cost and the mean time between preemptions"}};
   p["store_region"] = text("the region of the checkpoint store");
   p["write_Gbps"] = number(min_bw, max_bw, "the store's bandwidth for one writer, Gbit/s");
   p["read_Gbps"] = number(min_bw, max_bw, "the store's bandwidth for one reader, Gbit/s");

@@ -305,16 +305,24 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
                                              : nlohmann::ordered_json(nullptr)},
                       {"event", e.kind},
                       {"cause", e.cause}});
-  return {{"preemptions", preemptions},
-          {"restarts", log.restarts},
-          {"lost_samples", lost_samples},
-          {"lost_compute_s", lost_compute_s},
-          {"wasted_usd", wasted_usd},
-          {"availability", availability},
-          {"checkpoint_bytes", log.checkpoint_bytes},
-          {"checkpoint_usd", checkpoint_usd},
-          {"time_limit_s", time_limit_s(s)},
-          {"events", events}};
+  nlohmann::ordered_json out = {{"preemptions", preemptions},
+                                 {"restarts", log.restarts},
+                                 {"lost_samples", lost_samples},
+                                 {"lost_compute_s", lost_compute_s},
+                                 {"wasted_usd", wasted_usd},
+                                 {"availability", availability},
+                                 {"checkpoint_bytes", log.checkpoint_bytes},
+                                 {"checkpoint_usd", checkpoint_usd}};
+  if (s.faults.checkpoint && s.faults.checkpoint->auto_interval)
+    out["checkpoint_interval"] = {{"every", "auto"},
+                                  {"formula", "Daly 2006"},
+                                  {"mtbf_s", s.faults.checkpoint->mtbf_s},
+                                  {"checkpoint_s", log.checkpoint_cost_s},
+                                  {"interval_s", log.checkpoint_interval_s},
+                                  {"checkpoints", log.checkpoint_writes.size()}};
+  out["time_limit_s"] = time_limit_s(s);
+  out["events"] = events;
+  return out;
 }
 
 }  // namespace geotrain::sim

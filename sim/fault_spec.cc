@@ -142,7 +142,14 @@ PreemptionSpec parse_preemption(JsonReader& r, const InstanceType& type, bool sp
 
 CheckpointSpec parse_checkpoint(JsonReader& r, const Topology& topology) {
   CheckpointSpec c;
-  c.every_steps = static_cast<long>(r.integer("every_steps", 1, limits::kMaxScheduleSteps));
+  if (r.has("every_steps") && r.raw("every_steps").is_string()) {
+    if (r.raw("every_steps").get<std::string>() != "auto")
+      r.fail("every_steps", "expected an integer in [1, " + std::to_string(limits::kMaxScheduleSteps) +
+                                "] or \"auto\" (Daly's optimum from the checkpoint's cost and the mean time between preemptions)");
+    c.auto_interval = true;
+  } else {
+    c.every_steps = static_cast<long>(r.integer("every_steps", 1, limits::kMaxScheduleSteps));
+  }
   c.store_region = r.string("store_region");
   c.store_region_index = region_of(r, "store_region", c.store_region, topology);
   c.write_Bps = bandwidth_Bps(r, "write_Gbps");

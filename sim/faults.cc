@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "runtime/rng.h"
@@ -168,6 +169,39 @@ double band_rate_per_s(const std::string& band) {
   const auto it = kMonthlyProbability.find(band);
   if (it == kMonthlyProbability.end()) return 0;
   return -std::log(1.0 - it->second) / kSecondsPerMonth;
+}
+
+double fleet_preemption_rate_per_s(const std::vector<FleetEntry>& fleet, const std::vector<ZoneOutage>& zone_outages) {
+  double rate = 0;
+  for (const FleetEntry& e : fleet) {
+    if (e.pricing != Pricing::spot) continue;
+    const PreemptionSpec& p = e.preemption;
+    if (p.model == "hazard") rate += e.count * p.rate_per_s;
+    if (p.model == "trace") {
+      double end_s = 0;  // the trace's span, in simulated time
+      for (const auto& [t, n] : p.trace.counts) end_s = std::max(end_s, t - p.trace_start_s);
+      for (const auto& node : p.trace.nodes)
+        for (const auto& [t, up] : node) end_s = std::max(end_s, t - p.trace_start_s);
+      std::set<double> downs;
+      for (int i = 0; i < e.count; ++i)
+        for (const Outage& o : trace_outages(p.trace, i, p.trace_start_s))
+          if (o.down_s > 0) downs.insert(o.down_s);
+      if (end_s > 0) rate += static_cast<double>(downs.size()) / end_s;
+    }
+    if (e.spot_price && e.spot_price->has_max_price() && e.spot_price->steps.back().time_s > 0) {
+      double crossings = 0;
+      for (const Outage& o : e.spot_price->outages_above_max_price()) crossings += o.down_s > 0;
+      rate += crossings / e.spot_price->steps.back().time_s;
+    }
+  }
+  for (const ZoneOutage& z : zone_outages) rate += z.at_s < 0 ? z.rate_per_s : 0;
+  return rate;
+}
+
+double daly_interval_s(double checkpoint_s, double mtbf_s) {
+  if (checkpoint_s >= 2 * mtbf_s) return mtbf_s;
+  const double x = std::sqrt(checkpoint_s / (2 * mtbf_s));
+  return std::sqrt(2 * checkpoint_s * mtbf_s) * (1 + x / 3 + x * x / 9) - checkpoint_s;
 }
 
 AvailabilityTrace load_availability_trace(const std::string& file) {

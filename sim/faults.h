@@ -65,7 +65,11 @@ struct LinkFault {
 
 // Periodic checkpoints to an object store.
 struct CheckpointSpec {
-  long every_steps = 0;                // a checkpoint after every this many steps (rounds)
+  long every_steps = 0;                // a checkpoint after every this many steps (rounds); 0 with auto
+  // "every_steps": "auto": Daly's optimum interval from the checkpoint's cost and the fleet's
+  // mean time between preemptions (mtbf_s, from the preemption models at load).
+  bool auto_interval = false;
+  double mtbf_s = 0;
   std::string store_region;
   int store_region_index = -1;
   double write_Bps = 0, read_Bps = 0;  // the store's bandwidth for one writer / reader
@@ -111,6 +115,20 @@ struct InstanceSchedule {
 // as 25% (ASSUMPTION, the band is open).  Returns a rate per instance-second, assuming the
 // interruption frequency is the monthly probability of one interruption.
 double band_rate_per_s(const std::string& band);
+
+struct FleetEntry;
+
+// Preemptions per second of a fleet, from its models (spot entries): hazard rates, the mean rate
+// of a recorded availability trace over its span (instances that go at the same instant count
+// once), crossings of max_price over a price trace's span (once: the entry goes together), and
+// zone outages with a rate (once each).  0 when no model gives a rate (fixed times only).
+double fleet_preemption_rate_per_s(const std::vector<FleetEntry>& fleet, const std::vector<ZoneOutage>& zone_outages);
+
+// Daly's optimum checkpoint interval (work seconds between checkpoints; J. T. Daly, "A higher
+// order estimate of the optimum checkpoint interval for restart dumps", FGCS 22(3), 2006, eq. 37):
+// sqrt(2 d M) (1 + sqrt(d / 2M) / 3 + (d / 2M) / 9) - d for a checkpoint cost d < 2M, else M.
+// Its first term is Young's (1974) sqrt(2 d M).
+double daly_interval_s(double checkpoint_s, double mtbf_s);
 
 // Reads an availability trace in any of the three formats (by content: a JSON object with
 // "metadata.gap_seconds" and "data"; a CSV with a header "time_ms,available_count" or rows

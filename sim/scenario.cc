@@ -456,6 +456,14 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   if (r.has("checkpoint")) {
     auto cr = r.object("checkpoint");
     s.faults.checkpoint = parse_checkpoint(cr, s.topology);
+    if (s.faults.checkpoint->auto_interval) {
+      const double rate = fleet_preemption_rate_per_s(s.fleet, s.faults.zone_outages);
+      if (!(rate > 0))
+        cr.fail("every_steps", "\"auto\" needs a mean time between preemptions: a spot entry with a hazard model, an "
+                               "availability trace that drops, a price trace that crosses max_price, or zone outages "
+                               "with rate_per_hour; or give an integer");
+      s.faults.checkpoint->mtbf_s = 1 / rate;
+    }
   }
   r.object("strategy");  // an object (the message names the scenario's own path)
   const nlohmann::json strategy = calibration ? calibrated_strategy(*calibration, r.raw("strategy")) : r.raw("strategy");

@@ -53,6 +53,10 @@ struct FaultLog {
   // each write; the store keeps one per server.
   std::vector<std::vector<std::pair<double, std::uint64_t>>> server_checkpoint_writes;
   Checkpoint checkpoint;
+  // checkpoint.every_steps "auto": the last checkpoint's measured cost (s; before the first, its
+  // bytes over the store's write rate) and the interval Daly's formula gives from it.
+  double checkpoint_cost_s = 0;
+  double checkpoint_interval_s = 0;
 
   // Group-round strategies: the work (samples, compute seconds) each member brought to each
   // committed round, by round and rank.  A group rolled back to a checkpoint (or the initial

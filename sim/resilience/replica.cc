@@ -82,12 +82,32 @@ void restart_rng(WorkerContext& ctx) {
       ctx.scenario().seed, fmt::format("{}/incarnation {}", ctx.info().name, ctx.world().faults->preemptions[ctx.rank()]));
 }
 
+// Every every_steps rounds; with "auto", at the first round end at least Daly's interval after the
+// last checkpoint (or the start), the interval recomputed from each checkpoint's measured cost.
+bool checkpoint_due(WorkerContext& ctx, long round, const CheckpointSpec& spec) {
+  if (!spec.auto_interval) return round % spec.every_steps == 0;
+  FaultLog& log = *ctx.world().faults;
+  if (log.checkpoint_interval_s <= 0) {
+    const auto bytes = declaration(ctx.world()).replica(ctx.world(), ctx.rank(), round).bytes;
+    log.checkpoint_cost_s = static_cast<double>(bytes) / spec.write_Bps;
+    log.checkpoint_interval_s = daly_interval_s(log.checkpoint_cost_s, spec.mtbf_s);
+  }
+  const double since = log.checkpoint.round >= 0 ? log.checkpoint.time_s : 0;
+  return ctx.now() - since >= log.checkpoint_interval_s;
+}
+
 void write_checkpoint_if_due(WorkerContext& ctx, long round, const std::vector<int>& members) {
   const auto& spec = ctx.scenario().faults.checkpoint;
-  if (!ctx.world().faults || !spec || round % spec->every_steps != 0 || members.front() != ctx.rank()) return;
+  if (!ctx.world().faults || !spec || members.front() != ctx.rank() || !checkpoint_due(ctx, round, *spec)) return;
   const ReplicaState state = declaration(ctx.world()).replica(ctx.world(), ctx.rank(), round);
   try {
+    const double start = ctx.now();
     ctx.write_checkpoint(round, state.bytes, [&state](Checkpoint& c) { save_state(state, c); });
+    if (spec->auto_interval) {
+      FaultLog& log = *ctx.world().faults;
+      log.checkpoint_cost_s = ctx.now() - start;
+      log.checkpoint_interval_s = daly_interval_s(log.checkpoint_cost_s, spec->mtbf_s);
+    }
   } catch (const simgrid::Exception&) {
     // The store is unreachable (a link on the way is down): the previous checkpoint stays.
     ctx.world().faults->events.push_back({ctx.now(), ctx.rank(), "checkpoint failed", "store unreachable"});

@@ -41,6 +41,11 @@ void check_faults(const Strategy& strategy, const std::string& name, const Scena
   if (s.faults.checkpoint && !strategy.traits.checkpoints)
     throw_bad_input(s.file, "/checkpoint", quoted,
                     name + " writes no checkpoints (a returning worker copies a live peer); remove \"checkpoint\"");
+  // Servers checkpoint per update applied; their faults are windows, with no rate for Daly's optimum.
+  if (s.faults.checkpoint && s.faults.checkpoint->auto_interval && servers > 0)
+    throw_bad_input(s.file, "/checkpoint/every_steps", "\"auto\"",
+                    quoted + " checkpoints its servers every so many updates, and server faults have no rate to "
+                             "derive an interval from: give an integer");
   // Request/reply protocols whose replies a down link would lose with nothing to release the
   // requester (server and peer deaths do release it): refused rather than left to wait until the
   // time limit.  Bandwidth and latency profiles are fine.
