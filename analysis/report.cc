@@ -102,6 +102,9 @@ std::string report_html(const std::string& dir) {
     throw_input_error(dir, "", "", (ec && ec != std::errc::no_such_file_or_directory ? ec.message() + ": " : std::string("no such folder: ")) +
                                        "expected a run folder or a sweep folder");
   if (fs::exists(fs::path(dir) / "results.json")) return document(report::run_page(dir));
+  // A replica set (geotrain run --replicas): draw 0, the plain run, with the spread over the draws.
+  if (fs::exists(fs::path(dir) / "replicas.json"))
+    return document(report::run_page((fs::path(dir) / "replicas" / "0").string(), (fs::path(dir) / "replicas.json").string()));
   if (fs::exists(fs::path(dir) / "sweep.csv")) return document(report::sweep_page(dir));
   if (fs::is_directory(fs::path(dir) / "points"))
     throw_input_error((fs::path(dir) / "sweep.csv").string(), "", "missing",

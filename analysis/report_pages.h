@@ -16,8 +16,19 @@ struct Page {
 };
 
 // DIR/results.json (required), DIR/timeline.csv and DIR/trace.json (optional: the page says
-// when one is missing).  Throws InputError for malformed files.
-Page run_page(const std::string& dir);
+// when one is missing).  With `replicas_file` (a replica set's replicas.json, DIR being one of its
+// draws) the faults section shows the spread over the draws.  Throws InputError for malformed files.
+Page run_page(const std::string& dir, const std::string& replicas_file = "");
+
+// A row of labelled key figures.
+struct Fact {
+  std::string label, value;
+};
+std::string facts_html(const std::vector<Fact>& facts);
+
+// The faults section of a run page (analysis/report_faults.cc): for runs with faults, spot price
+// traces or a replica set (`replicas`: replicas.json, or null); "" when there is none of these.
+std::string faults_html(const nlohmann::ordered_json& results, const nlohmann::ordered_json* replicas);
 
 // DIR/sweep.csv (required), DIR/pareto.csv (optional: the front is computed from sweep.csv when
 // it is missing, and the page says so), DIR/points/<id>/results.json for each point's strategy.

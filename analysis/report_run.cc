@@ -22,16 +22,6 @@ constexpr std::size_t kMaxCostBars = 24;       // compute + the largest egress p
 constexpr std::size_t kMaxLinkRows = 200;      // rows of the per-pair table
 constexpr double kBytesPerGB = 1e9;            // GB as in README.md's output files
 
-struct Fact {
-  std::string label, value;
-};
-
-std::string facts_html(const std::vector<Fact>& facts) {
-  std::string html = "<div class=\"facts\">";
-  for (const auto& f : facts) html += "<div><span>" + escape(f.label) + "</span><b>" + escape(f.value) + "</b></div>";
-  return html + "</div>";
-}
-
 std::string or_dash(const std::optional<double>& v, const std::function<std::string(double)>& text) {
   return v ? text(*v) : "—";
 }
@@ -237,7 +227,13 @@ std::string missing_file_html(const std::string& name, const std::string& what) 
 
 }  // namespace
 
-Page run_page(const std::string& dir) {
+std::string facts_html(const std::vector<Fact>& facts) {
+  std::string html = "<div class=\"facts\">";
+  for (const auto& f : facts) html += "<div><span>" + escape(f.label) + "</span><b>" + escape(f.value) + "</b></div>";
+  return html + "</div>";
+}
+
+Page run_page(const std::string& dir, const std::string& replicas_file) {
   const std::string file = (fs::path(dir) / "results.json").string();
   const Json r = read_json(file);
   if (!r.is_object()) throw_input_error(file, "", value_text(r), "expected a JSON object (results.json of geotrain run)");
@@ -258,6 +254,10 @@ Page run_page(const std::string& dir) {
   b += fs::exists(timeline) ? progress_html(read_timeline(timeline.string()), r)
                             : missing_file_html("timeline.csv", "no progress over time to plot");
   b += "<h2>Cost breakdown</h2>" + cost_html(r, links, file);
+  const Json replicas = replicas_file.empty() ? Json() : read_json(replicas_file);
+  const bool priced = r.contains(Json::json_pointer("/cost_usd/spot_prices"));
+  if (r.contains(keys::kFaults) || priced || !replicas.is_null())
+    b += "<h2>Faults and spot</h2>" + faults_html(r, replicas.is_null() ? nullptr : &replicas);
   b += "<h2>Utilization per worker</h2>";
   const fs::path trace = fs::path(dir) / "trace.json";
   b += fs::exists(trace) ? utilization_html(read_trace(trace.string()), number_at(r, keys::pointer(keys::kSimulatedS), file))

@@ -259,13 +259,15 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
   // Lost: every sample trained on that the deployed model does not hold (lost in a preemption, in
   // a group's rollback to a checkpoint, or never synchronized by the end).
   const double lost_samples = log.total_work_samples() - resilience::useful_samples(world);
-  double lost_compute_s = 0, wasted_usd = 0;
+  double lost_compute_s = 0, wasted_usd = 0, lost_work_usd = 0, overhead_usd = 0;
   std::vector<double> up_s(s.fleet.size(), 0), total_s(s.fleet.size(), 0);
   for (std::size_t r = 0; r < injector.schedules().size(); ++r) {
     const WorkerInfo& w = world.platform.nodes()[r];
     preemptions += log.preemptions[r];
     lost_compute_s += log.lost_compute_s[r];
     wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * wasted_usd_per_s(s, w, end_s);
+    lost_work_usd += log.lost_compute_s[r] * wasted_usd_per_s(s, w, end_s);
+    overhead_usd += log.overhead_s[r] * wasted_usd_per_s(s, w, end_s);
     double down = 0;
     for (const Outage& o : injector.schedules()[r].outages)
       if (o.down_s < end_s) down += std::min(o.up_s, end_s) - o.down_s;
@@ -310,6 +312,7 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
                                  {"lost_samples", lost_samples},
                                  {"lost_compute_s", lost_compute_s},
                                  {"wasted_usd", wasted_usd},
+                                 {"wasted_usd_by_cause", {{"lost_work", lost_work_usd}, {"boot_and_state_reload", overhead_usd}}},
                                  {"availability", availability},
                                  {"checkpoint_bytes", log.checkpoint_bytes},
                                  {"checkpoint_usd", checkpoint_usd}};

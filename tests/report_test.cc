@@ -256,6 +256,41 @@ TEST(ReportRun, FaultRunPlotsTheWorkersAlive) {
   EXPECT_EQ(report_of(geotrain::testing::make_size_only_run(dir)).find("Workers alive"), std::string::npos);
 }
 
+// The faults section: every fault event of results.json is a row, the dollars lost by cause are
+// results.json's (their sum is wasted_usd), and a replica set's folder shows the spread.
+TEST(ReportRun, FaultsSectionListsEveryEventAndTheWasteByCause) {
+  const fs::path dir = fresh_dir();
+  auto scenario = nlohmann::json::parse(geotrain::testing::kTinyScenario);
+  scenario["fleet"][1]["pricing"] = "spot";
+  scenario["workload"]["steps"] = 40;
+  scenario["faults"] = {{"zone_outages", {{{"region", "r1"}, {"at_s", 2}, {"duration_s", 5}}}}};
+  write_file(dir / "faulty.json", scenario.dump());
+  ASSERT_EQ(run_geotrain("run faulty.json --out faulty --quiet", dir).exit_code, 0);
+  const auto results = an::read_json((dir / "faulty" / "results.json").string());
+  const auto& f = results["faults"];
+  const double lost = f["wasted_usd_by_cause"]["lost_work"].get<double>();
+  const double boot = f["wasted_usd_by_cause"]["boot_and_state_reload"].get<double>();
+  EXPECT_GT(boot, 0);  // the zone's workers came back and booted
+  EXPECT_NEAR(lost + boot, f["wasted_usd"].get<double>(), 1e-15);
+  const std::string html = report_of(dir / "faulty");
+  const auto at = html.find("<h2>Faults and spot</h2>");
+  ASSERT_NE(at, std::string::npos);
+  const std::string section = html.substr(at, html.find("<h2>", at + 1) - at);
+  EXPECT_EQ(count(section, "<tr data-event="), f["events"].size());
+  EXPECT_EQ(count(section, "<tr data-event=\"preempted\">"), 2u);
+  EXPECT_NE(section.find("boot and state reload: " + rp::usd_text(boot)), std::string::npos) << section;
+  EXPECT_NE(section.find("lost work (compute redone): " + rp::usd_text(lost)), std::string::npos);
+  // A replica set: draw 0's page with the spread over the draws.
+  ASSERT_EQ(run_geotrain("run faulty.json --out set --replicas 3 --quiet", dir).exit_code, 0);
+  const std::string set = report_of(dir / "set");
+  EXPECT_NE(set.find("Over 3 draws of the fault process"), std::string::npos);
+  const auto summary = an::read_json((dir / "set" / "replicas.json").string());
+  EXPECT_NE(set.find("<tr><td>simulated_s</td><td class=\"n\">" + rp::num(summary["summary"]["simulated_s"]["mean"].get<double>())),
+            std::string::npos);
+  // A run without faults, prices or replicas has no such section.
+  EXPECT_EQ(report_of(geotrain::testing::make_size_only_run(dir)).find("Faults and spot"), std::string::npos);
+}
+
 TEST(ReportRun, SameFilesGiveTheSameBytesAndNothingLoadsFromOutside) {
   const fs::path dir = fresh_dir();
   const fs::path run = geotrain::testing::make_size_only_run(dir);
