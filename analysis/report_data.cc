@@ -204,11 +204,22 @@ SweepCsv read_sweep_csv(const std::string& file) {
   const auto& metrics = sweep_metrics();
   std::string expected = "point,<axis pointers...>";
   for (const auto& m : metrics) expected += std::string(",") + m.column;
-  bool ok = header.size() >= metrics.size() + 1 && header[0] == "point";
-  for (std::size_t k = 0; ok && k < metrics.size(); ++k) ok = header[header.size() - metrics.size() + k] == metrics[k].column;
-  if (!ok) throw_input_error(file, "line 1", value_text(nlohmann::ordered_json(header)), "expected the header " + expected);
+  // A sweep with replicas ends with "draws" and the interval columns (sweep_table.h).
+  std::vector<std::string> tail = {"draws"};
+  for (const auto& name : interval_metrics())
+    for (const char* suffix : {"_p5", "_p95", "_ci95_low", "_ci95_high"}) tail.push_back(name + suffix);
+  bool intervals = header.size() >= metrics.size() + tail.size() + 1;
+  for (std::size_t k = 0; intervals && k < tail.size(); ++k) intervals = header[header.size() - tail.size() + k] == tail[k];
+  const std::size_t tail_size = intervals ? tail.size() : 0;
+  bool ok = header.size() >= metrics.size() + tail_size + 1 && header[0] == "point";
+  for (std::size_t k = 0; ok && k < metrics.size(); ++k)
+    ok = header[header.size() - tail_size - metrics.size() + k] == metrics[k].column;
+  if (!ok)
+    throw_input_error(file, "line 1", value_text(nlohmann::ordered_json(header)),
+                      "expected the header " + expected + " (with replicas: then draws and the interval columns)");
   SweepCsv csv;
-  const std::size_t axes = header.size() - 1 - metrics.size();
+  csv.intervals = intervals;
+  const std::size_t axes = header.size() - 1 - metrics.size() - tail_size;
   csv.axis_pointers.assign(header.begin() + 1, header.begin() + 1 + static_cast<long>(axes));
   for (std::size_t r = 1; r < records.size(); ++r) {
     const auto& rec = records[r];
@@ -217,6 +228,15 @@ SweepCsv read_sweep_csv(const std::string& file) {
     for (std::size_t a = 0; a < axes; ++a) row.axes[csv.axis_pointers[a]] = rec.cells[1 + a];
     for (std::size_t k = 0; k < metrics.size(); ++k)
       row.metrics.push_back(cell_number(rec.cells[1 + axes + k], file, rec.line, metrics[k].column, true));
+    if (intervals) {
+      const std::size_t at = 1 + axes + metrics.size();
+      const double draws = *cell_number(rec.cells[at], file, rec.line, "draws", false);
+      if (!(draws >= 1) || draws != std::floor(draws) || draws > 1e9)
+        throw_input_error(file, fmt::format("line {}, column draws", rec.line), rec.cells[at], "expected a whole number >= 1");
+      row.draws = static_cast<std::size_t>(draws);
+      for (std::size_t k = 1; k < tail.size(); ++k)
+        row.intervals.push_back(cell_number(rec.cells[at + k], file, rec.line, tail[k], true));
+    }
     csv.rows.push_back(std::move(row));
   }
   return csv;

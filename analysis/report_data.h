@@ -70,6 +70,7 @@ Trace read_trace(const std::string& file);
 struct SweepCsv {
   std::vector<std::string> axis_pointers;
   std::vector<PointRow> rows;  // axes hold the cell text
+  bool intervals = false;      // a sweep with replicas: rows carry draws and intervals
 };
 
 // sweep.csv or pareto.csv: "point,<axes...>,<sweep_metrics() columns>", cells as sweep_csv() writes

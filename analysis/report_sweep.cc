@@ -202,6 +202,34 @@ void add_front(Chart& chart, const SweepPoints& s) {
   chart.series.push_back(std::move(rings));
 }
 
+// A sweep with replicas: each point with several draws gets the 95% CI of its mean cost
+// (horizontal) and, for throughput, of its mean speed (vertical), as thin grey segments.
+void add_error_bars(Chart& chart, const SweepPoints& s) {
+  const auto& names = interval_metrics();
+  auto ci = [&](const PointRow& row, const std::string& name) -> std::optional<std::pair<double, double>> {
+    const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin()) * 4 + 2;
+    if (at + 1 >= row.intervals.size() || !row.intervals[at] || !row.intervals[at + 1]) return std::nullopt;
+    return std::make_pair(*row.intervals[at], *row.intervals[at + 1]);
+  };
+  bool first = true;
+  for (std::size_t i = 0; i < s.csv.rows.size(); ++i) {
+    const PointRow& row = s.csv.rows[i];
+    if (row.draws < 2 || !metric(row, s.speed_column) || !metric(row, "total_usd")) continue;
+    const auto [usd, speed] = cost_and_speed(s, i);
+    auto bar = [&](std::pair<double, double> from, std::pair<double, double> to) {
+      Series line = series_of(first ? "95% CI of the mean over the draws (replicas)" : "", "#888888");
+      line.in_legend = first;
+      first = false;
+      line.points = {from, to};
+      chart.series.push_back(std::move(line));
+    };
+    if (const auto cost = ci(row, "total_usd")) bar({std::max(cost->first, usd * 0.01), speed}, {cost->second, speed});  // kept > 0 for log axes
+    if (s.speed_column == "throughput_samples_per_s")
+      if (const auto rate = ci(row, "throughput_samples_per_s")) bar({usd, std::max(rate->first, speed * 0.01)}, {usd, rate->second});
+  }
+  if (!first) chart.notes.push_back("Points are means over their draws of the fault process (sweep.csv draws column).");
+}
+
 std::string scatter_html(const SweepPoints& s) {
   std::map<std::string, std::vector<std::size_t>> by_strategy;  // drawable rows, by label
   std::size_t undrawable = 0, thinned_out = 0;
@@ -223,6 +251,7 @@ std::string scatter_html(const SweepPoints& s) {
   std::size_t colour_index = 0;
   for (const auto& [label, idx] : by_strategy) add_strategy(chart, s, label, idx, colour_index++, cap, thinned_out);
   add_front(chart, s);
+  if (s.csv.intervals) add_error_bars(chart, s);
   chart.log_x = wide_range(xs), chart.log_y = wide_range(ys);
   if (chart.log_x) chart.x_label += ", log scale";
   if (chart.log_y) chart.y_label += ", log scale";

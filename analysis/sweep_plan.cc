@@ -131,8 +131,13 @@ void check_list(const nlohmann::ordered_json& list, const std::string& file) {
 void check_sweep_keys(const nlohmann::ordered_json& doc, const std::string& file) {
   if (!doc.is_object()) throw_input_error(file, "", value_text(doc), "expected a sweep object {\"base\": ..., \"grid\": {...}}");
   for (const auto& [key, value] : doc.items())
-    if (key != "name" && key != "description" && key != "base" && key != "grid" && key != "list")
-      throw_input_error(file, child("", key), "", "unknown key; allowed: name, description, base, grid, list");
+    if (key != "name" && key != "description" && key != "base" && key != "grid" && key != "list" && key != "replicas")
+      throw_input_error(file, child("", key), "", "unknown key; allowed: name, description, base, grid, list, replicas");
+  if (doc.contains("replicas") &&
+      (!doc["replicas"].is_number_integer() || doc["replicas"].get<long>() < 1 || doc["replicas"].get<long>() > kMaxSweepReplicas ||
+       (doc["replicas"].is_number_unsigned() && doc["replicas"].get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxSweepReplicas))))
+    throw_input_error(file, "/replicas", value_text(doc["replicas"]),
+                      fmt::format("expected an integer in [1, {}]: draws of the fault process per point", kMaxSweepReplicas));
   if (doc.contains("grid") == doc.contains("list"))
     throw_input_error(file, "", "", "expected exactly one of \"grid\" (a Cartesian product) or \"list\" (explicit points)");
   if (doc.contains("name") && !doc["name"].is_string())
@@ -216,6 +221,7 @@ SweepPlan parse_sweep(const nlohmann::ordered_json& doc, const std::string& file
   SweepPlan plan;
   plan.file = file;
   plan.name = doc.contains("name") ? doc["name"].get<std::string>() : fs::path(file).stem().string();
+  plan.replicas = doc.contains("replicas") ? doc["replicas"].get<long>() : 1;
   SweepPoints& points = plan.points;
   points.file_ = file;
   points.base_ = load_base(doc, file, plan.base_file);

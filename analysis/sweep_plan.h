@@ -78,7 +78,13 @@ struct SweepPlan {
                                    // (topology) start at this file's folder
   std::vector<std::string> axis_pointers;  // every axis, in order (sweep.csv columns)
   SweepPoints points;
+  // "replicas": draws of the fault process per point with faults (geotrain run --replicas);
+  // sweep.csv then holds each figure's mean over the draws, with intervals.
+  long replicas = 1;
 };
+
+// The most draws a sweep file may ask per point (as geotrain run --replicas).
+inline constexpr long kMaxSweepReplicas = 100000;
 
 // The most points one sweep file may expand to (a guard against a mistyped grid).
 inline constexpr std::size_t kMaxSweepPoints = 1000000;

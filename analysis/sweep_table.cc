@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "analysis/replicas.h"
 #include "common/csv.h"
 
 #include "sim/result_keys.h"  // header only: the results.json keys
@@ -44,6 +45,40 @@ PointRow point_row(const std::string& id, const nlohmann::ordered_json& axes, co
   return row;
 }
 
+const std::vector<std::string>& interval_metrics() {
+  static const std::vector<std::string> names = {"throughput_samples_per_s", "simulated_s", "total_usd", "wasted_usd"};
+  return names;
+}
+
+PointRow replica_row(const std::string& id, const nlohmann::ordered_json& axes,
+                     const std::vector<nlohmann::ordered_json>& draws) {
+  std::vector<PointRow> rows;
+  for (const auto& results : draws) rows.push_back(point_row(id, axes, results));
+  PointRow out{id, axes, {}};
+  out.draws = draws.size();
+  std::vector<Stats> stats;  // per metric, when every draw has it
+  for (std::size_t m = 0; m < sweep_metrics().size(); ++m) {
+    std::vector<double> values;
+    for (const auto& r : rows)
+      if (r.metrics[m]) values.push_back(*r.metrics[m]);
+    if (values.size() == rows.size()) {
+      stats.push_back(stats_of(values));
+      out.metrics.push_back(stats.back().mean);
+    } else {
+      stats.emplace_back();
+      out.metrics.push_back(std::nullopt);
+    }
+  }
+  for (const auto& name : interval_metrics()) {
+    std::size_t m = 0;
+    while (sweep_metrics()[m].column != name) ++m;
+    const bool have = out.metrics[m].has_value();
+    for (double v : {stats[m].p5, stats[m].p95, stats[m].ci95_low, stats[m].ci95_high})
+      out.intervals.push_back(have ? std::optional<double>(v) : std::nullopt);
+  }
+  return out;
+}
+
 std::optional<double> metric(const PointRow& row, const std::string& column) {
   const auto& columns = sweep_metrics();
   for (std::size_t i = 0; i < columns.size(); ++i)
@@ -51,10 +86,16 @@ std::optional<double> metric(const PointRow& row, const std::string& column) {
   throw std::invalid_argument("no sweep metric column " + column);
 }
 
-std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows) {
+std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows,
+                      bool with_intervals) {
   std::vector<std::string> header = {"point"};
   header.insert(header.end(), axis_pointers.begin(), axis_pointers.end());
   for (const auto& m : sweep_metrics()) header.emplace_back(m.column);
+  if (with_intervals) {
+    header.emplace_back("draws");
+    for (const auto& name : interval_metrics())
+      for (const char* suffix : {"_p5", "_p95", "_ci95_low", "_ci95_high"}) header.push_back(name + suffix);
+  }
   csv::Writer out(header);
   for (const auto& row : rows) {
     out.text(row.id);
@@ -63,6 +104,11 @@ std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::
       out.text(it == row.axes.end() ? "" : it->is_string() ? it->get<std::string>() : it->dump());
     }
     for (const auto& value : row.metrics) out.number(value);
+    if (with_intervals) {
+      out.number(static_cast<double>(row.draws));
+      for (std::size_t i = 0; i < interval_metrics().size() * 4; ++i)
+        out.number(i < row.intervals.size() ? row.intervals[i] : std::nullopt);
+    }
     out.end_row();
   }
   return out.str();

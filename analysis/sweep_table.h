@@ -24,7 +24,20 @@ struct PointRow {
   std::string id;
   nlohmann::ordered_json axes;                  // {"/pointer": value}
   std::vector<std::optional<double>> metrics;   // sweep_metrics() order; nullopt: null or absent
+  // Replicas: the draws behind the row (its metrics are their means), and per interval_metrics()
+  // figure its p5, p95 and 95% CI of the mean (4 values each; nullopt where a draw lacks it).
+  std::size_t draws = 1;
+  std::vector<std::optional<double>> intervals;
 };
+
+// The figures sweep.csv gives intervals for when a sweep has replicas (column names of
+// sweep_metrics()), each followed by _p5, _p95, _ci95_low and _ci95_high columns.
+const std::vector<std::string>& interval_metrics();
+
+// The row of a point from the results.json of each of its draws (draw 0 first): every figure the
+// mean over the draws (nullopt if a draw lacks it), with intervals (analysis/replicas.h stats).
+PointRow replica_row(const std::string& id, const nlohmann::ordered_json& axes,
+                     const std::vector<nlohmann::ordered_json>& draws);
 
 // The row of one point from its results.json.
 PointRow point_row(const std::string& id, const nlohmann::ordered_json& axes, const nlohmann::ordered_json& results);
@@ -36,6 +49,8 @@ std::optional<double> metric(const PointRow& row, const std::string& column);
 // Strings are written bare, other axis values as JSON; whole-number metrics as integers, others
 // with round-trip precision; null metrics are empty cells; cells with
 // a comma, quote, CR or LF are quoted (RFC 4180; the project's CSV writer, common/csv.h).
-std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows);
+// `with_intervals` (a sweep with replicas) adds a "draws" column and the interval columns.
+std::string sweep_csv(const std::vector<std::string>& axis_pointers, const std::vector<PointRow>& rows,
+                      bool with_intervals = false);
 
 }  // namespace geotrain::analysis

@@ -23,6 +23,7 @@
 
 #include "analysis/json_file.h"
 #include "analysis/pareto.h"
+#include "analysis/replicas.h"
 #include "analysis/sweep_plan.h"
 #include "analysis/sweep_table.h"
 #include "cli/commands.h"
@@ -51,9 +52,25 @@ struct SweepOptions {
   bool rerun = false;
   std::vector<std::string> cfgs;  // SimGrid options, KEY:VALUE
   std::string calibration;        // --calibration FILE: "calibration" in the base scenario
+  long replicas = 0;              // --replicas N: draws per point with faults (0: the sweep file's)
 };
 
+constexpr const char* kReplicaSummary = "replicas.json";  // a point's spread over its draws
+
+// Draws a point runs: the sweep's replicas when its fault process is random; one otherwise (a run
+// without faults, or with traces and fixed-time outages only, is the same in every draw).
+long draws_of(const analysis::SweepPlan& plan, const analysis::SweepPoint& p, long replicas) {
+  if (replicas <= 1) return 1;
+  const sim::Scenario s = sim::parse_scenario(p.scenario, plan.base_file);
+  return sim::fault_process_is_random(s.fleet, s.faults.zone_outages) ? replicas : 1;
+}
+
 fs::path point_dir(const std::string& out_dir, const analysis::SweepPoint& p) { return fs::path(out_dir) / "points" / p.id; }
+
+// Draw 0 is the plain run, in the point's folder; draw d of a point with replicas in replicas/<d>.
+fs::path draw_dir(const std::string& out_dir, const analysis::SweepPoint& p, long draw) {
+  return draw == 0 ? point_dir(out_dir, p) : point_dir(out_dir, p) / "replicas" / std::to_string(draw);
+}
 
 // Validates every point's scenario before anything runs (each point is built, checked and
 // dropped: a sweep of 1,000,000 points never holds 1,000,000 scenarios).  On a bad point returns
@@ -75,11 +92,13 @@ std::string validate_points(const analysis::SweepPlan& plan) {
 }
 
 // A point is finished when its point.json records the same scenario hash and its results.json is
-// a complete JSON document (write_outputs writes it last, through a rename).
-bool finished(const fs::path& dir, const std::string& hash) {
+// a complete JSON document (write_outputs writes it last, through a rename); with several draws,
+// when its replicas.json (written once every draw finished) has as many.
+bool finished(const fs::path& dir, const std::string& hash, long draws) {
   try {
     const auto record = analysis::read_json((dir / kPointRecord).string());
     if (!record.is_object() || record.value("scenario_hash", "") != hash) return false;
+    if (draws > 1 && analysis::read_json((dir / kReplicaSummary).string()).value("replicas", 0L) != draws) return false;
     return analysis::read_json((dir / kResults).string()).is_object();
   } catch (const analysis::InputError&) {
     return false;
@@ -90,6 +109,8 @@ bool finished(const fs::path& dir, const std::string& hash) {
 void prepare_point(const analysis::SweepPlan& plan, const analysis::SweepPoint& p, const fs::path& dir, const std::string& hash) {
   fs::create_directories(dir);
   fs::remove(dir / kResults);
+  fs::remove(dir / kReplicaSummary);
+  fs::remove_all(dir / "replicas");
   nlohmann::ordered_json record = {{"id", p.id},          {"index", p.index},
                                    {"sweep_file", plan.file}, {"base_file", plan.base_file},
                                    {"axes", p.axes},      {"scenario_hash", hash},
@@ -160,17 +181,29 @@ class Progress {
   double drawn_s_ = -1;
 };
 
-// Runs the points in `to_run`; returns the worst exit code of a failed point (0: none failed).
-int run_points(const analysis::SweepPlan& plan, const std::vector<std::size_t>& to_run,
+// A task: draw `draw` of point `point`, encoded as point * replicas + draw (MPI ranks exchange them).
+struct Task {
+  std::size_t point = 0;
+  long draw = 0;
+};
+Task decode(std::uint64_t code, long replicas) {
+  return {static_cast<std::size_t>(code / static_cast<std::uint64_t>(replicas)), static_cast<long>(code % static_cast<std::uint64_t>(replicas))};
+}
+
+// Runs the tasks in `to_run` (draws of points); returns the worst exit code of a failed one (0:
+// none failed); a point with a failed draw is failed.
+int run_points(const analysis::SweepPlan& plan, const std::vector<std::uint64_t>& to_run, long replicas,
                const SweepOptions& opts, std::set<std::size_t>& failed) {
   const int jobs = opts.jobs > 0 ? opts.jobs : geotrain::cli::usable_cores();
   Progress progress(to_run.size(), ::isatty(STDERR_FILENO) != 0);
   int worst = 0;
   auto task = [&](std::size_t k) -> TaskResult {  // runs in the child process
-    const analysis::SweepPoint p = plan.points[to_run[k]];
+    const Task t = decode(to_run[k], replicas);
+    const analysis::SweepPoint p = plan.points[t.point];
     try {
-      const sim::RunOutput output = sim::run_scenario(sim::parse_scenario(p.scenario, plan.base_file));
-      sim::write_outputs(output, point_dir(opts.out_dir, p).string());
+      sim::Scenario scenario = sim::parse_scenario(p.scenario, plan.base_file);
+      if (t.draw > 0) scenario.fault_seed = analysis::replica_fault_seed(scenario.seed, static_cast<std::size_t>(t.draw));
+      sim::write_outputs(sim::run_scenario(scenario), draw_dir(opts.out_dir, p, t.draw).string());
       return {0, ""};
     } catch (const geotrain::runtime::DataError& e) {
       return {geotrain::cli::kExitBadInput, plan.base_file + ": " + e.what()};
@@ -179,10 +212,11 @@ int run_points(const analysis::SweepPlan& plan, const std::vector<std::size_t>& 
     }
   };
   auto done = [&](std::size_t k, const TaskOutcome& outcome) {
-    const analysis::SweepPoint p = plan.points[to_run[k]];
-    progress.finished(p.id, outcome);
+    const Task t = decode(to_run[k], replicas);
+    const analysis::SweepPoint p = plan.points[t.point];
+    progress.finished(t.draw > 0 ? fmt::format("{} draw {}", p.id, t.draw) : p.id, outcome);
     if (outcome.code == 0) return;
-    failed.insert(to_run[k]);
+    failed.insert(t.point);
     // A crash or unexpected error (1) outranks bad input found while running (2, e.g. missing data).
     if (outcome.code != geotrain::cli::kExitBadInput) worst = geotrain::cli::kExitCheckFailed;
     else if (worst == 0) worst = geotrain::cli::kExitBadInput;
@@ -193,20 +227,38 @@ int run_points(const analysis::SweepPlan& plan, const std::vector<std::size_t>& 
   return worst;
 }
 
-// Reads every finished point's results and writes DIR/sweep.csv and DIR/pareto.csv.
-void write_tables(const analysis::SweepPlan& plan, const std::string& out_dir, const std::set<std::size_t>& failed) {
+// Reads every finished point's results and writes DIR/sweep.csv and DIR/pareto.csv.  With
+// replicas, each point's row is the mean over its draws (with intervals), and a point whose draws
+// just finished gets its replicas.json.
+void write_tables(const analysis::SweepPlan& plan, const std::string& out_dir, const std::set<std::size_t>& failed,
+                  long replicas) {
   std::vector<analysis::PointRow> rows;
   for (const auto& p : plan.points) {
     if (failed.count(p.index)) continue;
     const auto results = analysis::read_json((point_dir(out_dir, p) / kResults).string());
-    rows.push_back(analysis::point_row(p.id, analysis::shown_axes(p), results));
+    if (replicas <= 1) {
+      rows.push_back(analysis::point_row(p.id, analysis::shown_axes(p), results));
+      continue;
+    }
+    const long draws = draws_of(plan, p, replicas);
+    std::vector<nlohmann::ordered_json> all = {results};
+    std::vector<std::uint64_t> seeds;
+    for (long d = 0; d < draws; ++d) {
+      if (d > 0) all.push_back(analysis::read_json((draw_dir(out_dir, p, d) / kResults).string()));
+      seeds.push_back(analysis::replica_fault_seed(results.value("seed", std::uint64_t{0}), static_cast<std::size_t>(d)));
+    }
+    if (draws > 1 && !fs::exists(point_dir(out_dir, p) / kReplicaSummary))
+      analysis::write_text_atomically((point_dir(out_dir, p) / kReplicaSummary).string(),
+                                      analysis::replica_summary(all, seeds).dump(2) + "\n");
+    rows.push_back(analysis::replica_row(p.id, analysis::shown_axes(p), all));
   }
-  analysis::write_text_atomically((fs::path(out_dir) / "sweep.csv").string(), analysis::sweep_csv(plan.axis_pointers, rows));
+  analysis::write_text_atomically((fs::path(out_dir) / "sweep.csv").string(),
+                                  analysis::sweep_csv(plan.axis_pointers, rows, replicas > 1));
   const analysis::SweepPareto front = analysis::sweep_pareto(rows);
   std::vector<analysis::PointRow> front_rows;
   for (const std::size_t i : front.rows) front_rows.push_back(rows[i]);
   analysis::write_text_atomically((fs::path(out_dir) / "pareto.csv").string(),
-                                  analysis::sweep_csv(plan.axis_pointers, front_rows));
+                                  analysis::sweep_csv(plan.axis_pointers, front_rows, replicas > 1));
   fmt::print("pareto: {} of {} points on the front ({} {} vs total_usd minimized)\n", front_rows.size(), rows.size(),
              front.speed_column, front.maximize_speed ? "maximized" : "minimized");
 }
@@ -270,17 +322,21 @@ std::size_t foreign_point_folders(const analysis::SweepPlan& plan, const std::st
 
 // Rank 0: the points to run (those not finished, or all with --rerun), each prepared; finished
 // ones take this sweep file's labels.
-std::vector<std::uint64_t> points_to_run(const analysis::SweepPlan& plan, const SweepOptions& opts) {
+std::vector<std::uint64_t> points_to_run(const analysis::SweepPlan& plan, const SweepOptions& opts, long replicas,
+                                         std::size_t& points) {
   std::vector<std::uint64_t> to_run;
+  points = 0;
   for (const auto& p : plan.points) {
     const fs::path dir = point_dir(opts.out_dir, p);
     const std::string hash = analysis::scenario_hash(p.scenario, plan.base_file);
-    if (!opts.rerun && finished(dir, hash)) {
+    const long draws = draws_of(plan, p, replicas);
+    if (!opts.rerun && finished(dir, hash, draws)) {
       update_labels(p, dir);
       continue;
     }
     prepare_point(plan, p, dir, hash);
-    to_run.push_back(p.index);
+    ++points;
+    for (long d = 0; d < draws; ++d) to_run.push_back(p.index * static_cast<std::uint64_t>(replicas) + static_cast<std::uint64_t>(d));
   }
   return to_run;
 }
@@ -317,27 +373,32 @@ int cmd_sweep(const SweepOptions& opts) {
   std::string why;
   const bool locked = !ranks.lead() || lock.acquire(opts.out_dir, why);
   if (ranks.max(locked ? 0 : 1) != 0) return refuse("sweep", why);
+  const long replicas = std::max(1L, opts.replicas > 0 ? opts.replicas : plan.replicas);
   std::vector<std::uint64_t> to_run;
-  if (ranks.lead()) to_run = points_to_run(plan, opts);
+  std::size_t points_run = 0;
+  if (ranks.lead()) to_run = points_to_run(plan, opts, replicas, points_run);
   to_run = ranks.broadcast(std::move(to_run));
-  const std::size_t reused = plan.points.size() - to_run.size();
+  std::set<std::size_t> running;
+  for (const std::uint64_t code : to_run) running.insert(decode(code, replicas).point);
+  points_run = running.size();
+  const std::size_t reused = plan.points.size() - points_run;
   if (reused > 0 && ranks.lead())
     fmt::print(stderr, "sweep: reusing {} finished points (results.json present, same scenario hash)\n", reused);
-  std::vector<std::size_t> mine;  // this rank's share: every size()-th point from the rank-th
+  std::vector<std::uint64_t> mine;  // this rank's share: every size()-th task from the rank-th
   for (std::size_t k = static_cast<std::size_t>(ranks.rank()); k < to_run.size(); k += static_cast<std::size_t>(ranks.size()))
-    mine.push_back(static_cast<std::size_t>(to_run[k]));
+    mine.push_back(to_run[k]);
   std::set<std::size_t> failed_here;
-  const int worst = ranks.max(run_points(plan, mine, opts, failed_here));
+  const int worst = ranks.max(run_points(plan, mine, replicas, opts, failed_here));
   const auto gathered = ranks.gather(std::vector<std::uint64_t>(failed_here.begin(), failed_here.end()));
   if (!ranks.lead()) return worst;
   const std::set<std::size_t> failed(gathered.begin(), gathered.end());
-  write_tables(plan, opts.out_dir, failed);
+  write_tables(plan, opts.out_dir, failed, replicas);
   if (const std::size_t foreign = foreign_point_folders(plan, opts.out_dir); foreign > 0)
     fmt::print("note: {} folders in {}/points belong to no point of this sweep (left in place)\n", foreign, opts.out_dir);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const int jobs = opts.jobs > 0 ? opts.jobs : geotrain::cli::usable_cores();
   fmt::print("sweep {}: {} points: {} run, {} reused, {} failed ({}, {:.1f} s); wrote {}/sweep.csv, {}/pareto.csv\n",
-             plan.name, plan.points.size(), to_run.size() - failed.size(), reused, failed.size(),
+             plan.name, plan.points.size(), points_run - failed.size(), reused, failed.size(),
              ranks.size() > 1 ? fmt::format("{} ranks x {} jobs", ranks.size(), jobs) : fmt::format("{} jobs", jobs),
              wall_s, opts.out_dir, opts.out_dir);
   return worst;
@@ -355,6 +416,10 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
   sweep->add_option("--jobs", opts->jobs, "simulations at once (default: every usable core)")->check(CLI::Range(1, 4096));
   sweep->add_option("--cfg", opts->cfgs, "pass a SimGrid option to every point, KEY:VALUE (repeatable)");
   sweep->add_flag("--rerun", opts->rerun, "run every point again, even those already finished");
+  sweep->add_option("--replicas", opts->replicas,
+                    "draws of the fault process per point with faults (overrides the sweep file's \"replicas\"); "
+                    "sweep.csv holds means over the draws with intervals")
+      ->check(CLI::Range(1L, analysis::kMaxSweepReplicas));
   sweep->add_option("--calibration", opts->calibration,
                     "apply a calibration (geotrain calibrate's calibration.json) to every point, as \"calibration\" in "
                     "the base scenario (an axis on /calibration overrides it)");

@@ -223,6 +223,12 @@ std::vector<Outage> trace_outages(const AvailabilityTrace& trace, int index, dou
   return outages_of(transitions, start_s);
 }
 
+bool fault_process_is_random(const std::vector<FleetEntry>& fleet, const std::vector<ZoneOutage>& zone_outages) {
+  return std::any_of(fleet.begin(), fleet.end(),
+                     [](const FleetEntry& e) { return e.pricing == Pricing::spot && e.preemption.model == "hazard"; }) ||
+         std::any_of(zone_outages.begin(), zone_outages.end(), [](const ZoneOutage& z) { return z.at_s < 0; });
+}
+
 std::vector<InstanceSchedule> build_schedules(const std::vector<FleetEntry>& fleet,
                                               const std::vector<ZoneOutage>& zone_outages,
                                               std::uint64_t seed, double horizon_s) {

@@ -153,6 +153,10 @@ PreemptionSpec parse_preemption(JsonReader& reader, const InstanceType& type, bo
 FaultSpec parse_faults(JsonReader& reader, const Topology& topology);
 CheckpointSpec parse_checkpoint(JsonReader& reader, const Topology& topology);
 
+// True when the schedules depend on the seed: a hazard model, or a zone outage at a rate (traces,
+// price traces and fixed-time outages replay the same way in every draw).
+bool fault_process_is_random(const std::vector<FleetEntry>& fleet, const std::vector<ZoneOutage>& zone_outages);
+
 // The outages of every worker (fleet order, then instance order) over [0, horizon_s): the
 // entry's model, merged with zone outages of its region (spot entries only), then the fallback
 // policy.  Deterministic in `seed`.

@@ -25,6 +25,7 @@
 #include "analysis/compare.h"
 #include "analysis/json_file.h"
 #include "analysis/pareto.h"
+#include "analysis/replicas.h"
 #include "analysis/sweep_plan.h"
 #include "analysis/sweep_table.h"
 #include "sim/scenario.h"
@@ -188,7 +189,7 @@ TEST(Sweep, BadSweepFilesNameTheFileAndThePath) {
     return std::string("(no error)");
   };
   EXPECT_EQ(message(tiny_sweep("grid", R"({"/seed": []})")), "dir/s.json: /grid/~1seed: []: expected a non-empty array of values");
-  EXPECT_EQ(message(R"({"base": {}, "grids": {}})"), "dir/s.json: /grids: unknown key; allowed: name, description, base, grid, list");
+  EXPECT_EQ(message(R"({"base": {}, "grids": {}})"), "dir/s.json: /grids: unknown key; allowed: name, description, base, grid, list, replicas");
   EXPECT_EQ(message(R"({"base": {}, "grid": {"/seed": [1]}, "list": [{}]})"),
             "dir/s.json: expected exactly one of \"grid\" (a Cartesian product) or \"list\" (explicit points)");
   EXPECT_EQ(message(R"({"grid": {"/seed": [1]}})"), "dir/s.json: /base: required: a scenario file path or an inline scenario object");
@@ -628,6 +629,64 @@ TEST(SweepCli, CalibrationAppliesToEveryPointAndARefitRerunsThem) {
   EXPECT_NE(missing.err.find("/calibration"), std::string::npos) << missing.err;
   EXPECT_NE(missing.err.find("nowhere.json"), std::string::npos) << missing.err;
   EXPECT_FALSE(fs::exists(dir / "bad" / "sweep.csv"));
+}
+
+// "replicas": a point with a random fault process runs N draws and its row is their mean, with
+// intervals; a point without one runs once.  The means are those of the draws' results.json.
+TEST(SweepCli, ReplicasRunDrawsOfRandomFaultsAndTheRowIsTheirMean) {
+  const fs::path dir = fresh_dir();
+  json tiny = json::parse(kTinyScenario);
+  tiny["workload"]["steps"] = 30;
+  write_file(dir / "tiny.json", tiny.dump());
+  const json spot = {{"region", tiny["fleet"][1]["region"]}, {"instance", tiny["fleet"][1]["instance"]},
+                     {"count", tiny["fleet"][1]["count"]}, {"pricing", "spot"},
+                     {"preemption", {{"model", "hazard"}, {"rate_per_hour", 3600}, {"boot_s", 0.01},
+                                     {"restart_delay_s", {{"distribution", "exponential"}, {"mean_s", 0.05}}}}}};
+  write_file(dir / "sweep.json", json{{"base", "tiny.json"}, {"replicas", 3},
+                                      {"list", json::array({json::object(), {{"/fleet/1", {{"label", "spot"}, {"value", spot}}}}})}}.dump());
+  const Cli first = geotrain(dir, "sweep sweep.json --out out --jobs 2");
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("2 points: 2 run, 0 reused, 0 failed"), std::string::npos) << first.out;
+  EXPECT_EQ(lines_of(first.err).size(), 4u) << first.err;  // 1 + 3 draws
+  const auto csv = lines_of(read_file(dir / "out" / "sweep.csv"));
+  ASSERT_EQ(csv.size(), 3u);
+  const auto header = split_csv_simple(csv[0]);
+  auto column = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  ASSERT_LT(column("simulated_s_ci95_high"), header.size());
+  const auto plain = split_csv_simple(csv[1]), faulty = split_csv_simple(csv[2]);
+  EXPECT_EQ(plain[column("draws")], "1");
+  EXPECT_EQ(plain[column("simulated_s_p5")], plain[column("simulated_s")]);
+  EXPECT_FALSE(fs::exists(dir / "out" / "points" / plain[0] / "replicas.json"));
+  EXPECT_EQ(faulty[column("draws")], "3");
+  const auto summary = an::read_json((dir / "out" / "points" / faulty[0] / "replicas.json").string());
+  EXPECT_EQ(summary["replicas"], 3);
+  std::vector<double> simulated;
+  for (const std::string draw : {"", "replicas/1", "replicas/2"})
+    simulated.push_back(an::read_json((dir / "out" / "points" / faulty[0] / draw / "results.json").string())["simulated_s"].get<double>());
+  EXPECT_EQ(std::stod(faulty[column("simulated_s")]), an::stats_of(simulated).mean);
+  EXPECT_EQ(std::stod(faulty[column("simulated_s")]), summary["summary"]["simulated_s"]["mean"].get<double>());
+  EXPECT_EQ(std::stod(faulty[column("simulated_s_ci95_low")]), an::stats_of(simulated).ci95_low);
+  EXPECT_NE(simulated[0], simulated[1]);  // the draws differ
+  // Resumed: nothing runs again; a different count reruns the random point only.
+  EXPECT_NE(geotrain(dir, "sweep sweep.json --out out").out.find("2 points: 0 run, 2 reused"), std::string::npos);
+  const Cli more = geotrain(dir, "sweep sweep.json --out out --replicas 4");
+  EXPECT_NE(more.out.find("2 points: 1 run, 1 reused"), std::string::npos) << more.out;
+  EXPECT_EQ(split_csv_simple(lines_of(read_file(dir / "out" / "sweep.csv"))[2])[column("draws")], "4");
+  // The report draws the random point's 95% CIs (cost and throughput) as two grey segments.
+  const Cli report = geotrain(dir, "report out");
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const std::string html = read_file(dir / "out" / "report.html");
+  EXPECT_NE(html.find("95% CI of the mean over the draws (replicas)"), std::string::npos);
+  std::size_t bars = 0;
+  for (auto at = html.find("stroke=\"#888888\" points="); at != std::string::npos; at = html.find("stroke=\"#888888\" points=", at + 1)) ++bars;
+  EXPECT_EQ(bars, 2u);
+  // Bad counts: exit 2 naming the file, the path, the value and what is allowed.
+  write_file(dir / "bad.json", R"({"base": "tiny.json", "replicas": 0, "list": [{}]})");
+  const Cli bad = geotrain(dir, "sweep bad.json --out badout");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bad.json: /replicas: 0: expected an integer in [1, 100000]"), std::string::npos) << bad.err;
 }
 
 TEST(SweepCli, BadPointExitsTwoBeforeRunningAnything) {
