@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "analysis/sweep_plan.h"
 #include "cli/commands.h"
 #include "cli/schema_sections.h"
 #include "sim/input_tables.h"
@@ -150,7 +151,12 @@ Json sweep_schema() {
                       {"additionalProperties", {{"type", "array"}, {"minItems", 1}, {"items", value}}}}},
             {"list", {{"type", "array"},
                       {"minItems", 1},
-                      {"items", {{"type", "object"}, {"propertyNames", {{"pattern", "^/"}}}, {"additionalProperties", value}}}}}}},
+                      {"items", {{"type", "object"}, {"propertyNames", {{"pattern", "^/"}}}, {"additionalProperties", value}}}}},
+            {"replicas", {{"type", "integer"},
+                          {"minimum", 1},
+                          {"maximum", geotrain::analysis::kMaxSweepReplicas},
+                          {"default", 1},
+                          {"description", "draws of the fault process per point whose fault process is random"}}}}},
           {"required", {"base"}},
           {"oneOf", {{{"required", {"grid"}}}, {{"required", {"list"}}}}},
           {"additionalProperties", false}};
