@@ -14,10 +14,12 @@
 
 #include "analysis/json_file.h"
 #include "analysis/recommend.h"
+#include "analysis/replicas.h"
 #include "cli/commands.h"
 #include "cli/overrides.h"
 #include "cli/process_pool.h"
 #include "sim/json_reader.h"
+#include "sim/resilience/replica.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/strategies/catalog.h"
@@ -42,7 +44,11 @@ struct ValidateOptions {
   std::string calibration;        // --calibration FILE: a "/calibration" set after the others
   int jobs = 0;  // 0: every usable core
   std::vector<std::string> cfgs;  // SimGrid options, KEY:VALUE
+  long replicas = 0;  // --replicas N: draws of the whole planned job (0: 8 with a random fault process)
 };
+
+// Draws of the whole job when the deployment's fault process is random and --replicas is not given.
+constexpr long kDefaultProjectionDraws = 8;
 
 // The findings so far; written to --json FILE whatever the outcome (except bad input).
 struct Report {
@@ -367,6 +373,70 @@ void write_json(const Report& report, const std::string& file) {
   fmt::print("wrote {}\n", file);
 }
 
+// With faults: the whole planned job (all its steps, the deployment's preemption model) over N draws
+// of the fault process, one process each: hours, dollars, wasted dollars, preemptions and goodput
+// with their spread, and Daly's checkpoint interval for the fleet's preemption rate.
+void project_with_faults(const sim::Scenario& planned, const ValidateOptions& o, Report& report) {
+  if (!planned.has_faults()) return;
+  const bool random = sim::fault_process_is_random(planned.fleet, planned.faults.zone_outages);
+  const long draws = o.replicas > 0 ? o.replicas : random ? kDefaultProjectionDraws : 1;
+  std::vector<std::uint64_t> seeds;
+  for (long d = 0; d < draws; ++d) seeds.push_back(analysis::replica_fault_seed(planned.seed, static_cast<std::size_t>(d)));
+  std::vector<nlohmann::ordered_json> results(static_cast<std::size_t>(draws));
+  bool ok = true;
+  auto task = [&](std::size_t d) -> geotrain::cli::TaskResult {
+    sim::Scenario s = planned;
+    if (d > 0) s.fault_seed = seeds[d];
+    auto r = sim::run_scenario(s).results;
+    r.erase("perf");
+    if (r.contains("faults")) r["faults"].erase("events");
+    return {0, r.dump()};
+  };
+  auto done = [&](std::size_t d, const geotrain::cli::TaskOutcome& outcome) {
+    if (outcome.code != 0) {
+      ok = false;
+      report.fail(fmt::format("projection draw {} failed: {}", d, outcome.message));
+      return;
+    }
+    results[d] = nlohmann::ordered_json::parse(outcome.message);
+  };
+  fmt::print("\nprojection of the whole job as planned ({} steps, {}): {} draw{} of the fault process, one process each\n",
+             planned.workload.steps, planned.strategy.value("name", "ddp"), draws, draws > 1 ? "s" : "");
+  geotrain::cli::run_in_processes(static_cast<std::size_t>(draws), o.jobs > 0 ? o.jobs : geotrain::cli::usable_cores(), task, done);
+  if (!ok) return;
+  const ordered_json summary = analysis::replica_summary(results, seeds)["summary"];
+  auto line = [&](const char* label, const char* figure, double scale, const char* unit) {
+    const auto& s = summary[figure];
+    if (!s.is_object()) return fmt::print("  {:<13} n/a\n", label);
+    fmt::print("  {:<13} mean {:.4g} {} (95% CI {:.4g} to {:.4g}), p5 {:.4g}, p95 {:.4g}\n", label,
+               s["mean"].get<double>() * scale, unit, s["ci95"][0].get<double>() * scale, s["ci95"][1].get<double>() * scale,
+               s["p5"].get<double>() * scale, s["p95"].get<double>() * scale);
+  };
+  constexpr double kHoursPerSecond = 1.0 / 3600;
+  line("time", "simulated_s", kHoursPerSecond, "h");
+  line("dollars", "total_usd", 1, "USD");
+  line("wasted", "wasted_usd", 1, "USD");
+  line("preemptions", "preemptions", 1, "");
+  line("goodput", "goodput_samples_per_s", 1, "samples/s");
+  ordered_json projection = {{"draws", draws}, {"summary", summary}};
+  const double rate = sim::fleet_preemption_rate_per_s(planned.fleet, planned.faults.zone_outages);
+  if (rate > 0 && planned.faults.checkpoint) {
+    // The state a checkpoint holds (fp32 parameters and optimizer moments) over the store's write rate.
+    const double bytes = static_cast<double>(sim::state_bytes(static_cast<std::size_t>(planned.workload.parameters),
+                                                              planned.workload.optimizer));
+    const double cost_s = bytes / planned.faults.checkpoint->write_Bps;
+    const double interval_s = sim::daly_interval_s(cost_s, 1 / rate);
+    fmt::print("  checkpoint    every {:.4g} s of work (Daly's optimum: a checkpoint of {:.3g} GB takes {:.3g} s; the fleet's "
+               "mean time between preemptions is {:.4g} s); \"every_steps\": \"auto\" does this\n",
+               interval_s, bytes / kBytesPerGB, cost_s, 1 / rate);
+    projection["checkpoint"] = {{"interval_s", interval_s}, {"checkpoint_s", cost_s}, {"mtbf_s", 1 / rate}};
+  } else if (rate > 0) {
+    fmt::print("  checkpoint    none configured: a returning worker copies a live peer, and losing every worker "
+               "restarts from the initial model\n");
+  }
+  report.json["projection"] = projection;
+}
+
 // Feasibility, then the candidates' runs and the ranking.  Throws BadInput on bad input.
 int validate(const ValidateOptions& o, Report& report) {
   nlohmann::json doc = sim::read_json_file(o.file);
@@ -395,6 +465,7 @@ int validate(const ValidateOptions& o, Report& report) {
     return kExitCheckFailed;
   }
   for (const auto& why : p.skipped) fmt::print("  skipped       {}\n", why);
+  project_with_faults(base, o, report);
   fmt::print("\ncandidates: size-only (workload backend \"none\"), each {} sync periods (steps column), one process each;\n"
              "ranked by USD per 1M samples, ties by throughput\n", analysis::kSyncPeriods);
   report.json["method"] = {{"workload_backend", "none"}, {"sync_periods", analysis::kSyncPeriods},
@@ -450,6 +521,9 @@ void add_validate_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--calibration", opts->calibration,
                   "apply a calibration (geotrain calibrate's calibration.json) to the deployment and its candidates");
   cmd->add_option("--set", opts->sets, "override a deployment value: /json/pointer=value (repeatable), as in run");
+  cmd->add_option("--replicas", opts->replicas,
+                  "with faults: draws of the whole planned job (default 8 when its fault process is random)")
+      ->check(CLI::Range(1L, 100000L));
   cmd->callback([opts, &exit_code] { exit_code = cmd_validate(*opts); });
 }
 

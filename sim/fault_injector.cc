@@ -2,6 +2,7 @@
 #include "sim/fault_injector.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
@@ -37,6 +38,9 @@ double wasted_usd_per_s(const Scenario& s, const WorkerInfo& w, double end_s) {
   const auto& trace = s.fleet[w.fleet_entry].spot_price;
   return trace ? trace->mean_usd_per_hour(end_s) / 3600.0 : usd_per_s(w, false);
 }
+
+// JSON has no infinity: an interval that never comes (no preemption rate) is null.
+nlohmann::ordered_json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
 
 }  // namespace
 
@@ -319,9 +323,9 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
   if (s.faults.checkpoint && s.faults.checkpoint->auto_interval)
     out["checkpoint_interval"] = {{"every", "auto"},
                                   {"formula", "Daly 2006"},
-                                  {"mtbf_s", s.faults.checkpoint->mtbf_s},
+                                  {"mtbf_s", finite_or_null(s.faults.checkpoint->mtbf_s)},
                                   {"checkpoint_s", log.checkpoint_cost_s},
-                                  {"interval_s", log.checkpoint_interval_s},
+                                  {"interval_s", finite_or_null(log.checkpoint_interval_s)},
                                   {"checkpoints", log.checkpoint_writes.size()}};
   out["time_limit_s"] = time_limit_s(s);
   out["events"] = events;

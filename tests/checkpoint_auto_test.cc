@@ -98,12 +98,24 @@ TEST(CheckpointAuto, WritesFollowDalysIntervalFromTheMeasuredCost) {
   }
 }
 
-TEST(CheckpointAuto, RefusedWhereNoRateOrNoGroupCheckpoint) {
+// Without a preemption rate (here: spot instances that are never preempted) the optimum is never:
+// no checkpoint is written, and the results say the interval is null.
+TEST(CheckpointAuto, NoPreemptionRateMeansNoCheckpoints) {
   json s = fleet_scenario();
-  EXPECT_EQ(testing::parse_error(s),
-            "f.json: /checkpoint/every_steps: \"auto\": \"auto\" needs a mean time between preemptions: a spot entry "
-            "with a hazard model, an availability trace that drops, a price trace that crosses max_price, or zone "
-            "outages with rate_per_hour; or give an integer");
+  s["workload"]["steps"] = 20;
+  const sim::Scenario parsed = sim::parse_scenario(s, "f.json");
+  EXPECT_EQ(parsed.faults.checkpoint->mtbf_s, sim::kNever);
+  const json r = json::parse(sim::run_isolated([&] {
+    return sim::run_scenario(sim::parse_scenario(s, "test.json")).results.dump();
+  }));
+  EXPECT_TRUE(r["faults"]["checkpoint_interval"]["mtbf_s"].is_null());
+  EXPECT_TRUE(r["faults"]["checkpoint_interval"]["interval_s"].is_null());
+  EXPECT_EQ(r["faults"]["checkpoint_interval"]["checkpoints"], 0);
+  EXPECT_EQ(r["faults"]["checkpoint_bytes"], 0);
+}
+
+TEST(CheckpointAuto, RefusedWhereNoGroupCheckpoint) {
+  json s = fleet_scenario();
   s["checkpoint"]["every_steps"] = "often";
   EXPECT_EQ(testing::parse_error(s),
             "f.json: /checkpoint/every_steps: \"often\": expected an integer in [1, 1000000000] or \"auto\" (Daly's "

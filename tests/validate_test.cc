@@ -12,6 +12,7 @@
 
 #include "analysis/recommend.h"
 #include "cli_test_util.h"
+#include "sim/faults.h"
 #include "sim/strategies/catalog.h"
 
 namespace {
@@ -376,6 +377,46 @@ TEST(ValidateTest, EgressWarningRankingAndDeterministicJson) {
   EXPECT_EQ(planned, 1);
   EXPECT_EQ(hivemind, 1);  // a spot fleet adds Hivemind
   EXPECT_EQ(report["recommended"], report["candidates"][0]["strategy"]);
+}
+
+// With a random fault process, validate projects the whole planned job over draws of it: the
+// figures are those of `geotrain run --replicas` of the same (size-only) deployment, and the
+// checkpoint interval is Daly's for the state's write time and the fleet's preemption rate.
+TEST(ValidateTest, FaultsProjectTheWholeJobOverDraws) {
+  json d = json::parse(geotrain::testing::kTinyScenario);
+  d["workload"]["steps"] = 60;
+  d["fleet"][1]["pricing"] = "spot";
+  const double rate_per_hour = 900;
+  d["fleet"][1]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", rate_per_hour}, {"boot_s", 0.01},
+                                 {"restart_delay_s", {{"distribution", "exponential"}, {"mean_s", 0.05}}}};
+  d["checkpoint"] = {{"every_steps", 10}, {"store_region", d["fleet"][0]["region"]}, {"write_Gbps", 1}, {"read_Gbps", 1}};
+  const Validated v = validate(d, "--replicas 3 --json report.json");
+  ASSERT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  EXPECT_NE(v.run.out.find("projection of the whole job as planned (60 steps, ddp): 3 draws of the fault process"),
+            std::string::npos) << v.run.out;
+  const json report = json::parse(read_file(v.dir / "report.json"));
+  const json& projection = report["projection"];
+  EXPECT_EQ(projection["draws"], 3);
+  // The same draws as run --replicas 3 (validate runs the deployment size-only, as here).
+  json size_only = d;
+  size_only["workload"]["backend"] = "none";
+  write_file(v.dir / "plain.json", size_only.dump());
+  const auto run = geotrain::testing::run_geotrain("run plain.json --replicas 3 --out set --quiet", v.dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json set = json::parse(read_file(v.dir / "set" / "replicas.json"));
+  for (const char* figure : {"simulated_s", "total_usd", "preemptions"})
+    EXPECT_EQ(projection["summary"][figure]["mean"], set["summary"][figure]["mean"]) << figure;
+  EXPECT_GT(projection["summary"]["preemptions"]["mean"].get<double>(), 0);
+  // Daly's interval: the fp32 state (SGD: 4 B per parameter) at 1 Gbit/s, M = 1 / (count x rate).
+  const double parameters = d["workload"]["model"]["parameters"].get<double>();
+  const double cost_s = parameters * 4 / (1e9 / 8);
+  const double mtbf_s = 3600 / (d["fleet"][1]["count"].get<double>() * rate_per_hour);
+  EXPECT_DOUBLE_EQ(projection["checkpoint"]["checkpoint_s"].get<double>(), cost_s);
+  EXPECT_DOUBLE_EQ(projection["checkpoint"]["mtbf_s"].get<double>(), mtbf_s);
+  EXPECT_DOUBLE_EQ(projection["checkpoint"]["interval_s"].get<double>(), sim::daly_interval_s(cost_s, mtbf_s));
+  // Without faults there is no projection.
+  const Validated plain = validate(tiny_deployment(), "--json report.json");
+  EXPECT_FALSE(json::parse(read_file(plain.dir / "report.json")).contains("projection"));
 }
 
 TEST(ValidateTest, BadInputExitsTwoNamingFileAndPath) {
