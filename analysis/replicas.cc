@@ -53,6 +53,12 @@ double t975(std::size_t df) {
   return z + (z * z * z + z) / (4 * n) + (5 * std::pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * n * n);
 }
 
+std::vector<std::uint64_t> replica_fault_seeds(std::uint64_t seed, std::size_t draws) {
+  std::vector<std::uint64_t> seeds;
+  for (std::size_t i = 0; i < draws; ++i) seeds.push_back(replica_fault_seed(seed, i));
+  return seeds;
+}
+
 Stats stats_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   Stats s;

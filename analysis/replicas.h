@@ -14,6 +14,8 @@ namespace geotrain::analysis {
 // The fault seed of draw `index` of a scenario seeded `seed`: the scenario's own seed for draw 0
 // (one draw is a plain run), then sub-streams of it.  Deterministic.
 std::uint64_t replica_fault_seed(std::uint64_t seed, std::size_t index);
+// The fault seeds of draws 0 to draws - 1.
+std::vector<std::uint64_t> replica_fault_seeds(std::uint64_t seed, std::size_t draws);
 
 struct Stats {
   std::size_t n = 0;     // draws that have the figure (time to target: those that reached it)

@@ -205,12 +205,6 @@ void add_front(Chart& chart, const SweepPoints& s) {
 // A sweep with replicas: each point with several draws gets the 95% CI of its mean cost
 // (horizontal) and, for throughput, of its mean speed (vertical), as thin grey segments.
 void add_error_bars(Chart& chart, const SweepPoints& s) {
-  const auto& names = interval_metrics();
-  auto ci = [&](const PointRow& row, const std::string& name) -> std::optional<std::pair<double, double>> {
-    const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin()) * 4 + 2;
-    if (at + 1 >= row.intervals.size() || !row.intervals[at] || !row.intervals[at + 1]) return std::nullopt;
-    return std::make_pair(*row.intervals[at], *row.intervals[at + 1]);
-  };
   bool first = true;
   for (std::size_t i = 0; i < s.csv.rows.size(); ++i) {
     const PointRow& row = s.csv.rows[i];
@@ -223,9 +217,9 @@ void add_error_bars(Chart& chart, const SweepPoints& s) {
       line.points = {from, to};
       chart.series.push_back(std::move(line));
     };
-    if (const auto cost = ci(row, "total_usd")) bar({std::max(cost->first, usd * 0.01), speed}, {cost->second, speed});  // kept > 0 for log axes
+    if (const auto cost = ci95(row, "total_usd")) bar({std::max(cost->first, usd * 0.01), speed}, {cost->second, speed});  // kept > 0 for log axes
     if (s.speed_column == "throughput_samples_per_s")
-      if (const auto rate = ci(row, "throughput_samples_per_s")) bar({usd, std::max(rate->first, speed * 0.01)}, {usd, rate->second});
+      if (const auto rate = ci95(row, "throughput_samples_per_s")) bar({usd, std::max(rate->first, speed * 0.01)}, {usd, rate->second});
   }
   if (!first) chart.notes.push_back("Points are means over their draws of the fault process (sweep.csv draws column).");
 }

@@ -1,6 +1,7 @@
 // Sweep tables: metric extraction from results.json and CSV writing.
 #include "analysis/sweep_table.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "analysis/replicas.h"
@@ -77,6 +78,13 @@ PointRow replica_row(const std::string& id, const nlohmann::ordered_json& axes,
       out.intervals.push_back(have ? std::optional<double>(v) : std::nullopt);
   }
   return out;
+}
+
+std::optional<std::pair<double, double>> ci95(const PointRow& row, const std::string& name) {
+  const auto& names = interval_metrics();
+  const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin()) * 4 + 2;
+  if (at + 1 >= row.intervals.size() || !row.intervals[at] || !row.intervals[at + 1]) return std::nullopt;
+  return std::make_pair(*row.intervals[at], *row.intervals[at + 1]);
 }
 
 std::optional<double> metric(const PointRow& row, const std::string& column) {

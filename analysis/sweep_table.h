@@ -3,6 +3,7 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,9 @@ struct PointRow {
 // The figures sweep.csv gives intervals for when a sweep has replicas (column names of
 // sweep_metrics()), each followed by _p5, _p95, _ci95_low and _ci95_high columns.
 const std::vector<std::string>& interval_metrics();
+
+// The 95% CI of the mean of interval metric `name` in `row` (nullopt: no intervals, or a draw lacked it).
+std::optional<std::pair<double, double>> ci95(const PointRow& row, const std::string& name);
 
 // The row of a point from the results.json of each of its draws (draw 0 first): every figure the
 // mean over the draws (nullopt if a draw lacks it), with intervals (analysis/replicas.h stats).

@@ -41,8 +41,7 @@ void print_summary(const nlohmann::ordered_json& doc, const std::string& out_dir
 
 int run_replicas(const sim::Scenario& scenario, const std::string& out_dir, long replicas, bool quiet) {
   const auto count = static_cast<std::size_t>(replicas);
-  std::vector<std::uint64_t> seeds(count);
-  for (std::size_t i = 0; i < count; ++i) seeds[i] = analysis::replica_fault_seed(scenario.seed, i);
+  const std::vector<std::uint64_t> seeds = analysis::replica_fault_seeds(scenario.seed, count);
   fs::remove(fs::path(out_dir) / "replicas.json");  // a half-done set never looks finished
   std::string failure;
   int failed_code = 0;

@@ -242,11 +242,8 @@ void write_tables(const analysis::SweepPlan& plan, const std::string& out_dir, c
     }
     const long draws = draws_of(plan, p, replicas);
     std::vector<nlohmann::ordered_json> all = {results};
-    std::vector<std::uint64_t> seeds;
-    for (long d = 0; d < draws; ++d) {
-      if (d > 0) all.push_back(analysis::read_json((draw_dir(out_dir, p, d) / kResults).string()));
-      seeds.push_back(analysis::replica_fault_seed(results.value("seed", std::uint64_t{0}), static_cast<std::size_t>(d)));
-    }
+    for (long d = 1; d < draws; ++d) all.push_back(analysis::read_json((draw_dir(out_dir, p, d) / kResults).string()));
+    const auto seeds = analysis::replica_fault_seeds(results.value("seed", std::uint64_t{0}), static_cast<std::size_t>(draws));
     if (draws > 1 && !fs::exists(point_dir(out_dir, p) / kReplicaSummary))
       analysis::write_text_atomically((point_dir(out_dir, p) / kReplicaSummary).string(),
                                       analysis::replica_summary(all, seeds).dump(2) + "\n");

@@ -380,8 +380,7 @@ void project_with_faults(const sim::Scenario& planned, const ValidateOptions& o,
   if (!planned.has_faults()) return;
   const bool random = sim::fault_process_is_random(planned.fleet, planned.faults.zone_outages);
   const long draws = o.replicas > 0 ? o.replicas : random ? kDefaultProjectionDraws : 1;
-  std::vector<std::uint64_t> seeds;
-  for (long d = 0; d < draws; ++d) seeds.push_back(analysis::replica_fault_seed(planned.seed, static_cast<std::size_t>(d)));
+  const auto seeds = analysis::replica_fault_seeds(planned.seed, static_cast<std::size_t>(draws));
   std::vector<nlohmann::ordered_json> results(static_cast<std::size_t>(draws));
   bool ok = true;
   auto task = [&](std::size_t d) -> geotrain::cli::TaskResult {

@@ -269,6 +269,7 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
     const WorkerInfo& w = world.platform.nodes()[r];
     preemptions += log.preemptions[r];
     lost_compute_s += log.lost_compute_s[r];
+    // The total is summed as before the split (per worker, both parts), so its bits do not move.
     wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * wasted_usd_per_s(s, w, end_s);
     lost_work_usd += log.lost_compute_s[r] * wasted_usd_per_s(s, w, end_s);
     overhead_usd += log.overhead_s[r] * wasted_usd_per_s(s, w, end_s);

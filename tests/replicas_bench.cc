@@ -79,8 +79,7 @@ void BM_Summary64(benchmark::State& state) {
     const auto start = std::chrono::steady_clock::now();
     std::vector<nlohmann::ordered_json> draws;
     for (std::size_t d = 0; d < kDraws; ++d) draws.push_back(analysis::read_json((dir / std::to_string(d) / "results.json").string()));
-    std::vector<std::uint64_t> seeds;
-    for (std::size_t d = 0; d < kDraws; ++d) seeds.push_back(analysis::replica_fault_seed(draws[0].value("seed", 0ULL), d));
+    const auto seeds = analysis::replica_fault_seeds(draws[0].value("seed", 0ULL), kDraws);
     auto summary = analysis::replica_summary(draws, seeds);
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     state.SetIterationTime(wall_s);
