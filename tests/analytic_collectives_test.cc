@@ -123,6 +123,58 @@ TEST(CollectiveFidelity, RingScheduleMatchesTheClosedForm) {
   EXPECT_NEAR(out.get<double>(), expect, 1e-12 * expect);
 }
 
+// A ring step is held as one entry and read back as its flows: in step s member i sends chunk
+// (i + first - s) mod n, the first numel mod n chunks one value longer (10 values over 3: 4, 3, 3
+// values, 16, 12, 12 bytes in fp32).  A phase keeps explicit flows and ring steps in the order
+// they were added, also when phases run alongside.
+TEST(CollectiveSchedules, RingStepsReadBackAsTheirFlowsInOrder) {
+  const auto t = runtime::Tensor::phantom(10);
+  const std::vector<int> ring = {5, 7, 9};
+  const auto flows_of = [](const sim::Phase& phase) {
+    std::vector<std::vector<std::uint64_t>> out;
+    phase.for_each([&](const sim::Flow& f) {
+      out.push_back({static_cast<std::uint64_t>(f.src), static_cast<std::uint64_t>(f.dst), f.bytes});
+    });
+    return out;
+  };
+  using Rows = std::vector<std::vector<std::uint64_t>>;
+  const sim::Schedule rs = sim::ring_reduce_scatter_schedule(t, ring);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(flows_of(rs[0]), (Rows{{5, 7, 16}, {7, 9, 12}, {9, 5, 12}}));
+  EXPECT_EQ(flows_of(rs[1]), (Rows{{5, 7, 12}, {7, 9, 16}, {9, 5, 12}}));
+  const sim::Schedule ag = sim::ring_allgather_schedule(t, ring, 1);
+  ASSERT_EQ(ag.size(), 2u);
+  EXPECT_EQ(flows_of(ag[0]), (Rows{{5, 7, 12}, {7, 9, 12}, {9, 5, 16}}));
+  EXPECT_EQ(flows_of(ag[1]), (Rows{{5, 7, 16}, {7, 9, 12}, {9, 5, 12}}));
+  EXPECT_EQ(sim::ring_allreduce_schedule(t, ring).size(), 4u);
+
+  sim::Schedule mixed = {{{1, 2, 3}}};
+  mixed[0].append(rs[0]);
+  mixed[0].push_back({4, 5, 6});
+  sim::run_alongside(mixed, {{{8, 8, 8}}, {{9, 9, 9}}});
+  ASSERT_EQ(mixed.size(), 2u);
+  EXPECT_EQ(mixed[0].size(), 6u);
+  EXPECT_EQ(flows_of(mixed[0]), (Rows{{1, 2, 3}, {5, 7, 16}, {7, 9, 12}, {9, 5, 12}, {4, 5, 6}, {8, 8, 8}}));
+  std::vector<sim::Flow> expanded;
+  mixed[0].expand(expanded);
+  ASSERT_EQ(expanded.size(), 6u);
+  EXPECT_EQ(expanded[4].dst, 5);
+  EXPECT_EQ(flows_of(mixed[1]), (Rows{{9, 9, 9}}));
+}
+
+// The ring's n(n-1) flows per pass are held as n-1 entries: a ring over 10,000 members is 9,999
+// phases of one ring step each (2e8 flows as flows would be 2.4 GB).
+TEST(CollectiveSchedules, ARingOfTenThousandIsHeldStepByStep) {
+  std::vector<int> ring(10000);
+  std::iota(ring.begin(), ring.end(), 0);
+  const sim::Schedule rs = sim::ring_reduce_scatter_schedule(runtime::Tensor::phantom(25'000'001), ring);
+  ASSERT_EQ(rs.size(), 9999u);
+  EXPECT_EQ(rs.back().size(), 10000u);
+  std::uint64_t bytes = 0;
+  rs.back().for_each([&](const sim::Flow& f) { bytes += f.bytes; });
+  EXPECT_EQ(bytes, 4u * 25'000'001u);  // one pass carries every chunk once
+}
+
 // Flows share what they cross equally while they move: two senders into one NIC get half of it
 // each, also when they belong to different phases; a flow of a later phase waits for its sender
 // and receiver, not for unrelated nodes.

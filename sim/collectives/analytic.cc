@@ -81,12 +81,12 @@ const AnalyticCollectives::Timing& AnalyticCollectives::timing(WorkerContext& ct
   const auto& nodes = ctx.platform().nodes();
   for (const Phase& phase : schedule) {
     std::uint64_t phase_B = 0;
-    for (const Flow& f : phase) {
+    phase.for_each([&](const Flow& f) {
       phase_B += f.bytes;
       auto& [bytes, count] = timing.by_regions[{nodes[f.src].region, nodes[f.dst].region}];
       bytes += f.bytes;
       ++count;
-    }
+    });
     timing.peak_phase_B = std::max(timing.peak_phase_B, phase_B);
   }
   return timings_.emplace(key, std::move(timing)).first->second;

@@ -12,9 +12,33 @@ ChunkRange chunk_range(std::size_t numel, int parts, int index) {
   return {i * base + std::min(i, extra), base + (i < extra ? 1 : 0)};
 }
 
+Flow RingStep::flow(int i) const {
+  const int n = size();
+  const int chunk = ((i + first - step) % n + n) % n;
+  return {(*ring)[i], (*ring)[(i + 1) % n], chunk < large_chunks ? large_B : small_B};
+}
+
+void Phase::append(const Phase& other) {
+  const std::size_t shift = flows_.size();
+  flows_.insert(flows_.end(), other.flows_.begin(), other.flows_.end());
+  for (const auto& [at, step] : other.steps_) steps_.push_back({shift + at, step});
+}
+
+std::size_t Phase::size() const {
+  std::size_t n = flows_.size();
+  for (const auto& entry : steps_) n += static_cast<std::size_t>(entry.second.size());
+  return n;
+}
+
+void Phase::expand(std::vector<Flow>& out) const {
+  out.clear();
+  out.reserve(size());
+  for_each([&](const Flow& f) { out.push_back(f); });
+}
+
 void run_alongside(Schedule& into, const Schedule& part) {
   if (into.size() < part.size()) into.resize(part.size());
-  for (std::size_t k = 0; k < part.size(); ++k) into[k].insert(into[k].end(), part[k].begin(), part[k].end());
+  for (std::size_t k = 0; k < part.size(); ++k) into[k].append(part[k]);
 }
 
 void run_after(Schedule& into, const Schedule& next) { into.insert(into.end(), next.begin(), next.end()); }

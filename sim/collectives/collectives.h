@@ -8,7 +8,10 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/quantize.h"
@@ -86,7 +89,50 @@ struct Flow {
   std::uint64_t bytes = 0;
   bool receiver_posted = false;
 };
-using Phase = std::vector<Flow>;
+// One step of a ring, held as one entry rather than its n flows (a ring of n members has n(n-1)
+// flows per pass: 2e8 over 10,000 workers): in step `step`, member i of `ring` sends its
+// successor chunk (i + first - step) mod n of the tensor.  The chunks are chunk_range's: the
+// first `large_chunks` carry large_B bytes on the wire, the rest small_B.
+struct RingStep {
+  std::shared_ptr<const std::vector<int>> ring;
+  int step = 0;
+  int first = 0;
+  int large_chunks = 0;
+  std::uint64_t small_B = 0;
+  std::uint64_t large_B = 0;
+  int size() const { return static_cast<int>(ring->size()); }
+  Flow flow(int i) const;  // member i's
+};
+// The flows moving in one phase, in order: explicit flows and ring steps, each ring step's
+// flows where it was added (member 0 first).
+class Phase {
+ public:
+  Phase() = default;
+  Phase(std::initializer_list<Flow> flows) : flows_(flows) {}
+  void push_back(const Flow& f) { flows_.push_back(f); }
+  void add_ring_step(RingStep step) { steps_.push_back({flows_.size(), std::move(step)}); }
+  // `other`'s flows after these.
+  void append(const Phase& other);
+  // Flows in all, ring steps counted member by member.
+  std::size_t size() const;
+  bool empty() const { return size() == 0; }
+  // Calls f(flow) for every flow, in order.
+  template <class F>
+  void for_each(F f) const {
+    std::size_t next = 0;
+    for (const auto& [at, step] : steps_) {
+      for (; next < at; ++next) f(flows_[next]);
+      for (int i = 0; i < step.size(); ++i) f(step.flow(i));
+    }
+    for (; next < flows_.size(); ++next) f(flows_[next]);
+  }
+  // Every flow in order, written over `out`.
+  void expand(std::vector<Flow>& out) const;
+
+ private:
+  std::vector<Flow> flows_;
+  std::vector<std::pair<std::size_t, RingStep>> steps_;  // each after that many of flows_
+};
 using Schedule = std::vector<Phase>;
 
 // Phase k of `part` joins phase k of `into` (algorithms running side by side, e.g. one ring per

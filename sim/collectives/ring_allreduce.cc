@@ -83,11 +83,17 @@ void ring_allreduce_mean(WorkerContext& ctx, runtime::Tensor& t, const std::vect
 Schedule detail::ring_step_schedule(const runtime::Tensor& t, const std::vector<int>& group, int first) {
   const int n = static_cast<int>(group.size());
   Schedule out;
+  if (n <= 1) return out;
+  RingStep step;
+  step.ring = std::make_shared<const std::vector<int>>(group);
+  step.first = first;
+  const ChunkRange small = chunk_range(t.numel(), n, n - 1);  // chunk_range: the last chunk is the shortest
+  step.large_chunks = static_cast<int>(t.numel() % static_cast<std::size_t>(n));
+  step.small_B = t.wire_bytes(small.count);
+  step.large_B = t.wire_bytes(small.count + 1);
   for (int s = 0; s + 1 < n; ++s) {
-    Phase& phase = out.emplace_back();
-    for (int i = 0; i < n; ++i)
-      phase.push_back({group[i], group[(i + 1) % n],
-                       t.wire_bytes(chunk_range(t.numel(), n, detail::mod(i + first - s, n)).count)});
+    step.step = s;
+    out.emplace_back().add_ring_step(step);
   }
   return out;
 }

@@ -52,15 +52,15 @@ class Dependencies {
   Dependencies(const Schedule& schedule, std::size_t nodes) : head_(nodes, 0), credit_(nodes, 0) {
     phase_begin_.push_back(0);
     for (const Phase& phase : schedule) {
-      for (const Flow& f : phase) flows_.push_back(&f);
+      phase.for_each([&](const Flow& f) { flows_.push_back(f); });
       phase_begin_.push_back(flows_.size());
     }
     GEOTRAIN_CHECK(flows_.size() < std::numeric_limits<FlowId>::max(), "a schedule of over 4e9 flows");
     // Every node's flows (sent or received) in flow order, which is phase order.
     node_begin_.assign(nodes + 1, 0);
-    for (const Flow* f : flows_) {
-      ++node_begin_[f->src + 1];
-      ++node_begin_[f->dst + 1];
+    for (const Flow& f : flows_) {
+      ++node_begin_[f.src + 1];
+      ++node_begin_[f.dst + 1];
     }
     for (std::size_t v = 0; v < nodes; ++v) node_begin_[v + 1] += node_begin_[v];
     node_flows_.resize(node_begin_.back());
@@ -68,7 +68,7 @@ class Dependencies {
     waits_.resize(flows_.size());
     ended_.assign(flows_.size(), 0);
     for (FlowId id = 0; id < flows_.size(); ++id) {
-      const Flow& f = *flows_[id];
+      const Flow& f = flows_[id];
       node_flows_[fill[f.src]++] = id;
       node_flows_[fill[f.dst]++] = id;
       waits_[id] = f.receiver_posted ? 1 : 2;
@@ -77,7 +77,7 @@ class Dependencies {
   }
 
   std::size_t size() const { return flows_.size(); }
-  const Flow& flow(FlowId id) const { return *flows_[id]; }
+  const Flow& flow(FlowId id) const { return flows_[id]; }
 
   // Marks `id` ended.
   void end(FlowId id) { ended_[id] = 1; }
@@ -92,7 +92,7 @@ class Dependencies {
     std::size_t& credit = credit_[v];
     for (; credit < end && phase_of(node_flows_[credit]) <= open_phase; ++credit) {
       const FlowId id = node_flows_[credit];
-      const Flow& f = *flows_[id];
+      const Flow& f = flows_[id];
       const bool waits_for_v = f.src == v || !f.receiver_posted;
       if (waits_for_v && --waits_[id] == 0) startable.push_back(id);
     }
@@ -104,7 +104,7 @@ class Dependencies {
                                     phase_begin_.begin()) - 1;
   }
 
-  std::vector<const Flow*> flows_;
+  std::vector<Flow> flows_;  // the schedule's, ring steps expanded
   std::vector<std::size_t> phase_begin_;  // [phase]: its first flow id; one past the last at the end
   std::vector<std::size_t> node_begin_;   // [node]: where its flows start in node_flows_
   std::vector<FlowId> node_flows_;
@@ -243,8 +243,9 @@ std::optional<double> lockstep_time_s(const Platform& platform, const Schedule& 
   std::vector<double> ready(platform.nodes().size(), 0.0);  // when each node is done with earlier phases
   std::vector<std::size_t> used;
   std::vector<std::size_t> used_begin;
+  std::vector<Flow> phase;  // the flows of phase p, ring steps expanded (one phase at a time)
   for (std::size_t p = 0; p < schedule.size(); ++p) {
-    const Phase& phase = schedule[p];
+    schedule[p].expand(phase);
     used.clear();
     used_begin.clear();
     for (const Flow& f : phase) {
