@@ -98,9 +98,9 @@ void Recorder::keep_ids(int rank, std::uint32_t category, std::uint32_t name, do
     return;
   }
   if (aggregated_spans_ == 0 || end_s != aggregate_instant_s_) {
-    const std::size_t before = aggregates_.size();
+    const double before_s = interval_s_;
     widen(aggregates_, interval_s_, max_aggregates());
-    if (aggregates_.size() != before) ++aggregate_generation_;  // rebuilt: remembered pointers are stale
+    if (interval_s_ != before_s) ++aggregate_generation_;  // rebuilt: remembered pointers are stale
     aggregate_instant_s_ = end_s;
   }
   // The first interval: a sixteenth of the time up to the first aggregated instant (a
@@ -112,7 +112,12 @@ void Recorder::keep_ids(int rank, std::uint32_t category, std::uint32_t name, do
 }
 
 void Recorder::widen(Aggregates& aggregates, double& interval_s, std::size_t most) {
-  while (aggregates.size() > most) {  // twice the interval: index i of the old is i / 2 of the new
+  const auto mergeable = [&] {
+    return std::any_of(aggregates.begin(), aggregates.end(), [](const auto& kv) { return std::get<3>(kv.first) != 0; });
+  };
+  // One aggregate per rank, category and name is the floor: with more of those than `most`
+  // (over 50,000 workers at the default cap) a doubling merges nothing more, so it stops there.
+  while (aggregates.size() > most && mergeable()) {  // twice the interval: index i of the old is i / 2 of the new
     interval_s *= 2;
     Aggregates wider;
     for (const auto& [key, a] : aggregates) {

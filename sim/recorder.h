@@ -180,7 +180,8 @@ class Recorder {
     std::vector<Slot> by_rank;
   };
   AggregateRow& aggregate_row(std::uint32_t category, std::uint32_t name);
-  // Doubles `interval_s` (merging neighbouring aggregates) until at most `most` are left.
+  // Doubles `interval_s` (merging neighbouring aggregates) until at most `most` are left, or one
+  // per rank, category and name (every interval index 0: nothing left to merge).
   static void widen(Aggregates& aggregates, double& interval_s, std::size_t most);
   std::size_t max_aggregates() const { return std::max<std::size_t>(1, max_spans_ / 2); }
 

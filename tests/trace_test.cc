@@ -215,6 +215,25 @@ TEST(Trace, AnInstantsSpansInAnyOrderMakeOneTrace) {
   EXPECT_GT(trace["otherData"]["aggregate_interval_s"].get<double>(), 0.5);  // widened from 4.75 / 16 s
 }
 
+// More ranks than the cap on aggregates: one aggregate per rank, category and name is the floor.
+// 40 workers x 6 steps of two spans with a cap of 10 spans (at most 5 aggregates): the first
+// instant's 40 spans are kept, the other 440 fall into 80 aggregates covering the whole run
+// (before the floor stopped it, widening doubled the interval forever here).
+TEST(Trace, MoreRanksThanTheAggregateCapKeepOneAggregatePerRankAndName) {
+  sim::Recorder recorder(40, sim::TraceDetail::steps, 10);
+  for (int step = 0; step < 6; ++step)
+    for (const char* name : {"forward+backward", "optimizer step"})
+      for (int r = 0; r < 40; ++r)
+        recorder.add_span({r, "compute", name, step + (name[0] == 'f' ? 0.0 : 0.5), step + (name[0] == 'f' ? 0.5 : 1.0)});
+  const json trace = json::parse(recorder.trace_json(std::vector<sim::TraceNode>(40), {"r0"}));
+  EXPECT_EQ(trace["otherData"]["spans_kept"], 40);
+  EXPECT_EQ(trace["otherData"]["aggregates"], 80);
+  std::uint64_t aggregated = 0;
+  for (const auto& e : trace["traceEvents"])
+    if (e.contains("args") && e["args"].contains("spans")) aggregated += e["args"]["spans"].get<std::uint64_t>();
+  EXPECT_EQ(aggregated, 440u) << trace["otherData"].dump();
+}
+
 // Past the cap a counter is averaged per interval: 100 bytes for 1 s of every 2 s over 5 s, in 3
 // intervals of 5/3 s, is 60 bytes in each (the byte-seconds kept: 300), then its last sample.
 TEST(Trace, CountersPastTheCapKeepTheirMeanPerInterval) {
