@@ -267,4 +267,15 @@ std::size_t fastest_candidate(const std::vector<CandidateResult>& results) {
   return best;
 }
 
+std::vector<std::size_t> rank_by_expected_dollars(const std::vector<nlohmann::ordered_json>& summaries) {
+  const auto mean = [&](std::size_t i, const char* figure) { return summaries[i].at(figure).at("mean").get<double>(); };
+  std::vector<std::size_t> order(summaries.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (mean(a, "total_usd") != mean(b, "total_usd")) return mean(a, "total_usd") < mean(b, "total_usd");
+    return mean(a, "simulated_s") < mean(b, "simulated_s");
+  });
+  return order;
+}
+
 }  // namespace geotrain::analysis

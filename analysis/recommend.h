@@ -121,4 +121,9 @@ std::vector<std::size_t> rank_candidates(const std::vector<CandidateResult>& res
 // The index of the highest throughput (first on ties).  REQUIRES: results not empty.
 std::size_t fastest_candidate(const std::vector<CandidateResult>& results);
 
+// With faults: each candidate's whole job projected over draws of the fault process (the
+// summary of analysis::replica_summary).  The order of candidates by expected dollars to finish
+// (the mean of total_usd), ties by the mean time, then by the order given.
+std::vector<std::size_t> rank_by_expected_dollars(const std::vector<nlohmann::ordered_json>& summaries);
+
 }  // namespace geotrain::analysis

@@ -91,6 +91,18 @@ const std::vector<std::pair<std::string, std::string>>& replica_metrics() {
   return metrics;
 }
 
+nlohmann::ordered_json replica_figures(const nlohmann::ordered_json& results) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  for (const char* key : {keys::kScenario, keys::kSeed})
+    if (results.contains(key)) doc[key] = results[key];
+  if (results.contains(keys::kFaults)) doc[keys::kFaults] = nlohmann::ordered_json::object();
+  for (const auto& [name, pointer] : replica_metrics()) {
+    const nlohmann::ordered_json::json_pointer at(pointer);
+    if (results.contains(at) && results.at(at).is_number()) doc[at] = results.at(at);
+  }
+  return doc;
+}
+
 nlohmann::ordered_json replica_summary(const std::vector<nlohmann::ordered_json>& results,
                                        const std::vector<std::uint64_t>& fault_seeds) {
   nlohmann::ordered_json doc;

@@ -33,6 +33,10 @@ double t975(std::size_t df);
 // The figures summarized, as (name in the summary, JSON pointer in results.json).
 const std::vector<std::pair<std::string, std::string>>& replica_metrics();
 
+// What replica_summary reads of one results.json: its scenario, seed, the figures of
+// replica_metrics() and whether it has a faults block (small enough for a process pool's pipe).
+nlohmann::ordered_json replica_figures(const nlohmann::ordered_json& results);
+
 // The summary document of draws `results` (in draw order) whose fault seeds are `fault_seeds`.
 nlohmann::ordered_json replica_summary(const std::vector<nlohmann::ordered_json>& results,
                                        const std::vector<std::uint64_t>& fault_seeds);

@@ -37,6 +37,7 @@ using geotrain::cli::kExitOk;
 
 constexpr double kBytesPerGB = 1e9;
 constexpr double kPercent = 100;
+constexpr double kHoursPerSecond = 1.0 / 3600;
 
 struct ValidateOptions {
   std::string file, json_out;
@@ -167,6 +168,16 @@ struct Planned {
   std::string smallest_excluded;  // the exclusion with the least state per worker
 };
 
+// With faults: whole jobs (all the planned steps, the deployment's preemption model) over N draws
+// of the fault process: the planned strategy's, and every candidate's over the same draws (the
+// fault process depends on the fleet and the seed, not the strategy: each draw preempts every
+// candidate alike).  Summaries as `geotrain run --replicas` writes them.
+struct Projections {
+  long draws = 0;
+  ordered_json planned;                 // the planned job's summary
+  std::vector<ordered_json> candidates;  // [candidate]: its job's summary
+};
+
 // Candidates, their memory check, and their scenarios (validated before anything runs).
 Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, const nlohmann::json& planned, Report& report) {
   analysis::DeploymentShape shape;
@@ -254,18 +265,35 @@ std::string fixed(std::optional<double> v, const char* spec) {
   return v ? fmt::format(fmt::runtime(spec), *v) : std::string("-");
 }
 
-void print_ranking(const Planned& p, const std::vector<analysis::CandidateResult>& r, const std::vector<std::size_t>& order) {
+// A figure of a projection summary: its mean (or p95) times `scale`, "-" when absent.
+std::string projected(const ordered_json& summary, const char* figure, const char* stat, double scale) {
+  if (!summary.contains(figure) || !summary[figure].is_object()) return "-";
+  return fmt::format("{:.4g}", summary[figure][stat].get<double>() * scale);
+}
+
+void print_ranking(const Planned& p, const std::vector<analysis::CandidateResult>& r, const std::vector<std::size_t>& order,
+                   const std::optional<Projections>& projections) {
   std::size_t width = 8;
   for (const auto& c : p.candidates) width = std::max(width, label(c).size() + 1 + c.knobs.size());
-  fmt::print("\n  {:>4}  {:<{}}  {:>6}  {:>12}  {:>14}  {:>8}  {:>17}  {:>11}  {}\n", "rank", "strategy knobs", width, "steps",
-             "samples/s", "USD/1M samples", "egress %", "WAN GB/1M samples", "granularity", "warnings");
+  // With faults: the projected whole job first (expected and p95 dollars, expected hours and wasted dollars).
+  const std::string projected_head =
+      projections ? fmt::format("  {:>13}  {:>9}  {:>7}  {:>10}", "USD to finish", "p95 USD", "hours", "wasted USD") : "";
+  fmt::print("\n  {:>4}  {:<{}}{}  {:>6}  {:>12}  {:>14}  {:>8}  {:>17}  {:>11}  {}\n", "rank", "strategy knobs", width,
+             projected_head, "steps", "samples/s", "USD/1M samples", "egress %", "WAN GB/1M samples", "granularity", "warnings");
   for (std::size_t k = 0; k < order.size(); ++k) {
     const auto& c = p.candidates[order[k]];
     const auto& x = r[order[k]];
     std::string warnings;
     for (const auto& w : warnings_of(c, x)) warnings += (warnings.empty() ? "" : "; ") + w;
-    std::string line = fmt::format("  {:>4}  {:<{}}  {:>6}  {:>12.4g}  {:>14.4g}  {:>8.1f}  {:>17.4g}  {:>11}  {}", k + 1,
-                                   label(c) + " " + c.knobs, width, c.steps, x.throughput_samples_per_s,
+    std::string projected_cells;
+    if (projections) {
+      const ordered_json& s = projections->candidates[order[k]];
+      projected_cells = fmt::format("  {:>13}  {:>9}  {:>7}  {:>10}", projected(s, "total_usd", "mean", 1),
+                                    projected(s, "total_usd", "p95", 1), projected(s, "simulated_s", "mean", kHoursPerSecond),
+                                    projected(s, "wasted_usd", "mean", 1));
+    }
+    std::string line = fmt::format("  {:>4}  {:<{}}{}  {:>6}  {:>12.4g}  {:>14.4g}  {:>8.1f}  {:>17.4g}  {:>11}  {}", k + 1,
+                                   label(c) + " " + c.knobs, width, projected_cells, c.steps, x.throughput_samples_per_s,
                                    x.usd_per_million_samples(), x.egress_share() * kPercent, x.wan_GB_per_million_samples(),
                                    fixed(x.granularity, "{:.3g}"), warnings);
     line.erase(line.find_last_not_of(' ') + 1);
@@ -299,17 +327,27 @@ ordered_json candidate_json(const analysis::Candidate& c, const sim::StateBytes&
 
 // Prints and records the ranked candidates, the recommendation and the fastest.
 void report_ranking(const sim::Scenario& base, const Planned& p, const std::vector<analysis::CandidateResult>& r,
-                    Report& report) {
-  const auto order = analysis::rank_candidates(r);
-  print_ranking(p, r, order);
+                    const std::optional<Projections>& projections, Report& report) {
+  const auto order = projections ? analysis::rank_by_expected_dollars(projections->candidates) : analysis::rank_candidates(r);
+  print_ranking(p, r, order, projections);
   ordered_json ranked = ordered_json::array();
-  for (std::size_t k = 0; k < order.size(); ++k)
+  for (std::size_t k = 0; k < order.size(); ++k) {
     ranked.push_back(candidate_json(p.candidates[order[k]], p.state[order[k]], r[order[k]], base.workload.parameters, k + 1));
+    if (projections)
+      ranked.back()["projection"] = {{"draws", projections->draws}, {"summary", projections->candidates[order[k]]}};
+  }
   report.json["candidates"] = ranked;
   const auto& best = p.candidates[order.front()];
   const std::size_t fast = analysis::fastest_candidate(r);
-  fmt::print("\nrecommended (lowest USD per 1M samples): {} {}: {:.4g} USD per 1M samples at {:.4g} samples/s\n", label(best),
-             best.knobs, r[order.front()].usd_per_million_samples(), r[order.front()].throughput_samples_per_s);
+  if (projections) {
+    const ordered_json& s = projections->candidates[order.front()];
+    fmt::print("\nrecommended (lowest expected USD to finish under faults): {} {}: {} USD (p95 {}) in {} h\n", label(best),
+               best.knobs, projected(s, "total_usd", "mean", 1), projected(s, "total_usd", "p95", 1),
+               projected(s, "simulated_s", "mean", kHoursPerSecond));
+  } else {
+    fmt::print("\nrecommended (lowest USD per 1M samples): {} {}: {:.4g} USD per 1M samples at {:.4g} samples/s\n", label(best),
+               best.knobs, r[order.front()].usd_per_million_samples(), r[order.front()].throughput_samples_per_s);
+  }
   fmt::print("fastest: {} {}: {:.4g} samples/s at {:.4g} USD per 1M samples\n", label(p.candidates[fast]),
              p.candidates[fast].knobs, r[fast].throughput_samples_per_s, r[fast].usd_per_million_samples());
   report.json["recommended"] = best.strategy;
@@ -373,51 +411,79 @@ void write_json(const Report& report, const std::string& file) {
   fmt::print("wrote {}\n", file);
 }
 
-// With faults: the whole planned job (all its steps, the deployment's preemption model) over N draws
-// of the fault process, one process each: hours, dollars, wasted dollars, preemptions and goodput
-// with their spread, and Daly's checkpoint interval for the fleet's preemption rate.
-void project_with_faults(const sim::Scenario& planned, const ValidateOptions& o, Report& report) {
-  if (!planned.has_faults()) return;
-  const bool random = sim::fault_process_is_random(planned.fleet, planned.faults.zone_outages);
-  const long draws = o.replicas > 0 ? o.replicas : random ? kDefaultProjectionDraws : 1;
-  const auto seeds = analysis::replica_fault_seeds(planned.seed, static_cast<std::size_t>(draws));
-  std::vector<nlohmann::ordered_json> results(static_cast<std::size_t>(draws));
+// Runs draws of `scenarios` (one process per scenario and draw); their summaries in order.  A
+// failed draw is reported and leaves nullopt.
+std::optional<std::vector<ordered_json>> run_draws(const std::vector<sim::Scenario>& scenarios,
+                                                   const std::vector<std::string>& names,
+                                                   const std::vector<std::uint64_t>& seeds, int jobs, Report& report) {
+  const std::size_t draws = seeds.size();
+  std::vector<std::vector<nlohmann::ordered_json>> results(scenarios.size(),
+                                                           std::vector<nlohmann::ordered_json>(draws));
   bool ok = true;
-  auto task = [&](std::size_t d) -> geotrain::cli::TaskResult {
-    sim::Scenario s = planned;
-    if (d > 0) s.fault_seed = seeds[d];
-    auto r = sim::run_scenario(s).results;
-    r.erase("perf");
-    if (r.contains("faults")) r["faults"].erase("events");
-    return {0, r.dump()};
+  auto task = [&](std::size_t k) -> geotrain::cli::TaskResult {
+    sim::Scenario s = scenarios[k / draws];
+    if (k % draws > 0) s.fault_seed = seeds[k % draws];
+    return {0, analysis::replica_figures(sim::run_scenario(s).results).dump()};
   };
-  auto done = [&](std::size_t d, const geotrain::cli::TaskOutcome& outcome) {
+  auto done = [&](std::size_t k, const geotrain::cli::TaskOutcome& outcome) {
     if (outcome.code != 0) {
       ok = false;
-      report.fail(fmt::format("projection draw {} failed: {}", d, outcome.message));
+      report.fail(fmt::format("projection of {}, draw {}, failed: {}", names[k / draws], k % draws, outcome.message));
       return;
     }
-    results[d] = nlohmann::ordered_json::parse(outcome.message);
+    results[k / draws][k % draws] = nlohmann::ordered_json::parse(outcome.message);
   };
-  fmt::print("\nprojection of the whole job as planned ({} steps, {}): {} draw{} of the fault process, one process each\n",
-             planned.workload.steps, planned.strategy.value("name", "ddp"), draws, draws > 1 ? "s" : "");
-  geotrain::cli::run_in_processes(static_cast<std::size_t>(draws), o.jobs > 0 ? o.jobs : geotrain::cli::usable_cores(), task, done);
-  if (!ok) return;
-  const ordered_json summary = analysis::replica_summary(results, seeds)["summary"];
-  auto line = [&](const char* label, const char* figure, double scale, const char* unit) {
-    const auto& s = summary[figure];
-    if (!s.is_object()) return fmt::print("  {:<13} n/a\n", label);
-    fmt::print("  {:<13} mean {:.4g} {} (95% CI {:.4g} to {:.4g}), p5 {:.4g}, p95 {:.4g}\n", label,
-               s["mean"].get<double>() * scale, unit, s["ci95"][0].get<double>() * scale, s["ci95"][1].get<double>() * scale,
-               s["p5"].get<double>() * scale, s["p95"].get<double>() * scale);
-  };
-  constexpr double kHoursPerSecond = 1.0 / 3600;
-  line("time", "simulated_s", kHoursPerSecond, "h");
-  line("dollars", "total_usd", 1, "USD");
-  line("wasted", "wasted_usd", 1, "USD");
-  line("preemptions", "preemptions", 1, "");
-  line("goodput", "goodput_samples_per_s", 1, "samples/s");
-  ordered_json projection = {{"draws", draws}, {"summary", summary}};
+  geotrain::cli::run_in_processes(scenarios.size() * draws, jobs > 0 ? jobs : geotrain::cli::usable_cores(), task, done);
+  if (!ok) return std::nullopt;
+  std::vector<ordered_json> summaries;
+  for (const auto& r : results) summaries.push_back(analysis::replica_summary(r, seeds)["summary"]);
+  return summaries;
+}
+
+// One figure of a summary: mean (95% CI), p5, p95.
+void print_projected(const ordered_json& summary, const char* label, const char* figure, double scale, const char* unit) {
+  const auto& s = summary[figure];
+  if (!s.is_object()) return fmt::print("  {:<13} n/a\n", label);
+  fmt::print("  {:<13} mean {:.4g} {} (95% CI {:.4g} to {:.4g}), p5 {:.4g}, p95 {:.4g}\n", label,
+             s["mean"].get<double>() * scale, unit, s["ci95"][0].get<double>() * scale, s["ci95"][1].get<double>() * scale,
+             s["p5"].get<double>() * scale, s["p95"].get<double>() * scale);
+}
+
+// The planned job and every candidate's (run as `candidate_doc` with the planned steps), N draws
+// each; prints the planned job's projection and Daly's checkpoint interval for the fleet's
+// preemption rate.  Nothing without faults; nullopt when a draw failed.
+std::optional<Projections> project_with_faults(const sim::Scenario& planned, const nlohmann::json& doc, const Planned& p,
+                                               const ValidateOptions& o, Report& report) {
+  if (!planned.has_faults()) return std::nullopt;
+  const bool random = sim::fault_process_is_random(planned.fleet, planned.faults.zone_outages);
+  Projections out;
+  out.draws = o.replicas > 0 ? o.replicas : random ? kDefaultProjectionDraws : 1;
+  const auto seeds = analysis::replica_fault_seeds(planned.seed, static_cast<std::size_t>(out.draws));
+  // The jobs to run: the planned one first, then each candidate whose strategy differs from it.
+  std::vector<sim::Scenario> jobs = {planned};
+  std::vector<std::string> names = {"the planned job"};
+  std::vector<std::size_t> job_of(p.candidates.size(), 0);
+  const nlohmann::json planned_strategy = planned.strategy;
+  for (std::size_t i = 0; i < p.candidates.size(); ++i) {
+    if (p.candidates[i].strategy == planned_strategy) continue;
+    job_of[i] = jobs.size();
+    jobs.push_back(sim::parse_scenario(candidate_doc(doc, p.candidates[i].strategy, 0), planned.file));
+    names.push_back(p.candidates[i].name + " " + p.candidates[i].knobs);
+  }
+  fmt::print("\nprojection of the whole job as planned ({} steps, {}): {} draw{} of the fault process, one process each; "
+             "{} candidate{} projected over the same draws ({} runs)\n",
+             planned.workload.steps, planned.strategy.value("name", "ddp"), out.draws, out.draws > 1 ? "s" : "",
+             jobs.size() - 1, jobs.size() == 2 ? "" : "s", static_cast<long>(jobs.size()) * out.draws);
+  const auto summaries = run_draws(jobs, names, seeds, o.jobs, report);
+  if (!summaries) return std::nullopt;
+  out.planned = (*summaries)[0];
+  for (std::size_t i = 0; i < p.candidates.size(); ++i) out.candidates.push_back((*summaries)[job_of[i]]);
+  print_projected(out.planned, "time", "simulated_s", kHoursPerSecond, "h");
+  print_projected(out.planned, "dollars", "total_usd", 1, "USD");
+  print_projected(out.planned, "wasted", "wasted_usd", 1, "USD");
+  print_projected(out.planned, "preemptions", "preemptions", 1, "");
+  print_projected(out.planned, "goodput", "goodput_samples_per_s", 1, "samples/s");
+  ordered_json projection = {{"draws", out.draws}, {"summary", out.planned}};
   const double rate = sim::fleet_preemption_rate_per_s(planned.fleet, planned.faults.zone_outages);
   if (rate > 0 && planned.faults.checkpoint) {
     // The state a checkpoint holds (fp32 parameters and optimizer moments) over the store's write rate.
@@ -434,6 +500,7 @@ void project_with_faults(const sim::Scenario& planned, const ValidateOptions& o,
                "restarts from the initial model\n");
   }
   report.json["projection"] = projection;
+  return out;
 }
 
 // Feasibility, then the candidates' runs and the ranking.  Throws BadInput on bad input.
@@ -464,16 +531,21 @@ int validate(const ValidateOptions& o, Report& report) {
     return kExitCheckFailed;
   }
   for (const auto& why : p.skipped) fmt::print("  skipped       {}\n", why);
-  project_with_faults(base, o, report);
-  fmt::print("\ncandidates: size-only (workload backend \"none\"), each {} sync periods (steps column), one process each;\n"
-             "ranked by USD per 1M samples, ties by throughput\n", analysis::kSyncPeriods);
-  report.json["method"] = {{"workload_backend", "none"}, {"sync_periods", analysis::kSyncPeriods},
-                           {"ranking", "usd_per_million_samples ascending, then throughput_samples_per_s descending"},
-                           {"memory", "fp32 weights + gradients + optimizer state (+ strategy copies) per parameter; activations not counted"}};
   std::vector<analysis::CandidateResult> results;
   if (!run_candidates(p, o.jobs, results, report)) return kExitCheckFailed;
   drop_duplicates_of_planned(p, results);
-  report_ranking(base, p, results, report);
+  const std::optional<Projections> projections = project_with_faults(base, doc, p, o, report);
+  if (base.has_faults() && !projections) return kExitCheckFailed;
+  fmt::print("\ncandidates: size-only (workload backend \"none\"), each {} sync periods (steps column), one process each;\n"
+             "{}\n", analysis::kSyncPeriods,
+             projections ? "ranked by expected USD to finish the whole job under the deployment's faults (the mean over the "
+                           "projection's draws), ties by expected hours; the other columns are the short fault-free runs'"
+                         : "ranked by USD per 1M samples, ties by throughput");
+  report.json["method"] = {{"workload_backend", "none"}, {"sync_periods", analysis::kSyncPeriods},
+                           {"ranking", projections ? "projection.summary.total_usd.mean ascending, then projection.summary.simulated_s.mean ascending"
+                                                   : "usd_per_million_samples ascending, then throughput_samples_per_s descending"},
+                           {"memory", "fp32 weights + gradients + optimizer state (+ strategy copies) per parameter; activations not counted"}};
+  report_ranking(base, p, results, projections, report);
   fmt::print("note: size-only runs price time, not convergence: larger H, sparsity, compression and staleness cost accuracy per "
              "sample, which is not simulated here\n");
   return report.feasible() ? kExitOk : kExitCheckFailed;

@@ -384,7 +384,7 @@ TEST(ValidateTest, EgressWarningRankingAndDeterministicJson) {
 // checkpoint interval is Daly's for the state's write time and the fleet's preemption rate.
 TEST(ValidateTest, FaultsProjectTheWholeJobOverDraws) {
   json d = json::parse(geotrain::testing::kTinyScenario);
-  d["workload"]["steps"] = 60;
+  d["workload"]["steps"] = 30;
   d["fleet"][1]["pricing"] = "spot";
   const double rate_per_hour = 900;
   d["fleet"][1]["preemption"] = {{"model", "hazard"}, {"rate_per_hour", rate_per_hour}, {"boot_s", 0.01},
@@ -392,7 +392,7 @@ TEST(ValidateTest, FaultsProjectTheWholeJobOverDraws) {
   d["checkpoint"] = {{"every_steps", 10}, {"store_region", d["fleet"][0]["region"]}, {"write_Gbps", 1}, {"read_Gbps", 1}};
   const Validated v = validate(d, "--replicas 3 --json report.json");
   ASSERT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
-  EXPECT_NE(v.run.out.find("projection of the whole job as planned (60 steps, ddp): 3 draws of the fault process"),
+  EXPECT_NE(v.run.out.find("projection of the whole job as planned (30 steps, ddp): 3 draws of the fault process"),
             std::string::npos) << v.run.out;
   const json report = json::parse(read_file(v.dir / "report.json"));
   const json& projection = report["projection"];
@@ -414,6 +414,36 @@ TEST(ValidateTest, FaultsProjectTheWholeJobOverDraws) {
   EXPECT_DOUBLE_EQ(projection["checkpoint"]["checkpoint_s"].get<double>(), cost_s);
   EXPECT_DOUBLE_EQ(projection["checkpoint"]["mtbf_s"].get<double>(), mtbf_s);
   EXPECT_DOUBLE_EQ(projection["checkpoint"]["interval_s"].get<double>(), sim::daly_interval_s(cost_s, mtbf_s));
+  // Every candidate's whole job is projected over the same draws, and they are ranked by its
+  // expected dollars: each candidate's figures are those of run --replicas 3 with its strategy.
+  EXPECT_EQ(report["method"]["ranking"].get<std::string>().rfind("projection.summary.total_usd.mean ascending", 0), 0u);
+  EXPECT_NE(v.run.out.find("USD to finish"), std::string::npos) << v.run.out;
+  EXPECT_NE(v.run.out.find("recommended (lowest expected USD to finish under faults)"), std::string::npos) << v.run.out;
+  const json& candidates = report["candidates"];
+  ASSERT_GE(candidates.size(), 3u);
+  EXPECT_EQ(report["recommended"], candidates[0]["strategy"]);
+  double previous_usd = 0;
+  int checked = 0;
+  for (const json& c : candidates) {
+    ASSERT_EQ(c["projection"]["draws"], 3) << c.dump();
+    const double usd = c["projection"]["summary"]["total_usd"]["mean"].get<double>();
+    EXPECT_GE(usd, previous_usd) << c.dump();
+    previous_usd = usd;
+    if (c["as_planned"].get<bool>()) {
+      EXPECT_EQ(c["projection"]["summary"], projection["summary"]);
+    } else if (checked++ == 0) {  // the best other, run as run --replicas would
+      json alone = size_only;
+      alone["strategy"] = c["strategy"];
+      write_file(v.dir / "alone.json", alone.dump());
+      const auto draws = geotrain::testing::run_geotrain("run alone.json --replicas 3 --out alone --quiet", v.dir);
+      ASSERT_EQ(draws.exit_code, 0) << draws.err;
+      const json alone_set = json::parse(read_file(v.dir / "alone" / "replicas.json"));
+      for (const char* figure : {"simulated_s", "total_usd", "wasted_usd", "preemptions"})
+        EXPECT_EQ(c["projection"]["summary"][figure], alone_set["summary"][figure]) << figure << " " << c.dump();
+      fs::remove_all(v.dir / "alone");
+    }
+  }
+  EXPECT_GT(checked, 0);
   // Without faults there is no projection.
   const Validated plain = validate(tiny_deployment(), "--json report.json");
   EXPECT_FALSE(json::parse(read_file(plain.dir / "report.json")).contains("projection"));
