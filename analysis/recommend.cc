@@ -141,6 +141,7 @@ std::vector<Candidate> candidate_strategies(const nlohmann::json& catalog, const
   }
   for (auto& c : out) {
     const int planned = planned_length(c.strategy, shape);
+    c.job_steps = c.as_planned ? shape.planned_steps : planned;
     if (const int w = warmup_steps(catalog, c.strategy); w > 0 && c.steps < planned)
       c.note = fmt::format("warm-up is {} of {} simulated steps ({:.3g}%; plan: {:.3g}%)", std::min(w, c.steps), c.steps,
                            kPercent * std::min(w, c.steps) / c.steps, kPercent * std::min(w, planned) / planned);

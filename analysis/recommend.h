@@ -42,6 +42,7 @@ struct Candidate {
   int steps = 0;             // workload.steps of its run: representative_steps()
   bool as_planned = false;   // the deployment's own strategy
   std::string note;          // when the run is not to scale, e.g. its warm-up share exceeds the plan's
+  int job_steps = 0;         // the whole plan in its unit: planned_length() (validate's projection)
 };
 
 // Sync periods each candidate runs: enough to average over several outer rounds.

@@ -334,7 +334,9 @@ void report_ranking(const sim::Scenario& base, const Planned& p, const std::vect
   for (std::size_t k = 0; k < order.size(); ++k) {
     ranked.push_back(candidate_json(p.candidates[order[k]], p.state[order[k]], r[order[k]], base.workload.parameters, k + 1));
     if (projections)
-      ranked.back()["projection"] = {{"draws", projections->draws}, {"summary", projections->candidates[order[k]]}};
+      ranked.back()["projection"] = {{"draws", projections->draws},
+                                     {"steps", p.candidates[order[k]].job_steps},
+                                     {"summary", projections->candidates[order[k]]}};
   }
   report.json["candidates"] = ranked;
   const auto& best = p.candidates[order.front()];
@@ -449,7 +451,8 @@ void print_projected(const ordered_json& summary, const char* label, const char*
              s["p5"].get<double>() * scale, s["p95"].get<double>() * scale);
 }
 
-// The planned job and every candidate's (run as `candidate_doc` with the planned steps), N draws
+// The planned job and every candidate's (its whole plan in its own unit, Candidate::job_steps:
+// a Hivemind candidate's rounds of target_batch cover the plan's samples), N draws
 // each; prints the planned job's projection and Daly's checkpoint interval for the fleet's
 // preemption rate.  Nothing without faults; nullopt when a draw failed.
 std::optional<Projections> project_with_faults(const sim::Scenario& planned, const nlohmann::json& doc, const Planned& p,
@@ -467,7 +470,7 @@ std::optional<Projections> project_with_faults(const sim::Scenario& planned, con
   for (std::size_t i = 0; i < p.candidates.size(); ++i) {
     if (p.candidates[i].strategy == planned_strategy) continue;
     job_of[i] = jobs.size();
-    jobs.push_back(sim::parse_scenario(candidate_doc(doc, p.candidates[i].strategy, 0), planned.file));
+    jobs.push_back(sim::parse_scenario(candidate_doc(doc, p.candidates[i].strategy, p.candidates[i].job_steps), planned.file));
     names.push_back(p.candidates[i].name + " " + p.candidates[i].knobs);
   }
   fmt::print("\nprojection of the whole job as planned ({} steps, {}): {} draw{} of the fault process, one process each; "

@@ -206,6 +206,15 @@ TEST(RecommendTest, RankingByDollarsPerSampleThenThroughput) {
   EXPECT_TRUE(an::candidate_warnings(r[1]).empty());
 }
 
+// With faults: by the mean dollars to finish, ties by the mean time, then in the order given.
+TEST(RecommendTest, RankingByExpectedDollarsThenTime) {
+  const auto summary = [](double usd, double s) {
+    return nlohmann::ordered_json{{"total_usd", {{"mean", usd}, {"p95", 2 * usd}}}, {"simulated_s", {{"mean", s}}}};
+  };
+  const std::vector<nlohmann::ordered_json> s = {summary(3, 10), summary(1, 20), summary(1, 5), summary(1, 5)};
+  EXPECT_EQ(an::rank_by_expected_dollars(s), (std::vector<std::size_t>{2, 3, 1, 0}));
+}
+
 // ---- geotrain validate ----
 
 // 20B parameters on 16 GB T4s (g4dn.xlarge from topologies/instances.json), SGD: the smallest
@@ -426,6 +435,8 @@ TEST(ValidateTest, FaultsProjectTheWholeJobOverDraws) {
   int checked = 0;
   for (const json& c : candidates) {
     ASSERT_EQ(c["projection"]["draws"], 3) << c.dump();
+    // The whole plan in the candidate's unit: 30 steps of 4 x 8 samples, one Hivemind round of 32768.
+    EXPECT_EQ(c["projection"]["steps"], c["strategy"]["name"] == "hivemind" ? 1 : 30) << c.dump();
     const double usd = c["projection"]["summary"]["total_usd"]["mean"].get<double>();
     EXPECT_GE(usd, previous_usd) << c.dump();
     previous_usd = usd;
@@ -434,6 +445,7 @@ TEST(ValidateTest, FaultsProjectTheWholeJobOverDraws) {
     } else if (checked++ == 0) {  // the best other, run as run --replicas would
       json alone = size_only;
       alone["strategy"] = c["strategy"];
+      alone["workload"]["steps"] = c["projection"]["steps"];
       write_file(v.dir / "alone.json", alone.dump());
       const auto draws = geotrain::testing::run_geotrain("run alone.json --replicas 3 --out alone --quiet", v.dir);
       ASSERT_EQ(draws.exit_code, 0) << draws.err;
