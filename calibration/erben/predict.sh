@@ -49,6 +49,21 @@ for model in cv nlp; do
     predict "C-$((4 * k))" "$model" "us-central1:$k;europe-west1:$k;asia-east1:$k;australia-southeast1:$k" \
       erben-geo-C.json --set /fleet/0/count=$k --set /fleet/1/count=$k --set /fleet/2/count=$k --set /fleet/3/count=$k
   done
+  # Setting D: GC with AWS, GC with Azure (k + k workers); the AWS / Azure T4 takes the GC T4's
+  # calibrated mfu for this model (the same GPU; its rate was not measured).
+  mfu=$(python3 -c '
+import json, sys
+cal = json.load(open(sys.argv[1]))
+params = 560.1e6 if sys.argv[2] == "nlp" else 197.8e6
+print(repr([c["mfu"] for c in cal["compute"] if c["model"]["parameters"] == params][0]))
+' "$here/calibration.json" "$model")
+  for other in aws azure; do
+    for k in 1 2 3 4; do
+      predict "D-$other-$((2 * k))" "$model" "us-central1:$k;$other-us-west:$k" erben-geo-D.json \
+        --set /fleet/0/count=$k --set /fleet/1/count=$k --set "/fleet/1/region=$other-us-west" \
+        --set "/fleet/1/instance=$other-t4" --set "/fleet/1/mfu=$mfu"
+    done
+  done
 done
 mv "$csv.tmp" "$csv"
 echo "wrote $csv"
