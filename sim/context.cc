@@ -2,6 +2,8 @@
 // step accounting with evaluation of the deployed model.
 #include "sim/context.h"
 
+#include "sim/fault_injector.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -78,14 +80,14 @@ void WorkerContext::compute(double samples) {
   const double start = now();
   sg4::this_actor::execute(samples * world_.scenario.workload.flops_per_sample);
   record({rank_, "compute", "forward+backward", start, now()});
-  if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
+  if (world_.faults) world_.faults->add_work(rank_, samples, now() - start, worker_usd(world_, rank_, start, now()));
 }
 
 void WorkerContext::compute_flops(double flops, double samples, const char* label) {
   const double start = now();
   sg4::this_actor::execute(flops);
   record({rank_, "compute", label, start, now()});
-  if (world_.faults) world_.faults->add_work(rank_, samples, now() - start);
+  if (world_.faults) world_.faults->add_work(rank_, samples, now() - start, worker_usd(world_, rank_, start, now()));
 }
 
 double WorkerContext::compute_gradient(int batch) {
@@ -102,7 +104,7 @@ double WorkerContext::compute_gradient(int batch) {
   const double start = now();
   sg4::this_actor::sleep_for(wall_s);
   record({rank_, "compute", "forward+backward (measured)", start, now()});
-  if (world_.faults) world_.faults->add_work(rank_, batch, now() - start);
+  if (world_.faults) world_.faults->add_work(rank_, batch, now() - start, worker_usd(world_, rank_, start, now()));
   return loss;
 }
 
@@ -117,7 +119,7 @@ void WorkerContext::spend_optimizer_step() {
     const double start = now();
     sg4::this_actor::sleep_for(step_s);
     record({rank_, "compute", "optimizer step", start, now()});
-    if (world_.faults) world_.faults->add_work(rank_, 0, now() - start);
+    if (world_.faults) world_.faults->add_work(rank_, 0, now() - start, worker_usd(world_, rank_, start, now()));
   }
 }
 

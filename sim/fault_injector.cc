@@ -32,17 +32,19 @@ double usd_per_s(const WorkerInfo& w, bool on_demand) {
          3600.0;
 }
 
-// What a worker's lost seconds cost: its list price, or for a spot entry with a price trace the
-// trace's mean price over the run (lost seconds carry no time stamps).
-double wasted_usd_per_s(const Scenario& s, const WorkerInfo& w, double end_s) {
-  const auto& trace = s.fleet[w.fleet_entry].spot_price;
-  return trace ? trace->mean_usd_per_hour(end_s) / 3600.0 : usd_per_s(w, false);
-}
-
 // JSON has no infinity: an interval that never comes (no preemption rate) is null.
 nlohmann::ordered_json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
 
 }  // namespace
+
+double worker_usd(const World& world, int rank, double from_s, double to_s) {
+  const WorkerInfo& w = world.platform.nodes()[rank];
+  const auto& trace = world.scenario.fleet[w.fleet_entry].spot_price;
+  if (!trace) return usd_per_s(w, false) * (to_s - from_s);
+  double usd = 0;
+  for (const BillingPiece& p : trace->billing(from_s, to_s)) usd += p.usd_per_s * (p.to_s - p.from_s);
+  return usd;
+}
 
 void bill_worker(World& world, const WorkerInfo& w, bool on_demand, double from_s, double to_s) {
   const auto& trace = world.scenario.fleet[w.fleet_entry].spot_price;
@@ -101,7 +103,7 @@ void FaultInjector::launch(int rank, bool restarted, double boot_s) {
       const double start = ctx.now();
       sg4::this_actor::sleep_for(boot_s);
       world_.recorder.add_span({rank, "restart", "boot", start, ctx.now()});
-      world_.faults->overhead_s[rank] += boot_s;
+      world_.faults->add_overhead(rank, boot_s, worker_usd(world_, rank, start, start + boot_s));
       world_.membership->ready(rank);
     }
     program_(ctx);
@@ -129,8 +131,10 @@ void FaultInjector::preempt(int rank, const Outage& outage) {
   ++log.preemptions[rank];
   log.lost_samples[rank] += log.unsynced_samples[rank];
   log.lost_compute_s[rank] += log.unsynced_compute_s[rank];
+  log.lost_usd[rank] += log.unsynced_usd[rank];
   log.unsynced_samples[rank] = 0;
   log.unsynced_compute_s[rank] = 0;
+  log.unsynced_usd[rank] = 0;
   log.events.push_back({outage.down_s, rank, "preempted", outage.cause});
   world_.membership->down(rank);
 }
@@ -269,10 +273,15 @@ nlohmann::ordered_json faults_block(const World& world, const FaultInjector& inj
     const WorkerInfo& w = world.platform.nodes()[r];
     preemptions += log.preemptions[r];
     lost_compute_s += log.lost_compute_s[r];
-    // The total is summed as before the split (per worker, both parts), so its bits do not move.
-    wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * wasted_usd_per_s(s, w, end_s);
-    lost_work_usd += log.lost_compute_s[r] * wasted_usd_per_s(s, w, end_s);
-    overhead_usd += log.overhead_s[r] * wasted_usd_per_s(s, w, end_s);
+    if (s.fleet[w.fleet_entry].spot_price) {  // each lost second at the price in force then
+      wasted_usd += log.lost_usd[r] + log.overhead_usd[r];
+      lost_work_usd += log.lost_usd[r];
+      overhead_usd += log.overhead_usd[r];
+    } else {  // at the list price; the total summed as before the split, so its bits do not move
+      wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * usd_per_s(w, false);
+      lost_work_usd += log.lost_compute_s[r] * usd_per_s(w, false);
+      overhead_usd += log.overhead_s[r] * usd_per_s(w, false);
+    }
     double down = 0;
     for (const Outage& o : injector.schedules()[r].outages)
       if (o.down_s < end_s) down += std::min(o.up_s, end_s) - o.down_s;

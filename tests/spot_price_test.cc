@@ -156,6 +156,32 @@ TEST(SpotPrice, AMaxPriceBelowTheMarketPreemptsAtThatInstant) {
   EXPECT_EQ(r["cost_usd"]["spot_prices"][0]["max_price"], 1.5);
 }
 
+// Wasted dollars price each lost second at the price in force then: the work lost when the bid
+// (1.5 $/h) is exceeded at t_up was done at 1.4 $/h, the 5 s boot on return at t_down (and the
+// state copy after it) at 0.5 $/h; the run's mean price, which these were priced at before, is
+// neither.
+TEST(SpotPrice, WastedDollarsPriceEachLostSecondAtThePriceThen) {
+  const double plain_s = results_of(two_spot_workers(nullptr))["simulated_s"].get<double>();
+  const double t_up = std::round(plain_s / 4) + 0.5, t_down = std::round(plain_s / 2);
+  const std::string file = testing::write_temp_file(
+      kFolder, "tiers.csv", fmt::format("time_s,usd_per_hour\n0,1.4\n{},2.0\n{},0.5\n", t_up, t_down));
+  json s = two_spot_workers({{"trace", file}, {"max_price", 1.5}});
+  const double boot_s = 5;
+  s["fleet"][0]["preemption"] = {{"model", "none"}, {"boot_s", boot_s}};
+  const json r = results_of(s);
+  ASSERT_TRUE(r.contains("faults"));
+  ASSERT_EQ(r["faults"]["preemptions"], kWorkers);
+  const double lost_s = r["faults"]["lost_compute_s"].get<double>();
+  ASSERT_GT(lost_s, 0);
+  const json& by_cause = r["faults"]["wasted_usd_by_cause"];
+  EXPECT_NEAR(by_cause["lost_work"].get<double>(), lost_s * 1.4 / 3600, 1e-12);
+  // Boot, then the state copy between the two (4 MB, well under 10 ms), all at 0.5 $/h.
+  const double overhead_usd = by_cause["boot_and_state_reload"].get<double>();
+  EXPECT_GE(overhead_usd, kWorkers * boot_s * 0.5 / 3600);
+  EXPECT_LT(overhead_usd, kWorkers * (boot_s + 0.01) * 0.5 / 3600);
+  EXPECT_NEAR(r["faults"]["wasted_usd"].get<double>(), by_cause["lost_work"].get<double>() + overhead_usd, 1e-15);
+}
+
 TEST(SpotPrice, BadTracesAreRefusedWithFilePathValueAndWhatIsAllowed) {
   const std::string unsorted =
       testing::write_temp_file(kFolder, "unsorted.csv", "time_s,usd_per_hour\n0,1.0\n600,1.2\n300,1.1\n");

@@ -33,19 +33,22 @@ struct Checkpoint {
 
 struct FaultLog {
   explicit FaultLog(int workers)
-      : unsynced_samples(workers, 0), unsynced_compute_s(workers, 0), work_samples(workers, 0),
-        work_compute_s(workers, 0), preemptions(workers, 0),
-        lost_samples(workers, 0), lost_compute_s(workers, 0), overhead_s(workers, 0) {}
+      : unsynced_samples(workers, 0), unsynced_compute_s(workers, 0), unsynced_usd(workers, 0),
+        work_samples(workers, 0), work_compute_s(workers, 0), work_usd(workers, 0), preemptions(workers, 0),
+        lost_samples(workers, 0), lost_compute_s(workers, 0), lost_usd(workers, 0), overhead_s(workers, 0),
+        overhead_usd(workers, 0) {}
 
   // Work since the worker's last successful synchronization (lost if it dies now).
-  std::vector<double> unsynced_samples, unsynced_compute_s;
+  // Each *_usd beside a *_compute_s (or overhead_s) is what those seconds were billed: the
+  // instance's price in force over each of them (a spot price trace moves; sim/spot_price.h).
+  std::vector<double> unsynced_samples, unsynced_compute_s, unsynced_usd;
   // All the work a worker did (every incarnation): what a round leaves unsynchronized is the
   // work done since the round started.
-  std::vector<double> work_samples, work_compute_s;
+  std::vector<double> work_samples, work_compute_s, work_usd;
   std::vector<long> preemptions;
   long restarts = 0;
-  std::vector<double> lost_samples, lost_compute_s;
-  std::vector<double> overhead_s;      // booting and reloading state: billed, no training
+  std::vector<double> lost_samples, lost_compute_s, lost_usd;
+  std::vector<double> overhead_s, overhead_usd;  // booting and reloading state: billed, no training
   std::vector<FaultEvent> events;
   std::uint64_t checkpoint_bytes = 0;  // written and read
   std::vector<std::pair<double, std::uint64_t>> checkpoint_writes;  // (time, bytes) kept ones
@@ -62,24 +65,29 @@ struct FaultLog {
   // committed round, by round and rank.  A group rolled back to a checkpoint (or the initial
   // model) forgets the rounds from there on: their work counts as lost, and the rounds are
   // committed anew.
-  std::map<long, std::map<int, std::pair<double, double>>> committed_rounds;
+  struct Work {
+    double samples = 0, compute_s = 0, usd = 0;
+  };
+  std::map<long, std::map<int, Work>> committed_rounds;
   // The sum of committed_rounds' samples, kept as they change: every timeline row reads it, and
   // summing the map each time made long faulted runs quadratic.  Sample counts are whole numbers
   // (far below 2^53), so the running sum is exact whatever the order.
   double committed_samples = 0;
 
-  void commit_round(long round, int rank, double samples, double compute_s) {
-    auto& [s, c] = committed_rounds[round][rank];
-    s += samples;
-    c += compute_s;
+  void commit_round(long round, int rank, double samples, double compute_s, double usd) {
+    Work& w = committed_rounds[round][rank];
+    w.samples += samples;
+    w.compute_s += compute_s;
+    w.usd += usd;
     committed_samples += samples;
   }
   void roll_back_to(long round) {
     for (auto it = committed_rounds.lower_bound(round); it != committed_rounds.end(); ++it)
       for (const auto& [rank, work] : it->second) {
-        lost_samples[rank] += work.first;
-        lost_compute_s[rank] += work.second;
-        committed_samples -= work.first;
+        lost_samples[rank] += work.samples;
+        lost_compute_s[rank] += work.compute_s;
+        lost_usd[rank] += work.usd;
+        committed_samples -= work.samples;
       }
     committed_rounds.erase(committed_rounds.lower_bound(round), committed_rounds.end());
   }
@@ -94,12 +102,19 @@ struct FaultLog {
     return group_rounds ? committed_samples : total_work_samples() - total_lost_samples();
   }
 
-  // Worker `rank` trained on `samples` samples for `compute_s` seconds.
-  void add_work(int rank, double samples, double compute_s) {
+  // Worker `rank` trained on `samples` samples for `compute_s` seconds, billed `usd`.
+  void add_work(int rank, double samples, double compute_s, double usd) {
     unsynced_samples[rank] += samples;
     unsynced_compute_s[rank] += compute_s;
+    unsynced_usd[rank] += usd;
     work_samples[rank] += samples;
     work_compute_s[rank] += compute_s;
+    work_usd[rank] += usd;
+  }
+  // Worker `rank` spent `seconds` booting or reloading state, billed `usd`.
+  void add_overhead(int rank, double seconds, double usd) {
+    overhead_s[rank] += seconds;
+    overhead_usd[rank] += usd;
   }
 
 };

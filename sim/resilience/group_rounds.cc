@@ -6,6 +6,7 @@
 
 #include "kernels/check.h"
 #include "sim/context.h"
+#include "sim/fault_injector.h"
 #include "sim/resilience/membership.h"
 #include "sim/resilience/replica.h"
 
@@ -90,7 +91,8 @@ const std::vector<int>& WorkerContext::sync_round(long round, const std::functio
   // Work done from here on (by this worker's other actor, while an overlapped round runs) is not
   // in this round: it stays unsynchronized after the commit.
   FaultLog& log = *world_.faults;
-  const double samples_at_start = log.work_samples[rank_], compute_at_start = log.work_compute_s[rank_];
+  const double samples_at_start = log.work_samples[rank_], compute_at_start = log.work_compute_s[rank_],
+               usd_at_start = log.work_usd[rank_];
   for (;;) {
     const auto view = m.current(round);
     GEOTRAIN_CHECK(view && view->has(rank_) && view->round == round,
@@ -109,10 +111,12 @@ const std::vector<int>& WorkerContext::sync_round(long round, const std::functio
         // The work this worker brought to the round is in the group's model from now on.
         const double unsynced = log.work_samples[rank_] - samples_at_start;
         const double unsynced_compute_s = log.work_compute_s[rank_] - compute_at_start;
+        const double unsynced_usd = log.work_usd[rank_] - usd_at_start;
         log.commit_round(round, rank_, log.unsynced_samples[rank_] - unsynced,
-                         log.unsynced_compute_s[rank_] - unsynced_compute_s);
+                         log.unsynced_compute_s[rank_] - unsynced_compute_s, log.unsynced_usd[rank_] - unsynced_usd);
         log.unsynced_samples[rank_] = unsynced;
         log.unsynced_compute_s[rank_] = unsynced_compute_s;
+        log.unsynced_usd[rank_] = unsynced_usd;
         log_round(round, view->members);
         round_members_ = view->members;
         return round_members_;
@@ -163,16 +167,17 @@ void WorkerContext::pull_state(int donor, std::uint64_t bytes) {
     host_transfer(world_, rank_, d.host, d.region, info().host, info().region, bytes,
                   "pull state from " + d.name);
   } catch (const simgrid::Exception&) {
-    world_.faults->overhead_s[rank_] += now() - start;
+    world_.faults->add_overhead(rank_, now() - start, worker_usd(world_, rank_, start, now()));
     throw;
   }
-  world_.faults->overhead_s[rank_] += now() - start;
+  world_.faults->add_overhead(rank_, now() - start, worker_usd(world_, rank_, start, now()));
 }
 
 void WorkerContext::mark_synced() {
   if (!world_.faults) return;
   world_.faults->unsynced_samples[rank_] = 0;
   world_.faults->unsynced_compute_s[rank_] = 0;
+  world_.faults->unsynced_usd[rank_] = 0;
 }
 
 void WorkerContext::write_checkpoint(long round, std::uint64_t bytes, const std::function<void(Checkpoint&)>& fill) {
@@ -197,7 +202,7 @@ bool WorkerContext::read_checkpoint() {
   host_transfer(world_, rank_, platform().store_host(), spec.store_region_index, info().host, info().region,
                 log.checkpoint.bytes, "read checkpoint");
   log.checkpoint_bytes += log.checkpoint.bytes;
-  log.overhead_s[rank_] += now() - start;
+  log.add_overhead(rank_, now() - start, worker_usd(world_, rank_, start, now()));
   return true;
 }
 

@@ -79,7 +79,7 @@ class Gossip final : public Strategy {
   };
   struct InFlight {  // a push on its way, and the unsynchronized work it carries
     long id = 0;
-    double samples = 0, compute_s = 0;
+    double samples = 0, compute_s = 0, usd = 0;
   };
 
   // A peer drawn from the worker's RNG among the other workers (under faults: those up and
@@ -134,7 +134,7 @@ class Gossip final : public Strategy {
     const long id = ++next_id_;
     if (ctx.faults_on()) {
       const FaultLog& log = *ctx.world().faults;
-      pushes_[me] = {id, log.unsynced_samples[me], log.unsynced_compute_s[me]};
+      pushes_[me] = {id, log.unsynced_samples[me], log.unsynced_compute_s[me], log.unsynced_usd[me]};
     }
     in_flight = ctx.post_async(peer, {std::move(body.values), kPush, -1, id}, body.bytes);
     if (ctx.faults_on()) record(ctx, "push to " + ctx.platform().nodes()[peer].name, ctx.now());
@@ -189,6 +189,7 @@ class Gossip final : public Strategy {
     if (p.id != id) return;  // its sender died since and counted that work lost
     world.faults->unsynced_samples[from] -= p.samples;
     world.faults->unsynced_compute_s[from] -= p.compute_s;
+    world.faults->unsynced_usd[from] -= p.usd;
     p = {};
   }
 
