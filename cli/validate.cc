@@ -542,7 +542,7 @@ int validate(const ValidateOptions& o, Report& report) {
   fmt::print("\ncandidates: size-only (workload backend \"none\"), each {} sync periods (steps column), one process each;\n"
              "{}\n", analysis::kSyncPeriods,
              projections ? "ranked by expected USD to finish the whole job under the deployment's faults (the mean over the "
-                           "projection's draws), ties by expected hours; the other columns are the short fault-free runs'"
+                           "projection's draws), ties by expected hours; the other columns are the short runs'"
                          : "ranked by USD per 1M samples, ties by throughput");
   report.json["method"] = {{"workload_backend", "none"}, {"sync_periods", analysis::kSyncPeriods},
                            {"ranking", projections ? "projection.summary.total_usd.mean ascending, then projection.summary.simulated_s.mean ascending"
