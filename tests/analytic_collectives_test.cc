@@ -159,6 +159,11 @@ TEST(CollectiveSchedules, RingStepsReadBackAsTheirFlowsInOrder) {
   mixed[0].expand(expanded);
   ASSERT_EQ(expanded.size(), 6u);
   EXPECT_EQ(expanded[4].dst, 5);
+  for (std::size_t k = 0; k < expanded.size(); ++k) {  // random access walks the same order
+    EXPECT_EQ(mixed[0].at(k).src, expanded[k].src) << k;
+    EXPECT_EQ(mixed[0].at(k).dst, expanded[k].dst) << k;
+    EXPECT_EQ(mixed[0].at(k).bytes, expanded[k].bytes) << k;
+  }
   EXPECT_EQ(flows_of(mixed[1]), (Rows{{9, 9, 9}}));
 }
 

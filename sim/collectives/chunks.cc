@@ -30,6 +30,19 @@ std::size_t Phase::size() const {
   return n;
 }
 
+Flow Phase::at(std::size_t k) const {
+  std::size_t pos = 0, next = 0;  // position in the phase's order; explicit flows passed
+  for (const auto& [at, step] : steps_) {
+    if (k < pos + (at - next)) return flows_[next + (k - pos)];
+    pos += at - next;
+    next = at;
+    if (k < pos + static_cast<std::size_t>(step.size())) return step.flow(static_cast<int>(k - pos));
+    pos += static_cast<std::size_t>(step.size());
+  }
+  GEOTRAIN_CHECK(next + (k - pos) < flows_.size(), "flow index past the phase");
+  return flows_[next + (k - pos)];
+}
+
 void Phase::expand(std::vector<Flow>& out) const {
   out.clear();
   out.reserve(size());

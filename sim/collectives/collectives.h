@@ -128,6 +128,8 @@ class Phase {
   }
   // Every flow in order, written over `out`.
   void expand(std::vector<Flow>& out) const;
+  // The k-th flow in that order (REQUIRES: k < size()); walks the ring steps, not the flows.
+  Flow at(std::size_t k) const;
 
  private:
   std::vector<Flow> flows_;

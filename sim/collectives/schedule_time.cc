@@ -49,35 +49,41 @@ double equal_share_Bps(const Platform& platform, std::size_t wan0, double cap_Bp
 // starts once each node it waits for is done with every flow of earlier phases it takes part in.
 class Dependencies {
  public:
-  Dependencies(const Schedule& schedule, std::size_t nodes) : head_(nodes, 0), credit_(nodes, 0) {
+  Dependencies(const Schedule& schedule, std::size_t nodes)
+      : schedule_(schedule), head_(nodes, 0), credit_(nodes, 0) {
     phase_begin_.push_back(0);
-    for (const Phase& phase : schedule) {
-      phase.for_each([&](const Flow& f) { flows_.push_back(f); });
-      phase_begin_.push_back(flows_.size());
-    }
-    GEOTRAIN_CHECK(flows_.size() < std::numeric_limits<FlowId>::max(), "a schedule of over 4e9 flows");
+    for (const Phase& phase : schedule) phase_begin_.push_back(phase_begin_.back() + phase.size());
+    const std::size_t flows = phase_begin_.back();
+    GEOTRAIN_CHECK(flows < std::numeric_limits<FlowId>::max(), "a schedule of over 4e9 flows");
     // Every node's flows (sent or received) in flow order, which is phase order.
     node_begin_.assign(nodes + 1, 0);
-    for (const Flow& f : flows_) {
+    const auto each_flow = [&](auto visit) {
+      FlowId id = 0;
+      for (const Phase& phase : schedule) phase.for_each([&](const Flow& f) { visit(id++, f); });
+    };
+    each_flow([&](FlowId, const Flow& f) {
       ++node_begin_[f.src + 1];
       ++node_begin_[f.dst + 1];
-    }
+    });
     for (std::size_t v = 0; v < nodes; ++v) node_begin_[v + 1] += node_begin_[v];
     node_flows_.resize(node_begin_.back());
     std::vector<std::size_t> fill(node_begin_.begin(), node_begin_.end() - 1);
-    waits_.resize(flows_.size());
-    ended_.assign(flows_.size(), 0);
-    for (FlowId id = 0; id < flows_.size(); ++id) {
-      const Flow& f = flows_[id];
+    waits_.resize(flows);
+    ended_.assign(flows, 0);
+    each_flow([&](FlowId id, const Flow& f) {
       node_flows_[fill[f.src]++] = id;
       node_flows_[fill[f.dst]++] = id;
       waits_[id] = f.receiver_posted ? 1 : 2;
-    }
+    });
     for (std::size_t v = 0; v < nodes; ++v) head_[v] = credit_[v] = node_begin_[v];
   }
 
-  std::size_t size() const { return flows_.size(); }
-  const Flow& flow(FlowId id) const { return flows_[id]; }
+  std::size_t size() const { return phase_begin_.back(); }
+  // Read from the schedule (ring steps are not expanded into a list: 10 bytes per flow here).
+  Flow flow(FlowId id) const {
+    const std::size_t p = phase_of(id);
+    return schedule_[p].at(id - phase_begin_[p]);
+  }
 
   // Marks `id` ended.
   void end(FlowId id) { ended_[id] = 1; }
@@ -92,7 +98,7 @@ class Dependencies {
     std::size_t& credit = credit_[v];
     for (; credit < end && phase_of(node_flows_[credit]) <= open_phase; ++credit) {
       const FlowId id = node_flows_[credit];
-      const Flow& f = flows_[id];
+      const Flow f = flow(id);
       const bool waits_for_v = f.src == v || !f.receiver_posted;
       if (waits_for_v && --waits_[id] == 0) startable.push_back(id);
     }
@@ -104,7 +110,7 @@ class Dependencies {
                                     phase_begin_.begin()) - 1;
   }
 
-  std::vector<Flow> flows_;  // the schedule's, ring steps expanded
+  const Schedule& schedule_;
   std::vector<std::size_t> phase_begin_;  // [phase]: its first flow id; one past the last at the end
   std::vector<std::size_t> node_begin_;   // [node]: where its flows start in node_flows_
   std::vector<FlowId> node_flows_;
@@ -322,8 +328,9 @@ double flow_by_flow_time_s(const Platform& platform, const Schedule& schedule) {
         const FlowId id = transfers.finish(e.what);
         deps.end(id);
         last_end_s = now;
-        freed.push_back(deps.flow(id).src);
-        freed.push_back(deps.flow(id).dst);
+        const Flow f = deps.flow(id);
+        freed.push_back(f.src);
+        freed.push_back(f.dst);
       }
     }
     transfers.reshare(now, [&](std::uint32_t slot, std::uint32_t version, double end_s) {
