@@ -234,12 +234,50 @@ TEST(CollectiveFidelity, LockstepShortcutGivesTheEventClocksBits) {
       return rows.dump();
     }));
   };
-  // Multiplying the shortcut's result by 1 + 1e-7 fails 5 of these 9 rows: the shortcut runs there.
+  // Multiplying the shortcut's result by 1 + 1e-7 fails 7 of these 9 rows: the shortcut runs there (the
+  // hierarchical rows with unequal chunks since the gather phase is timed alone).
   for (const std::vector<int>& counts : std::vector<std::vector<int>>{{2, 3, 2, 1}, {1, 1, 1, 1}, {4, 4, 4, 4}}) {
     const auto rows = both_clocks(counts);
     ASSERT_EQ(rows.size(), 3u);
     for (const auto& row : rows) EXPECT_EQ(row[0].get<double>(), row[1].get<double>()) << row.dump();
   }
+}
+
+// A phase whose flows on a resource do not move over one interval (a gather of unequal chunks
+// into one NIC) is timed event by event among its own flows, then the clock goes on phase by
+// phase: the bits of the event-by-event clock, without listing the whole schedule.  Phases that
+// overlap on a resource are left to the event clock.
+TEST(CollectiveFidelity, PhaseOfUnequalFlowsIsTimedAloneWithTheEventClocksBits) {
+  UniformNet net;
+  net.workers_per_region = 4;
+  const auto out = nlohmann::json::parse(sim::run_isolated([&] {
+    const sim::Scenario s = sim::parse_scenario(testing::uniform_scenario(net, 1, "ring"), "test.json");
+    nlohmann::json rows = nlohmann::json::array();
+    sim::run_program(s, [&](sim::WorkerContext& ctx) {
+      if (ctx.rank() != 0) return;
+      const std::uint64_t b = 100'000'000;
+      const auto row = [&](const sim::Schedule& sch) {
+        const std::optional<double> phased = sim::phase_by_phase_time_s(ctx.platform(), sch);
+        rows.push_back({phased ? nlohmann::json(*phased) : nlohmann::json(), sim::flow_by_flow_time_s(ctx.platform(), sch)});
+      };
+      // Unequal chunks into node 0, then 0 sends on; a ring step after a gather.
+      row({{{1, 0, b}, {2, 0, b / 2}}, {{0, 3, b}}});
+      row({{{1, 0, b}, {2, 0, b / 2}, {3, 0, b / 4}}, {{0, 1, b}, {1, 2, b}, {2, 3, b / 2}, {3, 0, b / 4}}});
+      // 3-0 is posted by 0 and moves while 1-0 still does: the phases overlap on 0's NIC.
+      row({{{1, 0, b}, {2, 3, b / 2}}, {{3, 0, b / 2, true}}});
+    });
+    return rows.dump();
+  }));
+  const double alpha = net.lan_latency_ms * 1e-3, beta = net.nic_Gbps * 1e9 / 8, bytes = 1e8;
+  ASSERT_EQ(out.size(), 3u);
+  // 1-0 and 2-0 share 0's NIC until 2-0 ends at alpha + bytes/beta; 1-0's other half alone; then 0-3.
+  ASSERT_FALSE(out[0][0].is_null());
+  EXPECT_NEAR(out[0][0].get<double>(), 2 * alpha + 2.5 * bytes / beta, 1e-12);
+  EXPECT_EQ(out[0][0].get<double>(), out[0][1].get<double>());
+  ASSERT_FALSE(out[1][0].is_null());
+  EXPECT_EQ(out[1][0].get<double>(), out[1][1].get<double>());
+  EXPECT_TRUE(out[2][0].is_null());
+  EXPECT_NEAR(out[2][1].get<double>(), alpha + 1.5 * bytes / beta, 1e-12);
 }
 
 // Real values: every algorithm leaves, bit for bit, what the message-level ring leaves (chunk c

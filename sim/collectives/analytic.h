@@ -10,6 +10,7 @@
 // member that arrives early does not start its part of the algorithm early, and all members
 // leave together, when the last flow ends.
 #pragma once
+#include <optional>
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -33,10 +34,12 @@ class WorkerContext;
 // crosses: the smallest of the sender's NIC (up), the receiver's NIC (down) and every WAN hop of
 // the route (per direction), each divided equally among the flows moving across it at that
 // moment, whatever their phase, and of the route's TCP window cap.
-// Schedules whose flows move in lockstep (on each resource the flows of a phase move over one
-// interval, after the earlier phases' flows on it ended: rings, uniform trees) are timed phase by
-// phase, the others event by event; both give the same bits where both apply.
+// Schedules whose phases do not overlap (on each resource a phase's flows move only after the
+// earlier phases' flows there ended: rings, trees, gathers) are timed phase by phase, one phase's
+// flows listed at a time; the others event by event; both give the same bits where both apply.
 double schedule_time_s(const Platform& platform, const Schedule& schedule);
+// The phase-by-phase clock alone: nothing when two phases overlap on a resource (tests).
+std::optional<double> phase_by_phase_time_s(const Platform& platform, const Schedule& schedule);
 // The same clock, event by event for every schedule (tests compare the two).
 double flow_by_flow_time_s(const Platform& platform, const Schedule& schedule);
 

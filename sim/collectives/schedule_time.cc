@@ -233,23 +233,52 @@ struct Event {
   }
 };
 
-// The schedule timed phase by phase, each flow at one rate from start to end (what the flow by
-// flow clock below gives when flows move in lockstep), or nothing when they do not: when two
-// flows of one phase on a resource do not move over the same interval, or a flow moves on a
-// resource while a flow of an earlier phase still does.  Fast: no events, no dependency lists.
-std::optional<double> lockstep_time_s(const Platform& platform, const Schedule& schedule) {
+// Times one phase's flows event by event among themselves: flow i starts moving at moves[i]
+// and shares its resources only with the phase's other flows; its end goes to ends[i].  The
+// arithmetic is flow_by_flow_time_s's, so a phase that no other phase's flow overlaps on any
+// resource gets the bits the whole-schedule clock gives it.
+void time_phase_alone(const std::vector<Flow>& phase, const std::vector<double>& moves, Transfers& transfers,
+                      std::vector<double>& ends) {
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+  for (std::size_t i = 0; i < phase.size(); ++i) events.push({moves[i], true, static_cast<std::uint32_t>(i), 0});
+  while (!events.empty()) {
+    const double now = events.top().t;
+    while (!events.empty() && events.top().t == now) {
+      const Event e = events.top();
+      events.pop();
+      if (e.activation)
+        transfers.activate(e.what, phase[e.what], now);
+      else if (e.version == transfers.version(e.what))
+        ends[transfers.finish(e.what)] = now;
+    }
+    transfers.reshare(now, [&](std::uint32_t slot, std::uint32_t version, double end_s) {
+      events.push({end_s, false, slot, version});
+    });
+  }
+}
+
+}  // namespace
+
+// The schedule timed phase by phase, or nothing when two phases overlap: when a flow moves on a
+// resource while a flow of an earlier phase still does.  A phase whose flows on each resource
+// move over one interval (rings, uniform trees: lockstep) takes each flow at one rate from start
+// to end, with no events; one whose flows do not (a gather of unequal chunks into one NIC) is
+// timed event by event among its own flows (time_phase_alone).  Either way only one phase's
+// flows are listed at a time, and the bits are the event-by-event clock's.
+std::optional<double> phase_by_phase_time_s(const Platform& platform, const Schedule& schedule) {
   const std::size_t wan0 = 2 * platform.nodes().size();
   const std::size_t resources = wan0 + 2 * platform.graph().topology().links.size();
   std::vector<int> users(resources, 0);
-  // [resource]: the phase that last used it, the interval its flows moved over, and the latest
-  // end of the phases before.
-  std::vector<std::size_t> last_phase(resources, std::numeric_limits<std::size_t>::max());
-  std::vector<std::pair<double, double>> moving(resources);
-  std::vector<double> earlier_end(resources, 0.0);
+  // [resource]: the last phase that used it and the interval its first flow there moved over.
+  std::vector<std::size_t> seen_in(resources, std::numeric_limits<std::size_t>::max());
+  std::vector<std::pair<double, double>> interval(resources);
+  std::vector<double> earlier_end(resources, 0.0);  // [resource]: the latest end of a flow on it so far
   std::vector<double> ready(platform.nodes().size(), 0.0);  // when each node is done with earlier phases
   std::vector<std::size_t> used;
   std::vector<std::size_t> used_begin;
   std::vector<Flow> phase;  // the flows of phase p, ring steps expanded (one phase at a time)
+  std::vector<double> moves, ends;
+  std::optional<Transfers> transfers;  // made for the first phase timed event by event
   for (std::size_t p = 0; p < schedule.size(); ++p) {
     schedule[p].expand(phase);
     used.clear();
@@ -260,41 +289,49 @@ std::optional<double> lockstep_time_s(const Platform& platform, const Schedule& 
       for (std::size_t k = used_begin.back(); k < used.size(); ++k) ++users[used[k]];
     }
     used_begin.push_back(used.size());
-    std::vector<double> done = ready;
+    // Each flow at the rate it starts with, which holds to its end when the phase's flows on each
+    // resource move over one interval (lockstep).
+    moves.resize(phase.size());
+    ends.resize(phase.size());
     bool lockstep = true;
-    for (std::size_t i = 0; i < phase.size() && lockstep; ++i) {
+    for (std::size_t i = 0; i < phase.size(); ++i) {
       const Flow& f = phase[i];
       const double rate = equal_share_Bps(platform, wan0, platform.rate_cap_Bps(f.src, f.dst), used.begin() + used_begin[i],
                                           used.begin() + used_begin[i + 1], [&](std::size_t r) { return users[r]; });
       const double start = f.receiver_posted ? ready[f.src] : std::max(ready[f.src], ready[f.dst]);
-      const double moves = start + platform.latency_s(f.src, f.dst);
-      const double end = moves + static_cast<double>(f.bytes) / rate;
-      for (std::size_t k = used_begin[i]; k < used_begin[i + 1] && lockstep; ++k) {
+      moves[i] = start + platform.latency_s(f.src, f.dst);
+      ends[i] = moves[i] + static_cast<double>(f.bytes) / rate;
+      for (std::size_t k = used_begin[i]; k < used_begin[i + 1]; ++k) {
         const std::size_t r = used[k];
-        if (last_phase[r] != p) {
-          if (last_phase[r] != std::numeric_limits<std::size_t>::max())
-            earlier_end[r] = std::max(earlier_end[r], moving[r].second);
-          last_phase[r] = p;
-          moving[r] = {moves, end};
-          lockstep = earlier_end[r] <= moves;
-        } else {
-          lockstep = moving[r] == std::make_pair(moves, end);
+        if (seen_in[r] != p) {
+          seen_in[r] = p;
+          interval[r] = {moves[i], ends[i]};
+        } else if (interval[r] != std::make_pair(moves[i], ends[i])) {
+          lockstep = false;
         }
       }
-      done[f.src] = std::max(done[f.src], end);
-      done[f.dst] = std::max(done[f.dst], end);
     }
     for (std::size_t r : used) --users[r];
-    if (!lockstep) return std::nullopt;
-    ready = std::move(done);
+    if (!lockstep) {
+      if (!transfers) transfers.emplace(platform);
+      time_phase_alone(phase, moves, *transfers, ends);
+    }
+    // No flow may move on a resource before the earlier phases' flows there ended.
+    for (std::size_t i = 0; i < phase.size(); ++i)
+      for (std::size_t k = used_begin[i]; k < used_begin[i + 1]; ++k)
+        if (earlier_end[used[k]] > moves[i]) return std::nullopt;
+    for (std::size_t i = 0; i < phase.size(); ++i) {
+      for (std::size_t k = used_begin[i]; k < used_begin[i + 1]; ++k)
+        earlier_end[used[k]] = std::max(earlier_end[used[k]], ends[i]);
+      ready[phase[i].src] = std::max(ready[phase[i].src], ends[i]);
+      ready[phase[i].dst] = std::max(ready[phase[i].dst], ends[i]);
+    }
   }
   return ready.empty() ? 0.0 : *std::max_element(ready.begin(), ready.end());
 }
 
-}  // namespace
-
 double schedule_time_s(const Platform& platform, const Schedule& schedule) {
-  if (const std::optional<double> lockstep = lockstep_time_s(platform, schedule)) return *lockstep;
+  if (const std::optional<double> phased = phase_by_phase_time_s(platform, schedule)) return *phased;
   return flow_by_flow_time_s(platform, schedule);
 }
 
