@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/heap/d_ary_heap.hpp>
+
 #include "kernels/check.h"
 #include "sim/collectives/analytic.h"
 
@@ -120,8 +122,18 @@ class Dependencies {
   std::vector<std::size_t> credit_;       // [node]: its first flow not yet freed of it
 };
 
-// The flows moving bytes, and the resources they share.
+// The flows moving bytes, and the resources they share.  Each moving flow has one entry in a
+// queue of ends, moved when its rate changes (a flow retimed k times costs no k stale events:
+// a gather of k flows into one NIC retimes each of them up to 2k times).
 class Transfers {
+  struct End {
+    double end_s;
+    std::uint32_t slot;
+    bool operator>(const End& o) const { return end_s != o.end_s ? end_s > o.end_s : slot > o.slot; }
+  };
+  using EndQueue = boost::heap::d_ary_heap<End, boost::heap::arity<4>, boost::heap::mutable_<true>,
+                                           boost::heap::compare<std::greater<End>>>;
+
  public:
   explicit Transfers(const Platform& platform) : platform_(platform), wan0_(2 * platform.nodes().size()) {
     users_.resize(wan0_ + 2 * platform.graph().topology().links.size());
@@ -144,6 +156,7 @@ class Transfers {
     s.rate_Bps = 0;
     s.since_s = now;
     s.cap_Bps = platform_.rate_cap_Bps(f.src, f.dst);
+    s.end.reset();
     s.resources.clear();
     flow_resources(platform_, wan0_, f, s.resources);
     for (std::size_t r : s.resources) {
@@ -152,8 +165,15 @@ class Transfers {
     }
   }
 
-  // The flow in `slot` is done: it leaves its resources.
-  FlowId finish(std::uint32_t slot) {
+  // When the next moving flow ends (REQUIRES: one moves and reshare() ran since it started).
+  bool moving() const { return !ends_.empty(); }
+  double next_end_s() const { return ends_.top().end_s; }
+
+  // The flow whose end is next is done: it leaves its resources.  Returns its id.  Flows ending
+  // at one instant leave in the order of their slots.
+  FlowId finish_next() {
+    const std::uint32_t slot = ends_.top().slot;
+    ends_.pop();
     Slot& s = slots_[slot];
     for (std::size_t r : s.resources) {
       auto& u = users_[r];
@@ -161,15 +181,12 @@ class Transfers {
       u.pop_back();
       touch(r);
     }
-    ++s.version;
     free_.push_back(slot);
     return s.id;
   }
 
-  // Every flow on a resource whose count of users changed gets its new rate; `retimed` receives
-  // (slot, version, end time) for each flow whose rate changed.
-  template <class Retimed>
-  void reshare(double now, Retimed retimed) {
+  // Every flow on a resource whose count of users changed gets its new rate and end.
+  void reshare(double now) {
     ++stamp_;
     for (std::size_t r : touched_) {
       touched_mark_[r] = 0;
@@ -183,14 +200,16 @@ class Transfers {
         s.remaining_B -= s.rate_Bps * (now - s.since_s);
         s.since_s = now;
         s.rate_Bps = rate;
-        ++s.version;
-        retimed(slot, s.version, now + std::max(0.0, s.remaining_B) / rate);
+        const End end{now + std::max(0.0, s.remaining_B) / rate, slot};
+        if (s.end) {
+          ends_.update(*s.end, end);
+        } else {
+          s.end = ends_.push(end);
+        }
       }
     }
     touched_.clear();
   }
-
-  std::uint32_t version(std::uint32_t slot) const { return slots_[slot].version; }
 
  private:
   struct Slot {
@@ -199,9 +218,9 @@ class Transfers {
     double rate_Bps = 0;
     double since_s = 0;
     double cap_Bps = 0;
-    std::uint32_t version = 0;  // bumped on every retiming: older end events are stale
     std::uint64_t stamp = 0;
     std::vector<std::size_t> resources;
+    std::optional<EndQueue::handle_type> end;  // its entry in ends_ once it has a rate
   };
 
   void touch(std::size_t r) {
@@ -219,19 +238,19 @@ class Transfers {
   std::vector<std::size_t> touched_;
   std::vector<std::uint8_t> touched_mark_;
   std::uint64_t stamp_ = 0;
+  EndQueue ends_;
 };
 
-struct Event {
-  double t;
-  bool activation;     // false: the end of the transfer in `slot`
-  std::uint32_t what;  // activation: the flow id; end: the slot
-  std::uint32_t version;
-  bool operator>(const Event& o) const {
-    if (t != o.t) return t > o.t;
-    if (activation != o.activation) return activation;  // ends first
-    return what > o.what;
-  }
-};
+// Flows about to move: (when, flow id), earliest first, ties by id.
+using Activations =
+    std::priority_queue<std::pair<double, FlowId>, std::vector<std::pair<double, FlowId>>, std::greater<>>;
+
+// The next instant something happens: a flow starts moving or ends.
+double next_instant(const Activations& activations, const Transfers& transfers) {
+  if (activations.empty()) return transfers.next_end_s();
+  if (!transfers.moving()) return activations.top().first;
+  return std::min(activations.top().first, transfers.next_end_s());
+}
 
 // Times one phase's flows event by event among themselves: flow i starts moving at moves[i]
 // and shares its resources only with the phase's other flows; its end goes to ends[i].  The
@@ -239,21 +258,15 @@ struct Event {
 // resource gets the bits the whole-schedule clock gives it.
 void time_phase_alone(const std::vector<Flow>& phase, const std::vector<double>& moves, Transfers& transfers,
                       std::vector<double>& ends) {
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
-  for (std::size_t i = 0; i < phase.size(); ++i) events.push({moves[i], true, static_cast<std::uint32_t>(i), 0});
-  while (!events.empty()) {
-    const double now = events.top().t;
-    while (!events.empty() && events.top().t == now) {
-      const Event e = events.top();
-      events.pop();
-      if (e.activation)
-        transfers.activate(e.what, phase[e.what], now);
-      else if (e.version == transfers.version(e.what))
-        ends[transfers.finish(e.what)] = now;
-    }
-    transfers.reshare(now, [&](std::uint32_t slot, std::uint32_t version, double end_s) {
-      events.push({end_s, false, slot, version});
-    });
+  Activations activations;
+  for (std::size_t i = 0; i < phase.size(); ++i) activations.emplace(moves[i], static_cast<FlowId>(i));
+  while (!activations.empty() || transfers.moving()) {
+    // Every end of this instant, then every start, then one resharing.
+    const double now = next_instant(activations, transfers);
+    while (transfers.moving() && transfers.next_end_s() == now) ends[transfers.finish_next()] = now;
+    for (; !activations.empty() && activations.top().first == now; activations.pop())
+      transfers.activate(activations.top().second, phase[activations.top().second], now);
+    transfers.reshare(now);
   }
 }
 
@@ -339,13 +352,13 @@ double flow_by_flow_time_s(const Platform& platform, const Schedule& schedule) {
   const std::size_t nodes = platform.nodes().size();
   Dependencies deps(schedule, nodes);
   Transfers transfers(platform);
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+  Activations activations;
   std::vector<FlowId> startable;
   // A flow starts when its nodes are free, pays its route's latency, then moves its bytes.
   const auto start = [&](double now) {
     for (FlowId id : startable) {
       const Flow& f = deps.flow(id);
-      events.push({now + platform.latency_s(f.src, f.dst), true, id, 0});
+      activations.emplace(now + platform.latency_s(f.src, f.dst), id);
     }
     startable.clear();
   };
@@ -353,26 +366,20 @@ double flow_by_flow_time_s(const Platform& platform, const Schedule& schedule) {
   start(0.0);
   double last_end_s = 0;
   std::vector<int> freed;
-  while (!events.empty()) {
-    const double now = events.top().t;
-    // Every event of this instant, then one resharing.
-    while (!events.empty() && events.top().t == now) {
-      const Event e = events.top();
-      events.pop();
-      if (e.activation) {
-        transfers.activate(e.what, deps.flow(e.what), now);
-      } else if (e.version == transfers.version(e.what)) {
-        const FlowId id = transfers.finish(e.what);
-        deps.end(id);
-        last_end_s = now;
-        const Flow f = deps.flow(id);
-        freed.push_back(f.src);
-        freed.push_back(f.dst);
-      }
+  while (!activations.empty() || transfers.moving()) {
+    // Every end of this instant, then every start, then one resharing.
+    const double now = next_instant(activations, transfers);
+    while (transfers.moving() && transfers.next_end_s() == now) {
+      const FlowId id = transfers.finish_next();
+      deps.end(id);
+      last_end_s = now;
+      const Flow f = deps.flow(id);
+      freed.push_back(f.src);
+      freed.push_back(f.dst);
     }
-    transfers.reshare(now, [&](std::uint32_t slot, std::uint32_t version, double end_s) {
-      events.push({end_s, false, slot, version});
-    });
+    for (; !activations.empty() && activations.top().first == now; activations.pop())
+      transfers.activate(activations.top().second, deps.flow(activations.top().second), now);
+    transfers.reshare(now);
     for (int v : freed) deps.advance(v, startable);
     freed.clear();
     start(now);
