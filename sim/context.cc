@@ -297,7 +297,7 @@ Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint
 
 Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64_t bytes, int channel) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
-  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others sent a message (sim/run.cc: identical workers)");
+  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others sent a message (sim/identical_workers.h)");
   if (channel < 0) channel = channel_;
   Transfer t;
   t.in_flight_B = bytes;
@@ -344,7 +344,7 @@ Transfer WorkerContext::recv_reply_async(int src, int channel) {
 
 simgrid::s4u::CommPtr WorkerContext::put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
-  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others sent a message (sim/run.cc: identical workers)");
+  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others sent a message (sim/identical_workers.h)");
   message.from = rank_;
   if (platform().nodes()[dst].region != info().region) {
     message.wan_in_flight_B = bytes;  // until the receiver takes it: nobody waits for this send
@@ -378,7 +378,7 @@ Transfer WorkerContext::post_async(int dst, Message message, std::uint64_t bytes
 
 Overlapped WorkerContext::start_overlapped(int channel, std::function<void(WorkerContext&)> program) {
   GEOTRAIN_CHECK(channel > 0, "overlapped collectives need their own channel");
-  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others started a helper actor (sim/run.cc: identical workers)");
+  GEOTRAIN_CHECK(!stands_for_, "a worker standing for others started a helper actor (sim/identical_workers.h)");
   World* world = &world_;
   const int rank = rank_;
   Overlapped op;

@@ -20,6 +20,7 @@
 #include "sim/fault_injector.h"
 #include "sim/collectives/analytic.h"
 #include "sim/compute_model.h"
+#include "sim/identical_workers.h"
 #include "sim/resilience/membership.h"
 #include "sim/resilience/replica.h"
 #include "sim/result_keys.h"
@@ -301,33 +302,6 @@ FaultMachinery start_faults(World& world, const Resilient* resilient, const Work
   return m;
 }
 
-// The rule for identical workers (docs/PERFORMANCE.md, "Identical workers").  One actor may do
-// the work of every worker, each span, collective and step end recorded once per worker, when
-// that provably gives what an actor per worker gives: the strategy runs the same program on
-// every worker, meeting the others only in whole-fleet collectives of the collective fidelity
-// (the last arrival times them, the same for all, and meters them once); the workers compute
-// at one rate on hosts of one speed and take one optimizer-step time, so every worker's actor
-// would wake at the same instants as the one; and nothing differs per worker or in time: no
-// faults or checkpoints (per-worker membership), no real tensors (per-worker gradients and
-// losses), no measured compute (wall clock), no servers.  The trace is written the same
-// (sim/recorder.h: an instant's spans in any order), results.json and timeline.csv add the same
-// values in the same order.  Heterogeneous compute, asynchronous strategies, message fidelity and
-// any of the above keep an actor per worker.
-bool one_actor_for_all_workers(const World& world, bool same_program) {
-  const Scenario& s = world.scenario;
-  const Platform& p = world.platform;
-  if (!identical_workers_rule() || !same_program || !world.analytic || s.has_faults() || s.faults.checkpoint ||
-      world.training.is_real() || s.workload.measured_compute || p.nodes().size() != p.workers().size())
-    return false;
-  const WorkerInfo& first = p.nodes().front();
-  const double optimizer_s = optimizer_step_s(s, *first.type);
-  return std::all_of(p.nodes().begin(), p.nodes().end(), [&](const WorkerInfo& node) {
-    return node.host->get_speed() == first.host->get_speed() &&
-           node.host->get_core_count() == first.host->get_core_count() &&
-           optimizer_step_s(s, *node.type) == optimizer_s;
-  });
-}
-
 // One actor per node (workers and servers); with faults the injector starts and bills the workers.
 // With `one_for_all` a single actor, worker 0's, does the work of every worker (the rule above).
 void start_actors(World& world, const WorkerProgram& worker, const std::function<void(WorkerContext&, int)>& server,
@@ -409,7 +383,7 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
     world.extra[resilient->traits.round_log_key] = nlohmann::ordered_json::array();
   if (prepare) prepare(world);
   const auto run_start = std::chrono::steady_clock::now();
-  const bool one_for_all = one_actor_for_all_workers(world, same_program);
+  const bool one_for_all = one_actor_for_all_workers(scenario, same_program, platform.nodes().size() - platform.workers().size());
   start_actors(world, worker, server, injector != nullptr, one_for_all);
   if (injector) injector->start();
   sg4::Engine::get_instance()->run();
@@ -520,12 +494,6 @@ std::string check_simgrid_options(const std::vector<std::string>& options) {
 void set_simgrid_options(std::vector<std::string> options) { simgrid_options() = std::move(options); }
 
 bool actors_on_threads() { return kAddressSanitizer; }
-
-namespace {
-bool identical_workers_on = true;
-}  // namespace
-void set_identical_workers_rule(bool on) { identical_workers_on = on; }
-bool identical_workers_rule() { return identical_workers_on; }
 
 void write_outputs(const RunOutput& output, const std::string& dir) {
   std::filesystem::create_directories(dir);

@@ -42,10 +42,6 @@ std::string check_simgrid_options(const std::vector<std::string>& options);
 // its own (contexts/factory:thread) instead of switching stacks, which ASan cannot follow.
 // Results are the same either way; a test that cannot run on threads checks this and skips.
 bool actors_on_threads();
-// The rule for identical workers (sim/run.cc): on by default; tests and benchmarks turn it off to
-// compare with an actor per worker.  Results are byte-identical either way.
-void set_identical_workers_rule(bool on);
-bool identical_workers_rule();
 
 // Writes DIR/results.json, DIR/timeline.csv and DIR/trace.json.  Each file is written under a
 // temporary name and renamed, results.json last, so a half-written run never looks finished.

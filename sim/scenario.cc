@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "sim/calibration.h"
+#include "sim/identical_workers.h"
 #include "sim/input_tables.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
@@ -342,9 +343,10 @@ void check_fleet_size(JsonReader& r) {
 }
 
 // The actors' stacks must fit this machine's cap on memory mappings (limits.h): a fleet that
-// cannot is refused here with the numbers, instead of SimGrid aborting once actors start.
-// The cap is read once per process (a sweep loads every point).
-void check_actor_stacks_fit(const Scenario& s) {
+// cannot is refused here with the numbers, instead of SimGrid aborting once actors start.  A run
+// starts an actor per worker, or one for all of them (identical_workers.h).  The cap is read once
+// per process (a sweep loads every point).
+void check_actor_stacks_fit(const Scenario& s, const Strategy& strategy) {
   static const long max_maps = [] {
     std::ifstream in("/proc/sys/vm/max_map_count");
     long n = 0;
@@ -353,11 +355,15 @@ void check_actor_stacks_fit(const Scenario& s) {
   if (max_maps <= limits::kReservedMappings) return;  // not Linux, or unreadable
   const long workers = s.worker_count();
   const long most = (max_maps - limits::kReservedMappings) / limits::kMappingsPerWorker;
-  if (workers <= most) return;
+  if (workers <= most ||
+      one_actor_for_all_workers(s, strategy.same_program_on_every_worker(), strategy.servers(s).size()))
+    return;
   throw_bad_input(s.file, "/fleet", fmt::format("{} workers", workers),
                   fmt::format("at most {} workers on this machine: each is a simulated process with its own stack "
                               "({} memory mappings), and vm.max_map_count is {} ({} kept for the rest); raise it "
-                              "(sudo sysctl -w vm.max_map_count={}) or simulate fewer workers",
+                              "(sudo sysctl -w vm.max_map_count={}), simulate fewer workers, or meet the rule for "
+                              "identical workers (one process for all: collective fidelity, no faults, one "
+                              "instance type, a strategy running the same program everywhere)",
                               most, limits::kMappingsPerWorker, max_maps, limits::kReservedMappings,
                               workers * limits::kMappingsPerWorker + limits::kReservedMappings));
 }
@@ -419,7 +425,6 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
       if (const double mfu = calibrated_mfu(*calibration, name, s.workload.parameters, s.workload.flops_per_sample); mfu > 0)
         type.utilization = mfu;
   check_real_model_fits(s);
-  check_actor_stacks_fit(s);
   r.allow("network");
   if (r.has("network")) {
     auto nr = r.object("network");
@@ -465,10 +470,11 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   r.object("strategy");  // an object (the message names the scenario's own path)
   const nlohmann::json strategy = calibration ? calibrated_strategy(*calibration, r.raw("strategy")) : r.raw("strategy");
   JsonReader st(strategy, file, "/strategy");
-  validate_strategy(st, s);
+  const std::unique_ptr<Strategy> built = validate_strategy(st, s);
   s.strategy = strategy;
   s.overheads = strategy_overheads(s.strategy);
   check_fidelity(s);
+  check_actor_stacks_fit(s, *built);
   r.finish();
   add_memory_bandwidth_warnings(s);
   return s;

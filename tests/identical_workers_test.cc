@@ -1,4 +1,4 @@
-// The rule for identical workers (sim/run.cc, one_actor_for_all_workers): one actor does the
+// The rule for identical workers (sim/identical_workers.h, one_actor_for_all_workers): one actor does the
 // work of every worker where that provably gives what an actor per worker gives.  Here the two
 // are run side by side: results.json (minus perf), timeline.csv and trace.json must be the same
 // bytes, and the rule must stop where it no longer holds.
@@ -10,6 +10,7 @@
 
 #include "multicloud_scenario.h"
 #include "sim/isolate.h"
+#include "sim/identical_workers.h"
 #include "sim/run.h"
 #include "test_util.h"
 

@@ -28,6 +28,7 @@
 #include "bench_util.h"
 #include "multicloud_scenario.h"
 #include "sim/isolate.h"
+#include "sim/identical_workers.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 
@@ -51,7 +52,7 @@ struct Cell {
 std::map<std::tuple<int, int, bool>, std::vector<Cell>> g_cells;
 
 // One `geotrain run` of the cell in a child; `actor_per_worker` turns the rule for identical
-// workers off (sim/run.cc), as the code before it ran.
+// workers off (sim/identical_workers.h), as the code before it ran.
 Cell run_cell(int workers, int steps, bool actor_per_worker) {
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("geotrain-scale-bench-{}", ::getpid());
   const auto reply = nlohmann::json::parse(sim::run_isolated([&] {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/identical_workers.h"
 #include "sim/isolate.h"
 #include "sim/run.h"
 #include "test_util.h"
@@ -72,7 +73,9 @@ TEST(Scale, AHundredThousandWorkersAreRefusedAtLoadWhereTheirStacksCannotBeMappe
   EXPECT_EQ(testing::parse_error(s),
             fmt::format("f.json: /fleet: 100000 workers: at most {} workers on this machine: each is a simulated "
                         "process with its own stack (2 memory mappings), and vm.max_map_count is {} (2048 kept for "
-                        "the rest); raise it (sudo sysctl -w vm.max_map_count=202048) or simulate fewer workers",
+                        "the rest); raise it (sudo sysctl -w vm.max_map_count=202048), simulate fewer workers, or "
+                        "meet the rule for identical workers (one process for all: collective fidelity, no faults, "
+                        "one instance type, a strategy running the same program everywhere)",
                         most, maps));
   // The most this machine allows sets up and runs (no communication), in well under the limits.
   if (sim::actors_on_threads()) GTEST_SKIP() << kOnThreads;
@@ -82,6 +85,26 @@ TEST(Scale, AHundredThousandWorkersAreRefusedAtLoadWhereTheirStacksCannotBeMappe
               perf["setup_wall_s"].get<double>(), perf["run_wall_s"].get<double>(),
               perf["peak_resident_bytes"].get<double>() / 1e6);
   EXPECT_LT(perf["setup_wall_s"].get<double>(), 15.0);
+}
+
+// Under the rule for identical workers one simulated process does the work of all 100,000, so
+// their stacks fit wherever one does: the collective fidelity's DDP loads.  With the rule off, or
+// with the message fidelity (an actor per worker), the same fleet is refused at load.
+TEST(Scale, AHundredThousandIdenticalWorkersLoadBecauseOneProcessRunsThem) {
+  const long maps = max_map_count();
+  if (maps == 0 || maps >= 2 * 100000 + 2048) GTEST_SKIP() << "vm.max_map_count is " << maps << ": they would run";
+  json s = testing::uniform_scenario(testing::UniformNet{4, 25000}, 1e6, "ring");
+  s["network"]["fidelity"] = "collective";
+  const auto load = [&](bool rule) {
+    return sim::run_isolated([&] {
+      geotrain::sim::set_identical_workers_rule(rule);
+      return testing::parse_error(s);
+    });
+  };
+  EXPECT_EQ(load(true), "no error");
+  EXPECT_NE(load(false).find("f.json: /fleet: 100000 workers: at most "), std::string::npos) << load(false);
+  s["network"]["fidelity"] = "message";
+  EXPECT_NE(load(true).find("f.json: /fleet: 100000 workers: at most "), std::string::npos) << load(true);
 }
 
 // Size-only runs hold no tensor values, under faults included: DiLoCo at 1e9 parameters with

@@ -81,9 +81,10 @@ const std::vector<std::string>& strategy_names() {
   return names;
 }
 
-void validate_strategy(JsonReader& reader, const Scenario& scenario) {
-  const auto strategy = build(reader, scenario);
+std::unique_ptr<Strategy> validate_strategy(JsonReader& reader, const Scenario& scenario) {
+  auto strategy = build(reader, scenario);
   check_faults(*strategy, reader.raw("name").get<std::string>(), scenario);
+  return strategy;
 }
 
 std::unique_ptr<Strategy> make_strategy(const Scenario& scenario) {

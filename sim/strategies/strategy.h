@@ -30,15 +30,16 @@ class Strategy : public Resilient {
   // True when, without faults and on size-only tensors, every worker runs this same program:
   // the same compute and steps, meeting the others only in whole-fleet collectives that the
   // collective fidelity times in closed form (no point-to-point message, no randomness).  Then
-  // identical workers may be simulated by one actor (sim/run.cc, one_actor_for_all_workers).
+  // identical workers may be simulated by one actor (sim/identical_workers.h).
   virtual bool same_program_on_every_worker() const { return false; }
 };
 
 // Names of the strategies the scenario may ask for.
 const std::vector<std::string>& strategy_names();
 // Validates a scenario's "strategy" object against the rest of the scenario (topology, fleet and
-// workload already parsed); throws BadInput.  Reads every key it allows.
-void validate_strategy(JsonReader& reader, const Scenario& scenario);
+// workload already parsed); throws BadInput.  Reads every key it allows.  Returns the strategy it
+// built, for the checks that ask it.
+std::unique_ptr<Strategy> validate_strategy(JsonReader& reader, const Scenario& scenario);
 // Builds the strategy of a validated scenario.
 std::unique_ptr<Strategy> make_strategy(const Scenario& scenario);
 
