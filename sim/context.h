@@ -105,6 +105,8 @@ struct World {
   // Runs with faults only (null otherwise): group views of synchronous strategies, fault counters.
   Membership* membership = nullptr;
   FaultLog* faults = nullptr;
+  // Runs with faults: [worker] when a fallback replacement put it on demand (kNever: never).
+  std::vector<double> on_demand_from_s;
   // Runs with server faults ("faults": {"servers"}): the fault injector calls it when server node
   // `node` is about to go down (up = false; its actors still live) and once its host is back on
   // (up = true).  The strategy owning the servers sets it in prepare() and restarts its server

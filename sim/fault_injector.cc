@@ -39,9 +39,16 @@ nlohmann::ordered_json finite_or_null(double v) { return std::isfinite(v) ? nloh
 
 double worker_usd(const World& world, int rank, double from_s, double to_s) {
   const WorkerInfo& w = world.platform.nodes()[rank];
-  const auto& trace = world.scenario.fleet[w.fleet_entry].spot_price;
-  if (!trace) return usd_per_s(w, false) * (to_s - from_s);
+  // From a fallback replacement on, the worker is billed on demand (FaultInjector::start).
+  const auto r = static_cast<std::size_t>(rank);
+  const double on_demand_s = r < world.on_demand_from_s.size() ? world.on_demand_from_s[r] : kNever;
   double usd = 0;
+  if (to_s > on_demand_s) {
+    usd += usd_per_s(w, true) * (to_s - std::max(from_s, on_demand_s));
+    to_s = std::max(from_s, on_demand_s);
+  }
+  const auto& trace = world.scenario.fleet[w.fleet_entry].spot_price;
+  if (!trace) return usd + usd_per_s(w, false) * (to_s - from_s);
   for (const BillingPiece& p : trace->billing(from_s, to_s)) usd += p.usd_per_s * (p.to_s - p.from_s);
   return usd;
 }
@@ -73,6 +80,7 @@ double time_limit_s(const Scenario& s) { return s.faults.time_limit_s > 0 ? s.fa
 
 void FaultInjector::start() {
   std::vector<bool> alive(schedules_.size());
+  world_.on_demand_from_s.assign(schedules_.size(), kNever);
   for (std::size_t r = 0; r < schedules_.size(); ++r) {
     const WorkerInfo& w = world_.platform.nodes()[r];
     // Billing: from time 0 (or the first return) to each preemption; on demand after a replacement.
@@ -81,6 +89,7 @@ void FaultInjector::start() {
     for (const Outage& o : schedules_[r].outages) {
       if (o.down_s > from) bill_worker(world_, w, on_demand, from, o.down_s);
       from = o.up_s;
+      if (o.replaced && !on_demand) world_.on_demand_from_s[r] = o.up_s;
       on_demand = on_demand || o.replaced;
     }
     if (from < kNever) bill_worker(world_, w, on_demand, from, kNever);

@@ -23,8 +23,9 @@ double time_limit_s(const Scenario& scenario);
 // entry's pricing, or a fallback replacement with `on_demand`); spot at the market price of its
 // entry's price trace, cut where the price changes, else at the catalog's spot price.
 void bill_worker(World& world, const WorkerInfo& w, bool on_demand, double from_s, double to_s);
-// What worker `rank`'s seconds from from_s to to_s cost at its fleet entry's price (the price in
-// force each second under a spot price trace): the figure lost work and overhead are priced at.
+// What worker `rank`'s seconds from from_s to to_s cost at the price it is billed at: its fleet
+// entry's (the price in force each second under a spot price trace), and the on-demand list price
+// from a fallback replacement on.  The figure lost work and overhead are priced at.
 double worker_usd(const World& world, int rank, double from_s, double to_s);
 
 class FaultInjector {

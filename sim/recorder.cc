@@ -42,7 +42,7 @@ void Recorder::add_span_for(const std::vector<int>& ranks, Span span) {
     if (!row) row = &aggregate_row(category, name);
     AggregateRow::Slot& slot = row->by_rank[static_cast<std::size_t>(r)];
     if (!slot.aggregate || slot.index != index || slot.generation != aggregate_generation_)
-      slot = {index, aggregate_generation_, &aggregates_[{r, category, name, index}]};
+      slot = {index, aggregate_generation_, &aggregate({r, category, name, index})};
     ++aggregated_spans_;
     merge(*slot.aggregate, {span.start_s, span.end_s, span.end_s - span.start_s, 1});
   }
@@ -99,7 +99,7 @@ void Recorder::keep_ids(int rank, std::uint32_t category, std::uint32_t name, do
   }
   if (aggregated_spans_ == 0 || end_s != aggregate_instant_s_) {
     const double before_s = interval_s_;
-    widen(aggregates_, interval_s_, max_aggregates());
+    widen(aggregates_, interval_s_, max_aggregates(), aggregates_past_first_);
     if (interval_s_ != before_s) ++aggregate_generation_;  // rebuilt: remembered pointers are stale
     aggregate_instant_s_ = end_s;
   }
@@ -108,21 +108,27 @@ void Recorder::keep_ids(int rank, std::uint32_t category, std::uint32_t name, do
   if (interval_s_ == 0) interval_s_ = std::max(1e-6, end_s / 16);
   ++aggregated_spans_;
   const auto index = static_cast<std::int64_t>(start_s / interval_s_);
-  merge(aggregates_[{rank, category, name, index}], {start_s, end_s, end_s - start_s, 1});
+  merge(aggregate({rank, category, name, index}), {start_s, end_s, end_s - start_s, 1});
 }
 
-void Recorder::widen(Aggregates& aggregates, double& interval_s, std::size_t most) {
-  const auto mergeable = [&] {
-    return std::any_of(aggregates.begin(), aggregates.end(), [](const auto& kv) { return std::get<3>(kv.first) != 0; });
-  };
+Recorder::Aggregate& Recorder::aggregate(const AggregateKey& key) {
+  const auto [it, added] = aggregates_.try_emplace(key);
+  if (added && std::get<3>(key) != 0) ++aggregates_past_first_;
+  return it->second;
+}
+
+void Recorder::widen(Aggregates& aggregates, double& interval_s, std::size_t most, std::size_t& past_first) {
   // One aggregate per rank, category and name is the floor: with more of those than `most`
   // (over 50,000 workers at the default cap) a doubling merges nothing more, so it stops there.
-  while (aggregates.size() > most && mergeable()) {  // twice the interval: index i of the old is i / 2 of the new
+  while (aggregates.size() > most && past_first > 0) {  // twice the interval: index i of the old is i / 2 of the new
     interval_s *= 2;
     Aggregates wider;
+    past_first = 0;
     for (const auto& [key, a] : aggregates) {
       const auto [rank, c, n, i] = key;
-      merge(wider[{rank, c, n, i / 2}], a);
+      const auto [it, added] = wider.try_emplace({rank, c, n, i / 2});
+      if (added && i / 2 != 0) ++past_first;
+      merge(it->second, a);
     }
     aggregates = std::move(wider);
   }
@@ -304,7 +310,8 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
   const Aggregates* shown = &aggregates_;
   if (aggregates_.size() > max_aggregates()) {
     widened = aggregates_;
-    widen(widened, interval_s, max_aggregates());
+    std::size_t past_first = aggregates_past_first_;
+    widen(widened, interval_s, max_aggregates(), past_first);
     shown = &widened;
   }
   // By worker, category and name (as texts), then interval.

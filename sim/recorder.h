@@ -180,9 +180,12 @@ class Recorder {
     std::vector<Slot> by_rank;
   };
   AggregateRow& aggregate_row(std::uint32_t category, std::uint32_t name);
+  // aggregates_[key], counting the new ones past the first interval.
+  Aggregate& aggregate(const AggregateKey& key);
   // Doubles `interval_s` (merging neighbouring aggregates) until at most `most` are left, or one
-  // per rank, category and name (every interval index 0: nothing left to merge).
-  static void widen(Aggregates& aggregates, double& interval_s, std::size_t most);
+  // per rank, category and name (every interval index 0: nothing left to merge).  `past_first`:
+  // how many have an interval index above 0, before and after (a count, not a scan per instant).
+  static void widen(Aggregates& aggregates, double& interval_s, std::size_t most, std::size_t& past_first);
   std::size_t max_aggregates() const { return std::max<std::size_t>(1, max_spans_ / 2); }
 
   std::vector<std::string> texts_;
@@ -193,6 +196,7 @@ class Recorder {
   double interval_s_ = 0;  // of the aggregates; 0 until the cap is reached
   double aggregate_instant_s_ = 0;  // the end time of the last aggregated span
   std::uint64_t aggregate_generation_ = 0;  // counts the widenings that rebuilt aggregates_
+  std::size_t aggregates_past_first_ = 0;  // of aggregates_: those with an interval index above 0
   std::vector<AggregateRow> aggregate_rows_;
   std::uint64_t aggregated_spans_ = 0;
   std::vector<double> compute_s_, comm_s_;

@@ -182,6 +182,32 @@ TEST(SpotPrice, WastedDollarsPriceEachLostSecondAtThePriceThen) {
   EXPECT_NEAR(r["faults"]["wasted_usd"].get<double>(), by_cause["lost_work"].get<double>() + overhead_usd, 1e-15);
 }
 
+// A worker that fell back to on demand is billed on demand from its replacement on, and so are the
+// seconds it wastes there: preempted at t_up (the market, 2.0 $/h, over the 1.5 bid), replaced
+// on demand 10 s later; its 5 s boot and state copy cost the on-demand 3.6 $/h, not the market
+// price then in force.  The bill: 1.4 $/h up to t_up, 3.6 $/h from the replacement to the end.
+TEST(SpotPrice, SecondsAfterAnOnDemandFallbackCostTheOnDemandPrice) {
+  const double plain_s = results_of(two_spot_workers(nullptr))["simulated_s"].get<double>();
+  const double t_up = std::round(plain_s / 4) + 0.5, t_down = std::round(plain_s / 2);
+  const std::string file = testing::write_temp_file(
+      kFolder, "fallback.csv", fmt::format("time_s,usd_per_hour\n0,1.4\n{},2.0\n{},0.5\n", t_up, t_down));
+  json s = two_spot_workers({{"trace", file}, {"max_price", 1.5}});
+  const double boot_s = 5, fallback_s = 10, on_demand = 3.6;
+  s["fleet"][0]["preemption"] = {
+      {"model", "none"}, {"boot_s", boot_s}, {"policy", "fallback_on_demand"}, {"fallback_after_s", fallback_s}};
+  const json r = results_of(s);
+  ASSERT_TRUE(r.contains("faults"));
+  ASSERT_EQ(r["faults"]["preemptions"], kWorkers);
+  const double end = r["simulated_s"].get<double>();
+  const double billed = kWorkers * (1.4 * t_up + on_demand * (end - t_up - fallback_s)) / 3600;
+  EXPECT_NEAR(r["cost_usd"]["compute"].get<double>(), billed, 1e-12 * billed);
+  const json& by_cause = r["faults"]["wasted_usd_by_cause"];
+  EXPECT_NEAR(by_cause["lost_work"].get<double>(), r["faults"]["lost_compute_s"].get<double>() * 1.4 / 3600, 1e-12);
+  const double overhead_usd = by_cause["boot_and_state_reload"].get<double>();
+  EXPECT_GE(overhead_usd, kWorkers * boot_s * on_demand / 3600);
+  EXPECT_LT(overhead_usd, kWorkers * (boot_s + 0.01) * on_demand / 3600);
+}
+
 TEST(SpotPrice, BadTracesAreRefusedWithFilePathValueAndWhatIsAllowed) {
   const std::string unsorted =
       testing::write_temp_file(kFolder, "unsorted.csv", "time_s,usd_per_hour\n0,1.0\n600,1.2\n300,1.1\n");
