@@ -306,6 +306,26 @@ TEST(ValidateTest, UnreachableRegionFails) {
   EXPECT_NE(v.run.err.find("fleet regions r0 and r2 are joined by no path of links"), std::string::npos) << v.run.err;
 }
 
+// A deployment whose faults only some strategies can take (a parameter server's shard goes down):
+// the candidates that cannot load it are skipped with the loader's reason, and the planned
+// strategy is still validated and ranked.  (They once made validate exit 2 on the first of them.)
+TEST(ValidateTest, CandidatesThatCannotLoadTheDeploymentAreSkippedWithTheReason) {
+  json d = tiny_deployment();
+  d["workload"]["steps"] = 24;
+  d["strategy"] = {{"name", "parameter_server"}, {"mode", "async"}};
+  d["faults"] = {{"retry_after_s", 0.05}, {"servers", {{{"shard", 0}, {"down_at_s", 0.5}, {"for_s", 1}}}}};
+  const auto v = validate(d, "--json report.json");
+  ASSERT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  const json report = json::parse(read_file(v.dir / "report.json"));
+  const std::string reason = "deployment.json: /faults/servers: strategy \"ddp\": server faults need a strategy with servers";
+  bool ddp_skipped = false;
+  for (const auto& why : report["skipped"]) ddp_skipped = ddp_skipped || why.get<std::string>().find(reason) != std::string::npos;
+  EXPECT_TRUE(ddp_skipped) << report["skipped"].dump();
+  ASSERT_FALSE(report["candidates"].empty());
+  for (const auto& c : report["candidates"]) EXPECT_EQ(c["strategy"]["name"], "parameter_server") << c.dump();
+  EXPECT_NE(v.run.out.find("skipped       ddp allreduce=ring: " + reason), std::string::npos) << v.run.out;
+}
+
 // A 0.1 Gbit/s WAN, 1 s of compute per step, a 400 MB gradient: DDP's ring all-reduce sends
 // 100 MB chunks through the link (8 s each, 6 steps: ~48 s per step), so it is communication-
 // bound and DiLoCo, which synchronizes every H steps, ranks above it.
