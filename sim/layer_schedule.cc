@@ -57,8 +57,13 @@ std::string bucket_span_name(AllreduceAlgo algo, std::size_t buckets) {
 // bucket: the backward is one compute, the ready times follow from the worker's rate, and the
 // buckets are timed in one meeting once every member's backward is done (the last bucket is
 // ready only then, so no all-reduce could have ended earlier).
+// One actor may stand for every worker here (sim/identical_workers.h): what a worker records
+// for itself is then recorded for each of them, in rank order.
 void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
                       AllreduceAlgo algo) {
+  const bool for_all = ctx.stands_for_count() > 1;
+  GEOTRAIN_CHECK(!for_all || ctx.stands_for_count() == ctx.world_size(), "one actor stands for every worker or for itself");
+  const std::vector<int> ranks = for_all ? ctx.platform().all_ranks() : std::vector<int>{ctx.rank()};
   const double start_s = ctx.now();
   const double rate = simgrid::s4u::this_actor::get_host()->get_speed();  // FLOP/s (compute_flops' rate)
   double flops = 0;
@@ -84,13 +89,14 @@ void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, con
   }
   const double backward_end_s = ctx.now();
   Recorder& recorder = ctx.world().recorder;
-  recorder.begin_layers(ctx.rank());
+  for (const int r : ranks) recorder.begin_layers(r);
   const auto [first_start_s, last_end_s] =
       ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, ctx.platform().all_group());
-  recorder.end_layers(ctx.rank());
-  recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, last_end_s});
-  if (ctx.now() > backward_end_s)
-    recorder.add_span({ctx.rank(), "communication", "wait overlapped", backward_end_s, ctx.now()});
+  for (const int r : ranks) {
+    recorder.end_layers(r);
+    recorder.add_step_span({r, "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, last_end_s});
+    if (ctx.now() > backward_end_s) recorder.add_span({r, "communication", "wait overlapped", backward_end_s, ctx.now()});
+  }
   if (!grads.is_real()) return;
   for (std::size_t k = 0; k < buckets.size(); ++k)
     kernels::copy(grads.slice(buckets[k].begin, buckets[k].count).data(), owned[k].values().data(), buckets[k].count);

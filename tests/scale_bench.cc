@@ -7,7 +7,9 @@
 // against the 64 x 100 cell's, measured in the same run.  BM_Ddp runs the scenario as geotrain
 // does (its workers are identical: one actor stands for all, sim/run.cc); BM_DdpActorPerWorker
 // turns that rule off, the baseline the speedup column divides by (cells of hours there are
-// left to the filter).
+// left to the filter).  BM_DdpOverlap and BM_DdpOverlapActorPerWorker: the same fleet training a
+// 12-layer GPT-2-small-shaped transformer with DDP's default overlap (gradient buckets of 25 MiB
+// reduced while the backward goes on), whose buckets the collective fidelity times in one meeting.
 //   build/tests/geotrain_scale_bench --benchmark_filter='Ddp/(64|1024)/' --benchmark_repetitions=3
 #include <algorithm>
 #include <chrono>
@@ -48,17 +50,24 @@ double peak_resident_bytes() {
 struct Cell {
   double wall_s = 0, peak_B = 0, trace_B = 0, simulated_s = 0;
 };
-// (workers, steps, an actor per worker): the cells measured.
-std::map<std::tuple<int, int, bool>, std::vector<Cell>> g_cells;
+// (workers, steps, an actor per worker, overlap): the cells measured.
+std::map<std::tuple<int, int, bool, bool>, std::vector<Cell>> g_cells;
 
 // One `geotrain run` of the cell in a child; `actor_per_worker` turns the rule for identical
 // workers off (sim/identical_workers.h), as the code before it ran.
-Cell run_cell(int workers, int steps, bool actor_per_worker) {
+Cell run_cell(int workers, int steps, bool actor_per_worker, bool overlap) {
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("geotrain-scale-bench-{}", ::getpid());
   const auto reply = nlohmann::json::parse(sim::run_isolated([&] {
     sim::set_identical_workers_rule(!actor_per_worker);
     const auto start = std::chrono::steady_clock::now();
-    const sim::Scenario scenario = sim::parse_scenario(testing::multicloud_ddp_scenario(workers, steps), "scale.json");
+    nlohmann::json doc = testing::multicloud_ddp_scenario(workers, steps);
+    if (overlap) {
+      doc["workload"]["model"] = {{"type", "transformer"}, {"layers", 12}, {"d_model", 768}, {"heads", 12},
+                                  {"seq_len", 1024}, {"vocab", 50257}, {"tied_embeddings", true}};
+      doc["workload"]["batch_per_worker"] = 8;
+      doc["strategy"]["overlap"] = true;
+    }
+    const sim::Scenario scenario = sim::parse_scenario(doc, "scale.json");
     const sim::RunOutput out = sim::run_scenario(scenario);
     sim::write_outputs(out, dir.string());
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -70,13 +79,13 @@ Cell run_cell(int workers, int steps, bool actor_per_worker) {
   return {reply["wall_s"], reply["peak_B"], reply["trace_B"], reply["simulated_s"]};
 }
 
-void run_cells(benchmark::State& state, bool actor_per_worker) {
+void run_cells(benchmark::State& state, bool actor_per_worker, bool overlap = false) {
   const int workers = static_cast<int>(state.range(0)), steps = static_cast<int>(state.range(1));
   Cell cell;
   for (auto _ : state) {
-    cell = run_cell(workers, steps, actor_per_worker);
+    cell = run_cell(workers, steps, actor_per_worker, overlap);
     state.SetIterationTime(cell.wall_s);
-    g_cells[{workers, steps, actor_per_worker}].push_back(cell);
+    g_cells[{workers, steps, actor_per_worker, overlap}].push_back(cell);
   }
   state.counters["worker_steps_per_s"] = static_cast<double>(workers) * steps / cell.wall_s;
   state.counters["peak_MB"] = cell.peak_B / 1e6;
@@ -88,6 +97,9 @@ void run_cells(benchmark::State& state, bool actor_per_worker) {
 void BM_Ddp(benchmark::State& state) { run_cells(state, false); }
 // The baseline: an actor per worker (the rule off).
 void BM_DdpActorPerWorker(benchmark::State& state) { run_cells(state, true); }
+// A transformer with DDP's overlapped buckets, one actor and an actor per worker.
+void BM_DdpOverlap(benchmark::State& state) { run_cells(state, false, true); }
+void BM_DdpOverlapActorPerWorker(benchmark::State& state) { run_cells(state, true, true); }
 
 BENCHMARK(BM_Ddp)
     ->ArgsProduct({{64, 256, 1024, 4096, 10000}, {100, 1000, 10000}})
@@ -96,6 +108,16 @@ BENCHMARK(BM_Ddp)
     ->Unit(benchmark::kSecond);
 BENCHMARK(BM_DdpActorPerWorker)
     ->ArgsProduct({{64, 256, 1024, 4096, 10000}, {100, 1000, 10000}})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_DdpOverlap)
+    ->ArgsProduct({{64, 256, 1024, 4096, 10000}, {100, 1000}})
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+BENCHMARK(BM_DdpOverlapActorPerWorker)
+    ->ArgsProduct({{64, 256, 1024, 4096, 10000}, {100, 1000}})
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
@@ -111,18 +133,18 @@ int main(int argc, char** argv) {
     for (const auto& c : cells) wall.push_back(c.wall_s);
     return median(wall);
   };
-  const auto base = g_cells.find({64, 100, false});
+  const auto base = g_cells.find({64, 100, false, false});
   std::printf("\nworkers x steps (actors): median wall, worker-steps/s, peak resident, trace.json; ratio: wall per "
               "worker-step / the 64 x 100 cell's (one actor); speedup: the actor-per-worker cell's wall / this one's\n");
   for (const auto& [key, cells] : g_cells) {
-    const auto [workers, steps, actor_per_worker] = key;
+    const auto [workers, steps, actor_per_worker, overlap] = key;
     std::vector<double> peak, trace;
     for (const auto& c : cells) peak.push_back(c.peak_B), trace.push_back(c.trace_B);
     const double ws = static_cast<double>(workers) * steps, wall = median_wall(cells);
-    std::printf("%6d x %6d (%s)  %9.3f s  %11.0f /s  %8.0f MB  %7.1f MB", workers, steps,
+    std::printf("%6d x %6d %s(%s)  %9.3f s  %11.0f /s  %8.0f MB  %7.1f MB", workers, steps, overlap ? "overlap " : "",
                 actor_per_worker ? "each" : "one ", wall, ws / wall, median(peak) / 1e6, median(trace) / 1e6);
     if (base != g_cells.end()) std::printf("  ratio %.3f", (wall / ws) / (median_wall(base->second) / (64.0 * 100)));
-    const auto each = g_cells.find({workers, steps, true});
+    const auto each = g_cells.find({workers, steps, true, overlap});
     if (!actor_per_worker && each != g_cells.end()) std::printf("  speedup %.1f", median_wall(each->second) / wall);
     std::printf("\n");
   }

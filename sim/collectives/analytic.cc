@@ -163,7 +163,9 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
   const AllreduceEntry& entry = allreduce_entry(algo);
   GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
   const Members members = members_of(group, ctx.rank());
-  GEOTRAIN_CHECK(ctx.stands_for_count() == 1, "bucketed all-reduces are simulated worker by worker");
+  // Identical workers (sim/identical_workers.h): one actor arrives for all and records for each.
+  const bool for_all = ctx.stands_for_count() > 1;
+  GEOTRAIN_CHECK(!for_all || ctx.stands_for_count() == n, "one actor stands for every member or for itself");
   std::shared_ptr<BucketMeeting>& open = open_buckets_[members.key()];
   if (!open) {
     open = std::make_shared<BucketMeeting>();
@@ -177,7 +179,8 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
     m->parts[k][me] = parts[k];
     m->ready_s[k] = std::max(m->ready_s[k], ready_s[k]);
   }
-  const bool last = ++m->arrived == n;
+  m->arrived += ctx.stands_for_count();
+  const bool last = m->arrived == n;
   if (!last) {
     m->waiting.push_back(sg4::Actor::self());
     sg4::this_actor::suspend();  // until the last member resumes it, below
@@ -208,13 +211,14 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
     ledger.add_in_flight(static_cast<double>(m->peak_phase_B));  // one bucket at a time on the stream
   }
   Recorder& recorder = ctx.world().recorder;
-  for (std::size_t k = 0; k < buckets; ++k) {
-    const auto [start_s, end_s] = m->spans[k];
-    if (start_s > m->launches[k])  // the stream's launch cost (collective_launch_s), as message fidelity pays it
-      recorder.add_span({ctx.rank(), "overlapped", "collective launch", m->launches[k], start_s});
-    recorder.add_span({ctx.rank(), "overlapped", std::string("allreduce/") + entry.label, start_s, end_s});
-    recorder.add_collective({"allreduce", entry.label, n, entry.size_B(*parts[k])}, end_s - start_s);
-  }
+  for (const int rank : for_all ? ctx.platform().all_ranks() : std::vector<int>{ctx.rank()})
+    for (std::size_t k = 0; k < buckets; ++k) {
+      const auto [start_s, end_s] = m->spans[k];
+      if (start_s > m->launches[k])  // the stream's launch cost (collective_launch_s), as message fidelity pays it
+        recorder.add_span({rank, "overlapped", "collective launch", m->launches[k], start_s});
+      recorder.add_span({rank, "overlapped", std::string("allreduce/") + entry.label, start_s, end_s});
+      recorder.add_collective({"allreduce", entry.label, n, entry.size_B(*parts[k])}, end_s - start_s);
+    }
   sg4::this_actor::sleep_until(m->spans.back().second);
   if (last) ctx.world().ledger.add_in_flight(-static_cast<double>(m->peak_phase_B));
   return {m->launches.front(), m->spans.back().second};

@@ -23,8 +23,8 @@ namespace {
 
 class Ddp final : public Strategy {
  public:
-  Ddp(AllreduceAlgo algo, MessageFormat wire_format, std::optional<double> bucket_cap_B)
-      : algo_(algo), wire_format_(wire_format), bucket_cap_B_(bucket_cap_B) {}
+  Ddp(AllreduceAlgo algo, MessageFormat wire_format, std::optional<double> bucket_cap_B, int workers)
+      : algo_(algo), wire_format_(wire_format), bucket_cap_B_(bucket_cap_B), workers_(workers) {}
 
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
@@ -43,9 +43,11 @@ class Ddp final : public Strategy {
     }
   }
 
-  // Without buckets each step is compute, one all-reduce of the whole fleet, an optimizer step.
+  // Each step is compute, one all-reduce of the whole fleet (or its buckets, timed in one meeting
+  // in the collective fidelity: sim/layer_schedule.cc), an optimizer step.  A lone worker's
+  // buckets run on a helper actor, which one actor standing for others may not start.
   bool same_program_on_every_worker() const override {
-    return !bucket_cap_B_ && allreduce_entry(algo_).schedule != nullptr;
+    return allreduce_entry(algo_).schedule != nullptr && (!bucket_cap_B_ || workers_ > 1);
   }
 
  private:
@@ -67,6 +69,7 @@ class Ddp final : public Strategy {
   AllreduceAlgo algo_;
   MessageFormat wire_format_;  // native: the workload's wire_bytes_per_param, no quantization
   std::optional<double> bucket_cap_B_;  // overlap: the gradient's bucket cap in bytes (never under faults)
+  int workers_;
 };
 
 }  // namespace
@@ -81,7 +84,7 @@ StrategyInfo ddp_strategy() {
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));
     const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
-    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, read_overlap(reader, knobs, s));
+    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, read_overlap(reader, knobs, s), s.worker_count());
   };
   return info;
 }
