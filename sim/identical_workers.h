@@ -23,8 +23,8 @@ bool identical_workers_rule();
 // nothing differs per worker or in time: no faults or checkpoints (per-worker membership), no
 // real tensors (per-worker gradients and losses), no measured compute (wall clock), no servers.
 // The trace is written the same (sim/recorder.h: an instant's spans in any order), results.json
-// and timeline.csv add the same values in the same order.  DDP's overlapped buckets qualify: the
-// collective fidelity times a step's buckets in one meeting, with no helper actor
+// and timeline.csv add the same values in the same order.  Overlapped buckets (DDP, DiLoCo)
+// qualify: the collective fidelity times a step's buckets in one meeting, with no helper actor
 // (sim/layer_schedule.cc).  Heterogeneous compute, asynchronous strategies, message fidelity and
 // any of the above keep an actor per worker.
 bool one_actor_for_all_workers(const Scenario& s, bool same_program, std::size_t servers);

@@ -42,15 +42,15 @@ Outputs run_with_rule(const json& scenario, bool rule) {
 // the run passes (kept spans, then aggregates): DDP with each all-reduce that has a closed form
 // (int8 gradients on the hierarchical one) and DiLoCo, one actor writes what 40 write.
 // DDP with overlap has its buckets timed in one meeting (a 6-layer model, buckets of 2 layers,
-// a launch cost per bucket; at both trace details).
+// a launch cost per bucket; at both trace details), and so has DiLoCo's outer gradient.
 TEST(IdenticalWorkers, OneActorWritesWhatAnActorPerWorkerWrites) {
-  for (const std::string algo : {"ring", "tree", "hierarchical", "diloco", "overlap", "overlap-layers"}) {
+  for (const std::string algo : {"ring", "tree", "hierarchical", "diloco", "overlap", "overlap-layers", "diloco-overlap"}) {
     json s = testing::multicloud_ddp_scenario(40, 25);
     s["strategy"] = {{"name", "ddp"}, {"allreduce", algo}, {"step_overhead_s", 0.002}, {"collective_launch_s", 0.0005}};
     if (algo == "hierarchical") s["strategy"]["wire_format"] = "int8";
     if (algo == "diloco") s["strategy"] = {{"name", "diloco"}, {"H", 4}, {"allreduce", "hierarchical"}, {"step_overhead_s", 0.002}};
     s["output"] = {{"trace_max_spans", 1000}};
-    if (algo.rfind("overlap", 0) == 0) {
+    if (algo.find("overlap") != std::string::npos) {
       json layers = json::array();
       for (int l = 0; l < 6; ++l)
         layers.push_back({{"name", fmt::format("layer{}", l)}, {"parameters", 4e6 + l}, {"forward_flops", 2e10}});
@@ -58,6 +58,8 @@ TEST(IdenticalWorkers, OneActorWritesWhatAnActorPerWorkerWrites) {
       s["strategy"] = {{"name", "ddp"}, {"allreduce", "hierarchical"}, {"overlap", true}, {"bucket_cap_MB", 32},
                        {"collective_launch_s", 0.0005}};
       if (algo == "overlap-layers") s["output"]["trace"] = "layers";
+      if (algo == "diloco-overlap")
+        s["strategy"] = {{"name", "diloco"}, {"H", 4}, {"allreduce", "hierarchical"}, {"overlap", true}, {"bucket_cap_MB", 32}};
     }
     const Outputs each = run_with_rule(s, false), one = run_with_rule(s, true);
     EXPECT_EQ(each.worker_actors, 40) << algo;
@@ -72,8 +74,8 @@ TEST(IdenticalWorkers, OneActorWritesWhatAnActorPerWorkerWrites) {
 }
 
 // Where the rule stops: another compute rate in the fleet, message fidelity, real tensors,
-// DiLoCo's overlapped outer all-reduce.  Each keeps an actor per worker.  (Faults need the
-// message fidelity.)
+// Streaming DiLoCo (its fragments sync from helper actors).  Each keeps an actor per worker.
+// (Faults need the message fidelity.)
 TEST(IdenticalWorkers, TheRuleStopsWhereWorkersDiffer) {
   const json base = testing::multicloud_ddp_scenario(16, 3);
   json faster = base;
@@ -81,7 +83,7 @@ TEST(IdenticalWorkers, TheRuleStopsWhereWorkersDiffer) {
   json message = base;
   message["network"]["fidelity"] = "message";
   json overlap = base;
-  overlap["strategy"] = {{"name", "diloco"}, {"H", 2}, {"allreduce", "hierarchical"}, {"overlap", true}};
+  overlap["strategy"] = {{"name", "streaming_diloco"}, {"H", 4}, {"fragments", 2}, {"allreduce", "hierarchical"}};
   json real = testing::uniform_scenario(testing::UniformNet{2, 2}, 1, "ring");
   real["workload"] = {{"model", {{"type", "linear_regression"}}},
                       {"dataset", {{"name", "synthetic_linear"}, {"features", 8}, {"train_samples", 256}, {"test_samples", 64}}},
@@ -91,7 +93,7 @@ TEST(IdenticalWorkers, TheRuleStopsWhereWorkersDiffer) {
   EXPECT_EQ(run_with_rule(base, true).worker_actors, 1);
   for (const auto& [name, s, workers] : {std::tuple{"a faster instance", faster, 16},
                                          std::tuple{"message fidelity", message, 16},
-                                         std::tuple{"DiLoCo's overlapped buckets", overlap, 16}, std::tuple{"real tensors", real, 4}}) {
+                                         std::tuple{"Streaming DiLoCo", overlap, 16}, std::tuple{"real tensors", real, 4}}) {
     const Outputs each = run_with_rule(s, false), one = run_with_rule(s, true);
     EXPECT_EQ(one.worker_actors, workers) << name;
     EXPECT_EQ(one.results, each.results) << name;

@@ -19,8 +19,8 @@ namespace {
 
 class Diloco final : public Strategy {
  public:
-  Diloco(int h, OuterConfig outer, std::optional<double> bucket_cap_B)
-      : h_(h), outer_(std::move(outer)), bucket_cap_B_(bucket_cap_B) {}
+  Diloco(int h, OuterConfig outer, std::optional<double> bucket_cap_B, int workers)
+      : h_(h), outer_(std::move(outer)), bucket_cap_B_(bucket_cap_B), workers_(workers) {}
 
   void prepare(World& world) override {
     globals_ = make_global_copies(world, outer_.optimizer);
@@ -66,10 +66,12 @@ class Diloco final : public Strategy {
     }
   }
 
-  // Without buckets each step is compute and an inner optimizer step, and every H-th adds one
-  // all-reduce of the whole fleet and the outer step.
+  // Each step is compute and an inner optimizer step, and every H-th adds one all-reduce of the
+  // whole fleet (or its buckets, timed in one meeting in the collective fidelity) and the outer
+  // step.  A lone worker's buckets run on a helper actor, which one actor standing for others
+  // may not start.
   bool same_program_on_every_worker() const override {
-    return !bucket_cap_B_ && allreduce_entry(outer_.allreduce).schedule != nullptr;
+    return allreduce_entry(outer_.allreduce).schedule != nullptr && (!bucket_cap_B_ || workers_ > 1);
   }
   // The replica: the global copy and the outer optimizer.
   ReplicaState replica(World& world, int rank, long) override { return globals_[rank]->state(world); }
@@ -92,6 +94,7 @@ class Diloco final : public Strategy {
   int h_;
   OuterConfig outer_;
   std::optional<double> bucket_cap_B_;  // overlap: the outer gradient's bucket cap in bytes
+  int workers_;
   std::vector<std::unique_ptr<GlobalCopy>> globals_;  // per worker
 };
 
@@ -111,7 +114,7 @@ StrategyInfo diloco_family(std::string name, std::string summary, std::vector<Kn
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const int h = static_cast<int>(read_integer(reader, knob_of(knobs, "H")));
     OuterConfig outer = parse_outer(reader, knobs);
-    return std::make_unique<Diloco>(h, std::move(outer), read_overlap(reader, knobs, s));
+    return std::make_unique<Diloco>(h, std::move(outer), read_overlap(reader, knobs, s), s.worker_count());
   };
   info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) { add_outer_state(knobs, b); };
   return info;
