@@ -303,7 +303,7 @@ FaultMachinery start_faults(World& world, const Resilient* resilient, const Work
 }
 
 // One actor per node (workers and servers); with faults the injector starts and bills the workers.
-// With `one_for_all` a single actor, worker 0's, does the work of every worker (the rule above).
+// With `one_for_all` a single actor, worker 0's, does the work of every worker (identical_workers.h).
 void start_actors(World& world, const WorkerProgram& worker, const std::function<void(WorkerContext&, int)>& server,
                   bool injector_starts_workers, bool one_for_all) {
   const int workers = static_cast<int>(world.platform.workers().size());
