@@ -210,9 +210,9 @@ Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, co
       if (c.as_planned) report.fail("memory: the planned strategy does not fit: " + why);
       continue;
     }
-    // A candidate the machine cannot run (an actor per worker where the stacks do not fit, while
-    // the planned strategy needs one for all) is skipped with the loader's reason; the planned
-    // strategy's own errors stand.
+    // A candidate the deployment cannot be loaded with (server faults for a strategy without
+    // servers; an actor per worker where the stacks do not fit, while the planned strategy needs
+    // one for all) is skipped with the loader's reason; the planned strategy's own errors stand.
     try {
       p.scenarios.push_back(sim::parse_scenario(candidate_doc(doc, c.strategy, c.steps), base.file));
     } catch (const sim::BadInput& e) {
