@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -55,6 +56,13 @@ Writer& Writer::significant(double v, int digits) { return cell(fmt::format("{:.
 Writer& Writer::significant(std::optional<double> v, int digits) { return v ? significant(*v, digits) : empty(); }
 Writer& Writer::fixed(double v, int decimals) { return cell(fmt::format("{:.{}f}", v, decimals)); }
 Writer& Writer::empty() { return cell(""); }
+
+std::string Writer::take() {
+  if (cells_in_row_ != 0) throw std::logic_error("CSV text taken in the middle of a row");
+  std::string text = std::move(out_);
+  out_.clear();
+  return text;
+}
 
 void Writer::end_row() {
   if (cells_in_row_ != columns_)

@@ -44,6 +44,9 @@ class Writer {
   void end_row();
 
   const std::string& str() const { return out_; }
+  // The text written since the last take() (the header included the first time), which the
+  // writer then forgets: a long table goes to a stream as it is built.  REQUIRES: between rows.
+  std::string take();
   std::size_t columns() const { return columns_; }
 
  private:

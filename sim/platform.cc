@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -274,8 +275,17 @@ double Platform::bottleneck_Bps(int src, int dst) const {
 }
 
 double Platform::rate_cap_Bps(int src, int dst) const {
+  if (!scenario_.network.window_cap || src == dst) return 0;
+  const std::size_t regions = scenario_.topology.regions.size();
+  if (rate_caps_.empty()) rate_caps_.assign(regions * regions, std::numeric_limits<double>::quiet_NaN());
+  double& cap = rate_caps_[static_cast<std::size_t>(nodes_.at(src).region) * regions +
+                           static_cast<std::size_t>(nodes_.at(dst).region)];
+  if (std::isnan(cap)) cap = window_cap_Bps(src, dst);
+  return cap;
+}
+
+double Platform::window_cap_Bps(int src, int dst) const {
   const NetworkSpec& net = scenario_.network;
-  if (!net.window_cap || src == dst) return 0;
   const auto& topo = scenario_.topology;
   const WorkerInfo& s = nodes_.at(src);
   const WorkerInfo& d = nodes_.at(dst);

@@ -71,7 +71,9 @@ class Platform {
   // default nccl_default_sockets of the region's cloud) inside a region, network.parallel_streams
   // between regions.
   int streams(int src, int dst) const;
-  // Per-transfer rate cap streams(src, dst) x window / RTT, or 0 when the cap is off.
+  // Per-transfer rate cap streams(src, dst) x window / RTT, or 0 when the cap is off.  It depends
+  // on the two nodes' regions only: worked out the first time a pair of regions asks, then looked
+  // up (every send of the message fidelity asks).
   double rate_cap_Bps(int src, int dst) const;
 
   // All worker ranks in the order a ring should visit them: regions in the order that
@@ -105,6 +107,10 @@ class Platform {
 
   const Scenario& scenario_;
   TopologyGraph graph_;
+  // rate_cap_Bps between distinct nodes, by source region x regions + destination region; NaN
+  // until asked.
+  double window_cap_Bps(int src, int dst) const;
+  mutable std::vector<double> rate_caps_;
   std::vector<WorkerInfo> nodes_;
   std::size_t worker_count_ = 0;
   std::vector<int> ring_order_;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -10,6 +12,16 @@
 #include "kernels/check.h"
 
 namespace geotrain::sim {
+
+namespace {
+std::size_t& records_in_memory() {
+  static std::size_t bytes = kDefaultRecordsInMemoryBytes;
+  return bytes;
+}
+}  // namespace
+
+void set_records_in_memory_bytes(std::size_t bytes) { records_in_memory() = bytes; }
+std::size_t records_in_memory_bytes() { return records_in_memory(); }
 
 void Recorder::add_span(Span span) {
   const std::vector<int> rank = {span.rank};
@@ -167,10 +179,18 @@ bool Recorder::end_step(double samples, double loss, double now_s, int workers, 
 }
 
 std::string Recorder::timeline_csv(bool real_losses) const {
+  std::ostringstream out;
+  write_timeline_csv(out, real_losses);
+  return out.str();
+}
+
+void Recorder::write_timeline_csv(std::ostream& stream, bool real_losses) const {
   constexpr int kDigits = 9;  // significant digits of times, dollars and losses
+  constexpr std::size_t kRowsPerWrite = 4096;
   csv::Writer out({"step", "time_s", "samples", "compute_usd", "egress_usd", "total_usd", "wan_bytes", "train_loss",
                    "test_loss", "test_accuracy", "alive_workers", "useful_samples"});
-  for (const auto& r : rows_) {
+  std::size_t rows = 0;
+  rows_.for_each([&](const TimelineRow& r) {
     out.integer(r.step).significant(r.time_s, kDigits).count(r.samples);
     out.significant(r.compute_usd, kDigits).significant(r.egress_usd, kDigits).significant(r.compute_usd + r.egress_usd, kDigits);
     out.integer(r.wan_bytes);
@@ -178,8 +198,9 @@ std::string Recorder::timeline_csv(bool real_losses) const {
     if (r.evaluated) out.significant(r.test_loss, kDigits).significant(r.test_accuracy, kDigits);
     else out.empty().empty();
     out.integer(r.alive_workers).count(r.useful_samples).end_row();
-  }
-  return out.str();
+    if (++rows % kRowsPerWrite == 0) stream << out.take();
+  });
+  stream << out.take();
 }
 
 void Recorder::add_wan_in_flight(int src_region, int dst_region, std::int64_t delta_B, double now_s) {
@@ -202,67 +223,105 @@ void Recorder::close_wan_in_flight(double end_s) {
     if (bytes > 0) add_wan_in_flight(pair.first, pair.second, -bytes, end_s);
 }
 
-std::vector<WanInFlightSample> Recorder::wan_in_flight() const {
-  std::vector<WanInFlightSample> changes = wan_changes_;  // .bytes: the change
-  std::stable_sort(changes.begin(), changes.end(),
-                   [](const WanInFlightSample& a, const WanInFlightSample& b) { return a.time_s < b.time_s; });
-  std::vector<WanInFlightSample> samples;
+void Recorder::for_each_wan_sample(const std::function<void(const WanInFlightSample&)>& visit) const {
   std::map<std::pair<int, int>, std::int64_t> now_B;
-  std::map<std::pair<int, int>, std::size_t> last;  // each pair's latest sample
-  for (const auto& c : changes) {
+  // The samples of the instant being read, in the order of each pair's first change at it, and
+  // where each pair's is; visited once the time moves on.
+  std::vector<WanInFlightSample> instant;
+  std::map<std::pair<int, int>, std::size_t> in_instant;
+  const auto flush = [&] {
+    for (const auto& sample : instant) visit(sample);
+    instant.clear();
+    in_instant.clear();
+  };
+  wan_changes_.for_each([&](const WanInFlightSample& c) {
+    if (!instant.empty() && instant.front().time_s != c.time_s) flush();
     const std::pair<int, int> pair{c.src_region, c.dst_region};
     const std::int64_t bytes = now_B[pair] += c.bytes;
     GEOTRAIN_CHECK(bytes >= 0, "WAN bytes in flight went below 0");
-    const auto it = last.find(pair);
-    if (it != last.end() && samples[it->second].time_s == c.time_s) {
-      samples[it->second].bytes = bytes;  // one sample per time: the value after all changes
-      continue;
-    }
-    last[pair] = samples.size();
-    samples.push_back({c.time_s, c.src_region, c.dst_region, bytes});
-  }
-  return samples;
+    const auto [it, added] = in_instant.try_emplace(pair, instant.size());
+    if (added) instant.push_back({c.time_s, c.src_region, c.dst_region, bytes});
+    else instant[it->second].bytes = bytes;  // one sample per time: the value after all changes
+  });
+  flush();
 }
 
 CounterSamples thin_counters(const std::vector<WanInFlightSample>& samples, std::size_t most) {
-  if (samples.size() <= most || samples.empty()) return {samples, 0};
-  std::map<std::pair<int, int>, std::vector<WanInFlightSample>> by_pair;  // each in time order
-  for (const auto& s : samples) by_pair[{s.src_region, s.dst_region}].push_back(s);
-  const double first_s = samples.front().time_s, last_s = samples.back().time_s;
-  const std::size_t per_pair = most / by_pair.size();
+  return thin_counters([&samples](const auto& visit) { for (const auto& s : samples) visit(s); }, most);
+}
+
+CounterSamples thin_counters(const SampleReplay& replay, std::size_t most) {
+  std::size_t count = 0;
+  double first_s = 0, last_s = 0;
+  std::map<std::pair<int, int>, std::size_t> pairs;  // each pair's index below, in pair order
+  replay([&](const WanInFlightSample& s) {
+    if (count++ == 0) first_s = s.time_s;
+    last_s = s.time_s;
+    pairs.try_emplace({s.src_region, s.dst_region}, 0);
+  });
+  const auto all = [&] {
+    CounterSamples out;
+    out.samples.reserve(count);
+    replay([&](const WanInFlightSample& s) { out.samples.push_back(s); });
+    out.before = count;
+    return out;
+  };
+  if (count <= most || count == 0) return all();
+  const std::size_t per_pair = most / pairs.size();
   const std::size_t bins = per_pair > 2 ? per_pair - 1 : 1;  // and each pair's last sample
   const double interval_s = (last_s - first_s) / static_cast<double>(bins);
-  if (interval_s <= 0) return {samples, 0};
+  if (interval_s <= 0) return all();
   const auto bin_of = [&](double t) {
     return std::min(bins - 1, static_cast<std::size_t>((t - first_s) / interval_s));
   };
-  CounterSamples out{{}, interval_s};
-  for (const auto& entry : by_pair) {
-    const std::pair<int, int> pair = entry.first;  // not a structured binding: the lambda below uses it
-    const std::vector<WanInFlightSample>& track = entry.second;
-    // The step function holds track[j].bytes from track[j].time_s to track[j + 1].time_s.
-    std::size_t bin = bin_of(track.front().time_s);
-    double bin_start_s = track.front().time_s, weighted = 0;  // byte-seconds in the bin so far
-    const auto close_bin = [&](double end_s) {
-      if (end_s > bin_start_s)
-        out.samples.push_back({bin_start_s, pair.first, pair.second,
-                               std::llround(weighted / (end_s - bin_start_s))});
-      weighted = 0;
-    };
-    for (std::size_t j = 0; j + 1 < track.size(); ++j) {
-      double t = track[j].time_s;
-      const double until_s = track[j + 1].time_s;
-      while (bin_of(until_s) > bin) {  // the value runs past this bin's end
-        const double bin_end_s = first_s + static_cast<double>(bin + 1) * interval_s;
-        weighted += static_cast<double>(track[j].bytes) * (bin_end_s - t);
-        close_bin(bin_end_s);
-        t = bin_start_s = bin_end_s;
-        ++bin;
-      }
-      weighted += static_cast<double>(track[j].bytes) * (until_s - t);
+  // Each pair's step function holds a sample's bytes from its time to the pair's next sample.
+  struct Track {
+    std::pair<int, int> pair;
+    WanInFlightSample last;  // the pair's latest sample so far
+    std::size_t bin = 0;
+    double bin_start_s = 0, weighted = 0;  // byte-seconds in the bin so far
+    std::vector<WanInFlightSample> out;
+  };
+  std::vector<Track> tracks;
+  tracks.reserve(pairs.size());
+  for (auto& [pair, index] : pairs) {
+    index = tracks.size();
+    tracks.push_back({pair, {}, 0, 0, 0, {}});
+  }
+  const auto close_bin = [](Track& t, double end_s) {
+    if (end_s > t.bin_start_s)
+      t.out.push_back({t.bin_start_s, t.pair.first, t.pair.second, std::llround(t.weighted / (end_s - t.bin_start_s))});
+    t.weighted = 0;
+  };
+  std::vector<bool> started(tracks.size(), false);
+  replay([&](const WanInFlightSample& s) {
+    const std::size_t i = pairs.at({s.src_region, s.dst_region});
+    Track& track = tracks[i];
+    if (!started[i]) {
+      started[i] = true;
+      track.bin = bin_of(s.time_s);
+      track.bin_start_s = s.time_s;
+      track.last = s;
+      return;
     }
-    close_bin(track.back().time_s);
-    out.samples.push_back(track.back());  // where the counter ends (0 once the run closed it)
+    double t = track.last.time_s;
+    const double until_s = s.time_s;
+    while (bin_of(until_s) > track.bin) {  // the value runs past this bin's end
+      const double bin_end_s = first_s + static_cast<double>(track.bin + 1) * interval_s;
+      track.weighted += static_cast<double>(track.last.bytes) * (bin_end_s - t);
+      close_bin(track, bin_end_s);
+      t = track.bin_start_s = bin_end_s;
+      ++track.bin;
+    }
+    track.weighted += static_cast<double>(track.last.bytes) * (until_s - t);
+    track.last = s;
+  });
+  CounterSamples out{{}, interval_s, count};
+  for (Track& track : tracks) {
+    close_bin(track, track.last.time_s);
+    track.out.push_back(track.last);  // where the counter ends (0 once the run closed it)
+    out.samples.insert(out.samples.end(), track.out.begin(), track.out.end());
+    track.out = {};
   }
   std::stable_sort(out.samples.begin(), out.samples.end(),
                    [](const WanInFlightSample& a, const WanInFlightSample& b) { return a.time_s < b.time_s; });
@@ -270,14 +329,21 @@ CounterSamples thin_counters(const std::vector<WanInFlightSample>& samples, std:
 }
 
 std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const {
-  // Rendered an event at a time (the document as one json value took ~1 kB per event: 600 MB for a
+  std::ostringstream out;
+  write_trace_json(out, nodes, region_names);
+  return out.str();
+}
+
+void Recorder::write_trace_json(std::ostream& out, const std::vector<TraceNode>& nodes,
+                                const std::vector<std::string>& region_names) const {
+  // Written an event at a time (the document as one json value took ~1 kB per event: 600 MB for a
   // trace at the span cap); a compact dump of an array is its elements' dumps joined by commas.
-  std::string out = R"({"displayTimeUnit":"ms","traceEvents":[)";
+  out << R"({"displayTimeUnit":"ms","traceEvents":[)";
   bool first = true;
   const auto add = [&](const nlohmann::ordered_json& event) {
-    if (!first) out += ',';
+    if (!first) out << ',';
     first = false;
-    out += event.dump();
+    out << event.dump();
   };
   for (std::size_t r = 0; r < region_names.size(); ++r) {
     add({{"name", "process_name"}, {"ph", "M"}, {"pid", r}, {"args", {{"name", region_names[r]}}}});
@@ -334,8 +400,8 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
          {"dur", (a.end_s - a.start_s) * kMicrosecondsPerSecond},
          {"args", {{"spans", a.count}, {"busy_s", a.busy_s}}}});
   }
-  const std::vector<WanInFlightSample> samples = wan_in_flight();
-  const CounterSamples counters = thin_counters(samples, max_spans_);
+  const CounterSamples counters =
+      thin_counters([this](const auto& visit) { for_each_wan_sample(visit); }, max_spans_);
   for (const auto& w : counters.samples)
     add({{"name", "WAN in flight to " + region_names.at(static_cast<std::size_t>(w.dst_region)) + " (bytes)"},
          {"cat", "wan"},
@@ -343,7 +409,7 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
          {"pid", w.src_region},
          {"ts", w.time_s * kMicrosecondsPerSecond},
          {"args", {{"bytes", w.bytes}}}});
-  out += ']';
+  out << ']';
   nlohmann::ordered_json other = nlohmann::ordered_json::object();  // the trace says what it left out
   if (aggregated_spans_ > 0)
     other = {{"spans_kept", spans_.size()},
@@ -355,17 +421,16 @@ std::string Recorder::trace_json(const std::vector<TraceNode>& nodes, const std:
                                   "'<name> xN', args: spans, busy_s",
                                   spans_.size(), interval_s)}};
   if (counters.interval_s > 0) {
-    other["counter_samples"] = samples.size();
+    other["counter_samples"] = counters.before;
     other["counter_samples_kept"] = counters.samples.size();
     other["counter_interval_s"] = counters.interval_s;
     other["counter_note"] = fmt::format(
         "the WAN counters had {} samples, more than output.trace_max_spans: each pair's counter shows the bytes in "
         "flight averaged over intervals of {} s of simulated time, one sample per interval, and its last sample",
-        samples.size(), counters.interval_s);
+        counters.before, counters.interval_s);
   }
-  if (!other.empty()) out += R"(,"otherData":)" + other.dump();
-  out += "}\n";
-  return out;
+  if (!other.empty()) out << R"(,"otherData":)" << other.dump();
+  out << "}\n";
 }
 
 double busbw_factor(const std::string& op, int ranks) {

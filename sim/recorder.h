@@ -4,6 +4,8 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <tuple>
@@ -12,6 +14,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/spill_list.h"
 
 namespace geotrain::sim {
 
@@ -72,12 +76,23 @@ struct WanInFlightSample {
 // aggregated (Recorder::add_span).
 constexpr std::size_t kDefaultTraceMaxSpans = 300000;
 
+// Timeline rows and WAN counter changes grow with the steps: past this many bytes of each, the
+// recorder writes them to a temporary file in runs of that size and reads them back when it
+// renders timeline.csv and trace.json (common/spill_list.h).  Memory stays bounded however many
+// steps; output is the same bytes.
+constexpr std::size_t kDefaultRecordsInMemoryBytes = std::size_t{16} << 20;
+// The bytes of each kind of record that later Recorders of this process keep in memory (tests
+// set it small to make short runs spill); kDefaultRecordsInMemoryBytes unless set.
+void set_records_in_memory_bytes(std::size_t bytes);
+std::size_t records_in_memory_bytes();
+
 class Recorder {
  public:
   explicit Recorder(int workers, TraceDetail detail = TraceDetail::steps,
                     std::size_t max_spans = kDefaultTraceMaxSpans)
       : max_spans_(max_spans), compute_s_(workers, 0), comm_s_(workers, 0), in_layers_(workers, 0),
-        detail_(detail) {}
+        detail_(detail), rows_(records_in_memory_bytes() / sizeof(TimelineRow)),
+        wan_changes_(records_in_memory_bytes() / sizeof(WanInFlightSample), earlier_change) {}
 
   // Counts the span's time as compute or exposed communication of its rank, and keeps it for
   // trace.json unless the detail leaves it out (TraceDetail::none; a layer section at "steps").
@@ -106,15 +121,25 @@ class Recorder {
   // (or a forced call) append a timeline row, whose costs and evaluation the caller fills.
   // Returns true when this call appended a row.
   bool end_step(double samples, double loss, double now_s, int workers, bool force_row);
+  // REQUIRES (both): row_count() > 0.
   TimelineRow& last_row() { return rows_.back(); }
+  const TimelineRow& last_row() const { return rows_.back(); }
   void append_row(const TimelineRow& row) { rows_.push_back(row); }
+  std::size_t row_count() const { return rows_.size(); }
+  // Why the rows or WAN counter changes could not be written to their temporary file (a full
+  // disk), or "": then the timeline and trace are incomplete, and the run must not be reported.
+  const std::string& spill_failure() const {
+    return rows_.failure().empty() ? wan_changes_.failure() : rows_.failure();
+  }
+  // Visits the timeline rows in order (some may be read back from the disk).
+  template <class Visit>
+  void for_each_row(Visit&& visit) const { rows_.for_each(visit); }
 
   double compute_s(int rank) const { return compute_s_[rank]; }
   // Compute seconds of all nodes by span name ("forward", "backward", "forward+backward",
   // "optimizer step", ...).
   const std::map<std::string, double>& compute_s_by_name() const { return compute_by_name_; }
   double communication_s(int rank) const { return comm_s_[rank]; }
-  const std::vector<TimelineRow>& rows() const { return rows_; }
   const std::map<CollectiveKey, std::pair<std::uint64_t, double>>& collectives() const {
     return collectives_;
   }
@@ -129,19 +154,23 @@ class Recorder {
   // `bytes` in flight from region src to region dst from start_s to end_s, times that need not
   // follow the clock (collective fidelity's bucketed all-reduce times its buckets ahead).
   void add_wan_window(int src_region, int dst_region, std::int64_t bytes, double start_s, double end_s);
-  // The samples: per WAN pair, the bytes in flight after all changes at each time, in time order
-  // (ties in the order the changes were made).
-  std::vector<WanInFlightSample> wan_in_flight() const;
+  // Visits the samples: per WAN pair, the bytes in flight after all changes at each time, in time
+  // order (a pair's sample at a time where its first change of that time was).
+  void for_each_wan_sample(const std::function<void(const WanInFlightSample&)>& visit) const;
 
   // timeline.csv; train_loss is empty on rows without a reported loss and everywhere when
   // `real_losses` is false (size-only runs report no loss).
   std::string timeline_csv(bool real_losses) const;
+  void write_timeline_csv(std::ostream& out, bool real_losses) const;
   // Chrome trace event format: a process per region (pid = region index, named by
   // `region_names`), a thread per node (tid = rank, named by its TraceNode) in its region's
   // process, a complete event per span (kept spans by start time, then node, end, category and
   // name; then the aggregates), and a counter track ("ph":"C") per WAN pair with traffic, in the
   // source region's process: "WAN in flight to <dst> (bytes)".
   std::string trace_json(const std::vector<TraceNode>& nodes, const std::vector<std::string>& region_names) const;
+  // The same, written to `out` an event at a time.
+  void write_trace_json(std::ostream& out, const std::vector<TraceNode>& nodes,
+                        const std::vector<std::string>& region_names) const;
 
  private:
   // A kept span: its category and name as indices into texts_ (a run has a few dozen distinct
@@ -209,9 +238,10 @@ class Recorder {
   double samples_ = 0;
   double loss_sum_ = 0;
   int losses_ = 0;
-  std::vector<TimelineRow> rows_;
+  common::SpillList<TimelineRow> rows_;
   std::map<std::pair<int, int>, std::int64_t> wan_in_flight_B_;        // (src, dst) region: now
-  std::vector<WanInFlightSample> wan_changes_;  // .bytes: the change, in the order made
+  static bool earlier_change(const WanInFlightSample& a, const WanInFlightSample& b) { return a.time_s < b.time_s; }
+  common::SpillList<WanInFlightSample> wan_changes_;  // .bytes: the change; read back in time order
 };
 
 // WAN counter samples as trace.json writes them: all of them when there are at most `most`;
@@ -222,8 +252,13 @@ class Recorder {
 struct CounterSamples {
   std::vector<WanInFlightSample> samples;
   double interval_s = 0;
+  std::size_t before = 0;  // the samples there were before thinning
 };
 CounterSamples thin_counters(const std::vector<WanInFlightSample>& samples, std::size_t most);
+// The same for samples that are not held in memory: `replay` visits them all, in time order, each
+// time it is called (twice).  Memory: the samples kept, at most `most` plus 2 per pair.
+using SampleReplay = std::function<void(const std::function<void(const WanInFlightSample&)>&)>;
+CounterSamples thin_counters(const SampleReplay& replay, std::size_t most);
 
 // nccl-tests bus bandwidth factor for an operation over `ranks` ranks.
 double busbw_factor(const std::string& op, int ranks);

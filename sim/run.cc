@@ -10,9 +10,12 @@
 #include <chrono>
 #include <cmath>
 #include <numbers>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <stdexcept>
 
 #include <simgrid/s4u.hpp>
 #include <simgrid/version.h>
@@ -31,6 +34,15 @@ namespace sg4 = simgrid::s4u;
 namespace keys = geotrain::result_keys;
 
 namespace geotrain::sim {
+
+// The recorder outlives the simulation here, for RunOutput to render its timeline and trace.
+struct RunRecords {
+  std::shared_ptr<const Recorder> recorder;
+  bool real_losses = false;
+  std::vector<TraceNode> nodes;
+  std::vector<std::string> region_names;
+};
+
 namespace {
 
 constexpr double kBytesPerGB = 1e9;
@@ -80,23 +92,22 @@ nlohmann::ordered_json nullable(double x, bool valid) { return valid ? nlohmann:
 
 nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) {
   nlohmann::ordered_json c;
-  const auto& rows = recorder.rows();
   const bool real = s.workload.backend != runtime::BackendKind::none;
-  c[keys::convergence::kFinalTrainLoss] = nullable(rows.empty() ? 0 : rows.back().train_loss, real && !rows.empty());
-  const TimelineRow* last_eval = nullptr;
-  const TimelineRow* reached = nullptr;
+  const bool any_row = recorder.row_count() > 0;
+  c[keys::convergence::kFinalTrainLoss] = nullable(any_row ? recorder.last_row().train_loss : 0, real && any_row);
+  std::optional<TimelineRow> last_eval, reached;  // copies: the rows may be read back from the disk
   const auto& target = s.workload.target;
-  for (const auto& r : rows) {
-    if (!r.evaluated) continue;
-    last_eval = &r;
+  recorder.for_each_row([&](const TimelineRow& r) {
+    if (!r.evaluated) return;
+    last_eval = r;
     if (!reached && target &&
         (target->metric == "test_accuracy" ? r.test_accuracy >= target->value : r.test_loss <= target->value))
-      reached = &r;
-  }
-  c[keys::convergence::kFinalTestLoss] = nullable(last_eval ? last_eval->test_loss : 0, last_eval != nullptr);
-  c[keys::convergence::kFinalTestAccuracy] = nullable(last_eval ? last_eval->test_accuracy : 0, last_eval != nullptr);
+      reached = r;
+  });
+  c[keys::convergence::kFinalTestLoss] = nullable(last_eval ? last_eval->test_loss : 0, last_eval.has_value());
+  c[keys::convergence::kFinalTestAccuracy] = nullable(last_eval ? last_eval->test_accuracy : 0, last_eval.has_value());
   if (real && s.workload.model_type == "transformer") {
-    const bool valid = last_eval != nullptr;
+    const bool valid = last_eval.has_value();
     const double loss = valid ? last_eval->test_loss : 0;
     c[keys::convergence::kFinalValLoss] = nullable(loss, valid);
     c[keys::convergence::kFinalBitsPerByte] = nullable(loss / std::numbers::ln2, valid);
@@ -105,9 +116,9 @@ nlohmann::ordered_json convergence(const Scenario& s, const Recorder& recorder) 
   }
   c[keys::convergence::kTarget] = target ? nlohmann::ordered_json{{"metric", target->metric}, {"value", target->value}}
                        : nlohmann::ordered_json(nullptr);
-  c[keys::convergence::kTimeToTargetS] = nullable(reached ? reached->time_s : 0, reached != nullptr);
-  c[keys::convergence::kCostToTargetUsd] = nullable(reached ? reached->compute_usd + reached->egress_usd : 0, reached != nullptr);
-  c["samples_to_target"] = nullable(reached ? reached->samples : 0, reached != nullptr);
+  c[keys::convergence::kTimeToTargetS] = nullable(reached ? reached->time_s : 0, reached.has_value());
+  c[keys::convergence::kCostToTargetUsd] = nullable(reached ? reached->compute_usd + reached->egress_usd : 0, reached.has_value());
+  c["samples_to_target"] = nullable(reached ? reached->samples : 0, reached.has_value());
   return c;
 }
 
@@ -156,7 +167,7 @@ nlohmann::ordered_json step_breakdown(const Scenario& s, const Recorder& recorde
     const auto it = by_name.find(name);
     return it == by_name.end() ? 0.0 : it->second;
   };
-  const double steps = static_cast<double>(recorder.rows().size());
+  const double steps = static_cast<double>(recorder.row_count());
   const double forward_share = runtime::total_forward_flops(s.workload.layers) / runtime::total_training_flops(s.workload.layers);
   const double both = seconds("forward+backward"), per = steps * workers;
   return {{"forward", nullable((seconds("forward") + both * forward_share) / per, steps > 0)},
@@ -262,9 +273,9 @@ nlohmann::ordered_json build_results(const Scenario& s, const Platform& platform
 // train_loss repeats the last measured one.
 void evaluate_at_end(World& world, double simulated_s) {
   Recorder& recorder = world.recorder;
-  if (!world.training.is_real() || world.diverged || recorder.rows().empty()) return;
-  if (recorder.rows().back().time_s < simulated_s) {
-    TimelineRow row = recorder.rows().back();
+  if (!world.training.is_real() || world.diverged || recorder.row_count() == 0) return;
+  if (recorder.last_row().time_s < simulated_s) {
+    TimelineRow row = recorder.last_row();
     row.time_s = simulated_s;
     row.compute_usd = world.ledger.compute_usd(simulated_s);
     row.egress_usd = world.ledger.total_egress_usd();
@@ -350,7 +361,7 @@ nlohmann::ordered_json perf_block(const World& world, double wall_s, double run_
           {"math_threads", world.training.pool() ? world.training.pool()->threads() : 1},
           {"transfers", ledger.transfers()},
           {"transfers_per_wall_s", ledger.transfers() / wall_s},
-          {"simulated_steps_per_wall_s", world.recorder.rows().size() / wall_s}};
+          {"simulated_steps_per_wall_s", world.recorder.row_count() / wall_s}};
 }
 
 // Runs the worker programs (and server programs) of one simulation and assembles the output.
@@ -363,7 +374,9 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   Platform platform(scenario, servers);
   Ledger ledger(scenario.topology);
   const int workers = static_cast<int>(platform.workers().size());
-  Recorder recorder(static_cast<int>(platform.nodes().size()), scenario.trace, scenario.trace_max_spans);  // spans of servers too
+  // Spans of servers too.  Shared: the run's output renders timeline.csv and trace.json from it.
+  auto recorded = std::make_shared<Recorder>(static_cast<int>(platform.nodes().size()), scenario.trace, scenario.trace_max_spans);
+  Recorder& recorder = *recorded;
   Training training(scenario, workers);
   World world{scenario, platform, ledger, recorder, training, {}, {}, 0, nlohmann::ordered_json::object(), false, ""};
   for (int r = 0; r < workers; ++r) world.trainers.push_back(training.make_trainer(r));
@@ -387,6 +400,8 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   start_actors(world, worker, server, injector != nullptr, one_for_all);
   if (injector) injector->start();
   sg4::Engine::get_instance()->run();
+  if (const std::string& failure = recorder.spill_failure(); !failure.empty())
+    throw std::runtime_error("the run's timeline rows or WAN counters could not be kept on the disk: " + failure);
   // Transfers of aborted rounds left unmatched when the actors ended: cancelled, not freed started.
   if (faults.membership) faults.membership->cancel_pending();
   if (finish) finish(world);
@@ -402,17 +417,37 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   out.results = run_results(world, injector, simulated_s);
   out.results[keys::kPerf] = perf_block(world, wall_s, run_wall_s);
   out.results[keys::kPerf]["worker_actors"] = one_for_all ? 1 : workers;
-  out.timeline_csv = recorder.timeline_csv(training.is_real());
-  std::vector<TraceNode> nodes;
-  for (const auto& w : platform.nodes()) nodes.push_back({w.name, w.region});
-  std::vector<std::string> region_names;
-  for (const auto& region : scenario.topology.regions) region_names.push_back(region.name);
+  auto records = std::make_shared<RunRecords>();
+  records->recorder = recorded;
+  records->real_losses = training.is_real();
+  for (const auto& w : platform.nodes()) records->nodes.push_back({w.name, w.region});
+  for (const auto& region : scenario.topology.regions) records->region_names.push_back(region.name);
   recorder.close_wan_in_flight(simulated_s);
-  out.trace_json = recorder.trace_json(nodes, region_names);
+  out.records = std::move(records);
   return out;
 }
 
 }  // namespace
+
+std::string RunOutput::timeline_csv() const {
+  std::ostringstream out;
+  write_timeline_csv(out);
+  return out.str();
+}
+
+std::string RunOutput::trace_json() const {
+  std::ostringstream out;
+  write_trace_json(out);
+  return out.str();
+}
+
+void RunOutput::write_timeline_csv(std::ostream& out) const {
+  if (records) records->recorder->write_timeline_csv(out, records->real_losses);
+}
+
+void RunOutput::write_trace_json(std::ostream& out) const {
+  if (records) records->recorder->write_trace_json(out, records->nodes, records->region_names);
+}
 
 RunOutput run_program(const Scenario& scenario, const WorkerProgram& program) {
   return simulate(scenario, nullptr, {}, nullptr, program, [](WorkerContext&, int) {}, nullptr, false);
@@ -497,7 +532,7 @@ bool actors_on_threads() { return kAddressSanitizer; }
 
 void write_outputs(const RunOutput& output, const std::string& dir) {
   std::filesystem::create_directories(dir);
-  auto write = [&dir](const std::string& name, const std::string& text) {
+  auto write = [&dir](const std::string& name, const std::function<void(std::ostream&)>& text) {
     static unsigned long counter = 0;
     const auto final_path = std::filesystem::path(dir) / name;
     // A name of this process's own: a rerun never meets a killed run's temporary file.
@@ -506,7 +541,8 @@ void write_outputs(const RunOutput& output, const std::string& dir) {
     try {
       {
         std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f << text;
+        text(f);
+        f.flush();
         if (!f) throw std::runtime_error("cannot write " + tmp.string());
       }
       std::filesystem::rename(tmp, final_path);
@@ -517,9 +553,9 @@ void write_outputs(const RunOutput& output, const std::string& dir) {
     }
   };
   std::filesystem::remove(std::filesystem::path(dir) / "results.json");
-  write("timeline.csv", output.timeline_csv);
-  write("trace.json", output.trace_json);
-  write("results.json", output.results.dump(2) + "\n");
+  write("timeline.csv", [&output](std::ostream& f) { output.write_timeline_csv(f); });
+  write("trace.json", [&output](std::ostream& f) { output.write_trace_json(f); });
+  write("results.json", [&output](std::ostream& f) { f << output.results.dump(2) << "\n"; });
 }
 
 nlohmann::ordered_json deterministic_part(const nlohmann::ordered_json& results) {

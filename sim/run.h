@@ -4,6 +4,8 @@
 // run_isolated() (sim/isolate.h).
 #pragma once
 #include <functional>
+#include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,10 +16,18 @@
 
 namespace geotrain::sim {
 
+// What a run recorded for timeline.csv and trace.json (sim/run.cc).
+struct RunRecords;
+
 struct RunOutput {
   nlohmann::ordered_json results;  // results.json; wall-clock figures only under "perf"
-  std::string timeline_csv;
-  std::string trace_json;
+  std::shared_ptr<const RunRecords> records;  // null in a RunOutput of no run
+  // timeline.csv and trace.json, rendered when asked: they can be large, and write_outputs
+  // writes them to their files as they are rendered.  Empty text when there are no records.
+  std::string timeline_csv() const;
+  std::string trace_json() const;
+  void write_timeline_csv(std::ostream& out) const;
+  void write_trace_json(std::ostream& out) const;
 };
 
 using WorkerProgram = std::function<void(WorkerContext&)>;

@@ -69,7 +69,7 @@ TEST(CheckpointAuto, WritesFollowDalysIntervalFromTheMeasuredCost) {
   s["seed"] = 3;
   const auto out = json::parse(sim::run_isolated([&] {
     const auto o = sim::run_scenario(sim::parse_scenario(s, "test.json"));
-    return json{{"results", o.results}, {"trace", json::parse(o.trace_json)}}.dump();
+    return json{{"results", o.results}, {"trace", json::parse(o.trace_json())}}.dump();
   }));
   const json& r = out["results"];
   ASSERT_EQ(r["faults"]["preemptions"], 0) << "pick a seed without preemptions: the gaps below assume none";

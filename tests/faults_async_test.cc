@@ -40,7 +40,7 @@ std::pair<json, json> results_and_down_spans(const json& scenario) {
     const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
     const auto run = sim::run_scenario(s);
     json spans = json::array();
-    const json trace = json::parse(run.trace_json);
+    const json trace = json::parse(run.trace_json());
     for (const auto& e : trace["traceEvents"])
       if (e.value("cat", "") == "down") spans.push_back({e["tid"], e["ts"], e["ts"].get<double>() + e["dur"].get<double>()});
     return json{{"results", sim::deterministic_part(run.results)}, {"spans", spans}}.dump();

@@ -37,7 +37,7 @@ Outcome run(const json& scenario) {
     const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
     testing::Capture capture(sim::make_strategy(s));
     const sim::RunOutput o = sim::run_strategy(s, capture);
-    const json trace = json::parse(o.trace_json);
+    const json trace = json::parse(o.trace_json());
     json spans = json::array();
     for (const auto& e : trace["traceEvents"])
       if (e.value("cat", "") == "gossip")

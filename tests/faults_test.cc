@@ -184,7 +184,7 @@ TEST(Faults, ElasticDdpEqualsTheSmallerGroupFromThePreemptedStep) {
     testing::Capture capture(sim::make_strategy(sc));
     const auto out = sim::run_strategy(sc, capture);
     int committed_before = 0;
-    std::istringstream csv(out.timeline_csv);
+    std::istringstream csv(out.timeline_csv());
     std::string line;
     std::getline(csv, line);
     while (std::getline(csv, line))

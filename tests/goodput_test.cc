@@ -42,7 +42,7 @@ RunOut run(const json& scenario) {
   const auto out = json::parse(sim::run_isolated([&] {
     const sim::Scenario s = sim::parse_scenario(scenario, "test.json");
     const auto o = sim::run_scenario(s);
-    return json{{"results", sim::deterministic_part(o.results)}, {"timeline", o.timeline_csv}}.dump();
+    return json{{"results", sim::deterministic_part(o.results)}, {"timeline", o.timeline_csv()}}.dump();
   }));
   std::stringstream lines(out["timeline"].get<std::string>());
   std::string line, header, last;

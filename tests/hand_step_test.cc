@@ -42,7 +42,7 @@ class SeeSteps final : public testing::Wrapped {
   void finish(sim::World& w) override {
     Wrapped::finish(w);
     params = w.deployed_parameters();
-    for (const auto& row : w.recorder.rows()) trained.push_back(row.trained);
+    w.recorder.for_each_row([&](const sim::TimelineRow& row) { trained.push_back(row.trained); });
   }
   std::vector<float> params;
   std::vector<bool> trained;

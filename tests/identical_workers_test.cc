@@ -31,8 +31,8 @@ Outputs run_with_rule(const json& scenario, bool rule) {
     const auto run = sim::run_scenario(sim::parse_scenario(scenario, "identical.json"));
     return json{{"results", sim::deterministic_part(run.results).dump()},
                 {"actors", run.results["perf"]["worker_actors"]},
-                {"timeline", run.timeline_csv},
-                {"trace", run.trace_json}}
+                {"timeline", run.timeline_csv()},
+                {"trace", run.trace_json()}}
         .dump();
   }));
   return {out["results"], out["timeline"], out["trace"], out["actors"]};

@@ -119,8 +119,8 @@ RunFiles run_with_threads(const json& scenario, int threads) {
     runtime::set_math_threads(threads);
     const auto o = sim::run_scenario(sim::parse_scenario(scenario, "t.json"));
     return json{{"results", sim::deterministic_part(o.results).dump()},
-                {"timeline", o.timeline_csv},
-                {"trace", o.trace_json},
+                {"timeline", o.timeline_csv()},
+                {"trace", o.trace_json()},
                 {"math_threads", o.results["perf"]["math_threads"]}}
         .dump();
   }));

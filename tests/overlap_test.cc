@@ -272,7 +272,7 @@ TracedRun traced_run(const nlohmann::json& scenario) {
     const sim::RunOutput out = sim::run_scenario(sim::parse_scenario(scenario, "test.json"));
     auto results = sim::deterministic_part(out.results);
     results.erase("strategy");
-    return nlohmann::json{{"results", results}, {"trace", nlohmann::json::parse(out.trace_json)}}.dump();
+    return nlohmann::json{{"results", results}, {"trace", nlohmann::json::parse(out.trace_json())}}.dump();
   });
   const auto both = nlohmann::json::parse(text);
   return {both["results"], both["trace"]};

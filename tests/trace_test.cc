@@ -25,7 +25,7 @@ struct TraceRun {
 TraceRun run_traced(const json& scenario) {
   const json out = json::parse(sim::run_isolated([&] {
     const auto run = sim::run_scenario(sim::parse_scenario(scenario, "test.json"));
-    return json{{"results", sim::deterministic_part(run.results)}, {"trace", json::parse(run.trace_json)}}.dump();
+    return json{{"results", sim::deterministic_part(run.results)}, {"trace", json::parse(run.trace_json())}}.dump();
   }));
   return {out["results"], out["trace"]};
 }
@@ -165,7 +165,7 @@ TEST(Trace, SameScenarioSameTrace) {
 TEST(Trace, RenderedEventByEventIsTheCompactDocument) {
   json s = three_region_ring("message", 40);
   s["output"] = {{"trace_max_spans", 100}};
-  const std::string raw = sim::run_isolated([&] { return sim::run_scenario(sim::parse_scenario(s, "t.json")).trace_json; });
+  const std::string raw = sim::run_isolated([&] { return sim::run_scenario(sim::parse_scenario(s, "t.json")).trace_json(); });
   const auto doc = nlohmann::ordered_json::parse(raw);
   EXPECT_EQ(raw, doc.dump() + "\n");
   ASSERT_TRUE(doc.contains("otherData"));

@@ -295,17 +295,17 @@ void report_agreement(World& world) {
 }
 
 double useful_samples(const World& world) {
-  const double reported = world.recorder.rows().empty() ? 0 : world.recorder.rows().back().samples;
+  const double reported = world.recorder.row_count() == 0 ? 0 : world.recorder.last_row().samples;
   if (!world.faults) return reported;
   return world.faults->useful_samples(declaration(world).traits.group_rounds);
 }
 
 Goodput goodput(const World& world) {
-  const auto& rows = world.recorder.rows();
+  const Recorder& recorder = world.recorder;
   Goodput g;
-  g.work_steps = static_cast<long>(rows.size());
+  g.work_steps = static_cast<long>(recorder.row_count());
   g.useful_steps = g.work_steps;
-  g.work_samples = rows.empty() ? 0 : rows.back().samples;
+  g.work_samples = recorder.row_count() == 0 ? 0 : recorder.last_row().samples;
   g.useful_samples = g.work_samples;
   if (!world.faults) return g;
   const FaultLog& log = *world.faults;
