@@ -72,7 +72,19 @@ sg4::Mailbox* inbox(int node) {
 }  // namespace
 
 WorkerContext::WorkerContext(World& world, int rank)
-    : world_(world), rank_(rank), rng_(runtime::Rng::substream(world.scenario.seed, info().name)) {}
+    : world_(world), rank_(rank), rng_(runtime::Rng::substream(world.scenario.seed, info().name)), own_rank_{rank} {}
+
+const WorkerContext::Route& WorkerContext::route_to(int peer, int channel) {
+  if (to_.box == nullptr || to_.peer != peer || to_.channel != channel)
+    to_ = {peer, channel, mailbox(rank_, peer, channel), platform().rate_cap_Bps(rank_, peer)};
+  return to_;
+}
+
+sg4::Mailbox* WorkerContext::mailbox_from(int peer, int channel) {
+  if (from_.box == nullptr || from_.peer != peer || from_.channel != channel)
+    from_ = {peer, channel, mailbox(peer, rank_, channel), 0};
+  return from_.box;
+}
 
 double WorkerContext::now() const { return sg4::Engine::get_clock(); }
 
@@ -303,9 +315,9 @@ Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64
   t.in_flight_B = bytes;
   world_.ledger.add_in_flight(static_cast<double>(bytes));
   message.from = rank_;
-  t.comm = mailbox(rank_, dst, channel)->put_init(new Message(std::move(message)), bytes);
-  const double cap = platform().rate_cap_Bps(rank_, dst);
-  if (cap > 0) t.comm->set_rate(cap);
+  const Route& route = route_to(dst, channel);
+  t.comm = route.box->put_init(new Message(std::move(message)), bytes);
+  if (route.rate_cap_Bps > 0) t.comm->set_rate(route.rate_cap_Bps);
   t.comm->start();
   world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
   t.dst = dst;
@@ -335,7 +347,7 @@ Transfer WorkerContext::recv_async(int src, int channel) {
 Transfer WorkerContext::recv_reply_async(int src, int channel) {
   Transfer t;
   t.slot = std::make_shared<Message*>(nullptr);
-  t.comm = mailbox(src, rank_, channel)
+  t.comm = mailbox_from(src, channel)
                ->get_init()
                ->set_dst_data(reinterpret_cast<void**>(t.slot.get()), sizeof(void*));
   t.comm->start();

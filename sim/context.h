@@ -145,6 +145,8 @@ class WorkerContext {
   void stand_for(const std::vector<int>& ranks);
   // How many workers this context's actor stands for (1 unless stand_for()).
   int stands_for_count() const { return stands_for_ ? static_cast<int>(stands_for_->size()) : 1; }
+  // The ranks this context records for, ascending: those it stands for, or its own.
+  const std::vector<int>& recorded_ranks() const { return stands_for_ ? *stands_for_ : own_rank_; }
   int world_size() const { return static_cast<int>(world_.platform.workers().size()); }
   // Every worker's rank, ascending: 0 .. world_size() - 1.
   const std::vector<int>& all_ranks() const { return world_.platform.all_ranks(); }
@@ -338,6 +340,17 @@ class WorkerContext {
   void allreduce_over(runtime::Tensor& t, AllreduceAlgo algo, const AllreduceGroup& group, bool mean);
   // A put of `message` to `box` (a mailbox towards node dst), rate-capped and metered; not started.
   simgrid::s4u::CommPtr put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes);
+  // The mailbox of this node's sends to `peer` on `channel` and their rate cap; the mailbox of
+  // its receives from `peer`.  Each remembers the last peer and channel it was asked for: a ring
+  // step sends to one neighbour and receives from the other, over and over (every message of the
+  // message fidelity asks).
+  struct Route {
+    int peer = -1, channel = 0;
+    simgrid::s4u::Mailbox* box = nullptr;
+    double rate_cap_Bps = 0;
+  };
+  const Route& route_to(int peer, int channel);
+  simgrid::s4u::Mailbox* mailbox_from(int peer, int channel);
 
   World& world_;
   int rank_;
@@ -351,6 +364,8 @@ class WorkerContext {
   std::shared_ptr<GroupView> view_;  // the view of the round in progress (sync_round, faults only)
   std::vector<int> round_members_;   // the last committed view's members (sync_round, faults only)
   const std::vector<int>* stands_for_ = nullptr;  // identical workers: the ranks this actor stands for
+  std::vector<int> own_rank_;  // {rank_}
+  Route to_, from_;  // route_to's and mailbox_from's last answers
 };
 
 }  // namespace geotrain::sim

@@ -63,7 +63,7 @@ void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, con
                       AllreduceAlgo algo) {
   const bool for_all = ctx.stands_for_count() > 1;
   GEOTRAIN_CHECK(!for_all || ctx.stands_for_count() == ctx.world_size(), "one actor stands for every worker or for itself");
-  const std::vector<int> ranks = for_all ? ctx.platform().all_ranks() : std::vector<int>{ctx.rank()};
+  const std::vector<int>& ranks = ctx.recorded_ranks();
   const double start_s = ctx.now();
   const double rate = simgrid::s4u::this_actor::get_host()->get_speed();  // FLOP/s (compute_flops' rate)
   double flops = 0;

@@ -211,7 +211,7 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
     ledger.add_in_flight(static_cast<double>(m->peak_phase_B));  // one bucket at a time on the stream
   }
   Recorder& recorder = ctx.world().recorder;
-  for (const int rank : for_all ? ctx.platform().all_ranks() : std::vector<int>{ctx.rank()})
+  for (const int rank : ctx.recorded_ranks())
     for (std::size_t k = 0; k < buckets; ++k) {
       const auto [start_s, end_s] = m->spans[k];
       if (start_s > m->launches[k])  // the stream's launch cost (collective_launch_s), as message fidelity pays it
