@@ -3,6 +3,7 @@
 // fp4's eighth), and Fashion-MNIST accuracy near DDP's with far fewer WAN bytes.
 #include <gtest/gtest.h>
 
+#include "sim/strategies/outer.h"
 #include "sim/training.h"
 #include "test_util.h"
 
@@ -155,6 +156,80 @@ TEST(Traffic, StreamingDilocoPeakInFlightIsAboutOneOverP) {
                          diloco["traffic_bytes"]["peak_in_flight"].get<double>();
     EXPECT_NEAR(ratio, 1.0 / p, 0.01) << "P=" << p;
   }
+}
+
+// Strided fragments (the paper's layout): layer l of the layers with parameters in fragment
+// l mod P, as ranges of the flat parameters; a layer without parameters takes no turn.
+TEST(Fragments, StridedFragmentsTakeEveryPthLayer) {
+  std::vector<runtime::Layer> layers;
+  for (const double p : {10, 20, 0, 30, 40, 50, 60}) layers.push_back({"l", p, 0, 0});
+  using R = std::vector<std::pair<std::size_t, std::size_t>>;
+  const auto ranges = [&](int fragments, int f) {
+    R out;
+    for (const auto& r : sim::strided_fragment(layers, 210, fragments, f)) out.emplace_back(r.begin, r.count);
+    return out;
+  };
+  EXPECT_EQ(ranges(3, 0), (R{{0, 10}, {60, 40}}));
+  EXPECT_EQ(ranges(3, 1), (R{{10, 20}, {100, 50}}));
+  EXPECT_EQ(ranges(3, 2), (R{{30, 30}, {150, 60}}));
+  EXPECT_EQ(ranges(1, 0), (R{{0, 210}}));  // one fragment: one range, as contiguous
+}
+
+// Six layers of 10..60 x 10^4 parameters in 3 fragments over two periods: strided fragments
+// (layers {0, 3}, {1, 4}, {2, 5}: 50, 70, 90 x 10^4) send what contiguous ones (70 x 10^4 each)
+// send; the largest fragment sets the peak in flight.
+TEST(Traffic, StridedFragmentsSendTheSameBytesAsContiguousOnes) {
+  auto s = testing::uniform_scenario(two_by_two(), 1, "ring");
+  nlohmann::json layers = nlohmann::json::array();
+  for (int l = 1; l <= 6; ++l) layers.push_back({{"name", "l" + std::to_string(l)}, {"parameters", l * 1e5}, {"forward_flops", 1e9}});
+  s["workload"]["model"] = {{"type", "layers"}, {"layers", layers}};
+  s["workload"]["steps"] = 12;
+  const auto run = [&](const std::string& layout) {
+    s["strategy"] = {{"name", "streaming_diloco"}, {"H", 6}, {"fragments", 3}, {"tau", 1}, {"wire_format", "fp32"}};
+    if (!layout.empty()) s["strategy"]["fragment_layout"] = layout;
+    return nlohmann::json::parse(
+        sim::run_isolated([&] { return sim::run_scenario(sim::parse_scenario(s, "t.json")).results.dump(); }));
+  };
+  const auto strided = run("strided"), contiguous = run("contiguous");
+  EXPECT_EQ(strided["traffic_bytes"]["total"], contiguous["traffic_bytes"]["total"]);
+  EXPECT_NEAR(strided["traffic_bytes"]["peak_in_flight"].get<double>() /
+                  contiguous["traffic_bytes"]["peak_in_flight"].get<double>(),
+              90.0 / 70, 1e-6);
+  // The default: strided, the model has 6 layers >= 3 fragments.
+  EXPECT_EQ(run("")["traffic_bytes"]["peak_in_flight"], strided["traffic_bytes"]["peak_in_flight"]);
+  s["strategy"]["fragments"] = 6;
+  s["strategy"]["H"] = 12;
+  s["workload"]["model"]["layers"].erase(5);
+  EXPECT_EQ(testing::parse_error(s), "no error");  // 5 layers, 6 fragments: contiguous by default
+  s["strategy"]["fragment_layout"] = "strided";
+  EXPECT_EQ(testing::parse_error(s),
+            "f.json: /strategy/fragment_layout: \"strided\": strided fragments need a layer with parameters per "
+            "fragment: the model has 5, for 6 fragments; expected \"contiguous\" or fewer fragments");
+}
+
+// A global copy of several ranges gathers them end to end, and its outer gradient and merge
+// touch those ranges only.
+TEST(Fragments, AGlobalCopyOfSeveralRangesGathersAndScattersThem) {
+  const auto out = nlohmann::json::parse(sim::run_isolated([] {
+    const auto scenario = testing::four_linear_workers({{"name", "diloco"}}, 1);  // 8 weights and a bias
+    const sim::Scenario s = sim::parse_scenario(scenario, "t.json");
+    sim::Training training(s, 1);
+    auto t = training.make_trainer(0);
+    auto p = t->params().values();
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(i);
+    sim::GlobalCopy g(*t, std::vector<sim::ChunkRange>{{1, 2}, {5, 3}}, runtime::OptimizerSpec{});
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(10 * i);
+    const auto delta = g.outer_gradient(*t, kernels::WireFormat::fp32);
+    const auto theta_g = g.params().values();
+    g.merge_into(*t, 0.0);
+    return nlohmann::json{{"theta_g", std::vector<float>(theta_g.begin(), theta_g.end())},
+                          {"delta", std::vector<float>(delta.values().begin(), delta.values().end())},
+                          {"merged", std::vector<float>(p.begin(), p.end())}}
+        .dump();
+  }));
+  EXPECT_EQ(out["theta_g"], (std::vector<float>{1, 2, 5, 6, 7}));
+  EXPECT_EQ(out["delta"], (std::vector<float>{1 - 10, 2 - 20, 5 - 50, 6 - 60, 7 - 70}));
+  EXPECT_EQ(out["merged"], (std::vector<float>{0, 1, 2, 30, 40, 5, 6, 7, 80}));
 }
 
 TEST(Traffic, Fp4SendsAnEighthOfFp32PlusScales) {

@@ -82,6 +82,11 @@ std::string read_choice(JsonReader& reader, const KnobSpec& knob) {
   return reader.choice_or(knob.name, knob.default_value.get<std::string>(), knob.choices);
 }
 
+std::string read_choice(JsonReader& reader, const KnobSpec& knob, const std::string& fallback) {
+  GEOTRAIN_CHECK(knob.type == KnobType::choice, "the knob is declared as choice");
+  return reader.choice_or(knob.name, fallback, knob.choices);
+}
+
 bool read_boolean(JsonReader& reader, const KnobSpec& knob) {
   GEOTRAIN_CHECK(knob.type == KnobType::boolean && knob.default_value.is_boolean(), "the knob is declared as boolean with a default");
   return reader.boolean_or(knob.name, knob.default_value.get<bool>());

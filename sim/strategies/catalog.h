@@ -48,6 +48,8 @@ double read_number(JsonReader& reader, const KnobSpec& knob);
 // A number whose default depends on the scenario (knob.default_value is null).
 double read_number(JsonReader& reader, const KnobSpec& knob, double fallback);
 std::string read_choice(JsonReader& reader, const KnobSpec& knob);
+// A choice whose default depends on the scenario (knob.default_value is null).
+std::string read_choice(JsonReader& reader, const KnobSpec& knob, const std::string& fallback);
 bool read_boolean(JsonReader& reader, const KnobSpec& knob);
 // A boolean whose default depends on the scenario (knob.default_value is null).
 bool read_boolean(JsonReader& reader, const KnobSpec& knob, bool fallback);

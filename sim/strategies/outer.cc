@@ -119,19 +119,38 @@ WireBody to_wire(std::span<const float> values, std::size_t count, MessageFormat
   return body;
 }
 
-GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer)
-    : range_(range),
-      theta_g_(trainer.is_real() ? runtime::Tensor::from({trainer.params().slice(range.begin, range.count).begin(),
-                                                          trainer.params().slice(range.begin, range.count).end()})
-                                 : runtime::Tensor::phantom(range.count)),
-      outer_(outer, trainer.is_real() ? range.count : 0) {
+namespace {
+std::size_t total_count(const std::vector<ChunkRange>& ranges) {
+  std::size_t n = 0;
+  for (const ChunkRange& r : ranges) n += r.count;
+  return n;
+}
+}  // namespace
+
+GlobalCopy::GlobalCopy(const runtime::Trainer& trainer, std::vector<ChunkRange> ranges, const runtime::OptimizerSpec& outer)
+    : ranges_(std::move(ranges)),
+      count_(total_count(ranges_)),
+      theta_g_(trainer.is_real() ? runtime::Tensor::zeros(count_) : runtime::Tensor::phantom(count_)),
+      outer_(outer, trainer.is_real() ? count_ : 0) {
+  GEOTRAIN_CHECK(!ranges_.empty(), "a global copy of at least one range");
+  for (std::size_t i = 1; i < ranges_.size(); ++i)
+    GEOTRAIN_CHECK(ranges_[i - 1].begin + ranges_[i - 1].count <= ranges_[i].begin, "ranges ascending, apart");
   theta_g_.set_wire_bytes_per_value(trainer.params().wire_bytes_per_value());
+  if (!trainer.is_real()) return;
+  each_range(trainer.params().values(), theta_g_.values(),
+             [](std::span<const float> p, std::span<float> g) { runtime::ops::copy(g, p); });
 }
 
 runtime::Tensor GlobalCopy::outer_gradient(const runtime::Trainer& trainer, kernels::WireFormat wire_format) const {
-  runtime::Tensor delta = trainer.is_real() ? runtime::Tensor::zeros(range_.count) : runtime::Tensor::phantom(range_.count);
+  runtime::Tensor delta = trainer.is_real() ? runtime::Tensor::zeros(count_) : runtime::Tensor::phantom(count_);
   if (trainer.is_real()) {
-    runtime::ops::sub(delta.values(), theta_g_.values(), trainer.params().slice(range_.begin, range_.count));
+    std::span<const float> params = trainer.params().values();
+    std::size_t at = 0;
+    for (const ChunkRange& r : ranges_) {
+      runtime::ops::sub(delta.values().subspan(at, r.count), theta_g_.values().subspan(at, r.count),
+                        params.subspan(r.begin, r.count));
+      at += r.count;
+    }
   }
   apply_wire_format(delta, wire_format);
   return delta;
@@ -144,23 +163,31 @@ void GlobalCopy::step(const runtime::Tensor& mean_delta) {
 
 void GlobalCopy::reset_from(const runtime::Trainer& trainer) {
   if (!trainer.is_real()) return;
-  runtime::ops::copy(theta_g_, trainer.params().slice(range_.begin, range_.count));
+  each_range(trainer.params().values(), theta_g_.values(),
+             [](std::span<const float> p, std::span<float> g) { runtime::ops::copy(g, p); });
 }
 
 void GlobalCopy::merge_into(runtime::Trainer& trainer, double alpha) const {
   if (!trainer.is_real()) return;
-  runtime::ops::lerp(trainer.params().slice(range_.begin, range_.count), theta_g_.values(), alpha);
+  each_range(trainer.params().values(), theta_g_.values(),
+             [alpha](std::span<float> p, std::span<const float> g) { runtime::ops::lerp(p, g, alpha); });
 }
 
 ReplicaState GlobalCopy::state(const World& world) {
   ReplicaState s;
-  if (theta_g_.is_real())
-    s.tensors.push_back({theta_g_.values(),
-                         std::span<const float>(world.training.initial_parameters()).subspan(range_.begin, range_.count)});
-  else
+  if (theta_g_.is_real()) {
+    std::span<const float> initial = world.training.initial_parameters();
+    if (ranges_.size() > 1 && initial_.empty()) {  // gathered once, as theta_g is
+      initial_.reserve(count_);
+      for (const ChunkRange& r : ranges_) initial_.insert(initial_.end(), initial.begin() + r.begin, initial.begin() + r.begin + r.count);
+    }
+    s.tensors.push_back({theta_g_.values(), ranges_.size() > 1 ? std::span<const float>(initial_)
+                                                               : initial.subspan(ranges_[0].begin, ranges_[0].count)});
+  } else {
     s.tensors.push_back({});
+  }
   s.optimizers.push_back(&outer_);
-  s.bytes = state_bytes(range_.count, outer_.spec());
+  s.bytes = state_bytes(count_, outer_.spec());
   return s;
 }
 

@@ -36,11 +36,18 @@ OuterConfig parse_outer(JsonReader& reader, const std::vector<KnobSpec>& knobs);
 // Adds the outer copy theta_g and its optimizer's state (knobs: the strategy with its defaults).
 void add_outer_state(const nlohmann::json& knobs, StateBytes& state);
 
-// The global copy of parameters [begin, begin+count) and its outer optimizer.
+// The global copy of some of the parameters and its outer optimizer: of one range
+// [begin, begin+count), or of several, in order (a strided Streaming DiLoCo fragment: a range per
+// layer it holds), kept end to end in theta_g.
 class GlobalCopy {
  public:
-  GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer);
-  ChunkRange range() const { return range_; }
+  GlobalCopy(const runtime::Trainer& trainer, ChunkRange range, const runtime::OptimizerSpec& outer)
+      : GlobalCopy(trainer, std::vector<ChunkRange>{range}, outer) {}
+  // REQUIRES: `ranges` non-empty, ascending, not overlapping.
+  GlobalCopy(const runtime::Trainer& trainer, std::vector<ChunkRange> ranges, const runtime::OptimizerSpec& outer);
+  // The values it covers (all ranges).
+  std::size_t count() const { return count_; }
+  const std::vector<ChunkRange>& ranges() const { return ranges_; }
   const runtime::Tensor& params() const { return theta_g_; }
   // delta = theta_g - theta_m over the range, in `wire_format` (real values pass through the
   // format's quantization once, at the sender; the sum is kept in fp32).
@@ -54,7 +61,7 @@ class GlobalCopy {
   // The outer optimizer (its moments are part of the state a returning worker reloads).
   const runtime::Optimizer& optimizer() const { return outer_; }
   // The replica state it holds (sim/resilience/replica.h): theta_g, which starts as the initial
-  // parameters' range, and the outer optimizer; sized as the range's values and moments.
+  // parameters' ranges, and the outer optimizer; sized as the ranges' values and moments.
   ReplicaState state(const World& world);
   // A returning worker's restart from it: theta_m[range] = theta_g, a fresh inner optimizer.
   void restart_inner(runtime::Trainer& trainer) const;
@@ -62,10 +69,27 @@ class GlobalCopy {
   void reset_outer() { outer_.reset(); }
 
  private:
-  ChunkRange range_;
+  // Calls f(parameters' span over range r, theta_g's span for it) for each range, in order.
+  template <class P, class G, class F>
+  void each_range(std::span<P> params, std::span<G> theta_g, F f) const {
+    std::size_t at = 0;
+    for (const ChunkRange& r : ranges_) {
+      f(params.subspan(r.begin, r.count), theta_g.subspan(at, r.count));
+      at += r.count;
+    }
+  }
+
+  std::vector<ChunkRange> ranges_;
+  std::size_t count_ = 0;
   runtime::Tensor theta_g_;
   runtime::Optimizer outer_;
+  std::vector<float> initial_;  // the initial parameters' ranges end to end (several ranges only)
 };
+
+// Streaming DiLoCo's strided fragment f of P (sim/strategies/streaming_diloco.cc): the ranges of
+// the flat parameters (numel values, the layers' in order) of the layers with parameters whose
+// index among them is f mod P; adjacent ranges joined.  REQUIRES: at least P such layers.
+std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f);
 
 // One global copy of parameters [0, N) per worker, created from each worker's trainer.
 std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer);

@@ -5,7 +5,10 @@
 // applied tau steps later and merged with the local progress:
 //   theta_g_p = OuterOpt(theta_g_p, mean delta_p);  theta_m_p = alpha*theta_m_p + (1-alpha)*theta_g_p.
 // Outer gradients travel in the chosen wire format (fp32, bf16, fp16, fp4) and sum in fp32.
-// Fragments are contiguous, near-equal slices of the flat parameter vector.
+// Fragments are strided layer groups, as in the paper (layer l in fragment l mod P), when the
+// model has at least P layers with parameters ("fragment_layout": "strided"); otherwise, or with
+// "contiguous", near-equal slices of the flat parameter vector.  Either way the P fragments
+// partition the parameters, so a period of syncs sends the same bytes.
 // Every fragment sync is one round of the group (sim/resilience/), numbered by the order of the
 // sync steps (the same on every worker), run in the helper actor.  The replica is every
 // fragment's global copy and outer optimizer; a returning worker also takes over the averaged
@@ -17,6 +20,9 @@
 #include <memory>
 #include <span>
 
+#include <fmt/format.h>
+
+#include "kernels/check.h"
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/resilience/membership.h"
@@ -31,23 +37,32 @@ namespace {
 
 class StreamingDiloco final : public Strategy {
  public:
-  StreamingDiloco(int h, int fragments, int tau, double alpha, OuterConfig outer)
-      : h_(h), fragments_(fragments), tau_(tau), alpha_(alpha), outer_(std::move(outer)) {}
+  StreamingDiloco(int h, int fragments, int tau, double alpha, bool strided, OuterConfig outer)
+      : h_(h), fragments_(fragments), tau_(tau), alpha_(alpha), strided_(strided), outer_(std::move(outer)) {}
 
   void prepare(World& world) override {
+    const std::size_t numel = world.trainers.front()->params().numel();
+    std::vector<std::vector<ChunkRange>> ranges;
+    for (int f = 0; f < fragments_; ++f)
+      ranges.push_back(strided_ ? strided_fragment(world.scenario.workload.layers, numel, fragments_, f)
+                                : std::vector<ChunkRange>{chunk_range(numel, fragments_, f)});
     for (const auto& t : world.trainers) {
       std::vector<std::unique_ptr<GlobalCopy>> mine;
-      for (int f = 0; f < fragments_; ++f)
-        mine.push_back(std::make_unique<GlobalCopy>(*t, chunk_range(t->params().numel(), fragments_, f),
-                                                    outer_.optimizer));
+      for (int f = 0; f < fragments_; ++f) mine.push_back(std::make_unique<GlobalCopy>(*t, ranges[f], outer_.optimizer));
       globals_.push_back(std::move(mine));
     }
     pending_.assign(world.trainers.size(), {});
     rounds_ = rounds_until(world.scenario.workload.steps);
-    world.deployed_parameters = [this, &world] {
-      std::vector<float> all;
-      for (const auto& g : globals_[resilience::deployed_worker(world)])
-        all.insert(all.end(), g->params().values().begin(), g->params().values().end());
+    world.deployed_parameters = [this, &world, numel] {
+      std::vector<float> all(numel);
+      for (const auto& g : globals_[resilience::deployed_worker(world)]) {
+        std::size_t at = 0;
+        for (const ChunkRange& r : g->ranges()) {
+          std::copy_n(g->params().values().begin() + static_cast<std::ptrdiff_t>(at), r.count,
+                      all.begin() + static_cast<std::ptrdiff_t>(r.begin));
+          at += r.count;
+        }
+      }
       return all;
     };
   }
@@ -90,7 +105,7 @@ class StreamingDiloco final : public Strategy {
   std::uint64_t join_bytes(World& world, int rank, long round) override {
     std::uint64_t bytes = replica(world, rank, round).bytes;
     for (long k = round - 1; k >= 0 && sync_step(k) + tau_ > resume_step(round); --k)
-      bytes += kFp32Bytes * globals_[rank][fragment_syncing_at(sync_step(k))]->range().count;
+      bytes += kFp32Bytes * globals_[rank][fragment_syncing_at(sync_step(k))]->count();
     return bytes;
   }
   void on_restart(World&, int rank) override { pending_[rank].clear(); }  // its syncs in flight died with it
@@ -181,6 +196,7 @@ class StreamingDiloco final : public Strategy {
 
   int h_, fragments_, tau_;
   double alpha_;
+  bool strided_;
   OuterConfig outer_;
   long rounds_ = 0;                                                // sync events in the run
   std::vector<std::vector<std::unique_ptr<GlobalCopy>>> globals_;  // [worker][fragment]
@@ -188,7 +204,30 @@ class StreamingDiloco final : public Strategy {
 };
 
 
+// Layers with parameters: the strided layout needs at least one per fragment.
+int layers_with_parameters(const std::vector<runtime::Layer>& layers) {
+  return static_cast<int>(std::count_if(layers.begin(), layers.end(), [](const runtime::Layer& l) { return l.parameters > 0; }));
+}
+
 }  // namespace
+
+std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f) {
+  std::vector<ChunkRange> ranges;
+  std::size_t begin = 0;
+  int l = 0;  // among the layers with parameters
+  for (const runtime::Layer& layer : layers) {
+    const auto count = static_cast<std::size_t>(layer.parameters);
+    if (count == 0) continue;
+    if (l++ % fragments == f) {
+      if (!ranges.empty() && ranges.back().begin + ranges.back().count == begin) ranges.back().count += count;  // P = 1
+      else ranges.push_back({begin, count});
+    }
+    begin += count;
+  }
+  GEOTRAIN_CHECK(begin == numel, "the layers' parameters add up to the model's");
+  GEOTRAIN_CHECK(!ranges.empty(), "a strided fragment holds at least one layer");
+  return ranges;
+}
 
 StrategyInfo streaming_diloco_strategy() {
   StrategyInfo info{"streaming_diloco", "Streaming DiLoCo: DiLoCo syncing strided fragments that overlap later steps", {}};
@@ -196,18 +235,26 @@ StrategyInfo streaming_diloco_strategy() {
                  KnobRole::sync_period},
                 {"fragments", KnobType::integer, 1, 1, 4096, false, {}, "fragments synced in turn (at most H)"},
                 {"tau", KnobType::integer, 1, 0, 1000000, false, {}, "steps a fragment's sync overlaps (< H)"},
-                {"alpha", KnobType::number, 0.5, 0, 1, false, {}, "share of the local parameters kept when merging"}};
+                {"alpha", KnobType::number, 0.5, 0, 1, false, {}, "share of the local parameters kept when merging"},
+                {"fragment_layout", KnobType::choice, nullptr, 0, 0, false, {"strided", "contiguous"},
+                 "strided: layer l in fragment l mod P (the paper's); contiguous: P near-equal slices of the flat parameters",
+                 "strided when the model has at least P layers with parameters, else contiguous"}};
   // The paper's outer Nesterov: lr ~0.4, momentum 0.9.
   for (auto& k : outer_knobs({{"name", "nesterov"}, {"lr", 0.4}, {"momentum", 0.9}})) info.knobs.push_back(std::move(k));
   info.on_failure = true;
-  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
     const int h = static_cast<int>(read_integer(reader, knob_of(knobs, "H")));
     const int fragments = static_cast<int>(read_integer(reader, knob_of(knobs, "fragments")));
     if (fragments > h) reader.fail("fragments", "expected at most H fragments (each needs its own sync step)");
     const int tau = static_cast<int>(read_integer(reader, knob_of(knobs, "tau")));
     if (tau >= h) reader.fail("tau", "expected tau < H (one sync of a fragment in flight at a time)");
     const double alpha = read_number(reader, knob_of(knobs, "alpha"));
-    auto strategy = std::make_unique<StreamingDiloco>(h, fragments, tau, alpha, parse_outer(reader, knobs));
+    const int layers = layers_with_parameters(scenario.workload.layers);
+    const bool strided = read_choice(reader, knob_of(knobs, "fragment_layout"), layers >= fragments ? "strided" : "contiguous") == "strided";
+    if (strided && layers < fragments)
+      reader.fail("fragment_layout", fmt::format("strided fragments need a layer with parameters per fragment: the model has "
+                                                 "{}, for {} fragments; expected \"contiguous\" or fewer fragments", layers, fragments));
+    auto strategy = std::make_unique<StreamingDiloco>(h, fragments, tau, alpha, strided, parse_outer(reader, knobs));
     strategy->traits.agreement_key = "live_global_copies";
     return strategy;
   };
