@@ -166,13 +166,19 @@ TEST(Fragments, StridedFragmentsTakeEveryPthLayer) {
   using R = std::vector<std::pair<std::size_t, std::size_t>>;
   const auto ranges = [&](int fragments, int f) {
     R out;
-    for (const auto& r : sim::strided_fragment(layers, 210, fragments, f)) out.emplace_back(r.begin, r.count);
+    const auto numel = static_cast<std::size_t>(runtime::total_parameters(layers));
+    for (const auto& r : sim::strided_fragment(layers, numel, fragments, f)) out.emplace_back(r.begin, r.count);
     return out;
   };
   EXPECT_EQ(ranges(3, 0), (R{{0, 10}, {60, 40}}));
   EXPECT_EQ(ranges(3, 1), (R{{10, 20}, {100, 50}}));
   EXPECT_EQ(ranges(3, 2), (R{{30, 30}, {150, 60}}));
   EXPECT_EQ(ranges(1, 0), (R{{0, 210}}));  // one fragment: one range, as contiguous
+  // Fractional counts ("layers" workloads take any number): a layer ends at its cumulative count,
+  // truncated, the last at the vector's end; a layer left empty takes no turn.
+  layers = {{"a", 1.5, 0, 0}, {"b", 2.5, 0, 0}, {"c", 0.4, 0, 0}, {"d", 0.6, 0, 0}};
+  EXPECT_EQ(ranges(2, 0), (R{{0, 1}, {4, 1}}));
+  EXPECT_EQ(ranges(2, 1), (R{{1, 3}}));
 }
 
 // Six layers of 10..60 x 10^4 parameters in 3 fragments over two periods: strided fragments

@@ -87,8 +87,9 @@ class GlobalCopy {
 };
 
 // Streaming DiLoCo's strided fragment f of P (sim/strategies/streaming_diloco.cc): the ranges of
-// the flat parameters (numel values, the layers' in order) of the layers with parameters whose
-// index among them is f mod P; adjacent ranges joined.  REQUIRES: at least P such layers.
+// the flat parameters (numel values, the layers' in order; a layer ends at its cumulative count,
+// truncated) of the non-empty layers whose index among them is f mod P; adjacent ranges joined.
+// REQUIRES: at least P non-empty layers (checked at load).
 std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f);
 
 // One global copy of parameters [0, N) per worker, created from each worker's trainer.

@@ -204,28 +204,32 @@ class StreamingDiloco final : public Strategy {
 };
 
 
-// Layers with parameters: the strided layout needs at least one per fragment.
-int layers_with_parameters(const std::vector<runtime::Layer>& layers) {
-  return static_cast<int>(std::count_if(layers.begin(), layers.end(), [](const runtime::Layer& l) { return l.parameters > 0; }));
+// The layers' ranges of the flat parameters (numel values, the layers' in order; a layer's end is
+// its cumulative parameter count, truncated as the parameter vector's size is), leaving out the
+// empty ones: the layers a strided fragment is made of.
+std::vector<ChunkRange> layer_ranges(const std::vector<runtime::Layer>& layers, std::size_t numel) {
+  std::vector<ChunkRange> ranges;
+  double cumulative = 0;
+  std::size_t begin = 0;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    cumulative += layers[l].parameters;
+    const std::size_t end = l + 1 == layers.size() ? numel : std::min(numel, static_cast<std::size_t>(cumulative));
+    if (end > begin) ranges.push_back({begin, end - begin});
+    begin = std::max(begin, end);
+  }
+  return ranges;
 }
 
 }  // namespace
 
 std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f) {
   std::vector<ChunkRange> ranges;
-  std::size_t begin = 0;
-  int l = 0;  // among the layers with parameters
-  for (const runtime::Layer& layer : layers) {
-    const auto count = static_cast<std::size_t>(layer.parameters);
-    if (count == 0) continue;
-    if (l++ % fragments == f) {
-      if (!ranges.empty() && ranges.back().begin + ranges.back().count == begin) ranges.back().count += count;  // P = 1
-      else ranges.push_back({begin, count});
-    }
-    begin += count;
+  const std::vector<ChunkRange> all = layer_ranges(layers, numel);
+  for (std::size_t l = static_cast<std::size_t>(f); l < all.size(); l += static_cast<std::size_t>(fragments)) {
+    if (!ranges.empty() && ranges.back().begin + ranges.back().count == all[l].begin) ranges.back().count += all[l].count;  // P = 1
+    else ranges.push_back(all[l]);
   }
-  GEOTRAIN_CHECK(begin == numel, "the layers' parameters add up to the model's");
-  GEOTRAIN_CHECK(!ranges.empty(), "a strided fragment holds at least one layer");
+  GEOTRAIN_CHECK(!ranges.empty(), "a strided fragment holds at least one layer (checked at load)");
   return ranges;
 }
 
@@ -249,7 +253,9 @@ StrategyInfo streaming_diloco_strategy() {
     const int tau = static_cast<int>(read_integer(reader, knob_of(knobs, "tau")));
     if (tau >= h) reader.fail("tau", "expected tau < H (one sync of a fragment in flight at a time)");
     const double alpha = read_number(reader, knob_of(knobs, "alpha"));
-    const int layers = layers_with_parameters(scenario.workload.layers);
+    // As the parameter vector is sized (sim/training.cc).
+    const auto numel = static_cast<std::size_t>(scenario.workload.parameters);
+    const int layers = static_cast<int>(layer_ranges(scenario.workload.layers, numel).size());
     const bool strided = read_choice(reader, knob_of(knobs, "fragment_layout"), layers >= fragments ? "strided" : "contiguous") == "strided";
     if (strided && layers < fragments)
       reader.fail("fragment_layout", fmt::format("strided fragments need a layer with parameters per fragment: the model has "
