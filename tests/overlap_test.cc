@@ -261,6 +261,91 @@ TEST(OverlapSchedule, DilocoOverlapsOnlyTheRoundsLastStep) {
   }
 }
 
+// PacTrain overlaps as a DDP communication hook would: DDP's buckets of the dense gradient, each
+// reduced as its kept entries.  Without pruning (sparsity 0, no warm-up) it is DDP, with overlap
+// as without, in both fidelities, compute- and communication-bound.
+TEST(OverlapSchedule, PacTrainWithoutPruningIsDdp) {
+  for (const std::string fidelity : {"collective", "message"}) {
+    for (const double bwd : {3.125e10, 6.25e7}) {
+      for (const bool overlap : {true, false}) {
+        auto ddp = layers_scenario({2e6, 1e6, 3e6, 1e6}, 1e9, bwd, fidelity, 3);
+        ddp["strategy"]["overlap"] = overlap;
+        ddp["strategy"]["bucket_cap_MB"] = 1;
+        auto pac = ddp;
+        pac["strategy"] = {{"name", "pactrain"}, {"sparsity", 0.0}, {"warmup_steps", 0}, {"overlap", overlap},
+                           {"bucket_cap_MB", 1}};
+        const double expect = simulated_s(ddp);
+        EXPECT_NEAR(simulated_s(pac), expect, 1e-12 * expect) << fidelity << " " << bwd << " " << overlap;
+        // The dense warm-up steps are DDP's steps too.
+        pac["strategy"]["warmup_steps"] = 3;
+        pac["strategy"]["sparsity"] = 0.5;
+        EXPECT_NEAR(simulated_s(pac), expect, 1e-12 * expect) << fidelity << " " << bwd << " " << overlap;
+      }
+    }
+  }
+}
+
+// PacTrain at sparsity 0.5 after its warm-up: each bucket all-reduces half its layer's values.
+// Compute-bound: only layer 0's bucket (1e6 kept values) is exposed; communication-bound: the
+// buckets' all-reduces of the kept halves run back to back.
+TEST(OverlapSchedule, PacTrainReducesEachBucketsKeptEntries) {
+  const std::vector<double> params = {2e6, 1e6, 3e6, 1e6};
+  const double total = 7e6, fwd = 1e9;
+  for (const std::string fidelity : {"collective", "message"}) {
+    for (const double bwd : {3.125e10, 6.25e7}) {
+      auto s = layers_scenario(params, fwd, bwd, fidelity, 2);
+      s["strategy"] = {{"name", "pactrain"}, {"sparsity", 0.5}, {"warmup_steps", 0}, {"bucket_cap_MB", 1}};
+      const double layer_bwd_s = kBatch * bwd / kWorkerFlops;
+      double step = kBatch * 4 * fwd / kWorkerFlops + optimizer_s(total);
+      if (bwd > 1e9) {
+        step += 4 * layer_bwd_s + ring_allreduce_s(4 * params[0] / 2);
+      } else {
+        step += layer_bwd_s;
+        for (double p : params) step += ring_allreduce_s(4 * p / 2);
+      }
+      EXPECT_NEAR(simulated_s(s), 2 * step, tolerance(2 * step)) << fidelity << " " << bwd;
+    }
+  }
+}
+
+// Real values: PacTrain's overlapped buckets reduce the same kept entries as its one all-reduce,
+// so the model differs from the atomic step's only by fp32 rounding (the buckets' rings add in
+// another order).
+TEST(OverlapSchedule, PacTrainRealValuesMatchTheAtomicStep) {
+  const nlohmann::json model = {{"type", "mlp"}, {"hidden", {16}}};
+  const nlohmann::json data = {{"name", "fashion_mnist"}, {"train_samples", 256}, {"test_samples", 64}};
+  const nlohmann::json pac = {{"name", "pactrain"}, {"sparsity", 0.5}, {"warmup_steps", 2}, {"overlap", false}};
+  auto off = testing::real_scenario(test_net(), model, data, pac, 8, 5, 0.05);
+  auto on = off;
+  on["strategy"]["overlap"] = true;
+  on["strategy"]["bucket_cap_MB"] = 0.01;
+  const auto a = testing::run_captured(off), b = testing::run_captured(on);
+  ASSERT_FALSE(a.params.empty());
+  EXPECT_LT(testing::max_rel_diff(b.params, a.params), 1e-5);
+  EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]);
+  // Pruned weights stay zero: as many zeros in both models.
+  EXPECT_EQ(std::count(b.params.begin(), b.params.end(), 0.0f), std::count(a.params.begin(), a.params.end(), 0.0f));
+}
+
+// Every strategy that steps a dense optimizer after its exchange spends the optimizer step's time
+// (the bytes it touches over the GPU memory bandwidth), as DDP does: with the bandwidth unknown,
+// each step is exactly that much shorter.
+TEST(OverlapSchedule, DenseOptimizerStepsTakeTheirTime) {
+  const std::vector<double> params = {2e6, 1e6, 3e6, 1e6};
+  constexpr int kSteps = 3;
+  for (const nlohmann::json& strategy :
+       {nlohmann::json{{"name", "ddp"}, {"overlap", false}}, nlohmann::json{{"name", "topk"}, {"ratio", 0.01}},
+        nlohmann::json{{"name", "dgc"}, {"ratio", 0.01}, {"warmup_steps", 0}},
+        nlohmann::json{{"name", "pactrain"}, {"sparsity", 0.5}, {"warmup_steps", 1}, {"overlap", false}}}) {
+    auto s = layers_scenario(params, 1e9, 2e9, "message", kSteps);
+    s["strategy"] = strategy;
+    const double with = simulated_s(s);
+    s["topology"]["instance_types"]["gpu"].erase("hbm_GBps");
+    const double without = simulated_s(s);
+    EXPECT_NEAR(with - without, kSteps * optimizer_s(7e6), 1e-9 * with) << strategy.dump();
+  }
+}
+
 // The run's trace.json and results (without perf and the strategy echo).
 struct TracedRun {
   nlohmann::json results;

@@ -36,7 +36,10 @@ class Ddp final : public Strategy {
     }
     for (long step = ctx.start_round(); step < w.steps; ++step) {
       double loss = 0;
-      const std::vector<int>& members = gradient_round(ctx, step, buckets, loss);
+      const std::vector<int>& members = averaged_gradient_round(ctx, step, buckets, algo_, [&]() -> runtime::Tensor& {
+        if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);  // e.g. int8 compression
+        return trainer.grads();
+      }, loss);
       ctx.optimizer_step(trainer.grads());
       resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
@@ -51,21 +54,6 @@ class Ddp final : public Strategy {
   }
 
  private:
-  // Step `step`'s gradient, averaged over the round's members (returned); its loss in `loss`.
-  const std::vector<int>& gradient_round(WorkerContext& ctx, long step, const std::vector<GradientBucket>& buckets,
-                                         double& loss) {
-    const int batch = ctx.scenario().workload.batch_per_worker;
-    runtime::Tensor& grads = ctx.trainer().grads();
-    if (buckets.size() > 1) {
-      if (wire_format_) set_allreduce_wire_format(grads, *wire_format_);
-      loss = overlapped_gradient_step(ctx, batch, grads, buckets, algo_);
-      return ctx.all_ranks();  // overlap runs without faults
-    }
-    loss = ctx.compute_gradient(batch);
-    if (wire_format_) set_allreduce_wire_format(grads, *wire_format_);  // e.g. int8 compression
-    return resilience::allreduce_round(ctx, step, grads, algo_);
-  }
-
   AllreduceAlgo algo_;
   MessageFormat wire_format_;  // native: the workload's wire_bytes_per_param, no quantization
   std::optional<double> bucket_cap_B_;  // overlap: the gradient's bucket cap in bytes (never under faults)

@@ -196,6 +196,17 @@ void GlobalCopy::restart_inner(runtime::Trainer& trainer) const {
   trainer.optimizer().reset();
 }
 
+const std::vector<int>& averaged_gradient_round(WorkerContext& ctx, long step, const std::vector<GradientBucket>& buckets,
+                                                AllreduceAlgo algo, const ReducedTensor& reduced, double& loss) {
+  const int batch = ctx.scenario().workload.batch_per_worker;
+  if (buckets.size() > 1) {
+    loss = overlapped_step(ctx, batch, buckets, algo, reduced);
+    return ctx.all_ranks();  // overlap runs without faults
+  }
+  loss = ctx.compute_gradient(batch);
+  return resilience::allreduce_round(ctx, step, reduced(), algo);
+}
+
 std::vector<KnobSpec> overlap_knobs(bool on_by_workload) {
   KnobSpec overlap{"overlap", KnobType::boolean, false, 0, 0, false, {},
                    "all-reduce in gradient buckets while the backward goes on (false: compute, then one all-reduce)"};

@@ -16,6 +16,7 @@
 #include "sim/collectives/collectives.h"
 #include "sim/context.h"
 #include "sim/json_reader.h"
+#include "sim/layer_schedule.h"
 #include "sim/resilience/replica.h"
 #include "sim/scenario.h"
 #include "sim/strategies/catalog.h"
@@ -104,6 +105,14 @@ std::vector<KnobSpec> overlap_knobs(bool on_by_workload);
 // Reads them: the bucket cap in bytes when overlap is on, nullopt when it is off.  Asking for
 // overlap with faults or with compute_time "measured" is bad input.
 std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s);
+
+// A data-parallel step's averaging (DDP, PacTrain): the tensor `reduced()` makes of this step's
+// gradient (the gradient itself, or a tensor derived from it, e.g. PacTrain's kept entries), as
+// the mean over the fleet.  With more than one bucket, the overlapped step (sim/layer_schedule.h;
+// no faults: every worker is a member); else the atomic step: the gradient, then one all-reduce
+// as a round of the group (sim/resilience/).  Returns the round's members, the loss in `loss`.
+const std::vector<int>& averaged_gradient_round(WorkerContext& ctx, long step, const std::vector<GradientBucket>& buckets,
+                                                AllreduceAlgo algo, const ReducedTensor& reduced, double& loss);
 
 // Reads the wire format knob `key`: one of `allowed` (every kernels::WireFormat when empty), by
 // its kernels::wire_format_name; `fallback` when absent.  Throws BadInput listing the names.

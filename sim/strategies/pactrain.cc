@@ -29,8 +29,10 @@ constexpr std::uint64_t kMaskBytesPerParam = 1;
 
 class PacTrain final : public Strategy {
  public:
-  PacTrain(double sparsity, int warmup, bool ternary, AllreduceAlgo algo, std::string checkpoint)
-      : sparsity_(sparsity), warmup_(warmup), ternary_(ternary), algo_(algo), checkpoint_(std::move(checkpoint)) {}
+  PacTrain(double sparsity, int warmup, bool ternary, AllreduceAlgo algo, std::string checkpoint,
+           std::optional<double> bucket_cap_B)
+      : sparsity_(sparsity), warmup_(warmup), ternary_(ternary), algo_(algo), checkpoint_(std::move(checkpoint)),
+        bucket_cap_B_(bucket_cap_B) {}
 
   void prepare(World& world) override {
     masks_.assign(world.trainers.size(), {});
@@ -47,8 +49,12 @@ class PacTrain final : public Strategy {
     const Workload& w = ctx.scenario().workload;
     const std::size_t n = trainer.params().numel();
     std::vector<std::uint8_t>& mask = masks_[ctx.rank()];  // empty until pruned (and in size-only runs)
+    // With overlap, DDP's buckets of the dense gradient (the cap counts its bytes, as a DDP
+    // communication hook receives them); after the pruning each bucket carries its kept entries.
+    std::vector<GradientBucket> dense;
+    if (bucket_cap_B_) dense = gradient_buckets(w.layers, n, trainer.grads().wire_bytes_per_value(), *bucket_cap_B_);
     long step = ctx.start_round();
-    for (; step < warmup_; ++step) dense_step(ctx, trainer, w, step);
+    for (; step < warmup_; ++step) dense_step(ctx, trainer, w, step, dense);
     // Replicas are identical after DDP (or a shared checkpoint): every worker derives the same mask
     // (a worker that returned after the pruning holds its donor's already).
     std::size_t kept = kernels::pruning_kept_count(n, sparsity_);
@@ -60,18 +66,20 @@ class PacTrain final : public Strategy {
       kept = static_cast<std::size_t>(std::count(mask.begin(), mask.end(), std::uint8_t{1}));
       kernels::apply_mask(trainer.params().values().data(), mask.data(), n);
     }
+    const std::vector<GradientBucket> buckets = kept_buckets(dense, mask, n, kept);
     for (; step < w.steps; ++step) {
-      const double loss = ctx.compute_gradient(w.batch_per_worker);
       runtime::Tensor compact = trainer.is_real() ? runtime::Tensor::zeros(kept) : runtime::Tensor::phantom(kept);
       compact.set_wire_bytes_per_value(w.wire_bytes_per_param);
-      if (trainer.is_real()) kernels::compact_masked(compact.values().data(), trainer.grads().values().data(), mask.data(), n);
       if (ternary_) set_allreduce_wire_format(compact, kernels::WireFormat::ternary);
-      const auto members = resilience::allreduce_round(ctx, step, compact, algo_);
-      if (trainer.is_real()) {
-        kernels::scatter_masked(trainer.grads().values().data(), compact.values().data(), mask.data(), n);
-        trainer.optimizer_step(trainer.grads());
-        kernels::apply_mask(trainer.params().values().data(), mask.data(), n);
-      }
+      double loss = 0;
+      const auto& members = averaged_gradient_round(ctx, step, buckets, algo_, [&]() -> runtime::Tensor& {
+        if (trainer.is_real()) kernels::compact_masked(compact.values().data(), trainer.grads().values().data(), mask.data(), n);
+        return compact;
+      }, loss);
+      // The optimizer steps over the dense model (pruned entries get a zero gradient), in time as DDP's.
+      if (trainer.is_real()) kernels::scatter_masked(trainer.grads().values().data(), compact.values().data(), mask.data(), n);
+      ctx.optimizer_step(trainer.grads());
+      if (trainer.is_real()) kernels::apply_mask(trainer.params().values().data(), mask.data(), n);
       resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
@@ -93,12 +101,47 @@ class PacTrain final : public Strategy {
   }
 
  private:
-  void dense_step(WorkerContext& ctx, runtime::Trainer& trainer, const Workload& w, long step) {
-    const double loss = ctx.compute_gradient(w.batch_per_worker);
-    const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), algo_);
+  void dense_step(WorkerContext& ctx, runtime::Trainer& trainer, const Workload& w, long step,
+                  const std::vector<GradientBucket>& buckets) {
+    double loss = 0;
+    const auto& members = averaged_gradient_round(
+        ctx, step, buckets, algo_, [&]() -> runtime::Tensor& { return trainer.grads(); }, loss);
     ctx.optimizer_step(trainer.grads());
     resilience::applied(ctx, step + 1, members);
     ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
+  }
+
+  // The dense buckets' kept entries, in the compact gradient's positions: a bucket of dense
+  // values [b, e) holds the kept entries among them (the mask's, in real runs; else the share
+  // `kept` / n, spread evenly).  A bucket left with no kept entry gives its backward to the next
+  // bucket (nothing to reduce; the last one's stays with the previous bucket).
+  static std::vector<GradientBucket> kept_buckets(const std::vector<GradientBucket>& dense, const std::vector<std::uint8_t>& mask,
+                                                  std::size_t n, std::size_t kept) {
+    if (dense.size() <= 1) return dense;
+    std::vector<std::size_t> before(n + 1, 0);  // kept entries before each dense position (real)
+    if (!mask.empty())
+      for (std::size_t i = 0; i < n; ++i) before[i + 1] = before[i] + mask[i];
+    const auto kept_before = [&](std::size_t i) {
+      if (!mask.empty()) return before[i];
+      return static_cast<std::size_t>(static_cast<unsigned __int128>(kept) * i / n);  // exact: kept at n
+    };
+    std::vector<GradientBucket> out;
+    double pending_flops = 0;  // the backward of emptied buckets, carried to the next
+    for (const GradientBucket& b : dense) {
+      GradientBucket c = b;
+      c.begin = kept_before(b.begin);
+      c.count = kept_before(b.begin + b.count) - c.begin;
+      c.backward_flops += pending_flops;
+      pending_flops = 0;
+      if (c.count == 0) {
+        pending_flops = c.backward_flops;
+        continue;
+      }
+      out.push_back(c);
+    }
+    if (out.empty()) return {};
+    out.back().backward_flops += pending_flops;
+    return out;
   }
 
   static std::uint64_t mask_bytes(const World& world) {
@@ -110,6 +153,7 @@ class PacTrain final : public Strategy {
   bool ternary_;  // quantize the compact gradient to ternary
   AllreduceAlgo algo_;
   std::string checkpoint_;
+  std::optional<double> bucket_cap_B_;  // overlap: the dense gradient's bucket cap in bytes (never under faults)
   std::vector<float> pretrained_;                   // the checkpoint's parameters (real runs)
   std::vector<std::vector<std::uint8_t>> masks_;  // per worker
 };
@@ -124,6 +168,7 @@ StrategyInfo pactrain_strategy() {
                 {"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
                 {"checkpoint", KnobType::text, "", 0, 0, false, {},
                  "raw fp32 file of pretrained parameters (relative to the scenario): no warm-up", "", KnobRole::warm_start}};
+  for (auto& k : overlap_knobs(true)) info.knobs.push_back(std::move(k));
   info.on_failure = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
     const double sparsity = read_number(reader, knob_of(knobs, "sparsity"));
@@ -141,7 +186,7 @@ StrategyInfo pactrain_strategy() {
                                       " bytes (the model's parameters), relative to the scenario's folder");
       checkpoint = p.string();
     }
-    return std::make_unique<PacTrain>(sparsity, warmup, ternary, algo, checkpoint);
+    return std::make_unique<PacTrain>(sparsity, warmup, ternary, algo, checkpoint, read_overlap(reader, knobs, scenario));
   };
   constexpr double kMaskEntry_B = 1;  // one byte per parameter (kernels/sparse.h)
   info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("mask", kMaskEntry_B); };

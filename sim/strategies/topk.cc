@@ -88,6 +88,7 @@ class TopK final : public Strategy {
       runtime::Tensor all = runtime::Tensor::phantom(0);
       const auto members = ctx.sync_round(
           step, [&](const std::vector<int>& group) { all = ctx.allgather(packed, group); }, [] {});
+      ctx.spend_optimizer_step();  // a dense optimizer step, in time as DDP's
       if (real) {
         auto g = trainer.grads().values();
         std::fill(g.begin(), g.end(), 0.0f);
