@@ -127,33 +127,34 @@ std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& 
   return buckets;
 }
 
-double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
-                       const ReducedTensor& reduced) {
+namespace {
+
+// The forward of all layers, while the real pass runs on the pool; returns the loss (the
+// gradient is complete).
+double overlapped_forward(WorkerContext& ctx, int batch) {
   const Workload& w = ctx.scenario().workload;
   GEOTRAIN_CHECK(!w.measured_compute && !ctx.faults_on(), "overlap needs the compute-time model and no faults");
   runtime::Trainer& tr = ctx.trainer();
-  // The real pass runs on the pool while the simulated forward goes on; its gradient is complete
-  // before the first bucket is reduced.
   tr.start_forward_backward(batch, ctx.world().training.pool());
   ctx.compute_flops(batch * runtime::total_forward_flops(w.layers), batch, "forward");
-  const double loss = tr.finish_forward_backward();
-  runtime::Tensor& tensor = reduced();
+  return tr.finish_forward_backward();
+}
 
-  if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
-    analytic_buckets(ctx, batch, tensor, buckets, algo);
-    return loss;
-  }
+// The backward bucket by bucket on this actor, each bucket's exchange on a helper actor (the
+// worker's stream) once its backward is done, in launch order.
+void overlapped_backward(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
+                         const BucketExchange& exchange, const std::string& span_name) {
   // The spans of each bucket and its backward are per-layer detail (output.trace "layers"); at
-  // "steps" the step shows one backward span and one span of all its bucket all-reduces.
+  // "steps" the step shows one backward span and one span of all its bucket exchanges.
   Recorder& recorder = ctx.world().recorder;
   const simgrid::s4u::SemaphorePtr ready = simgrid::s4u::Semaphore::create(0);  // buckets ready, not yet taken
   double first_start_s = 0, stream_end_s = 0;
   Overlapped stream = ctx.start_overlapped(kBucketChannel, [&](WorkerContext& comm) {
     recorder.begin_layers(comm.rank());
-    for (const GradientBucket& bucket : buckets) {
+    for (std::size_t k = 0; k < buckets.size(); ++k) {
       ready->acquire();
-      if (&bucket == &buckets.front()) first_start_s = comm.now();
-      reduce_bucket(comm, tensor, bucket, algo);
+      if (k == 0) first_start_s = comm.now();
+      exchange(comm, k);
     }
     stream_end_s = comm.now();
     recorder.end_layers(comm.rank());
@@ -168,7 +169,31 @@ double overlapped_step(WorkerContext& ctx, int batch, const std::vector<Gradient
   const double backward_end_s = ctx.now();
   ctx.join(stream);
   recorder.add_step_span({ctx.rank(), "compute", "backward", backward_start_s, backward_end_s});
-  recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, stream_end_s});
+  recorder.add_step_span({ctx.rank(), "overlapped", span_name, first_start_s, stream_end_s});
+}
+
+}  // namespace
+
+double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
+                       const ReducedTensor& reduced) {
+  const double loss = overlapped_forward(ctx, batch);
+  runtime::Tensor& tensor = reduced();
+  if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
+    analytic_buckets(ctx, batch, tensor, buckets, algo);
+    return loss;
+  }
+  overlapped_backward(
+      ctx, batch, buckets, [&](WorkerContext& comm, std::size_t k) { reduce_bucket(comm, tensor, buckets[k], algo); },
+      bucket_span_name(algo, buckets.size()));
+  return loss;
+}
+
+double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
+                                const std::function<void()>& prepare, const BucketExchange& exchange,
+                                const std::string& span_name) {
+  const double loss = overlapped_forward(ctx, batch);
+  prepare();
+  overlapped_backward(ctx, batch, buckets, exchange, span_name);
   return loss;
 }
 

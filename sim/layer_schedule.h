@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "runtime/architecture.h"
@@ -60,6 +61,22 @@ using ReducedTensor = std::function<runtime::Tensor&()>;
 // (not "measured").
 double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
                        const ReducedTensor& reduced);
+
+// What the overlapped stream does with bucket k once the backward has produced its gradients,
+// in the stream's context `comm` (a helper actor of the worker, on a message channel of its
+// own): e.g. an all-gather of the bucket's top-k entries.
+using BucketExchange = std::function<void(WorkerContext& comm, std::size_t k)>;
+
+// The schedule of overlapped_step() for any exchange per bucket: the forward of all layers, then
+// `prepare()` (the real pass's values are known: e.g. select what each bucket sends), then the
+// backward bucket by bucket, bucket k's exchange starting on the stream once its backward is done
+// and the previous bucket's exchange has ended.  Returns the loss once the last exchange is done.
+// A helper actor per worker in both fidelities (the exchange's collectives are timed as the
+// fidelity times them); the step-level span of the exchanges is named `span_name`.  REQUIRES:
+// as overlapped_step().
+double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
+                                const std::function<void()>& prepare, const BucketExchange& exchange,
+                                const std::string& span_name);
 
 // DDP's step: the buckets reduce the gradient `grads` itself.
 inline double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& grads,

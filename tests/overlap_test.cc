@@ -1,7 +1,9 @@
 // DDP's layer schedule with overlap (sim/layer_schedule.h): buckets in reverse layer order; the
 // atomic step's results when overlap is off or there is one bucket; the step time in closed form
 // when the backward hides the all-reduces (compute-bound) and when the all-reduces queue up
-// (communication-bound), in both fidelities; real values; bad knobs.
+// (communication-bound), in both fidelities; real values; bad knobs.  DiLoCo, PacTrain (kept
+// entries of DDP's buckets) and Top-k/DGC (each bucket's own top-k, all-gathered) on the same
+// schedule; the dense optimizer step's time in every strategy that takes one.
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -192,15 +194,22 @@ TEST(OverlapSchedule, EachBucketPaysTheLaunchCostOnTheStream) {
   }
 }
 
+// `strategy` (with "overlap" false) on a small real MLP for `steps` steps, then the same with
+// overlap in buckets of 0.01 MiB (several per layer-group): the captured runs, atomic first.
+std::pair<testing::Captured, testing::Captured> atomic_and_overlapped(const nlohmann::json& strategy, int steps) {
+  const nlohmann::json model = {{"type", "mlp"}, {"hidden", {16}}};
+  const nlohmann::json data = {{"name", "fashion_mnist"}, {"train_samples", 256}, {"test_samples", 64}};
+  auto off = testing::real_scenario(test_net(), model, data, strategy, 8, steps, 0.05);
+  auto on = off;
+  on["strategy"]["overlap"] = true;
+  on["strategy"]["bucket_cap_MB"] = 0.01;
+  return {testing::run_captured(off), testing::run_captured(on)};
+}
+
 // Real values: several buckets reduce the same gradient; the order of additions changes with
 // the ring's chunking, so the model differs from the atomic step's only by fp32 rounding.
 TEST(OverlapSchedule, RealValuesMatchTheAtomicStep) {
-  const nlohmann::json model = {{"type", "mlp"}, {"hidden", {16}}};
-  const nlohmann::json data = {{"name", "fashion_mnist"}, {"train_samples", 256}, {"test_samples", 64}};
-  auto off = testing::real_scenario(test_net(), model, data, {{"name", "ddp"}, {"overlap", false}}, 8, 3, 0.05);
-  auto on = off;
-  on["strategy"] = {{"name", "ddp"}, {"overlap", true}, {"bucket_cap_MB", 0.01}};
-  const auto a = testing::run_captured(off), b = testing::run_captured(on);
+  const auto [a, b] = atomic_and_overlapped({{"name", "ddp"}, {"overlap", false}}, 3);
   ASSERT_FALSE(a.params.empty());
   EXPECT_LT(testing::max_rel_diff(b.params, a.params), 1e-5);
   EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]);
@@ -312,19 +321,68 @@ TEST(OverlapSchedule, PacTrainReducesEachBucketsKeptEntries) {
 // so the model differs from the atomic step's only by fp32 rounding (the buckets' rings add in
 // another order).
 TEST(OverlapSchedule, PacTrainRealValuesMatchTheAtomicStep) {
-  const nlohmann::json model = {{"type", "mlp"}, {"hidden", {16}}};
-  const nlohmann::json data = {{"name", "fashion_mnist"}, {"train_samples", 256}, {"test_samples", 64}};
-  const nlohmann::json pac = {{"name", "pactrain"}, {"sparsity", 0.5}, {"warmup_steps", 2}, {"overlap", false}};
-  auto off = testing::real_scenario(test_net(), model, data, pac, 8, 5, 0.05);
-  auto on = off;
-  on["strategy"]["overlap"] = true;
-  on["strategy"]["bucket_cap_MB"] = 0.01;
-  const auto a = testing::run_captured(off), b = testing::run_captured(on);
+  const auto [a, b] = atomic_and_overlapped({{"name", "pactrain"}, {"sparsity", 0.5}, {"warmup_steps", 2}, {"overlap", false}}, 5);
   ASSERT_FALSE(a.params.empty());
   EXPECT_LT(testing::max_rel_diff(b.params, a.params), 1e-5);
   EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]);
   // Pruned weights stay zero: as many zeros in both models.
   EXPECT_EQ(std::count(b.params.begin(), b.params.end(), 0.0f), std::count(a.params.begin(), a.params.end(), 0.0f));
+}
+
+// A ring all-gather of `chunk` bytes from each worker over the test network: (n-1)(alpha + c/beta).
+double ring_allgather_s(double chunk) {
+  const UniformNet net = test_net();
+  const double alpha = net.lan_latency_ms * 1e-3, beta = net.nic_Gbps * 1e9 / 8;
+  return (kWorkers - 1) * (alpha + chunk / beta);
+}
+
+// Top-k and DGC overlap as DGC's per-tensor hooks do: each of DDP's buckets all-gathers its own
+// top-k (ratio x its values, 8 B per pair) once its backward is done.  One bucket is the atomic
+// step byte for byte; compute-bound, only layer 0's all-gather is exposed; communication-bound,
+// the buckets' all-gathers run back to back.  Both fidelities.
+TEST(OverlapSchedule, TopKAllGathersEachBucketsOwnTopK) {
+  const std::vector<double> params = {2e6, 1e6, 3e6, 1e6};
+  const double total = 7e6, fwd = 1e9, ratio = 0.01;
+  for (const std::string fidelity : {"collective", "message"}) {
+    for (const std::string name : {"topk", "dgc"}) {
+      auto s = layers_scenario(params, fwd, 3.125e10, fidelity, 2);
+      s["strategy"] = {{"name", name}, {"ratio", ratio}, {"overlap", false}};
+      if (name == "dgc") s["strategy"]["warmup_steps"] = 0;
+      const std::string atomic = results_of(s);
+      s["strategy"]["overlap"] = true;
+      s["strategy"]["bucket_cap_MB"] = 1000;
+      EXPECT_EQ(results_of(s), atomic) << fidelity << " " << name;
+      s["strategy"]["bucket_cap_MB"] = 1;  // a bucket per layer
+      for (const double bwd : {3.125e10, 6.25e7}) {
+        s["workload"]["model"]["layers"] = layers_scenario(params, fwd, bwd, fidelity)["workload"]["model"]["layers"];
+        const double layer_bwd_s = kBatch * bwd / kWorkerFlops;
+        double step = kBatch * 4 * fwd / kWorkerFlops + optimizer_s(total);
+        if (bwd > 1e9) {
+          ASSERT_LT(ring_allgather_s(8 * ratio * params[2]), layer_bwd_s);  // the case's premise
+          step += 4 * layer_bwd_s + ring_allgather_s(8 * ratio * params[0]);
+        } else {
+          ASSERT_GT(ring_allgather_s(8 * ratio * params[3]), 3 * layer_bwd_s);
+          step += layer_bwd_s;
+          for (double p : params) step += ring_allgather_s(8 * ratio * p);
+        }
+        EXPECT_NEAR(simulated_s(s), 2 * step, tolerance(2 * step)) << fidelity << " " << name << " " << bwd;
+      }
+    }
+  }
+}
+
+// Real values: with every entry sent (ratio 1) each bucket's top-k is the whole bucket and every
+// entry still adds the members' values in rank order, so the overlapped model is the atomic
+// one bit for bit; with ratio 0.1 the buckets choose their own entries (a different model).
+TEST(OverlapSchedule, TopKRealBucketsSendTheirOwnEntries) {
+  for (const double ratio : {1.0, 0.1}) {
+    const auto [a, b] = atomic_and_overlapped(
+        {{"name", "topk"}, {"ratio", ratio}, {"error_feedback", true}, {"overlap", false}}, 4);
+    ASSERT_FALSE(a.params.empty());
+    if (ratio == 1.0) EXPECT_EQ(b.params, a.params);
+    else EXPECT_GT(testing::max_rel_diff(b.params, a.params), 1e-4);
+    EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]) << ratio;
+  }
 }
 
 // Every strategy that steps a dense optimizer after its exchange spends the optimizer step's time

@@ -118,9 +118,8 @@ class PacTrain final : public Strategy {
   static std::vector<GradientBucket> kept_buckets(const std::vector<GradientBucket>& dense, const std::vector<std::uint8_t>& mask,
                                                   std::size_t n, std::size_t kept) {
     if (dense.size() <= 1) return dense;
-    std::vector<std::size_t> before(n + 1, 0);  // kept entries before each dense position (real)
-    if (!mask.empty())
-      for (std::size_t i = 0; i < n; ++i) before[i + 1] = before[i] + mask[i];
+    std::vector<std::size_t> before(mask.empty() ? 0 : n + 1, 0);  // kept entries before each position (real)
+    for (std::size_t i = 0; i < mask.size(); ++i) before[i + 1] = before[i] + mask[i];
     const auto kept_before = [&](std::size_t i) {
       if (!mask.empty()) return before[i];
       return static_cast<std::size_t>(static_cast<unsigned __int128>(kept) * i / n);  // exact: kept at n
