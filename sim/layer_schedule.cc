@@ -53,29 +53,11 @@ std::string bucket_span_name(AllreduceAlgo algo, std::size_t buckets) {
   return fmt::format("allreduce/{} x {} buckets", allreduce_entry(algo).label, buckets);
 }
 
-// "collective" fidelity: the buckets' closed-form times need no helper actor and no event per
-// bucket: the backward is one compute, the ready times follow from the worker's rate, and the
-// buckets are timed in one meeting once every member's backward is done (the last bucket is
-// ready only then, so no all-reduce could have ended earlier).
-// One actor may stand for every worker here (sim/identical_workers.h): what a worker records
-// for itself is then recorded for each of them, in rank order.
-void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
-                      AllreduceAlgo algo) {
-  const bool for_all = ctx.stands_for_count() > 1;
-  GEOTRAIN_CHECK(!for_all || ctx.stands_for_count() == ctx.world_size(), "one actor stands for every worker or for itself");
+// The collective fidelity's meeting of the buckets' all-reduces of `grads`, bucket k ready at
+// ready_s[k] (the last one now): one meeting of the whole fleet, the stream's spans recorded.
+void analytic_meeting(WorkerContext& ctx, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
+                      const std::vector<double>& ready_s, AllreduceAlgo algo) {
   const std::vector<int>& ranks = ctx.recorded_ranks();
-  const double start_s = ctx.now();
-  const double rate = simgrid::s4u::this_actor::get_host()->get_speed();  // FLOP/s (compute_flops' rate)
-  double flops = 0;
-  for (const GradientBucket& bucket : buckets) flops += batch * bucket.backward_flops;
-  ctx.compute_flops(flops, 0, "backward");
-  std::vector<double> ready_s;
-  double done = 0;
-  for (const GradientBucket& bucket : buckets) {
-    done += batch * bucket.backward_flops;
-    ready_s.push_back(start_s + done / rate);
-  }
-  ready_s.back() = ctx.now();
   std::vector<runtime::Tensor> owned;  // the buckets' tensors (grads itself for a whole-model bucket)
   owned.reserve(buckets.size());
   std::vector<runtime::Tensor*> parts;
@@ -100,6 +82,31 @@ void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, con
   if (!grads.is_real()) return;
   for (std::size_t k = 0; k < buckets.size(); ++k)
     kernels::copy(grads.slice(buckets[k].begin, buckets[k].count).data(), owned[k].values().data(), buckets[k].count);
+}
+
+// "collective" fidelity: the buckets' closed-form times need no helper actor and no event per
+// bucket: the backward is one compute, the ready times follow from the worker's rate, and the
+// buckets are timed in one meeting once every member's backward is done (the last bucket is
+// ready only then, so no all-reduce could have ended earlier).
+// One actor may stand for every worker here (sim/identical_workers.h): what a worker records
+// for itself is then recorded for each of them, in rank order.
+void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
+                      AllreduceAlgo algo) {
+  const bool for_all = ctx.stands_for_count() > 1;
+  GEOTRAIN_CHECK(!for_all || ctx.stands_for_count() == ctx.world_size(), "one actor stands for every worker or for itself");
+  const double start_s = ctx.now();
+  const double rate = simgrid::s4u::this_actor::get_host()->get_speed();  // FLOP/s (compute_flops' rate)
+  double flops = 0;
+  for (const GradientBucket& bucket : buckets) flops += batch * bucket.backward_flops;
+  ctx.compute_flops(flops, 0, "backward");
+  std::vector<double> ready_s;
+  double done = 0;
+  for (const GradientBucket& bucket : buckets) {
+    done += batch * bucket.backward_flops;
+    ready_s.push_back(start_s + done / rate);
+  }
+  ready_s.back() = ctx.now();
+  analytic_meeting(ctx, grads, buckets, ready_s, algo);
 }
 
 }  // namespace
@@ -195,6 +202,24 @@ double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector
   prepare();
   overlapped_backward(ctx, batch, buckets, exchange, span_name);
   return loss;
+}
+
+void overlapped_allreduce_now(WorkerContext& ctx, runtime::Tensor& tensor, const std::vector<GradientBucket>& buckets,
+                              AllreduceAlgo algo) {
+  GEOTRAIN_CHECK(!ctx.faults_on() && ctx.stands_for_count() == 1, "overlap without faults, an actor per worker");
+  if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
+    analytic_meeting(ctx, tensor, buckets, std::vector<double>(buckets.size(), ctx.now()), algo);
+    return;
+  }
+  Recorder& recorder = ctx.world().recorder;
+  const double start_s = ctx.now();
+  Overlapped stream = ctx.start_overlapped(kBucketChannel, [&](WorkerContext& comm) {
+    recorder.begin_layers(comm.rank());
+    for (const GradientBucket& bucket : buckets) reduce_bucket(comm, tensor, bucket, algo);
+    recorder.end_layers(comm.rank());
+  });
+  ctx.join(stream);
+  recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), start_s, ctx.now()});
 }
 
 }  // namespace geotrain::sim

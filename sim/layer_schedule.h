@@ -78,6 +78,14 @@ double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector
                                 const std::function<void()>& prepare, const BucketExchange& exchange,
                                 const std::string& span_name);
 
+// A worker whose step has no backward (PALSGD's pull step) joining the others' overlapped step:
+// the same buckets' all-reduces of `tensor` (mean over all workers, `algo`), every bucket ready
+// now, one after another on the worker's stream; returns when the last is reduced.  REQUIRES:
+// the other workers run overlapped_step() with the same buckets and algo; no faults; an actor
+// per worker.
+void overlapped_allreduce_now(WorkerContext& ctx, runtime::Tensor& tensor, const std::vector<GradientBucket>& buckets,
+                              AllreduceAlgo algo);
+
 // DDP's step: the buckets reduce the gradient `grads` itself.
 inline double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& grads,
                                        const std::vector<GradientBucket>& buckets, AllreduceAlgo algo) {

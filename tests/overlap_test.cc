@@ -329,6 +329,46 @@ TEST(OverlapSchedule, PacTrainRealValuesMatchTheAtomicStep) {
   EXPECT_EQ(std::count(b.params.begin(), b.params.end(), 0.0f), std::count(a.params.begin(), a.params.end(), 0.0f));
 }
 
+// PALSGD overlaps as DiLoCo and DDP do (off by default): with p = 0 and no warm-up it is DiLoCo
+// with the same H, in time; a warm-up of every step is DDP's overlapped steps.  Both fidelities,
+// compute- and communication-bound.
+TEST(OverlapSchedule, PalsgdOverlapsAsDilocoAndDdp) {
+  for (const std::string fidelity : {"collective", "message"}) {
+    for (const double bwd : {3.125e10, 6.25e7}) {
+      auto diloco = layers_scenario({2e6, 1e6, 3e6, 1e6}, 1e9, bwd, fidelity, 4);
+      diloco["strategy"] = {{"name", "diloco"}, {"H", 2}, {"overlap", true}, {"bucket_cap_MB", 1}};
+      auto palsgd = diloco;
+      palsgd["strategy"] = {{"name", "palsgd"}, {"H", 2}, {"p", 0.0}, {"overlap", true}, {"bucket_cap_MB", 1}};
+      const double expect = simulated_s(diloco);
+      EXPECT_NEAR(simulated_s(palsgd), expect, 1e-12 * expect) << fidelity << " " << bwd;
+      palsgd["strategy"]["overlap"] = false;
+      EXPECT_NE(simulated_s(palsgd), expect) << fidelity << " " << bwd;
+      auto ddp = diloco;
+      ddp["strategy"] = {{"name", "ddp"}, {"bucket_cap_MB", 1}};
+      palsgd["strategy"] = {{"name", "palsgd"}, {"warmup_steps", 4}, {"overlap", true}, {"bucket_cap_MB", 1}};
+      const double ddp_s = simulated_s(ddp);
+      EXPECT_NEAR(simulated_s(palsgd), ddp_s, 1e-12 * ddp_s) << fidelity << " " << bwd;
+    }
+  }
+}
+
+// A PALSGD worker whose round ends with a pull (no backward) sends its buckets at once and joins
+// the others' overlapped all-reduces: the two fidelities agree on the time (their paths differ:
+// helper actors and flows, one closed-form meeting), and the real model is the atomic one's
+// within fp32 rounding.
+TEST(OverlapSchedule, PalsgdPullStepsJoinTheBuckets) {
+  auto s = layers_scenario({2e6, 1e6, 3e6, 1e6}, 1e9, 3.125e10, "collective", 24);
+  s["strategy"] = {{"name", "palsgd"}, {"H", 3}, {"p", 0.5}, {"overlap", true}, {"bucket_cap_MB", 1}};
+  const double collective = simulated_s(s);
+  s["network"]["fidelity"] = "message";
+  EXPECT_NEAR(simulated_s(s), collective, 1e-9 * collective);
+  s["strategy"]["overlap"] = false;
+  EXPECT_GT(simulated_s(s), collective);  // compute-bound: the atomic syncs expose the whole all-reduce
+  const auto [a, b] = atomic_and_overlapped({{"name", "palsgd"}, {"H", 3}, {"p", 0.5}, {"overlap", false}}, 9);
+  ASSERT_FALSE(a.params.empty());
+  EXPECT_LT(testing::max_rel_diff(b.params, a.params), 1e-5);
+}
+
 // A ring all-gather of `chunk` bytes from each worker over the test network: (n-1)(alpha + c/beta).
 double ring_allgather_s(double chunk) {
   const UniformNet net = test_net();

@@ -6,6 +6,11 @@
 // Each warm-up step and each outer round is a round of the group (sim/resilience/; rounds 0..W-1
 // are the W warm-up steps, outer round j is round W + j): a warm-up step behaves as DDP's, an
 // outer round as DiLoCo's.
+// With "overlap" (off by default, as DiLoCo's) the warm-up steps are DDP's overlapped steps and a
+// round's last inner step streams the outer gradient in buckets while its backward goes on, as
+// DiLoCo's; a worker whose last inner step is a pull (no backward) sends its buckets at once.
+#include <optional>
+
 #include "kernels/reduce.h"
 #include "runtime/ops.h"
 #include "sim/json_reader.h"
@@ -19,8 +24,8 @@ namespace {
 
 class Palsgd final : public Strategy {
  public:
-  Palsgd(int h, double p, double eta, int warmup, OuterConfig outer)
-      : h_(h), p_(p), eta_(eta), warmup_(warmup), outer_(std::move(outer)) {}
+  Palsgd(int h, double p, double eta, int warmup, OuterConfig outer, std::optional<double> bucket_cap_B)
+      : h_(h), p_(p), eta_(eta), warmup_(warmup), outer_(std::move(outer)), bucket_cap_B_(bucket_cap_B) {}
 
   void prepare(World& world) override {
     globals_ = make_global_copies(world, outer_.optimizer);
@@ -32,11 +37,20 @@ class Palsgd final : public Strategy {
     runtime::Trainer& trainer = ctx.trainer();
     GlobalCopy& global = *globals_[ctx.rank()];
     const Workload& w = ctx.scenario().workload;
+    // With overlap, the warm-up's gradients and each round's outer gradient in buckets of
+    // bucket_cap_MB of their wire bytes, as DDP's and DiLoCo's.
+    std::vector<GradientBucket> grad_buckets, outer_buckets;
+    if (bucket_cap_B_) {
+      const std::size_t n = trainer.grads().numel();
+      grad_buckets = gradient_buckets(w.layers, n, trainer.grads().wire_bytes_per_value(), *bucket_cap_B_);
+      outer_buckets = gradient_buckets(w.layers, n, wire_bytes_per_value(outer_.wire_format), *bucket_cap_B_);
+    }
     const long start = ctx.start_round();
     long step = start < warmup_ ? start : warmup_ + (start - warmup_) * h_;
     for (; step < warmup_; ++step) {  // plain DDP
-      const double loss = ctx.compute_gradient(w.batch_per_worker);
-      const auto members = resilience::allreduce_round(ctx, step, trainer.grads(), outer_.allreduce);
+      double loss = 0;
+      const auto& members = averaged_gradient_round(
+          ctx, step, grad_buckets, outer_.allreduce, [&]() -> runtime::Tensor& { return trainer.grads(); }, loss);
       ctx.optimizer_step(trainer.grads());
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
       if (step + 1 == warmup_) global.reset_from(trainer);  // DDP replicas are identical: the mean is any one
@@ -44,7 +58,14 @@ class Palsgd final : public Strategy {
     }
     const double pull = w.optimizer.lr / p_ * eta_;  // only used when p > 0
     for (; step < w.steps; ++step) {
-      if (p_ > 0 && ctx.rng().uniform() < p_) {
+      const bool pulls = p_ > 0 && ctx.rng().uniform() < p_;
+      const bool sync = (step - warmup_ + 1) % h_ == 0 || step + 1 == w.steps;
+      const long round = warmup_ + (step - warmup_) / h_;
+      if (sync && outer_buckets.size() > 1) {
+        overlapped_sync(ctx, global, outer_buckets, pulls, pull, round);
+        continue;
+      }
+      if (pulls) {
         pull_toward(trainer, global, pull);
         ctx.end_step(0, 0, ctx.group_size());
       } else {
@@ -52,13 +73,10 @@ class Palsgd final : public Strategy {
         ctx.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
         ctx.end_step(w.batch_per_worker, loss, ctx.group_size());
       }
-      if ((step - warmup_ + 1) % h_ == 0 || step + 1 == w.steps) {
+      if (sync) {
         runtime::Tensor delta = global.outer_gradient(trainer, outer_.wire_format);
-        const long round = warmup_ + (step - warmup_) / h_;
         const auto members = resilience::allreduce_round(ctx, round, delta, outer_.allreduce);
-        global.step(delta);
-        global.merge_into(trainer, 0.0);
-        resilience::applied(ctx, round + 1, members);
+        outer_step(ctx, global, delta, round, members);
       }
     }
   }
@@ -82,6 +100,39 @@ class Palsgd final : public Strategy {
   }
 
  private:
+  // A round's last inner step with overlap: an inner step streams the outer gradient in buckets
+  // while its backward goes on (DiLoCo's overlapped sync); a pull step has no backward, so its
+  // delta is ready at once and joins the same buckets' all-reduces.  Then the outer step.
+  void overlapped_sync(WorkerContext& ctx, GlobalCopy& global, const std::vector<GradientBucket>& buckets, bool pulls,
+                       double pull, long round) {
+    runtime::Trainer& trainer = ctx.trainer();
+    const int batch = ctx.scenario().workload.batch_per_worker;
+    std::optional<runtime::Tensor> delta;
+    if (pulls) {
+      pull_toward(trainer, global, pull);
+      delta.emplace(global.outer_gradient(trainer, outer_.wire_format));
+      overlapped_allreduce_now(ctx, *delta, buckets, outer_.allreduce);
+      ctx.end_step(0, 0, ctx.world_size());
+    } else {
+      const double loss = overlapped_step(ctx, batch, buckets, outer_.allreduce, [&]() -> runtime::Tensor& {
+        trainer.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
+        delta.emplace(global.outer_gradient(trainer, outer_.wire_format));
+        return *delta;
+      });
+      ctx.spend_optimizer_step();
+      ctx.end_step(batch, loss, ctx.world_size());
+    }
+    outer_step(ctx, global, *delta, round, ctx.all_ranks());
+  }
+
+  // theta_g = OuterOpt(theta_g, mean delta); theta_m = theta_g.
+  static void outer_step(WorkerContext& ctx, GlobalCopy& global, const runtime::Tensor& mean_delta, long round,
+                         const std::vector<int>& members) {
+    global.step(mean_delta);
+    global.merge_into(ctx.trainer(), 0.0);
+    resilience::applied(ctx, round + 1, members);
+  }
+
   static void pull_toward(runtime::Trainer& trainer, const GlobalCopy& global, double strength) {
     if (!trainer.is_real()) return;
     runtime::ops::pull_toward(trainer.params().values(), global.params().values(), static_cast<float>(strength));
@@ -91,6 +142,7 @@ class Palsgd final : public Strategy {
   double p_, eta_;
   int warmup_;
   OuterConfig outer_;
+  std::optional<double> bucket_cap_B_;  // overlap: the buckets' cap in bytes (never under faults)
   std::vector<std::unique_ptr<GlobalCopy>> globals_;
 };
 
@@ -106,13 +158,15 @@ StrategyInfo palsgd_strategy() {
                  KnobRole::warmup}};
   // The paper's outer optimizer: Nesterov, momentum 0.9.
   for (auto& k : outer_knobs({{"name", "nesterov"}, {"lr", 0.7}, {"momentum", 0.9}})) info.knobs.push_back(std::move(k));
+  for (auto& k : overlap_knobs(false)) info.knobs.push_back(std::move(k));
   info.on_failure = true;
-  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
+  info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const int h = static_cast<int>(read_integer(reader, knob_of(knobs, "H")));
     const double p = read_number(reader, knob_of(knobs, "p"));
     const double eta = read_number(reader, knob_of(knobs, "eta"));
     const int warmup = static_cast<int>(read_integer(reader, knob_of(knobs, "warmup_steps")));
-    return std::make_unique<Palsgd>(h, p, eta, warmup, parse_outer(reader, knobs));
+    OuterConfig outer = parse_outer(reader, knobs);
+    return std::make_unique<Palsgd>(h, p, eta, warmup, std::move(outer), read_overlap(reader, knobs, s));
   };
   info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) { add_outer_state(knobs, b); };
   return info;
