@@ -270,6 +270,31 @@ TEST(OverlapSchedule, DilocoOverlapsOnlyTheRoundsLastStep) {
   }
 }
 
+// The run's trace.json and results (without perf and the strategy echo).
+struct TracedRun {
+  nlohmann::json results;
+  nlohmann::json trace;
+};
+
+TracedRun traced_run(const nlohmann::json& scenario) {
+  const auto text = sim::run_isolated([&] {
+    const sim::RunOutput out = sim::run_scenario(sim::parse_scenario(scenario, "test.json"));
+    auto results = sim::deterministic_part(out.results);
+    results.erase("strategy");
+    return nlohmann::json{{"results", results}, {"trace", nlohmann::json::parse(out.trace_json())}}.dump();
+  });
+  const auto both = nlohmann::json::parse(text);
+  return {both["results"], both["trace"]};
+}
+
+// Spans of the trace named `name` (all of them with an empty name).
+int spans_named(const nlohmann::json& trace, const std::string& name) {
+  int n = 0;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X" && (name.empty() || e["name"] == name)) ++n;
+  return n;
+}
+
 // PacTrain overlaps as a DDP communication hook would: DDP's buckets of the dense gradient, each
 // reduced as its kept entries.  Without pruning (sparsity 0, no warm-up) it is DDP, with overlap
 // as without, in both fidelities, compute- and communication-bound.
@@ -407,6 +432,11 @@ TEST(OverlapSchedule, TopKAllGathersEachBucketsOwnTopK) {
         }
         EXPECT_NEAR(simulated_s(s), 2 * step, tolerance(2 * step)) << fidelity << " " << name << " " << bwd;
       }
+      // The trace: one span of a step's all-gathers per worker and step ("layers": one per bucket).
+      const TracedRun traced = traced_run(s);
+      EXPECT_EQ(spans_named(traced.trace, "allgather/ring x 4 buckets"), kWorkers * 2) << fidelity << " " << name;
+      s["output"] = {{"trace", "layers"}};
+      EXPECT_EQ(spans_named(traced_run(s).trace, "allgather/ring"), kWorkers * 2 * 4) << fidelity << " " << name;
     }
   }
 }
@@ -442,31 +472,6 @@ TEST(OverlapSchedule, DenseOptimizerStepsTakeTheirTime) {
     const double without = simulated_s(s);
     EXPECT_NEAR(with - without, kSteps * optimizer_s(7e6), 1e-9 * with) << strategy.dump();
   }
-}
-
-// The run's trace.json and results (without perf and the strategy echo).
-struct TracedRun {
-  nlohmann::json results;
-  nlohmann::json trace;
-};
-
-TracedRun traced_run(const nlohmann::json& scenario) {
-  const auto text = sim::run_isolated([&] {
-    const sim::RunOutput out = sim::run_scenario(sim::parse_scenario(scenario, "test.json"));
-    auto results = sim::deterministic_part(out.results);
-    results.erase("strategy");
-    return nlohmann::json{{"results", results}, {"trace", nlohmann::json::parse(out.trace_json())}}.dump();
-  });
-  const auto both = nlohmann::json::parse(text);
-  return {both["results"], both["trace"]};
-}
-
-// Spans of the trace named `name` (all of them with an empty name).
-int spans_named(const nlohmann::json& trace, const std::string& name) {
-  int n = 0;
-  for (const auto& e : trace["traceEvents"])
-    if (e["ph"] == "X" && (name.empty() || e["name"] == name)) ++n;
-  return n;
 }
 
 // output.trace: "layers" shows a span per bucket and per bucket's backward, "steps" (the default)
