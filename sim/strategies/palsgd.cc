@@ -112,7 +112,7 @@ class Palsgd final : public Strategy {
       pull_toward(trainer, global, pull);
       delta.emplace(global.outer_gradient(trainer, outer_.wire_format));
       overlapped_allreduce_now(ctx, *delta, buckets, outer_.allreduce);
-      ctx.end_step(0, 0, ctx.world_size());
+      ctx.end_step(0, 0, ctx.group_size());
     } else {
       const double loss = overlapped_step(ctx, batch, buckets, outer_.allreduce, [&]() -> runtime::Tensor& {
         trainer.optimizer_step(trainer.grads(), 1.0 / (1.0 - p_));
@@ -120,7 +120,7 @@ class Palsgd final : public Strategy {
         return *delta;
       });
       ctx.spend_optimizer_step();
-      ctx.end_step(batch, loss, ctx.world_size());
+      ctx.end_step(batch, loss, ctx.group_size());
     }
     outer_step(ctx, global, *delta, round, ctx.all_ranks());
   }
