@@ -1,7 +1,8 @@
 // Google Benchmark of the layer schedule's cost: a 48-layer transformer (GPT-2 XL's shape), DDP
 // ring, 64 workers in two regions, collective fidelity, 20 steps, with the atomic step
 // ("overlap": false) as the baseline in the same binary, and overlap with 25 MiB buckets at
-// output.trace "steps" (the default) and "layers".  The time is perf.run_wall_s (the simulation,
+// output.trace "steps" (the default) and "layers".  The same for Top-k at 1% (each bucket
+// all-gathers its own top-k on a helper actor per worker, not in one closed-form meeting).  The time is perf.run_wall_s (the simulation,
 // not the writing of files); each run is a fresh process (one SimGrid engine per process).
 // Run: build/tests/geotrain_overlap_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <string>
@@ -19,7 +20,7 @@ using namespace geotrain;
 
 constexpr int kSteps = 20;
 
-nlohmann::json scenario(bool overlap, const std::string& trace) {
+nlohmann::json scenario(const nlohmann::json& strategy, bool overlap, const std::string& trace) {
   auto s = nlohmann::json::parse(R"({
     "name": "overlap-bench", "seed": 1,
     "topology": {"name": "two-regions",
@@ -32,16 +33,16 @@ nlohmann::json scenario(bool overlap, const std::string& trace) {
     "fleet": [{"region": "us", "instance": "8xa100", "count": 32}, {"region": "eu", "instance": "8xa100", "count": 32}],
     "workload": {"model": {"type": "transformer", "layers": 48, "d_model": 1600, "heads": 25, "seq_len": 1024, "vocab": 50257},
                  "optimizer": {"name": "adamw", "lr": 0.0001}, "batch_per_worker": 8, "steps": 20},
-    "strategy": {"name": "ddp", "allreduce": "ring"},
     "network": {"fidelity": "collective"}})");
+  s["strategy"] = strategy;
   s["workload"]["steps"] = kSteps;
   s["strategy"]["overlap"] = overlap;
   s["output"] = {{"trace", trace}};
   return s;
 }
 
-void measure(benchmark::State& state, bool overlap, const std::string& trace) {
-  const auto s = scenario(overlap, trace);
+void measure(benchmark::State& state, const nlohmann::json& strategy, bool overlap, const std::string& trace) {
+  const auto s = scenario(strategy, overlap, trace);
   for (auto _ : state) {
     const double seconds = std::stod(sim::run_isolated([&s] {
       const auto out = sim::run_scenario(sim::parse_scenario(s, "bench.json"));
@@ -51,13 +52,20 @@ void measure(benchmark::State& state, bool overlap, const std::string& trace) {
   }
 }
 
-void BM_AtomicStep(benchmark::State& state) { measure(state, false, "steps"); }
-void BM_OverlapTraceSteps(benchmark::State& state) { measure(state, true, "steps"); }
-void BM_OverlapTraceLayers(benchmark::State& state) { measure(state, true, "layers"); }
+const nlohmann::json kDdp = {{"name", "ddp"}, {"allreduce", "ring"}};
+const nlohmann::json kTopK = {{"name", "topk"}, {"ratio", 0.01}};
+
+void BM_AtomicStep(benchmark::State& state) { measure(state, kDdp, false, "steps"); }
+void BM_OverlapTraceSteps(benchmark::State& state) { measure(state, kDdp, true, "steps"); }
+void BM_OverlapTraceLayers(benchmark::State& state) { measure(state, kDdp, true, "layers"); }
+void BM_TopKAtomicStep(benchmark::State& state) { measure(state, kTopK, false, "steps"); }
+void BM_TopKOverlap(benchmark::State& state) { measure(state, kTopK, true, "steps"); }
 
 BENCHMARK(BM_AtomicStep)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_OverlapTraceSteps)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_OverlapTraceLayers)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TopKAtomicStep)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TopKOverlap)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
