@@ -209,7 +209,7 @@ const std::vector<int>& averaged_gradient_round(WorkerContext& ctx, long step, c
 
 std::vector<KnobSpec> overlap_knobs(bool on_by_workload) {
   KnobSpec overlap{"overlap", KnobType::boolean, false, 0, 0, false, {},
-                   "all-reduce in gradient buckets while the backward goes on (false: compute, then one all-reduce)"};
+                   "exchange the gradient in buckets while the backward goes on (false: compute, then one exchange of the whole)"};
   if (on_by_workload) {
     overlap.default_value = nullptr;
     overlap.meaning += "; default true for transformer and layers workloads in runs without faults";
