@@ -52,6 +52,9 @@ struct Message {
   // A weighted average's weight, sent beside the values as metadata (hivemind's averager: the
   // peer's sample count; never part of the compressed values).
   double weight = 0;
+  // A parameter server's overlapped step: which key (a piece of the shard) a push or its answer
+  // is about.
+  int key = 0;
 };
 
 // A send or receive in flight.  Movable; wait on it with WorkerContext::wait*.

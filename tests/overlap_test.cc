@@ -3,7 +3,8 @@
 // when the backward hides the all-reduces (compute-bound) and when the all-reduces queue up
 // (communication-bound), in both fidelities; real values; bad knobs.  DiLoCo, PacTrain (kept
 // entries of DDP's buckets) and Top-k/DGC (each bucket's own top-k, all-gathered) on the same
-// schedule; the dense optimizer step's time in every strategy that takes one.
+// schedule; the synchronous parameter server's keys; the dense optimizer step's time in every
+// strategy that takes one.
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -16,6 +17,7 @@
 
 #include "cli_test_util.h"
 #include "sim/layer_schedule.h"
+#include "sim/strategies/strategy.h"
 #include "test_util.h"
 
 namespace geotrain {
@@ -583,6 +585,82 @@ TEST(OverlapSchedule, StepBreakdownInClosedForm) {
 }
 
 // (d) Bad knobs: exit 2 naming the file, the JSON path, the value and what is allowed.
+// The synchronous parameter server's overlapped step: each bucket split evenly over K shards,
+// each key pushed once its bucket's backward is done and answered by its shard once all 4
+// workers pushed it.  A key of B bytes crosses the shard's NIC with the 3 other workers' pushes
+// (or answers): alpha + 4B/beta; the 4 workers' keys of one bucket over K shards: alpha +
+// 4S/(K beta) for a bucket of S bytes.  Step = the difference of a 2-step and a 1-step run (the
+// first round's pull of every shard drops out).
+double ps_key_s(double bucket_bytes, int shards) {
+  const UniformNet net = test_net();
+  const double alpha = net.lan_latency_ms * 1e-3, beta = net.nic_Gbps * 1e9 / 8;
+  return alpha + kWorkers * bucket_bytes / (shards * beta);
+}
+
+// The layers scenario with the synchronous parameter server, one bucket per layer.
+nlohmann::json ps_scenario(const std::vector<double>& params, double fwd, double bwd, const std::string& fidelity,
+                           int shards) {
+  auto s = layers_scenario(params, fwd, bwd, fidelity);
+  s["strategy"] = {{"name", "parameter_server"}, {"mode", "sync"}, {"shards", shards}, {"bucket_cap_MB", 1}};
+  return s;
+}
+
+double ps_step_s(nlohmann::json s) {
+  s["workload"]["steps"] = 1;
+  const double one = simulated_s(s);
+  s["workload"]["steps"] = 2;
+  return simulated_s(s) - one;
+}
+
+TEST(OverlapSchedule, SyncParameterServerComputeBoundExposesTheLastKey) {
+  const std::vector<double> params = {2e6, 1e6, 3e6, 1e6};
+  const double fwd = 1.5e10, bwd = 3.125e10;  // backward 5 ms per layer
+  const double layer_bwd_s = kBatch * bwd / kWorkerFlops;
+  for (const int shards : {1, 2})
+    for (const std::string fidelity : {"collective", "message"}) {
+      auto s = ps_scenario(params, fwd, bwd, fidelity, shards);
+      for (double p : params) ASSERT_LT(ps_key_s(4 * p, shards), layer_bwd_s);  // the case's premise
+      // The last bucket (layer 0) is pushed after the backward, then comes back.
+      const double step = kBatch * 4 * (fwd + bwd) / kWorkerFlops + 2 * ps_key_s(4 * params[0], shards);
+      const double got = ps_step_s(s);
+      EXPECT_NEAR(got, step, 1e-9 * step) << fidelity << " " << shards;
+      // The atomic step asks for the whole model (a request of kRequestBytes), gets it, computes,
+      // and pushes the whole gradient.
+      s["strategy"]["overlap"] = false;
+      const double atomic = ps_key_s(shards * sim::kRequestBytes, shards) + kBatch * 4 * (fwd + bwd) / kWorkerFlops +
+                            2 * ps_key_s(4 * 7e6, shards);
+      EXPECT_NEAR(ps_step_s(s), atomic, 1e-9 * atomic) << fidelity << " " << shards;
+    }
+}
+
+TEST(OverlapSchedule, SyncParameterServerCommunicationBoundPushesBackToBack) {
+  // Launch order (the last layer first) is 1e6, 2e6, 3e6, 4e6 values: each key's answer ends
+  // before the next one's starts, so only the last answer adds to the pushes.
+  const std::vector<double> params = {4e6, 3e6, 2e6, 1e6};
+  const double fwd = 1e7, bwd = 6.25e7;  // backward 10 us per layer
+  const double layer_bwd_s = kBatch * bwd / kWorkerFlops;
+  for (const int shards : {1, 2})
+    for (const std::string fidelity : {"collective", "message"}) {
+      auto s = ps_scenario(params, fwd, bwd, fidelity, shards);
+      ASSERT_GT(ps_key_s(4 * params[3], shards), 3 * layer_bwd_s);  // the case's premise
+      double pushes = 0;
+      for (double p : params) pushes += ps_key_s(4 * p, shards);
+      const double step = kBatch * 4 * fwd / kWorkerFlops + layer_bwd_s + pushes + ps_key_s(4 * params[0], shards);
+      EXPECT_NEAR(ps_step_s(s), step, 1e-9 * step) << fidelity << " " << shards;
+    }
+}
+
+// Real values: the shards step each key with the mean of the pushes, as they step their range
+// in the atomic step (SGD, elementwise): the same model up to the order of the pushes' additions.
+// (Workers that trained on stale parameters, or keys mapped to the wrong values, would differ.)
+TEST(OverlapSchedule, SyncParameterServerRealValuesMatchTheAtomicStep) {
+  const auto [a, b] = atomic_and_overlapped({{"name", "parameter_server"}, {"mode", "sync"}, {"shards", 2}}, 3);
+  ASSERT_FALSE(a.params.empty());
+  ASSERT_EQ(b.params.size(), a.params.size());
+  EXPECT_LT(testing::max_rel_diff(b.params, a.params), 1e-5);
+  EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]);
+}
+
 TEST(OverlapSchedule, BadKnobsAreRejected) {
   auto s = layers_scenario({1e6, 1e6}, 1e9, 2e9, "collective");
   for (const int cap : {0, -1}) {
@@ -605,6 +683,21 @@ TEST(OverlapSchedule, BadKnobsAreRejected) {
   faulty["strategy"]["overlap"] = true;
   e = testing::parse_error(faulty);
   EXPECT_NE(e.find("f.json: /strategy/overlap: true: expected false in a run with faults"), std::string::npos) << e;
+  // The parameter server overlaps only in synchronous mode and without a norm to clip to; there
+  // the default is off.
+  auto ps = layers_scenario({1e6, 1e6}, 1e9, 2e9, "message");
+  ps["strategy"] = {{"name", "parameter_server"}, {"mode", "async"}};
+  EXPECT_EQ(testing::parse_error(ps), "no error");
+  ps["strategy"]["overlap"] = true;
+  e = testing::parse_error(ps);
+  EXPECT_NE(e.find("f.json: /strategy/overlap: true: expected false with mode \"async\""), std::string::npos) << e;
+  ps["strategy"]["mode"] = "sync";
+  EXPECT_EQ(testing::parse_error(ps), "no error");
+  ps["workload"]["optimizer"] = {{"name", "sgd"}, {"lr", 0.1}, {"clip_norm", 1.0}};
+  e = testing::parse_error(ps);
+  EXPECT_NE(e.find("f.json: /strategy/overlap: true: expected false with the optimizer's clip_norm > 0"), std::string::npos) << e;
+  ps["strategy"].erase("overlap");
+  EXPECT_EQ(testing::parse_error(ps), "no error");
   // The command line: exit 2, nothing written.
   const auto dir = testing::fresh_dir("overlap_bad");
   s["strategy"]["overlap"] = 1;

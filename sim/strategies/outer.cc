@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "kernels/quantize.h"
 #include "kernels/check.h"
 #include "runtime/ops.h"
@@ -220,11 +222,13 @@ std::vector<KnobSpec> overlap_knobs(bool on_by_workload) {
            "gradient bucket size in MiB of wire bytes, as PyTorch DDP's bucket_cap_mb"}};
 }
 
-std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s) {
+std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s,
+                                   std::string_view unsupported) {
   const KnobSpec& knob = knob_of(knobs, "overlap");
   const bool by_workload = knob.default_value.is_null();
-  const bool overlap = by_workload ? read_boolean(reader, knob, s.workload.has_architecture() && !s.has_faults())
+  const bool overlap = by_workload ? read_boolean(reader, knob, unsupported.empty() && s.workload.has_architecture() && !s.has_faults())
                                    : read_boolean(reader, knob);
+  if (overlap && !unsupported.empty()) reader.fail("overlap", fmt::format("expected false {}", unsupported));
   if (overlap && s.has_faults())
     reader.fail("overlap", "expected false in a run with faults (the overlapped step is not modelled under faults yet)");
   if (overlap && s.workload.measured_compute)

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernels/quantize.h"
@@ -103,8 +104,11 @@ void deploy_global_copy(World& world, const GlobalCopy& worker0);
 // transformer and layers workloads in runs without faults (DDP, as PyTorch DDP); else to off.
 std::vector<KnobSpec> overlap_knobs(bool on_by_workload);
 // Reads them: the bucket cap in bytes when overlap is on, nullopt when it is off.  Asking for
-// overlap with faults or with compute_time "measured" is bad input.
-std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s);
+// overlap with faults or with compute_time "measured" is bad input.  `unsupported` (non-empty):
+// this run of the strategy has no overlapped step (e.g. an asynchronous mode); overlap is off by
+// default and asking for it is bad input, the message says "expected false <unsupported>".
+std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s,
+                                   std::string_view unsupported = {});
 
 // A data-parallel step's averaging (DDP, PacTrain): the tensor `reduced()` makes of this step's
 // gradient (the gradient itself, or a tensor derived from it, e.g. PacTrain's kept entries), as

@@ -15,6 +15,16 @@
 // - a shard that fails restarts from its last checkpoint (written every checkpoint.every_steps
 //   applied updates: pushes in asynchronous mode, rounds in synchronous mode), else from the
 //   initial parameters; asynchronous staleness keeps counting the updates lost with it.
+// Synchronous mode with "overlap" (no faults): the gradient goes out in DDP's buckets
+// (sim/layer_schedule.h) while the backward goes on, as MXNet's dist_sync kvstore pushes each key
+// once the engine has its gradient.  Each bucket is split evenly over the shards (as the kvstore
+// splits a big array over all servers, and BytePS partitions tensors over its servers), so a
+// shard owns one key of every bucket (its values are its keys', concatenated, not a contiguous
+// range as in the atomic step).  A shard steps a key (its own optimizer, as the kvstore's updater
+// runs per key) once every worker pushed it, and sends the key's new values to every worker at
+// once (push, then pull, per key).  The step ends when the last key's values are back; the next
+// forward waits for all of them.  Round 0's parameters are one pull of every shard, as in the
+// atomic step.
 #include <algorithm>
 #include <deque>
 #include <optional>
@@ -24,6 +34,7 @@
 #include "kernels/reduce.h"
 #include "sim/collectives/collectives.h"
 #include "sim/json_reader.h"
+#include "sim/layer_schedule.h"
 #include "sim/resilience/membership.h"
 #include "sim/strategies/catalog.h"
 #include "sim/strategies/outer.h"
@@ -55,10 +66,20 @@ struct Shard {
   std::optional<Saved> checkpoint;
 };
 
+// The overlapped step's unit of exchange: the values of one bucket that one shard owns.
+struct Key {
+  int shard = 0;          // the shard that owns it
+  int index = 0;          // its place among the shard's keys (launch order)
+  std::size_t begin = 0;  // its first value in the shard's values
+  std::size_t global = 0; // its first value in the model's
+  std::size_t count = 0;
+};
+
 class ParameterServer final : public Strategy {
  public:
-  ParameterServer(bool sync, int shards, ServerPlacement placement, MessageFormat wire_format)
-      : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(wire_format) {}
+  ParameterServer(bool sync, int shards, ServerPlacement placement, MessageFormat wire_format,
+                  std::optional<double> bucket_cap_B)
+      : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(wire_format), bucket_cap_B_(bucket_cap_B) {}
 
   std::vector<ServerPlacement> servers(const Scenario&) const override {
     return std::vector<ServerPlacement>(shard_count_, placement_);
@@ -67,15 +88,27 @@ class ParameterServer final : public Strategy {
   void prepare(World& world) override {
     const std::vector<float>& init = world.training.initial_parameters();
     const std::size_t n = static_cast<std::size_t>(world.scenario.workload.parameters);
+    if (bucket_cap_B_) make_keys(world.scenario.workload, n);
     for (int s = 0; s < shard_count_; ++s) {
-      const ChunkRange c = chunk_range(n, shard_count_, s);
-      shards_.emplace_back(c, init.empty() ? std::vector<float>{}
-                                           : std::vector<float>(init.begin() + c.begin, init.begin() + c.begin + c.count),
-                           world.scenario.workload.optimizer);
+      const ChunkRange c = bucket_cap_B_ ? ChunkRange{0, keys_count(shard_keys_[s])} : chunk_range(n, shard_count_, s);
+      std::vector<float> values;
+      if (!init.empty() && bucket_cap_B_)
+        for (const Key& key : shard_keys_[s]) values.insert(values.end(), init.begin() + key.global, init.begin() + key.global + key.count);
+      else if (!init.empty())
+        values.assign(init.begin() + c.begin, init.begin() + c.begin + c.count);
+      shards_.emplace_back(c, std::move(values), world.scenario.workload.optimizer);
     }
-    world.deployed_parameters = [this] {
+    world.deployed_parameters = [this, n] {
       std::vector<float> all;
-      for (const auto& s : shards_) all.insert(all.end(), s.params.begin(), s.params.end());
+      if (shard_keys_.empty()) {
+        for (const auto& s : shards_) all.insert(all.end(), s.params.begin(), s.params.end());
+        return all;
+      }
+      if (shards_[0].params.empty()) return all;  // size-only
+      all.resize(n);
+      for (int s = 0; s < shard_count_; ++s)
+        for (const Key& key : shard_keys_[s])
+          std::copy_n(shards_[s].params.begin() + key.begin, key.count, all.begin() + key.global);
       return all;
     };
     claim_open_.assign(world.trainers.size(), false);
@@ -99,18 +132,42 @@ class ParameterServer final : public Strategy {
     link_.start_server(ctx);
     Shard& shard = shards_[index];
     if (ctx.restarted()) restore(ctx, shard);
-    if (sync_) serve_sync(ctx, shard);
+    if (!shard_keys_.empty()) serve_keys(ctx, shard, shard_keys_[index]);
+    else if (sync_) serve_sync(ctx, shard);
     else serve_async(ctx, shard);
   }
 
  private:
+  // The buckets of the gradient (the cap counts wire bytes) and their keys: each bucket split
+  // evenly over the shards.
+  void make_keys(const Workload& w, std::size_t n) {
+    buckets_ = gradient_buckets(w.layers, n, wire_format_ ? wire_bytes_per_value(*wire_format_) : w.wire_bytes_per_param,
+                                *bucket_cap_B_);
+    shard_keys_.assign(shard_count_, {});
+    for (const GradientBucket& b : buckets_) {
+      std::vector<Key>& keys = bucket_keys_.emplace_back();
+      for (int s = 0; s < shard_count_; ++s) {
+        const ChunkRange piece = chunk_range(b.count, shard_count_, s);
+        if (piece.count == 0) continue;
+        std::vector<Key>& owned = shard_keys_[s];
+        keys.push_back({s, static_cast<int>(owned.size()), keys_count(owned), b.begin + piece.begin, piece.count});
+        owned.push_back(keys.back());
+      }
+    }
+  }
+
+  static std::size_t keys_count(const std::vector<Key>& keys) {
+    return keys.empty() ? 0 : keys.back().begin + keys.back().count;
+  }
+
   void run_worker(WorkerContext& ctx) {
-    runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
     const int m = ctx.world_size();
     const bool faults = ctx.faults_on();
     std::vector<int> servers(shard_count_);
     for (int s = 0; s < shard_count_; ++s) servers[s] = m + s;
+    if (!shard_keys_.empty()) return run_worker_overlapped(ctx, servers);
+    runtime::Trainer& trainer = ctx.trainer();
     // Synchronous under faults: a worker (maybe a returning one) goes on until every shard has
     // run `steps` rounds, which a pull's answer says.
     for (long round = 0; sync_ ? faults || round < w.steps : ctx.claim_step(); ++round) {
@@ -150,8 +207,102 @@ class ParameterServer final : public Strategy {
     link_.say_done(ctx, servers, !sync_);
   }
 
-  void serve_async(WorkerContext& ctx, Shard& shard) {
+  // The overlapped step (synchronous, no faults; see the file comment).
+  void run_worker_overlapped(WorkerContext& ctx, const std::vector<int>& servers) {
+    runtime::Trainer& trainer = ctx.trainer();
+    const Workload& w = ctx.scenario().workload;
+    const auto replies = link_.ask_all(
+        ctx, servers, [](std::size_t) { return Message{{}, kPull, -1, 0}; }, kRequestBytes);
+    for (int s = 0; s < shard_count_; ++s)
+      for (const Key& key : shard_keys_[s])
+        if (trainer.is_real())
+          copy_into_params(trainer, key.global, std::span<const float>(replies[s]->values).subspan(key.begin, key.count));
+    const std::string span = fmt::format("push/pull x {} buckets", buckets_.size());
+    for (long round = 0; round < w.steps; ++round) {
+      // Each key's new values, as its shard sends them: in launch order, shard by shard.
+      std::vector<Transfer> answers;
+      for (const std::vector<Key>& keys : bucket_keys_)
+        for (const Key& key : keys) answers.push_back(ctx.recv_async(servers[key.shard], kReplyChannel));
+      const double loss = overlapped_exchange_step(
+          ctx, w.batch_per_worker, buckets_, [] {},
+          [&](WorkerContext& comm, std::size_t k) {
+            const std::vector<Key>& keys = bucket_keys_[k];
+            std::vector<int> to(keys.size());
+            for (std::size_t i = 0; i < keys.size(); ++i) to[i] = servers[keys[i].shard];
+            link_.push_all(comm, to, [&](std::size_t i) {
+              const Key& key = keys[i];
+              const auto g = trainer.is_real() ? trainer.grads().slice(key.global, key.count) : std::span<const float>{};
+              WireBody body = to_wire(g, key.count, wire_format_, w.wire_bytes_per_param);
+              Message push{std::move(body.values), kPush, -1, round};
+              push.key = key.index;
+              return std::pair{std::move(push), body.bytes};
+            });
+          },
+          span);
+      std::size_t a = 0;
+      for (const std::vector<Key>& keys : bucket_keys_)
+        for (const Key& key : keys) {
+          const auto answer = ctx.wait(answers[a++]);
+          if (trainer.is_real()) copy_into_params(trainer, key.global, answer->values);
+        }
+      ctx.end_step(w.batch_per_worker, loss);
+    }
+    link_.say_done(ctx, servers, false);
+  }
+
+  static void copy_into_params(runtime::Trainer& trainer, std::size_t begin, std::span<const float> values) {
+    kernels::copy(trainer.params().slice(begin, values.size()).data(), values.data(), values.size());
+  }
+
+  // A shard of the overlapped step: each key is stepped once every worker pushed it, then sent to
+  // every worker (no faults: all workers take part in every round).
+  void serve_keys(WorkerContext& ctx, Shard& shard, const std::vector<Key>& keys) {
     const int m = ctx.world_size();
+    const Workload& w = ctx.scenario().workload;
+    const bool real = !shard.params.empty();
+    struct Pending {
+      std::vector<float> sum;
+      int pushes = 0;
+      runtime::Optimizer optimizer;  // the key's own updater
+    };
+    std::vector<Pending> pending;
+    for (const Key& key : keys)
+      pending.push_back({std::vector<float>(real ? key.count : 0, 0.0f), 0, runtime::Optimizer(w.optimizer, real ? key.count : 0)});
+    std::size_t stepped = 0;  // keys stepped in the open round
+    int done = 0;
+    while (done < m) {
+      auto msg = link_.receive(ctx);
+      if (msg->kind == kDone) {
+        ++done;
+      } else if (msg->kind == kPull) {  // round 0's parameters
+        reply_parameters(ctx, shard, *msg, shard.version);
+      } else if (msg->kind == kPush) {
+        const Key& key = keys[msg->key];
+        Pending& p = pending[msg->key];
+        if (real) kernels::add_into(p.sum.data(), msg->values.data(), p.sum.size());
+        if (++p.pushes < m) continue;
+        const std::span<float> values = std::span<float>(shard.params).subspan(real ? key.begin : 0, real ? key.count : 0);
+        if (real) {
+          kernels::scale(p.sum.data(), 1.0f / static_cast<float>(m), p.sum.size());
+          p.optimizer.step(values, p.sum);
+          std::fill(p.sum.begin(), p.sum.end(), 0.0f);
+        }
+        p.pushes = 0;
+        if (++stepped == keys.size()) {
+          stepped = 0;
+          ++shard.version;
+        }
+        const WireBody body = to_wire(values, key.count, wire_format_, w.wire_bytes_per_param);
+        for (int r = 0; r < m; ++r) {
+          Message answer{body.values, kReply, -1, msg->version + 1};
+          answer.key = msg->key;
+          ctx.send_detached(r, std::move(answer), body.bytes, kReplyChannel);
+        }
+      }
+    }
+  }
+
+  void serve_async(WorkerContext& ctx, Shard& shard) {
     int done = 0;
     while (ServerLink::serving(ctx, done)) {
       auto msg = link_.receive(ctx);
@@ -297,6 +448,10 @@ class ParameterServer final : public Strategy {
   int shard_count_;
   ServerPlacement placement_;
   MessageFormat wire_format_;  // pushes and replies
+  std::optional<double> bucket_cap_B_;  // overlap (synchronous, no faults): the bucket cap in wire bytes
+  std::vector<GradientBucket> buckets_;          // overlap: launch order
+  std::vector<std::vector<Key>> bucket_keys_;    // overlap: each bucket's keys
+  std::vector<std::vector<Key>> shard_keys_;     // overlap: each shard's keys, launch order
   std::vector<Shard> shards_;
   ServerLink link_;
   std::vector<bool> claim_open_;  // asynchronous under faults: a claimed step not yet pushed
@@ -314,12 +469,24 @@ StrategyInfo parameter_server_strategy() {
                 {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(), "compression of pushes and pulls"},
                 {"server", KnobType::object, nullptr, 0, 0, false, {}, "where the server nodes run: {region, instance, pricing}",
                  "the first fleet entry's region and instance, on demand"}};
+  std::vector<KnobSpec> layer_knobs = overlap_knobs(true);  // "overlap", then "bucket_cap_MB"
+  layer_knobs.front().meaning =
+      "push each key (a bucket's piece of a shard) while the backward goes on, and get it back once the shard stepped it "
+      "(false: compute, then one push per shard); default true for transformer and layers workloads in synchronous runs "
+      "without faults and without clip_norm";
+  for (auto& k : layer_knobs) info.knobs.push_back(std::move(k));
   info.optimizer_on_workers = false;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
     const bool sync = read_choice(reader, knob_of(knobs, "mode")) == "sync";
     const int shards = static_cast<int>(read_integer(reader, knob_of(knobs, "shards")));
     const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
-    auto strategy = std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario), wire);
+    const std::string_view unsupported =
+        !sync ? "with mode \"async\" (each push is applied on arrival; the overlapped step is the synchronous mode's)"
+        : scenario.workload.optimizer.clip_norm > 0
+            ? "with the optimizer's clip_norm > 0 (the overlapped shard steps each key on its own: no norm over the shard)"
+            : "";
+    const std::optional<double> cap = read_overlap(reader, knobs, scenario, unsupported);
+    auto strategy = std::make_unique<ParameterServer>(sync, shards, parse_server_placement(reader, scenario), wire, cap);
     strategy->traits.group_rounds = false;  // workers come and go on their own (sim/resilience/)
     strategy->traits.survives_link_down = false;
     return strategy;
