@@ -225,36 +225,48 @@ void WorkerContext::broadcast(runtime::Tensor& t, int root) {
 
 runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine) { return allgather(mine, all_ranks()); }
 
-runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std::vector<int>& members) {
+WorkerContext::GatherRing WorkerContext::gather_ring(const runtime::Tensor& mine, const std::vector<int>& members) const {
   const auto slot = [&members](int r) {  // where member r's part goes in the result
     const auto it = std::lower_bound(members.begin(), members.end(), r);
     return it != members.end() && *it == r ? static_cast<int>(it - members.begin()) : -1;
   };
   GEOTRAIN_CHECK(slot(rank_) >= 0, "an all-gather among members this worker is not one of");
-  std::vector<int> group;  // the ring: the members in the platform's ring order
+  GatherRing g;
   for (int r : platform().ring_order())
-    if (slot(r) >= 0) group.push_back(r);
-  const int n = static_cast<int>(group.size());
-  if (n > 1) launch_collective();
-  const std::size_t each = mine.numel();
-  runtime::Tensor ring = mine.is_real() ? runtime::Tensor::zeros(each * n)
-                                        : runtime::Tensor::phantom(each * n);
-  ring.set_wire_bytes_per_value(mine.wire_bytes_per_value());
-  CollectiveTimer timer(*this, {"allgather", "ring", n, ring.wire_bytes(ring.numel())});
-  const int me = static_cast<int>(std::find(group.begin(), group.end(), rank_) - group.begin());
-  if (mine.is_real()) kernels::copy(ring.slice(me * each, each).data(), mine.values().data(), each);
-  if (world_.analytic) {
-    world_.analytic->allgather(*this, ring, group);
-  } else {
-    ring_allgather_chunks(*this, ring, group, 0);
-  }
-  if (!mine.is_real()) return ring;
-  // Ring position -> members' order.
-  runtime::Tensor out = runtime::Tensor::zeros(each * n);
-  out.set_wire_bytes_per_value(mine.wire_bytes_per_value());
-  for (int pos = 0; pos < n; ++pos)
-    kernels::copy(out.slice(slot(group[pos]) * each, each).data(), ring.slice(pos * each, each).data(), each);
+    if (slot(r) >= 0) {
+      g.order.push_back(r);
+      g.slots.push_back(slot(r));
+    }
+  const std::size_t n = g.order.size();
+  g.each = mine.numel();
+  g.ring = mine.is_real() ? runtime::Tensor::zeros(g.each * n) : runtime::Tensor::phantom(g.each * n);
+  g.ring.set_wire_bytes_per_value(mine.wire_bytes_per_value());
+  const auto me = static_cast<std::size_t>(std::find(g.order.begin(), g.order.end(), rank_) - g.order.begin());
+  if (mine.is_real()) kernels::copy(g.ring.slice(me * g.each, g.each).data(), mine.values().data(), g.each);
+  return g;
+}
+
+runtime::Tensor WorkerContext::in_members_order(GatherRing& g) {
+  if (!g.ring.is_real()) return std::move(g.ring);
+  const std::size_t n = g.order.size();
+  runtime::Tensor out = runtime::Tensor::zeros(g.each * n);
+  out.set_wire_bytes_per_value(g.ring.wire_bytes_per_value());
+  for (std::size_t pos = 0; pos < n; ++pos)
+    kernels::copy(out.slice(g.slots[pos] * g.each, g.each).data(), g.ring.slice(pos * g.each, g.each).data(), g.each);
   return out;
+}
+
+runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std::vector<int>& members) {
+  GatherRing g = gather_ring(mine, members);
+  const int n = static_cast<int>(g.order.size());
+  if (n > 1) launch_collective();
+  CollectiveTimer timer(*this, {"allgather", "ring", n, g.ring.wire_bytes(g.ring.numel())});
+  if (world_.analytic) {
+    world_.analytic->allgather(*this, g.ring, g.order);
+  } else {
+    ring_allgather_chunks(*this, g.ring, g.order, 0);
+  }
+  return in_members_order(g);
 }
 
 void WorkerContext::end_step(double samples, double loss, int group) {

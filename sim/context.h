@@ -257,6 +257,17 @@ class WorkerContext {
   // Same over `members` (ascending ranks, this worker among them): the ring is rebuilt over the
   // members, in the platform's ring order; the concatenation is in the members' order.
   runtime::Tensor allgather(const runtime::Tensor& mine, const std::vector<int>& members);
+  // The pieces of that all-gather: its ring (the members in the platform's ring order) and a
+  // tensor of numel() x members with this worker's part at its ring position ...
+  struct GatherRing {
+    std::vector<int> order;     // ring position -> rank
+    std::vector<int> slots;     // ring position -> place in the members' order
+    runtime::Tensor ring = runtime::Tensor::phantom(0);
+    std::size_t each = 0;       // values per member
+  };
+  GatherRing gather_ring(const runtime::Tensor& mine, const std::vector<int>& members) const;
+  // ... and, once gathered, the parts in the members' order (a phantom ring as it is).
+  static runtime::Tensor in_members_order(GatherRing& gathered);
 
   // This worker finished one step after training on `samples` samples with mean loss `loss`.
   // Every `workers` such calls make a timeline row; rows at the evaluation interval evaluate the

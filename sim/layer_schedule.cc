@@ -53,11 +53,27 @@ std::string bucket_span_name(AllreduceAlgo algo, std::size_t buckets) {
   return fmt::format("allreduce/{} x {} buckets", allreduce_entry(algo).label, buckets);
 }
 
+// The collective fidelity's meeting of a step's buckets, `meet()` returning when the first
+// bucket's launch started and the last one ended: the stream's spans recorded for every worker
+// this actor stands for, and the wait past the backward's end (now) as exposed.
+template <class Meet>
+void recorded_meeting(WorkerContext& ctx, const std::string& span_name, Meet meet) {
+  const std::vector<int>& ranks = ctx.recorded_ranks();
+  const double backward_end_s = ctx.now();
+  Recorder& recorder = ctx.world().recorder;
+  for (const int r : ranks) recorder.begin_layers(r);
+  const auto [first_start_s, last_end_s] = meet();
+  for (const int r : ranks) {
+    recorder.end_layers(r);
+    recorder.add_step_span({r, "overlapped", span_name, first_start_s, last_end_s});
+    if (ctx.now() > backward_end_s) recorder.add_span({r, "communication", "wait overlapped", backward_end_s, ctx.now()});
+  }
+}
+
 // The collective fidelity's meeting of the buckets' all-reduces of `grads`, bucket k ready at
-// ready_s[k] (the last one now): one meeting of the whole fleet, the stream's spans recorded.
+// ready_s[k] (the last one now): one meeting of the whole fleet.
 void analytic_meeting(WorkerContext& ctx, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
                       const std::vector<double>& ready_s, AllreduceAlgo algo) {
-  const std::vector<int>& ranks = ctx.recorded_ranks();
   std::vector<runtime::Tensor> owned;  // the buckets' tensors (grads itself for a whole-model bucket)
   owned.reserve(buckets.size());
   std::vector<runtime::Tensor*> parts;
@@ -69,16 +85,9 @@ void analytic_meeting(WorkerContext& ctx, runtime::Tensor& grads, const std::vec
     if (grads.is_real()) kernels::copy(part.values().data(), grads.slice(bucket.begin, bucket.count).data(), bucket.count);
     parts.push_back(&part);
   }
-  const double backward_end_s = ctx.now();
-  Recorder& recorder = ctx.world().recorder;
-  for (const int r : ranks) recorder.begin_layers(r);
-  const auto [first_start_s, last_end_s] =
-      ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, ctx.platform().all_group());
-  for (const int r : ranks) {
-    recorder.end_layers(r);
-    recorder.add_step_span({r, "overlapped", bucket_span_name(algo, buckets.size()), first_start_s, last_end_s});
-    if (ctx.now() > backward_end_s) recorder.add_span({r, "communication", "wait overlapped", backward_end_s, ctx.now()});
-  }
+  recorded_meeting(ctx, bucket_span_name(algo, buckets.size()), [&] {
+    return ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, ctx.platform().all_group());
+  });
   if (!grads.is_real()) return;
   for (std::size_t k = 0; k < buckets.size(); ++k)
     kernels::copy(grads.slice(buckets[k].begin, buckets[k].count).data(), owned[k].values().data(), buckets[k].count);
@@ -87,11 +96,11 @@ void analytic_meeting(WorkerContext& ctx, runtime::Tensor& grads, const std::vec
 // "collective" fidelity: the buckets' closed-form times need no helper actor and no event per
 // bucket: the backward is one compute, the ready times follow from the worker's rate, and the
 // buckets are timed in one meeting once every member's backward is done (the last bucket is
-// ready only then, so no all-reduce could have ended earlier).
+// ready only then, so no exchange could have ended earlier).  This is the backward: returns
+// each bucket's ready time.
 // One actor may stand for every worker here (sim/identical_workers.h): what a worker records
 // for itself is then recorded for each of them, in rank order.
-void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
-                      AllreduceAlgo algo) {
+std::vector<double> analytic_backward(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets) {
   const bool for_all = ctx.stands_for_count() > 1;
   GEOTRAIN_CHECK(!for_all || ctx.stands_for_count() == ctx.world_size(), "one actor stands for every worker or for itself");
   const double start_s = ctx.now();
@@ -106,7 +115,7 @@ void analytic_buckets(WorkerContext& ctx, int batch, runtime::Tensor& grads, con
     ready_s.push_back(start_s + done / rate);
   }
   ready_s.back() = ctx.now();
-  analytic_meeting(ctx, grads, buckets, ready_s, algo);
+  return ready_s;
 }
 
 }  // namespace
@@ -186,7 +195,7 @@ double overlapped_step(WorkerContext& ctx, int batch, const std::vector<Gradient
   const double loss = overlapped_forward(ctx, batch);
   runtime::Tensor& tensor = reduced();
   if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
-    analytic_buckets(ctx, batch, tensor, buckets, algo);
+    analytic_meeting(ctx, tensor, buckets, analytic_backward(ctx, batch, buckets), algo);
     return loss;
   }
   overlapped_backward(
@@ -201,6 +210,32 @@ double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector
   const double loss = overlapped_forward(ctx, batch);
   prepare();
   overlapped_backward(ctx, batch, buckets, exchange, span_name);
+  return loss;
+}
+
+double overlapped_allgather_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
+                                 const std::function<void()>& prepare, const std::vector<runtime::Tensor>& packed,
+                                 std::vector<runtime::Tensor>& gathered) {
+  const double loss = overlapped_forward(ctx, batch);
+  prepare();
+  const std::string span_name = fmt::format("allgather/ring x {} buckets", buckets.size());
+  GEOTRAIN_CHECK(packed.size() == buckets.size() && gathered.size() == buckets.size(), "a tensor per bucket");
+  if (ctx.world().analytic && ctx.world_size() > 1) {
+    GEOTRAIN_CHECK(ctx.stands_for_count() == 1, "an all-gather's parts come from every worker's actor");
+    const std::vector<double> ready_s = analytic_backward(ctx, batch, buckets);
+    std::vector<WorkerContext::GatherRing> rings;
+    rings.reserve(buckets.size());
+    for (const runtime::Tensor& mine : packed) rings.push_back(ctx.gather_ring(mine, ctx.all_ranks()));
+    std::vector<runtime::Tensor*> parts;
+    for (auto& g : rings) parts.push_back(&g.ring);
+    recorded_meeting(ctx, span_name,
+                     [&] { return ctx.world().analytic->bucketed_allgather(ctx, parts, ready_s, rings.front().order); });
+    for (std::size_t k = 0; k < buckets.size(); ++k) gathered[k] = WorkerContext::in_members_order(rings[k]);
+    return loss;
+  }
+  overlapped_backward(
+      ctx, batch, buckets, [&](WorkerContext& comm, std::size_t k) { gathered[k] = comm.allgather(packed[k]); },
+      span_name);
   return loss;
 }
 

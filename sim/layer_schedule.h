@@ -78,6 +78,16 @@ double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector
                                 const std::function<void()>& prepare, const BucketExchange& exchange,
                                 const std::string& span_name);
 
+// Top-k's and DGC's step: overlapped_exchange_step() whose exchange of bucket k is the ring
+// all-gather of `packed[k]` among all workers into `gathered[k]` (replaced; in rank order, as
+// WorkerContext::allgather()).  In the collective fidelity there is no helper actor and no event
+// per bucket: the buckets' all-gathers are timed in one meeting, as overlapped_step()'s
+// all-reduces.  REQUIRES: as overlapped_step(); an actor per worker; a tensor per bucket in
+// `packed` (the same sizes on every worker, values set by `prepare()` at the latest) and in `gathered`.
+double overlapped_allgather_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
+                                 const std::function<void()>& prepare, const std::vector<runtime::Tensor>& packed,
+                                 std::vector<runtime::Tensor>& gathered);
+
 // A worker whose step has no backward (PALSGD's pull step) joining the others' overlapped step:
 // the same buckets' all-reduces of `tensor` (mean over all workers, `algo`), every bucket ready
 // now, one after another on the worker's stream; returns when the last is reduced.  REQUIRES:

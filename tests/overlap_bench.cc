@@ -2,8 +2,11 @@
 // ring, 64 workers in two regions, collective fidelity, 20 steps, with the atomic step
 // ("overlap": false) as the baseline in the same binary, and overlap with 25 MiB buckets at
 // output.trace "steps" (the default) and "layers".  The same for Top-k at 1% (each bucket
-// all-gathers its own top-k on a helper actor per worker, not in one closed-form meeting).  The time is perf.run_wall_s (the simulation,
-// not the writing of files); each run is a fresh process (one SimGrid engine per process).
+// all-gathers its own top-k; the buckets' all-gathers in one closed-form meeting) and for the
+// synchronous parameter server with 4 shards in the first region (each bucket's keys pushed and
+// sent back as point-to-point messages, a SimGrid flow each, in either fidelity).  The time is
+// perf.run_wall_s (the simulation, not the writing of files); each run is a fresh process (one
+// SimGrid engine per process).
 // Run: build/tests/geotrain_overlap_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <string>
 
@@ -54,18 +57,23 @@ void measure(benchmark::State& state, const nlohmann::json& strategy, bool overl
 
 const nlohmann::json kDdp = {{"name", "ddp"}, {"allreduce", "ring"}};
 const nlohmann::json kTopK = {{"name", "topk"}, {"ratio", 0.01}};
+const nlohmann::json kPsSync = {{"name", "parameter_server"}, {"mode", "sync"}, {"shards", 4}};
 
 void BM_AtomicStep(benchmark::State& state) { measure(state, kDdp, false, "steps"); }
 void BM_OverlapTraceSteps(benchmark::State& state) { measure(state, kDdp, true, "steps"); }
 void BM_OverlapTraceLayers(benchmark::State& state) { measure(state, kDdp, true, "layers"); }
 void BM_TopKAtomicStep(benchmark::State& state) { measure(state, kTopK, false, "steps"); }
 void BM_TopKOverlap(benchmark::State& state) { measure(state, kTopK, true, "steps"); }
+void BM_PsSyncAtomicStep(benchmark::State& state) { measure(state, kPsSync, false, "steps"); }
+void BM_PsSyncOverlap(benchmark::State& state) { measure(state, kPsSync, true, "steps"); }
 
 BENCHMARK(BM_AtomicStep)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_OverlapTraceSteps)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_OverlapTraceLayers)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TopKAtomicStep)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TopKOverlap)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PsSyncAtomicStep)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PsSyncOverlap)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

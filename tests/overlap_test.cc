@@ -198,10 +198,12 @@ TEST(OverlapSchedule, EachBucketPaysTheLaunchCostOnTheStream) {
 
 // `strategy` (with "overlap" false) on a small real MLP for `steps` steps, then the same with
 // overlap in buckets of 0.01 MiB (several per layer-group): the captured runs, atomic first.
-std::pair<testing::Captured, testing::Captured> atomic_and_overlapped(const nlohmann::json& strategy, int steps) {
+std::pair<testing::Captured, testing::Captured> atomic_and_overlapped(const nlohmann::json& strategy, int steps,
+                                                                      const std::string& fidelity = "message") {
   const nlohmann::json model = {{"type", "mlp"}, {"hidden", {16}}};
   const nlohmann::json data = {{"name", "fashion_mnist"}, {"train_samples", 256}, {"test_samples", 64}};
   auto off = testing::real_scenario(test_net(), model, data, strategy, 8, steps, 0.05);
+  off["network"]["fidelity"] = fidelity;
   auto on = off;
   on["strategy"]["overlap"] = true;
   on["strategy"]["bucket_cap_MB"] = 0.01;
@@ -445,16 +447,21 @@ TEST(OverlapSchedule, TopKAllGathersEachBucketsOwnTopK) {
 
 // Real values: with every entry sent (ratio 1) each bucket's top-k is the whole bucket and every
 // entry still adds the members' values in rank order, so the overlapped model is the atomic
-// one bit for bit; with ratio 0.1 the buckets choose their own entries (a different model).
+// one bit for bit; with ratio 0.1 the buckets choose their own entries (a different model), the
+// same in both fidelities (the collective fidelity's one meeting of every bucket's all-gather).
 TEST(OverlapSchedule, TopKRealBucketsSendTheirOwnEntries) {
-  for (const double ratio : {1.0, 0.1}) {
-    const auto [a, b] = atomic_and_overlapped(
-        {{"name", "topk"}, {"ratio", ratio}, {"error_feedback", true}, {"overlap", false}}, 4);
-    ASSERT_FALSE(a.params.empty());
-    if (ratio == 1.0) EXPECT_EQ(b.params, a.params);
-    else EXPECT_GT(testing::max_rel_diff(b.params, a.params), 1e-4);
-    EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]) << ratio;
-  }
+  std::vector<float> sparse;  // ratio 0.1, overlapped, message fidelity
+  for (const std::string fidelity : {"message", "collective"})
+    for (const double ratio : {1.0, 0.1}) {
+      const auto [a, b] = atomic_and_overlapped(
+          {{"name", "topk"}, {"ratio", ratio}, {"error_feedback", true}, {"overlap", false}}, 4, fidelity);
+      ASSERT_FALSE(a.params.empty());
+      if (ratio == 1.0) EXPECT_EQ(b.params, a.params) << fidelity;
+      else EXPECT_GT(testing::max_rel_diff(b.params, a.params), 1e-4) << fidelity;
+      EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]) << ratio << " " << fidelity;
+      if (ratio < 1.0 && sparse.empty()) sparse = b.params;
+      else if (ratio < 1.0) EXPECT_EQ(b.params, sparse);
+    }
 }
 
 // Every strategy that steps a dense optimizer after its exchange spends the optimizer step's time

@@ -58,6 +58,22 @@ void ring_order_reduce(const std::vector<runtime::Tensor*>& members, bool mean) 
   }
 }
 
+// An all-gather's result in every ring: the member at ring position p holds chunk p.
+void gather_rings(const std::vector<runtime::Tensor*>& rings) {
+  const int n = static_cast<int>(rings.size());
+  const std::size_t numel = rings[0]->numel();
+  for (int p = 0; p < n; ++p) {
+    const ChunkRange c = chunk_range(numel, n, p);
+    const float* from = rings[p]->slice(c.begin, c.count).data();
+    for (int q = 0; q < n; ++q)
+      if (q != p) std::copy(from, from + c.count, rings[q]->slice(c.begin, c.count).data());
+  }
+}
+
+// Kinds of collectives apart from the all-reduce algorithms' rows (timings and meetings).
+constexpr int kAllgather = -1;
+constexpr int kBroadcast = -2;
+
 }  // namespace
 
 void ring_order_mean(const std::vector<runtime::Tensor*>& members) { ring_order_reduce(members, true); }
@@ -153,20 +169,18 @@ struct AnalyticCollectives::BucketMeeting {
   int arrived = 0;
 };
 
-std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
-                                             const std::vector<double>& ready_s, AllreduceAlgo algo,
-                                             const AllreduceGroup& group) {
-  const std::vector<int>& order = group.order;
-  const int n = static_cast<int>(order.size());
+template <class MakeSchedule, class Math>
+std::pair<double, double> AnalyticCollectives::bucketed(WorkerContext& ctx, const BucketKind& kind, const Members& members,
+                                                        const std::vector<runtime::Tensor*>& parts,
+                                                        const std::vector<double>& ready_s, MakeSchedule make, Math math) {
+  const int n = static_cast<int>(members.order.size());
   const std::size_t buckets = parts.size();
   GEOTRAIN_CHECK(ready_s.size() == buckets, "a ready time per bucket");
-  const AllreduceEntry& entry = allreduce_entry(algo);
-  GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
-  const Members members = members_of(group, ctx.rank());
   // Identical workers (sim/identical_workers.h): one actor arrives for all and records for each.
   const bool for_all = ctx.stands_for_count() > 1;
   GEOTRAIN_CHECK(!for_all || ctx.stands_for_count() == n, "one actor stands for every member or for itself");
-  std::shared_ptr<BucketMeeting>& open = open_buckets_[members.key()];
+  const auto key = std::make_pair(kind.op, members.key());
+  std::shared_ptr<BucketMeeting>& open = open_buckets_[key];
   if (!open) {
     open = std::make_shared<BucketMeeting>();
     open->parts.assign(buckets, std::vector<runtime::Tensor*>(n, nullptr));
@@ -185,13 +199,13 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
     m->waiting.push_back(sg4::Actor::self());
     sg4::this_actor::suspend();  // until the last member resumes it, below
   } else {
-    open_buckets_.erase(members.key());
+    open_buckets_.erase(key);
     Ledger& ledger = ctx.world().ledger;
     const double launch_s = ctx.scenario().overheads.collective_launch_s;
     double end_s = 0;  // of the previous bucket; bucket 0 waits only for its readiness (in the past)
     for (std::size_t k = 0; k < buckets; ++k) {
       const runtime::Tensor& t = *parts[k];
-      const Timing& timed = timing(ctx, algo.row, members, t, [&] { return entry.schedule(ctx.platform(), t, group); });
+      const Timing& timed = timing(ctx, kind.op, members, t, [&] { return make(t); });
       // Launched when ready and the stream is free; its flows start once every member launched.
       const double launch_start_s = std::max(m->ready_s[k], end_s);
       const double start_s = launch_start_s + launch_s;
@@ -199,7 +213,7 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
       m->launches.push_back(launch_start_s);
       m->spans.emplace_back(start_s, end_s);
       m->peak_phase_B = std::max(m->peak_phase_B, timed.peak_phase_B);
-      if (t.is_real()) ring_order_mean(m->parts[k]);
+      if (t.is_real()) math(m->parts[k]);
       for (const auto& [regions, sum] : timed.by_regions) {
         ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
         if (regions.first != regions.second)  // the trace's WAN counter: the bucket's bytes while it runs
@@ -216,17 +230,34 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
       const auto [start_s, end_s] = m->spans[k];
       if (start_s > m->launches[k])  // the stream's launch cost (collective_launch_s), as message fidelity pays it
         recorder.add_span({rank, "overlapped", "collective launch", m->launches[k], start_s});
-      recorder.add_span({rank, "overlapped", std::string("allreduce/") + entry.label, start_s, end_s});
-      recorder.add_collective({"allreduce", entry.label, n, entry.size_B(*parts[k])}, end_s - start_s);
+      recorder.add_span({rank, "overlapped", kind.collective + "/" + kind.algorithm, start_s, end_s});
+      recorder.add_collective({kind.collective, kind.algorithm, n, kind.size_B(*parts[k])}, end_s - start_s);
     }
   sg4::this_actor::sleep_until(m->spans.back().second);
   if (last) ctx.world().ledger.add_in_flight(-static_cast<double>(m->peak_phase_B));
   return {m->launches.front(), m->spans.back().second};
 }
 
+std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+                                             const std::vector<double>& ready_s, AllreduceAlgo algo,
+                                             const AllreduceGroup& group) {
+  const AllreduceEntry& entry = allreduce_entry(algo);
+  GEOTRAIN_CHECK(entry.schedule != nullptr, "an all-reduce without a schedule in the collective fidelity");
+  const BucketKind kind{algo.row, "allreduce", entry.label, [&entry](const runtime::Tensor& t) { return entry.size_B(t); }};
+  return bucketed(ctx, kind, members_of(group, ctx.rank()), parts, ready_s,
+                  [&](const runtime::Tensor& t) { return entry.schedule(ctx.platform(), t, group); }, ring_order_mean);
+}
+
+std::pair<double, double> AnalyticCollectives::bucketed_allgather(WorkerContext& ctx, const std::vector<runtime::Tensor*>& rings,
+                                                                  const std::vector<double>& ready_s,
+                                                                  const std::vector<int>& order) {
+  const BucketKind kind{kAllgather, "allgather", "ring", [](const runtime::Tensor& t) { return t.wire_bytes(t.numel()); }};
+  return bucketed(ctx, kind, members_of(order, ctx.rank()), rings, ready_s,
+                  [&](const runtime::Tensor& t) { return ring_allgather_schedule(t, order, 0); }, gather_rings);
+}
+
 void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, const std::vector<int>& group) {
   if (group.size() <= 1) return;
-  constexpr int kBroadcast = -2;  // apart from the all-reduce algorithms
   const Members members = members_of(group, ctx.rank());
   const Timing& timed = timing(ctx, kBroadcast, members, t, [&] { return tree_broadcast_schedule(t, group); });
   meet(ctx, kBroadcast, members, t, timed, [](const std::vector<runtime::Tensor*>& members) {
@@ -236,20 +267,10 @@ void AnalyticCollectives::broadcast(WorkerContext& ctx, runtime::Tensor& t, cons
 }
 
 void AnalyticCollectives::allgather(WorkerContext& ctx, runtime::Tensor& ring, const std::vector<int>& order) {
-  const int n = static_cast<int>(order.size());
-  if (n <= 1) return;
-  constexpr int kAllgather = -1;
+  if (order.size() <= 1) return;
   const Members members = members_of(order, ctx.rank());
   const Timing& timed = timing(ctx, kAllgather, members, ring, [&] { return ring_allgather_schedule(ring, order, 0); });
-  meet(ctx, kAllgather, members, ring, timed, [n](const std::vector<runtime::Tensor*>& rings) {
-    const std::size_t numel = rings[0]->numel();
-    for (int p = 0; p < n; ++p) {
-      const ChunkRange c = chunk_range(numel, n, p);
-      const float* from = rings[p]->slice(c.begin, c.count).data();
-      for (int q = 0; q < n; ++q)
-        if (q != p) std::copy(from, from + c.count, rings[q]->slice(c.begin, c.count).data());
-    }
-  });
+  meet(ctx, kAllgather, members, ring, timed, gather_rings);
 }
 
 }  // namespace geotrain::sim

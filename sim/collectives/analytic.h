@@ -13,8 +13,10 @@
 #include <optional>
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -71,6 +73,11 @@ class AnalyticCollectives {
   // ended.  REQUIRES: every member brings the same sizes.
   std::pair<double, double> bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
                           const std::vector<double>& ready_s, AllreduceAlgo algo, const AllreduceGroup& group);
+  // The same for ring all-gathers (allgather()'s `rings`, one per bucket, members in `order`):
+  // one meeting, bucket k's all-gather launched at the latest member's ready_s[k] or at the end
+  // of bucket k-1's.
+  std::pair<double, double> bucketed_allgather(WorkerContext& ctx, const std::vector<runtime::Tensor*>& rings,
+                                               const std::vector<double>& ready_s, const std::vector<int>& order);
 
  private:
   struct Meeting;
@@ -102,6 +109,19 @@ class AnalyticCollectives {
   // last + timing.seconds.
   template <class Math>
   void meet(WorkerContext& ctx, int op, const Members& members, runtime::Tensor& t, const Timing& timing, Math math);
+  // What a bucketed meeting runs: its kind (an all-reduce row or kAllgather: timings and
+  // meetings are keyed by it), its name in the trace and statistics, a bucket's bytes there.
+  struct BucketKind {
+    int op = 0;
+    std::string collective, algorithm;
+    std::function<std::uint64_t(const runtime::Tensor&)> size_B;
+  };
+  // The meeting of bucketed_allreduce() and bucketed_allgather(): `make(t)` is a bucket's schedule,
+  // `math(members' tensors)` its values (real runs).
+  template <class MakeSchedule, class Math>
+  std::pair<double, double> bucketed(WorkerContext& ctx, const BucketKind& kind, const Members& members,
+                                     const std::vector<runtime::Tensor*>& parts, const std::vector<double>& ready_s,
+                                     MakeSchedule make, Math math);
   // The timing of `schedule` for a call of kind `op` over `order` on tensors like `t` (cached:
   // most runs repeat one collective over the same members).
   template <class MakeSchedule>
@@ -111,7 +131,7 @@ class AnalyticCollectives {
   // Open meetings by (message channel, kind, members): an overlapped collective meets apart.
   std::map<std::tuple<int, int, std::vector<int>>, std::shared_ptr<Meeting>> open_;
   std::map<std::tuple<int, std::vector<int>, std::size_t, double>, Timing> timings_;
-  std::map<std::vector<int>, std::shared_ptr<BucketMeeting>> open_buckets_;
+  std::map<std::pair<int, std::vector<int>>, std::shared_ptr<BucketMeeting>> open_buckets_;
 };
 
 }  // namespace geotrain::sim

@@ -21,8 +21,6 @@
 #include <cmath>
 #include <optional>
 
-#include <fmt/format.h>
-
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
 #include "sim/json_reader.h"
@@ -110,10 +108,7 @@ class TopK final : public Strategy {
       double loss = 0;
       const std::vector<int>* members = &ctx.all_ranks();
       if (buckets.size() > 1) {  // overlap runs without faults
-        loss = overlapped_exchange_step(
-            ctx, w.batch_per_worker, buckets, select_all,
-            [&](WorkerContext& comm, std::size_t b) { all[b] = comm.allgather(packed[b]); },
-            fmt::format("allgather/ring x {} buckets", buckets.size()));
+        loss = overlapped_allgather_step(ctx, w.batch_per_worker, buckets, select_all, packed, all);
       } else {
         loss = ctx.compute_gradient(w.batch_per_worker);
         select_all();
