@@ -637,6 +637,11 @@ TEST(OverlapSchedule, SyncParameterServerComputeBoundExposesTheLastKey) {
       const double atomic = ps_key_s(shards * sim::kRequestBytes, shards) + kBatch * 4 * (fwd + bwd) / kWorkerFlops +
                             2 * ps_key_s(4 * 7e6, shards);
       EXPECT_NEAR(ps_step_s(s), atomic, 1e-9 * atomic) << fidelity << " " << shards;
+      // One bucket is the atomic step.
+      const std::string atomic_results = results_of(s);
+      s["strategy"]["overlap"] = true;
+      s["strategy"]["bucket_cap_MB"] = 1000;
+      EXPECT_EQ(results_of(s), atomic_results) << fidelity << " " << shards;
     }
 }
 

@@ -24,7 +24,7 @@
 // runs per key) once every worker pushed it, and sends the key's new values to every worker at
 // once (push, then pull, per key).  The step ends when the last key's values are back; the next
 // forward waits for all of them.  Round 0's parameters are one pull of every shard, as in the
-// atomic step.
+// atomic step.  One bucket (or overlap off) is the atomic step.
 #include <algorithm>
 #include <deque>
 #include <optional>
@@ -89,10 +89,11 @@ class ParameterServer final : public Strategy {
     const std::vector<float>& init = world.training.initial_parameters();
     const std::size_t n = static_cast<std::size_t>(world.scenario.workload.parameters);
     if (bucket_cap_B_) make_keys(world.scenario.workload, n);
+    const bool keyed = !shard_keys_.empty();
     for (int s = 0; s < shard_count_; ++s) {
-      const ChunkRange c = bucket_cap_B_ ? ChunkRange{0, keys_count(shard_keys_[s])} : chunk_range(n, shard_count_, s);
+      const ChunkRange c = keyed ? ChunkRange{0, keys_count(shard_keys_[s])} : chunk_range(n, shard_count_, s);
       std::vector<float> values;
-      if (!init.empty() && bucket_cap_B_)
+      if (!init.empty() && keyed)
         for (const Key& key : shard_keys_[s]) values.insert(values.end(), init.begin() + key.global, init.begin() + key.global + key.count);
       else if (!init.empty())
         values.assign(init.begin() + c.begin, init.begin() + c.begin + c.count);
@@ -139,10 +140,11 @@ class ParameterServer final : public Strategy {
 
  private:
   // The buckets of the gradient (the cap counts wire bytes) and their keys: each bucket split
-  // evenly over the shards.
+  // evenly over the shards.  One bucket is the atomic step (no keys).
   void make_keys(const Workload& w, std::size_t n) {
     buckets_ = gradient_buckets(w.layers, n, wire_format_ ? wire_bytes_per_value(*wire_format_) : w.wire_bytes_per_param,
                                 *bucket_cap_B_);
+    if (buckets_.size() <= 1) return;
     shard_keys_.assign(shard_count_, {});
     for (const GradientBucket& b : buckets_) {
       std::vector<Key>& keys = bucket_keys_.emplace_back();
