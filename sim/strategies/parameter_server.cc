@@ -49,8 +49,9 @@ namespace {
 // One shard's state.  It outlives the server's program (SimGrid actor) only as the simulation's
 // record: a restarted server reloads `params`, `optimizer` and `version` from `checkpoint`.
 struct Shard {
-  Shard(ChunkRange range, std::vector<float> params, const runtime::OptimizerSpec& spec)
-      : range(range), params(std::move(params)), optimizer(spec, this->params.size()) {}
+  // `stepped_whole`: false when the shard's keys have optimizers of their own (overlap).
+  Shard(ChunkRange range, std::vector<float> params, const runtime::OptimizerSpec& spec, bool stepped_whole)
+      : range(range), params(std::move(params)), optimizer(spec, stepped_whole ? this->params.size() : 0) {}
 
   struct Saved {
     long version = 0;
@@ -97,7 +98,7 @@ class ParameterServer final : public Strategy {
         for (const Key& key : shard_keys_[s]) values.insert(values.end(), init.begin() + key.global, init.begin() + key.global + key.count);
       else if (!init.empty())
         values.assign(init.begin() + c.begin, init.begin() + c.begin + c.count);
-      shards_.emplace_back(c, std::move(values), world.scenario.workload.optimizer);
+      shards_.emplace_back(c, std::move(values), world.scenario.workload.optimizer, !keyed);
     }
     world.deployed_parameters = [this, n] {
       std::vector<float> all;
