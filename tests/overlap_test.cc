@@ -659,6 +659,9 @@ TEST(OverlapSchedule, SyncParameterServerCommunicationBoundPushesBackToBack) {
       for (double p : params) pushes += ps_key_s(4 * p, shards);
       const double step = kBatch * 4 * fwd / kWorkerFlops + layer_bwd_s + pushes + ps_key_s(4 * params[0], shards);
       EXPECT_NEAR(ps_step_s(s), step, 1e-9 * step) << fidelity << " " << shards;
+      // The trace: one span of a step's pushes per worker and step.
+      s["workload"]["steps"] = 2;
+      EXPECT_EQ(spans_named(traced_run(s).trace, "push/pull x 4 buckets"), kWorkers * 2) << fidelity << " " << shards;
     }
 }
 
