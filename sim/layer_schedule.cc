@@ -118,33 +118,6 @@ std::vector<double> analytic_backward(WorkerContext& ctx, int batch, const std::
   return ready_s;
 }
 
-}  // namespace
-
-std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& layers, std::size_t numel,
-                                             double wire_bytes_per_value, double cap_B) {
-  GEOTRAIN_CHECK(!layers.empty() && cap_B > 0, "buckets need layers and a positive cap");
-  const std::vector<std::size_t> offsets = layer_offsets(layers, numel);
-  std::vector<GradientBucket> buckets;
-  double bucket_B = 0;
-  for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
-    const std::size_t values = offsets[l + 1] - offsets[l];
-    const double layer_B = static_cast<double>(values) * wire_bytes_per_value;
-    if (buckets.empty() || (buckets.back().count > 0 && bucket_B + layer_B > cap_B)) {
-      buckets.push_back({offsets[l + 1], 0, l, l, 0});
-      bucket_B = 0;
-    }
-    GradientBucket& b = buckets.back();
-    b.begin = offsets[l];
-    b.count += values;
-    b.first_layer = l;
-    b.backward_flops += layers[l].backward_flops;
-    bucket_B += layer_B;
-  }
-  return buckets;
-}
-
-namespace {
-
 // The forward of all layers, while the real pass runs on the pool; returns the loss (the
 // gradient is complete).
 double overlapped_forward(WorkerContext& ctx, int batch) {
@@ -189,6 +162,29 @@ void overlapped_backward(WorkerContext& ctx, int batch, const std::vector<Gradie
 }
 
 }  // namespace
+
+std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& layers, std::size_t numel,
+                                             double wire_bytes_per_value, double cap_B) {
+  GEOTRAIN_CHECK(!layers.empty() && cap_B > 0, "buckets need layers and a positive cap");
+  const std::vector<std::size_t> offsets = layer_offsets(layers, numel);
+  std::vector<GradientBucket> buckets;
+  double bucket_B = 0;
+  for (int l = static_cast<int>(layers.size()) - 1; l >= 0; --l) {
+    const std::size_t values = offsets[l + 1] - offsets[l];
+    const double layer_B = static_cast<double>(values) * wire_bytes_per_value;
+    if (buckets.empty() || (buckets.back().count > 0 && bucket_B + layer_B > cap_B)) {
+      buckets.push_back({offsets[l + 1], 0, l, l, 0});
+      bucket_B = 0;
+    }
+    GradientBucket& b = buckets.back();
+    b.begin = offsets[l];
+    b.count += values;
+    b.first_layer = l;
+    b.backward_flops += layers[l].backward_flops;
+    bucket_B += layer_B;
+  }
+  return buckets;
+}
 
 double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
                        const ReducedTensor& reduced) {

@@ -83,14 +83,6 @@ class Diloco final : public Strategy {
   }
 
  private:
-  // theta_g = OuterOpt(theta_g, mean delta), and the inner loop restarts from it.
-  static void outer_step(WorkerContext& ctx, GlobalCopy& global, const runtime::Tensor& mean_delta, long round,
-                         const std::vector<int>& members) {
-    global.step(mean_delta);
-    global.merge_into(ctx.trainer(), 0.0);
-    resilience::applied(ctx, round + 1, members);
-  }
-
   int h_;
   OuterConfig outer_;
   std::optional<double> bucket_cap_B_;  // overlap: the outer gradient's bucket cap in bytes

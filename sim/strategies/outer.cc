@@ -198,6 +198,13 @@ void GlobalCopy::restart_inner(runtime::Trainer& trainer) const {
   trainer.optimizer().reset();
 }
 
+void outer_step(WorkerContext& ctx, GlobalCopy& global, const runtime::Tensor& mean_delta, long round,
+                const std::vector<int>& members) {
+  global.step(mean_delta);
+  global.merge_into(ctx.trainer(), 0.0);
+  resilience::applied(ctx, round + 1, members);
+}
+
 const std::vector<int>& averaged_gradient_round(WorkerContext& ctx, long step, const std::vector<GradientBucket>& buckets,
                                                 AllreduceAlgo algo, const ReducedTensor& reduced, double& loss) {
   const int batch = ctx.scenario().workload.batch_per_worker;

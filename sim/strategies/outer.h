@@ -94,6 +94,11 @@ class GlobalCopy {
 // REQUIRES: at least P non-empty layers (checked at load).
 std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f);
 
+// DiLoCo's outer step (DiLoCo, PALSGD): theta_g = OuterOpt(theta_g, mean delta); theta_m = theta_g;
+// round `round` applied by `members`.
+void outer_step(WorkerContext& ctx, GlobalCopy& global, const runtime::Tensor& mean_delta, long round,
+                const std::vector<int>& members);
+
 // One global copy of parameters [0, N) per worker, created from each worker's trainer.
 std::vector<std::unique_ptr<GlobalCopy>> make_global_copies(const World& world, const runtime::OptimizerSpec& outer);
 // Makes worker 0's global copy the deployed model (all workers hold the same one).

@@ -125,14 +125,6 @@ class Palsgd final : public Strategy {
     outer_step(ctx, global, *delta, round, ctx.all_ranks());
   }
 
-  // theta_g = OuterOpt(theta_g, mean delta); theta_m = theta_g.
-  static void outer_step(WorkerContext& ctx, GlobalCopy& global, const runtime::Tensor& mean_delta, long round,
-                         const std::vector<int>& members) {
-    global.step(mean_delta);
-    global.merge_into(ctx.trainer(), 0.0);
-    resilience::applied(ctx, round + 1, members);
-  }
-
   static void pull_toward(runtime::Trainer& trainer, const GlobalCopy& global, double strength) {
     if (!trainer.is_real()) return;
     runtime::ops::pull_toward(trainer.params().values(), global.params().values(), static_cast<float>(strength));
