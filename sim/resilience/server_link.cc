@@ -13,10 +13,8 @@ namespace sg4 = simgrid::s4u;
 
 namespace geotrain::sim {
 
-void ServerLink::prepare(World& world, ServerProgram program, std::function<void(int)> worker_down,
-                         bool notify_servers) {
+void ServerLink::prepare(World& world, ServerProgram program, bool notify_servers) {
   program_ = std::move(program);
-  worker_down_ = std::move(worker_down);
   notify_servers_ = notify_servers;
   workers_ = static_cast<int>(world.trainers.size());
   world_ = &world;
@@ -25,6 +23,7 @@ void ServerLink::prepare(World& world, ServerProgram program, std::function<void
   server_up_.assign(world.platform.nodes().size() - workers_, true);
   live_.assign(workers_, -1);
   next_seq_.assign(workers_, 0);
+  claim_open_.assign(workers_, false);
   world.on_server_fault = [this, &world](int node, bool up) { server_fault(world, node, up); };
   world.membership->on_preempt([this, &world](int rank) { worker_going_down(world, rank); });
 }
@@ -37,6 +36,21 @@ void ServerLink::start_worker(WorkerContext& ctx) {
 
 void ServerLink::finish_worker(WorkerContext& ctx) {
   if (ctx.faults_on()) live_[ctx.rank()] = -1;
+}
+
+bool ServerLink::claim_step(WorkerContext& ctx) {
+  if (!ctx.claim_step()) return false;
+  if (!claim_open_.empty()) claim_open_[ctx.rank()] = true;
+  return true;
+}
+
+void ServerLink::pushed(WorkerContext& ctx) {
+  if (!claim_open_.empty()) claim_open_[ctx.rank()] = false;
+  ctx.mark_synced();
+}
+
+int ServerLink::round_members(WorkerContext& ctx) {
+  return ctx.faults_on() ? ctx.world().membership->alive_count() : 0;
 }
 
 PendingRequest ServerLink::ask(WorkerContext& ctx, int server, Message request, std::uint64_t bytes) {
@@ -234,7 +248,10 @@ void ServerLink::worker_going_down(World& world, int rank) {
   live_[rank] = -1;
   awaited_.erase(std::remove_if(awaited_.begin(), awaited_.end(), [rank](const Awaited& a) { return a.worker == rank; }),
                  awaited_.end());
-  if (worker_down_) worker_down_(rank);
+  if (claim_open_[rank]) {  // the step it claimed and never pushed goes back to the budget
+    claim_open_[rank] = false;
+    --world.steps_claimed;
+  }
   if (!notify_servers_ || incarnation < 0) return;
   for (std::size_t s = 0; s < server_up_.size(); ++s) {
     if (!server_up_[s]) continue;

@@ -39,12 +39,10 @@ class ServerLink {
   using ServerProgram = std::function<void(WorkerContext&, int index)>;
 
   // Called from Strategy::prepare.  `program` is the strategy's server program (restarted by the
-  // link after a server fault); `worker_down(rank)` runs when a worker is about to be preempted
-  // (its actors still live); `notify_servers` also posts a kWorkerDown to every server that is up
-  // (synchronous servers need it to close a round without the dead worker).  The hooks are set
-  // only in runs with faults.
-  void prepare(World& world, ServerProgram program, std::function<void(int rank)> worker_down = {},
-               bool notify_servers = false);
+  // link after a server fault); `notify_servers`: a worker about to be preempted is announced to
+  // every server that is up with a kWorkerDown (synchronous servers need it to close a round
+  // without the dead worker).  The hooks are set only in runs with faults.
+  void prepare(World& world, ServerProgram program, bool notify_servers = false);
 
   // --- In a worker's program ---
   // First thing of a worker's program: records its incarnation (its requests carry it).
@@ -61,6 +59,19 @@ class ServerLink {
   // builds push i (called again for a retry) and its wire bytes.
   void push_all(WorkerContext& ctx, const std::vector<int>& servers,
                 const std::function<std::pair<Message, std::uint64_t>(std::size_t)>& make);
+
+  // Asynchronous workers take steps from the run's budget (WorkerContext::claim_step).  Under
+  // faults a step claimed and not pushed yet goes back to the budget when its worker is preempted.
+  bool claim_step(WorkerContext& ctx);
+  // The worker's push landed: its claimed step is spent and its work synchronized.
+  void pushed(WorkerContext& ctx);
+  // A synchronous worker's rounds: without faults `steps` of them; under faults (it may be a
+  // returning worker, that cannot count them) it goes on until the servers say every round ran.
+  static bool more_rounds(const WorkerContext& ctx, long round) {
+    return ctx.faults_on() || round < ctx.scenario().workload.steps;
+  }
+  // The workers a synchronous round counts in the timeline: the live ones under faults (0: all).
+  static int round_members(WorkerContext& ctx);
 
   // Last thing before finish_worker(): without faults a kDone posted to each server; under
   // faults, when `confirm`, a kDone request each server answers once this worker's last push was
@@ -112,7 +123,7 @@ class ServerLink {
 
   World* world_ = nullptr;
   ServerProgram program_;
-  std::function<void(int)> worker_down_;
+  std::vector<bool> claim_open_;   // faults, per worker: a claimed step not pushed yet
   bool notify_servers_ = false;
   int workers_ = 0;
   std::vector<bool> server_up_;    // per server index
