@@ -33,6 +33,12 @@ double optimizer_step_s(const Scenario& s, const InstanceType& type) {
   return s.workload.parameters * optimizer_step_bytes_per_param(s.workload) / (type.gpus * type.hbm_Bps);
 }
 
+double offloaded_optimizer_step_s(const Workload& w, double host_memory_Bps) {
+  constexpr double kFp32Bytes = 4, kReadAndWrite = 2;
+  if (host_memory_Bps <= 0) return 0;
+  return w.parameters * (kFp32Bytes * (kReadAndWrite * (1 + optimizer_state_tensors(w.optimizer)) + 1)) / host_memory_Bps;
+}
+
 double fleet_peak_flops(const Scenario& s) {
   double peak = 0;
   for (const auto& f : s.fleet) {

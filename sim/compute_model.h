@@ -28,6 +28,12 @@ double optimizer_step_bytes_per_param(const Workload& w);
 // 0 when the type's memory bandwidth is unknown (hbm_Bps 0; the scenario then carries a warning).
 double optimizer_step_s(const Scenario& s, const InstanceType& type);
 
+// Seconds of one optimizer step offloaded to the host (hivemind's offload_optimizer): per parameter
+// the fp32 master weights and each optimizer state tensor read and written and the fp32 gradient
+// read (hivemind keeps fp32 copies of all of them in host memory), at host_memory_Bps; 0 when
+// that is unknown (0).
+double offloaded_optimizer_step_s(const Workload& w, double host_memory_Bps);
+
 // Peak FLOP/s of the whole fleet: the sum over workers of gpus x peak (no utilization).
 double fleet_peak_flops(const Scenario& s);
 

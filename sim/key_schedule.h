@@ -32,6 +32,7 @@ struct Key {
 
 class KeySchedule {
  public:
+  KeySchedule() = default;  // no keys
   // `buckets` in launch order; one bucket makes no keys (the atomic step).
   KeySchedule(std::vector<GradientBucket> buckets, int shards);
   bool keyed() const { return !shard_keys_.empty(); }

@@ -4,19 +4,12 @@
 // its mean gradient over the round (fp16 by default) and joins a butterfly all-reduce whose parts
 // are sized by each peer's bandwidth, with its sample count as the weight (metadata beside the
 // compressed values, as hivemind's averager sends it: a count never goes through fp16, whose
-// largest value is 65504).  hivemind.Optimizer's options (hivemind/optim/optimizer.py):
-// delay_grad_averaging (default false) averages in the background and applies the result one
-// round late, else training waits for the averaging; delay_optimizer_step runs the optimizer step
-// in the background; offload_optimizer steps on the host (time from host memory bandwidth).  The
-// averager's software throughput bounds each peer's averaging; each micro-step pays the
-// accumulation of its gradients.  workload.steps counts rounds (optimizer steps).
+// largest value is 65504).  hivemind.Optimizer's options and its software's costs:
+// sim/strategies/hivemind_options.h.  workload.steps counts rounds (optimizer steps).
 // Each averaging round is a round of the group (sim/resilience/): its group is the live peers;
 // a peer that vanishes drops out, its progress report expires and its gradients are lost; a
 // returning peer copies a live peer's replica and the averaged round it has not applied yet.
-#include <algorithm>
-#include <cmath>
 #include <limits>
-#include <map>
 #include <optional>
 
 #include "kernels/quantize.h"
@@ -28,31 +21,11 @@
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/catalog.h"
+#include "sim/strategies/hivemind_options.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {
 namespace {
-
-// hivemind.Optimizer's options and the costs of its software, as the knobs give them.
-struct HivemindOptions {
-  double target_batch = 0;
-  double matchmaking_s = 0;       // per round, blocking: group formation (matchmaking, DHT)
-  kernels::WireFormat compression = kernels::WireFormat::fp16;
-  bool delay_grad_averaging = false;
-  bool delay_optimizer_step = false;
-  bool offload_optimizer = true;
-  double host_memory_Bps = 0;     // offloaded optimizer step; 0: unknown (the step takes no time)
-  double averager_Bps = 0;        // the averager's throughput per peer; 0: unbounded
-  double accumulate_s = 0;        // per micro-step: accumulating the gradients
-};
-
-// Bytes one offloaded optimizer step touches per parameter on the host: the fp32 master weights
-// and each optimizer state tensor read and written, the fp32 gradient read (hivemind keeps fp32
-// copies of all of them in host memory when the optimizer is offloaded).
-double offloaded_step_bytes_per_param(const runtime::OptimizerSpec& optimizer) {
-  constexpr double kReadAndWrite = 2;
-  return kFp32_B * (kReadAndWrite * (1 + optimizer_state_tensors(optimizer)) + 1);
-}
 
 class Hivemind final : public Strategy {
   const AllreduceAlgo kButterfly = allreduce_algo_from_name("weighted_butterfly");
@@ -72,30 +45,12 @@ class Hivemind final : public Strategy {
 
   void run(WorkerContext& ctx) override {
     const int rank = ctx.rank();
-    runtime::Trainer& trainer = ctx.trainer();
-    const Workload& w = ctx.scenario().workload;
-    const std::size_t n = trainer.params().numel();
-    const double step_s = optimizer_step_time_s(ctx);
     std::optional<Overlapped> in_flight;  // the background averaging and/or optimizer step
     // Averaged (or being averaged) in the background, applied a round late; a returning peer
     // starts with its donor's.
     std::shared_ptr<Round> averaging = unapplied_[rank];
-    for (long round = ctx.start_round(); round < w.steps; ++round) {
-      // Accumulate sample-weighted gradients (fp32, on the peer).
-      auto mine = std::make_shared<Round>();
-      mine->round = round;
-      mine->grad = trainer.is_real() ? runtime::Tensor::zeros(n) : runtime::Tensor::phantom(n);
-      progress_[rank] = {round, 0};
-      while (committed(ctx.world(), round) < o_.target_batch) {
-        progress_[rank].samples += w.batch_per_worker;  // reported before computing, as hivemind does
-        const double loss = ctx.compute_gradient(w.batch_per_worker);
-        if (trainer.is_real())
-          kernels::add_scaled_into(mine->grad.values().data(), trainer.grads().values().data(),
-                                   static_cast<float>(w.batch_per_worker), n);
-        ctx.busy(o_.accumulate_s, "gradient accumulation");
-        mine->samples += w.batch_per_worker;
-        ctx.end_step(w.batch_per_worker, loss, ctx.group_size());
-      }
+    for (long round = ctx.start_round(); round < ctx.scenario().workload.steps; ++round) {
+      const std::shared_ptr<Round> mine = accumulate(ctx, round);
       if (in_flight) ctx.join(*in_flight);  // the previous round's background work
       in_flight.reset();
       if (averaging) {  // delayed gradient averaging: apply the previous round now
@@ -104,22 +59,16 @@ class Hivemind final : public Strategy {
       }
       ctx.sleep(o_.matchmaking_s);
       if (mine->grad.is_real() && mine->samples > 0)  // the mean gradient, what the peer compresses
-        kernels::scale(mine->grad.values().data(), static_cast<float>(1.0 / mine->samples), n);
+        kernels::scale(mine->grad.values().data(), static_cast<float>(1.0 / mine->samples), mine->grad.numel());
       apply_wire_format(mine->grad, o_.compression);
-      if (o_.delay_grad_averaging) {  // averaging and optimizer step in the background
-        in_flight = ctx.start_overlapped(1, [this, mine, step_s](WorkerContext& c) {
+      if (o_.delay_grad_averaging) {
+        in_flight = ctx.start_overlapped(1, [this, mine, step = step_s(ctx)](WorkerContext& c) {
           average(c, *mine);
-          c.busy(step_s, "optimizer step");
+          c.busy(step, "optimizer step");
         });
-        averaging = mine;
-        unapplied_[rank] = mine;
-      } else {  // training waits for the averaging
-        average(ctx, *mine);
-        if (o_.delay_optimizer_step && step_s > 0)
-          in_flight = ctx.start_overlapped(1, [step_s](WorkerContext& c) { c.busy(step_s, "optimizer step"); });
-        else
-          ctx.busy(step_s, "optimizer step");
-        apply(ctx, *mine);
+        averaging = unapplied_[rank] = mine;
+      } else {
+        in_flight = average_then_step(ctx, *mine);
       }
     }
     if (in_flight) ctx.join(*in_flight);
@@ -173,13 +122,48 @@ class Hivemind final : public Strategy {
     return sum;
   }
 
-  // The optimizer step's time: offloaded, the host touches offloaded_step_bytes_per_param at
-  // host_memory_Bps (0 when unknown); else the GPU's step (sim/compute_model.h).
-  double optimizer_step_time_s(WorkerContext& ctx) const {
+  // Sample-weighted gradients (fp32, on the peer) accumulated over micro-steps until the samples
+  // the live peers reported for `round` reach the target batch.
+  std::shared_ptr<Round> accumulate(WorkerContext& ctx, long round) {
+    runtime::Trainer& trainer = ctx.trainer();
+    const Workload& w = ctx.scenario().workload;
+    const std::size_t n = trainer.params().numel();
+    auto mine = std::make_shared<Round>();
+    mine->round = round;
+    mine->grad = trainer.is_real() ? runtime::Tensor::zeros(n) : runtime::Tensor::phantom(n);
+    progress_[ctx.rank()] = {round, 0};
+    while (committed(ctx.world(), round) < o_.target_batch) {
+      progress_[ctx.rank()].samples += w.batch_per_worker;  // reported before computing, as hivemind does
+      const double loss = ctx.compute_gradient(w.batch_per_worker);
+      if (trainer.is_real())
+        kernels::add_scaled_into(mine->grad.values().data(), trainer.grads().values().data(),
+                                 static_cast<float>(w.batch_per_worker), n);
+      ctx.busy(o_.accumulate_s, "gradient accumulation");
+      mine->samples += w.batch_per_worker;
+      ctx.end_step(w.batch_per_worker, loss, ctx.group_size());
+    }
+    return mine;
+  }
+
+  // Training waits for the averaging; the optimizer step runs then, or in the background
+  // (delay_optimizer_step: the returned work, joined before the next averaging).
+  std::optional<Overlapped> average_then_step(WorkerContext& ctx, Round& mine) {
+    std::optional<Overlapped> in_flight;
+    average(ctx, mine);
+    const double step = step_s(ctx);
+    if (o_.delay_optimizer_step && step > 0)
+      in_flight = ctx.start_overlapped(1, [step](WorkerContext& c) { c.busy(step, "optimizer step"); });
+    else
+      ctx.busy(step, "optimizer step");
+    apply(ctx, mine);
+    return in_flight;
+  }
+
+  // The optimizer step's time: offloaded, from host memory bandwidth; else the GPU's step.
+  double step_s(WorkerContext& ctx) const {
     const Scenario& s = ctx.scenario();
-    if (!o_.offload_optimizer) return optimizer_step_s(s, *ctx.info().type);
-    if (o_.host_memory_Bps <= 0) return 0;
-    return s.workload.parameters * offloaded_step_bytes_per_param(s.workload.optimizer) / o_.host_memory_Bps;
+    return o_.offload_optimizer ? offloaded_optimizer_step_s(s.workload, o_.host_memory_Bps)
+                                : optimizer_step_s(s, *ctx.info().type);
   }
 
   // The butterfly among the round's members (ring order), parts sized by their NIC bandwidth.  A
@@ -219,52 +203,11 @@ class Hivemind final : public Strategy {
 
 StrategyInfo hivemind_strategy() {
   StrategyInfo info{"hivemind", "Hivemind: workers accumulate until the swarm reaches a target batch, then average", {}};
-  const nlohmann::json unset;  // a default that depends on other knobs (default_text)
-  info.knobs = {
-      {"target_batch", KnobType::number, 32768, 1, 1e12, false, {}, "samples the swarm accumulates per round"},
-      {"matchmaking_s", KnobType::number, 5.0, 0, JsonReader::kInf, false, {},
-       "blocking fixed cost per round: forming the averaging group (matchmaking, DHT) (s)"},
-      {"compression", KnobType::choice, "fp16", 0, 0, false, {"fp32", "fp16", "bf16"}, "format of the averaged gradients"},
-      {"delay_grad_averaging", KnobType::boolean, false, 0, 0, false, {},
-       "average gradients in the background and apply them one round late (hivemind's default: false, "
-       "training waits for the averaging); needs delay_optimizer_step"},
-      {"delayed_update", KnobType::boolean, unset, 0, 0, false, {}, "former name of delay_grad_averaging",
-       "delay_grad_averaging"},
-      {"delay_optimizer_step", KnobType::boolean, unset, 0, 0, false, {},
-       "run the optimizer step in the background (hivemind: needs offload_optimizer)", "delay_grad_averaging"},
-      {"offload_optimizer", KnobType::boolean, true, 0, 0, false, {},
-       "the optimizer steps on the host (hivemind's default when given params): time from host_memory_GBps"},
-      {"host_memory_GBps", KnobType::number, 0.0, 0, JsonReader::kInf, false, {},
-       "host memory bandwidth of an offloaded optimizer step (GB/s); 0: unknown, the step takes no time"},
-      {"averager_GBps", KnobType::number, 0.0, 0, JsonReader::kInf, false, {},
-       "the averager's throughput per peer, bytes sent (GB/s); 0: unbounded (network only)"},
-      {"accumulate_s", KnobType::number, 0.0, 0, JsonReader::kInf, false, {},
-       "per micro-step cost of accumulating the gradients and reporting progress (s)"}};
+  info.knobs = hivemind_knobs();
   info.step_unit = "round";
   info.on_failure = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario&) -> std::unique_ptr<Strategy> {
-    HivemindOptions o;
-    o.target_batch = read_number(reader, knob_of(knobs, "target_batch"));
-    o.matchmaking_s = read_number(reader, knob_of(knobs, "matchmaking_s"));
-    o.compression = *kernels::parse_wire_format(read_choice(reader, knob_of(knobs, "compression")));
-    if (reader.has("delayed_update") && reader.has("delay_grad_averaging"))
-      reader.fail("delayed_update", "give delay_grad_averaging (its new name) or delayed_update, not both");
-    o.delay_grad_averaging = reader.has("delayed_update")
-                                 ? read_boolean(reader, knob_of(knobs, "delayed_update"), false)
-                                 : read_boolean(reader, knob_of(knobs, "delay_grad_averaging"));
-    reader.allow("delayed_update");
-    reader.allow("delay_grad_averaging");
-    o.delay_optimizer_step = read_boolean(reader, knob_of(knobs, "delay_optimizer_step"), o.delay_grad_averaging);
-    o.offload_optimizer = read_boolean(reader, knob_of(knobs, "offload_optimizer"));
-    if (o.delay_grad_averaging && !o.delay_optimizer_step)
-      reader.fail("delay_optimizer_step", "true when delay_grad_averaging is true (hivemind: delay_grad_averaging "
-                                          "requires delay_optimizer_step)");
-    if (o.delay_optimizer_step && !o.offload_optimizer)
-      reader.fail("offload_optimizer", "true when delay_optimizer_step is true (hivemind: the background step "
-                                       "runs on the offloaded optimizer)");
-    o.host_memory_Bps = read_number(reader, knob_of(knobs, "host_memory_GBps")) * 1e9;
-    o.averager_Bps = read_number(reader, knob_of(knobs, "averager_GBps")) * 1e9;
-    o.accumulate_s = read_number(reader, knob_of(knobs, "accumulate_s"));
+    const HivemindOptions o = read_hivemind_options(reader, knobs);
     auto strategy = std::make_unique<Hivemind>(o);
     strategy->traits.agreement_key = "live_replicas";
     strategy->traits.round_log_key = "averaging_rounds";

@@ -3,18 +3,9 @@
 // shard applies every push on arrival (simulated-time order); staleness = shard version at apply
 // minus the version the worker pulled.  Synchronous mode: a shard waits for the pushes of all
 // workers for a round, averages them, applies once, then answers the next round's pulls.
-// Under faults (sim/resilience/server_link.h) training goes on with the live workers:
-// - asynchronous: shards apply pushes in arrival order, whoever sent them; a worker preempted
-//   before its push landed loses that gradient and its step goes back to the run's budget; a
-//   returning worker holds no state: it just pulls again.
-// - synchronous: a round waits for the pushes of its members and averages those it got.  The
-//   members are the workers up when the shard started, plus every worker whose pull or push
-//   reached it since, minus those whose death it learned of (a notice from the fault injector).
-//   A returning worker joins the round open when its first pull arrives (it is answered at once
-//   and that round waits for its push).  A push tagged with another round is discarded.
-// - a shard that fails restarts from its last checkpoint (written every checkpoint.every_steps
-//   applied updates: pushes in asynchronous mode, rounds in synchronous mode), else from the
-//   initial parameters; asynchronous staleness keeps counting the updates lost with it.
+// Under faults training goes on with the live workers (sim/resilience/server_link.h: requests,
+// retries, step claims; server_state.h: a round's members, shard checkpoints and restarts).  A
+// returning worker holds no state: it pulls again (synchronous: it joins the open round).
 // Synchronous mode with "overlap" (no faults): the gradient goes out in keys, DDP's buckets split
 // over the shards, while the backward goes on (sim/key_schedule.h).  One bucket is the atomic step.
 #include <algorithm>
@@ -24,7 +15,6 @@
 #include <fmt/format.h>
 
 #include "kernels/reduce.h"
-#include "sim/collectives/collectives.h"
 #include "sim/json_reader.h"
 #include "sim/key_schedule.h"
 #include "sim/strategies/catalog.h"
@@ -32,7 +22,6 @@
 #include "sim/resilience/server_link.h"
 #include "sim/resilience/server_state.h"
 #include "sim/strategies/strategy.h"
-#include "sim/training.h"
 
 namespace geotrain::sim {
 namespace {
@@ -43,23 +32,19 @@ class ParameterServer final : public Strategy {
                   std::optional<double> bucket_cap_B)
       : sync_(sync), shard_count_(shards), placement_(placement), wire_format_(wire_format), bucket_cap_B_(bucket_cap_B) {}
 
-  std::vector<ServerPlacement> servers(const Scenario&) const override {
-    return std::vector<ServerPlacement>(shard_count_, placement_);
-  }
+  std::vector<ServerPlacement> servers(const Scenario&) const override { return std::vector<ServerPlacement>(shard_count_, placement_); }
 
   void prepare(World& world) override {
     const Workload& w = world.scenario.workload;
     const std::vector<float>& init = world.training.initial_parameters();
     const std::size_t n = static_cast<std::size_t>(w.parameters);
-    if (bucket_cap_B_)  // the cap counts wire bytes
-      keys_.emplace(gradient_buckets(w.layers, n, wire_format_ ? wire_bytes_per_value(*wire_format_) : w.wire_bytes_per_param,
-                                     *bucket_cap_B_),
-                    shard_count_);
-    const bool keyed = keys_ && keys_->keyed();
+    const double wire_B = wire_format_ ? wire_bytes_per_value(*wire_format_) : w.wire_bytes_per_param;
+    if (bucket_cap_B_) keys_ = KeySchedule(gradient_buckets(w.layers, n, wire_B, *bucket_cap_B_), shard_count_);
+    const bool keyed = keys_.keyed();
     for (int s = 0; s < shard_count_; ++s) {
-      const ChunkRange c = keyed ? ChunkRange{0, keys_->shard_size(s)} : chunk_range(n, shard_count_, s);
+      const ChunkRange c = keyed ? ChunkRange{0, keys_.shard_size(s)} : chunk_range(n, shard_count_, s);
       std::vector<float> values;
-      if (!init.empty() && keyed) values = keys_->gather(s, init);
+      if (!init.empty() && keyed) values = keys_.gather(s, init);
       else if (!init.empty()) values.assign(init.begin() + c.begin, init.begin() + c.begin + c.count);
       shards_.emplace_back(c, std::move(values), w.optimizer, !keyed);
     }
@@ -68,7 +53,7 @@ class ParameterServer final : public Strategy {
       if (keyed && !shards_[0].params.empty()) all.resize(n);
       for (int s = 0; s < shard_count_; ++s) {
         if (!keyed) all.insert(all.end(), shards_[s].params.begin(), shards_[s].params.end());
-        else if (!all.empty()) keys_->scatter(s, shards_[s].params, all);
+        else if (!all.empty()) keys_.scatter(s, shards_[s].params, all);
       }
       return all;
     };
@@ -79,7 +64,7 @@ class ParameterServer final : public Strategy {
     link_.start_worker(ctx);
     std::vector<int> servers(shard_count_);
     for (int s = 0; s < shard_count_; ++s) servers[s] = ctx.world_size() + s;
-    if (keys_ && keys_->keyed()) keys_->run_worker(ctx, link_, servers, wire_format_);
+    if (keys_.keyed()) keys_.run_worker(ctx, link_, servers, wire_format_);
     else run_worker(ctx, servers);
     link_.finish_worker(ctx);
   }
@@ -88,7 +73,7 @@ class ParameterServer final : public Strategy {
     link_.start_server(ctx);
     ServerShard& shard = shards_[index];
     if (ctx.restarted()) shard.restore(ctx);
-    if (keys_ && keys_->keyed()) keys_->serve(ctx, link_, index, shard, wire_format_);
+    if (keys_.keyed()) keys_.serve(ctx, link_, index, shard, wire_format_);
     else if (sync_) serve_sync(ctx, shard);
     else serve_async(ctx, shard);
   }
@@ -100,11 +85,12 @@ class ParameterServer final : public Strategy {
     for (long round = 0; sync_ ? ServerLink::more_rounds(ctx, round) : link_.claim_step(ctx); ++round) {
       const auto replies = link_.ask_all(
           ctx, servers, [round](std::size_t) { return Message{{}, kPull, -1, round}; }, kRequestBytes);
-      std::vector<long> pulled(shard_count_);
-      std::vector<int> open;  // shards to push to (synchronous: those that still run rounds)
+      std::vector<int> open, to;  // shards to push to (synchronous: those that still run rounds), their nodes
       for (int s = 0; s < shard_count_; ++s) {
-        pulled[s] = replies[s]->version;
-        if (!(sync_ && pulled[s] >= w.steps)) open.push_back(s);
+        if (!(sync_ && replies[s]->version >= w.steps)) {
+          open.push_back(s);
+          to.push_back(servers[s]);
+        }
         if (trainer.is_real() && !replies[s]->values.empty()) {
           const ChunkRange c = chunk(trainer, s);
           kernels::copy(trainer.params().slice(c.begin, c.count).data(), replies[s]->values.data(), c.count);
@@ -112,14 +98,12 @@ class ParameterServer final : public Strategy {
       }
       if (sync_ && open.empty()) break;  // every round ran (a returning worker learns it here)
       const double loss = ctx.compute_gradient(w.batch_per_worker);
-      std::vector<int> to(open.size());
-      for (std::size_t i = 0; i < open.size(); ++i) to[i] = servers[open[i]];
       link_.push_all(ctx, to, [&](std::size_t i) {
         const int s = open[i];
         const ChunkRange c = chunk(trainer, s);
         const std::span<const float> g = trainer.is_real() ? trainer.grads().slice(c.begin, c.count) : std::span<const float>{};
         WireBody body = to_wire(g, c.count, wire_format_, w.wire_bytes_per_param);
-        return std::pair{Message{std::move(body.values), kPush, -1, pulled[s]}, body.bytes};
+        return std::pair{Message{std::move(body.values), kPush, -1, replies[s]->version}, body.bytes};
       });
       link_.pushed(ctx);
       ctx.end_step(w.batch_per_worker, loss, sync_ ? ServerLink::round_members(ctx) : 0);
@@ -180,8 +164,7 @@ class ParameterServer final : public Strategy {
     }
   }
 
-  // Answers a pull with the shard's parameters (synchronous, once every round ran: an empty
-  // answer that says so).
+  // Answers a pull with the shard's parameters (synchronous, once every round ran: an empty one).
   void reply_parameters(WorkerContext& ctx, const ServerShard& shard, const Message& pull, long version) {
     const Workload& w = ctx.scenario().workload;
     if (sync_ && shard.version >= w.steps) {
@@ -212,7 +195,7 @@ class ParameterServer final : public Strategy {
   ServerPlacement placement_;
   MessageFormat wire_format_;  // pushes and replies
   std::optional<double> bucket_cap_B_;  // overlap (synchronous, no faults): the bucket cap in wire bytes
-  std::optional<KeySchedule> keys_;     // overlap: the buckets' keys
+  KeySchedule keys_;                    // overlap: the buckets' keys (none: the atomic step)
   std::vector<ServerShard> shards_;
   ServerLink link_;
   double staleness_sum_ = 0;
