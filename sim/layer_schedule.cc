@@ -3,6 +3,7 @@
 // ready.  A semaphore counts the ready buckets: deterministic, no simulated time of its own.
 #include "sim/layer_schedule.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -251,6 +252,30 @@ void overlapped_allreduce_now(WorkerContext& ctx, runtime::Tensor& tensor, const
   });
   ctx.join(stream);
   recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), start_s, ctx.now()});
+}
+
+std::vector<ChunkRange> layer_ranges(const std::vector<runtime::Layer>& layers, std::size_t numel) {
+  std::vector<ChunkRange> ranges;
+  double cumulative = 0;
+  std::size_t begin = 0;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    cumulative += layers[l].parameters;
+    const std::size_t end = l + 1 == layers.size() ? numel : std::min(numel, static_cast<std::size_t>(cumulative));
+    if (end > begin) ranges.push_back({begin, end - begin});
+    begin = std::max(begin, end);
+  }
+  return ranges;
+}
+
+std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f) {
+  std::vector<ChunkRange> ranges;
+  const std::vector<ChunkRange> all = layer_ranges(layers, numel);
+  for (std::size_t l = static_cast<std::size_t>(f); l < all.size(); l += static_cast<std::size_t>(fragments)) {
+    if (!ranges.empty() && ranges.back().begin + ranges.back().count == all[l].begin) ranges.back().count += all[l].count;  // P = 1
+    else ranges.push_back(all[l]);
+  }
+  GEOTRAIN_CHECK(!ranges.empty(), "a strided fragment holds at least one layer (checked at load)");
+  return ranges;
 }
 
 }  // namespace geotrain::sim

@@ -10,6 +10,7 @@
 #include "runtime/architecture.h"
 #include "runtime/tensor.h"
 #include "sim/collectives/algo.h"
+#include "sim/collectives/collectives.h"
 
 namespace geotrain::sim {
 
@@ -41,6 +42,17 @@ struct GradientBucket {
 // values x `wire_bytes_per_value`.  REQUIRES: layers not empty, cap_B > 0.
 std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& layers, std::size_t numel,
                                              double wire_bytes_per_value, double cap_B);
+
+// The layers' ranges of the flat parameters (numel values, the layers' in order; a layer's end is
+// its cumulative parameter count, truncated as the parameter vector's size is), leaving out the
+// empty ones.
+std::vector<ChunkRange> layer_ranges(const std::vector<runtime::Layer>& layers, std::size_t numel);
+
+// Streaming DiLoCo's strided fragment f of P (sim/strategies/streaming_diloco.cc): the ranges of
+// the flat parameters (numel values, the layers' in order; a layer ends at its cumulative count,
+// truncated) of the non-empty layers whose index among them is f mod P; adjacent ranges joined.
+// REQUIRES: at least P non-empty layers (checked at load).
+std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f);
 
 // What a step's buckets reduce, made once the backward's values are known (the real pass ends
 // before the first bucket is reduced): the gradient itself (DDP), or a tensor of the same length

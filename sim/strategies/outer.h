@@ -88,12 +88,6 @@ class GlobalCopy {
   std::vector<float> initial_;  // the initial parameters' ranges end to end (several ranges only)
 };
 
-// Streaming DiLoCo's strided fragment f of P (sim/strategies/streaming_diloco.cc): the ranges of
-// the flat parameters (numel values, the layers' in order; a layer ends at its cumulative count,
-// truncated) of the non-empty layers whose index among them is f mod P; adjacent ranges joined.
-// REQUIRES: at least P non-empty layers (checked at load).
-std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f);
-
 // DiLoCo's outer step (DiLoCo, PALSGD): theta_g = OuterOpt(theta_g, mean delta); theta_m = theta_g;
 // round `round` applied by `members`.
 void outer_step(WorkerContext& ctx, GlobalCopy& global, const runtime::Tensor& mean_delta, long round,

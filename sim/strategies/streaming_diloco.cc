@@ -22,9 +22,9 @@
 
 #include <fmt/format.h>
 
-#include "kernels/check.h"
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
+#include "sim/layer_schedule.h"
 #include "sim/resilience/membership.h"
 #include "sim/strategies/average.h"
 #include "sim/strategies/catalog.h"
@@ -204,34 +204,7 @@ class StreamingDiloco final : public Strategy {
 };
 
 
-// The layers' ranges of the flat parameters (numel values, the layers' in order; a layer's end is
-// its cumulative parameter count, truncated as the parameter vector's size is), leaving out the
-// empty ones: the layers a strided fragment is made of.
-std::vector<ChunkRange> layer_ranges(const std::vector<runtime::Layer>& layers, std::size_t numel) {
-  std::vector<ChunkRange> ranges;
-  double cumulative = 0;
-  std::size_t begin = 0;
-  for (std::size_t l = 0; l < layers.size(); ++l) {
-    cumulative += layers[l].parameters;
-    const std::size_t end = l + 1 == layers.size() ? numel : std::min(numel, static_cast<std::size_t>(cumulative));
-    if (end > begin) ranges.push_back({begin, end - begin});
-    begin = std::max(begin, end);
-  }
-  return ranges;
-}
-
 }  // namespace
-
-std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f) {
-  std::vector<ChunkRange> ranges;
-  const std::vector<ChunkRange> all = layer_ranges(layers, numel);
-  for (std::size_t l = static_cast<std::size_t>(f); l < all.size(); l += static_cast<std::size_t>(fragments)) {
-    if (!ranges.empty() && ranges.back().begin + ranges.back().count == all[l].begin) ranges.back().count += all[l].count;  // P = 1
-    else ranges.push_back(all[l]);
-  }
-  GEOTRAIN_CHECK(!ranges.empty(), "a strided fragment holds at least one layer (checked at load)");
-  return ranges;
-}
 
 StrategyInfo streaming_diloco_strategy() {
   StrategyInfo info{"streaming_diloco", "Streaming DiLoCo: DiLoCo syncing strided fragments that overlap later steps", {}};
