@@ -17,7 +17,7 @@
 #include "sim/json_reader.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 
 namespace geotrain::calibrate {
 namespace {

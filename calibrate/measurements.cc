@@ -10,7 +10,7 @@
 #include "sim/json_reader.h"
 #include "sim/limits.h"
 #include "sim/scenario.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 
 namespace geotrain::calibrate {
 namespace {

@@ -1,6 +1,6 @@
 // `geotrain schema scenario|sweep|tolerances`: a JSON Schema (draft 2020-12) of the input files,
 // generated from the loader's own tables: every strategy's knobs from the strategy catalog
-// (sim/strategies/catalog.h: types, ranges, choices, defaults, meanings), the ranges of
+// (sim/catalog.h: types, ranges, choices, defaults, meanings), the ranges of
 // sim/limits.h, the choices and defaults of sim/input_tables.h (the nested objects:
 // cli/schema_sections.cc), the trace levels of the recorder. An editor completes and checks files with it;
 // geotrain's loader stays the judge (it checks what a schema cannot: regions of the topology,
@@ -14,7 +14,7 @@
 #include "sim/input_tables.h"
 #include "sim/limits.h"
 #include "sim/recorder.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 
 namespace geotrain::cli {
 namespace {

@@ -1,11 +1,11 @@
 // `geotrain strategies [--json] [--parameters N] [--optimizer NAME]`: the strategy catalog, every
 // strategy's knobs with their defaults and allowed values, and the training state it keeps per
-// worker at its defaults (sim/strategies/catalog.h). Runs nothing.
+// worker at its defaults (sim/catalog.h). Runs nothing.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 
 namespace geotrain::cli {
 namespace {

@@ -22,7 +22,7 @@
 #include "sim/resilience/replica.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/topology_graph.h"
 
 namespace {

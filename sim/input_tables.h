@@ -2,7 +2,7 @@
 // struct holds, defined once: the loader (sim/scenario.cc, sim/workload_model.cc,
 // sim/fault_spec.cc, sim/topology.cc, sim/instance_catalog.cc, sim/strategies/registry.cc)
 // validates with them and `geotrain schema` (cli/schema*.cc) describes them. The ranges are in
-// sim/limits.h. Not the strategies' knobs: those are in sim/strategies/catalog.h.
+// sim/limits.h. Not the strategies' knobs: those are in sim/catalog.h.
 #pragma once
 #include <string>
 #include <vector>

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "sim/layer_schedule.h"
-#include "sim/strategies/outer.h"
+#include "sim/wire_format.h"
 
 namespace geotrain::sim {
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -276,6 +278,34 @@ std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& laye
   }
   GEOTRAIN_CHECK(!ranges.empty(), "a strided fragment holds at least one layer (checked at load)");
   return ranges;
+}
+
+std::vector<GradientBucket> compact_buckets(const std::vector<GradientBucket>& dense, const std::vector<std::uint8_t>& mask,
+                                            std::size_t n, std::size_t kept) {
+  if (dense.size() <= 1) return dense;
+  std::vector<std::size_t> before(mask.empty() ? 0 : n + 1, 0);  // kept entries before each position (real)
+  std::inclusive_scan(mask.begin(), mask.end(), before.begin() + (mask.empty() ? 0 : 1), std::plus<std::size_t>(), std::size_t{0});
+  const auto kept_before = [&](std::size_t i) {
+    if (!mask.empty()) return before[i];
+    return static_cast<std::size_t>(static_cast<unsigned __int128>(kept) * i / n);  // exact: kept at n
+  };
+  std::vector<GradientBucket> out;
+  double pending_flops = 0;  // the backward of emptied buckets, carried to the next
+  for (const GradientBucket& b : dense) {
+    GradientBucket c = b;
+    c.begin = kept_before(b.begin);
+    c.count = kept_before(b.begin + b.count) - c.begin;
+    c.backward_flops += pending_flops;
+    pending_flops = 0;
+    if (c.count == 0) {
+      pending_flops = c.backward_flops;
+      continue;
+    }
+    out.push_back(c);
+  }
+  if (out.empty()) return {};
+  out.back().backward_flops += pending_flops;
+  return out;
 }
 
 }  // namespace geotrain::sim

@@ -3,6 +3,7 @@
 // strategies call it in place of compute_gradient() + one all-reduce (the atomic step).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -53,6 +54,14 @@ std::vector<ChunkRange> layer_ranges(const std::vector<runtime::Layer>& layers, 
 // truncated) of the non-empty layers whose index among them is f mod P; adjacent ranges joined.
 // REQUIRES: at least P non-empty layers (checked at load).
 std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f);
+
+// PacTrain's buckets: the dense buckets' kept entries, in the compact gradient's positions.  A
+// bucket of dense values [b, e) holds the kept entries among them (`mask`'s, 1 per kept entry of
+// the n values, in real runs; else, mask empty, the share `kept` / n, spread evenly).  A bucket
+// left with no kept entry gives its backward to the next bucket (nothing to reduce; the last
+// one's stays with the previous bucket).
+std::vector<GradientBucket> compact_buckets(const std::vector<GradientBucket>& dense, const std::vector<std::uint8_t>& mask,
+                                            std::size_t n, std::size_t kept);
 
 // What a step's buckets reduce, made once the backward's values are known (the real pass ends
 // before the first bucket is reduced): the gradient itself (DDP), or a tensor of the same length

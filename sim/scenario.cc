@@ -13,7 +13,7 @@
 #include "sim/input_tables.h"
 #include "sim/json_reader.h"
 #include "sim/limits.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/strategy.h"
 #include "runtime/gpt.h"
 #include "sim/workload_model.h"

@@ -115,7 +115,7 @@ struct NetworkSpec {
 };
 
 // Software costs every strategy's framework has (the strategy object's common knobs
-// "step_overhead_s" and "collective_launch_s"; sim/strategies/catalog.h).  Defaults 0.
+// "step_overhead_s" and "collective_launch_s"; sim/catalog.h).  Defaults 0.
 struct StrategyOverheads {
   double step_overhead_s = 0;      // per training step of a worker (after its compute)
   double collective_launch_s = 0;  // per collective a worker takes part in, before it starts

@@ -1,4 +1,4 @@
-// Tests of the strategy catalog (sim/strategies/catalog.h) and `geotrain strategies --json`:
+// Tests of the strategy catalog (sim/catalog.h) and `geotrain strategies --json`:
 // every strategy present, known defaults, state sizes in closed form, and every declared default
 // accepted by the loader (the declarations are what the factories read).
 #include <set>
@@ -10,7 +10,7 @@
 #include "cli_test_util.h"
 #include "sim/json_reader.h"
 #include "sim/scenario.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace {

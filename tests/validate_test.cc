@@ -13,7 +13,7 @@
 #include "analysis/recommend.h"
 #include "cli_test_util.h"
 #include "sim/faults.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 
 namespace {
 

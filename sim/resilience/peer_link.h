@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "sim/context.h"
-#include "sim/strategies/outer.h"
+#include "sim/wire_format.h"
 
 namespace geotrain::sim {
 

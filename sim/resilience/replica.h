@@ -98,7 +98,7 @@ struct Goodput {
 };
 
 // The "on_failure" knob of group-round strategies ("elastic", default, or "wait") is read by
-// the registry (sim/strategies/catalog.h: on_failure_knob()).
+// the registry (sim/catalog.h: on_failure_knob()).
 
 namespace resilience {
 

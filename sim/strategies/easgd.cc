@@ -18,7 +18,7 @@
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/resilience/server_link.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 

@@ -14,7 +14,7 @@
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/strategy.h"
 
 namespace geotrain::sim {

@@ -20,7 +20,7 @@
 #include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/hivemind_options.h"
 #include "sim/strategies/strategy.h"
 

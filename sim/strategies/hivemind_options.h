@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kernels/quantize.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 
 namespace geotrain::sim {
 

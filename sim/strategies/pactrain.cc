@@ -15,7 +15,7 @@
 #include "kernels/sparse.h"
 #include "runtime/ops.h"
 #include "sim/json_reader.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"
@@ -66,7 +66,7 @@ class PacTrain final : public Strategy {
       kept = static_cast<std::size_t>(std::count(mask.begin(), mask.end(), std::uint8_t{1}));
       kernels::apply_mask(trainer.params().values().data(), mask.data(), n);
     }
-    const std::vector<GradientBucket> buckets = kept_buckets(dense, mask, n, kept);
+    const std::vector<GradientBucket> buckets = compact_buckets(dense, mask, n, kept);
     for (; step < w.steps; ++step) {
       runtime::Tensor compact = trainer.is_real() ? runtime::Tensor::zeros(kept) : runtime::Tensor::phantom(kept);
       compact.set_wire_bytes_per_value(w.wire_bytes_per_param);
@@ -109,38 +109,6 @@ class PacTrain final : public Strategy {
     ctx.optimizer_step(trainer.grads());
     resilience::applied(ctx, step + 1, members);
     ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
-  }
-
-  // The dense buckets' kept entries, in the compact gradient's positions: a bucket of dense
-  // values [b, e) holds the kept entries among them (the mask's, in real runs; else the share
-  // `kept` / n, spread evenly).  A bucket left with no kept entry gives its backward to the next
-  // bucket (nothing to reduce; the last one's stays with the previous bucket).
-  static std::vector<GradientBucket> kept_buckets(const std::vector<GradientBucket>& dense, const std::vector<std::uint8_t>& mask,
-                                                  std::size_t n, std::size_t kept) {
-    if (dense.size() <= 1) return dense;
-    std::vector<std::size_t> before(mask.empty() ? 0 : n + 1, 0);  // kept entries before each position (real)
-    for (std::size_t i = 0; i < mask.size(); ++i) before[i + 1] = before[i] + mask[i];
-    const auto kept_before = [&](std::size_t i) {
-      if (!mask.empty()) return before[i];
-      return static_cast<std::size_t>(static_cast<unsigned __int128>(kept) * i / n);  // exact: kept at n
-    };
-    std::vector<GradientBucket> out;
-    double pending_flops = 0;  // the backward of emptied buckets, carried to the next
-    for (const GradientBucket& b : dense) {
-      GradientBucket c = b;
-      c.begin = kept_before(b.begin);
-      c.count = kept_before(b.begin + b.count) - c.begin;
-      c.backward_flops += pending_flops;
-      pending_flops = 0;
-      if (c.count == 0) {
-        pending_flops = c.backward_flops;
-        continue;
-      }
-      out.push_back(c);
-    }
-    if (out.empty()) return {};
-    out.back().backward_flops += pending_flops;
-    return out;
   }
 
   static std::uint64_t mask_bytes(const World& world) {

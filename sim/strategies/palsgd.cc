@@ -14,7 +14,7 @@
 #include "kernels/reduce.h"
 #include "runtime/ops.h"
 #include "sim/json_reader.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/strategies/strategy.h"

@@ -17,7 +17,7 @@
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/key_schedule.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/server_link.h"
 #include "sim/resilience/server_state.h"

@@ -27,7 +27,7 @@
 #include "sim/layer_schedule.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
 

@@ -1,5 +1,5 @@
 // The strategy catalog: knob readers over the declarations, state sizes, and the catalog as JSON.
-#include "sim/strategies/catalog.h"
+#include "sim/catalog.h"
 
 #include <algorithm>
 
