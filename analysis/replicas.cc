@@ -138,4 +138,17 @@ nlohmann::ordered_json replica_summary(const std::vector<nlohmann::ordered_json>
   return doc;
 }
 
+std::string summary_stat_text(const nlohmann::ordered_json& summary, const char* figure, const char* stat, double scale) {
+  if (!summary.contains(figure) || !summary[figure].is_object()) return "-";
+  return fmt::format("{:.4g}", summary[figure][stat].get<double>() * scale);
+}
+
+std::string summary_figure_text(const nlohmann::ordered_json& summary, const char* figure, double scale, const char* unit) {
+  const auto& s = summary[figure];
+  if (!s.is_object()) return "n/a";
+  return fmt::format("mean {:.4g} {} (95% CI {:.4g} to {:.4g}), p5 {:.4g}, p95 {:.4g}", s["mean"].get<double>() * scale, unit,
+                     s["ci95"][0].get<double>() * scale, s["ci95"][1].get<double>() * scale, s["p5"].get<double>() * scale,
+                     s["p95"].get<double>() * scale);
+}
+
 }  // namespace geotrain::analysis

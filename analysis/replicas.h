@@ -41,4 +41,11 @@ nlohmann::ordered_json replica_figures(const nlohmann::ordered_json& results);
 nlohmann::ordered_json replica_summary(const std::vector<nlohmann::ordered_json>& results,
                                        const std::vector<std::uint64_t>& fault_seeds);
 
+// One statistic of one figure of a summary (replica_summary's "summary"): `stat` ("mean", "p95",
+// ...) times `scale`, as {:.4g}; "-" when the summary has no such figure or no draw had it.
+std::string summary_stat_text(const nlohmann::ordered_json& summary, const char* figure, const char* stat, double scale);
+// One figure of a summary times `scale`, in `unit`: "mean M unit (95% CI L to H), p5 A, p95 B";
+// "n/a" when no draw had it.  REQUIRES: the summary has the figure (a replica_metrics() name).
+std::string summary_figure_text(const nlohmann::ordered_json& summary, const char* figure, double scale, const char* unit);
+
 }  // namespace geotrain::analysis

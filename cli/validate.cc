@@ -18,12 +18,11 @@
 #include "cli/commands.h"
 #include "cli/overrides.h"
 #include "cli/process_pool.h"
+#include "sim/deployment_plan.h"
 #include "sim/json_reader.h"
-#include "sim/resilience/replica.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
 #include "sim/catalog.h"
-#include "sim/topology_graph.h"
 
 namespace {
 
@@ -31,6 +30,7 @@ namespace fs = std::filesystem;
 namespace analysis = geotrain::analysis;
 namespace sim = geotrain::sim;
 using nlohmann::ordered_json;
+using analysis::summary_stat_text;  // a figure of a projection summary, "-" when absent
 using geotrain::cli::kExitBadInput;
 using geotrain::cli::kExitCheckFailed;
 using geotrain::cli::kExitOk;
@@ -62,80 +62,6 @@ struct Report {
   }
   bool feasible() const { return json["feasible"].get<bool>(); }
 };
-
-// The topology of a raw scenario document (inline, or the file it names), or null when it is not
-// there or not readable yet: the scenario loader reports that.
-nlohmann::json raw_topology(const nlohmann::json& doc, const std::string& file) {
-  if (!doc.is_object() || !doc.contains("topology")) return nullptr;
-  const auto& t = doc["topology"];
-  if (t.is_object()) return t;
-  if (!t.is_string()) return nullptr;
-  fs::path p = t.get<std::string>();
-  if (p.is_relative()) p = fs::path(file).parent_path() / p;
-  std::error_code ec;
-  return fs::exists(p, ec) ? sim::read_json_file(p.lexically_normal().string()) : nlohmann::json(nullptr);
-}
-
-// Pairs of fleet regions with no path of links between them, read from the raw document (the
-// scenario loader refuses such a topology outright, so this runs first). Malformed parts are
-// skipped: the loader reports them.
-std::vector<std::pair<std::string, std::string>> unreachable_fleet_pairs(const nlohmann::json& doc, const std::string& file) {
-  const nlohmann::json topo = raw_topology(doc, file);
-  if (!topo.is_object() || !topo.contains("regions") || !topo["regions"].is_array()) return {};
-  std::map<std::string, std::string> parent;  // union-find over region names
-  for (const auto& r : topo["regions"])
-    if (r.is_object() && r.contains("name") && r["name"].is_string()) parent[r["name"]] = r["name"];
-  auto find = [&](std::string x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  };
-  if (topo.contains("links") && topo["links"].is_array())
-    for (const auto& l : topo["links"])
-      if (l.is_object() && l.value("a", nlohmann::json()).is_string() && l.value("b", nlohmann::json()).is_string() &&
-          parent.count(l["a"]) && parent.count(l["b"]))
-        parent[find(l["a"])] = find(l["b"]);
-  std::vector<std::string> fleet;
-  if (doc.contains("fleet") && doc["fleet"].is_array())
-    for (const auto& f : doc["fleet"])
-      if (f.is_object() && f.value("region", nlohmann::json()).is_string() && parent.count(f["region"]) &&
-          std::find(fleet.begin(), fleet.end(), f["region"]) == fleet.end())
-        fleet.push_back(f["region"]);
-  std::vector<std::pair<std::string, std::string>> out;
-  for (std::size_t i = 0; i < fleet.size(); ++i)
-    for (std::size_t j = i + 1; j < fleet.size(); ++j)
-      if (find(fleet[i]) != find(fleet[j])) out.emplace_back(fleet[i], fleet[j]);
-  return out;
-}
-
-// The deployment as one candidate runs it: `strategy`, `steps` (0: as planned), size-only.
-nlohmann::json candidate_doc(nlohmann::json doc, const nlohmann::json& strategy, int steps) {
-  if (doc.is_object() && doc.contains("workload") && doc["workload"].is_object()) {
-    doc["workload"]["backend"] = "none";
-    doc["workload"]["compute_time"] = "model";
-    if (steps > 0) doc["workload"]["steps"] = steps;
-  }
-  if (doc.is_object()) doc["strategy"] = strategy;
-  return doc;
-}
-
-// Where a candidate's memory does not fit: "" when it fits everywhere (or no memory is known).
-std::string memory_problem(const sim::Scenario& s, const analysis::Candidate& c, const sim::StateBytes& b) {
-  auto check = [&](const std::string& type_name, double B_per_param, const std::string& items, const char* role) {
-    const sim::InstanceType& t = s.topology.instance_types.at(type_name);
-    const double needed_B = s.workload.parameters * B_per_param, available_B = t.gpus * t.gpu_memory_B;
-    if (t.gpu_memory_B <= 0 || needed_B <= available_B) return std::string();
-    return fmt::format("{} {}: needs {:.4g} GB per {} on {} ({:.4g} parameters x {:g} B: {}), has {:.4g} GB ({} GPU x {:.4g} GB); "
-                       "activations not counted",
-                       c.name, c.knobs, needed_B / kBytesPerGB, role, type_name, s.workload.parameters, B_per_param, items,
-                       available_B / kBytesPerGB, t.gpus, t.gpu_memory_B / kBytesPerGB);
-  };
-  for (const auto& f : s.fleet)
-    if (auto why = check(f.instance, b.worker_B_per_param, b.worker_items, "worker"); !why.empty()) return why;
-  if (b.server_B_per_param <= 0) return "";
-  std::string server = s.fleet.front().instance;
-  if (c.strategy.contains("server") && c.strategy["server"].contains("instance")) server = c.strategy["server"]["instance"];
-  return check(server, b.server_B_per_param, b.server_items, "server");
-}
 
 // Spot entries: the catalog's interruption band and what the run assumes.
 void state_spot_assumptions(const sim::Scenario& s, const nlohmann::json& doc, Report& report) {
@@ -178,8 +104,8 @@ struct Projections {
   std::vector<ordered_json> candidates;  // [candidate]: its job's summary
 };
 
-// Candidates, their memory check, and their scenarios (validated before anything runs).
-Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, const nlohmann::json& planned, Report& report) {
+// What analysis::candidate_strategies needs to know of the deployment `base` planned with `planned`.
+analysis::DeploymentShape deployment_shape(const sim::Scenario& base, const nlohmann::json& planned) {
   analysis::DeploymentShape shape;
   shape.planned_steps = base.workload.steps;
   shape.planned_strategy = planned;
@@ -191,17 +117,17 @@ Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, co
     shape.any_spot = shape.any_spot || f.pricing == sim::Pricing::spot;
   }
   shape.regions = static_cast<int>(regions.size());
+  return shape;
+}
+
+// Candidates, their memory check, and their scenarios (validated before anything runs).
+Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, const nlohmann::json& planned, Report& report) {
   Planned p;
   double smallest_B = 0;
   const auto catalog = sim::strategy_catalog_json(base.workload.parameters, base.workload.optimizer.name);
-  for (auto& c : analysis::candidate_strategies(nlohmann::json::parse(catalog.dump()), shape, p.skipped)) {
-    // Architecture workloads declare their precision; legacy ones keep the fp32 check.
-    const sim::Workload& w = base.workload;
-    const auto state = w.has_architecture() ? sim::strategy_state_bytes(c.strategy, w.optimizer.name,
-                                                                        w.wire_bytes_per_param,
-                                                                        w.optimizer_state_bytes_per_value)
-                                            : sim::strategy_state_bytes(c.strategy, w.optimizer.name);
-    if (const auto why = memory_problem(base, c, state); !why.empty()) {
+  for (auto& c : analysis::candidate_strategies(nlohmann::json::parse(catalog.dump()), deployment_shape(base, planned), p.skipped)) {
+    const auto state = sim::candidate_state_bytes(base.workload, c.strategy);
+    if (const auto why = sim::memory_problem(base, c.name + " " + c.knobs, c.strategy, state); !why.empty()) {
       p.excluded.push_back(why + (c.as_planned ? " (as planned)" : ""));
       if (p.smallest_excluded.empty() || state.worker_B_per_param < smallest_B) {
         p.smallest_excluded = why;
@@ -214,7 +140,7 @@ Planned plan_candidates(const sim::Scenario& base, const nlohmann::json& doc, co
     // servers; an actor per worker where the stacks do not fit, while the planned strategy needs
     // one for all) is skipped with the loader's reason; the planned strategy's own errors stand.
     try {
-      p.scenarios.push_back(sim::parse_scenario(candidate_doc(doc, c.strategy, c.steps), base.file));
+      p.scenarios.push_back(sim::parse_scenario(sim::candidate_doc(doc, c.strategy, c.steps), base.file));
     } catch (const sim::BadInput& e) {
       if (c.as_planned) throw;
       p.skipped.push_back(fmt::format("{} {}: {}", c.name, c.knobs, e.what()));
@@ -274,10 +200,12 @@ std::string fixed(std::optional<double> v, const char* spec) {
   return v ? fmt::format(fmt::runtime(spec), *v) : std::string("-");
 }
 
-// A figure of a projection summary: its mean (or p95) times `scale`, "-" when absent.
-std::string projected(const ordered_json& summary, const char* figure, const char* stat, double scale) {
-  if (!summary.contains(figure) || !summary[figure].is_object()) return "-";
-  return fmt::format("{:.4g}", summary[figure][stat].get<double>() * scale);
+// A ranking row's projected whole job (a projection summary): expected and p95 dollars, expected
+// hours, expected wasted dollars.
+std::string projection_cells(const ordered_json& s) {
+  return fmt::format("  {:>13}  {:>9}  {:>7}  {:>10}", summary_stat_text(s, "total_usd", "mean", 1),
+                     summary_stat_text(s, "total_usd", "p95", 1), summary_stat_text(s, "simulated_s", "mean", kHoursPerSecond),
+                     summary_stat_text(s, "wasted_usd", "mean", 1));
 }
 
 void print_ranking(const Planned& p, const std::vector<analysis::CandidateResult>& r, const std::vector<std::size_t>& order,
@@ -294,13 +222,7 @@ void print_ranking(const Planned& p, const std::vector<analysis::CandidateResult
     const auto& x = r[order[k]];
     std::string warnings;
     for (const auto& w : warnings_of(c, x)) warnings += (warnings.empty() ? "" : "; ") + w;
-    std::string projected_cells;
-    if (projections) {
-      const ordered_json& s = projections->candidates[order[k]];
-      projected_cells = fmt::format("  {:>13}  {:>9}  {:>7}  {:>10}", projected(s, "total_usd", "mean", 1),
-                                    projected(s, "total_usd", "p95", 1), projected(s, "simulated_s", "mean", kHoursPerSecond),
-                                    projected(s, "wasted_usd", "mean", 1));
-    }
+    const std::string projected_cells = projections ? projection_cells(projections->candidates[order[k]]) : "";
     std::string line = fmt::format("  {:>4}  {:<{}}{}  {:>6}  {:>12.4g}  {:>14.4g}  {:>8.1f}  {:>17.4g}  {:>11}  {}", k + 1,
                                    label(c) + " " + c.knobs, width, projected_cells, c.steps, x.throughput_samples_per_s,
                                    x.usd_per_million_samples(), x.egress_share() * kPercent, x.wan_GB_per_million_samples(),
@@ -353,8 +275,8 @@ void report_ranking(const sim::Scenario& base, const Planned& p, const std::vect
   if (projections) {
     const ordered_json& s = projections->candidates[order.front()];
     fmt::print("\nrecommended (lowest expected USD to finish under faults): {} {}: {} USD (p95 {}) in {} h\n", label(best),
-               best.knobs, projected(s, "total_usd", "mean", 1), projected(s, "total_usd", "p95", 1),
-               projected(s, "simulated_s", "mean", kHoursPerSecond));
+               best.knobs, summary_stat_text(s, "total_usd", "mean", 1), summary_stat_text(s, "total_usd", "p95", 1),
+               summary_stat_text(s, "simulated_s", "mean", kHoursPerSecond));
   } else {
     fmt::print("\nrecommended (lowest USD per 1M samples): {} {}: {:.4g} USD per 1M samples at {:.4g} samples/s\n", label(best),
                best.knobs, r[order.front()].usd_per_million_samples(), r[order.front()].throughput_samples_per_s);
@@ -378,18 +300,11 @@ void print_header(const sim::Scenario& s, const std::string& file) {
 // Every fleet region reaches every other along the simulator's routes (the loader guarantees it
 // for a topology it accepts; stated here with the worst route latency).
 void state_reachability(const sim::Scenario& s, Report& report) {
-  const sim::TopologyGraph graph(s.topology);
-  double worst_s = 0;
-  std::string worst = "one region";
-  for (const auto& a : s.fleet)
-    for (const auto& b : s.fleet)
-      if (a.region_index < b.region_index && graph.route_latency_s(a.region_index, b.region_index) > worst_s) {
-        worst_s = graph.route_latency_s(a.region_index, b.region_index);
-        worst = a.region + " - " + b.region;
-      }
-  fmt::print("  reachability  ok: every fleet region reaches every other (longest route {}: {:.1f} ms one way)\n", worst,
-             worst_s * 1e3);
-  report.json["checks"]["reachability"] = {{"ok", true}, {"longest_route", worst}, {"longest_route_latency_ms", worst_s * 1e3}};
+  const sim::FleetRoute worst = sim::longest_fleet_route(s);
+  fmt::print("  reachability  ok: every fleet region reaches every other (longest route {}: {:.1f} ms one way)\n", worst.regions,
+             worst.latency_s * 1e3);
+  report.json["checks"]["reachability"] = {
+      {"ok", true}, {"longest_route", worst.regions}, {"longest_route_latency_ms", worst.latency_s * 1e3}};
 }
 
 // The GPU memory of the fleet's instance types and the candidates left out for lack of it.
@@ -451,19 +366,51 @@ std::optional<std::vector<ordered_json>> run_draws(const std::vector<sim::Scenar
   return summaries;
 }
 
-// One figure of a summary: mean (95% CI), p5, p95.
+// One figure of a summary: mean (95% CI), p5, p95 (analysis::summary_figure_text).
 void print_projected(const ordered_json& summary, const char* label, const char* figure, double scale, const char* unit) {
-  const auto& s = summary[figure];
-  if (!s.is_object()) return fmt::print("  {:<13} n/a\n", label);
-  fmt::print("  {:<13} mean {:.4g} {} (95% CI {:.4g} to {:.4g}), p5 {:.4g}, p95 {:.4g}\n", label,
-             s["mean"].get<double>() * scale, unit, s["ci95"][0].get<double>() * scale, s["ci95"][1].get<double>() * scale,
-             s["p5"].get<double>() * scale, s["p95"].get<double>() * scale);
+  fmt::print("  {:<13} {}\n", label, analysis::summary_figure_text(summary, figure, scale, unit));
 }
 
-// The planned job and every candidate's (its whole plan in its own unit, Candidate::job_steps:
-// a Hivemind candidate's rounds of target_batch cover the plan's samples), N draws
-// each; prints the planned job's projection and Daly's checkpoint interval for the fleet's
-// preemption rate.  Nothing without faults; nullopt when a draw failed.
+// The jobs a projection runs: the planned one first, then each candidate whose strategy differs
+// from it (its whole plan in its own unit, Candidate::job_steps: a Hivemind candidate's rounds of
+// target_batch cover the plan's samples).
+struct ProjectionJobs {
+  std::vector<sim::Scenario> scenarios;
+  std::vector<std::string> names;   // [job]: what a failed draw's message names
+  std::vector<std::size_t> job_of;  // [candidate]: its job (0: the planned one)
+};
+
+ProjectionJobs projection_jobs(const sim::Scenario& planned, const nlohmann::json& doc, const Planned& p) {
+  ProjectionJobs jobs{{planned}, {"the planned job"}, std::vector<std::size_t>(p.candidates.size(), 0)};
+  const nlohmann::json planned_strategy = planned.strategy;
+  for (std::size_t i = 0; i < p.candidates.size(); ++i) {
+    if (p.candidates[i].strategy == planned_strategy) continue;
+    jobs.job_of[i] = jobs.scenarios.size();
+    jobs.scenarios.push_back(
+        sim::parse_scenario(sim::candidate_doc(doc, p.candidates[i].strategy, p.candidates[i].job_steps), planned.file));
+    jobs.names.push_back(p.candidates[i].name + " " + p.candidates[i].knobs);
+  }
+  return jobs;
+}
+
+// Daly's checkpoint interval for the fleet's preemption rate (sim::daly_checkpoint_advice), or
+// why there is none; recorded in `projection`.  Nothing when the fleet is never preempted.
+void state_checkpoint_advice(const sim::Scenario& planned, ordered_json& projection) {
+  const double rate = sim::fleet_preemption_rate_per_s(planned.fleet, planned.faults.zone_outages);
+  if (rate > 0 && planned.faults.checkpoint) {
+    const sim::CheckpointAdvice a = sim::daly_checkpoint_advice(planned, rate);
+    fmt::print("  checkpoint    every {:.4g} s of work (Daly's optimum: a checkpoint of {:.3g} GB takes {:.3g} s; the fleet's "
+               "mean time between preemptions is {:.4g} s); \"every_steps\": \"auto\" does this\n",
+               a.interval_s, a.bytes / kBytesPerGB, a.checkpoint_s, a.mtbf_s);
+    projection["checkpoint"] = {{"interval_s", a.interval_s}, {"checkpoint_s", a.checkpoint_s}, {"mtbf_s", a.mtbf_s}};
+  } else if (rate > 0) {
+    fmt::print("  checkpoint    none configured: a returning worker copies a live peer, and losing every worker "
+               "restarts from the initial model\n");
+  }
+}
+
+// The planned job and every candidate's, N draws each; prints the planned job's projection and
+// Daly's checkpoint interval.  Nothing without faults; nullopt when a draw failed.
 std::optional<Projections> project_with_faults(const sim::Scenario& planned, const nlohmann::json& doc, const Planned& p,
                                                const ValidateOptions& o, Report& report) {
   if (!planned.has_faults()) return std::nullopt;
@@ -471,65 +418,61 @@ std::optional<Projections> project_with_faults(const sim::Scenario& planned, con
   Projections out;
   out.draws = o.replicas > 0 ? o.replicas : random ? kDefaultProjectionDraws : 1;
   const auto seeds = analysis::replica_fault_seeds(planned.seed, static_cast<std::size_t>(out.draws));
-  // The jobs to run: the planned one first, then each candidate whose strategy differs from it.
-  std::vector<sim::Scenario> jobs = {planned};
-  std::vector<std::string> names = {"the planned job"};
-  std::vector<std::size_t> job_of(p.candidates.size(), 0);
-  const nlohmann::json planned_strategy = planned.strategy;
-  for (std::size_t i = 0; i < p.candidates.size(); ++i) {
-    if (p.candidates[i].strategy == planned_strategy) continue;
-    job_of[i] = jobs.size();
-    jobs.push_back(sim::parse_scenario(candidate_doc(doc, p.candidates[i].strategy, p.candidates[i].job_steps), planned.file));
-    names.push_back(p.candidates[i].name + " " + p.candidates[i].knobs);
-  }
+  const ProjectionJobs jobs = projection_jobs(planned, doc, p);
+  const std::size_t n = jobs.scenarios.size();
   fmt::print("\nprojection of the whole job as planned ({} steps, {}): {} draw{} of the fault process, one process each; "
              "{} candidate{} projected over the same draws ({} runs)\n",
-             planned.workload.steps, planned.strategy.value("name", "ddp"), out.draws, out.draws > 1 ? "s" : "",
-             jobs.size() - 1, jobs.size() == 2 ? "" : "s", static_cast<long>(jobs.size()) * out.draws);
-  const auto summaries = run_draws(jobs, names, seeds, o.jobs, report);
+             planned.workload.steps, planned.strategy.value("name", "ddp"), out.draws, out.draws > 1 ? "s" : "", n - 1,
+             n == 2 ? "" : "s", static_cast<long>(n) * out.draws);
+  const auto summaries = run_draws(jobs.scenarios, jobs.names, seeds, o.jobs, report);
   if (!summaries) return std::nullopt;
   out.planned = (*summaries)[0];
-  for (std::size_t i = 0; i < p.candidates.size(); ++i) out.candidates.push_back((*summaries)[job_of[i]]);
+  for (std::size_t i = 0; i < p.candidates.size(); ++i) out.candidates.push_back((*summaries)[jobs.job_of[i]]);
   print_projected(out.planned, "time", "simulated_s", kHoursPerSecond, "h");
   print_projected(out.planned, "dollars", "total_usd", 1, "USD");
   print_projected(out.planned, "wasted", "wasted_usd", 1, "USD");
   print_projected(out.planned, "preemptions", "preemptions", 1, "");
   print_projected(out.planned, "goodput", "goodput_samples_per_s", 1, "samples/s");
   ordered_json projection = {{"draws", out.draws}, {"summary", out.planned}};
-  const double rate = sim::fleet_preemption_rate_per_s(planned.fleet, planned.faults.zone_outages);
-  if (rate > 0 && planned.faults.checkpoint) {
-    // The state a checkpoint holds (fp32 parameters and optimizer moments) over the store's write rate.
-    const double bytes = static_cast<double>(sim::state_bytes(static_cast<std::size_t>(planned.workload.parameters),
-                                                              planned.workload.optimizer));
-    const double cost_s = bytes / planned.faults.checkpoint->write_Bps;
-    const double interval_s = sim::daly_interval_s(cost_s, 1 / rate);
-    fmt::print("  checkpoint    every {:.4g} s of work (Daly's optimum: a checkpoint of {:.3g} GB takes {:.3g} s; the fleet's "
-               "mean time between preemptions is {:.4g} s); \"every_steps\": \"auto\" does this\n",
-               interval_s, bytes / kBytesPerGB, cost_s, 1 / rate);
-    projection["checkpoint"] = {{"interval_s", interval_s}, {"checkpoint_s", cost_s}, {"mtbf_s", 1 / rate}};
-  } else if (rate > 0) {
-    fmt::print("  checkpoint    none configured: a returning worker copies a live peer, and losing every worker "
-               "restarts from the initial model\n");
-  }
+  state_checkpoint_advice(planned, projection);
   report.json["projection"] = projection;
   return out;
 }
 
-// Feasibility, then the candidates' runs and the ranking.  Throws BadInput on bad input.
-int validate(const ValidateOptions& o, Report& report) {
+// How the candidates ran and how they are ranked: by the projection under faults, else by the short runs.
+void state_method(bool projected, Report& report) {
+  fmt::print("\ncandidates: size-only (workload backend \"none\"), each {} sync periods (steps column), one process each;\n"
+             "{}\n", analysis::kSyncPeriods,
+             projected ? "ranked by expected USD to finish the whole job under the deployment's faults (the mean over the "
+                         "projection's draws), ties by expected hours; the other columns are the short runs'"
+                       : "ranked by USD per 1M samples, ties by throughput");
+  report.json["method"] = {{"workload_backend", "none"}, {"sync_periods", analysis::kSyncPeriods},
+                           {"ranking", projected ? "projection.summary.total_usd.mean ascending, then projection.summary.simulated_s.mean ascending"
+                                                 : "usd_per_million_samples ascending, then throughput_samples_per_s descending"},
+                           {"memory", "fp32 weights + gradients + optimizer state (+ strategy copies) per parameter; activations not counted"}};
+}
+
+// The deployment document with the --set overrides applied in order, then --calibration's.
+nlohmann::json load_deployment(const ValidateOptions& o) {
   nlohmann::json doc = sim::read_json_file(o.file);
   std::vector<std::string> sets = o.sets;
   if (!o.calibration.empty())
     sets.push_back("/calibration=" + std::filesystem::absolute(o.calibration).lexically_normal().string());
   geotrain::cli::apply_overrides(doc, o.file, sets);
+  return doc;
+}
+
+// Feasibility, then the candidates' runs and the ranking.  Throws BadInput on bad input.
+int validate(const ValidateOptions& o, Report& report) {
+  const nlohmann::json doc = load_deployment(o);
   report.json["deployment"] = o.file;
-  if (const auto pairs = unreachable_fleet_pairs(doc, o.file); !pairs.empty()) {
+  if (const auto pairs = sim::unreachable_fleet_pairs(doc, o.file); !pairs.empty()) {
     for (const auto& [a, b] : pairs) report.fail("reachability: fleet regions " + a + " and " + b + " are joined by no path of links");
     return kExitCheckFailed;
   }
   const nlohmann::json planned = doc.is_object() && doc.contains("strategy") ? doc["strategy"] : nlohmann::json(nullptr);
   const sim::Scenario base =
-      sim::parse_scenario(candidate_doc(doc, planned.is_null() ? nlohmann::json{{"name", "ddp"}} : planned, 0), o.file);
+      sim::parse_scenario(sim::candidate_doc(doc, planned.is_null() ? nlohmann::json{{"name", "ddp"}} : planned, 0), o.file);
   print_header(base, o.file);
   report.json["scenario"] = base.name;
   report.json["workers"] = base.worker_count();
@@ -548,15 +491,7 @@ int validate(const ValidateOptions& o, Report& report) {
   drop_duplicates_of_planned(p, results);
   const std::optional<Projections> projections = project_with_faults(base, doc, p, o, report);
   if (base.has_faults() && !projections) return kExitCheckFailed;
-  fmt::print("\ncandidates: size-only (workload backend \"none\"), each {} sync periods (steps column), one process each;\n"
-             "{}\n", analysis::kSyncPeriods,
-             projections ? "ranked by expected USD to finish the whole job under the deployment's faults (the mean over the "
-                           "projection's draws), ties by expected hours; the other columns are the short runs'"
-                         : "ranked by USD per 1M samples, ties by throughput");
-  report.json["method"] = {{"workload_backend", "none"}, {"sync_periods", analysis::kSyncPeriods},
-                           {"ranking", projections ? "projection.summary.total_usd.mean ascending, then projection.summary.simulated_s.mean ascending"
-                                                   : "usd_per_million_samples ascending, then throughput_samples_per_s descending"},
-                           {"memory", "fp32 weights + gradients + optimizer state (+ strategy copies) per parameter; activations not counted"}};
+  state_method(projections.has_value(), report);
   report_ranking(base, p, results, projections, report);
   fmt::print("note: size-only runs price time, not convergence: larger H, sparsity, compression and staleness cost accuracy per "
              "sample, which is not simulated here\n");

@@ -35,6 +35,112 @@ double usd_per_s(const WorkerInfo& w, bool on_demand) {
 // JSON has no infinity: an interval that never comes (no preemption rate) is null.
 nlohmann::ordered_json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
 
+// A billing month (730 h: a year's hours over 12) and a GB (1e9 bytes), for the checkpoint store's bill.
+constexpr double kSecondsPerMonth = 730.0 * 3600.0;
+constexpr double kBytesPerGB = 1e9;
+
+// The workers' preemptions, lost compute and wasted dollars, summed over ranks in rank order.
+struct WastedTotals {
+  long preemptions = 0;
+  double lost_compute_s = 0, wasted_usd = 0, lost_work_usd = 0, overhead_usd = 0;
+};
+
+WastedTotals wasted_totals(const World& world, std::size_t workers) {
+  const FaultLog& log = *world.faults;
+  WastedTotals t;
+  for (std::size_t r = 0; r < workers; ++r) {
+    const WorkerInfo& w = world.platform.nodes()[r];
+    t.preemptions += log.preemptions[r];
+    t.lost_compute_s += log.lost_compute_s[r];
+    if (world.scenario.fleet[w.fleet_entry].spot_price) {  // each lost second at the price in force then
+      t.wasted_usd += log.lost_usd[r] + log.overhead_usd[r];
+      t.lost_work_usd += log.lost_usd[r];
+      t.overhead_usd += log.overhead_usd[r];
+    } else {  // at the list price; the total summed as before the split, so its bits do not move
+      t.wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * usd_per_s(w, false);
+      t.lost_work_usd += log.lost_compute_s[r] * usd_per_s(w, false);
+      t.overhead_usd += log.overhead_s[r] * usd_per_s(w, false);
+    }
+  }
+  return t;
+}
+
+// Seconds a worker was down before `end_s`, its outages summed in schedule order.
+double down_s(const InstanceSchedule& schedule, double end_s) {
+  double down = 0;
+  for (const Outage& o : schedule.outages)
+    if (o.down_s < end_s) down += std::min(o.up_s, end_s) - o.down_s;
+  return down;
+}
+
+// Per fleet entry: its preemption model and the share of its workers' time they were up.
+nlohmann::ordered_json availability_table(const World& world, const FaultInjector& injector, double end_s) {
+  const Scenario& s = world.scenario;
+  std::vector<double> up_s(s.fleet.size(), 0), total_s(s.fleet.size(), 0);
+  for (std::size_t r = 0; r < injector.schedules().size(); ++r) {
+    const WorkerInfo& w = world.platform.nodes()[r];
+    up_s[w.fleet_entry] += end_s - down_s(injector.schedules()[r], end_s);
+    total_s[w.fleet_entry] += end_s;
+  }
+  auto availability = nlohmann::ordered_json::array();
+  for (std::size_t f = 0; f < s.fleet.size(); ++f) {
+    const PreemptionSpec& p = s.fleet[f].preemption;
+    availability.push_back({{"region", s.fleet[f].region},
+                            {"instance", s.fleet[f].instance},
+                            {"model", p.model},
+                            {"rate_per_hour", p.model == "hazard" ? nlohmann::ordered_json(p.rate_per_s * 3600)
+                                                                  : nlohmann::ordered_json(nullptr)},
+                            {"rate_source", p.rate_source},
+                            {"availability", total_s[f] > 0 ? up_s[f] / total_s[f] : 1.0}});
+  }
+  return availability;
+}
+
+// Adds the storage bill of `writes` to `usd`: the store keeps the latest checkpoint, each one
+// billed until the next lands (or the end).  One running sum over every list, in order, so that
+// its bits do not depend on how the lists are grouped.
+void add_storage_usd(const std::vector<std::pair<double, std::uint64_t>>& writes, double usd_per_GB_month, double end_s,
+                     double& usd) {
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const auto [t, bytes] = writes[i];
+    const double until = i + 1 < writes.size() ? writes[i + 1].first : end_s;
+    usd += static_cast<double>(bytes) / kBytesPerGB * usd_per_GB_month * (until - t) / kSecondsPerMonth;
+  }
+}
+
+// The checkpoints' storage dollars: the workers' checkpoints, then each server's (one kept per server).
+double checkpoint_storage_usd(const Scenario& s, const FaultLog& log, double end_s) {
+  double checkpoint_usd = 0;
+  if (!s.faults.checkpoint) return checkpoint_usd;
+  const double usd_per_GB_month = s.faults.checkpoint->usd_per_GB_month;
+  add_storage_usd(log.checkpoint_writes, usd_per_GB_month, end_s, checkpoint_usd);
+  for (const auto& writes : log.server_checkpoint_writes) add_storage_usd(writes, usd_per_GB_month, end_s, checkpoint_usd);
+  return checkpoint_usd;
+}
+
+// The fault events in the order they happened; a link cut names no worker.
+nlohmann::ordered_json event_list(const World& world, const FaultLog& log) {
+  auto events = nlohmann::ordered_json::array();
+  for (const FaultEvent& e : log.events)
+    events.push_back({{"time_s", e.time_s},
+                      {"worker", e.rank >= 0 ? nlohmann::ordered_json(world.platform.nodes()[e.rank].name)
+                                             : nlohmann::ordered_json(nullptr)},
+                      {"event", e.kind},
+                      {"cause", e.cause}});
+  return events;
+}
+
+// With "every_steps": "auto": Daly's interval and what it was computed from.
+nlohmann::ordered_json checkpoint_interval(const CheckpointSpec& spec, const FaultLog& log) {
+  return {{"every", "auto"},
+          {"formula", "Daly 2006"},
+          {"mtbf_s", finite_or_null(spec.mtbf_s)},
+          {"checkpoint_s", log.checkpoint_cost_s},
+          {"interval_s", finite_or_null(log.checkpoint_interval_s)},
+          {"checkpoints", log.checkpoint_writes.size()}};
+}
+
+
 }  // namespace
 
 double worker_usd(const World& world, int rank, double from_s, double to_s) {
@@ -268,86 +374,25 @@ void FaultInjector::record_down_spans(double end_s) const {
 }
 
 nlohmann::ordered_json faults_block(const World& world, const FaultInjector& injector, double end_s) {
-  constexpr double kSecondsPerMonth = 730.0 * 3600.0;
-  constexpr double kBytesPerGB = 1e9;
   const FaultLog& log = *world.faults;
   const Scenario& s = world.scenario;
-  long preemptions = 0;
   // Lost: every sample trained on that the deployed model does not hold (lost in a preemption, in
   // a group's rollback to a checkpoint, or never synchronized by the end).
   const double lost_samples = log.total_work_samples() - resilience::useful_samples(world);
-  double lost_compute_s = 0, wasted_usd = 0, lost_work_usd = 0, overhead_usd = 0;
-  std::vector<double> up_s(s.fleet.size(), 0), total_s(s.fleet.size(), 0);
-  for (std::size_t r = 0; r < injector.schedules().size(); ++r) {
-    const WorkerInfo& w = world.platform.nodes()[r];
-    preemptions += log.preemptions[r];
-    lost_compute_s += log.lost_compute_s[r];
-    if (s.fleet[w.fleet_entry].spot_price) {  // each lost second at the price in force then
-      wasted_usd += log.lost_usd[r] + log.overhead_usd[r];
-      lost_work_usd += log.lost_usd[r];
-      overhead_usd += log.overhead_usd[r];
-    } else {  // at the list price; the total summed as before the split, so its bits do not move
-      wasted_usd += (log.lost_compute_s[r] + log.overhead_s[r]) * usd_per_s(w, false);
-      lost_work_usd += log.lost_compute_s[r] * usd_per_s(w, false);
-      overhead_usd += log.overhead_s[r] * usd_per_s(w, false);
-    }
-    double down = 0;
-    for (const Outage& o : injector.schedules()[r].outages)
-      if (o.down_s < end_s) down += std::min(o.up_s, end_s) - o.down_s;
-    up_s[w.fleet_entry] += end_s - down;
-    total_s[w.fleet_entry] += end_s;
-  }
-  auto availability = nlohmann::ordered_json::array();
-  for (std::size_t f = 0; f < s.fleet.size(); ++f) {
-    const PreemptionSpec& p = s.fleet[f].preemption;
-    availability.push_back({{"region", s.fleet[f].region},
-                            {"instance", s.fleet[f].instance},
-                            {"model", p.model},
-                            {"rate_per_hour", p.model == "hazard" ? nlohmann::ordered_json(p.rate_per_s * 3600)
-                                                                  : nlohmann::ordered_json(nullptr)},
-                            {"rate_source", p.rate_source},
-                            {"availability", total_s[f] > 0 ? up_s[f] / total_s[f] : 1.0}});
-  }
-  // The store keeps the latest checkpoint: each one is billed until the next lands (or the end).
-  // Servers' checkpoints likewise, one kept per server.
-  double checkpoint_usd = 0;
-  auto bill = [&](const std::vector<std::pair<double, std::uint64_t>>& writes) {
-    for (std::size_t i = 0; i < writes.size(); ++i) {
-      const auto [t, bytes] = writes[i];
-      const double until = i + 1 < writes.size() ? writes[i + 1].first : end_s;
-      checkpoint_usd += static_cast<double>(bytes) / kBytesPerGB * s.faults.checkpoint->usd_per_GB_month *
-                        (until - t) / kSecondsPerMonth;
-    }
-  };
-  if (s.faults.checkpoint) {
-    bill(log.checkpoint_writes);
-    for (const auto& writes : log.server_checkpoint_writes) bill(writes);
-  }
-  auto events = nlohmann::ordered_json::array();
-  for (const FaultEvent& e : log.events)
-    events.push_back({{"time_s", e.time_s},
-                      {"worker", e.rank >= 0 ? nlohmann::ordered_json(world.platform.nodes()[e.rank].name)
-                                             : nlohmann::ordered_json(nullptr)},
-                      {"event", e.kind},
-                      {"cause", e.cause}});
-  nlohmann::ordered_json out = {{"preemptions", preemptions},
+  const WastedTotals t = wasted_totals(world, injector.schedules().size());
+  nlohmann::ordered_json out = {{"preemptions", t.preemptions},
                                  {"restarts", log.restarts},
                                  {"lost_samples", lost_samples},
-                                 {"lost_compute_s", lost_compute_s},
-                                 {"wasted_usd", wasted_usd},
-                                 {"wasted_usd_by_cause", {{"lost_work", lost_work_usd}, {"boot_and_state_reload", overhead_usd}}},
-                                 {"availability", availability},
+                                 {"lost_compute_s", t.lost_compute_s},
+                                 {"wasted_usd", t.wasted_usd},
+                                 {"wasted_usd_by_cause", {{"lost_work", t.lost_work_usd}, {"boot_and_state_reload", t.overhead_usd}}},
+                                 {"availability", availability_table(world, injector, end_s)},
                                  {"checkpoint_bytes", log.checkpoint_bytes},
-                                 {"checkpoint_usd", checkpoint_usd}};
+                                 {"checkpoint_usd", checkpoint_storage_usd(s, log, end_s)}};
   if (s.faults.checkpoint && s.faults.checkpoint->auto_interval)
-    out["checkpoint_interval"] = {{"every", "auto"},
-                                  {"formula", "Daly 2006"},
-                                  {"mtbf_s", finite_or_null(s.faults.checkpoint->mtbf_s)},
-                                  {"checkpoint_s", log.checkpoint_cost_s},
-                                  {"interval_s", finite_or_null(log.checkpoint_interval_s)},
-                                  {"checkpoints", log.checkpoint_writes.size()}};
+    out["checkpoint_interval"] = checkpoint_interval(*s.faults.checkpoint, log);
   out["time_limit_s"] = time_limit_s(s);
-  out["events"] = events;
+  out["events"] = event_list(world, log);
   return out;
 }
 

@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/recommend.h"
+#include "analysis/replicas.h"
 #include "cli_test_util.h"
+#include "sim/deployment_plan.h"
 #include "sim/faults.h"
 #include "sim/catalog.h"
 
@@ -213,6 +215,40 @@ TEST(RecommendTest, RankingByExpectedDollarsThenTime) {
   };
   const std::vector<nlohmann::ordered_json> s = {summary(3, 10), summary(1, 20), summary(1, 5), summary(1, 5)};
   EXPECT_EQ(an::rank_by_expected_dollars(s), (std::vector<std::size_t>{2, 3, 1, 0}));
+}
+
+// ---- sim/deployment_plan.h and the projection's summary text ----
+
+// Regions a-b linked, c alone; the fleet in a, b, c, a: only the pairs with c are cut, in fleet
+// order, each once.  Malformed links are skipped.
+TEST(DeploymentPlanTest, UnreachableFleetPairsFromTheRawDocument) {
+  const json doc = {{"topology",
+                     {{"regions", {{{"name", "a"}}, {{"name", "b"}}, {{"name", "c"}}}},
+                      {"links", {{{"a", "a"}, {"b", "b"}}, {{"a", "c"}}, {{"a", "c"}, {"b", "nowhere"}}}}}},
+                    {"fleet", {{{"region", "a"}}, {{"region", "b"}}, {{"region", "c"}}, {{"region", "a"}}}}};
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(sim::unreachable_fleet_pairs(doc, "deployment.json"), (Pairs{{"a", "c"}, {"b", "c"}}));
+  // No topology yet (or a file that does not exist): nothing to say, the loader reports it.
+  EXPECT_TRUE(sim::unreachable_fleet_pairs({{"topology", "missing.json"}}, "deployment.json").empty());
+}
+
+TEST(DeploymentPlanTest, CandidateDocRunsSizeOnlyWithItsStrategyAndSteps) {
+  const json doc = {{"workload", {{"steps", 1000}, {"backend", "cpu"}}}, {"strategy", {{"name", "ddp"}}}};
+  const json c = sim::candidate_doc(doc, {{"name", "diloco"}, {"H", 64}}, 192);
+  EXPECT_EQ(c["workload"], (json{{"steps", 192}, {"backend", "none"}, {"compute_time", "model"}}));
+  EXPECT_EQ(c["strategy"], (json{{"name", "diloco"}, {"H", 64}}));
+  EXPECT_EQ(sim::candidate_doc(doc, {{"name", "ddp"}}, 0)["workload"]["steps"], 1000);  // 0: as planned
+}
+
+TEST(DeploymentPlanTest, SummaryTextScalesOrSaysAbsent) {
+  const nlohmann::ordered_json summary = {
+      {"simulated_s", {{"mean", 7200.0}, {"ci95", {3600.0, 10800.0}}, {"p5", 3600.0}, {"p95", 9000.0}}},
+      {"time_to_target_s", nullptr}};
+  EXPECT_EQ(an::summary_stat_text(summary, "simulated_s", "p95", 1.0 / 3600), "2.5");
+  EXPECT_EQ(an::summary_stat_text(summary, "time_to_target_s", "mean", 1), "-");
+  EXPECT_EQ(an::summary_stat_text(summary, "wasted_usd", "mean", 1), "-");
+  EXPECT_EQ(an::summary_figure_text(summary, "simulated_s", 1.0 / 3600, "h"), "mean 2 h (95% CI 1 to 3), p5 1, p95 2.5");
+  EXPECT_EQ(an::summary_figure_text(summary, "time_to_target_s", 1, "s"), "n/a");
 }
 
 // ---- geotrain validate ----
