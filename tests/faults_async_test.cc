@@ -270,6 +270,29 @@ TEST(FaultsAsync, EasgdWithItsCenterDownForAWhileFinishes) {
   EXPECT_LT(testing::distance_to_optimum(r.params, s), 1e-3);
 }
 
+TEST(FaultsAsync, EasgdsCenterResumesFromItsCheckpoint) {
+  json s = easgd_scenario();
+  // Momentum on the workers: the center still holds no optimizer state (nothing steps it).
+  s["workload"]["optimizer"] = {{"name", "momentum"}, {"lr", 0.05}, {"momentum", 0.5}};
+  const double end = results_of(s)["simulated_s"].get<double>();
+  s["faults"] = {{"retry_after_s", 0.01}, {"servers", {{{"down_at_s", 0.3 * end}, {"for_s", 0.2 * end}}}}};
+  s["checkpoint"] = {{"every_steps", 7}, {"store_region", "r0"}, {"write_Gbps", 8}, {"read_Gbps", 8}};
+  const json r = results_of(s);
+  const auto restarted = events_of(r, "restarted");
+  ASSERT_EQ(restarted.size(), 1u);
+  const std::string prefix = "server:0: server restarted from its checkpoint after ";
+  ASSERT_EQ(restarted[0].rfind(prefix, 0), 0u) << restarted[0];
+  const long pushes = std::stol(restarted[0].substr(prefix.size()));
+  EXPECT_GT(pushes, 0);
+  EXPECT_EQ(pushes % 7, 0);
+  EXPECT_EQ(restarted[0].substr(restarted[0].size() - 7), " pushes");
+  // The center of a linear regression on 8 features: 9 fp32 values, 36 bytes per checkpoint
+  // (the writes, every 7 pushes applied in either life, and one read).
+  const auto bytes = r["faults"]["checkpoint_bytes"].get<std::uint64_t>();
+  EXPECT_EQ(bytes % 36, 0u);
+  EXPECT_GE(bytes / 36, static_cast<std::uint64_t>(pushes / 7 + 1));
+}
+
 TEST(FaultsAsync, BadServerFaultInputIsNamed) {
   const auto message = [](const json& s) { return testing::parse_error(s); };
   json s = slow_scenario(2, {{"name", "parameter_server"}, {"shards", 2}}, 5, 1000);

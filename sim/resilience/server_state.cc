@@ -16,17 +16,17 @@ void ServerShard::maybe_checkpoint(WorkerContext& ctx) {
   const auto& spec = ctx.scenario().faults.checkpoint;
   if (!spec || version % spec->every_steps != 0) return;
   Saved saved{version, params, optimizer};
-  ctx.write_server_checkpoint(bytes(ctx));
+  ctx.write_server_checkpoint(bytes());
   checkpoint_ = std::move(saved);
 }
 
 void ServerShard::restore(WorkerContext& ctx) {
   if (checkpoint_) {
-    ctx.read_server_checkpoint(bytes(ctx));
+    ctx.read_server_checkpoint(bytes());
     params = checkpoint_->params;
     optimizer = checkpoint_->optimizer;
     version = checkpoint_->version;
-    ServerLink::restarted_event(ctx, fmt::format("server restarted from its checkpoint at version {}", version));
+    ServerLink::restarted_event(ctx, fmt::format(fmt::runtime("server restarted from its checkpoint " + restored_at_), version));
     return;
   }
   const std::vector<float>& init = ctx.world().training.initial_parameters();
@@ -40,9 +40,7 @@ void ServerShard::restore(WorkerContext& ctx) {
                                        : "server restarted from the initial model, no checkpoint");
 }
 
-std::uint64_t ServerShard::bytes(const WorkerContext& ctx) const {
-  return state_bytes(range.count, ctx.scenario().workload.optimizer);
-}
+std::uint64_t ServerShard::bytes() const { return state_bytes(range.count, spec_); }
 
 ServerRound::ServerRound(WorkerContext& ctx, const ServerLink& link)
     : faults_(ctx.faults_on()),

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "runtime/optimizer.h"
@@ -13,12 +14,21 @@ namespace geotrain::sim {
 
 class ServerLink;
 
-// One shard's state.  It outlives the server's program (SimGrid actor) only as the simulation's
-// record: a restarted server reloads `params`, `optimizer` and `version` from its checkpoint.
+// A server's state: a parameter-server shard, or EASGD's center (a plain "sgd" spec: no
+// optimizer state, `version` counts the pushes applied).  It outlives the server's program
+// (SimGrid actor) only as the simulation's record: a restarted server reloads `params`,
+// `optimizer` and `version` from its checkpoint.
 struct ServerShard {
-  // `stepped_whole`: false when the shard's keys have optimizers of their own (overlap).
-  ServerShard(ChunkRange range, std::vector<float> params, const runtime::OptimizerSpec& spec, bool stepped_whole)
-      : range(range), params(std::move(params)), optimizer(spec, stepped_whole ? this->params.size() : 0) {}
+  // `stepped_whole`: false when the shard's keys have optimizers of their own (overlap), or when
+  // nothing steps it.  A checkpoint holds the values and `spec`'s state tensors, fp32.
+  // `restored_at`: how the restart event names the checkpoint's version.
+  ServerShard(ChunkRange range, std::vector<float> params, const runtime::OptimizerSpec& spec, bool stepped_whole,
+              std::string restored_at = "at version {}")
+      : range(range),
+        params(std::move(params)),
+        optimizer(spec, stepped_whole ? this->params.size() : 0),
+        spec_(spec),
+        restored_at_(std::move(restored_at)) {}
 
   // Faults: every checkpoint.every_steps updates the server writes its shard (parameters and
   // optimizer moments) to the store; it blocks meanwhile.  The copy counts once the write landed.
@@ -38,7 +48,9 @@ struct ServerShard {
     std::vector<float> params;
     runtime::Optimizer optimizer;
   };
-  std::uint64_t bytes(const WorkerContext& ctx) const;
+  std::uint64_t bytes() const;
+  runtime::OptimizerSpec spec_;
+  std::string restored_at_;
   std::optional<Saved> checkpoint_;
 };
 

@@ -7,17 +7,14 @@
 // first action is a pull) at the step of that push.  The center (server 0) that fails restarts
 // from its last checkpoint (written every checkpoint.every_steps pushes applied), else from the
 // initial model.  The deployed model averages the replicas of the workers that are up.
-#include <optional>
-
-#include <fmt/format.h>
-
 #include "kernels/reduce.h"
 #include "runtime/ops.h"
 #include "sim/json_reader.h"
-#include "sim/strategies/average.h"
+#include "sim/resilience/deployed.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/resilience/server_link.h"
+#include "sim/resilience/server_state.h"
 #include "sim/catalog.h"
 #include "sim/strategies/strategy.h"
 #include "sim/training.h"
@@ -33,10 +30,12 @@ class Easgd final : public Strategy {
   std::vector<ServerPlacement> servers(const Scenario&) const override { return {placement_}; }
 
   void prepare(World& world) override {
-    center_ = world.training.initial_parameters();
+    // The center: its version counts the pushes applied; nothing steps it (no optimizer state).
+    center_ = ServerShard({0, static_cast<std::size_t>(world.scenario.workload.parameters)},
+                          world.training.initial_parameters(), runtime::OptimizerSpec{}, false, "after {} pushes");
     synced_step_.assign(world.trainers.size(), 0);
     world.workers_finish_alone = true;  // each worker takes its own steps
-    world.deployed_parameters = [this, &world] { return live_average(world); };
+    world.deployed_parameters = [this, &world] { return resilience::average_of_live_replicas(world, center_.params); };
     link_.prepare(world, [this](WorkerContext& ctx, int index) { run_server(ctx, index); });
   }
 
@@ -84,18 +83,18 @@ class Easgd final : public Strategy {
     link_.start_server(ctx);
     const Workload& w = ctx.scenario().workload;
     const auto n = static_cast<std::size_t>(w.parameters);
-    if (ctx.restarted()) restore(ctx);
+    if (ctx.restarted()) center_.restore(ctx);
     for (int done = 0; ServerLink::serving(ctx, done);) {
       auto msg = link_.receive(ctx);
       if (msg->kind == kDone) {
         link_.done(ctx, *msg, {{}, kReply, -1, 0}, done);
       } else if (msg->kind == kPull) {
-        WireBody body = to_wire(center_, n, wire_format_, w.wire_bytes_per_param);
+        WireBody body = to_wire(center_.params, n, wire_format_, w.wire_bytes_per_param);
         link_.reply(ctx, *msg, {std::move(body.values), kReply, -1, 0}, body.bytes);
       } else if (msg->kind == kPush) {
-        if (!center_.empty()) kernels::add_into(center_.data(), msg->values.data(), center_.size());
-        ++applied_;
-        maybe_checkpoint(ctx);
+        if (!center_.params.empty()) kernels::add_into(center_.params.data(), msg->values.data(), center_.params.size());
+        ++center_.version;
+        center_.maybe_checkpoint(ctx);
       }
     }
   }
@@ -106,52 +105,11 @@ class Easgd final : public Strategy {
     return std::move(replies[0]);
   }
 
-  // Faults: every checkpoint.every_steps pushes applied the server writes the center (fp32) to
-  // the store, blocking meanwhile; the copy counts once the write landed.
-  void maybe_checkpoint(WorkerContext& ctx) {
-    const auto& spec = ctx.scenario().faults.checkpoint;
-    if (!spec || applied_ % spec->every_steps != 0) return;
-    std::pair<long, std::vector<float>> saved{applied_, center_};
-    ctx.write_server_checkpoint(center_bytes(ctx));
-    checkpoint_ = std::move(saved);
-  }
-
-  // A restarted center: its last checkpoint, else the initial model.
-  void restore(WorkerContext& ctx) {
-    if (checkpoint_) {
-      ctx.read_server_checkpoint(center_bytes(ctx));
-      applied_ = checkpoint_->first;
-      center_ = checkpoint_->second;
-      ServerLink::restarted_event(ctx, fmt::format("server restarted from its checkpoint after {} pushes", applied_));
-      return;
-    }
-    center_ = ctx.world().training.initial_parameters();
-    applied_ = 0;
-    ServerLink::restarted_event(ctx, ctx.scenario().faults.checkpoint
-                                         ? "server restarted from the initial model, no checkpoint written yet"
-                                         : "server restarted from the initial model, no checkpoint");
-  }
-
-  static std::uint64_t center_bytes(const WorkerContext& ctx) {
-    return kFp32Bytes * static_cast<std::uint64_t>(ctx.scenario().workload.parameters);
-  }
-
-  // The mean of the replicas of the workers that are up (under faults a preempted worker's
-  // replica is gone with its instance); the center when none is.
-  std::vector<float> live_average(const World& world) const {
-    std::vector<bool> alive(world.trainers.size());
-    for (std::size_t r = 0; r < alive.size(); ++r) alive[r] = resilience::alive(world, static_cast<int>(r));
-    if (std::find(alive.begin(), alive.end(), true) == alive.end()) return center_;
-    return average_of_replicas(world, alive);
-  }
-
   int tau_;
   double beta_;
   ServerPlacement placement_;
   MessageFormat wire_format_;  // pulls' replies and pushes
-  std::vector<float> center_;
-  long applied_ = 0;                 // pushes applied to the center (since its last restart's state)
-  std::optional<std::pair<long, std::vector<float>>> checkpoint_;  // faults: (pushes applied, center)
+  ServerShard center_{{0, 0}, {}, runtime::OptimizerSpec{}, false};  // set in prepare()
   std::vector<int> synced_step_;     // faults: per worker, its step count at its last push that landed
   ServerLink link_;
 };

@@ -11,7 +11,7 @@
 #include "runtime/ops.h"
 #include "sim/json_reader.h"
 #include "sim/resilience/peer_link.h"
-#include "sim/strategies/average.h"
+#include "sim/resilience/deployed.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/catalog.h"
@@ -33,7 +33,7 @@ class Gossip final : public Strategy {
 
   void prepare(World& world) override {
     // Under faults a worker that is down took its replica with it (sim/resilience/peer_link.h).
-    world.deployed_parameters = [this, &world] { return average_of_replicas(world, link_.deployed_mask()); };
+    world.deployed_parameters = [this, &world] { return resilience::average_of_replicas(world, link_.deployed_mask()); };
     steps_done_.assign(world.trainers.size(), 0);
     link_.prepare(world, kGossipChannel);
   }

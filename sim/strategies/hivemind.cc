@@ -17,7 +17,6 @@
 #include "runtime/ops.h"
 #include "sim/compute_model.h"
 #include "sim/json_reader.h"
-#include "sim/strategies/average.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
 #include "sim/catalog.h"

@@ -26,7 +26,6 @@
 #include "sim/json_reader.h"
 #include "sim/layer_schedule.h"
 #include "sim/resilience/membership.h"
-#include "sim/strategies/average.h"
 #include "sim/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
