@@ -25,7 +25,6 @@
 #include "kernels/reduce.h"
 #include "sim/json_reader.h"
 #include "sim/layer_schedule.h"
-#include "sim/resilience/membership.h"
 #include "sim/catalog.h"
 #include "sim/strategies/outer.h"
 #include "sim/resilience/replica.h"
