@@ -258,18 +258,29 @@ std::string scatter_html(const SweepPoints& s) {
 
 std::string table_html(const SweepPoints& s, const std::vector<std::size_t>& idx, const std::set<std::size_t>& front) {
   const bool time = !speed_axis(s.speed_column).maximize;  // time to target: seconds, or hours above 2 h
-  std::string html = fmt::format("<table><tr><th>point</th><th>strategy</th><th>axes</th><th class=\"n\">{}</th>"
-                                 "<th class=\"n\">total ($)</th><th class=\"n\">egress ($)</th><th class=\"n\">WAN (GB)</th></tr>",
-                                 time ? "time to target" : "throughput (samples/s)");
+  // With replicas the figures are means over the draws (the front is taken on them); beside them
+  // the bad tail: the p5 of throughput and the p95 of the total.
+  const bool draws = s.csv.intervals, rate_tail = draws && s.speed_column == "throughput_samples_per_s";
+  std::string html = fmt::format("<table><tr><th>point</th><th>strategy</th><th>axes</th><th class=\"n\">{}{}</th>{}"
+                                 "<th class=\"n\">total{} ($)</th>{}<th class=\"n\">egress ($)</th><th class=\"n\">WAN (GB)</th></tr>",
+                                 time ? "time to target" : "throughput (samples/s)", draws ? ", mean" : "",
+                                 rate_tail ? "<th class=\"n\">throughput p5</th>" : "", draws ? ", mean" : "",
+                                 draws ? "<th class=\"n\">total p95 ($)</th>" : "");
   auto cell = [](const std::optional<double>& v, auto text) { return v ? text(*v) : std::string("—"); };
+  auto tail = [&](const PointRow& row, const char* name, bool high, bool shown, auto text) {
+    if (!shown) return std::string();
+    const auto p = p5_p95(row, name);
+    return "<td class=\"n\">" + cell(p ? std::optional<double>(high ? p->second : p->first) : std::nullopt, text) + "</td>";
+  };
   constexpr double kBytesPerGB = 1e9;
   for (const std::size_t i : idx) {
     const auto& row = s.csv.rows[i];
-    html += fmt::format("<tr{}><td class=\"id\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
-                        "<td class=\"n\">{}</td></tr>",
+    html += fmt::format("<tr{}><td class=\"id\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>{}<td class=\"n\">{}</td>{}"
+                        "<td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                         front.count(i) ? " class=\"front\"" : "", escape(row.id), escape(s.strategy[i]), escape(axes_of(row)),
-                        cell(metric(row, s.speed_column), time ? duration_text : num), cell(metric(row, "total_usd"), usd_text),
-                        cell(metric(row, "egress_usd"), usd_text),
+                        cell(metric(row, s.speed_column), time ? duration_text : num),
+                        tail(row, "throughput_samples_per_s", false, rate_tail, num), cell(metric(row, "total_usd"), usd_text),
+                        tail(row, "total_usd", true, draws, usd_text), cell(metric(row, "egress_usd"), usd_text),
                         cell(metric(row, "wan_bytes"), [](double b) { return num(b / kBytesPerGB); }));
   }
   return html + "</table>";

@@ -80,12 +80,19 @@ PointRow replica_row(const std::string& id, const nlohmann::ordered_json& axes,
   return out;
 }
 
-std::optional<std::pair<double, double>> ci95(const PointRow& row, const std::string& name) {
+namespace {
+// Values `offset` and `offset` + 1 of interval metric `name`'s four (p5, p95, CI low, CI high).
+std::optional<std::pair<double, double>> interval_pair(const PointRow& row, const std::string& name, std::size_t offset) {
   const auto& names = interval_metrics();
-  const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin()) * 4 + 2;
+  const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin()) * 4 + offset;
   if (at + 1 >= row.intervals.size() || !row.intervals[at] || !row.intervals[at + 1]) return std::nullopt;
   return std::make_pair(*row.intervals[at], *row.intervals[at + 1]);
 }
+}  // namespace
+
+std::optional<std::pair<double, double>> ci95(const PointRow& row, const std::string& name) { return interval_pair(row, name, 2); }
+
+std::optional<std::pair<double, double>> p5_p95(const PointRow& row, const std::string& name) { return interval_pair(row, name, 0); }
 
 std::optional<double> metric(const PointRow& row, const std::string& column) {
   const auto& columns = sweep_metrics();

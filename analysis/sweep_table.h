@@ -35,6 +35,9 @@ struct PointRow {
 // sweep_metrics()), each followed by _p5, _p95, _ci95_low and _ci95_high columns.
 const std::vector<std::string>& interval_metrics();
 
+// The p5 and p95 over the draws of interval metric `name` in `row` (nullopt: no intervals, or a
+// draw lacked it).
+std::optional<std::pair<double, double>> p5_p95(const PointRow& row, const std::string& name);
 // The 95% CI of the mean of interval metric `name` in `row` (nullopt: no intervals, or a draw lacked it).
 std::optional<std::pair<double, double>> ci95(const PointRow& row, const std::string& name);
 

@@ -26,6 +26,7 @@
 #include "analysis/json_file.h"
 #include "analysis/pareto.h"
 #include "analysis/replicas.h"
+#include "analysis/report_svg.h"
 #include "analysis/sweep_plan.h"
 #include "analysis/sweep_table.h"
 #include "sim/scenario.h"
@@ -682,6 +683,20 @@ TEST(SweepCli, ReplicasRunDrawsOfRandomFaultsAndTheRowIsTheirMean) {
   std::size_t bars = 0;
   for (auto at = html.find("stroke=\"#888888\" points="); at != std::string::npos; at = html.find("stroke=\"#888888\" points=", at + 1)) ++bars;
   EXPECT_EQ(bars, 2u);
+  // The tables give the means (the front is taken on them) and, beside them, the bad tail: the
+  // p5 of throughput and the p95 of the total; a point with one draw has its mean there.
+  EXPECT_NE(html.find("<th class=\"n\">throughput (samples/s), mean</th><th class=\"n\">throughput p5</th>"
+                      "<th class=\"n\">total, mean ($)</th><th class=\"n\">total p95 ($)</th>"),
+            std::string::npos);
+  const auto random = split_csv_simple(lines_of(read_file(dir / "out" / "sweep.csv"))[2]);
+  ASSERT_EQ(random[column("draws")], "4");
+  const std::string row = html.substr(html.find("<td class=\"id\">" + random[0] + "</td>"));
+  const std::string mean_usd = an::report::usd_text(std::stod(random[column("total_usd")]));
+  const std::string p95_usd = an::report::usd_text(std::stod(random[column("total_usd_p95")]));
+  EXPECT_NE(mean_usd, p95_usd);
+  EXPECT_EQ(row.find("<td class=\"n\">" + mean_usd + "</td><td class=\"n\">" + p95_usd + "</td>"),
+            row.find("<td class=\"n\">" + mean_usd + "</td>"))
+      << row.substr(0, 600);
   // Bad counts: exit 2 naming the file, the path, the value and what is allowed.
   write_file(dir / "bad.json", R"({"base": "tiny.json", "replicas": 0, "list": [{}]})");
   const Cli bad = geotrain(dir, "sweep bad.json --out badout");
