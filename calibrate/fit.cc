@@ -28,6 +28,9 @@ constexpr double kSToMs = 1e3;
 // Spreads beyond which repeated measurements of one thing are reported as contradicting.
 constexpr double kComputeSpreadMax = 0.10;  // relative, max - min over the mean
 constexpr double kPingSpreadMax = 0.20;
+// Repeated iperf3 tests of one pair with the same streams whose rates differ by more than this
+// are warned about (a path that changed between tests, or another tenant's traffic).
+constexpr double kIperfSpreadMax = 0.20;
 // A capacity counts as measured when the fitted curve is below the window line by this much at
 // the most streams measured (else the streams never reached it).
 constexpr double kSaturationMargin = 0.02;
@@ -203,6 +206,12 @@ void fit_network(const Measurements& m, FitResult& out) {
       if (p.rtt_s <= 0)
         out.warnings.push_back("iperf3 " + label + ": no ping for this pair, so no window (rate x RTT); its single-stream rate is not used");
     }
+    std::map<int, std::vector<double>> by_streams;
+    for (const auto* x : p.iperfs) by_streams[x->streams].push_back(x->rate_Bps);
+    for (const auto& [streams, rates] : by_streams)
+      if (rates.size() > 1 && spread(rates) > kIperfSpreadMax)
+        out.warnings.push_back(fmt::format("iperf3 {}: rates with {} stream(s) differ by {:.0f}% (more than {:.0f}%)", label,
+                                           streams, 100 * spread(rates), 100 * kIperfSpreadMax));
     bool multi = false;
     for (const auto* x : p.iperfs) multi |= x->streams > 1;
     if (multi && p.single_Bps > 0) streamed.push_back(&p);
