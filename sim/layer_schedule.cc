@@ -66,11 +66,11 @@ void recorded_meeting(WorkerContext& ctx, const std::string& span_name, Meet mee
   Recorder& recorder = ctx.world().recorder;
   for (const int r : ranks) recorder.begin_layers(r);
   const auto [first_start_s, last_end_s] = meet();
-  for (const int r : ranks) {
-    recorder.end_layers(r);
-    recorder.add_step_span({r, "overlapped", span_name, first_start_s, last_end_s});
-    if (ctx.now() > backward_end_s) recorder.add_span({r, "communication", "wait overlapped", backward_end_s, ctx.now()});
-  }
+  for (const int r : ranks) recorder.end_layers(r);
+  // Every rank's two spans end now (one instant): the trace does not depend on their order.
+  recorder.add_step_span_for(ranks, {ranks.front(), "overlapped", span_name, first_start_s, last_end_s});
+  if (ctx.now() > backward_end_s)
+    recorder.add_span_for(ranks, {ranks.front(), "communication", "wait overlapped", backward_end_s, ctx.now()});
 }
 
 // The collective fidelity's meeting of the buckets' all-reduces of `grads`, bucket k ready at

@@ -40,10 +40,12 @@ void Recorder::add_span_for(const std::vector<int>& ranks, Span span) {
     for (std::size_t i = 0; i < ranks.size(); ++i) by_name += d;  // one addition per rank, as add_span
   }
   if (detail_ == TraceDetail::none) return;
+  const auto dropped = [this](int r) { return in_layers_[r] > 0 && detail_ != TraceDetail::layers; };
+  if (std::all_of(ranks.begin(), ranks.end(), dropped)) return;  // per-layer detail, not kept
   const std::uint32_t category = text_id(std::move(span.category)), name = text_id(std::move(span.name));
   AggregateRow* row = nullptr;
   for (const int r : ranks) {
-    if (in_layers_[r] > 0 && detail_ != TraceDetail::layers) continue;
+    if (dropped(r)) continue;
     if (aggregated_spans_ == 0 || span.end_s != aggregate_instant_s_) {  // kept, or a new instant
       keep_ids(r, category, name, span.start_s, span.end_s);
       continue;
@@ -68,6 +70,12 @@ Recorder::AggregateRow& Recorder::aggregate_row(std::uint32_t category, std::uin
 
 void Recorder::add_step_span(Span span) {
   if (detail_ == TraceDetail::steps) keep(std::move(span));
+}
+
+void Recorder::add_step_span_for(const std::vector<int>& ranks, Span span) {
+  if (detail_ != TraceDetail::steps) return;
+  const std::uint32_t category = text_id(std::move(span.category)), name = text_id(std::move(span.name));
+  for (const int r : ranks) keep_ids(r, category, name, span.start_s, span.end_s);
 }
 
 void Recorder::merge(Aggregate& into, const Aggregate& a) {
@@ -211,11 +219,41 @@ void Recorder::add_wan_in_flight(int src_region, int dst_region, std::int64_t de
   wan_changes_.push_back({now_s, src_region, dst_region, delta_B});
 }
 
-void Recorder::add_wan_window(int src_region, int dst_region, std::int64_t bytes, double start_s, double end_s) {
-  GEOTRAIN_CHECK(bytes >= 0 && start_s <= end_s, "a WAN window of bytes >= 0 from its start to its end");
-  if (detail_ == TraceDetail::none || bytes == 0) return;
-  wan_changes_.push_back({start_s, src_region, dst_region, bytes});
-  wan_changes_.push_back({end_s, src_region, dst_region, -bytes});
+void Recorder::add_stream_window(double start_s, double end_s,
+                                 const std::vector<std::pair<std::pair<int, int>, std::int64_t>>& bytes) {
+  GEOTRAIN_CHECK(start_s <= end_s, "a WAN window from its start to its end");
+  if (detail_ == TraceDetail::none) return;
+  const auto bytes_of = [&bytes](const std::pair<int, int>& pair) -> std::int64_t {
+    for (const auto& [p, b] : bytes)
+      if (p == pair) return b;
+    return 0;
+  };
+  // The open windows' ends first, in pair order (a window ending now and the pair's next one
+  // starting now: one change), then the new windows' starts: the order of separate changes.
+  std::vector<std::pair<int, int>> joined;
+  for (const auto& [pair, open] : stream_windows_) {
+    const auto [open_end_s, open_B] = open;
+    GEOTRAIN_CHECK(open_end_s <= start_s, "a stream's windows one after another");
+    const std::int64_t next_B = bytes_of(pair);
+    if (open_end_s == start_s && next_B > 0) {
+      wan_changes_.push_back({start_s, pair.first, pair.second, next_B - open_B});
+      joined.push_back(pair);
+    } else {
+      wan_changes_.push_back({open_end_s, pair.first, pair.second, -open_B});
+    }
+  }
+  stream_windows_.clear();
+  for (const auto& [pair, b] : bytes) {
+    GEOTRAIN_CHECK(b >= 0, "a WAN window of bytes >= 0");
+    if (b == 0) continue;
+    if (std::find(joined.begin(), joined.end(), pair) == joined.end()) wan_changes_.push_back({start_s, pair.first, pair.second, b});
+    stream_windows_[pair] = {end_s, b};
+  }
+}
+
+void Recorder::close_stream_windows() {
+  for (const auto& [pair, open] : stream_windows_) wan_changes_.push_back({open.first, pair.first, pair.second, -open.second});
+  stream_windows_.clear();
 }
 
 void Recorder::close_wan_in_flight(double end_s) {

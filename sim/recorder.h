@@ -113,10 +113,15 @@ class Recorder {
   void end_layers(int rank) { --in_layers_[rank]; }
   // A step-level span that stands for a layer section's spans: kept at TraceDetail::steps only.
   void add_step_span(Span span);
+  // add_step_span() for each of `ranks` in turn, the span given as theirs (identical workers).
+  void add_step_span_for(const std::vector<int>& ranks, Span span);
   // True when per-layer spans are kept (the caller need not add step-level ones).
   bool keeps_layers() const { return detail_ == TraceDetail::layers; }
   // `times` collectives of shape `key` of duration_s each (as many calls of one).
   void add_collective(const CollectiveKey& key, double duration_s, int times = 1);
+  // The count and total seconds of the collectives of shape `key` (add_collective()'s), for
+  // callers that add many without looking the key up each time.  The reference stays valid.
+  std::pair<std::uint64_t, double>& collective_tally(const CollectiveKey& key) { return collectives_[key]; }
   // A worker finished a step on `samples` samples with mean loss `loss`.  Every `workers` calls
   // (or a forced call) append a timeline row, whose costs and evaluation the caller fills.
   // Returns true when this call appended a row.
@@ -151,9 +156,16 @@ class Recorder {
   // The run ended at end_s: what is still counted in flight (a message nobody took, a transfer a
   // fault cut off) stops counting there, so every counter ends at 0.
   void close_wan_in_flight(double end_s);
-  // `bytes` in flight from region src to region dst from start_s to end_s, times that need not
-  // follow the clock (collective fidelity's bucketed all-reduce times its buckets ahead).
-  void add_wan_window(int src_region, int dst_region, std::int64_t bytes, double start_s, double end_s);
+  // The WAN bytes in flight of one stream's collectives, one after another, at times that need
+  // not follow the clock (collective fidelity's bucketed meeting times its buckets ahead): call
+  // add_stream_window() for each collective in launch order, with `bytes` per (src, dst) WAN pair
+  // in pair order, then close_stream_windows().  Each window adds its bytes at start_s and takes
+  // them away at end_s; where a pair's window starts when its previous one ended, the two changes
+  // are one (the trace's samples are the same: one per pair and instant, the value after all its
+  // changes, the pairs in the order of their first change at it).  REQUIRES: start_s at or after
+  // the previous window's end_s, start_s <= end_s, bytes >= 0.
+  void add_stream_window(double start_s, double end_s, const std::vector<std::pair<std::pair<int, int>, std::int64_t>>& bytes);
+  void close_stream_windows();
   // Visits the samples: per WAN pair, the bytes in flight after all changes at each time, in time
   // order (a pair's sample at a time where its first change of that time was).
   void for_each_wan_sample(const std::function<void(const WanInFlightSample&)>& visit) const;
@@ -242,6 +254,7 @@ class Recorder {
   std::map<std::pair<int, int>, std::int64_t> wan_in_flight_B_;        // (src, dst) region: now
   static bool earlier_change(const WanInFlightSample& a, const WanInFlightSample& b) { return a.time_s < b.time_s; }
   common::SpillList<WanInFlightSample> wan_changes_;  // .bytes: the change; read back in time order
+  std::map<std::pair<int, int>, std::pair<double, std::int64_t>> stream_windows_;  // pair: open window's end, bytes
 };
 
 // WAN counter samples as trace.json writes them: all of them when there are at most `most`;

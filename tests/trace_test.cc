@@ -5,7 +5,9 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -232,6 +234,38 @@ TEST(Trace, MoreRanksThanTheAggregateCapKeepOneAggregatePerRankAndName) {
   for (const auto& e : trace["traceEvents"])
     if (e.contains("args") && e["args"].contains("spans")) aggregated += e["args"]["spans"].get<std::uint64_t>();
   EXPECT_EQ(aggregated, 440u) << trace["otherData"].dump();
+}
+
+// A stream's back-to-back windows: where a pair's window starts as its previous one ends, one
+// change; the samples are those of a change at every start and end.  Pair A (0 -> 1): 10 B in
+// [0, 1], 10 B in [1, 2] (a zero change at 1), nothing in the third window, 5 B in [3, 4].  Pair
+// B (1 -> 0): 7 B in [0, 1], 4 B in [1, 2], 9 B in [2, 3] (from a window's end to the next one
+// on another pair: B's first change at 2 comes after A's).
+TEST(Trace, AStreamsWindowsJoinedAreTheSameSamplesAsSeparateChanges) {
+  using Bytes = std::vector<std::pair<std::pair<int, int>, std::int64_t>>;
+  const std::pair<int, int> a{0, 1}, b{1, 0};
+  const std::vector<std::tuple<double, double, Bytes>> windows = {
+      {0, 1, {{a, 10}, {b, 7}}}, {1, 2, {{a, 10}, {b, 4}}}, {2, 3, {{a, 0}, {b, 9}}}, {3, 4, {{a, 5}}}};
+  sim::Recorder joined(2), separate(2);
+  for (const auto& [start_s, end_s, bytes] : windows) {
+    joined.add_stream_window(start_s, end_s, bytes);
+    for (const auto& [pair, n] : bytes) {
+      if (n == 0) continue;  // no window
+      separate.add_wan_in_flight(pair.first, pair.second, n, start_s);
+      separate.add_wan_in_flight(pair.first, pair.second, -n, end_s);
+    }
+  }
+  joined.close_stream_windows();
+  using Sample = std::tuple<double, int, int, std::int64_t>;
+  const auto samples = [](const sim::Recorder& r) {
+    std::vector<Sample> out;
+    r.for_each_wan_sample([&](const sim::WanInFlightSample& w) { out.emplace_back(w.time_s, w.src_region, w.dst_region, w.bytes); });
+    return out;
+  };
+  const std::vector<Sample> expected = {{0, 0, 1, 10}, {0, 1, 0, 7}, {1, 0, 1, 10}, {1, 1, 0, 4}, {2, 0, 1, 0},
+                                        {2, 1, 0, 9},  {3, 1, 0, 0}, {3, 0, 1, 5},  {4, 0, 1, 0}};
+  EXPECT_EQ(samples(separate), expected);
+  EXPECT_EQ(samples(joined), expected);
 }
 
 // Past the cap a counter is averaged per interval: 100 bytes for 1 s of every 2 s over 5 s, in 3

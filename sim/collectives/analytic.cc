@@ -195,12 +195,14 @@ std::pair<double, double> AnalyticCollectives::bucketed(WorkerContext& ctx, cons
   }
   m->arrived += ctx.stands_for_count();
   const bool last = m->arrived == n;
+  Recorder& recorder = ctx.world().recorder;
   if (!last) {
     m->waiting.push_back(sg4::Actor::self());
     sg4::this_actor::suspend();  // until the last member resumes it, below
   } else {
     open_buckets_.erase(key);
     Ledger& ledger = ctx.world().ledger;
+    std::vector<std::pair<std::pair<int, int>, std::int64_t>> wan_B;  // a bucket's bytes per WAN pair
     const double launch_s = ctx.scenario().overheads.collective_launch_s;
     double end_s = 0;  // of the previous bucket; bucket 0 waits only for its readiness (in the past)
     for (std::size_t k = 0; k < buckets; ++k) {
@@ -214,24 +216,35 @@ std::pair<double, double> AnalyticCollectives::bucketed(WorkerContext& ctx, cons
       m->spans.emplace_back(start_s, end_s);
       m->peak_phase_B = std::max(m->peak_phase_B, timed.peak_phase_B);
       if (t.is_real()) math(m->parts[k]);
+      wan_B.clear();
       for (const auto& [regions, sum] : timed.by_regions) {
         ledger.add_transfers(regions.first, regions.second, sum.first, sum.second);
-        if (regions.first != regions.second)  // the trace's WAN counter: the bucket's bytes while it runs
-          ctx.world().recorder.add_wan_window(regions.first, regions.second, static_cast<std::int64_t>(sum.first),
-                                              start_s, end_s);
+        if (regions.first != regions.second) wan_B.emplace_back(regions, static_cast<std::int64_t>(sum.first));
       }
+      recorder.add_stream_window(start_s, end_s, wan_B);  // the trace's WAN counter: the bucket's bytes while it runs
     }
+    recorder.close_stream_windows();
     for (auto& actor : m->waiting) actor->resume();
     ledger.add_in_flight(static_cast<double>(m->peak_phase_B));  // one bucket at a time on the stream
   }
-  Recorder& recorder = ctx.world().recorder;
+  // Per member and bucket: its statistics, and its spans, which are per-layer detail (the callers
+  // open a layer section): written at output.trace "layers" only, so not even made at the others.
+  // Each bucket's tally is looked up once; the additions run in the order of one call per member
+  // and bucket (the same bits).
+  const bool spans = recorder.keeps_layers();
+  const std::string span_name = kind.collective + "/" + kind.algorithm;
+  std::vector<std::pair<std::uint64_t, double>*> tallies;
+  tallies.reserve(buckets);
+  for (std::size_t k = 0; k < buckets; ++k)
+    tallies.push_back(&recorder.collective_tally({kind.collective, kind.algorithm, n, kind.size_B(*parts[k])}));
   for (const int rank : ctx.recorded_ranks())
     for (std::size_t k = 0; k < buckets; ++k) {
       const auto [start_s, end_s] = m->spans[k];
-      if (start_s > m->launches[k])  // the stream's launch cost (collective_launch_s), as message fidelity pays it
+      if (spans && start_s > m->launches[k])  // the stream's launch cost (collective_launch_s), as message fidelity pays it
         recorder.add_span({rank, "overlapped", "collective launch", m->launches[k], start_s});
-      recorder.add_span({rank, "overlapped", kind.collective + "/" + kind.algorithm, start_s, end_s});
-      recorder.add_collective({kind.collective, kind.algorithm, n, kind.size_B(*parts[k])}, end_s - start_s);
+      if (spans) recorder.add_span({rank, "overlapped", span_name, start_s, end_s});
+      ++tallies[k]->first;
+      tallies[k]->second += end_s - start_s;
     }
   sg4::this_actor::sleep_until(m->spans.back().second);
   if (last) ctx.world().ledger.add_in_flight(-static_cast<double>(m->peak_phase_B));
