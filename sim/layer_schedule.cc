@@ -57,25 +57,26 @@ std::string bucket_span_name(AllreduceAlgo algo, std::size_t buckets) {
 }
 
 // The collective fidelity's meeting of a step's buckets, `meet()` returning when the first
-// bucket's launch started and the last one ended: the stream's spans recorded for every worker
-// this actor stands for, and the wait past the backward's end (now) as exposed.
+// bucket's launch started and each one ended: the stream's spans recorded for every worker this
+// actor stands for, and the wait past the backward's end (now) as exposed.  Returns each bucket's end.
 template <class Meet>
-void recorded_meeting(WorkerContext& ctx, const std::string& span_name, Meet meet) {
+std::vector<double> recorded_meeting(WorkerContext& ctx, const std::string& span_name, Meet meet) {
   const std::vector<int>& ranks = ctx.recorded_ranks();
   const double backward_end_s = ctx.now();
   Recorder& recorder = ctx.world().recorder;
   for (const int r : ranks) recorder.begin_layers(r);
-  const auto [first_start_s, last_end_s] = meet();
+  BucketTimes times = meet();
   for (const int r : ranks) recorder.end_layers(r);
   // Every rank's two spans end now (one instant): the trace does not depend on their order.
-  recorder.add_step_span_for(ranks, {ranks.front(), "overlapped", span_name, first_start_s, last_end_s});
+  recorder.add_step_span_for(ranks, {ranks.front(), "overlapped", span_name, times.first_launch_s, times.ends_s.back()});
   if (ctx.now() > backward_end_s)
     recorder.add_span_for(ranks, {ranks.front(), "communication", "wait overlapped", backward_end_s, ctx.now()});
+  return std::move(times.ends_s);
 }
 
 // The collective fidelity's meeting of the buckets' all-reduces of `grads`, bucket k ready at
-// ready_s[k] (the last one now): one meeting of the whole fleet.
-void analytic_meeting(WorkerContext& ctx, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
+// ready_s[k] (the last one now): one meeting of the whole fleet.  Returns each bucket's end.
+std::vector<double> analytic_meeting(WorkerContext& ctx, runtime::Tensor& grads, const std::vector<GradientBucket>& buckets,
                       const std::vector<double>& ready_s, AllreduceAlgo algo) {
   std::vector<runtime::Tensor> owned;  // the buckets' tensors (grads itself for a whole-model bucket)
   owned.reserve(buckets.size());
@@ -88,12 +89,34 @@ void analytic_meeting(WorkerContext& ctx, runtime::Tensor& grads, const std::vec
     if (grads.is_real()) kernels::copy(part.values().data(), grads.slice(bucket.begin, bucket.count).data(), bucket.count);
     parts.push_back(&part);
   }
-  recorded_meeting(ctx, bucket_span_name(algo, buckets.size()), [&] {
+  std::vector<double> ends_s = recorded_meeting(ctx, bucket_span_name(algo, buckets.size()), [&] {
     return ctx.world().analytic->bucketed_allreduce(ctx, parts, ready_s, algo, ctx.platform().all_group());
   });
-  if (!grads.is_real()) return;
-  for (std::size_t k = 0; k < buckets.size(); ++k)
-    kernels::copy(grads.slice(buckets[k].begin, buckets[k].count).data(), owned[k].values().data(), buckets[k].count);
+  if (grads.is_real())
+    for (std::size_t k = 0; k < buckets.size(); ++k)
+      kernels::copy(grads.slice(buckets[k].begin, buckets[k].count).data(), owned[k].values().data(), buckets[k].count);
+  return ends_s;
+}
+
+// The optimizer in the backward: bucket k's share of the step (its values of `numel`) starts
+// once its all-reduce ended (ends_s[k]) and the share before it is done; the step waits for the
+// last.  Recorded as one overlapped span of all shares, and what is left past now as the
+// optimizer step (exposed compute).
+void step_in_backward(WorkerContext& ctx, const std::vector<GradientBucket>& buckets, const std::vector<double>& ends_s,
+                      double optimizer_s, std::size_t numel) {
+  if (optimizer_s <= 0) return;
+  double first_s = 0, end_s = 0;
+  for (std::size_t k = 0; k < buckets.size(); ++k) {
+    const double start_s = std::max(end_s, ends_s[k]);
+    if (k == 0) first_s = start_s;
+    end_s = start_s + optimizer_s * static_cast<double>(buckets[k].count) / static_cast<double>(numel);
+  }
+  const std::vector<int>& ranks = ctx.recorded_ranks();
+  ctx.world().recorder.add_step_span_for(ranks, {ranks.front(), "overlapped", "optimizer steps in backward", first_s, end_s});
+  if (end_s <= ctx.now()) return;
+  const double start_s = ctx.now();
+  simgrid::s4u::this_actor::sleep_until(end_s);
+  ctx.world().recorder.add_span_for(ranks, {ranks.front(), "compute", "optimizer step", start_s, ctx.now()});
 }
 
 // "collective" fidelity: the buckets' closed-form times need no helper actor and no event per
@@ -190,16 +213,22 @@ std::vector<GradientBucket> gradient_buckets(const std::vector<runtime::Layer>& 
 }
 
 double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
-                       const ReducedTensor& reduced) {
+                       const ReducedTensor& reduced, double optimizer_in_backward_s) {
   const double loss = overlapped_forward(ctx, batch);
   runtime::Tensor& tensor = reduced();
+  std::vector<double> ends_s(buckets.size(), 0);
   if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
-    analytic_meeting(ctx, tensor, buckets, analytic_backward(ctx, batch, buckets), algo);
-    return loss;
+    ends_s = analytic_meeting(ctx, tensor, buckets, analytic_backward(ctx, batch, buckets), algo);
+  } else {
+    overlapped_backward(
+        ctx, batch, buckets,
+        [&](WorkerContext& comm, std::size_t k) {
+          reduce_bucket(comm, tensor, buckets[k], algo);
+          ends_s[k] = comm.now();
+        },
+        bucket_span_name(algo, buckets.size()));
   }
-  overlapped_backward(
-      ctx, batch, buckets, [&](WorkerContext& comm, std::size_t k) { reduce_bucket(comm, tensor, buckets[k], algo); },
-      bucket_span_name(algo, buckets.size()));
+  step_in_backward(ctx, buckets, ends_s, optimizer_in_backward_s, tensor.numel());
   return loss;
 }
 

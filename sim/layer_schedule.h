@@ -80,8 +80,15 @@ using ReducedTensor = std::function<runtime::Tensor&()>;
 // and sum format ride along.  REQUIRES: buckets from gradient_buckets() for the gradient's
 // numel() and the workload's layers; reduced() of that numel; no faults; the compute-time model
 // (not "measured").
+// With optimizer_in_backward_s > 0 (the whole model's optimizer step, in seconds), the optimizer
+// runs in the backward, as PyTorch's DDP with its optimizer-overlap hook (or
+// _apply_optimizer_in_backward) runs it: bucket k's parameters are stepped as soon as its
+// all-reduce ended, their share of optimizer_in_backward_s (values over the tensor's), one share
+// after another beside the stream; the step returns once the last share is done.  The next
+// forward then waits only for that last share: it holds the first layers, which the forward needs
+// first, and every later layer was stepped before.  The caller applies the values (no time).
 double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
-                       const ReducedTensor& reduced);
+                       const ReducedTensor& reduced, double optimizer_in_backward_s = 0);
 
 // What the overlapped stream does with bucket k once the backward has produced its gradients,
 // in the stream's context `comm` (a helper actor of the worker, on a message channel of its

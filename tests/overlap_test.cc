@@ -178,6 +178,43 @@ TEST(OverlapSchedule, CommunicationBoundStepIsTheSumOfBucketAllreduces) {
   }
 }
 
+// The optimizer in the backward (PyTorch DDP's optimizer-overlap hook): each bucket's share of
+// the step runs once its all-reduce ended, so only the last bucket's share (layer 0's 2e6 of the
+// 7e6 values) is exposed.  Compute-bound, every share is done before the next bucket is reduced:
+// step = forward + backward + the last bucket's all-reduce + its share.  Communication-bound, the
+// shares trail the all-reduces back to back: the same with the sum of the all-reduces.  Both
+// fidelities.
+TEST(OverlapSchedule, OptimizerInBackwardExposesOnlyTheLastBucketsShare) {
+  const std::vector<double> params = {2e6, 1e6, 3e6, 1e6};
+  const double total = 7e6, last_share = optimizer_s(total) * params[0] / total;
+  for (const std::string fidelity : {"collective", "message"}) {
+    // Compute-bound (backward 5 ms per layer).
+    auto s = layers_scenario(params, 1.5e10, 3.125e10, fidelity, 2);
+    s["strategy"]["bucket_cap_MB"] = 1;
+    s["strategy"]["optimizer_in_backward"] = true;
+    double layer_bwd_s = kBatch * 3.125e10 / kWorkerFlops;
+    for (std::size_t l = 1; l < params.size(); ++l)  // the case's premise: a share ends before the next all-reduce
+      ASSERT_LT(ring_allreduce_s(4 * params[l]) + optimizer_s(params[l]), layer_bwd_s);
+    double step = kBatch * 4 * 1.5e10 / kWorkerFlops + 4 * layer_bwd_s + ring_allreduce_s(4 * params[0]) + last_share;
+    EXPECT_NEAR(simulated_s(s), 2 * step, tolerance(2 * step)) << fidelity;
+    // Communication-bound (backward 10 us per layer): all-reduces back to back, then the share.
+    s = layers_scenario(params, 1e7, 6.25e7, fidelity, 2);
+    s["strategy"]["bucket_cap_MB"] = 1;
+    s["strategy"]["optimizer_in_backward"] = true;
+    layer_bwd_s = kBatch * 6.25e7 / kWorkerFlops;
+    double allreduces = 0;
+    for (double p : params) allreduces += ring_allreduce_s(4 * p);
+    for (std::size_t l = 1; l < params.size(); ++l)  // a share ends before the next bucket's all-reduce does
+      ASSERT_LT(optimizer_s(params[l]), ring_allreduce_s(4 * params[l - 1]));
+    step = kBatch * 4 * 1e7 / kWorkerFlops + layer_bwd_s + allreduces + last_share;
+    EXPECT_NEAR(simulated_s(s), 2 * step, tolerance(2 * step)) << fidelity;
+    // One optimizer step after the last bucket: the whole step exposed.
+    s["strategy"]["optimizer_in_backward"] = false;
+    step += optimizer_s(total) - last_share;
+    EXPECT_NEAR(simulated_s(s), 2 * step, tolerance(2 * step)) << fidelity;
+  }
+}
+
 // Each bucket's all-reduce is launched on the stream (collective_launch_s), as a NCCL call per
 // bucket is: in the communication-bound step every launch adds to the step, in both fidelities.
 TEST(OverlapSchedule, EachBucketPaysTheLaunchCostOnTheStream) {
@@ -217,6 +254,24 @@ TEST(OverlapSchedule, RealValuesMatchTheAtomicStep) {
   ASSERT_FALSE(a.params.empty());
   EXPECT_LT(testing::max_rel_diff(b.params, a.params), 1e-5);
   EXPECT_NE(b.results["simulated_s"], a.results["simulated_s"]);
+}
+
+// The optimizer in the backward changes when the parameters are stepped, not how: the same
+// model, bit for bit, as one optimizer step after the buckets.
+TEST(OverlapSchedule, OptimizerInBackwardRealValuesAreTheOverlappedStepsValues) {
+  for (const std::string fidelity : {"collective", "message"}) {
+    const auto [a, b] = atomic_and_overlapped({{"name", "ddp"}, {"overlap", false}}, 3, fidelity);
+    auto in_backward = testing::real_scenario(test_net(), {{"type", "mlp"}, {"hidden", {16}}},
+                                              {{"name", "fashion_mnist"}, {"train_samples", 256}, {"test_samples", 64}},
+                                              {{"name", "ddp"}, {"overlap", true}, {"bucket_cap_MB", 0.01},
+                                               {"optimizer_in_backward", true}},
+                                              8, 3, 0.05);
+    in_backward["network"]["fidelity"] = fidelity;
+    const auto c = testing::run_captured(in_backward);
+    ASSERT_FALSE(c.params.empty());
+    EXPECT_EQ(c.params, b.params) << fidelity;
+    EXPECT_EQ(c.results["convergence"], b.results["convergence"]) << fidelity;
+  }
 }
 
 // DiLoCo with H = 1 and outer SGD of lr 1 is DDP: with overlap on, its outer gradient streams in
@@ -698,6 +753,18 @@ TEST(OverlapSchedule, BadKnobsAreRejected) {
   faulty["strategy"]["overlap"] = true;
   e = testing::parse_error(faulty);
   EXPECT_NE(e.find("f.json: /strategy/overlap: true: expected false in a run with faults"), std::string::npos) << e;
+  // The optimizer in the backward needs the overlapped step, and no norm over the whole gradient.
+  auto in_backward = layers_scenario({1e6, 1e6}, 1e9, 2e9, "message");
+  in_backward["strategy"]["optimizer_in_backward"] = true;
+  EXPECT_EQ(testing::parse_error(in_backward), "no error");
+  in_backward["strategy"]["overlap"] = false;
+  e = testing::parse_error(in_backward);
+  EXPECT_NE(e.find("f.json: /strategy/optimizer_in_backward: true: expected false without overlap"), std::string::npos) << e;
+  in_backward["strategy"].erase("overlap");
+  in_backward["workload"]["optimizer"] = {{"name", "sgd"}, {"lr", 0.1}, {"clip_norm", 1.0}};
+  e = testing::parse_error(in_backward);
+  EXPECT_NE(e.find("f.json: /strategy/optimizer_in_backward: true: expected false with the optimizer's clip_norm > 0"),
+            std::string::npos) << e;
   // The parameter server overlaps only in synchronous mode and without a norm to clip to; there
   // the default is off.
   auto ps = layers_scenario({1e6, 1e6}, 1e9, 2e9, "message");

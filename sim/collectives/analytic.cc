@@ -170,7 +170,7 @@ struct AnalyticCollectives::BucketMeeting {
 };
 
 template <class MakeSchedule, class Math>
-std::pair<double, double> AnalyticCollectives::bucketed(WorkerContext& ctx, const BucketKind& kind, const Members& members,
+BucketTimes AnalyticCollectives::bucketed(WorkerContext& ctx, const BucketKind& kind, const Members& members,
                                                         const std::vector<runtime::Tensor*>& parts,
                                                         const std::vector<double>& ready_s, MakeSchedule make, Math math) {
   const int n = static_cast<int>(members.order.size());
@@ -248,10 +248,13 @@ std::pair<double, double> AnalyticCollectives::bucketed(WorkerContext& ctx, cons
     }
   sg4::this_actor::sleep_until(m->spans.back().second);
   if (last) ctx.world().ledger.add_in_flight(-static_cast<double>(m->peak_phase_B));
-  return {m->launches.front(), m->spans.back().second};
+  BucketTimes times{m->launches.front(), {}};
+  times.ends_s.reserve(buckets);
+  for (const auto& span : m->spans) times.ends_s.push_back(span.second);
+  return times;
 }
 
-std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+BucketTimes AnalyticCollectives::bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
                                              const std::vector<double>& ready_s, AllreduceAlgo algo,
                                              const AllreduceGroup& group) {
   const AllreduceEntry& entry = allreduce_entry(algo);
@@ -261,7 +264,7 @@ std::pair<double, double> AnalyticCollectives::bucketed_allreduce(WorkerContext&
                   [&](const runtime::Tensor& t) { return entry.schedule(ctx.platform(), t, group); }, ring_order_mean);
 }
 
-std::pair<double, double> AnalyticCollectives::bucketed_allgather(WorkerContext& ctx, const std::vector<runtime::Tensor*>& rings,
+BucketTimes AnalyticCollectives::bucketed_allgather(WorkerContext& ctx, const std::vector<runtime::Tensor*>& rings,
                                                                   const std::vector<double>& ready_s,
                                                                   const std::vector<int>& order) {
   const BucketKind kind{kAllgather, "allgather", "ring", [](const runtime::Tensor& t) { return t.wire_bytes(t.numel()); }};

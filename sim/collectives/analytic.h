@@ -52,6 +52,12 @@ void ring_order_mean(const std::vector<runtime::Tensor*>& members);
 // The same without the scaling: the sum ring_allreduce_sum leaves.
 void ring_order_sum(const std::vector<runtime::Tensor*>& members);
 
+// When a bucketed meeting's first launch started and each bucket's collective ended.
+struct BucketTimes {
+  double first_launch_s = 0;
+  std::vector<double> ends_s;
+};
+
 // The meeting points of one simulation.  SimGrid runs one actor at a time: no locking.
 class AnalyticCollectives {
  public:
@@ -69,14 +75,14 @@ class AnalyticCollectives {
   // is launched at the latest member's ready time of bucket k or at the end of bucket k-1's,
   // whichever is later (one stream), starts after the launch cost (collective_launch_s), and takes
   // its closed-form time; every member leaves when the last one ends.  Its spans are recorded as
-  // overlapped.  Returns when the first bucket's launch started and the last one's all-reduce
+  // overlapped.  Returns when the first bucket's launch started and when each bucket's all-reduce
   // ended.  REQUIRES: every member brings the same sizes.
-  std::pair<double, double> bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
+  BucketTimes bucketed_allreduce(WorkerContext& ctx, const std::vector<runtime::Tensor*>& parts,
                           const std::vector<double>& ready_s, AllreduceAlgo algo, const AllreduceGroup& group);
   // The same for ring all-gathers (allgather()'s `rings`, one per bucket, members in `order`):
   // one meeting, bucket k's all-gather launched at the latest member's ready_s[k] or at the end
   // of bucket k-1's.
-  std::pair<double, double> bucketed_allgather(WorkerContext& ctx, const std::vector<runtime::Tensor*>& rings,
+  BucketTimes bucketed_allgather(WorkerContext& ctx, const std::vector<runtime::Tensor*>& rings,
                                                const std::vector<double>& ready_s, const std::vector<int>& order);
 
  private:
@@ -119,7 +125,7 @@ class AnalyticCollectives {
   // The meeting of bucketed_allreduce() and bucketed_allgather(): `make(t)` is a bucket's schedule,
   // `math(members' tensors)` its values (real runs).
   template <class MakeSchedule, class Math>
-  std::pair<double, double> bucketed(WorkerContext& ctx, const BucketKind& kind, const Members& members,
+  BucketTimes bucketed(WorkerContext& ctx, const BucketKind& kind, const Members& members,
                                      const std::vector<runtime::Tensor*>& parts, const std::vector<double>& ready_s,
                                      MakeSchedule make, Math math);
   // The timing of `schedule` for a call of kind `op` over `order` on tensors like `t` (cached:

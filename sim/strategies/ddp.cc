@@ -8,8 +8,10 @@
 // optimizer state (the layer's default declaration).
 // With "overlap" (sim/layer_schedule.h) the all-reduce is split into buckets of bucket_cap_MB in
 // reverse layer order, reduced while the backward goes on, as PyTorch DDP does; one bucket, or
-// overlap off, is the atomic step: compute, then one all-reduce.
+// overlap off, is the atomic step: compute, then one all-reduce.  With "optimizer_in_backward"
+// (PyTorch's DDP optimizer-overlap hook) each bucket's parameters are stepped once it is reduced.
 #include "kernels/reduce.h"
+#include "sim/compute_model.h"
 #include "sim/collectives/table.h"
 #include "sim/json_reader.h"
 #include "sim/layer_schedule.h"
@@ -23,8 +25,10 @@ namespace {
 
 class Ddp final : public Strategy {
  public:
-  Ddp(AllreduceAlgo algo, MessageFormat wire_format, std::optional<double> bucket_cap_B, int workers)
-      : algo_(algo), wire_format_(wire_format), bucket_cap_B_(bucket_cap_B), workers_(workers) {}
+  Ddp(AllreduceAlgo algo, MessageFormat wire_format, std::optional<double> bucket_cap_B, bool optimizer_in_backward,
+      int workers)
+      : algo_(algo), wire_format_(wire_format), bucket_cap_B_(bucket_cap_B), optimizer_in_backward_(optimizer_in_backward),
+        workers_(workers) {}
 
   void run(WorkerContext& ctx) override {
     const Workload& w = ctx.scenario().workload;
@@ -34,13 +38,17 @@ class Ddp final : public Strategy {
       if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);
       buckets = gradient_buckets(w.layers, trainer.grads().numel(), trainer.grads().wire_bytes_per_value(), *bucket_cap_B_);
     }
+    // In the backward: the optimizer's time is spent bucket by bucket in the overlapped step.
+    const bool in_backward = optimizer_in_backward_ && buckets.size() > 1;
+    const double in_backward_s = in_backward ? optimizer_step_s(ctx.scenario(), *ctx.info().type) : 0;
     for (long step = ctx.start_round(); step < w.steps; ++step) {
       double loss = 0;
       const std::vector<int>& members = averaged_gradient_round(ctx, step, buckets, algo_, [&]() -> runtime::Tensor& {
         if (wire_format_) set_allreduce_wire_format(trainer.grads(), *wire_format_);  // e.g. int8 compression
         return trainer.grads();
-      }, loss);
-      ctx.optimizer_step(trainer.grads());
+      }, loss, in_backward_s);
+      if (in_backward) trainer.optimizer_step(trainer.grads());  // its time was spent
+      else ctx.optimizer_step(trainer.grads());
       resilience::applied(ctx, step + 1, members);
       ctx.end_step(w.batch_per_worker, loss, static_cast<int>(members.size()));
     }
@@ -57,6 +65,7 @@ class Ddp final : public Strategy {
   AllreduceAlgo algo_;
   MessageFormat wire_format_;  // native: the workload's wire_bytes_per_param, no quantization
   std::optional<double> bucket_cap_B_;  // overlap: the gradient's bucket cap in bytes (never under faults)
+  bool optimizer_in_backward_;          // overlap: each bucket's parameters stepped once it is reduced
   int workers_;
 };
 
@@ -68,11 +77,20 @@ StrategyInfo ddp_strategy() {
                 {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(),
                  "gradient compression on the wire (native: the workload's wire_bytes_per_param)"}};
   for (auto& k : overlap_knobs(true)) info.knobs.push_back(std::move(k));
+  info.knobs.push_back({"optimizer_in_backward", KnobType::boolean, false, 0, 0, false, {},
+                        "with overlap: step each bucket's parameters as soon as its all-reduce ends, beside the rest of "
+                        "the backward (PyTorch DDP's optimizer-overlap hook); false: one optimizer step after the last bucket"});
   info.on_failure = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));
     const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
-    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, read_overlap(reader, knobs, s), s.worker_count());
+    const std::optional<double> bucket_cap_B = read_overlap(reader, knobs, s);
+    const bool in_backward = read_boolean(reader, knob_of(knobs, "optimizer_in_backward"));
+    if (in_backward && !bucket_cap_B) reader.fail("optimizer_in_backward", "expected false without overlap (the optimizer steps after the one all-reduce)");
+    if (in_backward && s.workload.optimizer.clip_norm > 0)
+      reader.fail("optimizer_in_backward",
+                  "expected false with the optimizer's clip_norm > 0 (a bucket's step cannot wait for the norm of the whole gradient)");
+    return std::make_unique<Ddp>(allreduce_algo_from_name(algo), wire, bucket_cap_B, in_backward, s.worker_count());
   };
   return info;
 }

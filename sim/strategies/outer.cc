@@ -140,10 +140,11 @@ void outer_step(WorkerContext& ctx, GlobalCopy& global, const runtime::Tensor& m
 }
 
 const std::vector<int>& averaged_gradient_round(WorkerContext& ctx, long step, const std::vector<GradientBucket>& buckets,
-                                                AllreduceAlgo algo, const ReducedTensor& reduced, double& loss) {
+                                                AllreduceAlgo algo, const ReducedTensor& reduced, double& loss,
+                                                double optimizer_in_backward_s) {
   const int batch = ctx.scenario().workload.batch_per_worker;
   if (buckets.size() > 1) {
-    loss = overlapped_step(ctx, batch, buckets, algo, reduced);
+    loss = overlapped_step(ctx, batch, buckets, algo, reduced, optimizer_in_backward_s);
     return ctx.all_ranks();  // overlap runs without faults
   }
   loss = ctx.compute_gradient(batch);

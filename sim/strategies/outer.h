@@ -114,7 +114,10 @@ std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpe
 // the mean over the fleet.  With more than one bucket, the overlapped step (sim/layer_schedule.h;
 // no faults: every worker is a member); else the atomic step: the gradient, then one all-reduce
 // as a round of the group (sim/resilience/).  Returns the round's members, the loss in `loss`.
+// optimizer_in_backward_s > 0: the overlapped step's optimizer runs in the backward
+// (overlapped_step()).
 const std::vector<int>& averaged_gradient_round(WorkerContext& ctx, long step, const std::vector<GradientBucket>& buckets,
-                                                AllreduceAlgo algo, const ReducedTensor& reduced, double& loss);
+                                                AllreduceAlgo algo, const ReducedTensor& reduced, double& loss,
+                                                double optimizer_in_backward_s = 0);
 
 }  // namespace geotrain::sim
