@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -515,6 +516,43 @@ TEST(ValidateTest, FaultsProjectTheWholeJobOverDraws) {
   // Without faults there is no projection.
   const Validated plain = validate(tiny_deployment(), "--json report.json");
   EXPECT_FALSE(json::parse(read_file(plain.dir / "report.json")).contains("projection"));
+}
+
+// --calibration applies geotrain calibrate's file to the deployment and to every candidate, as
+// `run --calibration` does: a DDP step overhead of 0.25 s adds 0.25 s to each simulated step of
+// both DDP candidates (the planned ring and the hierarchical one) and changes no other
+// strategy's figures.  A missing file is bad input naming /calibration and the file.
+TEST(ValidateTest, CalibrationAppliesToTheDeploymentAndEveryCandidate) {
+  const auto plain = validate(tiny_deployment(), "--json plain.json");
+  ASSERT_EQ(plain.run.exit_code, 0) << plain.run.err;
+  write_file(plain.dir / "cal.json",
+             json{{"format", "geotrain-calibration-1"}, {"strategies", {{"ddp", {{"step_overhead_s", 0.25}}}}}}.dump());
+  const auto calibrated = geotrain::testing::run_geotrain("validate deployment.json --jobs 2 --json cal_report.json --calibration cal.json", plain.dir);
+  ASSERT_EQ(calibrated.exit_code, 0) << calibrated.err;
+  const json before = json::parse(read_file(plain.dir / "plain.json")), after = json::parse(read_file(plain.dir / "cal_report.json"));
+  const auto by_label = [](const json& report) {
+    std::map<std::string, json> out;
+    for (const auto& c : report["candidates"]) out[c["strategy"].dump() + (c["as_planned"].get<bool>() ? " planned" : "")] = c;
+    return out;
+  };
+  const auto a = by_label(before), b = by_label(after);
+  ASSERT_EQ(a.size(), b.size());
+  int ddp = 0;
+  for (const auto& [label, c] : a) {
+    const json& d = b.at(label);
+    const double steps = c["steps"];
+    if (c["strategy"]["name"] == "ddp") {
+      ++ddp;
+      EXPECT_NEAR(d["simulated_s"].get<double>() - c["simulated_s"].get<double>(), 0.25 * steps, 1e-9) << label;
+    } else {
+      EXPECT_EQ(d["simulated_s"], c["simulated_s"]) << label;
+    }
+  }
+  EXPECT_EQ(ddp, 2);
+  const auto missing = geotrain::testing::run_geotrain("validate deployment.json --calibration nowhere.json", plain.dir);
+  EXPECT_EQ(missing.exit_code, 2) << missing.out;
+  EXPECT_NE(missing.err.find("/calibration"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("nowhere.json"), std::string::npos) << missing.err;
 }
 
 TEST(ValidateTest, BadInputExitsTwoNamingFileAndPath) {
