@@ -85,6 +85,8 @@ struct StrategyInfo {
   std::function<void(const nlohmann::json& knobs, const std::string& inner_optimizer, StateBytes&)> add_state;
   // Fault handling: accepts "on_failure" (elastic | wait).  Further traits go here.
   bool on_failure = false;
+  // Its overlapped step (knob "overlap") runs in runs with faults too (DDP).
+  bool overlaps_under_faults = false;
 };
 
 // Every strategy, by name.

@@ -226,9 +226,17 @@ class WorkerContext {
   // survivors.  Returns the members of the committed view (all workers without faults; valid
   // until this worker's next round); this worker's unsynchronized work counts as synchronized
   // from then on.  Rounds are numbered 0, 1, ... in the order they commit; an overlapped helper
-  // may ask for round r+1 while round r is still open (it waits for its view).
+  // may ask for round r+1 while round r is still open (it waits for its view).  Work this worker
+  // does meanwhile on its other actor stays unsynchronized after the commit, unless
+  // `concurrent_work_in_round` (a stream's round whose gradient that backward produces).
   const std::vector<int>& sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
-                                     const std::function<void()>& restore);
+                                     const std::function<void()>& restore, bool concurrent_work_in_round = false);
+  // Keeps `members` as this worker's last committed round's (a round its helper actor ran) and
+  // returns them; valid until this worker's next round.
+  const std::vector<int>& keep_round_members(std::vector<int> members) {
+    round_members_ = std::move(members);
+    return round_members_;
+  }
   // Workers of the current group (all workers without faults).
   int group_size() const;
   // A restarted worker waits until a view admits it; null when the job ended meanwhile.

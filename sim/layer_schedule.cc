@@ -39,17 +39,36 @@ std::vector<std::size_t> layer_offsets(const std::vector<runtime::Layer>& layers
   return offsets;
 }
 
-// Mean of `bucket`'s values of `grads` over all workers, in `comm`'s context.
-void reduce_bucket(WorkerContext& comm, runtime::Tensor& grads, const GradientBucket& bucket, AllreduceAlgo algo) {
+// Mean of `bucket`'s values of `grads` over all workers (or `members`), in `comm`'s context.
+void reduce_bucket(WorkerContext& comm, runtime::Tensor& grads, const GradientBucket& bucket, AllreduceAlgo algo,
+                   const std::vector<int>* members = nullptr) {
+  const auto reduce = [&](runtime::Tensor& t) {
+    if (members) comm.allreduce_mean(t, algo, *members);
+    else comm.allreduce_mean(t, algo);
+  };
   if (bucket.count == 0) return;
-  if (bucket.count == grads.numel()) return comm.allreduce_mean(grads, algo);
+  if (bucket.count == grads.numel()) return reduce(grads);
   runtime::Tensor part = grads.is_real() ? runtime::Tensor::zeros(bucket.count) : runtime::Tensor::phantom(bucket.count);
   part.set_wire_bytes_per_value(grads.wire_bytes_per_value());
   part.set_sum_format(grads.sum_format());
   if (grads.is_real()) kernels::copy(part.values().data(), grads.slice(bucket.begin, bucket.count).data(), bucket.count);
-  comm.allreduce_mean(part, algo);
+  reduce(part);
   if (grads.is_real()) kernels::copy(grads.slice(bucket.begin, bucket.count).data(), part.values().data(), bucket.count);
 }
+
+// A rank's layer section of the recorder for as long as it lives: closed even when the actor is
+// killed (its host preempted) or its round throws.
+class LayerSection {
+ public:
+  LayerSection(Recorder& recorder, int rank) : recorder_(recorder), rank_(rank) { recorder_.begin_layers(rank_); }
+  ~LayerSection() { recorder_.end_layers(rank_); }
+  LayerSection(const LayerSection&) = delete;
+  LayerSection& operator=(const LayerSection&) = delete;
+
+ private:
+  Recorder& recorder_;
+  int rank_;
+};
 
 // The step-level span of a step's bucket all-reduces, e.g. "allreduce/ring x 12 buckets".
 std::string bucket_span_name(AllreduceAlgo algo, std::size_t buckets) {
@@ -148,43 +167,56 @@ std::vector<double> analytic_backward(WorkerContext& ctx, int batch, const std::
 // gradient is complete).
 double overlapped_forward(WorkerContext& ctx, int batch) {
   const Workload& w = ctx.scenario().workload;
-  GEOTRAIN_CHECK(!w.measured_compute && !ctx.faults_on(), "overlap needs the compute-time model and no faults");
+  GEOTRAIN_CHECK(!w.measured_compute, "overlap needs the compute-time model");
   runtime::Trainer& tr = ctx.trainer();
   tr.start_forward_backward(batch, ctx.world().training.pool());
   ctx.compute_flops(batch * runtime::total_forward_flops(w.layers), batch, "forward");
   return tr.finish_forward_backward();
 }
 
-// The backward bucket by bucket on this actor, each bucket's exchange on a helper actor (the
-// worker's stream) once its backward is done, in launch order.
+// What the worker's stream runs, given `ready(k)`: it returns once bucket k's backward is done
+// (at once for a bucket taken before: a retried round takes its buckets again).
+using StreamProgram = std::function<void(WorkerContext& comm, const std::function<void(std::size_t)>& ready)>;
+
+// The backward bucket by bucket on this actor, `program` on a helper actor (the worker's stream).
 void overlapped_backward(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
-                         const BucketExchange& exchange, const std::string& span_name) {
+                         const StreamProgram& program, const std::string& span_name) {
   // The spans of each bucket and its backward are per-layer detail (output.trace "layers"); at
   // "steps" the step shows one backward span and one span of all its bucket exchanges.
   Recorder& recorder = ctx.world().recorder;
   const simgrid::s4u::SemaphorePtr ready = simgrid::s4u::Semaphore::create(0);  // buckets ready, not yet taken
-  double first_start_s = 0, stream_end_s = 0;
+  std::size_t taken = 0;  // buckets the stream took from `ready`
+  double first_start_s = -1, stream_end_s = 0;
   Overlapped stream = ctx.start_overlapped(kBucketChannel, [&](WorkerContext& comm) {
-    recorder.begin_layers(comm.rank());
-    for (std::size_t k = 0; k < buckets.size(); ++k) {
-      ready->acquire();
-      if (k == 0) first_start_s = comm.now();
-      exchange(comm, k);
-    }
+    const LayerSection section(recorder, comm.rank());
+    program(comm, [&](std::size_t k) {
+      for (; taken <= k; ++taken) ready->acquire();
+      if (first_start_s < 0) first_start_s = comm.now();
+    });
     stream_end_s = comm.now();
-    recorder.end_layers(comm.rank());
   });
   const double backward_start_s = ctx.now();
-  recorder.begin_layers(ctx.rank());
-  for (const GradientBucket& bucket : buckets) {
-    ctx.compute_flops(batch * bucket.backward_flops, 0, "backward");
-    ready->release();
+  {
+    const LayerSection section(recorder, ctx.rank());
+    for (const GradientBucket& bucket : buckets) {
+      ctx.compute_flops(batch * bucket.backward_flops, 0, "backward");
+      ready->release();
+    }
   }
-  recorder.end_layers(ctx.rank());
   const double backward_end_s = ctx.now();
   ctx.join(stream);
   recorder.add_step_span({ctx.rank(), "compute", "backward", backward_start_s, backward_end_s});
   recorder.add_step_span({ctx.rank(), "overlapped", span_name, first_start_s, stream_end_s});
+}
+
+// The stream of an exchange per bucket, in launch order.
+StreamProgram exchange_in_order(std::size_t buckets, const BucketExchange& exchange) {
+  return [buckets, &exchange](WorkerContext& comm, const std::function<void(std::size_t)>& ready) {
+    for (std::size_t k = 0; k < buckets; ++k) {
+      ready(k);
+      exchange(comm, k);
+    }
+  };
 }
 
 }  // namespace
@@ -220,14 +252,32 @@ double overlapped_step(WorkerContext& ctx, int batch, const std::vector<Gradient
   if (ctx.world().analytic && allreduce_entry(algo).schedule && ctx.world_size() > 1) {
     ends_s = analytic_meeting(ctx, tensor, buckets, analytic_backward(ctx, batch, buckets), algo);
   } else {
-    overlapped_backward(
-        ctx, batch, buckets,
-        [&](WorkerContext& comm, std::size_t k) {
-          reduce_bucket(comm, tensor, buckets[k], algo);
-          ends_s[k] = comm.now();
-        },
-        bucket_span_name(algo, buckets.size()));
+    const BucketExchange exchange = [&](WorkerContext& comm, std::size_t k) {
+      reduce_bucket(comm, tensor, buckets[k], algo);
+      ends_s[k] = comm.now();
+    };
+    overlapped_backward(ctx, batch, buckets, exchange_in_order(buckets.size(), exchange), bucket_span_name(algo, buckets.size()));
   }
+  step_in_backward(ctx, buckets, ends_s, optimizer_in_backward_s, tensor.numel());
+  return loss;
+}
+
+double overlapped_group_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
+                             const ReducedTensor& reduced, const GroupRound& round, std::vector<int>& members,
+                             double optimizer_in_backward_s) {
+  const double loss = overlapped_forward(ctx, batch);
+  runtime::Tensor& tensor = reduced();
+  std::vector<double> ends_s(buckets.size(), 0);
+  const StreamProgram program = [&](WorkerContext& comm, const std::function<void(std::size_t)>& ready) {
+    members = round(comm, tensor, [&](const std::vector<int>& in_round) {
+      for (std::size_t k = 0; k < buckets.size(); ++k) {
+        ready(k);
+        reduce_bucket(comm, tensor, buckets[k], algo, &in_round);
+        ends_s[k] = comm.now();
+      }
+    });
+  };
+  overlapped_backward(ctx, batch, buckets, program, bucket_span_name(algo, buckets.size()));
   step_in_backward(ctx, buckets, ends_s, optimizer_in_backward_s, tensor.numel());
   return loss;
 }
@@ -237,7 +287,7 @@ double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector
                                 const std::string& span_name) {
   const double loss = overlapped_forward(ctx, batch);
   prepare();
-  overlapped_backward(ctx, batch, buckets, exchange, span_name);
+  overlapped_backward(ctx, batch, buckets, exchange_in_order(buckets.size(), exchange), span_name);
   return loss;
 }
 
@@ -261,9 +311,8 @@ double overlapped_allgather_step(WorkerContext& ctx, int batch, const std::vecto
     for (std::size_t k = 0; k < buckets.size(); ++k) gathered[k] = WorkerContext::in_members_order(rings[k]);
     return loss;
   }
-  overlapped_backward(
-      ctx, batch, buckets, [&](WorkerContext& comm, std::size_t k) { gathered[k] = comm.allgather(packed[k]); },
-      span_name);
+  const BucketExchange exchange = [&](WorkerContext& comm, std::size_t k) { gathered[k] = comm.allgather(packed[k]); };
+  overlapped_backward(ctx, batch, buckets, exchange_in_order(buckets.size(), exchange), span_name);
   return loss;
 }
 
@@ -277,9 +326,8 @@ void overlapped_allreduce_now(WorkerContext& ctx, runtime::Tensor& tensor, const
   Recorder& recorder = ctx.world().recorder;
   const double start_s = ctx.now();
   Overlapped stream = ctx.start_overlapped(kBucketChannel, [&](WorkerContext& comm) {
-    recorder.begin_layers(comm.rank());
+    const LayerSection section(recorder, comm.rank());
     for (const GradientBucket& bucket : buckets) reduce_bucket(comm, tensor, bucket, algo);
-    recorder.end_layers(comm.rank());
   });
   ctx.join(stream);
   recorder.add_step_span({ctx.rank(), "overlapped", bucket_span_name(algo, buckets.size()), start_s, ctx.now()});

@@ -90,6 +90,22 @@ using ReducedTensor = std::function<runtime::Tensor&()>;
 double overlapped_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
                        const ReducedTensor& reduced, double optimizer_in_backward_s = 0);
 
+// One round of the worker's group on the stream's context `comm` (resilience::group_round):
+// `body(members)` runs the round's collectives among its members, again with the survivors when
+// it aborts (a member died, a transfer failed), `t` put back first; returns the committed members.
+using GroupRound = std::function<std::vector<int>(WorkerContext& comm, runtime::Tensor& t,
+                                                  const std::function<void(const std::vector<int>&)>& body)>;
+
+// overlapped_step() in a run with faults (message fidelity): the stream runs the buckets'
+// all-reduces as one round of the group, `round`, bucket k among the round's members once its
+// backward is done; a retried round reduces every bucket again, each at once when its backward is
+// done, among the survivors.  The step returns when the round committed (`members`: its
+// members) and, with optimizer_in_backward_s > 0, the last bucket's share of the optimizer step
+// is done.  REQUIRES: as overlapped_step(), faults allowed; an actor per worker.
+double overlapped_group_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets, AllreduceAlgo algo,
+                             const ReducedTensor& reduced, const GroupRound& round, std::vector<int>& members,
+                             double optimizer_in_backward_s = 0);
+
 // What the overlapped stream does with bucket k once the backward has produced its gradients,
 // in the stream's context `comm` (a helper actor of the worker, on a message channel of its
 // own): e.g. an all-gather of the bucket's top-k entries.

@@ -405,7 +405,7 @@ void add_overlap_off_warning(Scenario& s) {
   if (!s.has_faults() || !s.workload.has_architecture() || s.strategy.contains("overlap")) return;
   const std::string name = s.strategy.value("name", "");
   const StrategyInfo* info = find_strategy(name);
-  if (!info) return;
+  if (!info || info->overlaps_under_faults) return;
   const auto knob = std::find_if(info->knobs.begin(), info->knobs.end(), [](const KnobSpec& k) { return k.name == "overlap"; });
   if (knob == info->knobs.end() || !knob->default_value.is_null()) return;  // not on by default
   // The parameter server overlaps only in synchronous mode without a clip_norm (its read_overlap).

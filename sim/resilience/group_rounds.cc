@@ -82,14 +82,14 @@ std::unique_ptr<TransferObserver> make_round_transfers(Membership& membership) {
 }
 
 const std::vector<int>& WorkerContext::sync_round(long round, const std::function<void(const std::vector<int>&)>& body,
-                                           const std::function<void()>& restore) {
+                                           const std::function<void()>& restore, bool concurrent_work_in_round) {
   if (!world_.membership) {
     body(all_ranks());
     return all_ranks();
   }
   Membership& m = *world_.membership;
   // Work done from here on (by this worker's other actor, while an overlapped round runs) is not
-  // in this round: it stays unsynchronized after the commit.
+  // in this round: it stays unsynchronized after the commit, unless concurrent_work_in_round.
   FaultLog& log = *world_.faults;
   const double samples_at_start = log.work_samples[rank_], compute_at_start = log.work_compute_s[rank_],
                usd_at_start = log.work_usd[rank_];
@@ -109,9 +109,9 @@ const std::vector<int>& WorkerContext::sync_round(long round, const std::functio
       channel_ = base_channel;
       if (m.commit(view, rank_)) {
         // The work this worker brought to the round is in the group's model from now on.
-        const double unsynced = log.work_samples[rank_] - samples_at_start;
-        const double unsynced_compute_s = log.work_compute_s[rank_] - compute_at_start;
-        const double unsynced_usd = log.work_usd[rank_] - usd_at_start;
+        const double unsynced = concurrent_work_in_round ? 0 : log.work_samples[rank_] - samples_at_start;
+        const double unsynced_compute_s = concurrent_work_in_round ? 0 : log.work_compute_s[rank_] - compute_at_start;
+        const double unsynced_usd = concurrent_work_in_round ? 0 : log.work_usd[rank_] - usd_at_start;
         log.commit_round(round, rank_, log.unsynced_samples[rank_] - unsynced,
                          log.unsynced_compute_s[rank_] - unsynced_compute_s, log.unsynced_usd[rank_] - unsynced_usd);
         log.unsynced_samples[rank_] = unsynced;

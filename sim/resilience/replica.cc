@@ -237,12 +237,12 @@ void reload_from_peer(WorkerContext& ctx, Resilient& strategy, const std::functi
 }
 
 const std::vector<int>& group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
-                                    const std::function<void(const std::vector<int>&)>& body) {
+                                    const std::function<void(const std::vector<int>&)>& body, bool concurrent_work_in_round) {
   std::vector<float> saved;  // t before the round, for a retry (faults only)
   if (ctx.world().membership && t.is_real()) saved.assign(t.values().begin(), t.values().end());
-  return ctx.sync_round(round, body, [&] {
-    if (t.is_real()) kernels::copy(t.values().data(), saved.data(), saved.size());
-  });
+  return ctx.sync_round(
+      round, body, [&] { if (t.is_real()) kernels::copy(t.values().data(), saved.data(), saved.size()); },
+      concurrent_work_in_round);
 }
 
 const std::vector<int>& allreduce_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo) {

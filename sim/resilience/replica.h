@@ -115,9 +115,10 @@ void reload_from_peer(WorkerContext& ctx, Resilient& strategy, const std::functi
 // The round-resumable sync of a group: `body(members)` runs the round's collectives on `t`
 // among the view's members; when the view aborts, `t` is put back and the round runs again with
 // the survivors.  Returns the members of the committed view (every worker without faults; valid
-// until the worker's next round).
+// until the worker's next round).  concurrent_work_in_round: as WorkerContext::sync_round().
 const std::vector<int>& group_round(WorkerContext& ctx, long round, runtime::Tensor& t,
-                                    const std::function<void(const std::vector<int>&)>& body);
+                                    const std::function<void(const std::vector<int>&)>& body,
+                                    bool concurrent_work_in_round = false);
 // One all-reduce round: t = the mean of t over the round's group with `algo`.
 const std::vector<int>& allreduce_round(WorkerContext& ctx, long round, runtime::Tensor& t, AllreduceAlgo algo);
 

@@ -8,7 +8,9 @@
 // optimizer state (the layer's default declaration).
 // With "overlap" (sim/layer_schedule.h) the all-reduce is split into buckets of bucket_cap_MB in
 // reverse layer order, reduced while the backward goes on, as PyTorch DDP does; one bucket, or
-// overlap off, is the atomic step: compute, then one all-reduce.  With "optimizer_in_backward"
+// overlap off, is the atomic step: compute, then one all-reduce; under faults the buckets'
+// all-reduces are the step's round, run on the worker's stream beside the backward and retried
+// with the survivors.  With "optimizer_in_backward"
 // (PyTorch's DDP optimizer-overlap hook) each bucket's parameters are stepped once it is reduced.
 #include "kernels/reduce.h"
 #include "sim/compute_model.h"
@@ -64,7 +66,7 @@ class Ddp final : public Strategy {
  private:
   AllreduceAlgo algo_;
   MessageFormat wire_format_;  // native: the workload's wire_bytes_per_param, no quantization
-  std::optional<double> bucket_cap_B_;  // overlap: the gradient's bucket cap in bytes (never under faults)
+  std::optional<double> bucket_cap_B_;  // overlap: the gradient's bucket cap in bytes
   bool optimizer_in_backward_;          // overlap: each bucket's parameters stepped once it is reduced
   int workers_;
 };
@@ -76,15 +78,16 @@ StrategyInfo ddp_strategy() {
   info.knobs = {{"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
                 {"wire_format", KnobType::choice, "native", 0, 0, false, message_format_names(),
                  "gradient compression on the wire (native: the workload's wire_bytes_per_param)"}};
-  for (auto& k : overlap_knobs(true)) info.knobs.push_back(std::move(k));
+  for (auto& k : overlap_knobs(true, true)) info.knobs.push_back(std::move(k));
   info.knobs.push_back({"optimizer_in_backward", KnobType::boolean, false, 0, 0, false, {},
                         "with overlap: step each bucket's parameters as soon as its all-reduce ends, beside the rest of "
                         "the backward (PyTorch DDP's optimizer-overlap hook); false: one optimizer step after the last bucket"});
   info.on_failure = true;
+  info.overlaps_under_faults = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const auto algo = read_choice(reader, knob_of(knobs, "allreduce"));
     const MessageFormat wire = message_format_from_name(read_choice(reader, knob_of(knobs, "wire_format")));
-    const std::optional<double> bucket_cap_B = read_overlap(reader, knobs, s);
+    const std::optional<double> bucket_cap_B = read_overlap(reader, knobs, s, {}, /*under_faults=*/true);
     const bool in_backward = read_boolean(reader, knob_of(knobs, "optimizer_in_backward"));
     if (in_backward && !bucket_cap_B) reader.fail("optimizer_in_backward", "expected false without overlap (the optimizer steps after the one all-reduce)");
     if (in_backward && s.workload.optimizer.clip_norm > 0)

@@ -9,6 +9,7 @@
 #include "kernels/check.h"
 #include "runtime/ops.h"
 #include "sim/layer_schedule.h"
+#include "sim/resilience/replica.h"
 
 namespace geotrain::sim {
 
@@ -143,20 +144,29 @@ const std::vector<int>& averaged_gradient_round(WorkerContext& ctx, long step, c
                                                 AllreduceAlgo algo, const ReducedTensor& reduced, double& loss,
                                                 double optimizer_in_backward_s) {
   const int batch = ctx.scenario().workload.batch_per_worker;
-  if (buckets.size() > 1) {
+  if (buckets.size() > 1 && !ctx.faults_on()) {
     loss = overlapped_step(ctx, batch, buckets, algo, reduced, optimizer_in_backward_s);
-    return ctx.all_ranks();  // overlap runs without faults
+    return ctx.all_ranks();
+  }
+  if (buckets.size() > 1) {  // the buckets' all-reduces are the step's round, on the stream
+    const GroupRound round = [step](WorkerContext& comm, runtime::Tensor& t, const std::function<void(const std::vector<int>&)>& body) {
+      return resilience::group_round(comm, step, t, body, /*concurrent_work_in_round=*/true);
+    };
+    std::vector<int> members;
+    loss = overlapped_group_step(ctx, batch, buckets, algo, reduced, round, members, optimizer_in_backward_s);
+    return ctx.keep_round_members(std::move(members));
   }
   loss = ctx.compute_gradient(batch);
   return resilience::allreduce_round(ctx, step, reduced(), algo);
 }
 
-std::vector<KnobSpec> overlap_knobs(bool on_by_workload) {
+std::vector<KnobSpec> overlap_knobs(bool on_by_workload, bool under_faults) {
   KnobSpec overlap{"overlap", KnobType::boolean, false, 0, 0, false, {},
                    "exchange the gradient in buckets while the backward goes on (false: compute, then one exchange of the whole)"};
   if (on_by_workload) {
     overlap.default_value = nullptr;
-    overlap.meaning += "; default true for transformer and layers workloads in runs without faults";
+    overlap.meaning += under_faults ? "; default true for transformer and layers workloads"
+                                    : "; default true for transformer and layers workloads in runs without faults";
     overlap.default_text = "by workload";
   }
   return {overlap,
@@ -165,14 +175,15 @@ std::vector<KnobSpec> overlap_knobs(bool on_by_workload) {
 }
 
 std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s,
-                                   std::string_view unsupported) {
+                                   std::string_view unsupported, bool under_faults) {
   const KnobSpec& knob = knob_of(knobs, "overlap");
   const bool by_workload = knob.default_value.is_null();
-  const bool overlap = by_workload ? read_boolean(reader, knob, unsupported.empty() && s.workload.has_architecture() && !s.has_faults())
+  const bool faults_ok = under_faults || !s.has_faults();
+  const bool overlap = by_workload ? read_boolean(reader, knob, unsupported.empty() && s.workload.has_architecture() && faults_ok)
                                    : read_boolean(reader, knob);
   if (overlap && !unsupported.empty()) reader.fail("overlap", fmt::format("expected false {}", unsupported));
-  if (overlap && s.has_faults())
-    reader.fail("overlap", "expected false in a run with faults (the overlapped step is not modelled under faults yet)");
+  if (overlap && !faults_ok)
+    reader.fail("overlap", "expected false in a run with faults (this strategy's overlapped step is not modelled under faults yet)");
   if (overlap && s.workload.measured_compute)
     reader.fail("overlap", "expected false with compute_time \"measured\" (the overlapped step times layers with the model)");
   const double cap_MB = read_number(reader, knob_of(knobs, "bucket_cap_MB"));

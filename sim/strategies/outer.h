@@ -100,20 +100,23 @@ void deploy_global_copy(World& world, const GlobalCopy& worker0);
 
 // The layer-schedule knobs (sim/layer_schedule.h) of strategies whose all-reduces may overlap
 // the backward: "overlap" and "bucket_cap_MB".  `on_by_workload`: overlap defaults to on for
-// transformer and layers workloads in runs without faults (DDP, as PyTorch DDP); else to off.
-std::vector<KnobSpec> overlap_knobs(bool on_by_workload);
+// transformer and layers workloads (DDP, as PyTorch DDP), in runs without faults unless
+// `under_faults` (the strategy overlaps under faults: DDP); else to off.
+std::vector<KnobSpec> overlap_knobs(bool on_by_workload, bool under_faults = false);
 // Reads them: the bucket cap in bytes when overlap is on, nullopt when it is off.  Asking for
-// overlap with faults or with compute_time "measured" is bad input.  `unsupported` (non-empty):
+// overlap with compute_time "measured", or with faults unless `under_faults` (the strategy's
+// step under faults is overlapped_group_step()), is bad input.  `unsupported` (non-empty):
 // this run of the strategy has no overlapped step (e.g. an asynchronous mode); overlap is off by
 // default and asking for it is bad input, the message says "expected false <unsupported>".
 std::optional<double> read_overlap(JsonReader& reader, const std::vector<KnobSpec>& knobs, const Scenario& s,
-                                   std::string_view unsupported = {});
+                                   std::string_view unsupported = {}, bool under_faults = false);
 
 // A data-parallel step's averaging (DDP, PacTrain): the tensor `reduced()` makes of this step's
 // gradient (the gradient itself, or a tensor derived from it, e.g. PacTrain's kept entries), as
-// the mean over the fleet.  With more than one bucket, the overlapped step (sim/layer_schedule.h;
-// no faults: every worker is a member); else the atomic step: the gradient, then one all-reduce
-// as a round of the group (sim/resilience/).  Returns the round's members, the loss in `loss`.
+// the mean over the fleet.  With more than one bucket, the overlapped step (sim/layer_schedule.h);
+// else the atomic step: the gradient, then one all-reduce
+// as a round of the group (sim/resilience/); with buckets under faults, the buckets' all-reduces
+// are the round (overlapped_group_step()).  Returns the round's members, the loss in `loss`.
 // optimizer_in_backward_s > 0: the overlapped step's optimizer runs in the backward
 // (overlapped_step()).
 const std::vector<int>& averaged_gradient_round(WorkerContext& ctx, long step, const std::vector<GradientBucket>& buckets,
