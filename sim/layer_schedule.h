@@ -140,10 +140,4 @@ double overlapped_allgather_step(WorkerContext& ctx, int batch, const std::vecto
 void overlapped_allreduce_now(WorkerContext& ctx, runtime::Tensor& tensor, const std::vector<GradientBucket>& buckets,
                               AllreduceAlgo algo);
 
-// DDP's step: the buckets reduce the gradient `grads` itself.
-inline double overlapped_gradient_step(WorkerContext& ctx, int batch, runtime::Tensor& grads,
-                                       const std::vector<GradientBucket>& buckets, AllreduceAlgo algo) {
-  return overlapped_step(ctx, batch, buckets, algo, [&grads]() -> runtime::Tensor& { return grads; });
-}
-
 }  // namespace geotrain::sim
