@@ -102,14 +102,22 @@ void WorkerContext::compute_flops(double flops, double samples, const char* labe
   if (world_.faults) world_.faults->add_work(rank_, samples, now() - start, worker_usd(world_, rank_, start, now()));
 }
 
-double WorkerContext::compute_gradient(int batch) {
+double WorkerContext::compute_gradient(int batch, double forward_done) {
   runtime::Trainer& tr = trainer();
   if (!world_.scenario.workload.measured_compute) {
     // The pass runs on the pool while the simulated compute (and every other actor) goes on.
     tr.start_forward_backward(batch, world_.training.pool());
-    compute(batch);
+    if (forward_done > 0) {  // the rest of the forward, then the backward
+      const Workload& w = world_.scenario.workload;
+      const double forward = runtime::total_forward_flops(w.layers);
+      compute_flops(batch * (forward - forward_done), batch, "forward");
+      compute_flops(batch * (w.flops_per_sample - forward), 0, "backward");
+    } else {
+      compute(batch);
+    }
     return tr.finish_forward_backward();
   }
+  GEOTRAIN_CHECK(forward_done == 0, "measured compute times the whole pass");
   const auto wall_start = std::chrono::steady_clock::now();
   const double loss = tr.forward_backward(batch);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -270,7 +278,10 @@ runtime::Tensor WorkerContext::allgather(const runtime::Tensor& mine, const std:
 }
 
 void WorkerContext::end_step(double samples, double loss, int group) {
-  const int workers = group > 0 ? group : world_size();
+  end_step_at(samples, loss, group, close_step(samples, loss));
+}
+
+double WorkerContext::close_step(double samples, double loss) {
   busy(world_.scenario.overheads.step_overhead_s, "framework overhead");
   if (!std::isfinite(loss)) {
     world_.diverged = true;
@@ -280,8 +291,13 @@ void WorkerContext::end_step(double samples, double loss, int group) {
     sg4::Actor::kill_all();   // every other actor; this one ends just below
     sg4::this_actor::exit();
   }
+  return now();
+}
+
+void WorkerContext::end_step_at(double samples, double loss, int group, double end_s) {
+  const int workers = group > 0 ? group : world_size();
   for (int i = 0; i < stands_for_count(); ++i) {  // each worker it stands for ended its step
-    if (!world_.recorder.end_step(samples, loss, now(), workers, false)) continue;
+    if (!world_.recorder.end_step(samples, loss, end_s, workers, false)) continue;
     TimelineRow& row = world_.recorder.last_row();
     fill_costs(row);
     // The end of the run is evaluated after the simulation (sim/run.cc), once all work landed.

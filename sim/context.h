@@ -172,7 +172,10 @@ class WorkerContext {
   // Forward and backward on the next `batch` samples of this worker's shard: the trainer's
   // gradient gets the real mean gradient (real runs) and simulated time advances as compute()
   // would, or by the measured wall time when the scenario asks for "measured".  Returns the loss.
-  double compute_gradient(int batch);
+  // `forward_done`: FLOPs per sample of this pass's forward spent already (compute_flops()), e.g.
+  // while the step waited for a merge (Streaming DiLoCo); the rest of the forward and the
+  // backward are then timed as two spans.  REQUIRES: 0 with measured compute.
+  double compute_gradient(int batch, double forward_done = 0);
 
   // One local optimizer step: the trainer's parameters = optimizer(parameters, grads), after
   // simulated time advances by optimizer_step_s() of this worker's instance (sim/compute_model.h),
@@ -283,6 +286,12 @@ class WorkerContext {
   // `group`: how many workers end this step together (0: all workers; fewer in rounds where
   // some are down).
   void end_step(double samples, double loss = 0, int group = 0);
+  // end_step() in two halves, for a strategy that does work at the step's end which must count
+  // in the step's row (its values: evaluation) but not in its time (it overlaps the next step):
+  // close_step() spends the framework overhead, stops a diverged run and returns the step's end
+  // time; end_step_at() then records the step as ended at `end_s` (a row's time is its latest).
+  double close_step(double samples, double loss);
+  void end_step_at(double samples, double loss, int group, double end_s);
 
   // Point-to-point.  `bytes` is what goes on the wire; `message` rides along.  Messages between
   // one pair on one channel arrive in send order.

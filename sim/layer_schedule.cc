@@ -357,6 +357,13 @@ std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& laye
   return ranges;
 }
 
+double forward_flops_before(const std::vector<runtime::Layer>& layers, std::size_t numel, std::size_t value) {
+  const std::vector<std::size_t> offsets = layer_offsets(layers, numel);
+  double flops = 0;
+  for (std::size_t l = 0; l < layers.size() && offsets[l + 1] <= value; ++l) flops += layers[l].forward_flops;
+  return flops;
+}
+
 std::vector<GradientBucket> compact_buckets(const std::vector<GradientBucket>& dense, const std::vector<std::uint8_t>& mask,
                                             std::size_t n, std::size_t kept) {
   if (dense.size() <= 1) return dense;

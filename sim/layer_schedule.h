@@ -55,6 +55,11 @@ std::vector<ChunkRange> layer_ranges(const std::vector<runtime::Layer>& layers, 
 // REQUIRES: at least P non-empty layers (checked at load).
 std::vector<ChunkRange> strided_fragment(const std::vector<runtime::Layer>& layers, std::size_t numel, int fragments, int f);
 
+// The forward FLOPs per sample of the layers before the one that holds value `value` of the
+// flat parameters (numel values, the layers' in order, as layer_ranges()): what a forward can do
+// before it needs that value.  All layers' for value >= numel.
+double forward_flops_before(const std::vector<runtime::Layer>& layers, std::size_t numel, std::size_t value);
+
 // PacTrain's buckets: the dense buckets' kept entries, in the compact gradient's positions.  A
 // bucket of dense values [b, e) holds the kept entries among them (`mask`'s, 1 per kept entry of
 // the n values, in real runs; else, mask empty, the share `kept` / n, spread evenly).  A bucket

@@ -172,11 +172,13 @@ bool Recorder::end_step(double samples, double loss, double now_s, int workers, 
     loss_sum_ += loss;
     ++losses_;
   }
+  row_end_s_ = std::max(row_end_s_, now_s);
   if (!force_row && ++since_row_ < workers) return false;
   since_row_ = 0;
   TimelineRow row;
   row.step = static_cast<int>(rows_.size());
-  row.time_s = now_s;
+  row.time_s = row_end_s_;
+  row_end_s_ = 0;
   row.samples = samples_;
   row.train_loss = losses_ > 0 ? loss_sum_ / losses_ : 0.0;
   row.trained = losses_ > 0;

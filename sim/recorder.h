@@ -123,8 +123,8 @@ class Recorder {
   // callers that add many without looking the key up each time.  The reference stays valid.
   std::pair<std::uint64_t, double>& collective_tally(const CollectiveKey& key) { return collectives_[key]; }
   // A worker finished a step on `samples` samples with mean loss `loss`.  Every `workers` calls
-  // (or a forced call) append a timeline row, whose costs and evaluation the caller fills.
-  // Returns true when this call appended a row.
+  // (or a forced call) append a timeline row at the latest `now_s` of those calls, whose costs
+  // and evaluation the caller fills.  Returns true when this call appended a row.
   bool end_step(double samples, double loss, double now_s, int workers, bool force_row);
   // REQUIRES (both): row_count() > 0.
   TimelineRow& last_row() { return rows_.back(); }
@@ -247,6 +247,7 @@ class Recorder {
   std::map<CollectiveKey, std::pair<std::uint64_t, double>> collectives_;  // count, total time
   long worker_steps_ = 0;
   long since_row_ = 0;        // end_step calls since the last row
+  double row_end_s_ = 0;      // the latest end among them
   double samples_ = 0;
   double loss_sum_ = 0;
   int losses_ = 0;

@@ -213,6 +213,41 @@ TEST(Traffic, StridedFragmentsSendTheSameBytesAsContiguousOnes) {
             "fragment: the model has 5, for 6 fragments; expected \"contiguous\" or fewer fragments");
 }
 
+// A merge whose all-reduce has not ended blocks only the forward of its fragment's layers: the
+// forward runs up to the fragment's first layer meanwhile.  Two layers, fragment 0 = layer 0,
+// fragment 1 = layer 1; every sync takes longer than a step, so each merge waits.  Swapping the
+// layers' forward FLOPs (a, b) changes no total, only how much of the forward fragment 1's
+// merges overlap: a in run A, b in run B.  Fragment 1 merges 4 times before a next step (steps 3,
+// 7, 11, 15 of 16), fragment 0's merges overlap nothing: T_A - T_B = 4 x batch x (b - a) / rate.
+TEST(Schedule, AStreamingMergeBlocksOnlyTheForwardOfItsFragmentsLayers) {
+  UniformNet net;
+  net.regions = 2;
+  net.workers_per_region = 1;
+  net.wan_Gbps = 0.5;  // a fragment's 40 MB all-reduce: ~0.64 s, a step: 0.192 s
+  constexpr double kA = 1e11, kB = 3e11, kBackward = 4e11, kBatch = 8, kRate = 100e12 * 0.5;
+  for (const std::string fidelity : {"message", "collective"}) {
+    const auto run = [&](double forward0, double forward1) {
+      auto s = testing::uniform_scenario(net, 1, "ring");
+      s["workload"]["model"] = {{"type", "layers"},
+                                {"layers", {{{"name", "l0"}, {"parameters", 1e7}, {"forward_flops", forward0}, {"backward_flops", kBackward}},
+                                            {{"name", "l1"}, {"parameters", 1e7}, {"forward_flops", forward1}, {"backward_flops", kBackward}}}}};
+      s["workload"]["steps"] = 16;
+      s["network"]["fidelity"] = fidelity;
+      s["strategy"] = {{"name", "streaming_diloco"}, {"H", 4}, {"fragments", 2}, {"tau", 1}, {"wire_format", "fp32"}};
+      return nlohmann::json::parse(
+          sim::run_isolated([&] { return sim::run_scenario(sim::parse_scenario(s, "t.json")).results.dump(); }));
+    };
+    const auto a = run(kA, kB), b = run(kB, kA);
+    const double expected = 4 * kBatch * (kB - kA) / kRate;  // 0.128 s
+    EXPECT_NEAR(a["simulated_s"].get<double>() - b["simulated_s"].get<double>(), expected, 1e-9) << fidelity;
+    // Every merge waited: more than a step's compute of exposed communication per merge.
+    EXPECT_GT(b["time_breakdown_s"]["communication_exposed"].get<double>(), 7 * 0.2) << fidelity;
+    // The forward split around a merge still counts whole in the step breakdown.
+    EXPECT_NEAR(a["step_breakdown_s"]["forward"].get<double>(), kBatch * (kA + kB) / kRate, 1e-12) << fidelity;
+    EXPECT_NEAR(b["step_breakdown_s"]["forward"].get<double>(), kBatch * (kA + kB) / kRate, 1e-12) << fidelity;
+  }
+}
+
 // A global copy of several ranges gathers them end to end, and its outer gradient and merge
 // touch those ranges only.
 TEST(Fragments, AGlobalCopyOfSeveralRangesGathersAndScattersThem) {

@@ -4,6 +4,10 @@
 // the next tau inner steps (it runs in a helper actor while the worker computes); its result is
 // applied tau steps later and merged with the local progress:
 //   theta_g_p = OuterOpt(theta_g_p, mean delta_p);  theta_m_p = alpha*theta_m_p + (1-alpha)*theta_g_p.
+// A merge whose all-reduce has not ended by then blocks only the forward of its fragment's
+// layers: the next forward runs up to the fragment's first layer meanwhile (the paper's
+// schedule), the values are those of a merge before the forward (the layers before do not hold
+// the fragment's parameters).
 // Outer gradients travel in the chosen wire format (fp32, bf16, fp16, fp4) and sum in fp32.
 // Fragments are strided layer groups, as in the paper (layer l in fragment l mod P), when the
 // model has at least P layers with parameters ("fragment_layout": "strided"); otherwise, or with
@@ -50,6 +54,11 @@ class StreamingDiloco final : public Strategy {
       globals_.push_back(std::move(mine));
     }
     pending_.assign(world.trainers.size(), {});
+    // With measured compute the pass is timed whole: a merge waits before the forward.
+    for (int f = 0; f < fragments_; ++f)
+      forward_before_.push_back(world.scenario.workload.measured_compute
+                                    ? 0
+                                    : forward_flops_before(world.scenario.workload.layers, numel, ranges[f].front().begin));
     rounds_ = rounds_until(world.scenario.workload.steps);
     world.deployed_parameters = [this, &world, numel] {
       std::vector<float> all(numel);
@@ -68,19 +77,33 @@ class StreamingDiloco final : public Strategy {
   void run(WorkerContext& ctx) override {
     runtime::Trainer& trainer = ctx.trainer();
     const Workload& w = ctx.scenario().workload;
-    std::deque<Pending>& pending = pending_[ctx.rank()];
+    const int rank = ctx.rank();
+    std::deque<Pending>& pending = pending_[rank];
     // A worker that rejoined past the last round has nothing to sync: it only applies what it copied.
     const long round = ctx.start_round();
     int step = ctx.restarted() && round >= rounds_ ? w.steps : resume_step(round);
+    double forward_done = 0;  // FLOPs per sample of this step's forward done while merges waited
     for (; step < w.steps; ++step) {
-      const double loss = ctx.compute_gradient(w.batch_per_worker);
+      const double loss = ctx.compute_gradient(w.batch_per_worker, forward_done);
       ctx.optimizer_step(trainer.grads());
       const int t = step + 1;
-      while (!pending.empty() && pending.front().apply_at <= t) apply_front(ctx);
       int group = ctx.group_size();
       const int f = fragment_syncing_at(t);
-      if (f >= 0) group = start_sync(ctx, f, t);
-      ctx.end_step(w.batch_per_worker, loss, group);
+      // The syncs due now whose all-reduce goes on (before the last step's end: none).
+      const std::vector<Overlapped> running = t < w.steps ? running_due(rank, t) : std::vector<Overlapped>{};
+      if (running.empty()) {
+        while (!pending.empty() && pending.front().apply_at <= t) apply_front(ctx);
+        if (f >= 0) group = start_sync(ctx, f, t);
+        ctx.end_step(w.batch_per_worker, loss, group);
+        forward_done = 0;
+      } else {
+        // The step ends; the next forward runs while they end, their merges block only their
+        // fragments' layers.  Fragment f's all-reduce is launched behind them (launch order).
+        if (f >= 0) group = start_sync(ctx, f, t, running);
+        const double end_s = ctx.close_step(w.batch_per_worker, loss);
+        forward_done = merge_in_forward(ctx, t, w.batch_per_worker);
+        ctx.end_step_at(w.batch_per_worker, loss, group, end_s);
+      }
     }
     while (!pending.empty()) apply_front(ctx);
   }
@@ -125,6 +148,7 @@ class StreamingDiloco final : public Strategy {
   struct Sync {
     runtime::Tensor delta = runtime::Tensor::phantom(0);
     std::vector<int> members;
+    bool reduced = false;  // the all-reduce ended
   };
   struct Pending {
     long round = 0;
@@ -157,7 +181,8 @@ class StreamingDiloco final : public Strategy {
     return n;
   }
 
-  int start_sync(WorkerContext& ctx, int f, int t) {
+  // Starts fragment f's sync at step t; its all-reduce waits for the ones in `after` to end.
+  int start_sync(WorkerContext& ctx, int f, int t, const std::vector<Overlapped>& after = {}) {
     const int rank = ctx.rank();
     auto sync = std::make_shared<Sync>();
     sync->delta = globals_[rank][f]->outer_gradient(ctx.trainer(), outer_.wire_format);
@@ -168,7 +193,10 @@ class StreamingDiloco final : public Strategy {
       apply_front(ctx);
       return static_cast<int>(sync->members.size());
     }
-    Overlapped op = ctx.start_overlapped(1 + f, [this, sync, round](WorkerContext& comm) { run_round(comm, round, *sync); });
+    Overlapped op = ctx.start_overlapped(1 + f, [this, sync, round, after](WorkerContext& comm) {
+      for (const Overlapped& before : after) before.actor->join();
+      run_round(comm, round, *sync);
+    });
     pending_[rank].push_back({round, f, t + tau_, op, sync});
     return ctx.group_size();
   }
@@ -176,6 +204,34 @@ class StreamingDiloco final : public Strategy {
   // The all-reduce of one fragment sync among the round's members (in the helper unless tau 0).
   void run_round(WorkerContext& c, long round, Sync& s) {
     s.members = resilience::allreduce_round(c, round, s.delta, outer_.allreduce);
+    s.reduced = true;
+  }
+
+  // The helpers of the syncs due at step t whose all-reduce has not ended.
+  std::vector<Overlapped> running_due(int rank, int t) const {
+    std::vector<Overlapped> running;
+    for (const Pending& p : pending_[rank])
+      if (p.apply_at <= t && p.op.actor && !p.sync->reduced) running.push_back(p.op);
+    return running;
+  }
+
+  // Applies the syncs due at step t, in order, while the next step's forward (of `batch`
+  // samples) runs: before waiting for one, up to the first layer of the fragments still to merge.
+  // Returns the forward FLOPs per sample done.
+  double merge_in_forward(WorkerContext& ctx, int t, int batch) {
+    std::deque<Pending>& pending = pending_[ctx.rank()];
+    double done = 0;
+    while (!pending.empty() && pending.front().apply_at <= t) {
+      if (!pending.front().sync->reduced) {
+        double until = forward_before_[pending.front().fragment];
+        for (const Pending& p : pending)
+          if (p.apply_at <= t) until = std::min(until, forward_before_[p.fragment]);
+        if (until > done) ctx.compute_flops(batch * (until - done), 0, "forward");
+        done = std::max(done, until);
+      }
+      apply_front(ctx);
+    }
+    return done;
   }
 
   // Joins the oldest sync and applies it (sim/resilience/: agreement, checkpoints).  It leaves the list
@@ -197,6 +253,7 @@ class StreamingDiloco final : public Strategy {
   bool strided_;
   OuterConfig outer_;
   long rounds_ = 0;                                                // sync events in the run
+  std::vector<double> forward_before_;                              // [fragment]: forward FLOPs per sample before its first layer
   std::vector<std::vector<std::unique_ptr<GlobalCopy>>> globals_;  // [worker][fragment]
   std::vector<std::deque<Pending>> pending_;                        // [worker]: syncs not applied yet
 };
