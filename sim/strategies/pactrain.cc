@@ -6,7 +6,8 @@
 // rounded to ternary before each hop (the complete sum once).
 // Every step (warm-up or sparse) is a round of the group (sim/resilience/), as in DDP; the
 // replica is the parameters, optimizer and mask, so a returning worker, or a group that rolls
-// back to a checkpoint, keeps the mask it pruned with.
+// back to a checkpoint, keeps the mask it pruned with.  With overlap the (compact) buckets'
+// all-reduces are the step's round under faults too, as DDP's (overlapped_group_step()).
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -120,7 +121,7 @@ class PacTrain final : public Strategy {
   bool ternary_;  // quantize the compact gradient to ternary
   AllreduceAlgo algo_;
   std::string checkpoint_;
-  std::optional<double> bucket_cap_B_;  // overlap: the dense gradient's bucket cap in bytes (never under faults)
+  std::optional<double> bucket_cap_B_;  // overlap: the dense gradient's bucket cap in bytes
   std::vector<float> pretrained_;                   // the checkpoint's parameters (real runs)
   std::vector<std::vector<std::uint8_t>> masks_;  // per worker
 };
@@ -135,8 +136,9 @@ StrategyInfo pactrain_strategy() {
                 {"allreduce", KnobType::choice, "ring", 0, 0, false, allreduce_algo_names(), "all-reduce algorithm"},
                 {"checkpoint", KnobType::text, "", 0, 0, false, {},
                  "raw fp32 file of pretrained parameters (relative to the scenario): no warm-up", "", KnobRole::warm_start}};
-  for (auto& k : overlap_knobs(true)) info.knobs.push_back(std::move(k));
+  for (auto& k : overlap_knobs(true, true)) info.knobs.push_back(std::move(k));
   info.on_failure = true;
+  info.overlaps_under_faults = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& scenario) -> std::unique_ptr<Strategy> {
     const double sparsity = read_number(reader, knob_of(knobs, "sparsity"));
     const int warmup = static_cast<int>(read_integer(reader, knob_of(knobs, "warmup_steps")));
@@ -153,7 +155,7 @@ StrategyInfo pactrain_strategy() {
                                       " bytes (the model's parameters), relative to the scenario's folder");
       checkpoint = p.string();
     }
-    return std::make_unique<PacTrain>(sparsity, warmup, ternary, algo, checkpoint, read_overlap(reader, knobs, scenario));
+    return std::make_unique<PacTrain>(sparsity, warmup, ternary, algo, checkpoint, read_overlap(reader, knobs, scenario, {}, /*under_faults=*/true));
   };
   constexpr double kMaskEntry_B = 1;  // one byte per parameter (kernels/sparse.h)
   info.add_state = [](const nlohmann::json&, const std::string&, StateBytes& b) { b.add_worker("mask", kMaskEntry_B); };
