@@ -291,6 +291,24 @@ double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector
   return loss;
 }
 
+double overlapped_group_exchange_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
+                                      const std::function<void()>& prepare, long round, const GroupExchange& exchange,
+                                      std::vector<int>& members, const std::string& span_name) {
+  const double loss = overlapped_forward(ctx, batch);
+  prepare();
+  const StreamProgram program = [&](WorkerContext& comm, const std::function<void(std::size_t)>& ready) {
+    const auto body = [&](const std::vector<int>& in_round) {
+      for (std::size_t k = 0; k < buckets.size(); ++k) {
+        ready(k);
+        exchange(comm, k, in_round);
+      }
+    };
+    members = comm.sync_round(round, body, [] {}, /*concurrent_work_in_round=*/true);
+  };
+  overlapped_backward(ctx, batch, buckets, program, span_name);
+  return loss;
+}
+
 double overlapped_allgather_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
                                  const std::function<void()>& prepare, const std::vector<runtime::Tensor>& packed,
                                  std::vector<runtime::Tensor>& gathered) {

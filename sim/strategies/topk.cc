@@ -14,12 +14,16 @@
 // has produced it, beside the rest of the backward, as DGC's implementation compresses and sends
 // each tensor from its backward hook; clipping and momentum correction still see the whole
 // gradient.  One bucket, or overlap off, is the atomic step: one top-k of the whole gradient.
+// Under faults the buckets' all-gathers are the step's round, run on the stream and redone by the
+// survivors when a member is lost (overlapped_group_exchange_step()).
 // Each step is a round of the group (sim/resilience/): the sparse gradients of the committed
 // view's members are averaged; the replica is the parameters and optimizer (a returning worker
 // starts with zero velocity and momentum: they were the dead worker's local memory).
 #include <algorithm>
 #include <cmath>
 #include <optional>
+
+#include <fmt/format.h>
 
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
@@ -107,8 +111,16 @@ class TopK final : public Strategy {
       };
       double loss = 0;
       const std::vector<int>* members = &ctx.all_ranks();
-      if (buckets.size() > 1) {  // overlap runs without faults
+      if (buckets.size() > 1 && !ctx.faults_on()) {
         loss = overlapped_allgather_step(ctx, w.batch_per_worker, buckets, select_all, packed, all);
+      } else if (buckets.size() > 1) {  // the buckets' all-gathers are the step's round, on the stream
+        const GroupExchange gather = [&](WorkerContext& comm, std::size_t k, const std::vector<int>& group) {
+          all[k] = comm.allgather(packed[k], group);
+        };
+        std::vector<int> in_round;
+        loss = overlapped_group_exchange_step(ctx, w.batch_per_worker, buckets, select_all, step, gather, in_round,
+                                              fmt::format("allgather/ring x {} buckets", buckets.size()));
+        members = &ctx.keep_round_members(std::move(in_round));
       } else {
         loss = ctx.compute_gradient(w.batch_per_worker);
         select_all();
@@ -182,7 +194,7 @@ class TopK final : public Strategy {
   double ratio_;
   bool error_feedback_;
   DgcOptions dgc_;
-  std::optional<double> bucket_cap_B_;  // overlap: the dense gradient's bucket cap in bytes (never under faults)
+  std::optional<double> bucket_cap_B_;  // overlap: the dense gradient's bucket cap in bytes
   bool correcting_ = false;
   int workers_ = 1;
   long warmup_ = 0;
@@ -196,14 +208,15 @@ StrategyInfo topk_strategy() {
   StrategyInfo info{"topk", "top-k sparsification: each worker sends its largest gradient entries", {}};
   info.knobs = {{"ratio", KnobType::number, 0.01, 0, 1, true, {}, "share of the gradient's entries sent"},
                 {"error_feedback", KnobType::boolean, false, 0, 0, false, {}, "keep what was not sent and add it next step"}};
-  for (auto& k : overlap_knobs(true)) info.knobs.push_back(std::move(k));
+  for (auto& k : overlap_knobs(true, true)) info.knobs.push_back(std::move(k));
   info.on_failure = true;
+  info.overlaps_under_faults = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const double ratio = read_number(reader, knob_of(knobs, "ratio"));
     const bool ef = read_boolean(reader, knob_of(knobs, "error_feedback"));
     DgcOptions plain;
     plain.warmup_steps = 0;
-    return std::make_unique<TopK>(ratio, ef, plain, read_overlap(reader, knobs, s));
+    return std::make_unique<TopK>(ratio, ef, plain, read_overlap(reader, knobs, s, {}, /*under_faults=*/true));
   };
   info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) {
     if (knobs["error_feedback"].get<bool>()) b.add_worker("error-feedback residual", kFp32_B);
@@ -224,8 +237,9 @@ StrategyInfo dgc_strategy() {
       {"warmup_steps", KnobType::integer, nullptr, 0, 100000000, false, {},
        "steps of the sparsity warm-up (75%, 93.75%, 98.4375%, 99.6% in four equal stages)",
        "4 epochs of the dataset (0 without one)", KnobRole::warmup}};
-  for (auto& k : overlap_knobs(true)) info.knobs.push_back(std::move(k));
+  for (auto& k : overlap_knobs(true, true)) info.knobs.push_back(std::move(k));
   info.on_failure = true;
+  info.overlaps_under_faults = true;
   info.make = [knobs = info.knobs](JsonReader& reader, const Scenario& s) -> std::unique_ptr<Strategy> {
     const double ratio = read_number(reader, knob_of(knobs, "ratio"));
     DgcOptions dgc;
@@ -233,7 +247,7 @@ StrategyInfo dgc_strategy() {
     dgc.momentum_masking = read_boolean(reader, knob_of(knobs, "momentum_masking"));
     dgc.clip_norm = read_number(reader, knob_of(knobs, "clip_norm"));
     if (reader.has("warmup_steps")) dgc.warmup_steps = read_integer(reader, knob_of(knobs, "warmup_steps"), 0);
-    return std::make_unique<TopK>(ratio, true, dgc, read_overlap(reader, knobs, s));
+    return std::make_unique<TopK>(ratio, true, dgc, read_overlap(reader, knobs, s, {}, /*under_faults=*/true));
   };
   info.add_state = [](const nlohmann::json& knobs, const std::string&, StateBytes& b) {
     b.add_worker("error-feedback residual", kFp32_B);
