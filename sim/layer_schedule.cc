@@ -209,6 +209,9 @@ void overlapped_backward(WorkerContext& ctx, int batch, const std::vector<Gradie
   recorder.add_step_span({ctx.rank(), "overlapped", span_name, first_start_s, stream_end_s});
 }
 
+// The step-level span of a step's bucket all-gathers.
+std::string allgather_span_name(std::size_t buckets) { return fmt::format("allgather/ring x {} buckets", buckets); }
+
 // The stream of an exchange per bucket, in launch order.
 StreamProgram exchange_in_order(std::size_t buckets, const BucketExchange& exchange) {
   return [buckets, &exchange](WorkerContext& comm, const std::function<void(std::size_t)>& ready) {
@@ -291,30 +294,12 @@ double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector
   return loss;
 }
 
-double overlapped_group_exchange_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
-                                      const std::function<void()>& prepare, long round, const GroupExchange& exchange,
-                                      std::vector<int>& members, const std::string& span_name) {
-  const double loss = overlapped_forward(ctx, batch);
-  prepare();
-  const StreamProgram program = [&](WorkerContext& comm, const std::function<void(std::size_t)>& ready) {
-    const auto body = [&](const std::vector<int>& in_round) {
-      for (std::size_t k = 0; k < buckets.size(); ++k) {
-        ready(k);
-        exchange(comm, k, in_round);
-      }
-    };
-    members = comm.sync_round(round, body, [] {}, /*concurrent_work_in_round=*/true);
-  };
-  overlapped_backward(ctx, batch, buckets, program, span_name);
-  return loss;
-}
-
 double overlapped_allgather_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
                                  const std::function<void()>& prepare, const std::vector<runtime::Tensor>& packed,
                                  std::vector<runtime::Tensor>& gathered) {
   const double loss = overlapped_forward(ctx, batch);
   prepare();
-  const std::string span_name = fmt::format("allgather/ring x {} buckets", buckets.size());
+  const std::string span_name = allgather_span_name(buckets.size());
   GEOTRAIN_CHECK(packed.size() == buckets.size() && gathered.size() == buckets.size(), "a tensor per bucket");
   if (ctx.world().analytic && ctx.world_size() > 1) {
     GEOTRAIN_CHECK(ctx.stands_for_count() == 1, "an all-gather's parts come from every worker's actor");
@@ -331,6 +316,25 @@ double overlapped_allgather_step(WorkerContext& ctx, int batch, const std::vecto
   }
   const BucketExchange exchange = [&](WorkerContext& comm, std::size_t k) { gathered[k] = comm.allgather(packed[k]); };
   overlapped_backward(ctx, batch, buckets, exchange_in_order(buckets.size(), exchange), span_name);
+  return loss;
+}
+
+double overlapped_group_allgather_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
+                                       const std::function<void()>& prepare, const std::vector<runtime::Tensor>& packed,
+                                       std::vector<runtime::Tensor>& gathered, long round, std::vector<int>& members) {
+  GEOTRAIN_CHECK(packed.size() == buckets.size() && gathered.size() == buckets.size(), "a tensor per bucket");
+  const double loss = overlapped_forward(ctx, batch);
+  prepare();
+  const StreamProgram program = [&](WorkerContext& comm, const std::function<void(std::size_t)>& ready) {
+    const auto body = [&](const std::vector<int>& in_round) {
+      for (std::size_t k = 0; k < buckets.size(); ++k) {
+        ready(k);
+        gathered[k] = comm.allgather(packed[k], in_round);
+      }
+    };
+    members = comm.sync_round(round, body, [] {}, /*concurrent_work_in_round=*/true);
+  };
+  overlapped_backward(ctx, batch, buckets, program, allgather_span_name(buckets.size()));
   return loss;
 }
 

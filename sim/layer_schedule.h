@@ -127,18 +127,6 @@ double overlapped_exchange_step(WorkerContext& ctx, int batch, const std::vector
                                 const std::function<void()>& prepare, const BucketExchange& exchange,
                                 const std::string& span_name);
 
-// overlapped_exchange_step() in a run with faults (message fidelity): the stream runs the
-// buckets' exchanges as one round of the group, `round` (WorkerContext::sync_round(), the
-// backward's work counting in it), bucket k's `exchange(comm, k, members)` among the round's
-// members once its backward is done; a retried round exchanges every bucket again among the
-// survivors, each at once when its backward is done (the exchange must leave what it sends as it
-// was).  Returns the loss once the round committed; `members`: its members.  REQUIRES: as
-// overlapped_step(), faults allowed; an actor per worker.
-using GroupExchange = std::function<void(WorkerContext& comm, std::size_t k, const std::vector<int>& members)>;
-double overlapped_group_exchange_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
-                                      const std::function<void()>& prepare, long round, const GroupExchange& exchange,
-                                      std::vector<int>& members, const std::string& span_name);
-
 // Top-k's and DGC's step: overlapped_exchange_step() whose exchange of bucket k is the ring
 // all-gather of `packed[k]` among all workers into `gathered[k]` (replaced; in rank order, as
 // WorkerContext::allgather()).  In the collective fidelity there is no helper actor and no event
@@ -148,6 +136,17 @@ double overlapped_group_exchange_step(WorkerContext& ctx, int batch, const std::
 double overlapped_allgather_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
                                  const std::function<void()>& prepare, const std::vector<runtime::Tensor>& packed,
                                  std::vector<runtime::Tensor>& gathered);
+
+// overlapped_allgather_step() in a run with faults (message fidelity): the stream runs the
+// buckets' all-gathers as one round of the group, `round` (WorkerContext::sync_round(), the
+// backward's work counting in it), bucket k's among the round's members once its backward is
+// done; a retried round gathers every bucket again among the survivors, each at once when its
+// backward is done (`packed` is left as it was, so it is sent again).  Returns the loss once the
+// round committed; `members`: its members, in whose order `gathered` holds the parts.
+// REQUIRES: as overlapped_allgather_step(), faults allowed.
+double overlapped_group_allgather_step(WorkerContext& ctx, int batch, const std::vector<GradientBucket>& buckets,
+                                       const std::function<void()>& prepare, const std::vector<runtime::Tensor>& packed,
+                                       std::vector<runtime::Tensor>& gathered, long round, std::vector<int>& members);
 
 // A worker whose step has no backward (PALSGD's pull step) joining the others' overlapped step:
 // the same buckets' all-reduces of `tensor` (mean over all workers, `algo`), every bucket ready

@@ -15,15 +15,13 @@
 // each tensor from its backward hook; clipping and momentum correction still see the whole
 // gradient.  One bucket, or overlap off, is the atomic step: one top-k of the whole gradient.
 // Under faults the buckets' all-gathers are the step's round, run on the stream and redone by the
-// survivors when a member is lost (overlapped_group_exchange_step()).
+// survivors when a member is lost (overlapped_group_allgather_step()).
 // Each step is a round of the group (sim/resilience/): the sparse gradients of the committed
 // view's members are averaged; the replica is the parameters and optimizer (a returning worker
 // starts with zero velocity and momentum: they were the dead worker's local memory).
 #include <algorithm>
 #include <cmath>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "kernels/reduce.h"
 #include "kernels/sparse.h"
@@ -114,12 +112,8 @@ class TopK final : public Strategy {
       if (buckets.size() > 1 && !ctx.faults_on()) {
         loss = overlapped_allgather_step(ctx, w.batch_per_worker, buckets, select_all, packed, all);
       } else if (buckets.size() > 1) {  // the buckets' all-gathers are the step's round, on the stream
-        const GroupExchange gather = [&](WorkerContext& comm, std::size_t k, const std::vector<int>& group) {
-          all[k] = comm.allgather(packed[k], group);
-        };
         std::vector<int> in_round;
-        loss = overlapped_group_exchange_step(ctx, w.batch_per_worker, buckets, select_all, step, gather, in_round,
-                                              fmt::format("allgather/ring x {} buckets", buckets.size()));
+        loss = overlapped_group_allgather_step(ctx, w.batch_per_worker, buckets, select_all, packed, all, step, in_round);
         members = &ctx.keep_round_members(std::move(in_round));
       } else {
         loss = ctx.compute_gradient(w.batch_per_worker);
