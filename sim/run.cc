@@ -20,6 +20,8 @@
 #include <simgrid/s4u.hpp>
 #include <simgrid/version.h>
 
+#include "common/cpu_time.h"
+
 #include "sim/fault_injector.h"
 #include "sim/collectives/analytic.h"
 #include "sim/compute_model.h"
@@ -353,11 +355,12 @@ nlohmann::ordered_json run_results(World& world, const FaultInjector* injector, 
 }
 
 // Wall-clock figures of the run (never deterministic: comparisons ignore them).
-nlohmann::ordered_json perf_block(const World& world, double wall_s, double run_wall_s) {
+nlohmann::ordered_json perf_block(const World& world, double wall_s, double run_wall_s, double cpu_s) {
   const Ledger& ledger = world.ledger;
   return {{"wall_s", wall_s},
           {"setup_wall_s", wall_s - run_wall_s},
           {"run_wall_s", run_wall_s},
+          {"cpu_s", cpu_s},
           {"math_threads", world.training.pool() ? world.training.pool()->threads() : 1},
           {"transfers", ledger.transfers()},
           {"transfers_per_wall_s", ledger.transfers() / wall_s},
@@ -370,6 +373,7 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
                    const std::function<void(WorkerContext&, int)>& server,
                    const std::function<void(World&)>& finish, bool same_program) {
   const auto wall_start = std::chrono::steady_clock::now();
+  const double cpu_start_s = common::process_cpu_s();
   start_engine();
   Platform platform(scenario, servers);
   Ledger ledger(scenario.topology);
@@ -410,12 +414,13 @@ RunOutput simulate(const Scenario& scenario, Resilient* resilient, const std::ve
   if (injector) injector->record_down_spans(simulated_s);
   evaluate_at_end(world, simulated_s);
   const auto run_end = std::chrono::steady_clock::now();
+  const double cpu_s = common::process_cpu_s() - cpu_start_s;
   const double wall_s = std::chrono::duration<double>(run_end - wall_start).count();
   const double run_wall_s = std::chrono::duration<double>(run_end - run_start).count();
 
   RunOutput out;
   out.results = run_results(world, injector, simulated_s);
-  out.results[keys::kPerf] = perf_block(world, wall_s, run_wall_s);
+  out.results[keys::kPerf] = perf_block(world, wall_s, run_wall_s, cpu_s);
   out.results[keys::kPerf]["worker_actors"] = one_for_all ? 1 : workers;
   auto records = std::make_shared<RunRecords>();
   records->recorder = recorded;

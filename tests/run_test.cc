@@ -94,6 +94,18 @@ TEST(Run, ResultsAreInternallyConsistent) {
   EXPECT_DOUBLE_EQ(c["busbw_GBps"].get<double>(), c["algbw_GBps"].get<double>() * 2 * 7 / 8);
 }
 
+// perf.cpu_s is the processor time of the run's process over the span of perf.wall_s: more than
+// nothing, and no more than that span times the threads that may compute at once.
+TEST(Run, PerfCountsProcessorTimeOverTheWallSpan) {
+  const auto perf = nlohmann::json::parse(sim::run_isolated([] {
+    return sim::run_scenario(sim::load_scenario(quickstart())).results["perf"].dump();
+  }));
+  const double cpu_s = perf["cpu_s"].get<double>(), wall_s = perf["wall_s"].get<double>();
+  constexpr double kClockTickS = 0.01;  // what the kernel's processor-time accounting may round to
+  EXPECT_GT(cpu_s, 0);
+  EXPECT_LE(cpu_s, wall_s * perf["math_threads"].get<double>() + kClockTickS) << perf.dump();
+}
+
 TEST(Run, BusBandwidthFactorsFollowNcclTests) {
   EXPECT_DOUBLE_EQ(sim::busbw_factor("allreduce", 8), 2.0 * 7 / 8);
   EXPECT_DOUBLE_EQ(sim::busbw_factor("allgather", 4), 3.0 / 4);
