@@ -76,13 +76,14 @@ WorkerContext::WorkerContext(World& world, int rank)
 
 const WorkerContext::Route& WorkerContext::route_to(int peer, int channel) {
   if (to_.box == nullptr || to_.peer != peer || to_.channel != channel)
-    to_ = {peer, channel, mailbox(rank_, peer, channel), platform().rate_cap_Bps(rank_, peer)};
+    to_ = {peer, channel, mailbox(rank_, peer, channel), platform().rate_cap_Bps(rank_, peer),
+           platform().nodes()[peer].region};
   return to_;
 }
 
 sg4::Mailbox* WorkerContext::mailbox_from(int peer, int channel) {
   if (from_.box == nullptr || from_.peer != peer || from_.channel != channel)
-    from_ = {peer, channel, mailbox(peer, rank_, channel), 0};
+    from_ = {peer, channel, mailbox(peer, rank_, channel), 0, platform().nodes()[peer].region};
   return from_.box;
 }
 
@@ -336,33 +337,50 @@ Transfer WorkerContext::send_async(int dst, std::vector<float> values, std::uint
 }
 
 Transfer WorkerContext::send_message_async(int dst, Message message, std::uint64_t bytes, int channel) {
+  message.from = rank_;
+  return start_send(dst, std::make_unique<Message>(std::move(message)), bytes, channel);
+}
+
+namespace {
+// Flows of bytes only: SimGrid tells a send from a receive by their buffers, so such a send
+// carries this token's address, which its receive copies into the sink (written, never read).
+char bytes_only_token = 0;
+void* bytes_only_sink = nullptr;
+}  // namespace
+
+
+Transfer WorkerContext::start_send(int dst, std::unique_ptr<Message> payload, std::uint64_t bytes, int channel) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
   GEOTRAIN_CHECK(!stands_for_, "a worker standing for others sent a message (sim/identical_workers.h)");
   if (channel < 0) channel = channel_;
   Transfer t;
   t.in_flight_B = bytes;
   world_.ledger.add_in_flight(static_cast<double>(bytes));
-  message.from = rank_;
   const Route& route = route_to(dst, channel);
-  t.comm = route.box->put_init(new Message(std::move(message)), bytes);
+  void* data = payload ? static_cast<void*>(payload.release()) : &bytes_only_token;
+  t.comm = route.box->put_init(data, bytes);
   if (route.rate_cap_Bps > 0) t.comm->set_rate(route.rate_cap_Bps);
   t.comm->start();
-  world_.ledger.add_transfer(info().region, platform().nodes()[dst].region, bytes);
-  t.dst = dst;
-  wan_in_flight(rank_, dst, static_cast<std::int64_t>(bytes));
+  t.src_region = info().region;
+  t.dst_region = route.peer_region;
+  world_.ledger.add_transfer(t.src_region, t.dst_region, bytes);
+  wan_in_flight_between(t.src_region, t.dst_region, static_cast<std::int64_t>(bytes));
   if (world_.transfers) world_.transfers->started(*this, t, true);
   return t;
 }
 
 void WorkerContext::wan_in_flight(int src, int dst, std::int64_t delta_B) {
-  const int src_region = platform().nodes()[src].region, dst_region = platform().nodes()[dst].region;
+  wan_in_flight_between(platform().nodes()[src].region, platform().nodes()[dst].region, delta_B);
+}
+
+void WorkerContext::wan_in_flight_between(int src_region, int dst_region, std::int64_t delta_B) {
   if (src_region != dst_region && delta_B != 0) world_.recorder.add_wan_in_flight(src_region, dst_region, delta_B, now());
 }
 
 void WorkerContext::end_in_flight(Transfer& t) {
   if (t.in_flight_B == 0) return;
   world_.ledger.add_in_flight(-static_cast<double>(t.in_flight_B));
-  wan_in_flight(rank_, t.dst, -static_cast<std::int64_t>(t.in_flight_B));
+  wan_in_flight_between(t.src_region, t.dst_region, -static_cast<std::int64_t>(t.in_flight_B));
   t.in_flight_B = 0;
 }
 
@@ -373,13 +391,36 @@ Transfer WorkerContext::recv_async(int src, int channel) {
 }
 
 Transfer WorkerContext::recv_reply_async(int src, int channel) {
-  Transfer t;
-  t.slot = std::make_shared<Message*>(nullptr);
-  t.comm = mailbox_from(src, channel)
-               ->get_init()
-               ->set_dst_data(reinterpret_cast<void**>(t.slot.get()), sizeof(void*));
+  Transfer t = receive_init(src, channel, true);
   t.comm->start();
   return t;
+}
+
+Transfer WorkerContext::receive_init(int src, int channel, bool with_message) {
+  Transfer t;
+  t.comm = mailbox_from(src, channel)->get_init();
+  if (with_message) {
+    t.slot = std::make_shared<Message*>(nullptr);
+    t.comm->set_dst_data(reinterpret_cast<void**>(t.slot.get()), sizeof(void*));
+  } else {
+    t.comm->set_dst_data(&bytes_only_sink, sizeof(void*));
+  }
+  return t;
+}
+
+std::unique_ptr<Message> WorkerContext::exchange(int dst, std::unique_ptr<Message> payload, std::uint64_t bytes,
+                                                 int src, Transfer& tx) {
+  const bool with_message = payload != nullptr;
+  if (with_message) payload->from = rank_;
+  Transfer rx = receive_init(src, channel_, with_message);
+  if (world_.transfers) {
+    rx.comm->start();
+    world_.transfers->started(*this, rx, false);
+    tx = start_send(dst, std::move(payload), bytes, channel_);
+  } else {
+    tx = start_send(dst, std::move(payload), bytes, channel_);
+  }
+  return wait(rx);  // without faults not started: SimGrid posts the receive and waits in one simcall
 }
 
 simgrid::s4u::CommPtr WorkerContext::put(simgrid::s4u::Mailbox* box, int dst, Message message, std::uint64_t bytes) {
@@ -462,7 +503,7 @@ std::unique_ptr<Message> WorkerContext::receive_inbox() {
 void WorkerContext::discard_inbox() { inbox(rank_)->clear(); }
 
 std::unique_ptr<Message> WorkerContext::wait(Transfer& t) {
-  const double start = now();
+  const double start = in_collective_ ? 0 : now();
   if (world_.transfers) world_.transfers->wait(*this, t);  // on an abort it ends t's in-flight count
   else t.comm->wait();
   // Waits of request/reply protocols (servers, gossip) are communication too; collectives

@@ -64,7 +64,7 @@ struct Transfer {
   // failed round may still complete after its Transfer is gone (sim/resilience/membership.h keeps the slot).
   std::shared_ptr<Message*> slot;
   std::uint64_t in_flight_B = 0;   // sends: bytes counted in flight until the wait
-  int dst = -1;                    // sends: the destination node
+  int src_region = -1, dst_region = -1;  // sends: the regions it crosses (the WAN counter)
 };
 
 // A collective started with WorkerContext::start_overlapped(); join it with join().
@@ -300,6 +300,14 @@ class WorkerContext {
   // The same with a whole message (its `from` is set to this node).
   Transfer send_message_async(int dst, Message message, std::uint64_t bytes, int channel = -1);
   Transfer recv_async(int src, int channel = -1);
+  // One step of a ring on this context's channel: a send of `payload` to dst (null: a flow of
+  // bytes only, for phantom tensors; no message is made) and a receive from src.  Returns the
+  // received message (null for bytes only) once it arrived; `tx` is the send, still to wait for.
+  // Without faults the send starts first and the receive is posted and awaited in one simcall,
+  // as a plain SimGrid actor would (one switch to SimGrid's kernel fewer per step).  With faults
+  // the receive is posted first and both are handed to the resilience layer from their start.
+  std::unique_ptr<Message> exchange(int dst, std::unique_ptr<Message> payload, std::uint64_t bytes, int src,
+                                    Transfer& tx);
   // The same for a receive outside synchronous rounds (a request's reply, e.g. a gossip pull's):
   // an aborted group view does not release it (sync_round() would hand that release to a round).
   Transfer recv_reply_async(int src, int channel);
@@ -359,6 +367,12 @@ class WorkerContext {
   // The trace's WAN in-flight counter from node src to node dst changes by delta_B (nothing when
   // both are in one region).
   void wan_in_flight(int src, int dst, std::int64_t delta_B);
+  void wan_in_flight_between(int src_region, int dst_region, std::int64_t delta_B);
+  // A send of `payload` (null: bytes only) to dst, started, metered and counted in flight.
+  Transfer start_send(int dst, std::unique_ptr<Message> payload, std::uint64_t bytes, int channel);
+  // A receive from src on `channel`, not started: into a slot for a message, or (bytes only) into
+  // a sink nobody reads.
+  Transfer receive_init(int src, int channel, bool with_message);
   // The receiver took a message: a WAN message nobody waited for stops counting in flight.
   void taken(Message& msg);
   // The round log of strategies that keep one (sim/resilience/replica.h): the group's first
@@ -379,6 +393,7 @@ class WorkerContext {
     int peer = -1, channel = 0;
     simgrid::s4u::Mailbox* box = nullptr;
     double rate_cap_Bps = 0;
+    int peer_region = -1;
   };
   const Route& route_to(int peer, int channel);
   simgrid::s4u::Mailbox* mailbox_from(int peer, int channel);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <numeric>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -71,6 +72,38 @@ TEST(CollectiveTiming, RingMatchesClosedForm) {
       EXPECT_NEAR(allreduce_time_s(net, numel, "ring"), expect, kTolerance * expect)
           << "M=" << m << " bytes=" << bytes;
     }
+}
+
+// A phantom tensor's ring steps are flows of bytes only (no message is made, nothing is read):
+// they must take the same simulated time, meter the same bytes and dollars and count the same
+// transfers as a real tensor's steps, across regions with the window cap on.
+TEST(CollectiveTiming, PhantomTensorsTimeAndMeterLikeRealOnes) {
+  UniformNet net;
+  net.regions = 2;
+  net.workers_per_region = 3;
+  net.window_cap = true;
+  constexpr std::size_t kNumel = 600'000;  // 2.4 MB; chunks of 6 workers of 100,000 values
+  for (const std::string algo : {"ring", "hierarchical", "tree"}) {
+    const auto scenario = testing::uniform_scenario(net, static_cast<double>(kNumel), algo);
+    const auto algo_enum = sim::allreduce_algo_from_name(algo);
+    const auto run = [&](bool real) {
+      auto r = testing::run_program_isolated(scenario, [&](sim::WorkerContext& ctx) {
+        runtime::Tensor t = real ? runtime::Tensor::zeros(kNumel) : runtime::Tensor::phantom(kNumel);
+        ctx.allreduce_mean(t, algo_enum);
+        const runtime::Tensor all = ctx.allgather(t);
+        ctx.end_step(1);
+      });
+      return std::tuple{r["simulated_s"].get<double>(), r["traffic_bytes"], r["cost_usd"]["egress"].get<double>(),
+                        r["perf"]["transfers"].get<double>()};
+    };
+    const auto [phantom_s, phantom_bytes, phantom_usd, phantom_transfers] = run(false);
+    const auto [real_s, real_bytes, real_usd, real_transfers] = run(true);
+    EXPECT_EQ(phantom_s, real_s) << algo;
+    EXPECT_EQ(phantom_bytes, real_bytes) << algo;
+    EXPECT_EQ(phantom_usd, real_usd) << algo;
+    EXPECT_EQ(phantom_transfers, real_transfers) << algo;
+    EXPECT_GT(phantom_bytes["wan"].get<double>(), 0) << algo;
+  }
 }
 
 TEST(CollectiveTiming, TreeMatchesClosedFormOnCompleteTrees) {

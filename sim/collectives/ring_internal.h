@@ -55,19 +55,24 @@ inline void round_to_sum_format(runtime::Tensor& t, ChunkRange c) {
 // values are read as soon as they arrive, before this member waits for its own send: so a member
 // has read what a neighbour lent it before it posts its next receive from that neighbour, and
 // any later send of that neighbour to it that completed proves the read (ring_allreduce.cc).
+// A phantom tensor has nothing to lend or read: its steps are flows of bytes only
+// (WorkerContext::exchange).
 template <class Fold>
 void exchange_lent(WorkerContext& ctx, runtime::Tensor& t, Lender& lender, int dst, ChunkRange out,
                    int src, ChunkRange in, Fold fold) {
-  Transfer rx = ctx.recv_async(src);
-  Transfer tx = ctx.send_message_async(dst, lender.lend(t, out), t.wire_bytes(out.count));
-  const std::unique_ptr<Message> msg = ctx.wait(rx);
-  if (t.is_real()) {
-    const std::span<const float> got = received_values(*msg);
-    GEOTRAIN_CHECK(got.size() == in.count, "message does not match the chunk it folds into");
-    lender.before_write(in);
-    fold(t.slice(in.begin, in.count).data(), got.data(), in.count);
-    mark_read(*msg);
+  Transfer tx;
+  if (!t.is_real()) {
+    ctx.exchange(dst, nullptr, t.wire_bytes(out.count), src, tx);
+    ctx.wait(tx);
+    return;
   }
+  const std::unique_ptr<Message> msg =
+      ctx.exchange(dst, std::make_unique<Message>(lender.lend(t, out)), t.wire_bytes(out.count), src, tx);
+  const std::span<const float> got = received_values(*msg);
+  GEOTRAIN_CHECK(got.size() == in.count, "message does not match the chunk it folds into");
+  lender.before_write(in);
+  fold(t.slice(in.begin, in.count).data(), got.data(), in.count);
+  mark_read(*msg);
   ctx.wait(tx);
 }
 
