@@ -348,7 +348,6 @@ char bytes_only_token = 0;
 void* bytes_only_sink = nullptr;
 }  // namespace
 
-
 Transfer WorkerContext::start_send(int dst, std::unique_ptr<Message> payload, std::uint64_t bytes, int channel) {
   GEOTRAIN_CHECK(dst != rank_, "a node cannot send to itself");
   GEOTRAIN_CHECK(!stands_for_, "a worker standing for others sent a message (sim/identical_workers.h)");
@@ -413,13 +412,11 @@ std::unique_ptr<Message> WorkerContext::exchange(int dst, std::unique_ptr<Messag
   const bool with_message = payload != nullptr;
   if (with_message) payload->from = rank_;
   Transfer rx = receive_init(src, channel_, with_message);
-  if (world_.transfers) {
+  if (world_.transfers) {  // faults: the receive first, as such runs always had it
     rx.comm->start();
     world_.transfers->started(*this, rx, false);
-    tx = start_send(dst, std::move(payload), bytes, channel_);
-  } else {
-    tx = start_send(dst, std::move(payload), bytes, channel_);
   }
+  tx = start_send(dst, std::move(payload), bytes, channel_);
   return wait(rx);  // without faults not started: SimGrid posts the receive and waits in one simcall
 }
 
