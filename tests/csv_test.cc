@@ -56,6 +56,20 @@ TEST(Csv, RowOfTheWrongWidthIsAnInternalError) {
   EXPECT_THROW(v.end_row(), std::logic_error);
 }
 
+// A row's time is the latest step end among the calls that form it, whatever their order:
+// Streaming DiLoCo ends a step at the time before a merge's wait, after later calls of others.
+TEST(Csv, TimelineRowTimeIsTheLatestStepEndInIt) {
+  sim::Recorder recorder(3);
+  EXPECT_FALSE(recorder.end_step(8, 1, 3.0, 3, false));
+  EXPECT_FALSE(recorder.end_step(8, 1, 2.0, 3, false));  // an earlier end, reported later
+  EXPECT_TRUE(recorder.end_step(8, 1, 2.5, 3, false));
+  EXPECT_EQ(recorder.last_row().time_s, 3.0);
+  EXPECT_FALSE(recorder.end_step(8, 1, 4.0, 3, false));  // the next row starts afresh
+  EXPECT_TRUE(recorder.end_step(8, 1, 3.5, 3, true));    // forced (a diverged run's last row)
+  EXPECT_EQ(recorder.last_row().time_s, 4.0);
+  EXPECT_EQ(recorder.row_count(), 2u);
+}
+
 // timeline.csv through the writer: the bytes "%.9g" and "{}" gave for ordinary values, an empty
 // train_loss where no loss was reported, and an integer sample count however large.
 TEST(Csv, TimelineKeepsItsFormatWithEmptyLossesAndIntegerCounts) {
