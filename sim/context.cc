@@ -529,7 +529,9 @@ WorkerContext::CollectiveTimer::~CollectiveTimer() {
   ctx_.in_collective_ = outer_;
   if (outer_) return;  // nested (e.g. the leaders' ring inside a hierarchical all-reduce)
   const double end = ctx_.now();
-  ctx_.record({ctx_.rank_, ctx_.overlapped_ ? "overlapped" : "communication", key_.op + "/" + key_.algorithm, start_s_, end});
+  std::string name = key_.op + "/" + key_.algorithm;
+  if (!ctx_.span_note_.empty()) name += " " + ctx_.span_note_;
+  ctx_.record({ctx_.rank_, ctx_.overlapped_ ? "overlapped" : "communication", std::move(name), start_s_, end});
   ctx_.world_.recorder.add_collective(key_, end - start_s_, ctx_.stands_for_count());
 }
 

@@ -358,6 +358,20 @@ class WorkerContext {
     bool outer_;  // already inside a collective
   };
 
+  // While it lives, this context's collective spans in the trace are named
+  // "<op>/<algorithm> <note>" (e.g. "allreduce/ring fragment 3": which of Streaming DiLoCo's
+  // fragments a sync is); the collective statistics keep their plain key.
+  class SpanNote {
+   public:
+    SpanNote(WorkerContext& ctx, std::string note) : ctx_(ctx) { ctx.span_note_ = std::move(note); }
+    ~SpanNote() { ctx_.span_note_.clear(); }
+    SpanNote(const SpanNote&) = delete;
+    SpanNote& operator=(const SpanNote&) = delete;
+
+   private:
+    WorkerContext& ctx_;
+  };
+
  private:
   // Pays the scenario's per-collective launch cost (strategy knob collective_launch_s).
   void launch_collective();
@@ -403,6 +417,7 @@ class WorkerContext {
   runtime::Rng rng_;
   bool inbox_owner_ = false;
   bool in_collective_ = false;
+  std::string span_note_;  // SpanNote
   int channel_ = 0;
   bool overlapped_ = false;
   bool restarted_ = false;

@@ -1,6 +1,8 @@
 // Communication-efficient strategies: equivalences with DDP / DiLoCo / plain training, traffic
 // read from the ledger (PacTrain's (1-s)N, Top-k's growth with M, Streaming DiLoCo's 1/P peak,
 // fp4's eighth), and Fashion-MNIST accuracy near DDP's with far fewer WAN bytes.
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "sim/strategies/outer.h"
@@ -246,6 +248,41 @@ TEST(Schedule, AStreamingMergeBlocksOnlyTheForwardOfItsFragmentsLayers) {
     EXPECT_NEAR(a["step_breakdown_s"]["forward"].get<double>(), kBatch * (kA + kB) / kRate, 1e-12) << fidelity;
     EXPECT_NEAR(b["step_breakdown_s"]["forward"].get<double>(), kBatch * (kA + kB) / kRate, 1e-12) << fidelity;
   }
+}
+
+// Each of Streaming DiLoCo's fragment syncs is a trace span named after its fragment, in the
+// helper (tau 1) and in the worker (tau 0); the collective statistics keep the plain key, and
+// count the same syncs.
+TEST(Trace, StreamingSyncSpansNameTheirFragment) {
+  UniformNet net;
+  net.regions = 2;
+  net.workers_per_region = 1;
+  for (const int tau : {0, 1})
+    for (const std::string fidelity : {"message", "collective"}) {
+      auto s = testing::uniform_scenario(net, 1, "ring");
+      s["workload"]["model"] = {{"type", "layers"},
+                                {"layers", {{{"name", "l0"}, {"parameters", 1e6}, {"forward_flops", 1e9}},
+                                            {{"name", "l1"}, {"parameters", 1e6}, {"forward_flops", 1e9}}}}};
+      s["workload"]["steps"] = 8;
+      s["network"]["fidelity"] = fidelity;
+      s["strategy"] = {{"name", "streaming_diloco"}, {"H", 4}, {"fragments", 2}, {"tau", tau}, {"wire_format", "fp32"}};
+      const auto both = nlohmann::json::parse(sim::run_isolated([&] {
+        const sim::RunOutput out = sim::run_scenario(sim::parse_scenario(s, "t.json"));
+        return nlohmann::json{{"results", out.results}, {"trace", nlohmann::json::parse(out.trace_json())}}.dump();
+      }));
+      std::map<std::string, int> spans;
+      for (const auto& e : both["trace"]["traceEvents"])
+        if (e["ph"] == "X" && e["cat"] != "compute") ++spans[e["name"].get<std::string>()];
+      const std::string what = fidelity + " tau " + std::to_string(tau);
+      EXPECT_EQ(spans.count("allreduce/ring"), 0u) << what;
+      // Fragment 1 syncs at steps 2 and 6, fragment 0 at step 4 (and 8, the end): per worker.
+      EXPECT_EQ(spans["allreduce/ring fragment 1"], 2 * 2) << what;
+      EXPECT_GE(spans["allreduce/ring fragment 0"], 1 * 2) << what;
+      const auto& stats = both["results"]["collectives"][0];
+      EXPECT_EQ(stats["algorithm"], "ring") << what;
+      EXPECT_EQ(stats["count"].get<int>(), spans["allreduce/ring fragment 0"] + spans["allreduce/ring fragment 1"])
+          << what;
+    }
 }
 
 // A global copy of several ranges gathers them end to end, and its outer gradient and merge

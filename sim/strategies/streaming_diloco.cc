@@ -188,21 +188,23 @@ class StreamingDiloco final : public Strategy {
     sync->delta = globals_[rank][f]->outer_gradient(ctx.trainer(), outer_.wire_format);
     const long round = round_of(f, t);
     if (tau_ == 0) {
-      run_round(ctx, round, *sync);
+      run_round(ctx, round, f, *sync);
       pending_[rank].push_back({round, f, t, {}, sync});
       apply_front(ctx);
       return static_cast<int>(sync->members.size());
     }
-    Overlapped op = ctx.start_overlapped(1 + f, [this, sync, round, after](WorkerContext& comm) {
+    Overlapped op = ctx.start_overlapped(1 + f, [this, sync, round, f, after](WorkerContext& comm) {
       for (const Overlapped& before : after) before.actor->join();
-      run_round(comm, round, *sync);
+      run_round(comm, round, f, *sync);
     });
     pending_[rank].push_back({round, f, t + tau_, op, sync});
     return ctx.group_size();
   }
 
-  // The all-reduce of one fragment sync among the round's members (in the helper unless tau 0).
-  void run_round(WorkerContext& c, long round, Sync& s) {
+  // The all-reduce of one fragment sync among the round's members (in the helper unless tau 0),
+  // its trace spans named after the fragment ("allreduce/ring fragment 3").
+  void run_round(WorkerContext& c, long round, int f, Sync& s) {
+    const WorkerContext::SpanNote note(c, fmt::format("fragment {}", f));
     s.members = resilience::allreduce_round(c, round, s.delta, outer_.allreduce);
     s.reduced = true;
   }
