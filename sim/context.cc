@@ -83,7 +83,7 @@ const WorkerContext::Route& WorkerContext::route_to(int peer, int channel) {
 
 sg4::Mailbox* WorkerContext::mailbox_from(int peer, int channel) {
   if (from_.box == nullptr || from_.peer != peer || from_.channel != channel)
-    from_ = {peer, channel, mailbox(peer, rank_, channel), 0, platform().nodes()[peer].region};
+    from_ = {peer, channel, mailbox(peer, rank_, channel)};
   return from_.box;
 }
 

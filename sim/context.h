@@ -406,8 +406,8 @@ class WorkerContext {
   struct Route {
     int peer = -1, channel = 0;
     simgrid::s4u::Mailbox* box = nullptr;
-    double rate_cap_Bps = 0;
-    int peer_region = -1;
+    double rate_cap_Bps = 0;  // sends only
+    int peer_region = -1;     // sends only: the region they go to
   };
   const Route& route_to(int peer, int channel);
   simgrid::s4u::Mailbox* mailbox_from(int peer, int channel);
